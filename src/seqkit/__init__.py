@@ -1,0 +1,92 @@
+"""seqkit: a plugin-based toolkit for autoregressive sequence generation with PyTorch.
+
+The public API that plugins may use is what this module exports (``__all__``); everything is
+imported lazily, so ``import seqkit`` does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # hooks and registry
+    "hookimpl": "seqkit.hookspecs",
+    "HOOKSPEC_VERSION": "seqkit.hookspecs",
+    "Task": "seqkit.registry",
+    "ModelType": "seqkit.registry",
+    "TokenizerType": "seqkit.registry",
+    "DatasetType": "seqkit.registry",
+    "get_task": "seqkit.registry",
+    "get_model_type": "seqkit.registry",
+    "get_tokenizer_type": "seqkit.registry",
+    "get_dataset": "seqkit.registry",
+    "tasks": "seqkit.registry",
+    "model_types": "seqkit.registry",
+    "tokenizer_types": "seqkit.registry",
+    "datasets": "seqkit.registry",
+    "register_plugin": "seqkit.plugins",
+    "unregister_plugin": "seqkit.plugins",
+    # errors
+    "SeqkitError": "seqkit.errors",
+    "CheckpointError": "seqkit.errors",
+    # tokenizers
+    "Tokenizer": "seqkit.tokenizers",
+    "CharTokenizer": "seqkit.tokenizers",
+    "WordTokenizer": "seqkit.tokenizers",
+    "tokenizer_from_dict": "seqkit.tokenizers",
+    # models
+    "RNNConfig": "seqkit.models.rnn",
+    "RNNLM": "seqkit.models.rnn",
+    "TransformerConfig": "seqkit.models.transformer",
+    "TransformerLM": "seqkit.models.transformer",
+    "KVCache": "seqkit.models.transformer",
+    "Seq2SeqConfig": "seqkit.models.seq2seq",
+    "GRUSeq2Seq": "seqkit.models.seq2seq",
+    "TransformerSeq2Seq": "seqkit.models.seq2seq",
+    # training and sampling
+    "TrainConfig": "seqkit.training",
+    "Trainer": "seqkit.training",
+    "lm_loss": "seqkit.training",
+    "seq2seq_loss": "seqkit.training",
+    "generate": "seqkit.sampling",
+    "filter_logits": "seqkit.sampling",
+    # checkpoints
+    "Checkpoint": "seqkit.checkpoints",
+    "save_checkpoint": "seqkit.checkpoints",
+    "load_checkpoint": "seqkit.checkpoints",
+    "export_checkpoint": "seqkit.checkpoints",
+    "read_meta": "seqkit.checkpoints",
+    "find_checkpoint": "seqkit.checkpoints",
+    "list_checkpoints": "seqkit.checkpoints",
+    "user_checkpoint_dir": "seqkit.checkpoints",
+    "atomic_write_bytes": "seqkit.checkpoints",
+    # data, devices, output
+    "cache_dir": "seqkit.data",
+    "data_dir": "seqkit.data",
+    "seeded_split": "seqkit.data",
+    "pad_sequences": "seqkit.data",
+    "download": "seqkit.data",
+    "sha256_file": "seqkit.data",
+    "pick_device": "seqkit.device",
+    "progress_bar": "seqkit.progress",
+    "info": "seqkit.progress",
+    "plot_loss_curve": "seqkit.plotting",
+    "seed_everything": "seqkit.options",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,143 @@
+"""The ``seqkit`` command line: core commands plus whatever plugins add.
+
+Nothing here imports torch at module level: ``seqkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Optional
+
+import typer
+from typer.core import TyperGroup
+
+from . import __version__
+from .errors import SeqkitError
+from .options import JsonOption
+
+
+class SeqkitGroup(TyperGroup):
+    """Turns :class:`SeqkitError` (and plain OS errors) into ``Error: ...`` and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SeqkitError as exc:
+            if os.environ.get("SEQKIT_DEBUG"):
+                raise
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+            if os.environ.get("SEQKIT_DEBUG"):
+                raise
+            where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+            typer.echo(f"Error: {exc.strerror or exc}{where}", err=True)
+            raise typer.Exit(2) from None
+
+
+app = typer.Typer(
+    cls=SeqkitGroup,
+    name="seqkit",
+    help="Train and sample autoregressive sequence models. Plugins add the tasks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"seqkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                           help="Show the version and exit."),
+):
+    """seqkit: train and sample autoregressive sequence models; plugins add the tasks."""
+
+
+from .cli_plugins import plugins_app  # noqa: E402
+
+app.add_typer(plugins_app, name="plugins")
+
+
+@app.command()
+def models(
+    task: Optional[str] = typer.Option(None, "--task", help="Only this task's checkpoints."),
+    as_json: JsonOption = False,
+):
+    """List checkpoints, shipped and user-trained: task, architecture, size, metrics."""
+    from .checkpoints import list_checkpoints
+    from .registry import get_task
+
+    if task:
+        get_task(task)
+    rows = list_checkpoints(task)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="seqkit checkpoints")
+    for col in ("task", "name", "origin", "model type", "params", "size", "metrics"):
+        table.add_column(col)
+    for r in rows:
+        if "error" in r:
+            table.add_row("?", r["name"], r["origin"], "[red]unreadable[/red]", "", "", r["error"][:60])
+            continue
+        metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(r["metrics"].items())[:4])
+        table.add_row(r["task"], r["name"], r["origin"], r["model_type"] or "",
+                      _human(r.get("parameters") or 0, ""), _human(r["size_bytes"], "B"), metrics)
+    Console().print(table)
+    if not rows:
+        typer.echo("No checkpoints found. Install a plugin (seqkit plugins) or train one.", err=True)
+
+
+def _fmt(v):
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _human(n: float, unit: str) -> str:
+    for prefix in ("", "k", "M", "G"):
+        if abs(n) < 1000:
+            return f"{n:.0f}{prefix}{unit}" if not prefix else f"{n:.1f}{prefix}{unit}"
+        n /= 1000
+    return f"{n:.1f}T{unit}"
+
+
+@app.command()
+def doctor(as_json: JsonOption = False):
+    """Check the environment: Python, torch, devices, synthesizer, SoundFonts, folders."""
+    from .doctor import collect
+
+    report = collect()
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    for key, value in report.items():
+        typer.echo(f"{key:>22}: {value}")
+
+
+def main(argv: list[str] | None = None):
+    """Console-script entry point."""
+    app(args=argv, prog_name="seqkit")
+
+
+def _register_plugin_commands_once():
+    from . import plugins
+
+    if not getattr(app, "_seqkit_plugins_added", False):
+        plugins.register_commands(app)
+        app._seqkit_plugins_added = True  # type: ignore[attr-defined]
+
+
+_register_plugin_commands_once()
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""User-facing errors.
+
+Raise :class:`SeqkitError` for anything a user can fix (bad input, missing file, corrupt
+checkpoint). The CLI prints ``Error: <message>`` on one line and exits with code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+
+class SeqkitError(Exception):
+    """A problem the user can fix. The message is shown as is, on one line."""
+
+    exit_code = 2
+
+
+class CheckpointError(SeqkitError):
+    """A checkpoint is missing, truncated, corrupt or incompatible."""
+
+
+class PluginConflictError(SeqkitError):
+    """Two plugins registered the same name."""

@@ -1,0 +1,55 @@
+"""Hook specifications: the whole contract between seqkit and its plugins.
+
+A plugin is a module with functions decorated by ``seqkit.hookimpl`` whose names are the hooks
+below, exposed through an entry point in the group ``seqkit``::
+
+    [project.entry-points.seqkit]
+    myplugin = "seqkit_myplugin"
+
+Each ``register_*`` hook receives a ``register`` callable; call it once per thing you add.
+Registration must stay cheap: do not import torch at module level in a plugin's entry module,
+import it inside the functions that build models or run commands.
+
+``HOOKSPEC_VERSION`` changes its major number only when a hook's signature changes.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+HOOKSPEC_VERSION = "1.0"
+
+hookspec = pluggy.HookspecMarker("seqkit")
+hookimpl = pluggy.HookimplMarker("seqkit")
+
+
+@hookspec
+def register_tasks(register):
+    """Add tasks: ``register(Task(name, description, checkpoints=DIR))``."""
+
+
+@hookspec
+def register_models(register):
+    """Add model types: ``register(ModelType(name, config, build, description))``.
+
+    ``config`` is a dataclass; ``build(config) -> torch.nn.Module``. Checkpoints record the model
+    type's name, so every command can load every registered model.
+    """
+
+
+@hookspec
+def register_tokenizers(register):
+    """Add tokenizer types: ``register(TokenizerType(name, cls, description))``.
+
+    ``cls.from_dict(d)`` must rebuild a tokenizer from ``tokenizer.to_dict()``.
+    """
+
+
+@hookspec
+def register_datasets(register):
+    """Add dataset loaders: ``register(DatasetType(name, load, description, task))``."""
+
+
+@hookspec
+def register_commands(app):
+    """Add Typer commands or groups to the root ``app`` (``app.command()``, ``app.add_typer()``)."""

@@ -1,0 +1,1 @@
+"""Model building blocks, one readable file each: ``rnn``, ``transformer``, ``seq2seq``."""

@@ -1,0 +1,39 @@
+"""Shared Typer option types, so every command spells its options the same way.
+
+    from seqkit.options import DeviceOption, SeedOption
+    def generate(device: DeviceOption = "auto", seed: SeedOption = None): ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
+SeedOption = Annotated[Optional[int], typer.Option("--seed", help="Random seed, for reproducible results.")]
+TemperatureOption = Annotated[float, typer.Option("--temperature", "-t", min=0.0,
+                                                  help="Sampling temperature (0 = greedy).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+OutOption = Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the output.")]
+DataOption = Annotated[Optional[Path], typer.Option("--data", help="Data folder or file.")]
+ModelOption = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name or checkpoint path.")]
+
+
+def seed_everything(seed: int | None) -> None:
+    """Seed Python, NumPy and torch (a no-op for ``None``)."""
+    if seed is None:
+        return
+    import random
+
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed % (2**32))
+    except ImportError:  # pragma: no cover
+        pass
+    import torch
+
+    torch.manual_seed(seed)

@@ -1,0 +1,197 @@
+"""The plugin manager.
+
+Plugins are found through entry points in the group ``seqkit``. ``SEQKIT_LOAD_PLUGINS`` limits
+which ones load: a comma-separated list of plugin names, or an empty string for none. A plugin that
+fails to import, or whose hook raises, is skipped with a one-line warning so that every other
+command keeps working.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import pluggy
+
+from . import hookspecs
+from .registry import DatasetType, ModelType, Registry, Task, TokenizerType
+
+ENTRY_POINT_GROUP = "seqkit"
+LOAD_ENV = "SEQKIT_LOAD_PLUGINS"
+
+_HOOK_TYPES = {
+    "register_tasks": ("tasks", Task),
+    "register_models": ("models", ModelType),
+    "register_tokenizers": ("tokenizers", TokenizerType),
+    "register_datasets": ("datasets", DatasetType),
+}
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str | None = None
+    module: str = ""
+    error: str | None = None
+    registered: dict[str, list[str]] = field(default_factory=dict)
+
+
+_pm: pluggy.PluginManager | None = None
+_infos: dict[str, PluginInfo] = {}
+_registry: Registry | None = None
+_warned: set[str] = set()
+
+
+def warn(message: str) -> None:
+    """Print a one-line warning to stderr (once per message and process)."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"Warning: {message}", file=sys.stderr)
+
+
+def _allowed() -> set[str] | None:
+    value = os.environ.get(LOAD_ENV)
+    if value is None:
+        return None
+    return {v.strip() for v in value.split(",") if v.strip()}
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, with every allowed plugin loaded."""
+    global _pm
+    if _pm is not None:
+        return _pm
+    pm = pluggy.PluginManager("seqkit")
+    pm.add_hookspecs(hookspecs)
+    from . import builtins
+
+    pm.register(builtins, name="seqkit")
+    _infos["seqkit"] = PluginInfo("seqkit", _version("seqkit"), builtins.__name__)
+    allowed = _allowed()
+    for ep in _entry_points():
+        if allowed is not None and ep.name not in allowed:
+            continue
+        if pm.has_plugin(ep.name):
+            continue
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(ep.name, dist.version if dist else None, ep.value)
+        _infos[ep.name] = info
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+        except Exception as exc:  # a broken plugin must not break the CLI
+            info.error = f"{type(exc).__name__}: {exc}"
+            warn(f"plugin {ep.name!r} failed to load ({info.error}); skipping it")
+    _pm = pm
+    return pm
+
+
+def _entry_points():
+    try:
+        return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    except Exception:  # pragma: no cover - broken metadata
+        return []
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def register_plugin(module, name: str | None = None) -> None:
+    """Register an in-process plugin (a module or object with hook implementations).
+
+    Useful in tests and notebooks; resets the registry so the new plugin's hooks are seen.
+    """
+    global _registry
+    pm = get_plugin_manager()
+    name = name or getattr(module, "__name__", repr(module))
+    pm.register(module, name=name)
+    _infos[name] = PluginInfo(name, None, getattr(module, "__name__", ""))
+    _registry = None
+
+
+def unregister_plugin(name: str) -> None:
+    global _registry
+    pm = get_plugin_manager()
+    if pm.has_plugin(name):
+        pm.unregister(name=name)
+    _infos.pop(name, None)
+    _registry = None
+
+
+def reset() -> None:
+    """Forget every loaded plugin (the next lookup reloads them)."""
+    global _pm, _registry
+    _pm = None
+    _registry = None
+    _infos.clear()
+
+
+def _call(hook_name: str, **kwargs):
+    """Call each plugin's implementation of a hook on its own, so one failure stays contained."""
+    pm = get_plugin_manager()
+    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+        yield impl.plugin_name, impl.function, kwargs
+
+
+def get_registry() -> Registry:
+    global _registry
+    if _registry is not None:
+        return _registry
+    registry = Registry()
+    for hook_name, (kind, expected) in _HOOK_TYPES.items():
+        for plugin_name, function, _ in _call(hook_name):
+            staged: list = []
+            try:
+                function(register=staged.append)
+            except Exception as exc:
+                _failed(plugin_name, hook_name, exc)
+                continue
+            add = registry.adder(kind, plugin_name, expected)
+            for item in staged:
+                try:
+                    add(item)
+                except TypeError as exc:
+                    _failed(plugin_name, hook_name, exc)
+                    break
+                info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
+                info.registered.setdefault(kind, []).append(item.name)
+    _registry = registry
+    return registry
+
+
+def register_commands(app) -> None:
+    """Let every plugin add its commands to the Typer ``app``."""
+    for plugin_name, function, _ in _call("register_commands"):
+        try:
+            before = _command_names(app)
+            function(app=app)
+            added = sorted(_command_names(app) - before)
+            info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
+            info.registered.setdefault("commands", []).extend(added)
+        except Exception as exc:
+            _failed(plugin_name, "register_commands", exc)
+
+
+def _command_names(app) -> set[str]:
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    names |= {g.name or "" for g in app.registered_groups}
+    return names
+
+
+def _failed(plugin_name: str, hook_name: str, exc: Exception) -> None:
+    info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
+    info.error = f"{hook_name}: {type(exc).__name__}: {exc}"
+    warn(f"plugin {plugin_name!r} failed in {hook_name} ({type(exc).__name__}: {exc}); skipping it")
+
+
+def plugin_infos() -> list[PluginInfo]:
+    """Each loaded (or failed) plugin with what it registered."""
+    get_plugin_manager()
+    get_registry()
+    return sorted(_infos.values(), key=lambda i: (i.name != "seqkit", i.name))

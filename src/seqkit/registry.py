@@ -1,0 +1,177 @@
+"""What plugins registered: tasks, model types, tokenizer types and datasets.
+
+Everything here is plain Python so that building the registry never imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import PluginConflictError, SeqkitError
+
+
+@dataclass
+class Task:
+    """A kind of job (``names``, ``music`` ...). ``checkpoints`` is the folder of shipped models."""
+
+    name: str
+    description: str = ""
+    checkpoints: Path | None = None
+    plugin: str = ""
+
+
+def resolve(target):
+    """Import ``"package.module:attr"`` on first use; pass anything else through."""
+    if not isinstance(target, str):
+        return target
+    import importlib
+
+    module_name, _, attr = target.partition(":")
+    obj = importlib.import_module(module_name)
+    for part in attr.split(".") if attr else []:
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass
+class ModelType:
+    """A model architecture.
+
+    ``target`` is the model class, or ``"package.module:Class"`` so that registering it does not
+    import torch. The class has a ``config_class`` attribute (a plain dataclass) and is built as
+    ``Class(config)``.
+    """
+
+    name: str
+    target: Any
+    description: str = ""
+    plugin: str = ""
+
+    def resolve(self):
+        return resolve(self.target)
+
+    def make_config(self, values: dict | None = None):
+        """The config dataclass from a dict, rejecting unknown settings with a clear error."""
+        import dataclasses
+
+        config_class = self.resolve().config_class
+        values = dict(values or {})
+        known = {f.name for f in dataclasses.fields(config_class)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise SeqkitError(
+                f"model type {self.name!r} has no setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        return config_class(**values)
+
+    def build(self, config):
+        """A new model from a config dataclass or dict."""
+        if isinstance(config, dict) or config is None:
+            config = self.make_config(config)
+        return self.resolve()(config)
+
+
+@dataclass
+class TokenizerType:
+    """A tokenizer class (or ``"module:Class"``) with ``to_dict()`` / ``from_dict()``."""
+
+    name: str
+    target: Any
+    description: str = ""
+    plugin: str = ""
+
+    def resolve(self):
+        return resolve(self.target)
+
+
+@dataclass
+class DatasetType:
+    """A dataset loader (or ``"module:function"``); what ``load(path, **options)`` returns is up
+    to its task."""
+
+    name: str
+    load: Any
+    description: str = ""
+    task: str = ""
+    plugin: str = ""
+
+    def __call__(self, *args, **kwargs):
+        return resolve(self.load)(*args, **kwargs)
+
+
+@dataclass
+class Registry:
+    tasks: dict[str, Task] = field(default_factory=dict)
+    models: dict[str, ModelType] = field(default_factory=dict)
+    tokenizers: dict[str, TokenizerType] = field(default_factory=dict)
+    datasets: dict[str, DatasetType] = field(default_factory=dict)
+
+    def adder(self, kind: str, plugin: str, expected: type) -> Callable[[Any], None]:
+        table: dict = getattr(self, kind)
+
+        def register(item):
+            if not isinstance(item, expected):
+                raise TypeError(f"register() for {kind} takes a {expected.__name__}, got {item!r}")
+            if item.name in table:
+                other = table[item.name].plugin or "seqkit"
+                raise PluginConflictError(
+                    f"{kind[:-1]} {item.name!r} is registered by both {other!r} and {plugin!r}; "
+                    f"uninstall one, or load only one with SEQKIT_LOAD_PLUGINS"
+                )
+            item.plugin = plugin
+            table[item.name] = item
+
+        return register
+
+
+def _registry() -> Registry:
+    from .plugins import get_registry
+
+    return get_registry()
+
+
+def _lookup(table: dict, kind: str, name: str):
+    try:
+        return table[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(table), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        known = ", ".join(sorted(table)) or "none"
+        raise SeqkitError(f"unknown {kind} {name!r}{hint} (known: {known})") from None
+
+
+def tasks() -> dict[str, Task]:
+    return _registry().tasks
+
+
+def model_types() -> dict[str, ModelType]:
+    return _registry().models
+
+
+def tokenizer_types() -> dict[str, TokenizerType]:
+    return _registry().tokenizers
+
+
+def datasets() -> dict[str, DatasetType]:
+    return _registry().datasets
+
+
+def get_task(name: str) -> Task:
+    return _lookup(tasks(), "task", name)
+
+
+def get_model_type(name: str) -> ModelType:
+    return _lookup(model_types(), "model type", name)
+
+
+def get_tokenizer_type(name: str) -> TokenizerType:
+    return _lookup(tokenizer_types(), "tokenizer type", name)
+
+
+def get_dataset(name: str) -> DatasetType:
+    return _lookup(datasets(), "dataset", name)

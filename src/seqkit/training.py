@@ -1,0 +1,447 @@
+"""The Trainer: one loop for every seqkit model.
+
+Batched, padded-and-masked training through a ``loss_fn(model, batch) -> (loss, n_tokens,
+n_correct)``; AdamW/Adam/RMSprop/Adagrad/SGD; gradient clipping; linear warmup then cosine or linear
+decay; evaluation (loss and token accuracy) every epoch or every N steps; early stopping; bf16
+autocast on CUDA; optional ``torch.compile``; DistributedDataParallel when started by ``torchrun``;
+a rich progress bar with the live loss; Ctrl-C saves and stops; ``fit(resume=True)`` continues from
+``out/last.json`` at the exact batch it stopped at. Every evaluation appends to
+``out/metrics.jsonl`` and redraws ``out/loss.png``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from .errors import SeqkitError
+from .progress import info
+
+
+@dataclass
+class TrainConfig:
+    epochs: int | None = None
+    steps: int | None = None
+    batch_size: int = 64
+    lr: float = 1e-3
+    optimizer: str = "adamw"  # adamw | adam | rmsprop | adagrad | sgd
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0  # 0 = off
+    warmup_steps: int = 0
+    schedule: str = "constant"  # constant | cosine | linear
+    min_lr_ratio: float = 0.1
+    eval_every: int = 0  # steps; 0 = at the end of every epoch
+    save_every: int = 0  # steps; 0 = at every evaluation
+    patience: int = 0  # evaluations without improvement before stopping; 0 = off
+    device: str = "auto"
+    bf16: bool = True  # autocast to bfloat16 on CUDA
+    compile: bool = False
+    seed: int = 0
+    num_workers: int = 0
+    progress: bool = True
+    max_eval_batches: int = 0  # 0 = the whole validation set
+    drop_last: bool = False
+
+    def __post_init__(self):
+        if not self.epochs and not self.steps:
+            raise SeqkitError("give a number of epochs or steps to train for")
+        if self.optimizer not in _OPTIMIZERS:
+            raise SeqkitError(f"unknown optimizer {self.optimizer!r}; use {', '.join(_OPTIMIZERS)}")
+        if self.schedule not in ("constant", "cosine", "linear"):
+            raise SeqkitError(f"unknown schedule {self.schedule!r}; use constant, cosine or linear")
+        if self.batch_size < 1 or self.lr <= 0:
+            raise SeqkitError("batch size and learning rate must be positive")
+
+
+_OPTIMIZERS = {
+    "adamw": lambda p, c: torch.optim.AdamW(p, lr=c.lr, weight_decay=c.weight_decay),
+    "adam": lambda p, c: torch.optim.Adam(p, lr=c.lr, weight_decay=c.weight_decay),
+    "rmsprop": lambda p, c: torch.optim.RMSprop(p, lr=c.lr, weight_decay=c.weight_decay),
+    "adagrad": lambda p, c: torch.optim.Adagrad(p, lr=c.lr, weight_decay=c.weight_decay),
+    "sgd": lambda p, c: torch.optim.SGD(p, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay),
+}
+
+
+def _unwrap(model):
+    model = getattr(model, "module", model)  # DDP
+    return getattr(model, "_orig_mod", model)  # torch.compile
+
+
+def _token_stats(logits, target, loss):
+    mask = target != -100
+    n_tokens = mask.sum()
+    correct = ((logits.argmax(-1) == target) & mask).sum()
+    return loss, n_tokens, correct
+
+
+def lm_loss(model, batch):
+    """Next-token cross-entropy for ``{"input", "target" (-100 = ignore), "cond"?}``.
+
+    Adds ``model.aux_loss`` when the model sets it during its forward pass (e.g. the compressive
+    Transformer's reconstruction loss) in training mode.
+    """
+    logits, _ = model(batch["input"], cond=batch.get("cond"))
+    target = batch["target"]
+    loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100)
+    aux = getattr(_unwrap(model), "aux_loss", None)
+    if aux is not None and torch.is_tensor(aux) and aux.requires_grad:
+        loss = loss + aux
+    return _token_stats(logits, target, loss)
+
+
+def seq2seq_loss(model, batch):
+    """Cross-entropy of ``model(src, tgt_in)`` against ``tgt_out`` (-100 = ignore)."""
+    logits = model(batch["src"], batch["tgt_in"])
+    target = batch["tgt_out"]
+    loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100)
+    return _token_stats(logits, target, loss)
+
+
+def _to(batch, device):
+    if torch.is_tensor(batch):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: _to(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to(v, device) for v in batch)
+    return batch
+
+
+def default_collate(items):
+    return torch.utils.data.default_collate(items)
+
+
+class Trainer:
+    def __init__(self, model, config: TrainConfig, train_set, val_set=None,
+                 collate: Callable | None = None, loss_fn: Callable = lm_loss,
+                 out: str | Path = "run", checkpoint: dict[str, Any] | None = None):
+        self.config = config
+        self.train_set, self.val_set = train_set, val_set
+        self.collate = collate or default_collate
+        self.loss_fn = loss_fn
+        self.out = Path(out)
+        self.checkpoint_info = dict(checkpoint or {})
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.is_main = self.rank == 0
+        if self.world > 1:
+            self._init_distributed()
+        else:
+            from .device import pick_device
+
+            self.device = pick_device(config.device)
+        if len(train_set) == 0:
+            raise SeqkitError("the training set is empty")
+        self.raw_model = model.to(self.device)
+        self.model = self.raw_model
+        if config.compile:
+            self.model = torch.compile(self.model)
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = DDP(self.model, device_ids=ids)
+        params = [p for p in self.raw_model.parameters() if p.requires_grad]
+        self.optimizer = _OPTIMIZERS[config.optimizer](params, config)
+        self.use_bf16 = config.bf16 and self.device.type == "cuda"
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.best_val = math.inf
+        self.best_acc = None
+        self.bad_evals = 0
+        self.history: list[dict] = []
+        self.last_path = self.out / "last.json"
+        self.best_path = self.out / "best.json"
+
+    # ------------------------------------------------------------------ setup
+
+    def _init_distributed(self):
+        import torch.distributed as dist
+
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        if torch.cuda.is_available():
+            torch.cuda.set_device(local)
+            self.device = torch.device("cuda", local)
+            backend = "nccl"
+        else:
+            self.device = torch.device("cpu")
+            backend = "gloo"
+        if not dist.is_initialized():
+            dist.init_process_group(backend)
+
+    def batches_per_epoch(self) -> int:
+        n = math.ceil(len(self.train_set) / self.world)
+        b = self.config.batch_size
+        return max(1, n // b if self.config.drop_last and n >= b else math.ceil(n / b))
+
+    def total_steps(self) -> int:
+        c = self.config
+        by_epochs = c.epochs * self.batches_per_epoch() if c.epochs else None
+        return min(x for x in (by_epochs, c.steps) if x)
+
+    def _epoch_batches(self, epoch: int) -> list[list[int]]:
+        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+        order = torch.randperm(len(self.train_set), generator=g).tolist()
+        if self.world > 1:  # pad so every rank gets the same number of batches
+            per = math.ceil(len(order) / self.world)
+            order = (order * 2)[: per * self.world][self.rank :: self.world]
+        b = self.config.batch_size
+        batches = [order[i : i + b] for i in range(0, len(order), b)]
+        if self.config.drop_last and len(batches) > 1 and len(batches[-1]) < b:
+            batches.pop()
+        return batches
+
+    def _loader(self, dataset, batches):
+        return torch.utils.data.DataLoader(
+            dataset, batch_sampler=batches, collate_fn=self.collate,
+            num_workers=self.config.num_workers, pin_memory=self.device.type == "cuda",
+        )
+
+    def lr_at(self, step: int) -> float:
+        c = self.config
+        if c.warmup_steps and step < c.warmup_steps:
+            return c.lr * (step + 1) / c.warmup_steps
+        if c.schedule == "constant":
+            return c.lr
+        total = max(1, self.total_steps() - c.warmup_steps)
+        progress = min(1.0, (step - c.warmup_steps) / total)
+        if c.schedule == "cosine":
+            factor = 0.5 * (1 + math.cos(math.pi * progress))
+        else:
+            factor = 1 - progress
+        return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * factor)
+
+    def _autocast(self):
+        if self.use_bf16:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # ------------------------------------------------------------------ state
+
+    def _trainer_state(self) -> dict:
+        return {
+            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+            "best_val": self.best_val if math.isfinite(self.best_val) else None,
+            "best_acc": self.best_acc, "bad_evals": self.bad_evals,
+            "train_config": asdict(self.config), "world_size": self.world,
+        }
+
+    def save(self, path: Path | None = None, with_state: bool = True) -> Path | None:
+        if not self.is_main:
+            return None
+        from .checkpoints import save_checkpoint
+
+        info_ = self.checkpoint_info
+        metrics = {"val_loss": self.best_val if math.isfinite(self.best_val) else None,
+                   "val_acc": self.best_acc, "steps": self.step}
+        train_state = None
+        if with_state:
+            train_state = {"optimizer": self.optimizer.state_dict(), "torch_rng": torch.get_rng_state()}
+        return save_checkpoint(
+            path or self.last_path, self.raw_model,
+            model_type=info_.get("model_type", type(self.raw_model).__name__),
+            config=info_.get("config", getattr(self.raw_model, "config", {})),
+            tokenizer=info_.get("tokenizer"), task=info_.get("task", ""),
+            data=info_.get("data"), extra=info_.get("extra"),
+            metrics={**(info_.get("metrics") or {}), **{k: v for k, v in metrics.items() if v is not None}},
+            train_state=train_state, trainer=self._trainer_state() if with_state else None,
+        )
+
+    def _resume(self) -> bool:
+        from .checkpoints import load_checkpoint, read_meta
+
+        if not self.last_path.exists():
+            return False
+        meta = read_meta(self.last_path)
+        state = meta.get("trainer") or {}
+        ckpt = load_checkpoint(self.last_path, device="cpu", with_train_state=True)
+        self.raw_model.load_state_dict(ckpt.model.state_dict())
+        if ckpt.train_state:
+            self.optimizer.load_state_dict(ckpt.train_state["optimizer"])
+            torch.set_rng_state(ckpt.train_state["torch_rng"])
+        self.step = int(state.get("step", 0))
+        self.epoch = int(state.get("epoch", 0))
+        self.batch_in_epoch = int(state.get("batch_in_epoch", 0))
+        self.best_val = state.get("best_val") if state.get("best_val") is not None else math.inf
+        self.best_acc = state.get("best_acc")
+        self.bad_evals = int(state.get("bad_evals", 0))
+        metrics = self.out / "metrics.jsonl"
+        if metrics.exists():
+            rows = [json.loads(x) for x in metrics.read_text().splitlines() if x.strip()]
+            self.history = [r for r in rows if r.get("step", 0) <= self.step]
+        return True
+
+    # ------------------------------------------------------------------ evaluation
+
+    @torch.no_grad()
+    def evaluate(self, dataset=None) -> dict:
+        """Token-weighted loss and accuracy over a dataset (the validation set by default)."""
+        dataset = dataset if dataset is not None else self.val_set
+        if dataset is None or len(dataset) == 0:
+            return {}
+        self.model.eval()
+        idx = list(range(len(dataset)))
+        if self.world > 1:
+            idx = idx[self.rank :: self.world]
+        b = self.config.batch_size
+        batches = [idx[i : i + b] for i in range(0, len(idx), b)]
+        if self.config.max_eval_batches:
+            batches = batches[: self.config.max_eval_batches]
+        tot = torch.zeros(3, dtype=torch.float64, device=self.device)
+        for batch in self._loader(dataset, batches):
+            batch = _to(batch, self.device)
+            with self._autocast():
+                loss, n, correct = self.loss_fn(self.model, batch)
+            n = torch.as_tensor(n, device=self.device, dtype=torch.float64)
+            tot += torch.stack([loss.detach().double() * n, n, torch.as_tensor(correct, device=self.device).double()])
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.all_reduce(tot)
+        self.model.train()
+        loss_sum, n, correct = tot.tolist()
+        if n == 0:
+            return {}
+        return {"loss": loss_sum / n, "acc": correct / n, "tokens": int(n)}
+
+    # ------------------------------------------------------------------ the loop
+
+    def fit(self, resume: bool = False) -> dict:
+        c = self.config
+        torch.manual_seed(c.seed + self.rank)
+        if resume:
+            if self._resume():
+                if self.is_main:
+                    info(f"resuming {self.last_path} at step {self.step} (epoch {self.epoch + 1})")
+            elif self.is_main:
+                info(f"nothing to resume in {self.out}; starting fresh")
+        elif self.is_main and self.last_path.exists():
+            raise SeqkitError(f"{self.out} already holds a run; pass --resume to continue it "
+                              f"or choose another output folder")
+        if self.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+        total = self.total_steps()
+        eval_every = c.eval_every
+        if not eval_every and not c.epochs:  # step-based run: evaluate about 10 times
+            eval_every = max(1, total // 10)
+        result = {"interrupted": False, "stopped_early": False}
+        window = torch.zeros(3, dtype=torch.float64, device=self.device)
+        t0 = time.time()
+        self.model.train()
+        from .progress import progress_bar
+
+        bar = progress_bar(disable=not (c.progress and self.is_main))
+        try:
+            with bar:
+                task = bar.add_task("training", total=total, completed=self.step)
+                while self.step < total and (not c.epochs or self.epoch < c.epochs):
+                    batches = self._epoch_batches(self.epoch)[self.batch_in_epoch :]
+                    for batch in self._loader(self.train_set, batches):
+                        lr = self.lr_at(self.step)
+                        for group in self.optimizer.param_groups:
+                            group["lr"] = lr
+                        batch = _to(batch, self.device)
+                        with self._autocast():
+                            loss, n, correct = self.loss_fn(self.model, batch)
+                        if not torch.isfinite(loss):
+                            raise SeqkitError(f"the loss became {loss.item()} at step {self.step}; "
+                                              "try a lower --lr")
+                        self.optimizer.zero_grad(set_to_none=True)
+                        loss.backward()
+                        if c.grad_clip:
+                            torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), c.grad_clip)
+                        self.optimizer.step()
+                        self.step += 1
+                        self.batch_in_epoch += 1
+                        n_t = torch.as_tensor(n, device=self.device, dtype=torch.float64)
+                        window += torch.stack([loss.detach().double() * n_t, n_t,
+                                               torch.as_tensor(correct, device=self.device).double()])
+                        if self.step % 10 == 0 or self.step == total:
+                            w = window.tolist()
+                            bar.update(task, completed=self.step,
+                                       description=f"epoch {self.epoch + 1} loss {w[0] / max(w[1], 1):.3f}")
+                        if eval_every and self.step % eval_every == 0:
+                            if self._evaluate_and_save(window, lr, t0, result):
+                                break
+                            window.zero_()
+                        elif c.save_every and self.step % c.save_every == 0:
+                            self.save()
+                        if self.step >= total:
+                            break
+                    else:
+                        self.epoch += 1
+                        self.batch_in_epoch = 0
+                        if not eval_every:
+                            if self._evaluate_and_save(window, lr, t0, result):
+                                break
+                            window.zero_()
+                        continue
+                    if result["stopped_early"]:
+                        break
+                    if self.step >= total:
+                        if self.batch_in_epoch >= self.batches_per_epoch():
+                            self.epoch += 1
+                            self.batch_in_epoch = 0
+                        break
+                if window[1] > 0 and not result["stopped_early"]:
+                    self._evaluate_and_save(window, self.lr_at(max(0, self.step - 1)), t0, result)
+        except KeyboardInterrupt:
+            result["interrupted"] = True
+            self.save()
+            if self.is_main:
+                info(f"interrupted at step {self.step}; saved {self.last_path} (continue with --resume)")
+        if not self.best_path.exists() and self.is_main:
+            self.save(self.best_path, with_state=False)
+        result.update(best_val_loss=None if not math.isfinite(self.best_val) else self.best_val,
+                      best_val_acc=self.best_acc, steps=self.step, epochs=self.epoch,
+                      history=self.history, seconds=time.time() - t0, best_path=str(self.best_path),
+                      last_path=str(self.last_path))
+        return result
+
+    def _evaluate_and_save(self, window, lr, t0, result) -> bool:
+        """Evaluate, log, checkpoint; returns True when early stopping says stop."""
+        w = window.tolist()
+        row = {"event": "eval", "step": self.step, "epoch": self.epoch, "lr": lr,
+               "train_loss": w[0] / w[1] if w[1] else None,
+               "train_acc": w[2] / w[1] if w[1] else None, "time": round(time.time() - t0, 2)}
+        val = self.evaluate()
+        if val:
+            row.update(val_loss=val["loss"], val_acc=val["acc"])
+        self.history.append(row)
+        score = row.get("val_loss", row.get("train_loss"))
+        improved = score is not None and score < self.best_val
+        if improved:
+            self.best_val = score
+            self.best_acc = row.get("val_acc", row.get("train_acc"))
+            self.bad_evals = 0
+        else:
+            self.bad_evals += 1
+        if self.is_main:
+            with open(self.out / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+            if improved:
+                self.save(self.best_path, with_state=False)
+            self.save()
+            try:
+                from .plotting import plot_loss_curve
+
+                plot_loss_curve(self.history, self.out / "loss.png",
+                                title=f"{self.checkpoint_info.get('task', '')} {self.checkpoint_info.get('model_type', '')}")
+            except Exception as exc:  # a plot must never kill a training run
+                info(f"could not draw the loss curve: {exc}")
+        if self.config.patience and self.bad_evals >= self.config.patience:
+            result["stopped_early"] = True
+            if self.is_main:
+                info(f"early stopping at step {self.step}: no improvement in {self.config.patience} evaluations")
+            return True
+        return False
