@@ -1,0 +1,289 @@
+"""``seqkit num2words`` and the ``seqkit numerals`` group (train, eval, data).
+
+Typer only at module level: torch and num2words are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+from seqkit import SeqkitError
+from seqkit.options import DeviceOption, JsonOption, SeedOption
+
+numerals_app = typer.Typer(help="Numbers as words: build the num2words data, train and evaluate models.",
+                           no_args_is_help=True)
+
+MaxOption = Annotated[str, typer.Option("--max", help="Numbers lie below this bound (1e9, 1e15, 1000000 ...).")]
+SizeOption = Annotated[int, typer.Option("--size", help="How many distinct numbers (split 90/5/5 into train/val/test).")]
+LangOption = Annotated[str, typer.Option("--lang", help="Any language num2words supports: en, fr, de, es ...")]
+SamplingOption = Annotated[str, typer.Option(
+    "--sampling", help="digits: every digit count equally often, zero groups common; uniform: uniform over the range.")]
+NegOption = Annotated[float, typer.Option("--negatives", help="Share of negative numbers (0 = none).")]
+
+
+def _spec(max_: str, size: int, lang: str, sampling: str, negatives: float, seed: Optional[int]):
+    from .data import DataSpec
+    from .numbers import check_lang, parse_bound
+
+    return DataSpec(lang=check_lang(lang), max=parse_bound(max_), size=size, sampling=sampling,
+                    negatives=negatives, seed=seed or 0)
+
+
+# ---------------------------------------------------------------- seqkit num2words
+
+
+def _read_numbers(args: list[str]) -> list[int]:
+    from .numbers import parse_number
+
+    texts: list[str] = []
+    for a in args:
+        if a == "-":
+            texts += [line for line in sys.stdin.read().splitlines() if line.strip()]
+        elif a.startswith("--"):
+            raise SeqkitError(f"no such option: {a} (see seqkit num2words --help)")
+        else:
+            texts.append(a)
+    if not texts:
+        raise SeqkitError("give at least one number, or - to read one per line from stdin")
+    return [parse_number(t) for t in texts]
+
+
+def _pick_model(model: str, lang: Optional[str]) -> Path:
+    """The checkpoint for ``--model`` in ``--lang`` (``gru`` + ``fr`` -> ``gru-fr`` if needed)."""
+    from seqkit import find_checkpoint, read_meta
+
+    from .translate import TASK
+
+    path = find_checkpoint(model, TASK)
+    if lang is None:
+        return path
+    model_lang = (read_meta(path).get("data") or {}).get("lang")
+    if model_lang == lang:
+        return path
+    looks_like_path = "/" in model or model.endswith(".json")
+    if not looks_like_path:
+        try:
+            other = find_checkpoint(f"{model}-{lang}", TASK)
+        except SeqkitError:
+            other = None
+        if other is not None:
+            return other
+    arch = "transformer" if "transformer" in model else "gru"
+    raise SeqkitError(f"the {model} model writes {model_lang!r}, not {lang!r}; train one with "
+                      f"`seqkit numerals train --model {arch} --lang {lang}` (then use --model {arch}-{lang})")
+
+
+def num2words_command(
+    numbers: Annotated[Optional[List[str]], typer.Argument(
+        help="Integers such as 42, -7, 1,000 or 1_000; - reads one per line from stdin.",
+        show_default=False)] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="gru, transformer, a name you trained, or a .json path.")] = "gru",
+    lang: Annotated[Optional[str], typer.Option("--lang", help="Language (default: the model's own).")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Also show num2words' answer and mark mismatches.")] = False,
+    as_json: JsonOption = False,
+    device: DeviceOption = "cpu",
+):
+    """Write numbers as words with a trained seq2seq model: seqkit num2words 101001001001"""
+    from .numbers import check_lang, check_supported, describe_range, reference_words
+
+    values = _read_numbers(numbers or [])
+    if lang is not None:
+        check_lang(lang)
+    path = _pick_model(model, lang)
+    from .translate import Translator
+
+    tr = Translator.load(str(path), device=device)
+    for n in values:
+        check_supported(n, tr.lang)
+    limit = getattr(tr.model.config, "max_len", None)
+    too_long = [n for n in values if limit and len(str(n)) > limit]
+    if too_long:
+        raise SeqkitError(f"the {tr.name} model reads at most {limit} characters; {too_long[0]} has {len(str(too_long[0]))}")
+    words = tr.words(values)
+    outside = [n for n in values if not tr.spec.in_range(n)]
+    if outside:
+        what = f"{outside[0]} lies" if len(outside) == 1 else f"{len(outside)} numbers lie"
+        typer.echo(f"Warning: {what} outside the range the {tr.name} model was trained on "
+                   f"({describe_range(tr.spec.low, tr.spec.max)}); the words may be wrong.", err=True)
+    refs = [reference_words(n, tr.lang) for n in values] if check else None
+    if as_json:
+        rows = []
+        for i, (n, w) in enumerate(zip(values, words)):
+            row = {"number": n, "words": w, "in_range": tr.spec.in_range(n)}
+            if refs is not None:
+                row.update(reference=refs[i], match=w == refs[i])
+            rows.append(row)
+        typer.echo(json.dumps({"model": tr.name, "lang": tr.lang,
+                               "trained_range": [tr.spec.low, tr.spec.max], "results": rows},
+                              ensure_ascii=False, indent=1))
+        return
+    for i, w in enumerate(words):
+        if refs is None:
+            typer.echo(w)
+        elif w == refs[i]:
+            typer.echo(f"{w}  ✓")
+        else:
+            typer.echo(f"{w}  ✗ num2words: {refs[i]}")
+    if refs is not None and len(values) > 1:
+        ok = sum(w == r for w, r in zip(words, refs))
+        typer.echo(f"{ok}/{len(values)} match num2words", err=True)
+
+
+# ---------------------------------------------------------------- seqkit numerals data
+
+
+@numerals_app.command("data")
+def data_command(
+    max_: MaxOption = "1e9",
+    size: SizeOption = 100_000,
+    lang: LangOption = "en",
+    sampling: SamplingOption = "digits",
+    negatives: NegOption = 0.05,
+    seed: SeedOption = None,
+    show: Annotated[int, typer.Option("--show", "-n", help="How many training pairs to print.")] = 5,
+    as_json: JsonOption = False,
+):
+    """Build (or read from the cache) the num2words dataset and describe it."""
+    from .data import build_pairs, cache_path, split_pairs, target_tokenizer
+    from .numbers import describe_range
+
+    spec = _spec(max_, size, lang, sampling, negatives, seed)
+    pairs = build_pairs(spec)
+    splits = split_pairs(pairs, spec)
+    tok = target_tokenizer(w for _, w in splits["train"])
+    unseen = sorted({w for part in ("val", "test") for _, t in splits[part] for w in tok.unknown(t)})
+    summary = {
+        "spec": spec.to_dict(), "cache": str(cache_path(spec)),
+        "range": describe_range(spec.low, spec.max),
+        "splits": {k: len(v) for k, v in splits.items()},
+        "target_vocab": tok.vocab_size, "words_unseen_in_train": unseen,
+        "examples": [{"number": n, "words": w} for n, w in splits["train"][:show]],
+    }
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=1))
+        return
+    typer.echo(f"num2words {spec.lang}, {describe_range(spec.low, spec.max)}, {spec.sampling} sampling, "
+               f"{spec.negatives:.0%} negative, seed {spec.seed}")
+    typer.echo(f"cache: {summary['cache']}")
+    typer.echo("splits: " + ", ".join(f"{k} {v:,}" for k, v in summary["splits"].items()))
+    typer.echo(f"target vocabulary: {tok.vocab_size} tokens"
+               + (f"; words in val/test never seen in train: {', '.join(unseen)}" if unseen else ""))
+    for n, w in splits["train"][:show]:
+        typer.echo(f"  {n}\t{w}")
+
+
+# ---------------------------------------------------------------- seqkit numerals train
+
+
+@numerals_app.command("train")
+def train_command(
+    model: Annotated[str, typer.Option("--model", "-m", help="gru or transformer.")] = "gru",
+    max_: MaxOption = "1e9",
+    size: SizeOption = 100_000,
+    lang: LangOption = "en",
+    sampling: SamplingOption = "digits",
+    negatives: NegOption = 0.05,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Passes over the training set.")] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Optimizer steps (default: 5 epochs).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per step.")] = 128,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default 2e-3 gru, 1e-3 transformer).")] = None,
+    warmup: Annotated[int, typer.Option("--warmup", help="Linear warmup steps.")] = 200,
+    schedule: Annotated[str, typer.Option("--schedule", help="constant, cosine or linear.")] = "cosine",
+    eval_every: Annotated[int, typer.Option("--eval-every", help="Steps between validations (0 = each epoch).")] = 0,
+    n_embd: Annotated[Optional[int], typer.Option("--n-embd", help="Embedding / model width.")] = None,
+    hidden: Annotated[Optional[int], typer.Option("--hidden", help="GRU hidden size.")] = None,
+    layers: Annotated[Optional[int], typer.Option("--layers", help="GRU layers / Transformer layers per stack.")] = None,
+    heads: Annotated[Optional[int], typer.Option("--heads", help="Transformer attention heads.")] = None,
+    seed: SeedOption = None,
+    device: DeviceOption = "auto",
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Checkpoint name or .json path (default MODEL-LANG, e.g. gru-en).")] = None,
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Folder for the run (last.json, metrics, loss.png).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --run-dir.")] = False,
+    threads: Annotated[int, typer.Option("--threads", help="CPU threads for torch (0 = torch's default).")] = 0,
+):
+    """Train a gru or transformer model on num2words pairs with core's Trainer."""
+    from seqkit import data_dir, info, user_checkpoint_dir
+
+    from .train import ARCHS, DEFAULT_LR
+
+    if model not in ARCHS:
+        raise SeqkitError(f"unknown --model {model!r}; use {' or '.join(ARCHS)}")
+    spec = _spec(max_, size, lang, sampling, negatives, seed)
+    name = out or f"{model}-{lang}"
+    if "/" in name or name.endswith(".json"):
+        out_path = Path(name).expanduser()
+    else:
+        out_path = user_checkpoint_dir("numerals") / f"{name}.json"
+    run = run_dir or data_dir("runs", "numerals", out_path.stem)
+    overrides = {k: v for k, v in dict(n_embd=n_embd, hidden=hidden, n_layers=layers, n_head=heads).items()
+                 if v is not None}
+    if not epochs and not steps:
+        epochs = 5
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    tc = dict(epochs=epochs, steps=steps, batch_size=batch_size, lr=lr or DEFAULT_LR[model],
+              warmup_steps=warmup, schedule=schedule, eval_every=eval_every, device=device,
+              seed=seed or 0)
+    from .train import train
+
+    result = train(model, spec, out=out_path, run_dir=run, train_config=tc, model_overrides=overrides,
+                   resume=resume)
+    t = result["test"]
+    info(f"test split ({t['n']:,} unseen numbers): exact {t['exact']:.2%}, token accuracy {t['token_acc']:.2%}")
+    info(f"saved {result['checkpoint']} (run: {run}, loss curve: {run / 'loss.png'})")
+
+
+# ---------------------------------------------------------------- seqkit numerals eval
+
+
+@numerals_app.command("eval")
+def eval_command(
+    model: Annotated[Optional[List[str]], typer.Option("--model", "-m", help="Checkpoint name or path; repeat for several (default gru and transformer).")] = None,
+    count: Annotated[int, typer.Option("--count", "-n", help="Numbers in each generated set (uniform, out of range).")] = 1000,
+    seed: SeedOption = None,
+    errors: Annotated[int, typer.Option("--errors", help="Show this many wrong answers per set.")] = 0,
+    as_json: JsonOption = False,
+    device: DeviceOption = "cpu",
+):
+    """Exact-match and token accuracy on unseen in-range numbers and beyond the trained range."""
+    from .evaluate import evaluate
+    from .numbers import describe_range
+    from .translate import Translator
+
+    results = []
+    for name in model or ["gru", "transformer"]:
+        tr = Translator.load(name, device=device)
+        rows = evaluate(tr, count=count, seed=1 if seed is None else seed)
+        results.append({"model": tr.name, "path": str(tr.path), "trained_range": [tr.spec.low, tr.spec.max],
+                        "data": tr.spec.to_dict(), "rows": rows, "tr": tr})
+    if as_json:
+        for r in results:
+            r.pop("tr")
+            for row in r["rows"]:
+                row["errors"] = [list(e) for e in row["errors"][:errors or 20]]
+        typer.echo(json.dumps(results, ensure_ascii=False, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for r in results:
+        tr = r["tr"]
+        table = Table(title=f"{r['model']}: trained on {describe_range(tr.spec.low, tr.spec.max)} "
+                            f"({tr.spec.size:,} numbers, {tr.spec.sampling})")
+        for col in ("set", "n", "exact match", "token accuracy", "first error"):
+            table.add_column(col, justify="right" if col in ("n", "exact match", "token accuracy") else "left")
+        for row in r["rows"]:
+            err = row["errors"][0] if row["errors"] else None
+            table.add_row(row["set"], f"{row['n']:,}", f"{row['exact']:.2%}", f"{row['token_acc']:.2%}",
+                          f"{err[0]}: {err[1]}" if err else "")
+        console.print(table)
+        for row in r["rows"] if errors else []:
+            for n, got, want in row["errors"][:errors]:
+                console.print(f"  {n}: got {got!r}\n  {' ' * len(str(n))}  want {want!r}", markup=False)

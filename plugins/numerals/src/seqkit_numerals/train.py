@@ -1,0 +1,65 @@
+"""Training a numerals model with core's Trainer and exporting it as a named checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seqkit import SeqkitError
+
+from .data import Collate, DataSpec, PairDataset, load_splits, source_tokenizer, target_tokenizer
+
+ARCHS = {"gru": "gru-seq2seq", "transformer": "transformer-seq2seq"}
+
+# Small enough to train on a laptop CPU and ship (< 10 MB in float16).
+DEFAULT_MODEL = {
+    "gru": dict(n_embd=64, hidden=192, n_layers=1),
+    "transformer": dict(n_embd=128, n_layers=3, n_head=4, d_ff=512),
+}
+DEFAULT_LR = {"gru": 2e-3, "transformer": 1e-3}
+
+
+def train(arch: str, spec: DataSpec, *, out: Path, run_dir: Path, train_config: dict,
+          model_overrides: dict | None = None, resume: bool = False, progress: bool = True) -> dict:
+    """Train ``arch`` on ``spec``; export the best weights to ``out``; return the trainer's result
+    plus ``checkpoint`` (the exported path) and ``test`` (exact/token accuracy on the test split)."""
+    import torch
+
+    from seqkit import Seq2SeqConfig, TrainConfig, Trainer, export_checkpoint, get_model_type, seq2seq_loss
+
+    from .evaluate import score
+
+    if arch not in ARCHS:
+        raise SeqkitError(f"unknown model {arch!r}; use {' or '.join(ARCHS)}")
+    splits = load_splits(spec, progress=progress)
+    src_tok = source_tokenizer()
+    tgt_tok = target_tokenizer(w for _, w in splits["train"])
+    train_set = PairDataset(splits["train"], src_tok, tgt_tok)
+    val_set = PairDataset(splits["val"], src_tok, tgt_tok)
+    longest = max(len(t) for t in train_set.tgt)
+    settings = {**DEFAULT_MODEL[arch], **(model_overrides or {})}
+    config = Seq2SeqConfig(src_vocab=src_tok.vocab_size, tgt_vocab=tgt_tok.vocab_size,
+                           src_pad_id=src_tok.pad_id, tgt_pad_id=tgt_tok.pad_id,
+                           max_len=max(256, 2 * longest), **settings)
+    model_type = ARCHS[arch]
+    torch.manual_seed(train_config.get("seed", 0))
+    model = get_model_type(model_type).build(config)
+    tc = TrainConfig(**train_config)
+    trainer = Trainer(
+        model, tc, train_set, val_set, collate=Collate(src_tok.pad_id, tgt_tok.pad_id),
+        loss_fn=seq2seq_loss, out=run_dir,
+        checkpoint=dict(model_type=model_type, config=config, tokenizer=tgt_tok, task="numerals",
+                        data=spec.to_dict(),
+                        extra={"arch": arch, "src_tokenizer": src_tok.to_dict(), "source": "reversed digits, sign last",
+                               "trained_range": [spec.low, spec.max]}),
+    )
+    result = trainer.fit(resume=resume)
+    from .translate import Translator
+
+    best = Translator.load(str(trainer.best_path), device=tc.device)
+    test = score(best, splits["test"])
+    result["test"] = test
+    metrics = {"test_exact": test["exact"], "test_token_acc": test["token_acc"], "test_n": test["n"],
+               "val_loss": result.get("best_val_loss"), "val_acc": result.get("best_val_acc"),
+               "steps": result["steps"], "train_seconds": round(result.get("seconds", 0.0), 1)}
+    result["checkpoint"] = str(export_checkpoint(trainer.best_path, out, dtype="float16", metrics=metrics))
+    return result

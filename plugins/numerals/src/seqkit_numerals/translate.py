@@ -1,0 +1,69 @@
+"""A loaded numerals checkpoint that writes numbers as words, in batches, greedily."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from seqkit import CheckpointError, SeqkitError
+
+TASK = "numerals"
+
+
+@dataclass
+class Translator:
+    model: object
+    src_tok: object
+    tgt_tok: object
+    spec: object  # DataSpec the model was trained on
+    name: str
+    path: object
+    device: object
+
+    @classmethod
+    def load(cls, spec: str, device: str = "cpu") -> "Translator":
+        """From a checkpoint name (``gru``, ``transformer``, a user's own) or a ``.json`` path."""
+        from seqkit import find_checkpoint, load_checkpoint, pick_device, tokenizer_from_dict
+
+        from .data import DataSpec
+
+        path = find_checkpoint(spec, TASK)
+        dev = pick_device(device)
+        ckpt = load_checkpoint(path, device=dev, expect_task=TASK)
+        extra = ckpt.extra
+        try:
+            src_tok = tokenizer_from_dict(extra["src_tokenizer"])
+            data = DataSpec.from_dict(ckpt.meta["data"])
+        except (KeyError, TypeError, SeqkitError) as exc:
+            raise CheckpointError(f"{path} is not a numerals checkpoint (no source tokenizer or data: {exc})") from None
+        if ckpt.tokenizer is None:
+            raise CheckpointError(f"{path} has no target tokenizer")
+        return cls(ckpt.model, src_tok, ckpt.tokenizer, data, path.stem, path, dev)
+
+    @property
+    def lang(self) -> str:
+        return self.spec.lang
+
+    def max_len_for(self, n_chars: int) -> int:
+        """Output budget: generous for the number's length, capped by the model's max_len."""
+        return min(8 * n_chars + 16, getattr(self.model.config, "max_len", 10_000) - 1)
+
+    def words(self, numbers: list[int], batch_size: int = 512) -> list[str]:
+        """The model's words for each number, in order."""
+        import torch
+
+        from seqkit import pad_sequences
+
+        from .data import source_text
+
+        order = sorted(range(len(numbers)), key=lambda i: len(source_text(numbers[i])))
+        out: list[str] = [""] * len(numbers)
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                srcs = [self.src_tok.encode(source_text(numbers[i])) for i in idx]
+                src = pad_sequences(srcs, self.src_tok.pad_id).to(self.device)
+                ids = self.model.greedy_decode(src, self.max_len_for(src.size(1)),
+                                               self.tgt_tok.bos_id, self.tgt_tok.eos_id)
+                for i, row in zip(idx, ids.tolist()):
+                    out[i] = self.tgt_tok.decode(row)
+        return out
