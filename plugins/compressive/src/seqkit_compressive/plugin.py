@@ -1,0 +1,32 @@
+"""Hook implementations of the compressive plugin (imports neither torch nor MIDI libraries)."""
+
+from seqkit import DatasetType, ModelType, TokenizerType, hookimpl
+
+PKG = "seqkit_compressive"
+
+
+@hookimpl
+def register_models(register):
+    register(ModelType("compressive", f"{PKG}.model:CompressiveTransformer",
+                       "Compressive Transformer (Rae et al. 2019): memories + compressed memories, "
+                       "segment-wise training, cached generation"))
+
+
+@hookimpl
+def register_tokenizers(register):
+    register(TokenizerType("notes-chords", f"{PKG}.tokenizer:NotesChordsTokenizer",
+                           "one token per onset: a note (C4) or a chord (C4.E4.G4), music21-style"))
+
+
+@hookimpl
+def register_datasets(register):
+    register(DatasetType("lakh-clean-midi", f"{PKG}.lakh:load_lakh",
+                         "Lakh MIDI clean_midi/<Artist>/<Title>.mid with program, genre and "
+                         "per-genre filters", task="music"))
+
+
+@hookimpl
+def register_commands(app):
+    from .commands import compressive_app
+
+    app.add_typer(compressive_app, name="compressive")
