@@ -1,14 +1,19 @@
-"""``seqkit plugins``: what is installed and what each plugin registered."""
+"""``seqkit plugins``: list installed plugins, install and uninstall them, start a new one."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 
+from .errors import SeqkitError
 from .options import JsonOption
 
-plugins_app = typer.Typer(help="List installed plugins and what they registered.",
+plugins_app = typer.Typer(help="List, install, uninstall and create seqkit plugins.",
                           invoke_without_command=True, no_args_is_help=False)
 
 
@@ -37,3 +42,87 @@ def plugins_list(ctx: typer.Context, as_json: JsonOption = False):
         status = f"[red]{i.error}[/red]" if i.error else "ok"
         table.add_row(i.name, i.version or "", reg, status)
     Console().print(table)
+
+
+def pip_command(*args: str) -> list[str]:
+    """``python -m pip ARGS`` for the Python that runs seqkit, so plugins land next to it."""
+    return [sys.executable, "-m", "pip", *args]
+
+
+def _run_pip(args: list[str]) -> None:
+    cmd = pip_command(*args)
+    typer.echo("$ " + " ".join(["python", "-m", "pip", *args]), err=True)
+    try:
+        code = subprocess.run(cmd).returncode
+    except OSError as exc:  # pragma: no cover - no Python?
+        raise SeqkitError(f"could not run pip: {exc}") from None
+    if code:
+        raise typer.Exit(code)
+
+
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@plugins_app.command(context_settings=_PASS_THROUGH)
+def install(
+    ctx: typer.Context,
+    packages: Optional[List[str]] = typer.Argument(None, help="Plugin distributions (seqkit-text), folders "
+                                         "or wheels; any other pip option is passed to pip."),
+    editable: Optional[str] = typer.Option(None, "--editable", "-e",
+                                           help="Install this project folder in editable mode."),
+    upgrade: bool = typer.Option(False, "--upgrade", "-U", help="Upgrade to the newest version."),
+    force_reinstall: bool = typer.Option(False, "--force-reinstall", help="Reinstall even if current."),
+    no_cache_dir: bool = typer.Option(False, "--no-cache-dir", help="Do not use pip's cache."),
+    pre: bool = typer.Option(False, "--pre", help="Include pre-release versions."),
+):
+    """Install plugins with pip into the environment seqkit runs in (like `llm install`).
+
+    Examples: `seqkit plugins install seqkit-text`, `seqkit plugins install ./seqkit-mine`,
+    `seqkit plugins install -e ./seqkit-mine`.
+    """
+    packages = list(packages or [])
+    if not packages and not editable:
+        raise SeqkitError("name a plugin to install: seqkit plugins install seqkit-NAME (or a folder)")
+    args = ["install"]
+    for flag, on in (("--upgrade", upgrade), ("--force-reinstall", force_reinstall),
+                     ("--no-cache-dir", no_cache_dir), ("--pre", pre)):
+        if on:
+            args.append(flag)
+    if editable:
+        args += ["--editable", editable]
+    args += list(packages) + list(ctx.args)
+    _run_pip(args)
+
+
+@plugins_app.command(context_settings=_PASS_THROUGH)
+def uninstall(
+    ctx: typer.Context,
+    packages: List[str] = typer.Argument(..., help="Plugin distributions to remove (seqkit-text)."),
+    yes: bool = typer.Option(True, "--yes/--ask", "-y", help="Do not ask pip for confirmation."),
+):
+    """Uninstall plugins with pip from the environment seqkit runs in."""
+    core = [p for p in packages if p.lower() == "seqkit"]
+    if core:
+        raise SeqkitError("refusing to uninstall seqkit itself; use `python -m pip uninstall seqkit`")
+    _run_pip(["uninstall", *(["-y"] if yes else []), *packages, *ctx.args])
+
+
+@plugins_app.command()
+def new(
+    name: str = typer.Argument(..., help="Plugin name: lowercase letters, digits and '-' (dna)."),
+    directory: Path = typer.Option(Path("."), "--dir", "-d",
+                                   help="Folder to create the project in (as seqkit-NAME/)."),
+    description: str = typer.Option("", "--description", help="One line about the plugin."),
+    author: str = typer.Option("", "--author", help="Author name for pyproject.toml."),
+):
+    """Create a new plugin project: pyproject with the `seqkit` entry point, a task with a tiny
+    dataset, a model, a `train` and a `generate` command, and a passing test."""
+    from .scaffold import create_plugin
+
+    root = create_plugin(name, directory, description=description, author=author)
+    typer.echo(f"Created {root}", err=True)
+    typer.echo("Next:\n"
+               f"  seqkit plugins install -e {root}\n"
+               f"  seqkit {name} --help\n"
+               f"  cd {root} && python -m pytest", err=True)
+    typer.echo(str(root))
