@@ -1,0 +1,512 @@
+"""``seqkit music ...``: generate, train, eval, render, inspect, piano-roll, tokenize.
+
+Imports torch and the MIDI libraries inside the commands only (``seqkit --help`` stays fast).
+``--model`` takes any registered language-model type for ``train`` (``music-transformer``,
+``compressive`` ...) and any music checkpoint (name or path) for ``generate``/``eval``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+from seqkit.errors import SeqkitError
+from seqkit.options import DeviceOption, JsonOption, SeedOption, TemperatureOption
+
+music_app = typer.Typer(
+    help="Piano performance MIDI: train a Music Transformer (or any seqkit LM) on MAESTRO or a "
+         "MIDI folder, continue a primer, render audio and piano rolls.",
+    no_args_is_help=True,
+)
+
+DEFAULT_MODEL = "music-transformer"
+TASK = "music"
+
+
+def _info(msg: str) -> None:
+    from seqkit.progress import info
+
+    info(msg)
+
+
+def _emit(data: dict, as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        for line in lines:
+            typer.echo(line)
+
+
+# -- models -------------------------------------------------------------------------------------
+
+def load_music_model(spec: str | None, device: str = "auto"):
+    """A loaded music checkpoint (``seqkit.Checkpoint``) from a name or a path."""
+    from seqkit.checkpoints import find_checkpoint, list_checkpoints, load_checkpoint
+    from seqkit.device import pick_device
+    from seqkit.errors import CheckpointError
+
+    spec = spec or DEFAULT_MODEL
+    try:
+        path = find_checkpoint(spec, TASK)
+    except CheckpointError:
+        # a plugin may ship music checkpoints under its own task (e.g. the compressive plugin)
+        rows = [r for r in list_checkpoints(None) if r["name"] == spec and r.get("task") == TASK]
+        if not rows:
+            raise
+        path = Path(rows[0]["path"])
+    ckpt = load_checkpoint(path, device=pick_device(device), expect_task=TASK)
+    if not hasattr(ckpt.tokenizer, "decode_notes"):
+        raise SeqkitError(f"{path}: its tokenizer is not a MIDI performance tokenizer")
+    return ckpt
+
+
+def _field_types(config_class) -> dict[str, str]:
+    import dataclasses
+
+    return {f.name: (f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type)))
+            for f in dataclasses.fields(config_class)}
+
+
+def parse_sets(pairs: list[str], config_class) -> dict:
+    """``["n_layer=4", "position=rope"]`` -> typed values by the config dataclass's field types
+    (int, float, bool, str); other types are passed on as strings for the config to parse."""
+    types = _field_types(config_class)
+    out = {}
+    for pair in pairs or []:
+        key, eq, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key:
+            raise SeqkitError(f"--set takes key=value, got {pair!r}")
+        if key not in types:
+            raise SeqkitError(f"--set {key}: no such setting; known: {', '.join(sorted(types))}")
+        t = types[key].replace("Optional[", "").rstrip("]").split("|")[0].strip()
+        try:
+            if t == "bool":
+                if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(value)
+                out[key] = value.lower() in ("1", "true", "yes", "on")
+            elif t == "int":
+                out[key] = int(value)
+            elif t == "float":
+                out[key] = float(value)
+            else:
+                out[key] = value
+        except ValueError:
+            raise SeqkitError(f"--set {key}={value}: expected {t}") from None
+    return out
+
+
+def build_config(model_type: str, vocab_size: int, preset: str | None, sets: list[str],
+                 seq_len: int | None, position: str | None = None):
+    """The model config: preset, then ``--position``, then ``--set`` values (last wins)."""
+    from seqkit.registry import get_model_type
+
+    from .model import PRESETS
+
+    mt = get_model_type(model_type)
+    cls = mt.resolve()
+    config_class = getattr(cls, "config_class", None)
+    if config_class is None:
+        raise SeqkitError(f"model type {model_type!r} has no config_class")
+    fields = _field_types(config_class)
+    if "vocab_size" not in fields:
+        raise SeqkitError(f"model type {model_type!r} is not a language model (no vocab_size setting)")
+    values: dict = {}
+    if preset:
+        if preset not in PRESETS:
+            raise SeqkitError(f"unknown preset {preset!r}; use {', '.join(PRESETS)}")
+        values.update({k: v for k, v in PRESETS[preset].items() if k in fields})
+    if position:
+        if "position" not in fields:
+            raise SeqkitError(f"model type {model_type!r} has no position setting")
+        values["position"] = position
+    values.update(parse_sets(sets, config_class))
+    if "max_len" in fields and seq_len and seq_len > values.get("max_len", seq_len - 1) \
+            and not any(s.startswith("max_len=") for s in sets or []):
+        values["max_len"] = seq_len
+    values["vocab_size"] = vocab_size
+    return mt, mt.make_config(values)
+
+
+# -- primer -------------------------------------------------------------------------------------
+
+def primer_tokens(path: Path, tokenizer, seconds: float | None, n_tokens: int | None) -> tuple[list[int], dict]:
+    """``[<bos>] + events`` of a primer file, cut to its first ``seconds`` / ``n_tokens``."""
+    import numpy as np
+
+    notes = tokenizer.notes(path)
+    info = {"primer": str(path)}
+    if len(notes) == 0 and not tokenizer.drums:
+        notes = tokenizer.notes(path, drums=True)
+        if len(notes):
+            _info(f"{path} has only drum notes; using them as piano notes")
+            info["drum_primer"] = True
+    if len(notes) == 0:
+        raise SeqkitError(f"{path} has no notes to continue")
+    if seconds:
+        notes = notes[notes[:, 0] < seconds]
+        notes[:, 1] = np.minimum(notes[:, 1], seconds)
+        if len(notes) == 0:
+            raise SeqkitError(f"{path} has no notes in its first {seconds:g} s")
+    ids = [tokenizer.bos_id] + tokenizer.encode_notes(notes)
+    if n_tokens:
+        ids = ids[: n_tokens]
+    return ids, info
+
+
+# -- generate -----------------------------------------------------------------------------------
+
+@music_app.command()
+def generate(
+    primer: Annotated[Optional[Path], typer.Option(help="MIDI file to continue (none: start from silence).")] = None,
+    primer_seconds: Annotated[Optional[float], typer.Option(min=0.01, help="Use the primer's first N seconds.")] = None,
+    primer_tokens_: Annotated[Optional[int], typer.Option("--primer-tokens", min=1, help="Use the primer's first N tokens.")] = None,
+    tokens: Annotated[int, typer.Option(min=1, help="Tokens to generate (~40 per second of piano).")] = 1024,
+    seconds: Annotated[Optional[float], typer.Option(min=0.1, help="Generate this many seconds instead of --tokens.")] = None,
+    count: Annotated[int, typer.Option("-n", "--count", min=1, help="Pieces to generate (one batch).")] = 1,
+    temperature: TemperatureOption = 1.0,
+    top_k: Annotated[int, typer.Option(min=0, help="Sample from the k likeliest tokens (0 = all).")] = 0,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass (1 = off).")] = 1.0,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output MIDI (with -n > 1: NAME_1.mid, ...).")] = Path("generated.mid"),
+    continuation_only: Annotated[bool, typer.Option(help="Write the continuation without the primer.")] = False,
+    wav: Annotated[Optional[Path], typer.Option(help="Also render audio to this WAV.")] = None,
+    soundfont: Annotated[Optional[Path], typer.Option(help="SoundFont (.sf2) for --wav.")] = None,
+    piano_roll: Annotated[Optional[Path], typer.Option(help="Also draw a piano roll PNG.")] = None,
+    seed: SeedOption = None,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
+):
+    """Continue a primer MIDI (or start from nothing) with a trained music model."""
+    import torch
+    from seqkit.options import seed_everything
+
+    from .tokenizer import token_seconds, write_midi
+
+    if primer is not None and not primer.exists():
+        raise SeqkitError(f"no such primer file: {primer}")
+    for target in (out, wav, piano_roll):
+        if target is not None and not Path(target).parent.exists():
+            raise SeqkitError(f"cannot write {target}: folder {Path(target).parent} does not exist")
+    seed_everything(seed)
+    ckpt = load_music_model(model, device)
+    tok, net = ckpt.tokenizer, ckpt.model
+    dev = next(net.parameters()).device
+    info: dict = {"model": str(ckpt.path)}
+    if primer is not None:
+        prompt, pinfo = primer_tokens(primer, tok, primer_seconds, primer_tokens_)
+        info.update(pinfo)
+    else:
+        prompt = [tok.bos_id]
+    limit = getattr(net.config, "max_len", None)
+    if limit and len(prompt) > limit:
+        _info(f"the primer has {len(prompt)} tokens, more than the model's context of {limit}: "
+              f"using its last {limit}")
+        prompt = prompt[-limit:]
+    n_new = tokens if seconds is None else int(seconds * 60) + 64
+    x = torch.tensor([prompt] * count, dtype=torch.long, device=dev)
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31, (1,)).item()))
+    t0 = time.perf_counter()
+    from .model import MusicTransformer
+
+    if isinstance(net, MusicTransformer):  # ring-buffer cache: no recompute past the context
+        new = net.generate(x, n_new, temperature, top_k, top_p, generator=gen, stop_ids=(tok.eos_id,))
+    else:
+        from seqkit.sampling import generate as lm_generate
+
+        new = lm_generate(net, x, n_new, temperature=temperature, top_k=top_k, top_p=top_p,
+                          stop_ids=(tok.eos_id,), generator=gen)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - t0
+    new = new.tolist()
+    primer_end = float(token_seconds(prompt)[-1]) if primer is not None else 0.0
+    pieces = []
+    outs = [out] if count == 1 else [out.with_name(f"{out.stem}_{i + 1}{out.suffix or '.mid'}") for i in range(count)]
+    for i, row in enumerate(new):
+        if tok.eos_id in row:
+            row = row[: row.index(tok.eos_id)]
+        if seconds is not None:
+            times = token_seconds(row)
+            row = [t for t, s in zip(row, times) if s <= seconds]
+        ids = row if continuation_only else prompt + row
+        pm = tok.decode(ids)
+        write_midi(pm, outs[i])
+        notes = tok.decode_notes(ids)
+        pieces.append({"out": str(outs[i]), "tokens": len(row), "notes": int(len(notes)),
+                       "seconds": round(float(notes[:, 1].max()) if len(notes) else 0.0, 2)})
+        if i == 0 and piano_roll is not None:
+            from .render import write_piano_roll
+
+            write_piano_roll(notes, piano_roll, title=f"{Path(outs[i]).name}",
+                             split_at=None if continuation_only or primer is None else primer_end)
+        if i == 0 and wav is not None:
+            from .render import write_wav
+
+            pieces[0].update(write_wav(pm, wav, soundfont))
+    n_gen = sum(len(r) for r in new)
+    info.update(pieces=pieces, primer_tokens=len(prompt), generated_tokens=n_gen,
+                seconds_taken=round(elapsed, 2), tokens_per_second=round(n_gen / max(elapsed, 1e-9), 1),
+                device=str(dev))
+    lines = [f"wrote {p['out']}: {p['notes']} notes, {p['seconds']} s ({p['tokens']} new tokens)"
+             for p in pieces]
+    lines.append(f"generated {n_gen} tokens in {elapsed:.1f} s ({info['tokens_per_second']:.0f} tokens/s on {dev})")
+    _emit(info, as_json, lines)
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+def open_corpus(data: Path, dataset: str | None, drums: bool = False, splits=None, limit: int = 0,
+                workers: int | None = None):
+    """A ``MusicCorpus`` through the registry: ``maestro`` when the folder has MAESTRO metadata,
+    ``midi-folder`` otherwise; a ``.npz`` token archive as is."""
+    from seqkit.registry import get_dataset, get_tokenizer_type
+
+    if not data.exists():
+        raise SeqkitError(f"no such data folder or archive: {data}")
+    if dataset is None or dataset == "auto":
+        is_maestro = data.is_dir() and (any(data.glob("maestro-v*.csv")) or any(data.glob("maestro-v*.json")))
+        dataset = "maestro" if is_maestro or data.suffix == ".npz" else "midi-folder"
+    if dataset == "folder":
+        dataset = "midi-folder"
+    tok = get_tokenizer_type("performance").resolve()(drums=drums)
+    return get_dataset(dataset)(data, tokenizer=tok, splits=splits, limit=limit, workers=workers)
+
+
+@music_app.command()
+def tokenize(
+    data: Annotated[Path, typer.Option("--data", help="MAESTRO folder or MIDI folder.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The compressed token archive (.npz) to write.")],
+    dataset: Annotated[str, typer.Option(help="maestro, midi-folder or auto.")] = "auto",
+    drums: Annotated[bool, typer.Option(help="Keep drum tracks (drum datasets).")] = False,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Processes (default: all cores).")] = None,
+    as_json: JsonOption = False,
+):
+    """Tokenize a MIDI dataset (cached per file) into one compressed .npz archive."""
+    if out.suffix != ".npz":
+        raise SeqkitError("--out must end in .npz")
+    corpus = open_corpus(data, dataset, drums, workers=workers)
+    corpus.save(out)
+    summary = corpus.summary()
+    _emit({"out": str(out), "bytes": out.stat().st_size, "splits": summary}, as_json,
+          [f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)"]
+          + [f"  {s}: {v['pieces']} pieces, {v['tokens']:,} tokens" for s, v in summary.items()])
+
+
+# -- train --------------------------------------------------------------------------------------
+
+@music_app.command()
+def train(
+    data: Annotated[Path, typer.Option("--data", help="MAESTRO folder, MIDI folder or .npz token archive.")],
+    dataset: Annotated[str, typer.Option(help="maestro, midi-folder or auto.")] = "auto",
+    model: Annotated[str, typer.Option("--model", "-m", help="Model type (any registered LM: music-transformer, compressive, transformer-lm ...).")] = DEFAULT_MODEL,
+    preset: Annotated[Optional[str], typer.Option(help="paper or small (settings the model type has).")] = "small",
+    position: Annotated[Optional[str], typer.Option(help="relative (paper) or rope (fast fused attention).")] = None,
+    set_: Annotated[Optional[List[str]], typer.Option("--set", help="Model setting key=value (repeatable).")] = None,
+    seq_len: Annotated[Optional[int], typer.Option("--seq-len", "--max-seq", min=8, help="Training window in tokens (default: the model's max_len, else 512).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    steps: Annotated[Optional[int], typer.Option(min=1)] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1)] = None,
+    lr: Annotated[float, typer.Option()] = 3e-4,
+    warmup: Annotated[int, typer.Option(min=0, help="Warm-up steps.")] = 200,
+    schedule: Annotated[str, typer.Option(help="constant, cosine or linear.")] = "cosine",
+    weight_decay: Annotated[float, typer.Option()] = 0.01,
+    augment: Annotated[bool, typer.Option(help="Random transposition (±3) and time stretch (±5%).")] = True,
+    eval_every: Annotated[int, typer.Option(min=0, help="Evaluate every N steps (0 = every epoch).")] = 0,
+    max_eval_batches: Annotated[int, typer.Option(min=0, help="Cap on validation batches per evaluation.")] = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, metrics).")] = Path("runs/music"),
+    name: Annotated[Optional[str], typer.Option(help="Also export the best model as this user checkpoint name.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/last.json.")] = False,
+    drums: Annotated[bool, typer.Option(help="Keep drum tracks (drum datasets).")] = False,
+    limit: Annotated[int, typer.Option(min=0, help="Use only the first N files of each split.")] = 0,
+    workers: Annotated[int, typer.Option(min=0, help="DataLoader worker processes.")] = 0,
+    bf16: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = True,
+    compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")] = False,
+    seed: SeedOption = None,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
+):
+    """Train a music language model on MAESTRO or a MIDI folder (core Trainer: resume, bf16, DDP)."""
+    from seqkit.training import TrainConfig, Trainer
+
+    from .data import collate
+
+    if not steps and not epochs:
+        raise SeqkitError("give --steps or --epochs")
+    corpus = open_corpus(data, dataset, drums, limit=limit)
+    tok = corpus.tokenizer
+    mt, config = build_config(model, tok.vocab_size, preset, set_ or [], seq_len, position)
+    seq_len = seq_len or getattr(config, "max_len", None) or 512
+    train_set = corpus.dataset("train", seq_len, augment=augment, seed=seed or 0)
+    val_set = corpus.dataset("validation", seq_len, random_windows=False) if corpus.split("validation") else None
+    net = mt.build(config)
+    n_params = sum(p.numel() for p in net.parameters())
+    _info(f"{mt.name}: {n_params / 1e6:.2f}M parameters; {corpus.n_tokens('train'):,} training tokens "
+          f"in {len(corpus.split('train'))} pieces; windows of {seq_len}")
+    tc = TrainConfig(epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                     warmup_steps=warmup, schedule=schedule, eval_every=eval_every, device=device,
+                     bf16=bf16, compile=compile_, seed=seed or 0, num_workers=workers,
+                     max_eval_batches=max_eval_batches)
+    trainer = Trainer(net, tc, train_set, val_set, collate=collate, out=out, checkpoint=dict(
+        model_type=mt.name, config=config, tokenizer=tok, task=TASK,
+        data={"dataset": dataset, "source": corpus.source, "train_tokens": corpus.n_tokens("train"),
+              "augment": augment},
+        extra={"seq_len": seq_len}))
+    t0 = time.perf_counter()
+    result = trainer.fit(resume=resume)
+    result = {k: v for k, v in result.items() if k != "history"}
+    result.update(seconds=round(time.perf_counter() - t0, 1), best=str(trainer.best_path),
+                  parameters=n_params)
+    if name and trainer.best_path.exists():
+        from seqkit.checkpoints import export_checkpoint, user_checkpoint_dir
+
+        dest = user_checkpoint_dir(TASK) / f"{name}.json"
+        export_checkpoint(trainer.best_path, dest, dtype="float16")
+        result["exported"] = str(dest)
+    _emit(result, as_json, [f"{k}: {v}" for k, v in result.items()])
+
+
+# -- eval ---------------------------------------------------------------------------------------
+
+@music_app.command("eval")
+def evaluate(
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="MAESTRO folder, MIDI folder or .npz (default: what the model was trained on).")] = None,
+    dataset: Annotated[str, typer.Option(help="maestro, midi-folder or auto.")] = "auto",
+    split: Annotated[str, typer.Option(help="validation or test.")] = "validation",
+    seq_len: Annotated[Optional[int], typer.Option("--seq-len", min=8, help="Window length (default: the training window).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    max_windows: Annotated[int, typer.Option(min=0, help="Evaluate only the first N windows (0 = all).")] = 0,
+    limit: Annotated[int, typer.Option(min=0, help="Use only the first N files of the split.")] = 0,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
+):
+    """NLL per token (nats) and next-token accuracy over consecutive windows of every piece."""
+    import math
+
+    import torch
+    import torch.nn.functional as F
+
+    from .data import collate
+
+    if split not in ("train", "validation", "test"):
+        raise SeqkitError("--split must be train, validation or test")
+    ckpt = load_music_model(model, device)
+    net, tok = ckpt.model, ckpt.tokenizer
+    if data is None:
+        source = (ckpt.meta.get("data") or {}).get("source")
+        if not source or not Path(source).exists():
+            raise SeqkitError("give --data (the folder this model was trained on is not here)")
+        data = Path(source)
+    corpus = open_corpus(data, dataset, tok.drums, splits=(split,), limit=limit)
+    seq_len = seq_len or ckpt.extra.get("seq_len") or getattr(net.config, "max_len", None) or 512
+    ds = corpus.dataset(split, seq_len, random_windows=False)
+    n = min(len(ds), max_windows) if max_windows else len(ds)
+    dev = next(net.parameters()).device
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
+    total, correct, count = 0.0, 0, 0
+    t0 = time.perf_counter()
+    from seqkit.progress import progress_bar
+
+    with torch.no_grad(), amp, progress_bar() as bar:
+        task = bar.add_task(f"eval {split}", total=n)
+        for i in range(0, n, batch_size):
+            b = collate([ds[j] for j in range(i, min(n, i + batch_size))])
+            x, y = b["input"].to(dev), b["target"].to(dev)
+            logits, _ = net(x)
+            logits = logits.float()
+            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
+                                     ignore_index=-100, reduction="sum").item()
+            mask = y != -100
+            correct += ((logits.argmax(-1) == y) & mask).sum().item()
+            count += mask.sum().item()
+            bar.advance(task, x.shape[0])
+    nll = total / max(count, 1)
+    res = {"model": str(ckpt.path), "split": split, "pieces": len(corpus.split(split)), "windows": n,
+           "seq_len": seq_len, "tokens": count, "nll": round(nll, 4), "perplexity": round(math.exp(nll), 3),
+           "accuracy": round(correct / max(count, 1), 4), "seconds": round(time.perf_counter() - t0, 1)}
+    _emit(res, as_json, [f"{split}: NLL {res['nll']:.4f} nats/token (perplexity {res['perplexity']:.2f}), "
+                         f"accuracy {res['accuracy']:.4f} over {count:,} tokens in {n} windows of {seq_len}"])
+
+
+# -- render / inspect / piano-roll --------------------------------------------------------------
+
+def _midi_arg(path: Path):
+    from .tokenizer import load_midi
+
+    return load_midi(path)
+
+
+@music_app.command()
+def render(
+    midi: Annotated[Path, typer.Argument(help="MIDI file to render.")],
+    wav: Annotated[Path, typer.Option(help="WAV file to write.")] = Path("out.wav"),
+    soundfont: Annotated[Optional[Path], typer.Option(help="SoundFont (.sf2); default: pretty_midi's bundled GM font.")] = None,
+    as_json: JsonOption = False,
+):
+    """Render MIDI to WAV with FluidSynth (sine-wave fallback without the FluidSynth library)."""
+    from .render import write_wav
+
+    pm = _midi_arg(midi)
+    if not any(i.notes for i in pm.instruments):
+        raise SeqkitError(f"{midi} has no notes")
+    res = write_wav(pm, wav, soundfont)
+    _emit(res, as_json, [f"wrote {res['wav']}: {res['seconds']} s, {res['synth']}"])
+
+
+@music_app.command()
+def inspect(
+    midi: Annotated[Path, typer.Argument(help="MIDI file.")],
+    drums: Annotated[bool, typer.Option(help="Count drum tracks in the token stream.")] = False,
+    as_json: JsonOption = False,
+):
+    """Instruments, notes, length and performance-token count of a MIDI file."""
+    from .tokenizer import PerformanceTokenizer, midi_notes
+
+    pm = _midi_arg(midi)
+    tok = PerformanceTokenizer(drums=drums)
+    import pretty_midi
+
+    insts = [{"name": i.name, "program": i.program, "drum": i.is_drum, "notes": len(i.notes),
+              "instrument": "drums" if i.is_drum else pretty_midi.program_to_instrument_name(i.program),
+              "pedal_events": sum(1 for c in i.control_changes if c.number == 64)} for i in pm.instruments]
+    notes = midi_notes(pm, drums=drums, sustain=tok.sustain)
+    ids = tok.encode_notes(notes)
+    length = float(pm.get_end_time())
+    res = {"file": str(midi), "seconds": round(length, 2), "instruments": insts,
+           "notes": sum(i["notes"] for i in insts), "tokens": len(ids),
+           "tokens_per_second": round(len(ids) / length, 1) if length else 0.0,
+           "resolution": pm.resolution}
+    lines = [f"{midi}: {res['seconds']} s, {res['notes']} notes, {res['tokens']} performance tokens "
+             f"({res['tokens_per_second']}/s)"]
+    lines += [f"  {'drums' if i['drum'] else i['instrument']:<28} {i['notes']:>6} notes"
+              + (f", {i['pedal_events']} pedal events" if i["pedal_events"] else "") for i in insts]
+    if not ids:
+        lines.append("  (no notes in the token stream" + ("" if drums else "; drum tracks are skipped without --drums") + ")")
+    _emit(res, as_json, lines)
+
+
+@music_app.command("piano-roll")
+def piano_roll_cmd(
+    midi: Annotated[Path, typer.Argument(help="MIDI file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG to write.")] = Path("roll.png"),
+    seconds: Annotated[Optional[float], typer.Option(min=0.1, help="Draw only the first N seconds.")] = None,
+    drums: Annotated[bool, typer.Option(help="Include drum tracks.")] = False,
+):
+    """Draw a piano roll (pitch over time, colour = velocity, sustain applied) as PNG."""
+    from .render import write_piano_roll
+    from .tokenizer import midi_notes
+
+    pm = _midi_arg(midi)
+    notes = midi_notes(pm, drums=drums)
+    if len(notes) == 0:
+        notes = midi_notes(pm, drums=True)
+    if len(notes) == 0:
+        raise SeqkitError(f"{midi} has no notes")
+    write_piano_roll(notes, out, title=midi.name, max_seconds=seconds)
+    typer.echo(f"wrote {out}")

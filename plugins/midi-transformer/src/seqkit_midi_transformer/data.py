@@ -1,0 +1,368 @@
+"""MIDI datasets as cached performance-token arrays, windows for training, and augmentation.
+
+``load_maestro(folder)`` and ``load_midi_folder(folder)`` (registered as the datasets ``maestro`` and
+``midi-folder``) return a ``MusicCorpus``: token arrays per split plus the tokenizer. Each piece is
+stored as ``[<bos>] + events + [<eos>]`` (uint16). Tokenizing runs in parallel processes with a
+progress bar; each file's array is cached in ``seqkit.data.cache_dir("music", <tokenizer key>)``
+under the SHA-256 of its bytes, so a second run (or another folder with the same files) reads the
+cache. ``MusicCorpus.save(path.npz)`` / ``load_token_archive`` move a tokenized corpus around as
+one compressed file; ``--data`` accepts such an archive wherever it accepts a folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from seqkit.errors import SeqkitError
+
+from .tokenizer import (BOS, EOS, N_SHIFTS, NOTE_OFF, NOTE_ON, PAD, TIME_SHIFT, VELOCITY,
+                        PerformanceTokenizer)
+
+MIDI_SUFFIXES = (".mid", ".midi")
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class Piece:
+    name: str
+    split: str
+    tokens: np.ndarray  # uint16, [<bos>] + events + [<eos>]
+
+
+@dataclass
+class MusicCorpus:
+    """Tokenized pieces by split, with the tokenizer that made them."""
+
+    tokenizer: PerformanceTokenizer
+    pieces: list[Piece] = field(default_factory=list)
+    source: str = ""
+    failed: list[str] = field(default_factory=list)
+
+    def split(self, name: str) -> list[Piece]:
+        return [p for p in self.pieces if p.split == name]
+
+    def arrays(self, name: str) -> list[np.ndarray]:
+        return [p.tokens for p in self.pieces if p.split == name]
+
+    def n_tokens(self, name: str | None = None) -> int:
+        return int(sum(len(p.tokens) for p in self.pieces if name is None or p.split == name))
+
+    def dataset(self, split: str, seq_len: int, augment: bool = False, seed: int = 0,
+                random_windows: bool | None = None):
+        """A map-style dataset of ``{"input", "target"}`` windows (see ``TokenWindows``)."""
+        arrays = self.arrays(split)
+        if not arrays:
+            raise SeqkitError(f"{self.source or 'the data'} has no pieces in split {split!r}")
+        random_windows = (split == "train") if random_windows is None else random_windows
+        return TokenWindows(arrays, seq_len, augment=augment, random=random_windows, seed=seed)
+
+    def summary(self) -> dict:
+        return {s: {"pieces": len(self.split(s)), "tokens": self.n_tokens(s)} for s in SPLITS}
+
+    def save(self, path: str | Path) -> None:
+        """One compressed ``.npz`` with every piece (tokens, offsets, names, splits, tokenizer)."""
+        from seqkit.checkpoints import atomic_write_bytes
+        import io
+
+        tokens = np.concatenate([p.tokens for p in self.pieces]).astype(np.uint16)
+        offsets = np.cumsum([0] + [len(p.tokens) for p in self.pieces]).astype(np.int64)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, tokens=tokens, offsets=offsets,
+                            names=np.array([p.name for p in self.pieces]),
+                            splits=np.array([p.split for p in self.pieces]),
+                            tokenizer=np.array(json.dumps(self.tokenizer.to_dict())),
+                            source=np.array(self.source))
+        atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def load_token_archive(path: str | Path) -> MusicCorpus:
+    """A corpus saved with ``MusicCorpus.save``."""
+    try:
+        z = np.load(path, allow_pickle=False)
+        tokens, offsets = z["tokens"], z["offsets"]
+        tok = PerformanceTokenizer.from_dict(json.loads(str(z["tokenizer"])))
+        names, splits = z["names"].tolist(), z["splits"].tolist()
+        source = str(z["source"]) if "source" in z else str(path)
+    except (OSError, KeyError, ValueError) as exc:
+        raise SeqkitError(f"{path} is not a music token archive ({exc})") from None
+    pieces = [Piece(n, s, tokens[offsets[i]:offsets[i + 1]]) for i, (n, s) in enumerate(zip(names, splits))]
+    return MusicCorpus(tok, pieces, source=source)
+
+
+# -- tokenizing files (parallel, cached) ----------------------------------------------------------
+
+def _tokenize_file(args) -> tuple[np.ndarray | None, str]:
+    path, tok_dict, cache_folder = args
+    tok = PerformanceTokenizer.from_dict(tok_dict)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return None, f"{path}: {exc.strerror or exc}"
+    cached = Path(cache_folder) / (hashlib.sha256(data).hexdigest()[:40] + ".npy")
+    if cached.exists():
+        try:
+            return np.load(cached, allow_pickle=False), ""
+        except (OSError, ValueError):
+            pass
+    try:
+        ids = tok.encode(data, add_bos=True, add_eos=True)
+    except SeqkitError as exc:
+        return None, f"{path}: {exc}"
+    arr = np.asarray(ids, dtype=np.uint16)
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, arr)
+    os.replace(tmp, cached)
+    return arr, ""
+
+
+def tokenize_files(paths: list[Path], tokenizer: PerformanceTokenizer, workers: int | None = None,
+                   progress: bool = True, label: str = "tokenizing MIDI") -> tuple[list, list[str]]:
+    """Token arrays for ``paths`` (``None`` where a file failed) and the failure messages."""
+    from seqkit.data import cache_dir
+    from seqkit.progress import progress_bar
+
+    folder = cache_dir("music", tokenizer.cache_key())
+    jobs = [(str(p), tokenizer.to_dict(), str(folder)) for p in paths]
+    workers = workers or int(os.environ.get("SEQKIT_WORKERS", 0)) or min(len(jobs), os.cpu_count() or 1)
+    results: list = [None] * len(jobs)
+    failed: list[str] = []
+    with progress_bar(disable=not progress) as bar:
+        task = bar.add_task(label, total=len(jobs))
+        if workers <= 1 or len(jobs) <= 1:
+            outputs = map(_tokenize_file, jobs)
+            pool = None
+        else:
+            pool = ProcessPoolExecutor(max_workers=workers)
+            outputs = pool.map(_tokenize_file, jobs, chunksize=1)
+        try:
+            for i, (arr, err) in enumerate(outputs):
+                results[i] = arr
+                if err:
+                    failed.append(err)
+                bar.advance(task)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+    return results, failed
+
+
+def _build(rows: list[tuple[str, str, Path]], tokenizer, source: str, workers, progress) -> MusicCorpus:
+    arrays, failed = tokenize_files([r[2] for r in rows], tokenizer, workers, progress)
+    pieces = [Piece(name, split, arr) for (name, split, _), arr in zip(rows, arrays)
+              if arr is not None and len(arr) > 2]
+    if failed:
+        from seqkit.progress import info
+
+        info(f"skipped {len(failed)} unreadable MIDI file(s), e.g. {failed[0]}")
+    if not pieces:
+        raise SeqkitError(f"no usable MIDI files in {source}")
+    return MusicCorpus(tokenizer, pieces, source=source, failed=failed)
+
+
+def _want(split: str, splits) -> bool:
+    return splits is None or split in splits
+
+
+def _check_folder(path) -> Path:
+    folder = Path(path)
+    if not folder.is_dir():
+        raise SeqkitError(f"{folder} is not a folder")
+    return folder
+
+
+def maestro_rows(folder: Path) -> list[dict]:
+    """The metadata rows of a MAESTRO folder (v1-v3: ``maestro-v*.csv`` or ``maestro-v*.json``)."""
+    csvs = sorted(folder.glob("maestro-v*.csv"))
+    if csvs:
+        with open(csvs[-1], newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    else:
+        jsons = sorted(folder.glob("maestro-v*.json"))
+        if not jsons:
+            raise SeqkitError(f"{folder} has no maestro-v*.csv or maestro-v*.json: not a MAESTRO folder "
+                              f"(use --dataset midi-folder for a plain folder of MIDI files)")
+        data = json.loads(jsons[-1].read_text(encoding="utf-8"))
+        if isinstance(data, dict):  # v3: {column: {row index: value}}
+            keys = list(next(iter(data.values())).keys())
+            rows = [{col: data[col][k] for col in data} for k in keys]
+        else:
+            rows = data
+    if not rows or "midi_filename" not in rows[0] or "split" not in rows[0]:
+        raise SeqkitError(f"{folder}: the MAESTRO metadata has no midi_filename/split columns")
+    return rows
+
+
+def load_maestro(path, tokenizer: PerformanceTokenizer | None = None, splits=None,
+                 workers: int | None = None, progress: bool = True, limit: int = 0) -> MusicCorpus:
+    """MAESTRO (v1-v3 layout) as a ``MusicCorpus``; a ``.npz`` token archive is read as is.
+
+    ``splits`` limits the splits tokenized (e.g. ``("validation",)``); ``limit`` keeps the first N
+    files of each split (for quick tries).
+    """
+    if str(path).endswith(".npz"):
+        return load_token_archive(path)
+    folder = _check_folder(path)
+    tokenizer = tokenizer or PerformanceTokenizer()
+    rows, counts = [], {}
+    for r in maestro_rows(folder):
+        split = r["split"]
+        if not _want(split, splits):
+            continue
+        counts[split] = counts.get(split, 0) + 1
+        if limit and counts[split] > limit:
+            continue
+        midi = folder / r["midi_filename"]
+        if not midi.exists():
+            raise SeqkitError(f"{folder}: {r['midi_filename']} is listed in the metadata but missing")
+        rows.append((r["midi_filename"], split, midi))
+    return _build(rows, tokenizer, str(folder), workers, progress)
+
+
+def load_midi_folder(path, tokenizer: PerformanceTokenizer | None = None, splits=None,
+                     workers: int | None = None, progress: bool = True, limit: int = 0,
+                     fraction: float = 0.1, seed: int = 0) -> MusicCorpus:
+    """Every .mid/.midi below ``path``. Splits come from an ``info.csv`` with ``split`` and
+    ``midi_filename`` columns when present (as in Groove MIDI), else a seeded split with
+    ``fraction`` of the files each for validation and test."""
+    if str(path).endswith(".npz"):
+        return load_token_archive(path)
+    folder = _check_folder(path)
+    tokenizer = tokenizer or PerformanceTokenizer()
+    info_csv = folder / "info.csv"
+    rows = []
+    if info_csv.exists():
+        with open(info_csv, newline="", encoding="utf-8") as f:
+            meta = list(csv.DictReader(f))
+        if meta and {"split", "midi_filename"} <= set(meta[0]):
+            rows = [(m["midi_filename"], m["split"], folder / m["midi_filename"]) for m in meta
+                    if (folder / m["midi_filename"]).exists()]
+    if not rows:
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+        if not files:
+            raise SeqkitError(f"no .mid or .midi files in {folder}")
+        from seqkit.data import seeded_split
+
+        train, held = seeded_split(files, 2 * fraction, seed) if len(files) >= 3 else (files, [])
+        val, test = held[: (len(held) + 1) // 2], held[(len(held) + 1) // 2:]
+        for split, group in (("train", train), ("validation", val), ("test", test)):
+            rows += [(str(p.relative_to(folder)), split, p) for p in group]
+    rows = [r for r in rows if _want(r[1], splits)]
+    if limit:
+        kept, counts = [], {}
+        for r in rows:
+            counts[r[1]] = counts.get(r[1], 0) + 1
+            if counts[r[1]] <= limit:
+                kept.append(r)
+        rows = kept
+    return _build(rows, tokenizer, str(folder), workers, progress)
+
+
+# -- augmentation ---------------------------------------------------------------------------------
+
+def augment_tokens(tokens: np.ndarray, transpose: int = 0, stretch: float = 1.0) -> np.ndarray:
+    """Transpose note events by ``transpose`` semitones and scale every time by ``stretch``
+    (vectorised; time shifts are re-split into <= 1 s tokens). Notes leaving 0..127 keep their pitch
+    (the whole window is left untransposed)."""
+    t = np.asarray(tokens, dtype=np.int64)
+    if transpose:
+        note = t < TIME_SHIFT
+        moved = t + transpose
+        lo = np.where(t < NOTE_OFF, NOTE_ON, NOTE_OFF)
+        if note.any() and ((moved[note] >= lo[note]) & (moved[note] < lo[note] + 128)).all():
+            t = np.where(note, moved, t)
+    if stretch == 1.0:
+        return t
+    is_shift = (t >= TIME_SHIFT) & (t < VELOCITY)
+    steps = np.where(is_shift, t - TIME_SHIFT + 1, 0)
+    now = np.cumsum(steps)
+    events = t[~is_shift]
+    times = np.append(now[~is_shift], now[-1])  # plus the time after the last event
+    new_times = np.round(times * stretch).astype(np.int64)
+    deltas = np.diff(np.concatenate([[0], new_times]))
+    n_shift = -(-deltas // N_SHIFTS)  # ceil
+    seg = n_shift + 1
+    seg[-1] = n_shift[-1]  # the trailing pseudo-event has no token of its own
+    out = np.full(int(seg.sum()), TIME_SHIFT + N_SHIFTS - 1, dtype=np.int64)
+    starts = np.cumsum(seg) - seg
+    has = n_shift > 0
+    out[(starts + n_shift - 1)[has]] = TIME_SHIFT + deltas[has] - (n_shift[has] - 1) * N_SHIFTS - 1
+    out[(starts + n_shift)[:-1]] = events
+    return out
+
+
+TRANSPOSE = np.arange(-3, 4)
+STRETCH = np.array([0.95, 0.975, 1.0, 1.025, 1.05])
+
+
+class TokenWindows:
+    """Windows of ``seq_len + 1`` tokens over pieces: ``{"input": [T], "target": [T]}`` (targets
+    of padding are -100).
+
+    ``random=False``: consecutive windows covering every token of every piece once
+    (deterministic, for eval). ``random=True``: one window per ``seq_len`` tokens of data, at a
+    random offset, with optional augmentation (transposition ±3 semitones, time stretch ±2.5/5%).
+    """
+
+    def __init__(self, pieces: list[np.ndarray], seq_len: int, augment: bool = False,
+                 random: bool = True, seed: int = 0):
+        self.pieces = pieces
+        self.seq_len = int(seq_len)
+        self.augment = augment
+        self.random = random
+        self.seed = seed
+        self._calls = 0
+        self.index = []  # (piece, start)
+        for j, p in enumerate(pieces):
+            n = max(1, -(-(len(p) - 1) // self.seq_len))
+            self.index += [(j, k * self.seq_len) for k in range(n)]
+        if random:
+            lengths = np.array([max(1, len(p) - 1) for p in pieces], dtype=np.float64)
+            self.cum = np.cumsum(lengths)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _window(self, i: int) -> np.ndarray:
+        L = self.seq_len + 1
+        if not self.random:
+            j, start = self.index[i]
+            return self.pieces[j][start:start + L].astype(np.int64)
+        self._calls += 1
+        rng = np.random.default_rng((self.seed, i, self._calls))
+        j = int(np.searchsorted(self.cum, rng.random() * self.cum[-1], side="right"))
+        j = min(j, len(self.pieces) - 1)
+        piece = self.pieces[j]
+        extra = L // 4 if self.augment else 0
+        start = int(rng.integers(0, max(1, len(piece) - L + 1)))
+        w = piece[start:start + L + extra].astype(np.int64)
+        if self.augment:
+            w = augment_tokens(w, int(rng.choice(TRANSPOSE)), float(rng.choice(STRETCH)))
+        return w[:L]
+
+    def __getitem__(self, i: int) -> dict:
+        import torch
+
+        w = self._window(i)
+        x = np.full(self.seq_len, PAD, dtype=np.int64)
+        y = np.full(self.seq_len, -100, dtype=np.int64)
+        n = len(w) - 1
+        x[:n] = w[:-1]
+        y[:n] = w[1:]
+        return {"input": torch.from_numpy(x), "target": torch.from_numpy(y)}
+
+
+def collate(items: list[dict]) -> dict:
+    import torch
+
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+__all__ = ["MusicCorpus", "Piece", "TokenWindows", "augment_tokens", "collate", "load_maestro",
+           "load_midi_folder", "load_token_archive", "tokenize_files", "BOS", "EOS"]

@@ -1,0 +1,303 @@
+"""Music Transformer (Huang et al. 2018): a decoder-only Transformer with relative self-attention.
+
+``position="relative"``: the paper's relative attention. Each head learns an embedding ``Er`` per
+relative distance (-max_len+1 .. 0); the logits get ``S_rel[i, j] = q_i . Er[j - i]``, computed as
+``Q Er^T`` followed by the "skewing" trick (pad one column, reshape, drop a row) in O(T * D) extra
+memory instead of the O(T^2 * D) of gathering an embedding for every pair. The result goes to
+``F.scaled_dot_product_attention`` as an additive bias (fused softmax, no T x T probabilities kept
+in fp32). ``relative_logits_naive`` is the O(T^2) reference the tests compare against.
+
+``position="rope"``: the fast path. Rotary embeddings (Su et al.) also make attention depend on
+relative position only, and leave the attention as plain causal SDPA, which runs as a
+FlashAttention kernel on CUDA.
+
+Both kinds need no absolute positions, so generation is not limited to ``max_len``: the KV cache is
+a ring buffer of ``max_len`` slots and attention beyond it is a sliding window. Call convention::
+
+    logits, cache = model(idx, cond=None, cache=None)
+
+Without a cache the whole sequence is read (in eval mode a cache is returned to continue from);
+with the cache the call returned, ``idx`` holds only the new tokens. Batched: every row advances
+together.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class MusicTransformerConfig:
+    vocab_size: int = 391
+    n_layer: int = 6
+    n_head: int = 8
+    n_embd: int = 512
+    d_ff: int = 1024
+    max_len: int = 2048
+    dropout: float = 0.1
+    position: str = "relative"  # "relative" (paper, skewing) | "rope" (rotary, fused SDPA)
+    rope_base: float = 10000.0
+    n_cond: int = 0
+
+    def __post_init__(self):
+        if self.position not in ("relative", "rope"):
+            from seqkit.errors import SeqkitError
+
+            raise SeqkitError(f"position must be 'relative' or 'rope', not {self.position!r}")
+        if self.n_embd % self.n_head:
+            from seqkit.errors import SeqkitError
+
+            raise SeqkitError(f"n_embd {self.n_embd} is not a multiple of n_head {self.n_head}")
+
+
+PRESETS = {
+    # Huang et al. 2018, MAESTRO experiments: 6 layers, d_model 512, 8 heads, d_ff 1024, 2048 tokens
+    "paper": dict(n_layer=6, n_embd=512, n_head=8, d_ff=1024, max_len=2048, dropout=0.1),
+    # small enough to train on a laptop CPU in minutes and to generate fast there
+    "small": dict(n_layer=4, n_embd=256, n_head=4, d_ff=1024, max_len=512, dropout=0.1),
+    # for tests
+    "tiny": dict(n_layer=2, n_embd=32, n_head=2, d_ff=64, max_len=64, dropout=0.0),
+}
+
+
+def skew(qer: torch.Tensor) -> torch.Tensor:
+    """``[..., T, T]`` with column ``m`` = distance ``m - (T-1)`` -> ``[..., i, j]`` = distance
+    ``j - i`` (entries above the diagonal are junk and must be masked)."""
+    *lead, T, _ = qer.shape
+    padded = F.pad(qer, (1, 0))  # [..., T, T+1]
+    return padded.reshape(*lead, T + 1, T)[..., 1:, :]
+
+
+def relative_logits_naive(q: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
+    """Reference: ``out[b, h, i, j] = q[b, h, i] . er[h, (T-1) + j - i]`` for j <= i, else 0."""
+    B, H, T, D = q.shape
+    out = torch.zeros(B, H, T, T, dtype=q.dtype, device=q.device)
+    for i in range(T):
+        for j in range(i + 1):
+            out[:, :, i, j] = (q[:, :, i] * er[:, T - 1 + j - i]).sum(-1)
+    return out
+
+
+def rope_tables(positions: torch.Tensor, dim: int, base: float, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    inv = 1.0 / (base ** (torch.arange(0, dim, 2, device=positions.device, dtype=torch.float32) / dim))
+    ang = positions.float()[:, None] * inv[None, :]  # [T, dim/2]
+    return ang.cos().to(dtype), ang.sin().to(dtype)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
+    return out.flatten(-2)
+
+
+class KVCache:
+    """Ring buffer of ``max_len`` keys/values per layer; ``kpos`` is each slot's absolute
+    position (-1 = empty) and ``pos`` the number of tokens seen so far. Buffers are allocated on
+    first use (batch size, device and dtype from the first call)."""
+
+    def __init__(self, n_layer, n_head, max_len, head_dim):
+        self.n_layer, self.n_head, self.max_len, self.head_dim = n_layer, n_head, max_len, head_dim
+        self.k: list[torch.Tensor] = []
+        self.v: list[torch.Tensor] = []
+        self.kpos = None
+        self.pos = 0
+        self._pending = None  # (kvs, T) from a full forward, copied in on first use
+
+    def allocate(self, batch, device, dtype):
+        shape = (batch, self.n_head, self.max_len, self.head_dim)
+        self.k = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(self.n_layer)]
+        self.v = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(self.n_layer)]
+        self.kpos = torch.full((self.max_len,), -1, dtype=torch.long, device=device)
+        if self._pending is not None:
+            kvs, T = self._pending
+            self._pending = None
+            keep = min(T, self.max_len)
+            pos = torch.arange(T - keep, T, device=device)
+            slots = pos % self.max_len
+            for i, (k, v) in enumerate(kvs):
+                self.k[i].index_copy_(2, slots, k[:, :, T - keep:].to(dtype))
+                self.v[i].index_copy_(2, slots, v[:, :, T - keep:].to(dtype))
+            self.kpos.index_copy_(0, slots, pos)
+
+    @property
+    def batch_size(self) -> int | None:
+        if self._pending is not None:
+            return self._pending[0][0][0].shape[0]
+        return self.k[0].shape[0] if self.k else None
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: MusicTransformerConfig):
+        super().__init__()
+        self.n_head, self.head_dim = cfg.n_head, cfg.n_embd // cfg.n_head
+        self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=False)
+        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=False)
+        self.dropout = cfg.dropout
+        self.relative = cfg.position == "relative"
+        self.max_len = cfg.max_len
+        if self.relative:
+            # Er[h, m]: embedding of distance m - (max_len - 1), i.e. -(max_len-1) .. 0
+            self.er = nn.Parameter(torch.randn(cfg.n_head, cfg.max_len, self.head_dim) * 0.02)
+
+    def _split(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        return [t.view(B, T, self.n_head, self.head_dim).transpose(1, 2) for t in (q, k, v)]
+
+    def forward(self, x, rope=None, cache: KVCache | None = None, layer: int = 0, qpos=None):
+        B, T, C = x.shape
+        q, k, v = self._split(x)
+        if rope is not None:
+            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        scale = 1.0 / math.sqrt(self.head_dim)
+        drop = self.dropout if self.training else 0.0
+        if cache is None:
+            if T > self.max_len:
+                raise ValueError(f"sequence of {T} tokens is longer than max_len {self.max_len}")
+            if self.relative:
+                er = self.er[:, self.max_len - T:].to(q.dtype)  # [H, T, D]
+                srel = skew(torch.matmul(q, er.transpose(-2, -1)))  # [B, H, T, T]
+                causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+                bias = (srel * scale).masked_fill(~causal, float("-inf"))
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=drop)
+            else:
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=drop)
+            kv = (k, v)
+        else:
+            M = cache.max_len
+            slots = qpos % M
+            cache.k[layer].index_copy_(2, slots, k.to(cache.k[layer].dtype))
+            cache.v[layer].index_copy_(2, slots, v.to(cache.v[layer].dtype))
+            K, V = cache.k[layer], cache.v[layer]
+            dist = cache.kpos[None, :] - qpos[:, None]  # [T, M], key minus query position
+            valid = (cache.kpos[None, :] >= 0) & (dist <= 0) & (dist > -M)
+            bias = torch.zeros(T, M, dtype=q.dtype, device=x.device).masked_fill(~valid, float("-inf"))
+            if self.relative:
+                qer = torch.matmul(q, self.er.to(q.dtype).transpose(-2, -1))  # [B, H, T, M]
+                idx = (dist + M - 1).clamp(0, M - 1).expand(B, self.n_head, T, M)
+                bias = torch.gather(qer, -1, idx) * scale + bias
+            y = F.scaled_dot_product_attention(q.to(K.dtype), K, V, attn_mask=bias.to(K.dtype))
+            kv = None
+        y = y.transpose(1, 2).reshape(B, T, C)
+        return self.proj(y), kv
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: MusicTransformerConfig):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.n_embd)
+        self.attn = Attention(cfg)
+        self.ln2 = nn.LayerNorm(cfg.n_embd)
+        self.mlp = nn.Sequential(nn.Linear(cfg.n_embd, cfg.d_ff), nn.GELU(approximate="tanh"),
+                                 nn.Linear(cfg.d_ff, cfg.n_embd), nn.Dropout(cfg.dropout))
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, rope=None, cache=None, layer=0, qpos=None):
+        a, kv = self.attn(self.ln1(x), rope, cache, layer, qpos)
+        x = x + self.drop(a)
+        return x + self.mlp(self.ln2(x)), kv
+
+
+class MusicTransformer(nn.Module):
+    config_class = MusicTransformerConfig
+
+    def __init__(self, config: MusicTransformerConfig):
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
+        self.cond = nn.Embedding(config.n_cond, config.n_embd) if config.n_cond else None
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.head.weight = self.wte.weight  # tied
+        self.apply(self._init)
+        for name, p in self.named_parameters():
+            if name.endswith("attn.proj.weight") or name.endswith("mlp.2.weight"):
+                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def new_cache(self) -> KVCache:
+        """An empty cache (allocated on the first call that uses it)."""
+        c = self.config
+        return KVCache(c.n_layer, c.n_head, c.max_len, c.n_embd // c.n_head)
+
+    def forward(self, idx, cond=None, cache: KVCache | None = None):
+        B, T = idx.shape
+        c = self.config
+        x = self.wte(idx)
+        if self.cond is not None and cond is not None:
+            x = x + self.cond(cond)[:, None, :]
+        x = self.drop(x)
+        start = cache.pos if cache is not None else 0
+        qpos = torch.arange(start, start + T, device=idx.device)
+        rope = rope_tables(qpos, c.n_embd // c.n_head, c.rope_base, x.dtype) if c.position == "rope" else None
+        if cache is not None:
+            if T > cache.max_len:
+                raise ValueError(f"{T} new tokens do not fit a cache of {cache.max_len}")
+            if not cache.k:
+                dtype = self.wte.weight.dtype
+                if idx.device.type == "cuda" and torch.is_autocast_enabled("cuda"):
+                    dtype = torch.get_autocast_dtype("cuda")
+                cache.allocate(B, idx.device, dtype)
+            cache.kpos.index_copy_(0, qpos % cache.max_len, qpos)
+        kvs = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, rope, cache, i, qpos)
+            kvs.append(kv)
+        logits = self.head(self.ln_f(x))
+        if cache is not None:
+            cache.pos += T
+        elif not self.training:  # a cache to continue from, filled only if it is used
+            cache = self.new_cache()
+            cache._pending = (kvs, T)
+            cache.pos = T
+        return logits, cache
+
+    @torch.no_grad()
+    def generate(self, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+                 top_k: int = 0, top_p: float = 1.0, generator=None, stop_ids=()) -> torch.Tensor:
+        """Sample ``max_new_tokens`` for each row of ``prompt`` [B, T] (KV-cached, batched)."""
+        from seqkit.sampling import filter_logits
+
+        was_training = self.training
+        self.eval()
+        prompt = prompt[:, -self.config.max_len:]
+        logits, cache = self(prompt, cache=self.new_cache())
+        out = []
+        done = torch.zeros(prompt.shape[0], dtype=torch.bool, device=prompt.device)
+        stops = torch.tensor(list(stop_ids) or [-1], device=prompt.device)
+        for _ in range(max_new_tokens):
+            last = logits[:, -1].float()
+            if temperature <= 0:
+                nxt = last.argmax(-1)
+            else:
+                last = filter_logits(last / temperature, top_k, top_p)
+                nxt = torch.multinomial(torch.softmax(last, -1), 1, generator=generator)[:, 0]
+            if stop_ids:
+                prev = out[-1] if out else None
+                if prev is not None:
+                    nxt = torch.where(done, prev, nxt)
+                done = done | torch.isin(nxt, stops)
+            out.append(nxt)
+            if stop_ids and bool(done.all()):
+                break
+            logits, cache = self(nxt[:, None], cache=cache)
+        self.train(was_training)
+        return torch.stack(out, 1) if out else prompt[:, :0]

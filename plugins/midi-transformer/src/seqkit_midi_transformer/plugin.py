@@ -1,0 +1,42 @@
+"""Hook implementations of the midi-transformer plugin (no torch, no MIDI libraries imported here)."""
+
+from pathlib import Path
+
+from seqkit import DatasetType, ModelType, Task, TokenizerType, hookimpl
+
+PKG = "seqkit_midi_transformer"
+
+
+@hookimpl
+def register_tasks(register):
+    register(Task("music", "piano performance MIDI continuation (Music Transformer, MAESTRO)",
+                  checkpoints=Path(__file__).parent / "checkpoints"))
+
+
+@hookimpl
+def register_models(register):
+    register(ModelType("music-transformer", f"{PKG}.model:MusicTransformer",
+                       "decoder-only Transformer with relative attention (Huang et al. 2018) or RoPE"))
+
+
+@hookimpl
+def register_tokenizers(register):
+    register(TokenizerType("performance", f"{PKG}.tokenizer:PerformanceTokenizer",
+                           "MIDI performance events (Oore et al. 2018): note-on/off, 10 ms shifts, velocity"))
+
+
+@hookimpl
+def register_datasets(register):
+    register(DatasetType("maestro", f"{PKG}.data:load_maestro",
+                         "MAESTRO v2/v3 folder (csv or json split) as cached performance tokens",
+                         task="music"))
+    register(DatasetType("midi-folder", f"{PKG}.data:load_midi_folder",
+                         "any folder of .mid/.midi (info.csv split column, else seeded split)",
+                         task="music"))
+
+
+@hookimpl
+def register_commands(app):
+    from .commands import music_app
+
+    app.add_typer(music_app, name="music")
