@@ -135,7 +135,7 @@ def reset() -> None:
 def _call(hook_name: str, **kwargs):
     """Call each plugin's implementation of a hook on its own, so one failure stays contained."""
     pm = get_plugin_manager()
-    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
         yield impl.plugin_name, impl.function, kwargs
 
 

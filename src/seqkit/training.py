@@ -160,6 +160,7 @@ class Trainer:
         self.best_acc = None
         self.bad_evals = 0
         self.history: list[dict] = []
+        self._last_plot = 0.0
         self.last_path = self.out / "last.json"
         self.best_path = self.out / "best.json"
 
@@ -395,18 +396,33 @@ class Trainer:
                         break
                 if window[1] > 0 and not result["stopped_early"]:
                     self._evaluate_and_save(window, self.lr_at(max(0, self.step - 1)), t0, result)
+                self.save()  # the final position (epoch counters included)
         except KeyboardInterrupt:
             result["interrupted"] = True
             self.save()
             if self.is_main:
                 info(f"interrupted at step {self.step}; saved {self.last_path} (continue with --resume)")
-        if not self.best_path.exists() and self.is_main:
-            self.save(self.best_path, with_state=False)
+        if self.is_main:
+            if not self.best_path.exists():
+                self.save(self.best_path, with_state=False)
+            if self.history:
+                self.plot()
         result.update(best_val_loss=None if not math.isfinite(self.best_val) else self.best_val,
                       best_val_acc=self.best_acc, steps=self.step, epochs=self.epoch,
                       history=self.history, seconds=time.time() - t0, best_path=str(self.best_path),
                       last_path=str(self.last_path))
         return result
+
+    def plot(self) -> None:
+        """Redraw ``out/loss.png`` from the history so far."""
+        self._last_plot = time.time()
+        try:
+            from .plotting import plot_loss_curve
+
+            title = f"{self.checkpoint_info.get('task', '')} {self.checkpoint_info.get('model_type', '')}"
+            plot_loss_curve(self.history, self.out / "loss.png", title=title.strip() or "loss")
+        except Exception as exc:  # a plot must never kill a training run
+            info(f"could not draw the loss curve: {exc}")
 
     def _evaluate_and_save(self, window, lr, t0, result) -> bool:
         """Evaluate, log, checkpoint; returns True when early stopping says stop."""
@@ -432,13 +448,8 @@ class Trainer:
             if improved:
                 self.save(self.best_path, with_state=False)
             self.save()
-            try:
-                from .plotting import plot_loss_curve
-
-                plot_loss_curve(self.history, self.out / "loss.png",
-                                title=f"{self.checkpoint_info.get('task', '')} {self.checkpoint_info.get('model_type', '')}")
-            except Exception as exc:  # a plot must never kill a training run
-                info(f"could not draw the loss curve: {exc}")
+            if time.time() - self._last_plot > 30:  # redrawing costs ~0.3 s: not at every evaluation
+                self.plot()
         if self.config.patience and self.bad_evals >= self.config.patience:
             result["stopped_early"] = True
             if self.is_main:

@@ -50,6 +50,9 @@ class KVCache:
     def length(self) -> int:
         return 0 if self.k[0] is None else self.k[0].size(2)
 
+    def layer_length(self, layer: int) -> int:
+        return 0 if self.k[layer] is None else self.k[layer].size(2)
+
     def update(self, layer: int, k, v):
         if self.k[layer] is not None:
             k = torch.cat([self.k[layer], k], dim=2)
@@ -95,7 +98,7 @@ class CausalSelfAttention(nn.Module):
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         past = 0
         if cache is not None:
-            past = cache.length
+            past = cache.layer_length(layer)
             k, v = cache.update(layer, k, v)
         p = self.dropout if self.training else 0.0
         if past == 0:

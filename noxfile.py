@@ -1,0 +1,46 @@
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s bench``.
+
+The sessions run in the environment where the README's install command put seqkit and its
+plugins (``venv_backend="none"``): PyTorch is large, and the tests should exercise exactly what a
+user installed. Use a virtual environment for that install.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+TEST_PATHS = ["tests", *sorted(glob.glob("plugins/*/tests"))]
+EXAMPLES = sorted(p for p in glob.glob("examples/*") if os.path.exists(os.path.join(p, "pyproject.toml")))
+
+
+@nox.session(venv_backend="none")
+def tests(session):
+    """Run the whole suite: core, every bundled plugin, and the example third-party plugin."""
+    session.run("python", "-m", "pip", "install", "-q", "pytest>=7", "hypothesis>=6", external=True)
+    session.run("python", "-m", "pytest", *TEST_PATHS, *session.posargs, external=True,
+                env={"SEQKIT_PROGRESS": "0"})
+    for example in EXAMPLES:
+        session.log(f"example plugin: {example}")
+        session.run("python", "-m", "pytest", os.path.join(example, "tests"), "-q", external=True,
+                    env={"SEQKIT_PROGRESS": "0", "PYTHONPATH": os.path.join(example, "src")})
+
+
+@nox.session(venv_backend="none")
+def lint(session):
+    """ruff over everything."""
+    session.run("python", "-m", "pip", "install", "-q", "ruff", external=True)
+    session.run("ruff", "check", "src", "tests", "plugins", "benchmarks", "examples", "noxfile.py", external=True)
+
+
+@nox.session(venv_backend="none")
+def bench(session):
+    """Run every benchmark in benchmarks/ (each prints a table)."""
+    for script in sorted(glob.glob("benchmarks/*.py")):
+        session.log(script)
+        session.run("python", script, *session.posargs, external=True)

@@ -1,0 +1,30 @@
+import os
+
+import pytest
+
+os.environ.setdefault("SEQKIT_PROGRESS", "0")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path, monkeypatch):
+    """Each test gets its own cache and data folders."""
+    monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SEQKIT_DATA_DIR", str(tmp_path / "data"))
+    yield
+
+
+@pytest.fixture
+def fresh_plugins():
+    """Reload plugins before and after a test that changes which ones are registered."""
+    from seqkit import plugins
+
+    plugins.reset()
+    yield plugins
+    plugins.reset()
+
+
+def pytest_configure(config):
+    # Tiny models on a 2-core machine: more threads only add contention.
+    import torch
+
+    torch.set_num_threads(1)

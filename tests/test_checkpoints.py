@@ -1,0 +1,111 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+
+from seqkit import (CharTokenizer, CheckpointError, RNNConfig, RNNLM, export_checkpoint,
+                    find_checkpoint, load_checkpoint, read_meta, save_checkpoint)
+
+
+def _save(path, seed=0, **kw):
+    torch.manual_seed(seed)
+    cfg = RNNConfig(vocab_size=10, hidden=16)
+    model = RNNLM(cfg)
+    save_checkpoint(path, model, model_type="rnn-lm", config=cfg, tokenizer=CharTokenizer.build(["abcdef"]),
+                    task="test", metrics={"val_loss": 1.5}, **kw)
+    return model
+
+
+def test_round_trip(tmp_path):
+    model = _save(tmp_path / "m.json")
+    ckpt = load_checkpoint(tmp_path / "m.json")
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, ckpt.model.state_dict()[k])
+    assert ckpt.meta["metrics"]["val_loss"] == 1.5
+    assert ckpt.tokenizer.decode(ckpt.tokenizer.encode("cab")) == "cab"
+    assert not ckpt.model.training
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 2 and "m.json" in files and files[0].endswith(".safetensors")
+
+
+def test_overwrite_removes_old_weights_and_half_precision_export(tmp_path):
+    _save(tmp_path / "m.json", seed=0)
+    _save(tmp_path / "m.json", seed=1)
+    assert len(list(tmp_path.glob("*.safetensors"))) == 1
+    out = export_checkpoint(tmp_path / "m.json", tmp_path / "small" / "m.json", dtype="float16",
+                            metrics={"acc": 0.9})
+    meta = read_meta(out)
+    assert meta["dtype"] == "float16" and meta["metrics"] == {"acc": 0.9}
+    assert load_checkpoint(out).model.rnn.weight_ih_l0.dtype == torch.float32  # cast back on load
+
+
+def test_no_pickle_anywhere(tmp_path):
+    _save(tmp_path / "m.json", train_state={"optimizer": {"state": {0: {"step": torch.tensor(3.0)}}}})
+    for p in tmp_path.iterdir():
+        assert not p.read_bytes().startswith(b"\x80"), p  # pickle protocol header
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "json", "missing", "mismatch", "not-ours"])
+def test_damaged_checkpoints_give_one_clear_error(tmp_path, damage):
+    _save(tmp_path / "m.json")
+    meta = json.loads((tmp_path / "m.json").read_text())
+    weights = tmp_path / meta["weights"]
+    if damage == "truncate":
+        weights.write_bytes(weights.read_bytes()[:100])
+    elif damage == "flip":
+        data = bytearray(weights.read_bytes())
+        data[-5] ^= 0xFF
+        weights.write_bytes(bytes(data))
+    elif damage == "json":
+        (tmp_path / "m.json").write_text("{not json")
+    elif damage == "missing":
+        weights.unlink()
+    elif damage == "mismatch":
+        meta["config"]["hidden"] = 32
+        (tmp_path / "m.json").write_text(json.dumps(meta))
+    elif damage == "not-ours":
+        (tmp_path / "m.json").write_text(json.dumps({"hello": 1}))
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(tmp_path / "m.json")
+    assert "\n" not in str(info.value)
+
+
+def test_find_checkpoint_by_path_and_name(tmp_path, monkeypatch):
+    _save(tmp_path / "m.json")
+    assert find_checkpoint(str(tmp_path / "m.json"), "test") == tmp_path / "m.json"
+    with pytest.raises(CheckpointError, match="does not exist"):
+        find_checkpoint(str(tmp_path / "nope.json"), "test")
+
+
+WRITER = textwrap.dedent("""
+    import sys, torch
+    from seqkit import RNNConfig, RNNLM, save_checkpoint
+    cfg = RNNConfig(vocab_size=50, hidden=256, n_layers=2)
+    i = 0
+    print("ready", flush=True)
+    while True:
+        torch.manual_seed(i)
+        save_checkpoint(sys.argv[1], RNNLM(cfg), model_type="rnn-lm", config=cfg, metrics={"i": i})
+        i += 1
+""")
+
+
+def test_kill_9_during_writes_leaves_a_loadable_checkpoint(tmp_path):
+    target = tmp_path / "m.json"
+    _save(target)
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    for delay in (0.3, 0.9):
+        proc = subprocess.Popen([sys.executable, str(script), str(target)], stdout=subprocess.PIPE)
+        proc.stdout.readline()
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        ckpt = load_checkpoint(target)  # never raises: old or new, complete either way
+        assert ckpt.meta["model_type"] == "rnn-lm"

@@ -1,0 +1,89 @@
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from seqkit import SeqkitError, __version__
+from seqkit.cli import app
+
+runner = CliRunner()
+
+
+def test_version_and_help():
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and __version__ in r.output
+    r = runner.invoke(app, ["--help"])
+    assert r.exit_code == 0 and "plugins" in r.output and "doctor" in r.output
+
+
+def test_plugins_json_lists_core():
+    r = runner.invoke(app, ["plugins", "--json"])
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    core = next(p for p in data if p["name"] == "seqkit")
+    assert "rnn-lm" in core["registered"]["models"] and "char" in core["registered"]["tokenizers"]
+
+
+def test_doctor_reports_torch_and_device():
+    r = runner.invoke(app, ["doctor", "--json"])
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert data["torch"] and data["device (auto)"] in ("cpu", "cuda", "mps")
+    assert "checkpoint folder" in data
+
+
+def test_models_json_lists_user_checkpoints(tmp_path):
+    import torch
+
+    from seqkit import RNNConfig, RNNLM, Task, hookimpl, plugins, save_checkpoint, user_checkpoint_dir
+
+    class P:
+        @hookimpl
+        def register_tasks(self, register):
+            register(Task("toy"))
+
+    plugins.register_plugin(P(), name="toy")
+    try:
+        cfg = RNNConfig(vocab_size=5, hidden=4)
+        torch.manual_seed(0)
+        save_checkpoint(user_checkpoint_dir("toy") / "tiny.json", RNNLM(cfg), model_type="rnn-lm",
+                        config=cfg, task="toy", metrics={"nll": 1.0})
+        r = runner.invoke(app, ["models", "--json", "--task", "toy"])
+        assert r.exit_code == 0, r.output
+        rows = json.loads(r.stdout)
+        assert rows[0]["name"] == "tiny" and rows[0]["metrics"] == {"nll": 1.0}
+        assert rows[0]["parameters"] == sum(p.numel() for p in RNNLM(cfg).parameters())
+        r = runner.invoke(app, ["models", "--task", "no-such-task"])
+        assert r.exit_code == 2 and r.output.startswith("Error: unknown task")
+    finally:
+        plugins.unregister_plugin("toy")
+
+
+def test_seqkit_error_is_one_line_exit_2():
+    import typer
+
+    from seqkit.cli import SeqkitGroup
+
+    demo = typer.Typer(cls=SeqkitGroup)
+
+    @demo.command()
+    def fail():
+        raise SeqkitError("the country 'Atlantis' is unknown")
+
+    @demo.command()
+    def missing():
+        open("/definitely/not/here.txt")
+
+    r = runner.invoke(demo, ["fail"])
+    assert r.exit_code == 2 and r.output == "Error: the country 'Atlantis' is unknown\n"
+    r = runner.invoke(demo, ["missing"])
+    assert r.exit_code == 2 and r.output.startswith("Error: No such file or directory")
+
+
+def test_help_does_not_import_torch_and_console_script_works():
+    code = "import sys; import seqkit.cli; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    r = subprocess.run([sys.executable, "-m", "seqkit", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "Usage" in r.stdout

@@ -1,0 +1,147 @@
+import importlib.metadata as md
+import sys
+import types
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from seqkit import ModelType, SeqkitError, Task, hookimpl
+
+
+def _plugin(name, **hooks):
+    mod = types.ModuleType(name)
+    for hook, fn in hooks.items():
+        setattr(mod, hook, hookimpl(fn))
+    return mod
+
+
+def _cli():
+    """A fresh root app with every plugin's commands, as a new process would build it."""
+    import importlib
+
+    import seqkit.cli
+
+    return importlib.reload(seqkit.cli).app
+
+
+def test_in_process_plugin_registers_everything(fresh_plugins):
+    import seqkit
+
+    def register_tasks(register):
+        register(Task("demo", "a demo task"))
+
+    def register_models(register):
+        register(ModelType("demo-rnn", "seqkit.models.rnn:RNNLM", "alias"))
+
+    def register_commands(app):
+        @app.command(name="demo-hello")
+        def hello():
+            typer.echo("hello from demo")
+
+    fresh_plugins.register_plugin(_plugin("demo", register_tasks=register_tasks,
+                                          register_models=register_models,
+                                          register_commands=register_commands), name="demo")
+    assert seqkit.get_task("demo").plugin == "demo"
+    model = seqkit.get_model_type("demo-rnn").build({"vocab_size": 5, "hidden": 4})
+    assert model.config.hidden == 4
+    result = CliRunner().invoke(_cli(), ["demo-hello"])
+    assert result.exit_code == 0 and "hello from demo" in result.output
+
+
+def test_a_hook_that_raises_is_skipped_with_a_warning(fresh_plugins, capsys):
+    import seqkit
+
+    def register_models(register):
+        register(ModelType("half-registered", "x:y"))
+        raise RuntimeError("boom")
+
+    def register_commands(app):
+        raise RuntimeError("no commands today")
+
+    fresh_plugins.register_plugin(_plugin("broken", register_models=register_models,
+                                          register_commands=register_commands), name="broken")
+    assert "rnn-lm" in seqkit.model_types()
+    assert "half-registered" not in seqkit.model_types()  # nothing half-registered
+    err = capsys.readouterr().err
+    assert "broken" in err and "boom" in err and err.count("\n") == 1
+    app = _cli()
+    result = CliRunner().invoke(app, ["plugins", "--json"])
+    assert result.exit_code == 0
+    assert "no commands today" in result.output or "boom" in result.output
+    assert CliRunner().invoke(app, ["models", "--json"]).exit_code == 0
+
+
+def test_a_plugin_that_fails_to_import_is_skipped(fresh_plugins, monkeypatch, capsys):
+    ep = md.EntryPoint(name="ghost", value="seqkit_ghost_does_not_exist", group="seqkit")
+    monkeypatch.setattr(fresh_plugins, "_entry_points", lambda: [ep])
+    import seqkit
+
+    assert "char" in seqkit.tokenizer_types()
+    err = capsys.readouterr().err
+    assert "ghost" in err and "ModuleNotFoundError" in err
+    infos = {i.name: i for i in fresh_plugins.plugin_infos()}
+    assert infos["ghost"].error
+
+
+def test_two_plugins_registering_one_name_is_an_error_naming_both(fresh_plugins):
+    import seqkit
+
+    def register_tasks(register):
+        register(Task("dup"))
+
+    fresh_plugins.register_plugin(_plugin("first", register_tasks=register_tasks), name="first")
+    fresh_plugins.register_plugin(_plugin("second", register_tasks=register_tasks), name="second")
+    with pytest.raises(SeqkitError, match="first.*second"):
+        seqkit.tasks()
+
+
+def test_load_plugins_env_var_limits_plugins(fresh_plugins, monkeypatch):
+    monkeypatch.setenv("SEQKIT_LOAD_PLUGINS", "")
+    names = [i.name for i in fresh_plugins.plugin_infos()]
+    assert names == ["seqkit"]
+
+
+def _install_testplugin_metadata(tmp_path, monkeypatch):
+    """Make tests/testplugin visible to importlib.metadata exactly as pip would (a dist-info
+    folder with entry_points.txt on sys.path), without touching the environment."""
+    from pathlib import Path
+
+    src = Path(__file__).parent / "testplugin" / "src"
+    site = tmp_path / "site"
+    info = site / "seqkit_testplugin-0.0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: seqkit-testplugin\nVersion: 0.0.1\n")
+    (info / "entry_points.txt").write_text("[seqkit]\ntestplugin = seqkit_testplugin\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.syspath_prepend(str(src))
+
+
+def test_real_entry_point_plugin_is_found(fresh_plugins, tmp_path, monkeypatch):
+    _install_testplugin_metadata(tmp_path, monkeypatch)
+    eps = [ep.name for ep in md.entry_points(group="seqkit")]
+    assert "testplugin" in eps
+    import seqkit
+
+    assert seqkit.get_task("echo").plugin == "testplugin"
+    assert "test-char" in seqkit.tokenizer_types()
+    result = CliRunner().invoke(_cli(), ["echo", "hi there"])
+    assert result.exit_code == 0 and result.output.strip() == "hi there"
+    info = {i.name: i for i in fresh_plugins.plugin_infos()}["testplugin"]
+    assert info.version == "0.0.1" and info.registered["tasks"] == ["echo"]
+
+
+def test_unknown_names_suggest_close_matches(fresh_plugins):
+    import seqkit
+
+    with pytest.raises(SeqkitError, match="did you mean rnn-lm"):
+        seqkit.get_model_type("rnn-ln")
+
+
+def test_registering_does_not_import_torch():
+    import subprocess
+
+    code = ("import sys, seqkit; seqkit.tasks(); seqkit.model_types(); import seqkit.cli; "
+            "print(sorted(m for m in ('torch', 'matplotlib', 'pretty_midi', 'music21', 'num2words') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

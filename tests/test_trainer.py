@@ -1,0 +1,93 @@
+import json
+
+import pytest
+import torch
+
+from helpers import pattern_data
+from seqkit import (RNNConfig, SeqkitError, TrainConfig, Trainer, TransformerConfig, get_model_type,
+                    load_checkpoint)
+
+
+def _trainer(out, steps=30, arch="rnn-lm", loss_fn=None, **kw):
+    tok, items = pattern_data()
+    if arch == "rnn-lm":
+        cfg = RNNConfig(vocab_size=tok.vocab_size, cell="gru", hidden=32)
+    else:
+        cfg = TransformerConfig(vocab_size=tok.vocab_size, n_layer=1, n_head=2, n_embd=32, max_len=32)
+    torch.manual_seed(0)
+    model = get_model_type(arch).build(cfg)
+    config = TrainConfig(steps=steps, batch_size=16, lr=1e-2, progress=False, eval_every=10, **kw)
+    extra = {} if loss_fn is None else {"loss_fn": loss_fn}
+    return Trainer(model, config, items[:80], items[80:], out=out,
+                   checkpoint=dict(model_type=arch, config=cfg, tokenizer=tok, task="test"), **extra)
+
+
+@pytest.mark.parametrize("arch", ["rnn-lm", "transformer-lm"])
+def test_loss_falls_and_files_written(tmp_path, arch):
+    result = _trainer(tmp_path, steps=40, arch=arch).fit()
+    hist = result["history"]
+    import math
+
+    uniform = math.log(load_checkpoint(tmp_path / "best.json").tokenizer.vocab_size)
+    assert hist[0]["val_loss"] < uniform  # learning from the first evaluation on
+    assert hist[-1]["val_loss"] < 0.3 * uniform
+    assert hist[-1]["val_acc"] > 0.7
+    assert result["best_val_loss"] == min(h["val_loss"] for h in hist)
+    for name in ("last.json", "best.json", "metrics.jsonl", "loss.png"):
+        assert (tmp_path / name).exists(), name
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [10, 20, 30, 40]
+    ckpt = load_checkpoint(tmp_path / "best.json")
+    assert ckpt.meta["task"] == "test" and ckpt.tokenizer.vocab_size > 4
+
+
+def test_interrupted_run_resumes_where_it_stopped(tmp_path):
+    full = _trainer(tmp_path / "full", steps=30)
+    full.fit()
+
+    calls = {"n": 0}
+
+    def flaky_loss(model, batch):
+        from seqkit import lm_loss
+
+        calls["n"] += model.training  # count training steps only, not evaluation batches
+        if model.training and calls["n"] == 18:  # Ctrl-C in the middle of step 18
+            raise KeyboardInterrupt
+        return lm_loss(model, batch)
+
+    first = _trainer(tmp_path / "cut", steps=30, loss_fn=flaky_loss)
+    r = first.fit()
+    assert r["interrupted"] and r["steps"] == 17
+    meta = json.loads((tmp_path / "cut" / "last.json").read_text())
+    assert meta["trainer"]["step"] == 17
+    second = _trainer(tmp_path / "cut", steps=30)
+    r2 = second.fit(resume=True)
+    assert r2["steps"] == 30 and not r2["interrupted"]
+    a = full.raw_model.state_dict()
+    b = second.raw_model.state_dict()
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-5), k
+
+
+def test_refuses_to_overwrite_a_run_without_resume(tmp_path):
+    _trainer(tmp_path, steps=10).fit()
+    with pytest.raises(SeqkitError, match="--resume"):
+        _trainer(tmp_path, steps=10).fit()
+
+
+def test_early_stopping(tmp_path):
+    tok, items = pattern_data()
+    cfg = RNNConfig(vocab_size=tok.vocab_size, hidden=8)
+    model = get_model_type("rnn-lm").build(cfg)
+    # lr so small the validation loss cannot improve by more than noise: patience ends it
+    config = TrainConfig(epochs=50, batch_size=16, lr=1e-9, patience=2, progress=False, optimizer="sgd")
+    r = Trainer(model, config, items[:32], items[32:48], out=tmp_path,
+                checkpoint=dict(model_type="rnn-lm", config=cfg)).fit()
+    assert r["stopped_early"] and r["epochs"] < 50
+
+
+def test_bad_config_is_a_clear_error():
+    with pytest.raises(SeqkitError, match="epochs or steps"):
+        TrainConfig()
+    with pytest.raises(SeqkitError, match="optimizer"):
+        TrainConfig(steps=1, optimizer="lion")
