@@ -68,8 +68,9 @@ def eval_sets(spec, splits: dict, count: int = 1000, seed: int = 1) -> list[tupl
         return [(n, reference_words(n, lang)) for n in numbers]
 
     sets = [(f"test split (unseen, {len(splits['test'])} numbers)", splits["test"])]
-    sets.append((f"uniform in [0, {power_text(spec.max)}), unseen",
-                 ref(uniform_numbers(0, spec.max, count, seed, exclude=seen))))
+    unseen = uniform_numbers(0, spec.max, count, seed, exclude=seen)
+    if unseen:  # (a small range may be in the data entirely)
+        sets.append((f"uniform in [0, {power_text(spec.max)}), unseen", ref(unseen)))
     hi = spec.max * 1000
     sets.append((f"out of range: [{power_text(spec.max)}, {power_text(hi)})",
                  ref(log_uniform_numbers(spec.max, hi, count, seed))))

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from seqkit import SeqkitError
 
-from .data import Collate, DataSpec, PairDataset, load_splits, source_tokenizer, target_tokenizer
+from .data import (Collate, DataSpec, LengthBatches, PairDataset, load_splits, source_tokenizer,
+                   target_tokenizer)
 
 ARCHS = {"gru": "gru-seq2seq", "transformer": "transformer-seq2seq"}
 
@@ -43,9 +44,11 @@ def train(arch: str, spec: DataSpec, *, out: Path, run_dir: Path, train_config: 
     model_type = ARCHS[arch]
     torch.manual_seed(train_config.get("seed", 0))
     model = get_model_type(model_type).build(config)
-    tc = TrainConfig(**train_config)
+    batch_size = train_config.get("batch_size", 128)
+    tc = TrainConfig(**{**train_config, "batch_size": 1})  # each item is a batch (LengthBatches)
+    seed = train_config.get("seed", 0)
     trainer = Trainer(
-        model, tc, train_set, val_set, collate=Collate(src_tok.pad_id, tgt_tok.pad_id),
+        model, tc, LengthBatches(train_set, batch_size, seed), LengthBatches(val_set, batch_size, seed), collate=Collate(src_tok.pad_id, tgt_tok.pad_id),
         loss_fn=seq2seq_loss, out=run_dir,
         checkpoint=dict(model_type=model_type, config=config, tokenizer=tgt_tok, task="numerals",
                         data=spec.to_dict(),

@@ -1,0 +1,114 @@
+import json
+import shutil
+
+import pytest
+from seqkit.testing import run_cli
+
+import seqkit_numerals.plugin as plugin
+from seqkit_numerals.translate import Translator
+
+
+def cli(*args, input=None):
+    return run_cli(list(args), plugins=[plugin], input=input)
+
+
+@pytest.fixture(scope="module")
+def gru(tiny_models):
+    return str(tiny_models["gru"][0])
+
+
+def test_front_door_prints_the_models_words(gru):
+    r = cli("num2words", "7", "--model", gru)
+    assert r.exit_code == 0, r.output
+    assert r.stdout == Translator.load(gru).words([7])[0] + "\n"
+    assert r.stderr == ""
+
+
+def test_several_numbers_stdin_and_separators(gru):
+    r = cli("num2words", "1_0", "-", "999", "--model", gru, input="1\n\n2\n")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines() == Translator.load(gru).words([10, 1, 2, 999])
+
+
+def test_check_marks_mismatches_and_warns_out_of_range(gru):
+    r = cli("num2words", "123,456", "--model", gru, "--check")
+    assert r.exit_code == 0, r.output
+    assert "✗ num2words: one hundred and twenty-three thousand, four hundred and fifty-six" in r.stdout
+    assert "outside the range the gru model was trained on (0 <= n < 10^3)" in r.stderr
+    r = cli("num2words", "5", "17", "--model", gru, "--check")
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 and all(line.endswith("✓") or "✗ num2words:" in line for line in lines)
+    assert "match num2words" in r.stderr
+
+
+def test_negative_number_is_an_argument_not_an_option(gru):
+    r = cli("num2words", "-5", "--model", gru)
+    assert r.exit_code == 0, r.output
+    assert "-5 lies outside" in r.stderr
+
+
+def test_json(gru):
+    r = cli("num2words", "12", "999", "--model", gru, "--json", "--check")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["trained_range"] == [0, 1000] and data["lang"] == "en"
+    assert [row["number"] for row in data["results"]] == [12, 999]
+    assert data["results"][0]["reference"] == "twelve"
+    assert set(data["results"][0]) == {"number", "words", "in_range", "reference", "match"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["abc"], "'abc' is not an integer"),
+    (["1e5"], "scientific notation"),
+    (["3.5"], "not an integer"),
+    ([""], "empty number"),
+    ([], "give at least one number"),
+    (["1" + "0" * 400], "beyond what num2words supports"),
+    (["5", "--lang", "xx"], "does not know the language 'xx'"),
+    (["5", "--lang", "fr"], "writes 'en', not 'fr'"),
+    (["5", "--modle", "x"], "no such option: --modle"),
+])
+def test_bad_input_is_one_line_exit_2(gru, args, message):
+    r = cli("num2words", *args, "--model", gru)
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr
+    assert "Traceback" not in r.output and r.stderr.count("Error:") == 1
+
+
+def test_unknown_and_corrupt_checkpoints(gru, tmp_path):
+    r = cli("num2words", "5", "--model", "nope")
+    assert r.exit_code == 2 and "no numerals checkpoint named 'nope'" in r.stderr
+    folder = tmp_path / "ck"
+    shutil.copytree(Translator.load(gru).path.parent, folder)
+    meta = json.loads((folder / "gru.json").read_text())
+    weights = folder / meta["weights"]
+    weights.write_bytes(weights.read_bytes()[:100])
+    r = cli("num2words", "5", "--model", str(folder / "gru.json"))
+    assert r.exit_code == 2 and "corrupt" in r.stderr and "Traceback" not in r.output
+    (folder / "gru.json").write_text("{not json")
+    r = cli("num2words", "5", "--model", str(folder / "gru.json"))
+    assert r.exit_code == 2 and "not a seqkit checkpoint" in r.stderr
+
+
+def test_train_eval_and_data_commands(gru, tmp_path):
+    out = tmp_path / "mini.json"
+    r = cli("numerals", "train", "--model", "transformer", "--max", "1000", "--size", "300",
+            "--negatives", "0", "--steps", "5", "--n-embd", "32", "--layers", "1", "--heads", "2",
+            "--out", str(out), "--run-dir", str(tmp_path / "run"), "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    assert out.exists() and (tmp_path / "run" / "metrics.jsonl").exists()
+    assert "test split (15 unseen numbers)" in r.stderr
+    r = cli("numerals", "eval", "--model", gru, "-n", "20", "--json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)[0]["rows"]
+    assert rows[0]["set"].startswith("test split") and rows[0]["n"] == 50
+    assert [row["n"] for row in rows[1:]] == [20, 1, 1]  # 0..999 is all in the data: no unseen set
+    assert rows[2]["set"] == "101,001,001,001 (out of range)"
+    r = cli("numerals", "eval", "--model", gru, "-n", "20")
+    assert r.exit_code == 0 and "exact match" in r.stdout
+    r = cli("numerals", "data", "--max", "1000", "--size", "100", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["splits"] == {"train": 90, "val": 5, "test": 5}
+    r = cli("numerals", "train", "--model", "lstm")
+    assert r.exit_code == 2 and "unknown --model 'lstm'" in r.stderr

@@ -1,0 +1,78 @@
+import pytest
+from seqkit import SeqkitError
+
+from seqkit_numerals.data import (Collate, DataSpec, LengthBatches, PairDataset, build_pairs,
+                                  cache_path, sample_numbers, source_text, source_tokenizer,
+                                  split_pairs, target_tokenizer)
+
+
+def test_sampling_is_deterministic_distinct_and_in_range():
+    spec = DataSpec(max=10**15, size=3000, seed=3)
+    a, b = sample_numbers(spec), sample_numbers(spec)
+    assert a == b and len(set(a)) == 3000
+    assert all(spec.in_range(n) for n in a)
+    assert sample_numbers(DataSpec(max=10**15, size=3000, seed=4)) != a
+    digits = {len(str(abs(n))) for n in a}
+    assert digits == set(range(1, 16))  # every magnitude is there
+    assert 0.02 < sum(n < 0 for n in a) / len(a) < 0.09
+
+
+def test_small_range_is_exhausted_exactly():
+    assert sorted(sample_numbers(DataSpec(max=1000, size=1000, negatives=0))) == list(range(1000))
+    with pytest.raises(SeqkitError, match="distinct integers"):
+        DataSpec(max=100, size=101, negatives=0)
+
+
+def test_uniform_sampling_is_mostly_long_numbers():
+    nums = sample_numbers(DataSpec(max=10**9, size=2000, sampling="uniform", negatives=0))
+    assert sum(len(str(n)) == 9 for n in nums) > 1600
+
+
+def test_build_is_cached_and_splits_are_disjoint(monkeypatch):
+    spec = DataSpec(max=10**6, size=400, seed=1)
+    pairs = build_pairs(spec, progress=False)
+    assert cache_path(spec).exists()
+    import num2words
+
+    monkeypatch.setattr(num2words, "num2words", lambda *a, **k: pytest.fail("cache not used"))
+    assert build_pairs(spec, progress=False) == pairs
+    assert dict(pairs)[pairs[0][0]]
+    parts = split_pairs(pairs, spec)
+    sets = {k: {n for n, _ in v} for k, v in parts.items()}
+    assert sum(len(s) for s in sets.values()) == 400
+    assert not (sets["train"] & sets["test"]) and not (sets["train"] & sets["val"]) and not (sets["val"] & sets["test"])
+    assert len(sets["test"]) == 20 and len(sets["val"]) == 20
+    assert split_pairs(pairs, spec) == parts
+
+
+def test_corrupt_cache_is_rebuilt():
+    spec = DataSpec(max=1000, size=50, seed=2)
+    pairs = build_pairs(spec, progress=False)
+    cache_path(spec).write_text("garbage\n")
+    assert build_pairs(spec, progress=False) == pairs
+
+
+def test_tokens_round_trip():
+    spec = DataSpec(max=10**15, size=500, seed=5)
+    pairs = build_pairs(spec, progress=False)
+    src, tgt = source_tokenizer(), target_tokenizer(w for _, w in pairs)
+    assert source_text(-123) == "321-"
+    for n, words in pairs:
+        assert src.decode(src.encode(source_text(n))) == source_text(n)
+        assert tgt.decode(tgt.encode(words, add_bos=True, add_eos=True)) == words
+    ids = tgt.encode("twenty-one thousand, five")
+    assert [tgt.itos[i] for i in ids][:3] == ["twenty", "-\x00", "one"]  # the hyphen is a token
+    assert "thousand," in tgt.stoi  # the comma stays on its word
+    assert tgt.unknown("seventy gazillion") == ["gazillion"]
+
+
+def test_length_batches_cover_every_pair_once():
+    spec = DataSpec(max=10**12, size=300, seed=6)
+    pairs = build_pairs(spec, progress=False)
+    src, tgt = source_tokenizer(), target_tokenizer(w for _, w in pairs)
+    ds = PairDataset(pairs, src, tgt)
+    lb = LengthBatches(ds, 32, seed=0)
+    assert sorted(i for b in lb.batches for i in b) == list(range(300))
+    batch = Collate(src.pad_id, tgt.pad_id)([lb[0]])
+    assert batch["src"].shape[0] == 32 and batch["tgt_in"].shape == batch["tgt_out"].shape
+    assert (batch["tgt_out"] == -100).any() or batch["tgt_out"].shape[1] > 0

@@ -1,0 +1,36 @@
+"""Both architectures learn 0..999 from 900 examples in a few CPU seconds."""
+
+from seqkit import load_checkpoint
+
+from seqkit_numerals.data import build_pairs, split_pairs
+from seqkit_numerals.evaluate import score
+from seqkit_numerals.translate import Translator
+
+
+def test_models_learn_a_tiny_range(tiny_models):
+    for arch, (path, result) in tiny_models.items():
+        test = result["test"]
+        assert test["n"] == 50
+        assert test["exact"] >= 0.9, (arch, test["errors"][:5])
+        assert test["token_acc"] >= 0.97, arch
+        assert result["history"][-1]["val_loss"] < 0.2, arch
+
+
+def test_checkpoint_is_self_contained(tiny_models):
+    path, result = tiny_models["gru"]
+    ckpt = load_checkpoint(path, expect_task="numerals")
+    assert ckpt.meta["model_type"] == "gru-seq2seq"
+    assert ckpt.meta["dtype"] == "float16"
+    assert ckpt.meta["data"]["max"] == 1000
+    assert ckpt.extra["src_tokenizer"]["type"] == "char"
+    assert ckpt.meta["metrics"]["test_exact"] == result["test"]["exact"]
+
+
+def test_translator_batches_like_single_calls(tiny_models):
+    tr = Translator.load(str(tiny_models["transformer"][0]))
+    numbers = [5, 999, 40, 117, 0, 18]
+    together = tr.words(numbers, batch_size=4)
+    assert together == [tr.words([n])[0] for n in numbers]
+    spec = tr.spec
+    pairs = split_pairs(build_pairs(spec, progress=False), spec)["test"]
+    assert score(tr, pairs)["exact"] == tiny_models["transformer"][1]["test"]["exact"]
