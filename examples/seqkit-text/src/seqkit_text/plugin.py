@@ -1,0 +1,27 @@
+"""The hooks of seqkit-text. Nothing heavy is imported here: `seqkit --help` stays fast."""
+
+from seqkit import DatasetType, Task, TokenizerType, hookimpl
+
+
+@hookimpl
+def register_tasks(register):
+    register(Task("text", "character-level language models of any UTF-8 text"))
+
+
+@hookimpl
+def register_datasets(register):
+    register(DatasetType("text-file", "seqkit_text.data:read_text",
+                         "a UTF-8 text file, read whole", task="text"))
+
+
+@hookimpl
+def register_tokenizers(register):
+    register(TokenizerType("bytes", "seqkit_text.tokenizer:ByteTokenizer",
+                           "UTF-8 bytes: 256 symbols + <pad> <bos> <eos>, nothing is unknown"))
+
+
+@hookimpl
+def register_commands(app):
+    from .commands import app as text_app
+
+    app.add_typer(text_app, name="text")

@@ -1,0 +1,112 @@
+"""seqkit-text, tested the way any third-party plugin can be: through seqkit.testing."""
+
+import json
+import math
+
+import pytest
+from seqkit.testing import run_cli, tiny_corpus, write_corpus
+
+import seqkit_text.plugin as plugin
+from seqkit_text.tokenizer import ByteTokenizer
+
+SMALL = ["--context", "32", "--layers", "1", "--width", "32", "--heads", "2", "--batch-size", "16",
+         "--lr", "3e-3", "--warmup", "0", "--device", "cpu"]
+
+
+def text(*args):
+    return run_cli(["text", *map(str, args)], plugins=[plugin])
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("corpus") / "corpus.txt", tiny_corpus(200))
+
+
+def test_plugin_registers_task_dataset_tokenizer_and_command():
+    result = run_cli(["plugins", "--json"], plugins=[plugin])
+    assert result.exit_code == 0, result.output
+    registered = {}
+    for entry in json.loads(result.stdout):
+        for kind, names in entry["registered"].items():
+            registered.setdefault(kind, []).extend(names)
+    assert "text" in registered["tasks"]
+    assert "text-file" in registered["datasets"]
+    assert "bytes" in registered["tokenizers"]
+    assert "text" in registered["commands"]
+
+
+def test_train_generate_eval(corpus, tmp_path):
+    result = text("train", corpus, "--steps", 80, "--out", tmp_path / "run", "--json", *SMALL)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    n_chars = len(set(corpus.read_text()))
+    # far better than guessing uniformly among the corpus' characters
+    assert summary["val_loss"] < 0.6 * math.log(n_chars)
+    assert summary["val_bits_per_token"] == pytest.approx(summary["val_loss"] / math.log(2))
+
+    first = text("generate", "--primer", "the cat", "--length", 40, "--seed", 3, "--device", "cpu")
+    again = text("generate", "--primer", "the cat", "--length", 40, "--seed", 3, "--device", "cpu")
+    assert first.exit_code == 0, first.output
+    assert first.stdout == again.stdout  # --seed makes it deterministic
+    assert first.stdout.startswith("the cat")
+
+
+    many = text("generate", "-p", "a ", "-n", 3, "-l", 10, "--seed", 0, "--json", "--device", "cpu")
+    samples = json.loads(many.stdout)
+    assert len(samples) == 3
+    assert all(s["text"].startswith("a ") and len(s["text"]) == 2 + 10 for s in samples)
+
+    scores = text("eval", corpus, "--json", "--device", "cpu")
+    assert scores.exit_code == 0, scores.output
+    scores = json.loads(scores.stdout)
+    assert scores["bits_per_token"] == pytest.approx(scores["loss"] / math.log(2))
+    assert scores["loss"] < 0.6 * math.log(n_chars) and scores["unknown_symbols"] == 0
+
+    listed = run_cli(["models", "--task", "text", "--json"], plugins=[plugin])
+    assert [row["name"] for row in json.loads(listed.stdout)] == ["default"]
+
+
+def test_rnn_with_byte_tokenizer_reads_any_primer(corpus, tmp_path):
+    result = text("train", corpus, "--arch", "rnn", "--tokenizer", "bytes", "--steps", 10,
+                  "--name", "bytes-rnn", "--out", tmp_path / "run", *SMALL)
+    assert result.exit_code == 0, result.output
+    out = text("generate", "--model", "bytes-rnn", "--primer", "café ☕", "-l", 5, "--seed", 0,
+               "--device", "cpu")
+    assert out.exit_code == 0, out.output
+    assert out.stdout.startswith("café ☕")
+    assert "vocabulary" not in out.stderr
+
+
+def test_char_model_warns_about_unknown_primer_characters(corpus, tmp_path):
+    assert text("train", corpus, "--steps", 2, "--out", tmp_path / "r", *SMALL).exit_code == 0
+    out = text("generate", "--primer", "Zoë", "-l", 3, "--device", "cpu")
+    assert out.exit_code == 0, out.output
+    assert "read as <unk>: 'Z' 'ë'" in out.stderr
+
+
+def test_byte_tokenizer_round_trip():
+    tok = ByteTokenizer()
+    s = "naïve — 日本語\n"
+    ids = tok.encode(s, add_bos=True, add_eos=True)
+    assert ids[0] == tok.bos_id and ids[-1] == tok.eos_id and max(ids) < tok.vocab_size
+    assert tok.decode(ids) == s
+    assert ByteTokenizer.from_dict(json.loads(json.dumps(tok.to_dict()))).encode(s) == tok.encode(s)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "missing.txt"], "missing.txt does not exist"),
+    (["generate", "--primer", "x"], "no text model yet"),
+    (["eval", "missing.txt", "--model", "nope"], "no text checkpoint named 'nope'"),
+])
+def test_clear_errors(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = text(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_corpus_shorter_than_a_window_is_a_clear_error(tmp_path):
+    short = write_corpus(tmp_path / "short.txt", "abc")
+    result = text("train", short, "--context", 64)
+    assert result.exit_code == 2
+    assert "fewer than one window" in result.stderr
