@@ -35,7 +35,7 @@ def _info(msg: str) -> None:
 
 def _emit(data: dict, as_json: bool, lines: list[str]) -> None:
     if as_json:
-        typer.echo(json.dumps(data, indent=2))
+        typer.echo(json.dumps(data, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
     else:
         for line in lines:
             typer.echo(line)
@@ -481,7 +481,7 @@ def inspect(
     res = {"file": str(midi), "seconds": round(length, 2), "instruments": insts,
            "notes": sum(i["notes"] for i in insts), "tokens": len(ids),
            "tokens_per_second": round(len(ids) / length, 1) if length else 0.0,
-           "resolution": pm.resolution}
+           "resolution": int(pm.resolution)}
     lines = [f"{midi}: {res['seconds']} s, {res['notes']} notes, {res['tokens']} performance tokens "
              f"({res['tokens_per_second']}/s)"]
     lines += [f"  {'drums' if i['drum'] else i['instrument']:<28} {i['notes']:>6} notes"

@@ -51,7 +51,7 @@ def load_midi(source) -> "pretty_midi.PrettyMIDI":  # noqa: F821
 
     if isinstance(source, pretty_midi.PrettyMIDI):
         return source
-    name = "data"
+    name = "the data"
     try:
         if isinstance(source, (bytes, bytearray)):
             stream = io.BytesIO(source)

@@ -1,0 +1,93 @@
+import math
+
+import pytest
+import torch
+from seqkit.sampling import generate
+
+from seqkit_midi_transformer.model import (PRESETS, MusicTransformer, MusicTransformerConfig,
+                                           relative_logits_naive, skew)
+
+
+def tiny(position="relative", **kw):
+    torch.manual_seed(0)
+    return MusicTransformer(MusicTransformerConfig(position=position, **{**PRESETS["tiny"], **kw}))
+
+
+def test_skewing_equals_naive_relative_logits():
+    torch.manual_seed(0)
+    for T in (1, 2, 7, 16):
+        q, er = torch.randn(2, 3, T, 8), torch.randn(3, T, 8)
+        fast = skew(q @ er.transpose(-1, -2))
+        ref = relative_logits_naive(q, er)
+        assert torch.allclose(fast.tril(), ref, atol=1e-5)
+
+
+def test_attention_layer_matches_naive_softmax():
+    m = tiny().eval()
+    attn = m.blocks[0].attn
+    x = torch.randn(2, 10, 32)
+    y, _ = attn(x)
+    q, k, v = attn._split(x)
+    er = attn.er[:, attn.max_len - 10:]
+    logits = (q @ k.transpose(-1, -2) + relative_logits_naive(q, er)) / math.sqrt(attn.head_dim)
+    logits = logits.masked_fill(~torch.ones(10, 10, dtype=torch.bool).tril(), float("-inf"))
+    ref = (logits.softmax(-1) @ v).transpose(1, 2).reshape(2, 10, 32)
+    assert torch.allclose(y, attn.proj(ref), atol=1e-5)
+
+
+@pytest.mark.parametrize("position", ["relative", "rope"])
+def test_cached_forward_equals_full_forward(position):
+    m = tiny(position).eval()
+    x = torch.randint(0, 388, (2, 30))
+    full, _ = m(x)
+    logits, cache = m(x[:, :20], cache=m.new_cache())
+    steps = [logits]
+    for t in range(20, 30):
+        out, cache = m(x[:, t:t + 1], cache=cache)
+        steps.append(out)
+    assert torch.allclose(torch.cat(steps, 1), full, atol=1e-5)
+    # the cache a full forward returns continues the sequence too
+    _, cache = m(x[:, :25])
+    out, _ = m(x[:, 25:], cache=cache)
+    assert torch.allclose(out, full[:, 25:], atol=1e-5)
+
+
+@pytest.mark.parametrize("position", ["relative", "rope"])
+def test_cached_and_uncached_greedy_generation_agree(position):
+    m = tiny(position).eval()
+    prompt = torch.randint(0, 388, (3, 5))
+    a = generate(m, prompt, 40, temperature=0)
+    b = generate(m, prompt, 40, temperature=0, use_cache=False)
+    c = m.generate(prompt, 40, temperature=0)
+    assert torch.equal(a, b) and torch.equal(a, c)
+
+
+def test_generation_runs_past_the_context():
+    m = tiny(max_len=16).eval()
+    out = m.generate(torch.randint(0, 388, (2, 10)), 50, temperature=1.0,
+                     generator=torch.Generator().manual_seed(0))
+    assert out.shape == (2, 50)
+
+
+def test_batched_sampling_is_seeded():
+    m = tiny().eval()
+    p = torch.randint(0, 388, (4, 3))
+    a = m.generate(p, 20, generator=torch.Generator().manual_seed(1), top_k=20, top_p=0.9)
+    b = m.generate(p, 20, generator=torch.Generator().manual_seed(1), top_k=20, top_p=0.9)
+    assert torch.equal(a, b)
+
+
+def test_bad_position_is_a_clear_error():
+    from seqkit.errors import SeqkitError
+
+    with pytest.raises(SeqkitError, match="position"):
+        MusicTransformerConfig(position="absolute")
+
+
+def test_registered_and_paper_preset_size():
+    import seqkit
+
+    mt = seqkit.get_model_type("music-transformer")
+    model = mt.build({"vocab_size": 391, **PRESETS["paper"], "position": "rope"})
+    n = model.num_params()
+    assert 12e6 < n < 14e6  # 6 x (4 d^2 + 2 d d_ff) + embeddings
