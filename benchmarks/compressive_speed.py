@@ -1,0 +1,154 @@
+"""Compressive Transformer speed: training tokens/s, generation tokens/s (batch 1), peak memory.
+
+Settings of the issue's reference (lucidrains/compressive-transformer-pytorch on one H100: about
+62k training tokens/s, 104 generated tokens/s): d512, 6 layers, 8 heads, segment 1024, memory 1024,
+compressed memory 256, ratio 4, memory layers 5 and 6, batch 2 x 4096 tokens.
+
+The training step is the core Trainer's (bf16 autocast, ``lm_loss`` with the reconstruction loss,
+AdamW, clipping at 1.0, the finiteness check that syncs every step); generation is core
+``seqkit.generate`` (temperature 1, one token per call, memories carried; CUDA graphs unless
+``--no-graphs``).
+
+    PYTHONPATH=src:plugins/compressive/src python benchmarks/compressive_speed.py [--compile]
+    python benchmarks/compressive_speed.py --small --device cpu     # a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+
+def config(small: bool, vocab: int):
+    from seqkit_compressive.model import CompressiveConfig
+
+    if small:
+        return CompressiveConfig(vocab_size=vocab, n_layer=2, n_head=2, n_embd=64, seg_len=64, mem_len=64,
+                                 cmem_len=16, cmem_ratio=4, memory_layers=(2,))
+    return CompressiveConfig(vocab_size=vocab, n_layer=6, n_head=8, n_embd=512, seg_len=1024, mem_len=1024,
+                             cmem_len=256, cmem_ratio=4, memory_layers=(5, 6))
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench_train(model, device, batch, length, steps, warmup, compile_model):
+    from seqkit.training import lm_loss
+
+    model.train()
+    run = torch.compile(model) if compile_model else model
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    vocab = model.config.vocab_size
+    data = torch.randint(0, vocab, (steps + warmup, batch, length + 1), device=device)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    t_first = None
+    for s in range(steps + warmup):
+        if s == warmup:
+            sync(device)
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            t0 = time.perf_counter()
+        t_step = time.perf_counter()
+        batch_ = {"input": data[s, :, :-1], "target": data[s, :, 1:]}
+        with amp:
+            loss, n, correct = lm_loss(run, batch_)
+        if not torch.isfinite(loss):
+            raise RuntimeError("non-finite loss")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if s == 0:
+            sync(device)
+            t_first = time.perf_counter() - t_step
+    sync(device)
+    dt = time.perf_counter() - t0
+    peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
+    return {"tokens_per_s": steps * batch * length / dt, "step_ms": 1000 * dt / steps,
+            "first_step_s": t_first, "peak_gib": peak, "aux_loss": float(model.aux_loss or 0.0),
+            "loss": float(loss)}
+
+
+def bench_generate(model, device, tokens, graphs, dtype):
+    from seqkit.sampling import generate
+
+    model.eval()
+    model.to(dtype)
+    model.cuda_graphs = graphs
+    prompt = torch.zeros(1, 1, dtype=torch.long, device=device)
+    g = torch.Generator(device=device).manual_seed(0)
+    generate(model, prompt, 8, generator=g)  # warm-up (kernels, rope tables)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    sync(device)
+    t0 = time.perf_counter()
+    out = generate(model, prompt, tokens, generator=g)
+    sync(device)
+    dt = time.perf_counter() - t0
+    peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
+    model.to(torch.float32)
+    return {"tokens": int(out.size(1)), "tokens_per_s": out.size(1) / dt, "peak_gib": peak,
+            "dtype": str(dtype).removeprefix("torch."), "cuda_graphs": graphs}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--small", action="store_true", help="tiny model (smoke test)")
+    ap.add_argument("--vocab", type=int, default=388, help="vocabulary (388 = performance events)")
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--length", type=int, default=4096)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model for training")
+    ap.add_argument("--gen-tokens", type=int, default=2048)
+    ap.add_argument("--no-train", action="store_true")
+    ap.add_argument("--no-gen", action="store_true")
+    ap.add_argument("--eager-gen-tokens", type=int, default=256, help="also time eager steps (0 = skip)")
+    ap.add_argument("--json-out", help="write the results here too")
+    a = ap.parse_args()
+
+    from seqkit_compressive.model import CompressiveTransformer
+
+    device = torch.device(a.device)
+    torch.manual_seed(0)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    cfg = config(a.small, a.vocab)
+    model = CompressiveTransformer(cfg).to(device)
+    res = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+           "torch": torch.__version__, "parameters": sum(p.numel() for p in model.parameters()),
+           "config": {k: getattr(cfg, k) for k in ("n_layer", "n_head", "n_embd", "seg_len", "mem_len",
+                                                  "cmem_len", "cmem_ratio", "memory_layers", "vocab_size")},
+           "batch": [a.batch, a.length]}
+    if not a.no_train:
+        res["train"] = bench_train(model, device, a.batch, a.length, a.steps, a.warmup, a.compile)
+        res["train"]["compiled"] = a.compile
+    if not a.no_gen:
+        gen_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+        res["generate"] = [bench_generate(model, device, a.gen_tokens, True, torch.float32)]
+        if device.type == "cuda":
+            res["generate"].append(bench_generate(model, device, a.gen_tokens, True, gen_dtype))
+        if a.eager_gen_tokens:
+            res["generate"].append(bench_generate(model, device, a.eager_gen_tokens, False, torch.float32))
+    print(json.dumps(res, indent=1))
+    t = res.get("train")
+    rows = []
+    if t:
+        rows.append(f"| train{' (compiled)' if a.compile else ''} | {t['tokens_per_s']:,.0f} tok/s | "
+                    f"{t['step_ms']:.1f} ms/step | peak {t['peak_gib'] or 0:.2f} GiB |")
+    for gres in res.get("generate", []):
+        rows.append(f"| generate {gres['dtype']}{' graphs' if gres['cuda_graphs'] else ' eager'} | "
+                    f"{gres['tokens_per_s']:,.0f} tok/s | {gres['tokens']} tokens | peak {gres['peak_gib'] or 0:.2f} GiB |")
+    print("\n".join(rows))
+    if a.json_out:
+        with open(a.json_out, "w") as fh:
+            json.dump(res, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
