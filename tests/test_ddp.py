@@ -1,6 +1,7 @@
 """Multi-process training goes through torchrun + DistributedDataParallel (gloo on CPU here)."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -36,6 +37,7 @@ def test_torchrun_two_processes(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
          str(script), str(out)], capture_output=True, text=True, timeout=180,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},  # two CPU processes (gloo), even on a GPU box
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("steps 12") == 2
