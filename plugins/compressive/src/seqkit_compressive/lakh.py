@@ -17,6 +17,7 @@ import csv
 import random
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from seqkit.errors import SeqkitError
@@ -109,12 +110,25 @@ def read_genres(csv_path) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def read_programs(path: Path) -> tuple[int, ...]:
-    """Non-drum programs of a MIDI file; raises on an unreadable one."""
+    """Non-drum programs (with notes) of a MIDI file; raises on an unreadable one. Remembered per
+    (path, size, mtime) for the life of the process."""
+    st = path.stat()
+    result = _read_programs(str(path), st.st_size, st.st_mtime_ns)
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+@lru_cache(maxsize=65536)
+def _read_programs(path: str, size: int, mtime: int):
     import pretty_midi
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pm = pretty_midi.PrettyMIDI(str(path))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pm = pretty_midi.PrettyMIDI(path)
+    except Exception as exc:  # noqa: BLE001 - any parser failure means unreadable
+        return exc
     return tuple(sorted({int(i.program) for i in pm.instruments if not i.is_drum and i.notes}))
 
 
