@@ -91,13 +91,24 @@ def run_cli(args: Sequence[str], plugins: Iterable = (), input: str | None = Non
     Progress bars are off (``SEQKIT_PROGRESS=0``) unless ``env`` says otherwise. With
     ``catch_exceptions=False`` a traceback propagates, which is handy while debugging.
     """
+    import contextlib
+    import io
+
     from typer.testing import CliRunner
 
     env = {"SEQKIT_PROGRESS": "0", **(env or {})}
-    with registered(*plugins):
-        app = cli_app()
-        return CliRunner().invoke(app, [str(a) for a in args], input=input, env=env,
-                                  catch_exceptions=catch_exceptions, prog_name="seqkit")
+    early = io.StringIO()  # warnings printed while plugins load belong to the result too
+    with contextlib.ExitStack() as stack:
+        with contextlib.redirect_stderr(early):
+            stack.enter_context(registered(*plugins))
+            app = cli_app()
+        result = CliRunner().invoke(app, [str(a) for a in args], input=input, env=env,
+                                    catch_exceptions=catch_exceptions, prog_name="seqkit")
+    if early.getvalue():
+        warnings = early.getvalue().encode()
+        result.stderr_bytes = warnings + (result.stderr_bytes or b"")
+        result.output_bytes = warnings + result.output_bytes
+    return result
 
 
 # ---------------------------------------------------------------------------- tiny data

@@ -1,0 +1,130 @@
+"""`seqkit plugins new` writes a plugin that pip installs, that seqkit then finds, and whose own
+tests pass; `seqkit plugins install/uninstall` are thin wrappers over pip."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seqkit import cli_plugins
+from seqkit.testing import run_cli
+
+FILES = {"pyproject.toml", "README.md", "src/seqkit_demo_seq/__init__.py",
+         "src/seqkit_demo_seq/plugin.py", "src/seqkit_demo_seq/model.py",
+         "src/seqkit_demo_seq/data.py", "src/seqkit_demo_seq/commands.py",
+         "src/seqkit_demo_seq/sample.txt", "tests/test_plugin.py"}
+
+
+def _files(root: Path) -> set:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def test_new_writes_the_project(tmp_path):
+    result = run_cli(["plugins", "new", "demo-seq", "--dir", tmp_path, "--description", "Demo"])
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "seqkit-demo-seq"
+    assert result.stdout.strip() == str(root)
+    assert _files(root) == FILES
+    pyproject = (root / "pyproject.toml").read_text()
+    assert 'name = "seqkit-demo-seq"' in pyproject
+    assert '[project.entry-points.seqkit]\ndemo-seq = "seqkit_demo_seq.plugin"' in pyproject
+    assert "import torch" not in (root / "src/seqkit_demo_seq/plugin.py").read_text()
+    for path in root.rglob("*.py"):  # every template placeholder was filled in
+        compile(path.read_text(), str(path), "exec")
+        assert "$" not in path.read_text(), path
+
+
+@pytest.mark.parametrize("name, message", [
+    ("Bad_Name", "invalid plugin name"), ("2fast", "invalid plugin name"),
+    ("seqkit-x", "without the seqkit prefix"),
+])
+def test_new_rejects_bad_names(tmp_path, name, message):
+    result = run_cli(["plugins", "new", name, "--dir", tmp_path])
+    assert result.exit_code == 2 and message in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_new_refuses_to_overwrite(tmp_path):
+    (tmp_path / "seqkit-demo" / "keep.txt").parent.mkdir()
+    (tmp_path / "seqkit-demo" / "keep.txt").write_text("mine")
+    result = run_cli(["plugins", "new", "demo", "--dir", tmp_path])
+    assert result.exit_code == 2 and "already exists" in result.stderr
+    assert _files(tmp_path / "seqkit-demo") == {"keep.txt"}
+
+
+def _seqkit(args, env, cwd=None, timeout=300):
+    cmd = [sys.executable, "-c", "from seqkit.cli import main; main()", *args]
+    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def test_scaffold_installs_is_found_and_passes_its_own_tests(tmp_path):
+    """The one real pip install of the suite: into a private --target folder, not the venv."""
+    project = Path(run_cli(["plugins", "new", "demo-seq", "--dir", tmp_path]).stdout.strip())
+    site = tmp_path / "site"
+    result = run_cli(["plugins", "install", project, "--no-deps", "--no-build-isolation",
+                      "--no-index", "--quiet", "--disable-pip-version-check", f"--target={site}"])
+    assert result.exit_code == 0, result.output
+    assert (site / "seqkit_demo_seq" / "sample.txt").exists()  # package data shipped
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+           "SEQKIT_DATA_DIR": str(tmp_path / "data"), "SEQKIT_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
+    env.pop("SEQKIT_LOAD_PLUGINS", None)
+    listing = _seqkit(["plugins", "--json"], env)
+    assert listing.returncode == 0, listing.stderr
+    entry = {e["name"]: e for e in json.loads(listing.stdout)}["demo-seq"]
+    assert entry["version"] == "0.1.0" and entry["error"] is None
+    assert entry["registered"]["tasks"] == ["demo-seq"]
+    assert entry["registered"]["commands"] == ["demo-seq"]
+    helped = _seqkit(["demo-seq", "--help"], env)
+    assert helped.returncode == 0 and "train" in helped.stdout and "generate" in helped.stdout
+
+    # the project's own tests, importing the installed copy (src/ is not on the path)
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+                           cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
+    assert "3 passed" in tests.stdout
+
+
+class _FakePip:
+    def __init__(self, returncode=0):
+        self.calls, self.returncode = [], returncode
+
+    def __call__(self, cmd, **kwargs):
+        self.calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, self.returncode)
+
+
+@pytest.mark.parametrize("args, pip_args", [
+    (["install", "seqkit-text"], ["install", "seqkit-text"]),
+    (["install", "-U", "seqkit-a", "seqkit-b"], ["install", "--upgrade", "seqkit-a", "seqkit-b"]),
+    (["install", "-e", "./mine"], ["install", "--editable", "./mine"]),
+    (["install", "./x", "--no-deps", "--index-url=https://example.org/simple"],
+     ["install", "./x", "--no-deps", "--index-url=https://example.org/simple"]),
+    (["uninstall", "seqkit-text"], ["uninstall", "-y", "seqkit-text"]),
+    (["uninstall", "--ask", "seqkit-text"], ["uninstall", "seqkit-text"]),
+])
+def test_install_and_uninstall_run_pip_of_this_python(monkeypatch, args, pip_args):
+    fake = _FakePip()
+    monkeypatch.setattr(cli_plugins.subprocess, "run", fake)
+    result = run_cli(["plugins", *args])
+    assert result.exit_code == 0, result.output
+    assert fake.calls == [[sys.executable, "-m", "pip", *pip_args]]
+
+
+def test_pip_failure_is_the_exit_code_and_core_is_protected(monkeypatch):
+    monkeypatch.setattr(cli_plugins.subprocess, "run", _FakePip(returncode=1))
+    assert run_cli(["plugins", "install", "seqkit-nope"]).exit_code == 1
+    result = run_cli(["plugins", "uninstall", "seqkit"])
+    assert result.exit_code == 2 and "refusing to uninstall seqkit itself" in result.stderr
+    result = run_cli(["plugins", "install"])
+    assert result.exit_code == 2 and "name a plugin to install" in result.stderr
+
+
+def test_listing_still_works():
+    result = run_cli(["plugins", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)[0]["name"] == "seqkit"
+    assert run_cli(["plugins"]).exit_code == 0
