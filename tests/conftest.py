@@ -10,6 +10,7 @@ def _isolated_dirs(tmp_path, monkeypatch):
     """Each test gets its own cache and data folders."""
     monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("SEQKIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SEQKIT_LOAD_PLUGINS", raising=False)
     yield
 
 
