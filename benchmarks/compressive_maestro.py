@@ -136,8 +136,9 @@ def main():
     ap.add_argument("--json-out")
     a = ap.parse_args()
 
-    from seqkit.models.transformer import TransformerConfig, TransformerLM
     from seqkit_compressive.model import CompressiveConfig, CompressiveTransformer
+
+    from seqkit.models.transformer import TransformerConfig, TransformerLM
 
     device = torch.device(a.device)
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -167,7 +168,7 @@ def main():
         print(name, json.dumps(r), flush=True)
         model.cpu()
     print(json.dumps(res, indent=1))
-    print(f"| model | train tokens | train s | val NLL (nats/token) | by segment |\n|---|---|---|---|---|")
+    print("| model | train tokens | train s | val NLL (nats/token) | by segment |\n|---|---|---|---|---|")
     for name in runs:
         r = res[name]
         print(f"| {name} | {r['tokens']:,} | {r['seconds']:.0f} | {r['val_nll']:.4f} | {r['val_nll_by_segment']} |")

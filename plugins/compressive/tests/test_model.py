@@ -2,10 +2,10 @@
 
 import pytest
 import torch
+from seqkit_compressive.model import CompressiveConfig, CompressiveTransformer
 
 from seqkit import SeqkitError, generate, get_model_type, lm_loss
 from seqkit.models.transformer import TransformerConfig, TransformerLM
-from seqkit_compressive.model import CompressiveConfig, CompressiveTransformer
 
 torch.set_num_threads(1)
 

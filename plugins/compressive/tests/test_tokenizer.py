@@ -1,11 +1,10 @@
 """The notes-chords tokenizer: music21 names, round trips, registry."""
 
 import pytest
-
-from seqkit import get_tokenizer_type, tokenizer_from_dict
+from conftest import FIXTURES
 from seqkit_compressive.tokenizer import NotesChordsTokenizer, midi_steps, pitch_name, pitch_number
 
-from conftest import FIXTURES
+from seqkit import get_tokenizer_type, tokenizer_from_dict
 
 
 def test_pitch_names_are_music21s():

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
+
 from seqkit.errors import SeqkitError
 from seqkit.options import JsonOption, SeedOption
 
@@ -30,7 +31,7 @@ def parse_sets(items: list[str]) -> dict:
 
 @compressive_app.command("config")
 def config_cmd(
-    sets: Annotated[Optional[list[str]], typer.Option("--set", help="A config field, key=value (repeatable).")] = None,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="A config field, key=value (repeatable).")] = None,
     vocab_size: Annotated[int, typer.Option("--vocab-size", help="Vocabulary size.")] = 388,
     json_out: JsonOption = False,
 ):
@@ -63,10 +64,10 @@ def config_cmd(
 @compressive_app.command("lakh")
 def lakh_cmd(
     path: Annotated[Path, typer.Argument(help="Lakh MIDI folder (clean_midi, or its parent).")],
-    program: Annotated[Optional[int], typer.Option("--program", help="Keep songs with this General MIDI program (0-based; 25 = steel acoustic guitar).")] = None,
-    genres: Annotated[Optional[Path], typer.Option("--genres", help="CSV mapping artist or path to genre.")] = None,
-    genre: Annotated[Optional[str], typer.Option("--genre", help="Keep these genres (comma-separated).")] = None,
-    per_genre: Annotated[Optional[int], typer.Option("--per-genre", help="Sample N songs of each genre.")] = None,
+    program: Annotated[int | None, typer.Option("--program", help="Keep songs with this General MIDI program (0-based; 25 = steel acoustic guitar).")] = None,
+    genres: Annotated[Path | None, typer.Option("--genres", help="CSV mapping artist or path to genre.")] = None,
+    genre: Annotated[str | None, typer.Option("--genre", help="Keep these genres (comma-separated).")] = None,
+    per_genre: Annotated[int | None, typer.Option("--per-genre", help="Sample N songs of each genre.")] = None,
     seed: SeedOption = None,
     json_out: JsonOption = False,
 ):

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from seqkit.errors import SeqkitError
-from seqkit.models.transformer import MLP, apply_rope, rope_tables
 from torch.nn.attention.bias import causal_lower_right
+
+from seqkit.errors import SeqkitError
+from seqkit.models.transformer import MLP, rope_tables
 
 COMPRESSIONS = ("conv", "mean", "max")
 _INTS = ("vocab_size", "n_layer", "n_head", "n_embd", "d_ff", "n_cond", "seg_len", "mem_len",
@@ -119,6 +120,21 @@ class CompressiveConfig:
 
 # ---------------------------------------------------------------- pieces
 
+def rope(x, cos, sin):
+    """Core's rotary embedding (pairs of channels ``(2i, 2i+1)`` rotated), written as
+    ``x * cos + swap_pairs(x) * sin`` with tables of the full head size (see ``_tables``): four
+    kernels forward, no strided slices to scatter back in the backward pass."""
+    swapped = x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
+    return x * cos + swapped * sin
+
+
+def _tables(head_dim: int, length: int, device, dtype):
+    cos, sin = rope_tables(head_dim, length, device)  # [L, D/2]
+    cos = cos.repeat_interleave(2, dim=-1)
+    sin = torch.stack([-sin, sin], dim=-1).flatten(-2)  # even channels get -sin, odd +sin
+    return cos.to(dtype), sin.to(dtype)
+
+
 class Attention(nn.Module):
     """Causal self-attention that may also read memory keys/values (same layout as core's)."""
 
@@ -138,9 +154,9 @@ class Attention(nn.Module):
         """Queries, keys, values ``[B, H, T, D]`` of normalised inputs ``h``, rotated to positions."""
         B, T, C = h.shape
         H = self.n_head
-        qkv = self.qkv(h).view(B, T, 3 * H, C // H).transpose(1, 2)
-        qk = apply_rope(qkv[:, :2 * H], cos, sin)  # queries and keys rotated together
-        return qk[:, :H], qk[:, H:], qkv[:, 2 * H:]
+        qk, v = self.qkv(h).view(B, T, 3 * H, C // H).transpose(1, 2).split([2 * H, H], dim=1)
+        q, k = rope(qk, cos, sin).split(H, dim=1)  # queries and keys rotated together
+        return q, k, v
 
     def memory_kv(self, h, cos, sin):
         """Keys and values of normalised memories ``h`` ``[B, N, C]`` at their positions."""
@@ -148,7 +164,7 @@ class Attention(nn.Module):
         w = self.qkv.weight[C:]
         b = self.qkv.bias[C:] if self.qkv.bias is not None else None
         k, v = F.linear(h, w, b).split(C, dim=2)
-        return apply_rope(self.heads(k), cos, sin), self.heads(v)
+        return rope(self.heads(k), cos, sin), self.heads(v)
 
     def out(self, y):
         B, H, T, D = y.shape
@@ -270,6 +286,13 @@ class _StaticState:
     pass
 
 
+def _compute_dtype(x):
+    """The dtype activations will have: autocast's when it is on (CUDA), else ``x``'s."""
+    if x.is_cuda and torch.is_autocast_enabled("cuda"):
+        return torch.get_autocast_dtype("cuda")
+    return x.dtype
+
+
 # ---------------------------------------------------------------- the model
 
 class CompressiveTransformer(nn.Module):
@@ -310,12 +333,12 @@ class CompressiveTransformer(nn.Module):
     def new_cache(self) -> CompressiveCache:
         return CompressiveCache()
 
-    def rope(self, device):
-        """cos/sin tables (float32) for every position of ``[cmem | mem | segment]``."""
-        key = str(device)
+    def rope(self, device, dtype=torch.float32):
+        """cos/sin tables ``[positions, head size]`` for every position of ``[cmem | mem | segment]``."""
+        key = (str(device), dtype)
         if key not in self._rope:
             c = self.config
-            self._rope[key] = rope_tables(c.n_embd // c.n_head, self.offset + c.seg_len, device)
+            self._rope[key] = _tables(c.n_embd // c.n_head, self.offset + c.seg_len, device, dtype)
         return self._rope[key]
 
     def _embed(self, idx, cond):
@@ -367,15 +390,14 @@ class CompressiveTransformer(nn.Module):
         c = self.config
         B, T = idx.shape
         L = c.n_layer
-        cos, sin = self.rope(idx.device)
         P = self.offset
         x_all = self._embed(idx, cond)
+        cos, sin = self.rope(idx.device, _compute_dtype(x_all))
         cache.mem, cache.cmem = [None] * L, [None] * L
         self.aux_loss = None
         aux, outs = [], []
         n_compressing = 0
-        for s in range(0, T, c.seg_len):
-            x = x_all[:, s:s + c.seg_len]
+        for x in x_all.split(c.seg_len, dim=1):
             n = x.size(1)
             inputs, kvs = [], []
             for i, block in enumerate(self.blocks):
@@ -419,7 +441,6 @@ class CompressiveTransformer(nn.Module):
         c = self.config
         dtype = self.tok.weight.dtype
         H, D, P, S = c.n_head, c.n_embd // c.n_head, self.offset, c.seg_len
-        cos, sin = self.rope(device)
         st = _StaticState()
         st.batch, st.graph = B, None
         st.kbuf, st.vbuf, st.xbuf = [], [], []
@@ -452,7 +473,7 @@ class CompressiveTransformer(nn.Module):
     def _load_memory_kv(self, cache, st):
         """Write the keys/values of ``[cmem; mem]`` right-aligned before the segment's slots."""
         P = self.offset
-        cos, sin = self.rope(st.mem_valid.device)
+        cos, sin = self.rope(st.mem_valid.device, st.kbuf[0].dtype)
         n = 0
         for i in self.memory_layers:
             m = self._memory(i, cache)
@@ -467,7 +488,7 @@ class CompressiveTransformer(nn.Module):
     def _decode(self, st):
         """One token (``st.idx``) at position ``st.t`` of the segment: fixed shapes, no host sync."""
         P = self.offset
-        cos, sin = self.rope(st.idx.device)
+        cos, sin = self.rope(st.idx.device, st.kbuf[0].dtype)
         pos = st.t + P
         cos, sin = cos.index_select(0, pos), sin.index_select(0, pos)
         seg_mask = st.seg_pos <= st.t

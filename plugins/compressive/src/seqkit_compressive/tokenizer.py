@@ -12,8 +12,8 @@ the data (``NotesChordsTokenizer.build(step_sequences)``); unseen chords map to 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from seqkit.errors import SeqkitError
 
@@ -162,5 +162,5 @@ class NotesChordsTokenizer:
                 "tolerance": self.tolerance, "program": self.program}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "NotesChordsTokenizer":
+    def from_dict(cls, d: dict) -> NotesChordsTokenizer:
         return cls(d["symbols"], d.get("step_seconds", 0.25), d.get("tolerance", 0.05), d.get("program"))
