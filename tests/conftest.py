@@ -1,6 +1,9 @@
 import os
+import sys
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))  # tests/helpers.py (pytest runs in importlib mode)
 
 os.environ.setdefault("SEQKIT_PROGRESS", "0")
 
