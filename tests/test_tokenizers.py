@@ -23,8 +23,9 @@ def test_char_unknown_maps_to_unk_or_errors():
 
 
 def test_word_tokenizer_with_split_chars():
-    texts = ["one hundred and twenty-one", "ninety-nine thousand"]
-    tok = WordTokenizer.build(texts, split_chars="-")
+    texts = ["one hundred and twenty-one", "ninety-nine thousand", "one billion, one thousand",
+             "a - b ,c", "end,"]
+    tok = WordTokenizer.build(texts, split_chars="-,")
     for t in texts:
         assert tok.decode(tok.encode(t, add_bos=True, add_eos=True)) == t
     assert "twenty" in tok.stoi and "one" in tok.stoi

@@ -122,30 +122,66 @@ class CharTokenizer(_VocabTokenizer):
 
 
 class WordTokenizer(_VocabTokenizer):
-    """Whitespace-separated words; optionally ``split_chars`` are also tokens of their own
-    (``"twenty-one"`` -> ``twenty``, ``-``, ``one`` with ``split_chars="-"``)."""
+    """Whitespace-separated words. Each of ``split_chars`` becomes a token of its own that
+    remembers the spacing around it, so decoding restores the text exactly:
+    ``"twenty-one"`` -> ``twenty``, ``-``, ``one``; ``"billion, one"`` -> ``billion``, ``,▁``, ``one``
+    (``▁`` marks a space after the character; a leading ``▁`` a space before it).
+    """
 
     type = "word"
+    SPACE = "\u2581"
 
     def __init__(self, symbols, specials=DEFAULT_SPECIALS, split_chars: str = ""):
         self.split_chars = split_chars
         super().__init__(symbols, specials)
 
     def split(self, text: str) -> list[str]:
-        for ch in self.split_chars:
-            text = text.replace(ch, f" {ch}\x00 ")
-        return [w for w in text.split() if w]
+        if not self.split_chars:
+            return text.split()
+        out: list[str] = []
+        word = ""
+        for i, ch in enumerate(text):
+            if ch in self.split_chars:
+                if word:
+                    out.append(word)
+                    word = ""
+                before = self.SPACE if i > 0 and text[i - 1].isspace() and out else ""
+                after = self.SPACE if i + 1 < len(text) and text[i + 1].isspace() else ""
+                out.append(before + ch + after)
+            elif ch.isspace():
+                if word:
+                    out.append(word)
+                    word = ""
+            else:
+                word += ch
+        if word:
+            out.append(word)
+        return out
+
+    def _is_split(self, token: str) -> bool:
+        core = token.strip(self.SPACE)
+        return len(core) == 1 and core in self.split_chars
 
     def decode(self, ids, skip_special: bool = True, stop_at_eos: bool = True) -> str:
-        words = super().decode(ids, skip_special, stop_at_eos).split("\x01")
-        text = " ".join(words)
-        for ch in self.split_chars:
-            text = text.replace(f" {ch}\x00 ", ch).replace(f"{ch}\x00", ch)
+        n_special = len(self.specials)
+        text = ""
+        space = False  # whether the next word needs a space before it
+        for i in ids:
+            i = int(i)
+            if stop_at_eos and i == self.eos_id:
+                break
+            if (skip_special and i < n_special) or not 0 <= i < len(self.itos):
+                continue
+            token = self.itos[i]
+            if self.split_chars and self._is_split(token):
+                if token.startswith(self.SPACE) and text:
+                    text += " "
+                text += token.strip(self.SPACE)
+                space = token.endswith(self.SPACE)
+            else:
+                text += (" " if text and space else "") + token
+                space = True
         return text
-
-    @property
-    def joiner(self):  # type: ignore[override]
-        return "\x01"
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "split_chars": self.split_chars}
