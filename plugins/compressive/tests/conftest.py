@@ -24,6 +24,13 @@ LAYOUT = {
 
 
 @pytest.fixture(scope="session")
+def midi_fixtures():
+    if not FIXTURES.is_dir():
+        pytest.skip(f"../shared/data/midi-fixtures not present: {FIXTURES}")
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
 def lakh_root(tmp_path_factory):
     if not FIXTURES.is_dir():
         pytest.skip(f"../shared/data/midi-fixtures not present: {FIXTURES}")

@@ -1,7 +1,6 @@
 """The notes-chords tokenizer: music21 names, round trips, registry."""
 
 import pytest
-from conftest import FIXTURES
 from seqkit_compressive.tokenizer import NotesChordsTokenizer, midi_steps, pitch_name, pitch_number
 
 from seqkit import get_tokenizer_type, tokenizer_from_dict
@@ -30,10 +29,8 @@ def test_ids_round_trip_and_unknown_chords():
 
 
 @pytest.mark.parametrize("name", ["multitrack/Mr. Blue Sky.mid", "one_track/Maestro_1.mid", "music21/k525short.mid"])
-def test_midi_round_trip(name, tmp_path):
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"../shared/data/midi-fixtures not present: {path}")
+def test_midi_round_trip(name, tmp_path, midi_fixtures):
+    path = midi_fixtures / name
     steps = midi_steps(path)
     assert len(steps) > 20 and any(len(s) > 1 for s in steps)  # notes and chords
     tok = NotesChordsTokenizer.build([steps])
@@ -44,9 +41,7 @@ def test_midi_round_trip(name, tmp_path):
     assert midi_steps(out) == steps  # MIDI -> tokens -> MIDI -> the same steps
 
 
-def test_program_filter_reads_one_instrument():
-    path = FIXTURES / "multitrack/Funkytown.mid"
-    if not path.exists():
-        pytest.skip("../shared/data/midi-fixtures not present")
+def test_program_filter_reads_one_instrument(midi_fixtures):
+    path = midi_fixtures / "multitrack/Funkytown.mid"
     all_steps, bass = midi_steps(path), midi_steps(path, program=87)
     assert 0 < len(bass) < len(all_steps)
