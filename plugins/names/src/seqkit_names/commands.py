@@ -1,0 +1,278 @@
+"""``seqkit names``: generate surnames for a country; ``countries``, ``train``, ``eval``.
+
+Typer only at import time; torch is imported inside the commands that need it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+
+from seqkit.errors import SeqkitError
+from seqkit.options import DataOption, DeviceOption, JsonOption, SeedOption, TemperatureOption
+
+from .train import ARCHS, GENERATORS, MAX_NAME, TASK
+
+MAX_COUNT = 1000
+DEFAULT_COUNT = 10
+
+names_app = typer.Typer(
+    help="Surnames of 18 languages, generated for a country: seqkit names --country Greek",
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _parse_start(start: str | None) -> list[str]:
+    if start is None:
+        return []
+    letters = "".join(start.split())
+    if not letters or not all(ch.isascii() and ch.isalpha() for ch in letters):
+        raise SeqkitError(f"--start takes ASCII letters, one name per letter (e.g. ABCDEFGKMN), not {start!r}")
+    return list(dict.fromkeys(letters.upper()))
+
+
+@names_app.callback(invoke_without_command=True)
+def names(
+    ctx: typer.Context,
+    country: Annotated[Optional[str], typer.Option(
+        "--country", "-c", help="Country or language: Greek, Greece, russia ... (see `seqkit names countries`).")] = None,
+    count: Annotated[Optional[int], typer.Option(
+        "--count", "-n", help=f"How many names (per --start letter). [default: {DEFAULT_COUNT}; 1 per letter with --start]")] = None,
+    start: Annotated[Optional[str], typer.Option(
+        "--start", help="Starting letters, one name each, like the tutorial's tables: --start ABCDEFGKMN.")] = None,
+    model: Annotated[Optional[str], typer.Option(
+        "--model", "-m", help="rnn, lstm, gru, transformer or a checkpoint path. [default: gru, the best shipped model]")] = None,
+    temperature: TemperatureOption = 0.8,
+    seed: SeedOption = None,
+    max_length: Annotated[int, typer.Option("--max-length", min=1, help="Longest name, in characters.")] = 20,
+    novel: Annotated[bool, typer.Option("--novel", help="Leave out names already in the data.")] = False,
+    as_json: JsonOption = False,
+    device: DeviceOption = "cpu",
+):
+    """Print new surnames for a country: seqkit names --country Greek"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .countries import resolve_country
+
+    letters = _parse_start(start)
+    if count is None:
+        count = 1 if letters else DEFAULT_COUNT
+    if count < 1:
+        raise SeqkitError(f"-n/--count must be at least 1, not {count}")
+    if count > MAX_COUNT:
+        _note(f"-n {count} is more than {MAX_COUNT}; printing {MAX_COUNT}")
+        count = MAX_COUNT
+    if country is None:
+        raise SeqkitError("which country? e.g. seqkit names --country Greek (list: seqkit names countries)")
+    from seqkit.device import pick_device
+
+    from .sample import load_generator, pick_names
+
+    gen = load_generator(model, str(pick_device(device)))
+    name_country = resolve_country(country, gen.countries)
+    if max_length > gen.max_length:
+        raise SeqkitError(f"--max-length is at most {gen.max_length} for {gen.name}")
+    missing_letters = [ch for ch in letters if ch not in gen.tokenizer.stoi]
+    if missing_letters:
+        raise SeqkitError(f"{gen.name} has no letter {', '.join(missing_letters)}")
+    found, missing = pick_names(gen, name_country, count, letters, temperature, max_length, novel, seed)
+    if missing:
+        what = "new " if novel else ""
+        _note(f"found only {len(found)} distinct {what}{name_country} names of at most "
+              f"{max_length} letters (asked for {len(found) + missing})")
+    if as_json:
+        typer.echo(json.dumps({"country": name_country, "model": gen.name, "arch": gen.arch,
+                               "temperature": temperature, "seed": seed, "names": found}, indent=2))
+        return
+    for row in found:
+        typer.echo(row["name"])
+
+
+@names_app.command()
+def countries(
+    data: DataOption = None,
+    model: Annotated[Optional[str], typer.Option(
+        "--model", "-m", help="Whose countries to list, when no --data. [default: gru]")] = None,
+    as_json: JsonOption = False,
+):
+    """The countries (languages) with their name counts and aliases."""
+    from .countries import aliases_of
+
+    if data is not None:
+        from .data import load_folder
+
+        counts = load_folder(data).counts()
+        source = str(data)
+    else:
+        from seqkit.checkpoints import find_checkpoint, read_meta
+
+        from .sample import DEFAULT_MODEL
+
+        path = find_checkpoint(model or DEFAULT_MODEL, TASK)
+        meta = read_meta(path)
+        counts = (meta.get("data") or {}).get("counts")
+        if not counts:
+            raise SeqkitError(f"{path} does not record its countries; pass --data DIR")
+        source = f"{(meta.get('data') or {}).get('source') or '?'} (recorded in {path.name})"
+    if as_json:
+        typer.echo(json.dumps([{"country": c, "names": n, "aliases": aliases_of(c)}
+                               for c, n in counts.items()], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(counts)} countries, {sum(counts.values())} distinct names", caption=source)
+    table.add_column("country")
+    table.add_column("names", justify="right")
+    table.add_column("also matches")
+    for c, n in counts.items():
+        table.add_row(c, str(n), ", ".join(aliases_of(c)[:5]))
+    Console().print(table)
+
+
+def _save_path(save: str | None, arch: str) -> Path:
+    from seqkit.checkpoints import user_checkpoint_dir
+
+    if save is None:
+        return user_checkpoint_dir(TASK) / f"{arch}.json"
+    p = Path(save).expanduser()
+    if "/" in save or save.endswith(".json"):
+        return p if p.suffix == ".json" else p.with_suffix(".json")
+    return user_checkpoint_dir(TASK) / f"{save}.json"
+
+
+@names_app.command()
+def train(
+    model: Annotated[str, typer.Option("--model", "-m", help=f"Architecture: {', '.join(ARCHS)}.")] = "gru",
+    data: DataOption = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epochs. [default: per architecture]")] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Stop after this many steps.")] = None,
+    hidden: Annotated[Optional[int], typer.Option("--hidden", help="Hidden size (rnn, lstm, gru, classifier).")] = None,
+    layers: Annotated[Optional[int], typer.Option("--layers", help="Layers (lstm, gru, transformer).")] = None,
+    embd: Annotated[Optional[int], typer.Option("--embd", help="Embedding size (lstm, gru, transformer, classifier).")] = None,
+    heads: Annotated[Optional[int], typer.Option("--heads", help="Attention heads (transformer).")] = None,
+    dropout: Annotated[Optional[float], typer.Option("--dropout", min=0.0, max=0.9, help="Dropout.")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (cosine decay).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Batch size.")] = None,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0, help="AdamW weight decay.")] = 0.0,
+    patience: Annotated[int, typer.Option("--patience", min=0, help="Stop after N epochs without improvement (0 = off).")] = 0,
+    seed: SeedOption = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png).")] = None,
+    save: Annotated[Optional[str], typer.Option("--save", help="Where the best model goes: a name (in your checkpoint folder) or a .json path. [default: the architecture's name]")] = None,
+    float32: Annotated[bool, typer.Option("--float32", help="Save float32 weights (default float16).")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
+):
+    """Train a generator (rnn, lstm, gru, transformer) or the country classifier on the core trainer."""
+    from .data import load_folder, resolve_data
+    from .train import train as run_training
+
+    if model not in ARCHS:
+        raise SeqkitError(f"unknown --model {model!r}; choose one of {', '.join(ARCHS)}")
+    settings = {"hidden": hidden, "n_layers": layers, "n_embd": embd, "n_head": heads, "dropout": dropout}
+    applies = {"rnn": {"hidden", "dropout"}, "lstm": {"hidden", "n_layers", "n_embd", "dropout"},
+               "gru": {"hidden", "n_layers", "n_embd", "dropout"},
+               "transformer": {"n_layers", "n_embd", "n_head", "dropout"},
+               "classifier": {"hidden", "n_embd", "dropout"}}[model]
+    flags = {"hidden": "--hidden", "n_layers": "--layers", "n_embd": "--embd", "n_head": "--heads", "dropout": "--dropout"}
+    wrong = [flags[k] for k, v in settings.items() if v is not None and k not in applies]
+    if wrong:
+        raise SeqkitError(f"{', '.join(wrong)} does not apply to --model {model}")
+    if model == "transformer" and layers is not None:
+        settings["n_layer"] = settings.pop("n_layers")
+    settings = {k: v for k, v in settings.items() if v is not None}
+    folder = resolve_data(data)
+    names_data = load_folder(folder)
+    if resume and out is None:
+        raise SeqkitError("--resume needs the --out folder of the run to continue")
+    if out is None:
+        from seqkit.data import data_dir
+
+        out = data_dir("runs", TASK) / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    target = _save_path(save, model)
+    _note(f"training {model} on {len(names_data)} names of {len(names_data.countries)} countries "
+          f"from {folder}; run folder {out}")
+    result = run_training(model, names_data, out, target, epochs=epochs, steps=steps, lr=lr,
+                          batch_size=batch_size, weight_decay=weight_decay, patience=patience,
+                          seed=seed or 0, device=device, dtype=None if float32 else "float16", resume=resume,
+                          **settings)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    what = "val accuracy" if model == "classifier" else "val NLL/char"
+    value = result.get("val_acc") if model == "classifier" else result.get("val_loss")
+    _note(f"{what} {value:.4f} after {result['steps']} steps in {result['seconds']:.0f} s")
+    typer.echo(result["path"])
+
+
+@names_app.command("eval")
+def evaluate(
+    model: Annotated[Optional[List[str]], typer.Option(
+        "--model", "-m", help="Generators to evaluate (repeatable). [default: rnn lstm gru transformer]")] = None,
+    classifier: Annotated[str, typer.Option("--classifier", help="Country classifier name or path.")] = "classifier",
+    data: DataOption = None,
+    per_country: Annotated[int, typer.Option("--per-country", min=1, max=10000, help="Names generated per country.")] = 100,
+    temperature: TemperatureOption = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
+    as_json: JsonOption = False,
+    device: DeviceOption = "cpu",
+):
+    """Held-out NLL per character, classifier agreement and share of new names, as one table."""
+    from seqkit.checkpoints import find_checkpoint
+    from seqkit.device import pick_device
+
+    from .data import load_folder, resolve_data
+    from .evaluate import classifier_report, evaluate_generator, load_classifier
+    from .sample import load_generator
+
+    dev = str(pick_device(device))
+    specs = list(model) if model else [g for g in GENERATORS if _exists(find_checkpoint, g)]
+    if not specs:
+        raise SeqkitError("no names models found; train one with seqkit names train")
+    names_data = load_folder(resolve_data(data))
+    clf = load_classifier(classifier, dev)
+    if list(clf.extra.get("countries") or []) != names_data.countries:
+        raise SeqkitError(f"{clf.path} was trained on other countries than those of {names_data.source}")
+    report = {"classifier": {"model": clf.path.stem, **classifier_report(clf, names_data)},
+              "data": names_data.source, "models": []}
+    for spec in specs:
+        gen = load_generator(spec, dev)
+        report["models"].append(evaluate_generator(gen, clf, names_data, per_country, temperature, seed))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    c = report["classifier"]
+    table = Table(title=f"names models on {Path(names_data.source).name}: held-out split, "
+                        f"{per_country} names per country at T={temperature}",
+                  caption=f"classifier {c['model']}: {c['accuracy']:.1%} accuracy on {c['names']} held-out "
+                          f"names ({c['macro_accuracy']:.1%} averaged over countries)")
+    for col in ("model", "type", "params", "size", "NLL/char", "classifier agrees", "new", "trained in"):
+        table.add_column(col, justify="left" if col in ("model", "type") else "right")
+    for r in report["models"]:
+        secs = r.get("train_seconds")
+        table.add_row(r["model"], r["model_type"] or "", f"{r['parameters']:,}", f"{r['size_bytes'] / 1e6:.2f} MB",
+                      f"{r['nll']:.3f}", f"{r['agreement']:.1%}", f"{r['new']:.1%}",
+                      f"{secs:.0f} s" if secs else "?")
+    Console().print(table)
+
+
+def _exists(find, spec) -> bool:
+    try:
+        find(spec, TASK)
+        return True
+    except SeqkitError:
+        return False

@@ -1,0 +1,35 @@
+"""Hook implementations of the names plugin. No torch here: ``seqkit --help`` must stay fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seqkit import DatasetType, ModelType, Task, hookimpl
+
+
+@hookimpl
+def register_tasks(register):
+    register(Task("names", "surnames of 18 languages, generated for a country",
+                  checkpoints=Path(__file__).parent / "checkpoints"))
+
+
+@hookimpl
+def register_models(register):
+    register(ModelType("names-rnn", "seqkit_names.tutorial_rnn:TutorialRNN",
+                       "the PyTorch tutorial's name-generation RNN cell (i2h, i2o, o2o), conditional"))
+    register(ModelType("names-classifier", "seqkit_names.classifier:NameClassifier",
+                       "character-level country classifier (bidirectional GRU)"))
+
+
+@hookimpl
+def register_datasets(register):
+    register(DatasetType("names-folder", "seqkit_names.data:load_folder",
+                         "folder of <Language>.txt files, one surname per line (PyTorch tutorial)",
+                         task="names"))
+
+
+@hookimpl
+def register_commands(app):
+    from .commands import names_app
+
+    app.add_typer(names_app, name="names")

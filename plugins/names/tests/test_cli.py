@@ -1,0 +1,115 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from seqkit.cli import app
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, ["names", *map(str, args)])
+
+
+def test_front_door(tiny_models):
+    r = run("--country", "alpha", "--model", tiny_models["gru"], "--seed", 3)
+    assert r.exit_code == 0, r.output
+    names = r.stdout.split()
+    assert len(names) == 10 == len(set(names))
+    assert r.stdout == run("--country", "Alpha", "--model", tiny_models["gru"], "--seed", 3).stdout
+
+
+def test_json_and_start(tiny_models):
+    r = run("-c", "Beta", "-m", tiny_models["lstm"], "--start", "vak", "--seed", 0, "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["country"] == "Beta" and out["arch"] == "lstm"
+    assert [row["start"] for row in out["names"]] == ["V", "A", "K"]
+    assert all(row["name"].startswith(row["start"]) for row in out["names"])
+    r = run("-c", "Beta", "-m", tiny_models["lstm"], "--start", "V", "-n", 3, "--json", "--seed", 0)
+    assert len(json.loads(r.stdout)["names"]) == 3
+
+
+def test_novel_leaves_out_known_names(tiny_models):
+    r = run("-c", "Alpha", "-m", tiny_models["transformer"], "--novel", "-n", 5, "--json", "--seed", 2,
+            "--temperature", 1.5)
+    assert r.exit_code == 0, r.output
+    assert all(row["new"] for row in json.loads(r.stdout)["names"])
+
+
+def test_countries(tiny_models, tiny_folder):
+    r = run("countries", "--data", tiny_folder, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == [{"country": "Alpha", "names": 41, "aliases": []},
+                                    {"country": "Beta", "names": 40, "aliases": []}]
+    r = run("countries", "--model", tiny_models["rnn"])
+    assert r.exit_code == 0 and "Alpha" in r.stdout and "81 distinct names" in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--country", "Gamma"], "unknown country 'Gamma'"),
+    (["--country", "Alfa"], "closest: Alpha"),
+    (["--country", ""], "no country given"),
+    ([], "which country?"),
+    (["--country", "Alpha", "-n", "0"], "at least 1"),
+    (["--country", "Alpha", "--start", "A1"], "--start takes ASCII letters"),
+    (["--country", "Alpha", "--start", "É"], "--start takes ASCII letters"),
+    (["--country", "Alpha", "--max-length", "99"], "--max-length is at most"),
+])
+def test_bad_input(tiny_models, args, message):
+    r = run(*args, "--model", tiny_models["rnn"])
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr
+    assert "Traceback" not in r.output and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_huge_count_is_capped(tiny_models, monkeypatch):
+    from seqkit_names import commands
+
+    monkeypatch.setattr(commands, "MAX_COUNT", 12)
+    r = run("--country", "Alpha", "--model", tiny_models["gru"], "-n", 10**9, "--seed", 0)
+    assert r.exit_code == 0, r.output
+    assert "printing 12" in r.stderr and len(r.stdout.split()) <= 12
+
+
+def test_bad_data_and_checkpoints(tmp_path, tiny_models):
+    r = run("train", "--data", tmp_path / "missing", "--out", tmp_path / "run")
+    assert r.exit_code == 2 and "does not exist" in r.stderr
+    (tmp_path / "A.txt").write_text("Smith\n")
+    (tmp_path / "B.txt").write_text("")
+    r = run("countries", "--data", tmp_path)
+    assert r.exit_code == 2 and "B.txt has no names" in r.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    r = run("--country", "Alpha", "--model", bad)
+    assert r.exit_code == 2 and "not a seqkit checkpoint" in r.stderr
+    # weights that do not match their recorded checksum
+    import shutil
+
+    src = tiny_models["gru"]
+    for f in src.parent.glob("gru*"):
+        shutil.copy(f, tmp_path / f.name)
+    meta = json.loads((tmp_path / "gru.json").read_text())
+    (tmp_path / meta["weights"]).write_bytes(b"garbage")
+    r = run("--country", "Alpha", "--model", tmp_path / "gru.json")
+    assert r.exit_code == 2 and "corrupt" in r.stderr and "Traceback" not in r.output
+    r = run("--country", "Alpha", "--model", tiny_models["classifier"])
+    assert r.exit_code == 2 and "classifier, not a name generator" in r.stderr
+    r = run("train", "--model", "gru", "--heads", 2, "--data", tmp_path)
+    assert r.exit_code == 2 and "--heads does not apply" in r.stderr
+
+
+def test_train_and_eval_from_the_cli(tiny_folder, tiny_models, tmp_path):
+    r = run("train", "--model", "rnn", "--data", tiny_folder, "--epochs", 1, "--hidden", 8,
+            "--batch-size", 16, "--out", tmp_path / "run", "--save", tmp_path / "mine.json")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "mine.json").exists() and (tmp_path / "run" / "metrics.jsonl").exists()
+    r = run("eval", "--data", tiny_folder, "--model", tmp_path / "mine.json", "--model", tiny_models["gru"],
+            "--classifier", tiny_models["classifier"], "--per-country", 10, "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    assert report["classifier"]["accuracy"] == 1.0
+    gru = report["models"][1]
+    assert gru["arch"] == "gru" and gru["nll"] < 2.5 and gru["generated"] == 20
+    assert 0.5 <= gru["agreement"] <= 1.0 and 0 <= gru["new"] <= 1
