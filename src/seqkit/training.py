@@ -354,9 +354,6 @@ class Trainer:
                         batch = _to(batch, self.device)
                         with self._autocast():
                             loss, n, correct = self.loss_fn(self.model, batch)
-                        if not torch.isfinite(loss):
-                            raise SeqkitError(f"the loss became {loss.item()} at step {self.step}; "
-                                              "try a lower --lr")
                         self.optimizer.zero_grad(set_to_none=True)
                         loss.backward()
                         if c.grad_clip:
@@ -367,8 +364,10 @@ class Trainer:
                         n_t = torch.as_tensor(n, device=self.device, dtype=torch.float64)
                         window += torch.stack([loss.detach().double() * n_t, n_t,
                                                torch.as_tensor(correct, device=self.device).double()])
-                        if self.step % 10 == 0 or self.step == total:
+                        if self.step % 10 == 0 or self.step == total:  # one host sync per 10 steps
                             w = window.tolist()
+                            if not math.isfinite(w[0]):
+                                raise SeqkitError(f"the loss became {w[0]} by step {self.step}; try a lower --lr")
                             bar.update(task, completed=self.step,
                                        description=f"epoch {self.epoch + 1} loss {w[0] / max(w[1], 1):.3f}")
                         if eval_every and self.step % eval_every == 0:
