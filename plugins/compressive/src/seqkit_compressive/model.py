@@ -465,6 +465,8 @@ class CompressiveTransformer(nn.Module):
         st.t = torch.full((1,), cache.t, dtype=torch.long, device=device)
         st.idx = torch.zeros(B, 1, dtype=torch.long, device=device)
         st.cond = torch.zeros(B, dtype=torch.long, device=device)
+        st.zero = torch.zeros((), dtype=dtype, device=device)
+        st.ninf = torch.full((), float("-inf"), dtype=dtype, device=device)
         self._load_memory_kv(cache, st)
         cache.seg_x, cache.seg_kv = [], []
         return st
@@ -491,9 +493,9 @@ class CompressiveTransformer(nn.Module):
         cos, sin = self.rope(st.idx.device, st.kbuf[0].dtype)
         pos = st.t + P
         cos, sin = cos.index_select(0, pos), sin.index_select(0, pos)
-        seg_mask = st.seg_pos <= st.t
-        mem_mask = torch.cat([st.mem_valid, seg_mask]).view(1, 1, 1, -1)
-        seg_mask = seg_mask.view(1, 1, 1, -1)
+        seg_ok = st.seg_pos <= st.t  # additive masks, made once for all layers
+        seg_mask = torch.where(seg_ok, st.zero, st.ninf).view(1, 1, 1, -1)
+        mem_mask = torch.where(torch.cat([st.mem_valid, seg_ok]), st.zero, st.ninf).view(1, 1, 1, -1)
         x = self._embed(st.idx, st.cond if self.cond is not None else None)
         for i, block in enumerate(self.blocks):
             attn = block.attn
