@@ -43,6 +43,7 @@ app = typer.Typer(
     help="Train and sample autoregressive sequence models. Plugins add the tasks.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: importing rich costs ~0.4 s, and --help must be instant
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
