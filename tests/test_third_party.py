@@ -165,7 +165,7 @@ def test_public_api_is_importable_and_documented():
 def test_testing_helpers_train_a_tiny_model(tmp_path):
     import math
 
-    from seqkit import CharTokenizer, RNNConfig, RNNLM
+    from seqkit import RNNLM, CharTokenizer, RNNConfig
     from seqkit.testing import lm_collate, lm_items, tiny_corpus, train_steps
 
     lines = tiny_corpus(48).splitlines()
@@ -180,3 +180,32 @@ def test_testing_helpers_train_a_tiny_model(tmp_path):
     assert result["steps"] == 20 and Path(result["best_path"]).exists()
     assert result["history"][-1]["train_loss"] < math.log(tok.vocab_size)
 
+
+
+def test_the_tutorial_plugin_in_the_docs_works(tmp_path, monkeypatch):
+    """docs/plugins.md builds seqkit-dna file by file: write those files out and run its tests."""
+    import importlib.util
+    import sys
+
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    files = re.findall(r"<!-- tutorial-file: (\S+) -->\n.*?```\w*\n(.*?)\n```", docs, flags=re.S)
+    assert {path for path, _ in files} >= {"seqkit-dna/pyproject.toml", "seqkit-dna/tests/test_dna.py",
+                                           "seqkit-dna/src/seqkit_dna/plugin.py"}
+    for path, text in files:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text + "\n")
+    (tmp_path / "seqkit-dna/src/seqkit_dna/__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path / "seqkit-dna" / "src"))
+    try:
+        spec = importlib.util.spec_from_file_location("tutorial_test_dna",
+                                                      tmp_path / "seqkit-dna/tests/test_dna.py")
+        tests = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(tests)
+        names = [n for n in dir(tests) if n.startswith("test_")]
+        assert len(names) == 2
+        for i, name in enumerate(names):
+            (tmp_path / f"t{i}").mkdir()
+            getattr(tests, name)(tmp_path / f"t{i}")
+    finally:
+        for module in [m for m in sys.modules if m == "seqkit_dna" or m.startswith("seqkit_dna.")]:
+            del sys.modules[module]

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -66,9 +65,9 @@ _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 @plugins_app.command(context_settings=_PASS_THROUGH)
 def install(
     ctx: typer.Context,
-    packages: Optional[List[str]] = typer.Argument(None, help="Plugin distributions (seqkit-text), folders "
+    packages: list[str] | None = typer.Argument(None, help="Plugin distributions (seqkit-text), folders "
                                          "or wheels; any other pip option is passed to pip."),
-    editable: Optional[str] = typer.Option(None, "--editable", "-e",
+    editable: str | None = typer.Option(None, "--editable", "-e",
                                            help="Install this project folder in editable mode."),
     upgrade: bool = typer.Option(False, "--upgrade", "-U", help="Upgrade to the newest version."),
     force_reinstall: bool = typer.Option(False, "--force-reinstall", help="Reinstall even if current."),
@@ -97,7 +96,7 @@ def install(
 @plugins_app.command(context_settings=_PASS_THROUGH)
 def uninstall(
     ctx: typer.Context,
-    packages: List[str] = typer.Argument(..., help="Plugin distributions to remove (seqkit-text)."),
+    packages: list[str] = typer.Argument(..., help="Plugin distributions to remove (seqkit-text)."),
     yes: bool = typer.Option(True, "--yes/--ask", "-y", help="Do not ask pip for confirmation."),
 ):
     """Uninstall plugins with pip from the environment seqkit runs in."""

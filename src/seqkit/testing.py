@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Sequence
 
 __all__ = ["registered", "cli_app", "run_cli", "tiny_corpus", "write_corpus", "lm_items",
            "lm_collate", "train_steps"]
@@ -180,7 +180,7 @@ def train_steps(model, train_set, steps: int = 10, out: str | Path | None = None
     """
     import tempfile
 
-    from .training import Trainer, TrainConfig, lm_loss
+    from .training import TrainConfig, Trainer, lm_loss
 
     settings = {"steps": steps, "batch_size": 8, "lr": 1e-2, "device": "cpu", "progress": False,
                 "eval_every": steps, **config}

@@ -4,10 +4,10 @@ import json
 import math
 
 import pytest
-from seqkit.testing import run_cli, tiny_corpus, write_corpus
-
 import seqkit_text.plugin as plugin
 from seqkit_text.tokenizer import ByteTokenizer
+
+from seqkit.testing import run_cli, tiny_corpus, write_corpus
 
 SMALL = ["--context", "32", "--layers", "1", "--width", "32", "--heads", "2", "--batch-size", "16",
          "--lr", "3e-3", "--warmup", "0", "--device", "cpu"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -46,7 +45,7 @@ def _model_config(arch: str, vocab_size: int, context: int, layers: int, width: 
 @app.command()
 def train(
     corpus: Path = typer.Argument(..., help="UTF-8 text file to learn."),
-    val: Optional[Path] = typer.Option(None, "--val", help="Validation text file "
+    val: Path | None = typer.Option(None, "--val", help="Validation text file "
                                        "(default: the last 10% of CORPUS)."),
     name: str = typer.Option("default", "--name", help="Save the best model under this name "
                              "(seqkit text generate --model NAME)."),
@@ -61,8 +60,8 @@ def train(
                               "hidden size (rnn)."),
     heads: int = typer.Option(4, "--heads", min=1, help="Attention heads (transformer)."),
     dropout: float = typer.Option(0.0, "--dropout", min=0.0, max=0.9),
-    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Optimizer steps (default 1000)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Passes over the corpus."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimizer steps (default 1000)."),
+    epochs: int | None = typer.Option(None, "--epochs", min=1, help="Passes over the corpus."),
     batch_size: int = typer.Option(32, "--batch-size", min=1),
     lr: float = typer.Option(1e-3, "--lr"),
     warmup: int = typer.Option(50, "--warmup", min=0, help="Linear warm-up steps; then cosine decay."),
@@ -74,7 +73,7 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
 ):
     """Train a character-level model on CORPUS and save the best one as NAME."""
-    from seqkit import (Trainer, TrainConfig, export_checkpoint, info, user_checkpoint_dir)
+    from seqkit import TrainConfig, Trainer, export_checkpoint, info, user_checkpoint_dir
 
     from .data import read_text, windows
 
@@ -132,7 +131,7 @@ def generate(
     temperature: float = typer.Option(0.8, "--temperature", "-t", min=0.0, help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", min=0, help="Sample from the k likeliest (0 = all)."),
     top_p: float = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling mass."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Make the samples reproducible."),
+    seed: int | None = typer.Option(None, "--seed", help="Make the samples reproducible."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     as_json: bool = typer.Option(False, "--json", help="Print the samples as JSON on stdout."),
 ):
@@ -209,7 +208,7 @@ def evaluate(
 
 
 def _load(model: str, device: str):
-    from seqkit import find_checkpoint, list_checkpoints, load_checkpoint, pick_device, SeqkitError
+    from seqkit import SeqkitError, find_checkpoint, list_checkpoints, load_checkpoint, pick_device
 
     if model == "default" and not list_checkpoints("text"):
         raise SeqkitError("no text model yet: train one with `seqkit text train corpus.txt`")
