@@ -149,14 +149,17 @@ class Attention(nn.Module):
         q, k, v = self.qkv(x).split(C, dim=2)
         return [t.view(B, T, self.n_head, self.head_dim).transpose(1, 2) for t in (q, k, v)]
 
-    def forward(self, x, rope=None, cache: KVCache | None = None, layer: int = 0, qpos=None):
+    def forward(self, x, rope=None, kv=None):
+        """``kv`` is None (whole sequence, causal) or ``(K, V, slots, mask, rel_idx)``: this
+        layer's ring buffers, the slots of the new tokens, the additive mask ``[T, M]`` and the
+        index of each (query, slot) pair's relative distance into ``er``."""
         B, T, C = x.shape
         q, k, v = self._split(x)
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         scale = 1.0 / math.sqrt(self.head_dim)
         drop = self.dropout if self.training else 0.0
-        if cache is None:
+        if kv is None:
             if T > self.max_len:
                 raise ValueError(f"sequence of {T} tokens is longer than max_len {self.max_len}")
             if self.relative:
@@ -167,24 +170,20 @@ class Attention(nn.Module):
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=drop)
             else:
                 y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=drop)
-            kv = (k, v)
+            new_kv = (k, v)
         else:
-            M = cache.max_len
-            slots = qpos % M
-            cache.k[layer].index_copy_(2, slots, k.to(cache.k[layer].dtype))
-            cache.v[layer].index_copy_(2, slots, v.to(cache.v[layer].dtype))
-            K, V = cache.k[layer], cache.v[layer]
-            dist = cache.kpos[None, :] - qpos[:, None]  # [T, M], key minus query position
-            valid = (cache.kpos[None, :] >= 0) & (dist <= 0) & (dist > -M)
-            bias = torch.zeros(T, M, dtype=q.dtype, device=x.device).masked_fill(~valid, float("-inf"))
+            K, V, slots, mask, rel_idx = kv
+            K.index_copy_(2, slots, k.to(K.dtype))
+            V.index_copy_(2, slots, v.to(V.dtype))
+            bias = mask.to(K.dtype)
             if self.relative:
                 qer = torch.matmul(q, self.er.to(q.dtype).transpose(-2, -1))  # [B, H, T, M]
-                idx = (dist + M - 1).clamp(0, M - 1).expand(B, self.n_head, T, M)
-                bias = torch.gather(qer, -1, idx) * scale + bias
-            y = F.scaled_dot_product_attention(q.to(K.dtype), K, V, attn_mask=bias.to(K.dtype))
-            kv = None
-        y = y.transpose(1, 2).reshape(B, T, C)
-        return self.proj(y), kv
+                rel = torch.gather(qer, -1, rel_idx.expand(B, self.n_head, *rel_idx.shape))
+                bias = (rel * scale).to(K.dtype) + bias
+            y = F.scaled_dot_product_attention(q.to(K.dtype), K, V, attn_mask=bias)
+            new_kv = None
+        y = y.transpose(1, 2).reshape(B, T, C).to(x.dtype)
+        return self.proj(y), new_kv
 
 
 class Block(nn.Module):
@@ -197,8 +196,8 @@ class Block(nn.Module):
                                  nn.Linear(cfg.d_ff, cfg.n_embd), nn.Dropout(cfg.dropout))
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, rope=None, cache=None, layer=0, qpos=None):
-        a, kv = self.attn(self.ln1(x), rope, cache, layer, qpos)
+    def forward(self, x, rope=None, kv=None):
+        a, kv = self.attn(self.ln1(x), rope, kv)
         x = x + self.drop(a)
         return x + self.mlp(self.ln2(x)), kv
 
@@ -238,16 +237,20 @@ class MusicTransformer(nn.Module):
         c = self.config
         return KVCache(c.n_layer, c.n_head, c.max_len, c.n_embd // c.n_head)
 
-    def forward(self, idx, cond=None, cache: KVCache | None = None):
-        B, T = idx.shape
-        c = self.config
+    def _embed(self, idx, cond):
         x = self.wte(idx)
         if self.cond is not None and cond is not None:
             x = x + self.cond(cond)[:, None, :]
-        x = self.drop(x)
-        start = cache.pos if cache is not None else 0
-        qpos = torch.arange(start, start + T, device=idx.device)
-        rope = rope_tables(qpos, c.n_embd // c.n_head, c.rope_base, x.dtype) if c.position == "rope" else None
+        return self.drop(x)
+
+    def _rope(self, qpos, dtype):
+        c = self.config
+        if c.position != "rope":
+            return None
+        return rope_tables(qpos, c.n_embd // c.n_head, c.rope_base, dtype)
+
+    def forward(self, idx, cond=None, cache: KVCache | None = None):
+        B, T = idx.shape
         if cache is not None:
             if T > cache.max_len:
                 raise ValueError(f"{T} new tokens do not fit a cache of {cache.max_len}")
@@ -256,34 +259,70 @@ class MusicTransformer(nn.Module):
                 if idx.device.type == "cuda" and torch.is_autocast_enabled("cuda"):
                     dtype = torch.get_autocast_dtype("cuda")
                 cache.allocate(B, idx.device, dtype)
-            cache.kpos.index_copy_(0, qpos % cache.max_len, qpos)
+            qpos = torch.arange(cache.pos, cache.pos + T, device=idx.device)
+            logits = self.step(idx, qpos, cache.k, cache.v, cache.kpos, cond)
+            cache.pos += T
+            return logits, cache
+        x = self._embed(idx, cond)
+        rope = self._rope(torch.arange(T, device=idx.device), x.dtype)
         kvs = []
-        for i, block in enumerate(self.blocks):
-            x, kv = block(x, rope, cache, i, qpos)
+        for block in self.blocks:
+            x, kv = block(x, rope)
             kvs.append(kv)
         logits = self.head(self.ln_f(x))
-        if cache is not None:
-            cache.pos += T
-        elif not self.training:  # a cache to continue from, filled only if it is used
+        if not self.training:  # a cache to continue from, filled only if it is used
             cache = self.new_cache()
             cache._pending = (kvs, T)
             cache.pos = T
         return logits, cache
 
+    def step(self, idx, qpos, ks, vs, kpos, cond=None):
+        """Logits of new tokens at absolute positions ``qpos`` [T], reading and updating the ring
+        buffers ``ks``/``vs`` (per layer, ``[B, H, M, D]``) and ``kpos`` [M] in place. Plain tensor
+        code with static shapes for a fixed T: ``torch.compile``/CUDA-graph friendly."""
+        M = kpos.shape[0]
+        slots = qpos % M
+        kpos.index_copy_(0, slots, qpos)
+        dist = kpos[None, :] - qpos[:, None]  # key minus query position, [T, M]
+        valid = (kpos[None, :] >= 0) & (dist <= 0) & (dist > -M)
+        mask = torch.zeros(dist.shape, device=idx.device).masked_fill(~valid, float("-inf"))
+        rel_idx = (dist + M - 1).clamp(0, M - 1)
+        x = self._embed(idx, cond)
+        rope = self._rope(qpos, x.dtype)
+        for i, block in enumerate(self.blocks):
+            x, _ = block(x, rope, (ks[i], vs[i], slots, mask, rel_idx))
+        return self.head(self.ln_f(x))
+
     @torch.no_grad()
     def generate(self, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int = 0, top_p: float = 1.0, generator=None, stop_ids=()) -> torch.Tensor:
-        """Sample ``max_new_tokens`` for each row of ``prompt`` [B, T] (KV-cached, batched)."""
+                 top_k: int = 0, top_p: float = 1.0, generator=None, stop_ids=(),
+                 compile: bool = False) -> torch.Tensor:
+        """Sample ``max_new_tokens`` for each row of ``prompt`` [B, T] (KV-cached, batched).
+
+        ``compile=True`` (CUDA): the one-token step runs as a CUDA graph (``torch.compile`` with
+        ``mode="reduce-overhead"``) over static ring buffers; compiled once per batch size."""
         from seqkit.sampling import filter_logits
 
         was_training = self.training
         self.eval()
         prompt = prompt[:, -self.config.max_len:]
-        logits, cache = self(prompt, cache=self.new_cache())
+        B, T = prompt.shape
+        dev = prompt.device
+        if compile and dev.type == "cuda":
+            dec = self._decoder(B, dev)
+            dec.reset()
+            ks, vs, kpos = dec.buffers_()
+            logits = self.step(prompt, torch.arange(T, device=dev), ks, vs, kpos)
+            step = dec.compiled
+        else:
+            cache = self.new_cache()
+            logits, cache = self(prompt, cache=cache)
+            step = None
+        pos = torch.tensor([T], device=dev)
         out = []
-        done = torch.zeros(prompt.shape[0], dtype=torch.bool, device=prompt.device)
-        stops = torch.tensor(list(stop_ids) or [-1], device=prompt.device)
-        for _ in range(max_new_tokens):
+        done = torch.zeros(B, dtype=torch.bool, device=dev)
+        stops = torch.tensor(sorted(set(stop_ids)) or [-1], device=dev)
+        for i in range(max_new_tokens):
             last = logits[:, -1].float()
             if temperature <= 0:
                 nxt = last.argmax(-1)
@@ -291,13 +330,53 @@ class MusicTransformer(nn.Module):
                 last = filter_logits(last / temperature, top_k, top_p)
                 nxt = torch.multinomial(torch.softmax(last, -1), 1, generator=generator)[:, 0]
             if stop_ids:
-                prev = out[-1] if out else None
-                if prev is not None:
-                    nxt = torch.where(done, prev, nxt)
+                if out:
+                    nxt = torch.where(done, out[-1], nxt)
                 done = done | torch.isin(nxt, stops)
             out.append(nxt)
-            if stop_ids and bool(done.all()):
+            if i == max_new_tokens - 1 or (stop_ids and i % 16 == 15 and bool(done.all())):
                 break
-            logits, cache = self(nxt[:, None], cache=cache)
+            if step is not None:
+                torch.compiler.cudagraph_mark_step_begin()
+                logits = step(nxt[:, None].clone(), pos)
+                pos += 1
+            else:
+                logits, cache = self(nxt[:, None], cache=cache)
         self.train(was_training)
-        return torch.stack(out, 1) if out else prompt[:, :0]
+        return torch.stack(out, 1)
+
+    def _decoder(self, batch: int, device):
+        decoders = self.__dict__.setdefault("_decoders", {})
+        key = (batch, str(device), self.wte.weight.dtype)
+        if key not in decoders:
+            dec = StaticDecoder(self, batch, device)
+            dec.compiled = torch.compile(dec, mode="reduce-overhead", fullgraph=True)
+            decoders[key] = dec
+        return decoders[key]
+
+
+class StaticDecoder(nn.Module):
+    """Ring buffers as module buffers (static addresses, so CUDA graphs can capture the step)."""
+
+    def __init__(self, model: MusicTransformer, batch: int, device):
+        super().__init__()
+        c = model.config
+        self.model = model
+        shape = (batch, c.n_head, c.max_len, c.n_embd // c.n_head)
+        dtype = model.wte.weight.dtype
+        for i in range(c.n_layer):
+            self.register_buffer(f"k{i}", torch.zeros(shape, device=device, dtype=dtype))
+            self.register_buffer(f"v{i}", torch.zeros(shape, device=device, dtype=dtype))
+        self.register_buffer("kpos", torch.full((c.max_len,), -1, dtype=torch.long, device=device))
+        self.n_layer = c.n_layer
+
+    def buffers_(self):
+        return ([getattr(self, f"k{i}") for i in range(self.n_layer)],
+                [getattr(self, f"v{i}") for i in range(self.n_layer)], self.kpos)
+
+    def reset(self):
+        self.kpos.fill_(-1)
+
+    def forward(self, idx, pos):
+        ks, vs, kpos = self.buffers_()
+        return self.model.step(idx, pos, ks, vs, kpos)
