@@ -1,0 +1,60 @@
+"""`seqkit music train|eval|generate --model compressive` (the midi-transformer plugin's commands)."""
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from seqkit import model_types
+from seqkit.cli import app
+
+FILES = ["one_track/Maestro_1.mid", "one_track/POP909_008.mid", "one_track/POP909_191.mid",
+         "one_track/6354774_Macabre Waltz.mid"]
+
+
+@pytest.fixture
+def music(midi_fixtures, tmp_path, monkeypatch):
+    r = CliRunner().invoke(app, ["music", "--help"])
+    if r.exit_code != 0:
+        pytest.skip("the music commands (midi-transformer plugin) are not installed")
+    monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    folder = tmp_path / "midi"
+    folder.mkdir()
+    for f in FILES:
+        shutil.copyfile(midi_fixtures / f, folder / f.split("/")[1])
+    return folder
+
+
+def test_music_commands_accept_model_compressive(music, tmp_path):
+    assert "compressive" in model_types()
+    run = tmp_path / "run"
+    sets = ["n_layer=1", "n_embd=32", "n_head=2", "seg_len=16", "mem_len=16", "cmem_len=8", "memory_layers=1"]
+    args = ["music", "train", "--data", str(music), "--model", "compressive", "--seq-len", "64", "--steps", "2",
+            "--batch-size", "2", "--warmup", "0", "--out", str(run), "--device", "cpu", "--no-augment", "--json"]
+    for s in sets:
+        args += ["--set", s]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    meta = json.loads((run / "best.json").read_text())
+    assert meta["model_type"] == "compressive" and meta["config"]["mem_len"] == 16
+    assert meta["config"]["memory_layers"] == [1]
+
+    r = CliRunner().invoke(app, ["music", "eval", "--model", str(run / "best.json"), "--data", str(music),
+                                 "--device", "cpu", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["nll"] > 0
+
+    out = tmp_path / "g.mid"
+    r = CliRunner().invoke(app, ["music", "generate", "--model", str(run / "best.json"), "--tokens", "40",
+                                 "--seed", "1", "--out", str(out), "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert out.exists()
+
+
+def test_inconsistent_settings_fail_cleanly(music, tmp_path):
+    r = CliRunner().invoke(app, ["music", "train", "--data", str(music), "--model", "compressive", "--set",
+                                 "cmem_len=1", "--steps", "1", "--out", str(tmp_path / "r"), "--device", "cpu"])
+    assert r.exit_code == 2
+    assert "Error: cmem_len (1) is shorter than mem_len / cmem_ratio" in r.output
