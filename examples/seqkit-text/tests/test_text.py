@@ -110,3 +110,17 @@ def test_corpus_shorter_than_a_window_is_a_clear_error(tmp_path):
     result = text("train", short, "--context", 64)
     assert result.exit_code == 2
     assert "fewer than one window" in result.stderr
+
+
+def test_loading_the_plugin_does_not_import_torch():
+    """`seqkit --help` imports every plugin's hooks and command modules: they must stay light."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, seqkit_text.plugin, seqkit_text.commands, seqkit_text.data, "
+            "seqkit_text.tokenizer; print('torch' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
