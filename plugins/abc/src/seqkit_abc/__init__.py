@@ -1,0 +1,1 @@
+"""seqkit-abc: character-level recurrent models of folk tunes in ABC notation."""

@@ -1,0 +1,431 @@
+"""``seqkit abc ...``: generate, train, sweep, heatmap, to-midi, eval.
+
+Only typer and the standard library at module level: torch, music21 and matplotlib are imported
+inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from seqkit.errors import SeqkitError
+from seqkit.options import DeviceOption, JsonOption, SeedOption
+
+abc_app = typer.Typer(
+    help="Folk tunes in ABC notation, one character at a time (LSTM/GRU/RNN), and ABC -> MIDI.",
+    no_args_is_help=True,
+)
+
+DEFAULT_MODEL = "lstm"
+ModelCkpt = Annotated[str, typer.Option("--model", "-m",
+                                        help="Checkpoint name (see `seqkit models --task abc`) or path to its .json.")]
+ThreadsOption = Annotated[int, typer.Option("--threads", help="CPU threads for torch (0 = torch's default).")]
+EngineOption = Annotated[str, typer.Option("--engine", help="ABC -> MIDI converter: auto (music21), music21 or abc2midi.")]
+FormatOption = Annotated[str, typer.Option("--format", help="Tune file format: auto, course (<start>/<end> blocks) or abc (X: tunes).")]
+
+
+def _info(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def shared_data() -> Path:
+    """``$SEQKIT_SHARED_DATA`` or ``../shared/data`` (the course data's usual place)."""
+    return Path(os.environ.get("SEQKIT_SHARED_DATA", "../shared/data"))
+
+
+def _default_data(data: Optional[Path], val: Optional[Path]) -> tuple[Path, Optional[Path]]:
+    if data is not None:
+        return data, val
+    course = shared_data() / "abc-pa3"
+    if (course / "train.txt").exists():
+        _info(f"using the course data in {course} (train.txt, val.txt)")
+        return course / "train.txt", val or (course / "val.txt")
+    raise SeqkitError("give --data FILE|FOLDER (no course data found at "
+                      f"{course}; set SEQKIT_SHARED_DATA)")
+
+
+def _threads(n: int) -> None:
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def _load(model: str, device: str):
+    from seqkit import find_checkpoint, load_checkpoint, pick_device
+
+    dev = pick_device(device)
+    path = find_checkpoint(model, "abc")
+    ckpt = load_checkpoint(path, device=dev, expect_task="abc")
+    if not hasattr(ckpt.model, "hidden_sequence") or ckpt.tokenizer is None:
+        raise SeqkitError(f"{path} is not a character-level abc model")
+    return ckpt, dev
+
+
+def _generator(seed: Optional[int], device):
+    import torch
+
+    g = torch.Generator(device=device)
+    g.manual_seed(seed if seed is not None else torch.seed())
+    return g
+
+
+def _read_primer(primer: str) -> str:
+    if primer.startswith("@"):
+        from .data import read_text
+
+        return read_text(Path(primer[1:]))
+    return primer.replace("\\n", "\n")
+
+
+def _write(path: Path, data: bytes) -> None:
+    from seqkit import atomic_write_bytes
+
+    atomic_write_bytes(path, data)
+
+
+# ----------------------------------------------------------------------------- generate
+
+@abc_app.command()
+def generate(
+    model: ModelCkpt = DEFAULT_MODEL,
+    primer: Annotated[str, typer.Option("--primer", help="Text to start from, or @FILE. `\\n` is a newline.")] = "<start>\\nX:",
+    temperature: Annotated[float, typer.Option("--temperature", "-t", min=0.0, help="Sampling temperature (0 = greedy).")] = 1.0,
+    max_chars: Annotated[int, typer.Option("--max-chars", help="Stop a tune after this many new characters.")] = 1000,
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many tunes.")] = 3,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the tunes to this .abc file instead of stdout.")] = None,
+    midi: Annotated[Optional[Path], typer.Option("--midi", help="Also convert each tune to DIR/tune_N.mid.")] = None,
+    engine: EngineOption = "auto",
+    seed: SeedOption = None,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
+):
+    """Sample tunes: prime the network (default `<start>\\nX:`), draw characters until `<end>`."""
+    from .generate import sample_tunes
+    from .midi import abc_to_midi, pick_engine
+
+    if midi is not None:
+        pick_engine(engine)
+    ckpt, dev = _load(model, device)
+    text = _read_primer(primer)
+    samples = sample_tunes(ckpt.model, ckpt.tokenizer, text, count, temperature, max_chars,
+                           _generator(seed, dev), dev)
+    rows = []
+    for i, s in enumerate(samples, 1):
+        row = {"index": i, "abc": s.abc, "ended": s.ended, "chars": len(s.text) - len(text)}
+        if not s.ended:
+            _info(f"tune {i}: no <end> within {max_chars} characters (cut)")
+        if midi is not None:
+            conv = abc_to_midi(s.abc, engine)
+            if conv.ok:
+                path = midi / f"tune_{i}.mid"
+                _write(path, conv.midi)
+                row.update(midi=str(path), notes=conv.notes)
+            else:
+                row.update(midi=None, error=conv.error)
+                _info(f"tune {i}: not converted to MIDI: {conv.error}")
+        rows.append(row)
+    if midi is not None:
+        ok = sum(1 for r in rows if r.get("midi"))
+        _info(f"{ok}/{len(rows)} tunes converted to MIDI in {midi}")
+    abc_text = "\n\n".join(r["abc"] for r in rows) + "\n"
+    if out is not None:
+        _write(out, abc_text.encode())
+        _info(f"wrote {len(rows)} tunes to {out}")
+    if as_json:
+        typer.echo(json.dumps({"model": str(ckpt.path), "temperature": temperature, "seed": seed,
+                               "tunes": rows}, indent=2))
+    elif out is None:
+        typer.echo(abc_text, nl=False)
+
+
+# ----------------------------------------------------------------------------- train
+
+@abc_app.command()
+def train(
+    data: Annotated[Optional[Path], typer.Option("--data", help="Training tunes: a course file (<start>/<end>), an .abc file or a folder. Default: ../shared/data/abc-pa3/train.txt.")] = None,
+    val: Annotated[Optional[Path], typer.Option("--val", help="Validation tunes (default: 10% of --data, fixed seed).")] = None,
+    fmt: FormatOption = "auto",
+    model: Annotated[str, typer.Option("--model", help="Recurrent cell: lstm, gru or rnn.")] = "lstm",
+    hidden: Annotated[int, typer.Option("--hidden", help="Hidden units per layer.")] = 150,
+    layers: Annotated[int, typer.Option("--layers", help="Recurrent layers.")] = 1,
+    embd: Annotated[int, typer.Option("--embd", help="Character embedding size.")] = 64,
+    dropout: Annotated[float, typer.Option("--dropout", help="Dropout on inputs, outputs and between layers.")] = 0.0,
+    optimizer: Annotated[str, typer.Option("--optimizer", help="adam, adamw, rmsprop, adagrad or sgd.")] = "adam",
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 2e-3,
+    schedule: Annotated[str, typer.Option("--schedule", help="Learning-rate schedule: constant, cosine or linear.")] = "constant",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Slices per batch.")] = 64,
+    seq_len: Annotated[int, typer.Option("--seq-len", help="Characters per training slice.")] = 100,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epochs (one epoch = the training stream's length in slices).")] = 20,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Stop after this many steps (with or instead of --epochs).")] = None,
+    patience: Annotated[int, typer.Option("--patience", help="Stop after this many epochs without a better val loss (0 = off).")] = 3,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: best.json, last.json, metrics.jsonl, loss.png.")] = Path("runs/abc"),
+    save: Annotated[Optional[str], typer.Option("--save", help="Also export the best model as NAME into your abc checkpoints (float16).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    device: DeviceOption = "auto",
+    threads: ThreadsOption = 0,
+    as_json: JsonOption = False,
+):
+    """Train a character model on ABC tunes; prints loss and accuracy after every epoch."""
+    from .training import Settings, load_corpus, train as run_training
+
+    _threads(threads)
+    data, val = _default_data(data, val)
+    settings = Settings(model=model, hidden=hidden, layers=layers, embd=embd, dropout=dropout,
+                        optimizer=optimizer, lr=lr, batch_size=batch_size, seq_len=seq_len,
+                        epochs=epochs, steps=steps, patience=patience, schedule=schedule, seed=seed,
+                        device=device)
+    settings.check()
+    corpus = load_corpus(data, val, fmt, seed=seed)
+    _info(f"{corpus.source['train_tunes']} training tunes, {corpus.source['val_tunes']} validation tunes")
+    result = run_training(settings, corpus, out, resume=resume, progress=not as_json, report=_info)
+    best = result["best_val_loss"]
+    _info(f"best val loss {best:.4f} nats/char, accuracy {result['best_val_acc']:.3f}; "
+          f"{result['seconds']:.0f} s; model {result['best_path']}")
+    if save:
+        from seqkit import export_checkpoint, user_checkpoint_dir
+
+        dest = export_checkpoint(result["best_path"], user_checkpoint_dir("abc") / f"{save}.json",
+                                 dtype="float16")
+        result["saved"] = str(dest)
+        _info(f"saved as {save!r} ({dest}): seqkit abc generate --model {save}")
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in result.items()}, indent=2, default=str))
+
+
+# ----------------------------------------------------------------------------- to-midi
+
+@abc_app.command("to-midi")
+def to_midi(
+    file: Annotated[Path, typer.Argument(help="An .abc file (or a course <start>/<end> file).")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="The .mid file (several tunes: STEM_N.mid). Default: next to FILE.")] = None,
+    engine: EngineOption = "auto",
+    fmt: FormatOption = "auto",
+    as_json: JsonOption = False,
+):
+    """Convert ABC to MIDI offline (music21; abc2midi with --engine abc2midi when installed)."""
+    from .data import load_tunes
+    from .midi import abc_to_midi, pick_engine
+
+    pick_engine(engine)
+    tunes = load_tunes(file, fmt)
+    if file.is_dir():
+        raise SeqkitError(f"{file} is a folder; give one .abc file")
+    target = out or file.with_suffix(".mid")
+    rows = []
+    for i, tune in enumerate(tunes, 1):
+        path = target if len(tunes) == 1 else target.with_name(f"{target.stem}_{i}{target.suffix or '.mid'}")
+        conv = abc_to_midi(tune, engine)
+        if conv.ok:
+            _write(path, conv.midi)
+            rows.append({"tune": i, "midi": str(path), "notes": conv.notes})
+            if not as_json:
+                _info(f"wrote {path} ({conv.notes} notes)")
+        else:
+            rows.append({"tune": i, "midi": None, "error": conv.error})
+            if len(tunes) > 1:
+                _info(f"tune {i}: cannot convert: {conv.error}")
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    if not any(r["midi"] for r in rows):
+        if len(tunes) == 1:
+            raise SeqkitError(f"cannot convert {file} to MIDI: {rows[0]['error']}")
+        raise SeqkitError(f"none of the {len(tunes)} tunes in {file} could be converted")
+
+
+# ----------------------------------------------------------------------------- eval
+
+@abc_app.command("eval")
+def evaluate(
+    model: ModelCkpt = DEFAULT_MODEL,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Validation tunes. Default: ../shared/data/abc-pa3/val.txt.")] = None,
+    fmt: FormatOption = "auto",
+    count: Annotated[int, typer.Option("--count", "-n", min=0, help="Tunes to generate per temperature (0 = skip).")] = 30,
+    temperatures: Annotated[str, typer.Option("--temperatures", help="Comma-separated sampling temperatures.")] = "0.5,1,2",
+    max_chars: Annotated[int, typer.Option("--max-chars", help="Character limit per generated tune.")] = 1000,
+    samples: Annotated[Optional[Path], typer.Option("--samples", help="Also write the generated tunes to DIR/T<temp>.abc.")] = None,
+    engine: EngineOption = "auto",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed for the generated tunes.")] = 0,
+    device: DeviceOption = "auto",
+    threads: ThreadsOption = 0,
+    as_json: JsonOption = False,
+):
+    """Val loss (nats/char) and accuracy, and the share of generated tunes that convert to MIDI."""
+    import time
+
+    from .data import load_tunes
+    from .generate import sample_tunes
+    from .midi import abc_to_midi, pick_engine
+    from .sweep import parse_list
+    from .training import evaluate_loss
+
+    _threads(threads)
+    pick_engine(engine)
+    temps = parse_list(temperatures, float, "temperatures")
+    if data is None:
+        data = shared_data() / "abc-pa3" / "val.txt"
+        if not data.exists():
+            raise SeqkitError(f"give --data (no course val.txt at {data})")
+    ckpt, dev = _load(model, device)
+    tunes = load_tunes(data, fmt)
+    t0 = time.time()
+    report = {"model": str(ckpt.path), "data": str(data), "tunes": len(tunes),
+              **{f"val_{k}" if k in ("loss", "acc") else k: v
+                 for k, v in evaluate_loss(ckpt.model, ckpt.tokenizer, tunes, dev).items()}}
+    report["val_bits_per_char"] = report["val_loss"] / 0.6931471805599453
+    report["seconds_loss"] = round(time.time() - t0, 1)
+    rows = []
+    for temp in temps if count else []:
+        g = _generator(seed, dev)
+        gen = sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), count,
+                           temp, max_chars, g, dev)
+        convs = [abc_to_midi(s.abc, engine) for s in gen]
+        errors: dict[str, int] = {}
+        for c in convs:
+            if not c.ok:
+                key = c.error.split(":")[0]
+                errors[key] = errors.get(key, 0) + 1
+        rows.append({"temperature": temp, "tunes": count, "valid": sum(c.ok for c in convs),
+                     "valid_share": sum(c.ok for c in convs) / count,
+                     "ended": sum(s.ended for s in gen),
+                     "mean_chars": sum(len(s.abc) for s in gen) / count, "errors": errors})
+        if samples is not None:
+            _write(samples / f"T{temp:g}.abc", ("\n\n".join(s.abc for s in gen) + "\n").encode())
+    report["generation"] = rows
+    report["seed"] = seed
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    con.print(f"{ckpt.path.name}: val loss [bold]{report['val_loss']:.4f}[/bold] nats/char "
+              f"({report['val_bits_per_char']:.3f} bits), accuracy {report['val_acc']:.3f} "
+              f"on {report['tunes']} tunes / {report['chars']:,} chars of {data}")
+    if rows:
+        table = Table(title=f"generated tunes that convert to MIDI ({engine}, seed {seed})")
+        for col in ("T", "valid", "ended with <end>", "mean chars", "failures"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(f"{r['temperature']:g}", f"{r['valid']}/{r['tunes']} ({r['valid_share']:.0%})",
+                          f"{r['ended']}/{r['tunes']}", f"{r['mean_chars']:.0f}",
+                          ", ".join(f"{k} x{v}" for k, v in r["errors"].items()))
+        con.print(table)
+
+
+# ----------------------------------------------------------------------------- heatmap
+
+@abc_app.command()
+def heatmap(
+    model: ModelCkpt = DEFAULT_MODEL,
+    text: Annotated[Optional[Path], typer.Option("--text", help="Run this file's text through the model.")] = None,
+    gen: Annotated[bool, typer.Option("--generate", help="Generate a tune (seeded) and use it.")] = False,
+    neurons: Annotated[Optional[str], typer.Option("--neurons", help="Comma-separated hidden unit indices to draw, e.g. 21,57.")] = None,
+    find: Annotated[int, typer.Option("--find", min=0, help="Rank units by how well they separate tune header from body; draw the top K.")] = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNGs.")] = Path("abc-heatmaps"),
+    max_chars: Annotated[int, typer.Option("--max-chars", help="Draw at most this many characters.")] = 800,
+    width: Annotated[int, typer.Option("--width", help="Wrap lines at this many characters.")] = 64,
+    temperature: Annotated[float, typer.Option("--temperature", "-t", min=0.0, help="Temperature for --generate.")] = 1.0,
+    seed: SeedOption = 0,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
+):
+    """Draw hidden units' activations over the characters of a tune, laid out like the text."""
+    from .data import read_text
+    from .generate import sample_tunes
+    from .heatmap import activations, draw, header_scores
+    from .sweep import parse_list
+
+    if (text is None) == (not gen):
+        raise SeqkitError("give exactly one of --text FILE or --generate")
+    if not neurons and not find:
+        raise SeqkitError("give --neurons 21,57 or --find K")
+    ckpt, dev = _load(model, device)
+    if text is not None:
+        content = read_text(text)
+    else:
+        s = sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), 1,
+                         temperature, 1000, _generator(seed, dev), dev)[0]
+        content = s.text
+    acts = activations(ckpt.model, ckpt.tokenizer, content, dev)
+    hidden = acts.shape[1]
+    units = parse_list(neurons, int, "neurons") if neurons else []
+    bad = [u for u in units if not 0 <= u < hidden]
+    if bad:
+        raise SeqkitError(f"--neurons {', '.join(map(str, bad))}: this model has units 0..{hidden - 1}")
+    ranking = []
+    if find:
+        ranking = header_scores(acts, content)[:find]
+        units += [r.unit for r in ranking if r.unit not in units]
+    shown = content[:max_chars]
+    files = []
+    scores = {r.unit: r for r in ranking}
+    for u in units:
+        note = f", header-vs-body d={scores[u].score:+.2f}" if u in scores else ""
+        files.append(str(draw(shown, acts[: len(shown), u], out / f"neuron_{u:03d}.png",
+                              f"{ckpt.path.stem}: unit {u} of {hidden}{note}", width)))
+    if as_json:
+        typer.echo(json.dumps({"files": files, "units": units,
+                               "ranking": [r.__dict__ for r in ranking]}, indent=2))
+        return
+    for r in ranking:
+        _info(f"unit {r.unit:4d}: d={r.score:+.2f} (header mean {r.header_mean:+.2f}, body mean {r.body_mean:+.2f})")
+    for f in files:
+        _info(f"wrote {f}")
+
+
+# ----------------------------------------------------------------------------- sweep
+
+@abc_app.command()
+def sweep(
+    data: Annotated[Optional[Path], typer.Option("--data", help="Training tunes (default: the course train.txt).")] = None,
+    val: Annotated[Optional[Path], typer.Option("--val", help="Validation tunes (default: the course val.txt, else 10% of --data).")] = None,
+    fmt: FormatOption = "auto",
+    model: Annotated[str, typer.Option("--model", help="Cells, comma-separated: lstm,gru,rnn.")] = "lstm",
+    hidden: Annotated[str, typer.Option("--hidden", help="Hidden sizes, e.g. 150,200,250.")] = "150",
+    layers: Annotated[str, typer.Option("--layers", help="Layer counts.")] = "1",
+    dropout: Annotated[str, typer.Option("--dropout", help="Dropouts, e.g. 0,0.1,0.2,0.3.")] = "0",
+    optimizer: Annotated[str, typer.Option("--optimizer", help="Optimizers, e.g. adam,rmsprop,adagrad.")] = "adam",
+    lr: Annotated[str, typer.Option("--lr", help="Learning rates.")] = "2e-3",
+    batch_size: Annotated[str, typer.Option("--batch-size", help="Batch sizes.")] = "64",
+    seq_len: Annotated[str, typer.Option("--seq-len", help="Training slice lengths, e.g. 30,100,200.")] = "100",
+    mode: Annotated[str, typer.Option("--mode", help="grid (every combination) or one-at-a-time (first values as the base, vary one parameter at a time).")] = "grid",
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epochs per run.")] = 5,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Steps per run (with or instead of --epochs).")] = None,
+    patience: Annotated[int, typer.Option("--patience", help="Early-stopping patience per run (0 = off).")] = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Sweep folder: one run folder each, results.csv, results.md, sweep_*.png.")] = Path("runs/abc-sweep"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (the same for every run).")] = 0,
+    device: DeviceOption = "auto",
+    threads: ThreadsOption = 0,
+    as_json: JsonOption = False,
+):
+    """Run the hyperparameter study: a CSV, a results table and one curve plot per varied parameter."""
+    from .sweep import plan, run_sweep, parse_list, write_outputs
+    from .training import Settings, load_corpus
+
+    _threads(threads)
+    values = {"model": parse_list(model, str, "model"), "hidden": parse_list(hidden, int, "hidden"),
+              "layers": parse_list(layers, int, "layers"), "dropout": parse_list(dropout, float, "dropout"),
+              "optimizer": parse_list(optimizer, str, "optimizer"), "lr": parse_list(lr, float, "lr"),
+              "batch_size": parse_list(batch_size, int, "batch_size"),
+              "seq_len": parse_list(seq_len, int, "seq_len")}
+    base = Settings(epochs=epochs, steps=steps, patience=patience, seed=seed, device=device)
+    runs = plan(base, values, mode)
+    data, val = _default_data(data, val)
+    corpus = load_corpus(data, val, fmt, seed=seed)
+    _info(f"{len(runs)} runs on {corpus.source['train_tunes']} training tunes")
+    rows = run_sweep(runs, corpus, out, report=_info, progress=not as_json)
+    result = write_outputs(rows, values, out)
+    if as_json:
+        typer.echo(json.dumps({**result, "runs": [{k: v for k, v in r.items() if k not in ("history", "settings")}
+                                                  for r in rows]}, indent=2))
+    else:
+        typer.echo(result["markdown"], nl=False)
+        _info(f"wrote {result['csv']}, {result['table']} and {len(result['plots'])} plot(s)")

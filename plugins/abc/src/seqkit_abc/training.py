@@ -1,0 +1,190 @@
+"""Training a character-level RNN on ABC tunes: random slices of the tune stream, teacher forcing.
+
+Train items are random slices (``seq_len`` characters) of the course-format stream of all
+training tunes; one epoch is as many slices as fit in the stream end to end. Validation is done
+on whole tunes, each read from a fresh state starting at ``<start>`` (the way tunes are
+generated), so ``val_loss`` is nats per character of the validation tunes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from seqkit import CharTokenizer, RNNConfig, RNNLM, SeqkitError, TrainConfig, Trainer, lm_loss
+from seqkit.data import pad_sequences, seeded_split
+
+from .data import DEFAULT_PRIMER, load_tunes, stream, wrap
+
+CELLS = ("lstm", "gru", "rnn")
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "adagrad", "sgd")
+
+
+@dataclass
+class Settings:
+    """Everything ``seqkit abc train`` (and each ``sweep`` run) needs."""
+
+    model: str = "lstm"  # the cell: lstm | gru | rnn
+    hidden: int = 150
+    layers: int = 1
+    embd: int = 64
+    dropout: float = 0.0
+    optimizer: str = "adam"
+    lr: float = 2e-3
+    batch_size: int = 64
+    seq_len: int = 100
+    epochs: int | None = 20
+    steps: int | None = None
+    patience: int = 3
+    schedule: str = "constant"
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+
+    def check(self) -> None:
+        if self.model not in CELLS:
+            raise SeqkitError(f"unknown model {self.model!r}: use {', '.join(CELLS)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise SeqkitError(f"unknown optimizer {self.optimizer!r}: use {', '.join(OPTIMIZERS)}")
+        if self.hidden < 1 or self.layers < 1 or self.embd < 1:
+            raise SeqkitError("--hidden, --layers and --embd must be positive")
+        if not 0.0 <= self.dropout < 1.0:
+            raise SeqkitError(f"--dropout must be in [0, 1), not {self.dropout}")
+        if self.seq_len < 2:
+            raise SeqkitError("--seq-len must be at least 2")
+
+
+class SliceDataset:
+    """``len`` = stream length / ``seq_len``; each item is a fresh random slice (teacher forcing)."""
+
+    def __init__(self, ids: torch.Tensor, seq_len: int, seed: int = 0):
+        self.seq_len = min(seq_len, len(ids) - 1)
+        if self.seq_len < 1:
+            raise SeqkitError("the training text is too short")
+        self.ids = ids
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return max(1, (len(self.ids) - 1) // self.seq_len)
+
+    def __getitem__(self, i: int) -> dict:
+        hi = len(self.ids) - self.seq_len  # exclusive upper bound of a start
+        start = int(torch.randint(0, hi, (1,), generator=self.generator))
+        x = self.ids[start:start + self.seq_len + 1]
+        return {"input": x[:-1], "target": x[1:]}
+
+
+def tune_items(tunes: list[str], tok) -> list[dict]:
+    """One ``{"input", "target"}`` item per whole tune, sorted by length (less padding)."""
+    items = []
+    for t in sorted(tunes, key=len):
+        ids = torch.tensor(tok.encode(wrap(t)), dtype=torch.long)
+        items.append({"input": ids[:-1], "target": ids[1:]})
+    return items
+
+
+def make_collate(pad_id: int):
+    def collate(items):
+        return {"input": pad_sequences([it["input"] for it in items], pad_id),
+                "target": pad_sequences([it["target"] for it in items], -100)}
+
+    return collate
+
+
+@dataclass
+class Corpus:
+    train: list[str]
+    val: list[str]
+    source: dict
+
+
+def load_corpus(data: Path, val: Path | None = None, fmt: str = "auto", val_fraction: float = 0.1,
+                seed: int = 0) -> Corpus:
+    """Train and validation tunes; without ``val``, 10% of the tunes are held out (fixed seed)."""
+    tunes = load_tunes(data, fmt)
+    if val is not None:
+        val_tunes = load_tunes(val, fmt)
+        source = {"train": str(data), "val": str(val)}
+    else:
+        if len(tunes) < 2:
+            raise SeqkitError(f"{data} has only {len(tunes)} tune; give --val or more tunes")
+        tunes, val_tunes = seeded_split(tunes, val_fraction, seed)
+        source = {"train": str(data), "val": f"{val_fraction:.0%} of the train tunes (seed {seed})"}
+    source.update(train_tunes=len(tunes), val_tunes=len(val_tunes))
+    return Corpus(tunes, val_tunes, source)
+
+
+def build(settings: Settings, corpus: Corpus):
+    """Tokenizer, model and datasets for ``settings`` on ``corpus``."""
+    settings.check()
+    text = stream(corpus.train)
+    tok = CharTokenizer.build([text])
+    config = RNNConfig(tok.vocab_size, cell=settings.model, n_embd=settings.embd,
+                       hidden=settings.hidden, n_layers=settings.layers, dropout=settings.dropout)
+    torch.manual_seed(settings.seed)
+    model = RNNLM(config)
+    train_set = SliceDataset(torch.tensor(tok.encode(text), dtype=torch.long), settings.seq_len,
+                             settings.seed)
+    val_set = tune_items(corpus.val, tok)
+    return tok, config, model, train_set, val_set
+
+
+class ReportingTrainer(Trainer):
+    """Core's Trainer, printing each new evaluation (train/val loss and accuracy) as a line."""
+
+    report = None
+    _shown = 0
+
+    def save(self, *args, **kwargs):
+        if self.report is not None:
+            for row in self.history[self._shown:]:
+                self.report(format_row(row))
+            self._shown = len(self.history)
+        return super().save(*args, **kwargs)
+
+
+def format_row(row: dict) -> str:
+    def f(key, fmt):
+        return format(row[key], fmt) if row.get(key) is not None else "-"
+
+    return (f"epoch {row.get('epoch', 0):>3} step {row['step']:>6}  train loss {f('train_loss', '.4f')} "
+            f"acc {f('train_acc', '.3f')}  val loss {f('val_loss', '.4f')} acc {f('val_acc', '.3f')}  "
+            f"{row.get('time', 0):.0f}s")
+
+
+def train(settings: Settings, corpus: Corpus, out: Path, resume: bool = False,
+          progress: bool = True, report=None) -> dict:
+    """Train, evaluating every epoch; ``out`` gets best.json, last.json, metrics.jsonl, loss.png."""
+    tok, config, model, train_set, val_set = build(settings, corpus)
+    tc = TrainConfig(epochs=settings.epochs, steps=settings.steps, batch_size=settings.batch_size,
+                     lr=settings.lr, optimizer=settings.optimizer, weight_decay=settings.weight_decay,
+                     schedule=settings.schedule, patience=settings.patience, device=settings.device,
+                     seed=settings.seed, progress=progress)
+    trainer = ReportingTrainer(model, tc, train_set, val_set=val_set, collate=make_collate(tok.pad_id),
+                      loss_fn=lm_loss, out=out,
+                      checkpoint=dict(model_type="rnn-lm", config=config, tokenizer=tok, task="abc",
+                                      data=corpus.source,
+                                      extra={"primer": DEFAULT_PRIMER, "settings": asdict(settings)}))
+    trainer.report = report
+    result = trainer.fit(resume=resume)
+    result["parameters"] = sum(p.numel() for p in model.parameters())
+    return result
+
+
+@torch.no_grad()
+def evaluate_loss(model, tok, tunes: list[str], device, batch_size: int = 32) -> dict:
+    """Nats per character and next-character accuracy over whole tunes (fresh state per tune)."""
+    items = tune_items(tunes, tok)
+    collate = make_collate(tok.pad_id)
+    total = n = correct = 0.0
+    unknown = sum(1 for t in tunes for c in wrap(t) if c not in tok.stoi)
+    model.eval()
+    for i in range(0, len(items), batch_size):
+        batch = {k: v.to(device) for k, v in collate(items[i:i + batch_size]).items()}
+        loss, k, c = lm_loss(model, batch)
+        total += float(loss) * int(k)
+        n += int(k)
+        correct += int(c)
+    return {"loss": total / n, "acc": correct / n, "chars": int(n), "unknown_chars": unknown}

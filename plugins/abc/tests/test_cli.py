@@ -1,0 +1,148 @@
+import json
+
+import pytest
+
+
+def test_tiny_model_learns(tiny_run):
+    result = json.loads(tiny_run["result"].stdout)
+    hist = result["history"]
+    assert len(hist) >= 3
+    assert hist[0]["val_loss"] > hist[-1]["val_loss"]
+    assert result["best_val_loss"] < 1.0  # from ln(vocab) ~ 3.6 at the start
+    assert (tiny_run["ckpt"].parent / "loss.png").stat().st_size > 1000
+    assert "epoch   1" in tiny_run["result"].stderr
+
+
+def test_generate_seeded_and_midi(h, tiny_run, tmp_path):
+    args = ["abc", "generate", "-m", tiny_run["ckpt"], "-n", "3", "-t", "0.3", "--seed", "7",
+            "--device", "cpu"]
+    a = h.cli(args, tmp_path)
+    b = h.cli(args, tmp_path)
+    assert a.exit_code == 0, a.output
+    assert a.stdout == b.stdout and a.stdout.startswith("X:")
+    c = h.cli(args + ["--out", tmp_path / "t.abc", "--midi", tmp_path / "mid", "--json"], tmp_path)
+    assert c.exit_code == 0, c.output
+    rows = json.loads(c.stdout)["tunes"]
+    assert (tmp_path / "t.abc").read_text().startswith("X:")
+    assert all(r["ended"] for r in rows)  # a memorised corpus: every tune reaches <end>
+    converted = [r for r in rows if r["midi"]]
+    assert converted and all((tmp_path / "mid" / f"tune_{r['index']}.mid").exists() for r in converted)
+
+
+def test_eval_json(h, tiny_run, tmp_path):
+    r = h.cli(["abc", "eval", "-m", tiny_run["ckpt"], "--data", tiny_run["val"], "-n", "4",
+               "--temperatures", "0.5,1", "--max-chars", "200", "--json", "--device", "cpu"], tmp_path)
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["val_loss"] < 1.0 and rep["chars"] > 100
+    assert [g["temperature"] for g in rep["generation"]] == [0.5, 1.0]
+    assert rep["generation"][0]["valid"] >= 2
+
+
+def test_heatmap_neurons_and_find(h, tiny_run, tmp_path):
+    text = tmp_path / "tune.abc"
+    text.write_text("<start>\n" + h.TUNES[0] + "\n<end>\n")
+    out = tmp_path / "maps"
+    r = h.cli(["abc", "heatmap", "-m", tiny_run["ckpt"], "--text", text, "--neurons", "0,5",
+               "--find", "2", "--out", out, "--json", "--device", "cpu"], tmp_path)
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert len(rep["ranking"]) == 2 and len(rep["files"]) >= 3
+    assert (out / "neuron_000.png").stat().st_size > 2000
+    r = h.cli(["abc", "heatmap", "-m", tiny_run["ckpt"], "--generate", "--neurons", "1",
+               "--out", out, "--device", "cpu"], tmp_path)
+    assert r.exit_code == 0 and (out / "neuron_001.png").exists()
+    r = h.cli(["abc", "heatmap", "-m", tiny_run["ckpt"], "--generate", "--neurons", "999"], tmp_path)
+    assert r.exit_code == 2 and "units 0..47" in r.stderr
+
+
+def test_sweep_tiny(h, tiny_run, tmp_path):
+    out = tmp_path / "sweep"
+    r = h.cli(["abc", "sweep", "--data", tiny_run["train"], "--val", tiny_run["val"],
+               "--model", "lstm,gru", "--hidden", "16", "--dropout", "0,0.1", "--mode", "one-at-a-time",
+               "--epochs", "1", "--batch-size", "16", "--seq-len", "32", "--out", out,
+               "--device", "cpu"], tmp_path)
+    assert r.exit_code == 0, r.output
+    rows = (out / "results.csv").read_text().strip().splitlines()
+    assert rows[0].startswith("model,hidden") and len(rows) == 1 + 3  # base + gru + dropout 0.1
+    assert (out / "sweep_model.png").exists() and (out / "sweep_dropout.png").exists()
+    assert "best val loss" in (out / "results.md").read_text()
+    again = h.cli(["abc", "sweep", "--data", tiny_run["train"], "--val", tiny_run["val"],
+                   "--model", "lstm,gru", "--hidden", "16", "--dropout", "0,0.1", "--mode",
+                   "one-at-a-time", "--epochs", "1", "--batch-size", "16", "--seq-len", "32",
+                   "--out", out, "--device", "cpu"], tmp_path)
+    assert again.exit_code == 0 and again.stderr.count("done before") == 3
+
+
+def test_to_midi_fixtures(h, tmp_path):
+    folder = h.shared("midi-fixtures", "abc")
+    import mido
+
+    for f in sorted(folder.glob("*.abc")):
+        out = tmp_path / (f.stem + ".mid")
+        r = h.cli(["abc", "to-midi", f, "--out", out], tmp_path)
+        assert r.exit_code == 0, r.output
+        notes = sum(1 for t in mido.MidiFile(out).tracks for m in t if m.type == "note_on" and m.velocity)
+        assert notes > 20, f
+
+
+def test_to_midi_several_tunes(h, tmp_path):
+    f = tmp_path / "two.abc"
+    f.write_text(h.TUNES[0] + "\n\n" + h.TUNES[1] + "\n")
+    r = h.cli(["abc", "to-midi", f, "--json"], tmp_path)
+    assert r.exit_code == 0, r.output
+    assert [x["midi"] for x in json.loads(r.stdout)] == [str(tmp_path / "two_1.mid"), str(tmp_path / "two_2.mid")]
+
+
+# ------------------------------------------------------------------ bad input: one line, exit 2
+
+def _fails(r, *needles):
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    line = r.stderr.strip()
+    assert line.startswith("Error: ") and "\n" not in line, line
+    for n in needles:
+        assert n in line, line
+
+
+@pytest.mark.parametrize("content, needle", [
+    (None, "does not exist"),
+    (b"", "is empty"),
+    (b"no tunes in here\n", "no tunes"),
+    (b"<start>\n<end>\n", "no <start> ... <end> tune blocks"),
+    (bytes(range(256)) * 4, "binary"),
+])
+def test_train_bad_data(h, tmp_path, content, needle):
+    f = tmp_path / "data.txt"
+    if content is not None:
+        f.write_bytes(content)
+    _fails(h.cli(["abc", "train", "--data", f, "--epochs", "1", "--out", tmp_path / "run"], tmp_path), needle)
+
+
+def test_bad_primer(h, tiny_run, tmp_path):
+    r = h.cli(["abc", "generate", "-m", tiny_run["ckpt"], "--primer", "<start>\nX:1\nT:Ç€"], tmp_path)
+    _fails(r, "never saw", "'Ç'", "'€'")
+
+
+def test_to_midi_invalid(h, tmp_path):
+    f = tmp_path / "bad.abc"
+    f.write_text("X:1\nT:broken\nK:C\n|:abc|]]]][[[\n")
+    _fails(h.cli(["abc", "to-midi", f], tmp_path), "cannot convert")
+    assert not (tmp_path / "bad.mid").exists()
+    _fails(h.cli(["abc", "to-midi", tmp_path / "missing.abc"], tmp_path), "does not exist")
+
+
+def test_corrupt_checkpoint(h, tiny_run, tmp_path):
+    import shutil
+
+    meta = json.loads(tiny_run["ckpt"].read_text())
+    bad = tmp_path / "bad.json"
+    bad.write_text(tiny_run["ckpt"].read_text())
+    blob = (tiny_run["ckpt"].parent / meta["weights"]).read_bytes()
+    (tmp_path / meta["weights"]).write_bytes(blob[: len(blob) // 2])
+    _fails(h.cli(["abc", "generate", "-m", bad], tmp_path), "corrupt")
+    junk = tmp_path / "junk.json"
+    junk.write_text("{not json")
+    _fails(h.cli(["abc", "eval", "-m", junk, "--data", tiny_run["val"]], tmp_path), "not a seqkit checkpoint")
+    _fails(h.cli(["abc", "generate", "-m", "no-such-model"], tmp_path), "no abc checkpoint named")
+    shutil.rmtree(tmp_path / "seqkit-data", ignore_errors=True)
