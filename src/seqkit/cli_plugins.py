@@ -12,7 +12,8 @@ import typer
 from .errors import SeqkitError
 from .options import JsonOption
 
-plugins_app = typer.Typer(help="List, install, uninstall and create seqkit plugins.",
+plugins_app = typer.Typer(help="List installed plugins (seqkit plugins [--json]); install, uninstall "
+                               "or create one.",
                           invoke_without_command=True, no_args_is_help=False)
 
 
@@ -65,9 +66,9 @@ _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 @plugins_app.command(context_settings=_PASS_THROUGH)
 def install(
     ctx: typer.Context,
-    packages: list[str] | None = typer.Argument(None, help="Plugin distributions (seqkit-text), folders "
+    packages: list[str] | None = typer.Argument(None, metavar="PACKAGE", help="Plugin distributions (seqkit-text), folders "
                                          "or wheels; any other pip option is passed to pip."),
-    editable: str | None = typer.Option(None, "--editable", "-e",
+    editable: str | None = typer.Option(None, "--editable", "-e", metavar="PATH",
                                            help="Install this project folder in editable mode."),
     upgrade: bool = typer.Option(False, "--upgrade", "-U", help="Upgrade to the newest version."),
     force_reinstall: bool = typer.Option(False, "--force-reinstall", help="Reinstall even if current."),
@@ -96,7 +97,8 @@ def install(
 @plugins_app.command(context_settings=_PASS_THROUGH)
 def uninstall(
     ctx: typer.Context,
-    packages: list[str] = typer.Argument(..., help="Plugin distributions to remove (seqkit-text)."),
+    packages: list[str] = typer.Argument(..., metavar="PACKAGE",
+                                         help="Plugin distributions to remove (seqkit-text)."),
     yes: bool = typer.Option(True, "--yes/--ask", "-y", help="Do not ask pip for confirmation."),
 ):
     """Uninstall plugins with pip from the environment seqkit runs in."""
