@@ -22,6 +22,7 @@ from seqkit import SeqkitError
 SOURCE_SYMBOLS = list("0123456789-")
 SAMPLINGS = ("digits", "uniform")
 FORMAT = "seqkit-numerals-pairs v1"
+SAMPLER_VERSION = 1  # bump when sample_numbers() changes, so old caches are not reused
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ class DataSpec:
     def key(self) -> str:
         from importlib.metadata import version
 
-        return (f"{self.lang}-max{self.max}-n{self.size}-{self.sampling}-neg{self.negatives:g}"
-                f"-seed{self.seed}-num2words{version('num2words')}")
+        return (f"{self.lang}-max{self.max}-n{self.size}-{self.sampling}{SAMPLER_VERSION}"
+                f"-neg{self.negatives:g}-seed{self.seed}-num2words{version('num2words')}")
 
     def to_dict(self) -> dict:
         return asdict(self)
