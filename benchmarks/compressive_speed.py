@@ -70,16 +70,17 @@ def bench_train(model, device, batch, length, steps, warmup, compile_model):
     dt = time.perf_counter() - t0
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
     return {"tokens_per_s": steps * batch * length / dt, "step_ms": 1000 * dt / steps,
-            "first_step_s": t_first, "peak_gib": peak, "aux_loss": float(model.aux_loss or 0.0),
-            "loss": float(loss)}
+            "first_step_s": t_first, "peak_gib": peak, "aux_loss": float(model.aux_loss.detach()) if model.aux_loss is not None else 0.0,
+            "loss": loss.item()}
 
 
-def bench_generate(model, device, tokens, graphs, dtype):
+def bench_generate(model, device, tokens, graphs, dtype, compile_decode=False):
     from seqkit.sampling import generate
 
     model.eval()
     model.to(dtype)
     model.cuda_graphs = graphs
+    model.compile_decode = compile_decode
     prompt = torch.zeros(1, 1, dtype=torch.long, device=device)
     g = torch.Generator(device=device).manual_seed(0)
     generate(model, prompt, 8, generator=g)  # warm-up (kernels, rope tables)
@@ -93,19 +94,20 @@ def bench_generate(model, device, tokens, graphs, dtype):
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
     model.to(torch.float32)
     return {"tokens": int(out.size(1)), "tokens_per_s": out.size(1) / dt, "peak_gib": peak,
-            "dtype": str(dtype).removeprefix("torch."), "cuda_graphs": graphs}
+            "dtype": str(dtype).removeprefix("torch."), "cuda_graphs": graphs, "compiled": compile_decode}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--small", action="store_true", help="tiny model (smoke test)")
-    ap.add_argument("--vocab", type=int, default=388, help="vocabulary (388 = performance events)")
+    ap.add_argument("--vocab", type=int, default=391, help="vocabulary (391 = performance tokens)")
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--length", type=int, default=4096)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--compile", action="store_true", help="torch.compile the model for training")
+    ap.add_argument("--compile-decode", action="store_true", help="only: generation with a compiled one-token step")
     ap.add_argument("--gen-tokens", type=int, default=2048)
     ap.add_argument("--no-train", action="store_true")
     ap.add_argument("--no-gen", action="store_true")
@@ -128,7 +130,9 @@ def main():
     if not a.no_train:
         res["train"] = bench_train(model, device, a.batch, a.length, a.steps, a.warmup, a.compile)
         res["train"]["compiled"] = a.compile
-    if not a.no_gen:
+    if a.compile_decode:
+        res["generate"] = [bench_generate(model, device, a.gen_tokens, True, torch.float32, True)]
+    elif not a.no_gen:
         gen_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
         res["generate"] = [bench_generate(model, device, a.gen_tokens, True, torch.float32)]
         if device.type == "cuda":
@@ -142,7 +146,8 @@ def main():
         rows.append(f"| train{' (compiled)' if a.compile else ''} | {t['tokens_per_s']:,.0f} tok/s | "
                     f"{t['step_ms']:.1f} ms/step | peak {t['peak_gib'] or 0:.2f} GiB |")
     for gres in res.get("generate", []):
-        rows.append(f"| generate {gres['dtype']}{' graphs' if gres['cuda_graphs'] else ' eager'} | "
+        how = (" compiled" if gres["compiled"] else "") + (" graphs" if gres["cuda_graphs"] else " eager")
+        rows.append(f"| generate {gres['dtype']}{how} | "
                     f"{gres['tokens_per_s']:,.0f} tok/s | {gres['tokens']} tokens | peak {gres['peak_gib'] or 0:.2f} GiB |")
     print("\n".join(rows))
     if a.json_out:

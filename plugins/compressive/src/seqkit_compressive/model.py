@@ -320,6 +320,7 @@ class CompressiveTransformer(nn.Module):
         self._rope: dict = {}
         self.aux_loss = None
         self.cuda_graphs = True  # capture one-token steps on CUDA
+        self.compile_decode = False  # torch.compile the one-token step before capturing it
 
     @staticmethod
     def _init(m):
@@ -538,15 +539,20 @@ class CompressiveTransformer(nn.Module):
         return logits
 
     def _capture(self, st):
+        decode = self._decode
+        if self.compile_decode:
+            if getattr(self, "_compiled_decode", None) is None:
+                self._compiled_decode = torch.compile(self._decode, dynamic=False)
+            decode = self._compiled_decode
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):  # warm up: same slots as the real step will write
             for _ in range(2):
-                self._decode(st)
+                decode(st)
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            st.logits = self._decode(st)
+            st.logits = decode(st)
         return graph
 
     @torch.no_grad()
