@@ -90,7 +90,7 @@ def train(model, windows, steps, batch, lr, device, seconds):
     if device.type == "cuda":
         torch.cuda.synchronize()
     return {"steps": done, "tokens": done * batch * windows.length, "seconds": time.perf_counter() - t0,
-            "last_train_loss": loss.item()}
+            "last_train_loss": loss.detach().item()}
 
 
 @torch.no_grad()

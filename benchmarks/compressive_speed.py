@@ -71,7 +71,7 @@ def bench_train(model, device, batch, length, steps, warmup, compile_model):
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
     return {"tokens_per_s": steps * batch * length / dt, "step_ms": 1000 * dt / steps,
             "first_step_s": t_first, "peak_gib": peak, "aux_loss": float(model.aux_loss.detach()) if model.aux_loss is not None else 0.0,
-            "loss": loss.item()}
+            "loss": loss.detach().item()}
 
 
 def bench_generate(model, device, tokens, graphs, dtype, compile_decode=False):

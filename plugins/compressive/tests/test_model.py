@@ -184,6 +184,6 @@ def test_short_windows_keep_the_compression_in_the_graph_for_ddp():
     model = tiny().train()
     idx = torch.randint(0, 40, (2, 9))  # 2 segments: the memory never overflows
     loss, _, _ = lm_loss(model, {"input": idx[:, :-1], "target": idx[:, 1:]})
-    assert model.aux_loss is not None and model.aux_loss.item() == 0.0 and model.aux_loss.requires_grad
+    assert model.aux_loss is not None and model.aux_loss.detach().item() == 0.0 and model.aux_loss.requires_grad
     loss.backward()
     assert all(p.grad is not None and not p.grad.any() for p in model.blocks[0].compress.parameters())
