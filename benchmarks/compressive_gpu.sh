@@ -14,6 +14,7 @@ start=$SECONDS
 left() { echo $(( BUDGET - (SECONDS - start) )); }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 $PY -c "import torch; print('torch', torch.__version__)"
+$PY -m pytest -q -p no:cacheprovider plugins/compressive/tests/test_cuda.py 2>&1 | tail -5 | tee "$OUT/test_cuda.log"
 $PY benchmarks/compressive_speed.py $SPEED_ARGS --json-out "$OUT/speed.json" 2>&1 | tee "$OUT/speed.log"
 if [ -f "$DATA" ] && [ "$(left)" -gt 90 ]; then
   $PY benchmarks/compressive_maestro.py --data "$DATA" --steps 500 --seconds 45 $MAESTRO_ARGS \
