@@ -435,7 +435,9 @@ class CompressiveTransformer(nn.Module):
 
     # ------------------------------------------------------------ one token at a time
 
+    @torch.no_grad()
     def _forward_steps(self, idx, cond, cache):
+        """New tokens after a prompt, one fixed-shape step each (inference only: no gradients)."""
         st = cache.static
         if st is None or st.batch != idx.size(0):
             st = cache.static = self._make_static(cache, idx.size(0), idx.device)
