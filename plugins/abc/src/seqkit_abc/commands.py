@@ -157,9 +157,9 @@ def train(
     embd: Annotated[int, typer.Option("--embd", help="Character embedding size.")] = 64,
     dropout: Annotated[float, typer.Option("--dropout", help="Dropout on inputs, outputs and between layers.")] = 0.0,
     optimizer: Annotated[str, typer.Option("--optimizer", help="adam, adamw, rmsprop, adagrad or sgd.")] = "adam",
-    lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 2e-3,
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 4e-3,
     schedule: Annotated[str, typer.Option("--schedule", help="Learning-rate schedule: constant, cosine or linear.")] = "constant",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Slices per batch.")] = 64,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Slices per batch.")] = 32,
     seq_len: Annotated[int, typer.Option("--seq-len", help="Characters per training slice.")] = 100,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epochs (one epoch = the training stream's length in slices).")] = 20,
     steps: Annotated[Optional[int], typer.Option("--steps", help="Stop after this many steps (with or instead of --epochs).")] = None,
@@ -354,6 +354,8 @@ def heatmap(
         s = sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), 1,
                          temperature, 1000, _generator(seed, dev), dev)[0]
         content = s.text
+    # --find ranks units on up to 20,000 characters; only --max-chars of them are drawn
+    content = content[: max(max_chars, 20_000) if find else max_chars]
     acts = activations(ckpt.model, ckpt.tokenizer, content, dev)
     hidden = acts.shape[1]
     units = parse_list(neurons, int, "neurons") if neurons else []
@@ -393,8 +395,8 @@ def sweep(
     layers: Annotated[str, typer.Option("--layers", help="Layer counts.")] = "1",
     dropout: Annotated[str, typer.Option("--dropout", help="Dropouts, e.g. 0,0.1,0.2,0.3.")] = "0",
     optimizer: Annotated[str, typer.Option("--optimizer", help="Optimizers, e.g. adam,rmsprop,adagrad.")] = "adam",
-    lr: Annotated[str, typer.Option("--lr", help="Learning rates.")] = "2e-3",
-    batch_size: Annotated[str, typer.Option("--batch-size", help="Batch sizes.")] = "64",
+    lr: Annotated[str, typer.Option("--lr", help="Learning rates.")] = "4e-3",
+    batch_size: Annotated[str, typer.Option("--batch-size", help="Batch sizes.")] = "32",
     seq_len: Annotated[str, typer.Option("--seq-len", help="Training slice lengths, e.g. 30,100,200.")] = "100",
     mode: Annotated[str, typer.Option("--mode", help="grid (every combination) or one-at-a-time (first values as the base, vary one parameter at a time).")] = "grid",
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epochs per run.")] = 5,

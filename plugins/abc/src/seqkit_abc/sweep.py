@@ -68,10 +68,15 @@ def run_sweep(runs: list[Settings], corpus: Corpus, out: Path, report=print,
             rows.append(json.loads(done.read_text()))
             continue
         report(f"[{n}/{len(runs)}] {label(s)}")
-        if (folder / "last.json").exists():
-            result = train(s, corpus, folder, resume=True, progress=progress)
-        else:
-            result = train(s, corpus, folder, progress=progress)
+        try:
+            result = train(s, corpus, folder, resume=(folder / "last.json").exists(), progress=progress)
+        except SeqkitError as exc:  # e.g. a diverging run: record it, go on with the others
+            report(f"    failed: {exc}")
+            rows.append({**{k: getattr(s, k) for k in PARAMS}, "best_val_loss": float("nan"),
+                         "best_val_acc": float("nan"), "final_train_loss": None, "epochs": 0,
+                         "sec_per_epoch": float("nan"), "parameters": 0, "stopped_early": False,
+                         "history": [], "error": str(exc)})
+            continue
         hist = result["history"]
         epochs = max(1, result["epochs"])
         row = {**{k: getattr(s, k) for k in PARAMS},
@@ -101,7 +106,7 @@ def write_csv(rows: list[dict], path: Path) -> None:
 def markdown_table(rows: list[dict], varied: list[str]) -> str:
     cols = varied + ["best val loss", "val acc", "epochs", "s/epoch", "params"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in sorted(rows, key=lambda r: r["best_val_loss"]):
+    for r in sorted(rows, key=lambda r: (r["best_val_loss"] != r["best_val_loss"], r["best_val_loss"])):
         cells = [str(r[k]) for k in varied] + [f"{r['best_val_loss']:.4f}", f"{r['best_val_acc']:.3f}",
                                                str(r["epochs"]), f"{r['sec_per_epoch']:.1f}",
                                                f"{r['parameters']:,}"]

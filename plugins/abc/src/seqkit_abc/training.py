@@ -32,8 +32,8 @@ class Settings:
     embd: int = 64
     dropout: float = 0.0
     optimizer: str = "adam"
-    lr: float = 2e-3
-    batch_size: int = 64
+    lr: float = 4e-3
+    batch_size: int = 32
     seq_len: int = 100
     epochs: int | None = 20
     steps: int | None = None
