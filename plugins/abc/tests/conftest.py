@@ -2,8 +2,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 import seqkit_abc.plugin as plugin
+
 from seqkit.testing import run_cli
 
 REPO = Path(__file__).resolve().parents[3]

@@ -1,8 +1,7 @@
 import pytest
+from seqkit_abc.data import header_mask, load_tunes, parse_abc, parse_course, read_text, stream, unwrap
 
 from seqkit import SeqkitError
-from seqkit_abc.data import (header_mask, load_tunes, parse_abc, parse_course, read_text,
-                             stream, unwrap)
 
 
 def test_course_format_round_trip(h, tmp_path):

@@ -1,9 +1,8 @@
+import pytest
 import torch
-
-from seqkit import CharTokenizer, SeqkitError
 from seqkit_abc.generate import sample_tunes
 
-import pytest
+from seqkit import CharTokenizer, SeqkitError
 
 
 class Scripted(torch.nn.Module):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -38,7 +38,7 @@ def shared_data() -> Path:
     return Path(os.environ.get("SEQKIT_SHARED_DATA", "../shared/data"))
 
 
-def _default_data(data: Optional[Path], val: Optional[Path]) -> tuple[Path, Optional[Path]]:
+def _default_data(data: Path | None, val: Path | None) -> tuple[Path, Path | None]:
     if data is not None:
         return data, val
     course = shared_data() / "abc-pa3"
@@ -67,7 +67,7 @@ def _load(model: str, device: str):
     return ckpt, dev
 
 
-def _generator(seed: Optional[int], device):
+def _generator(seed: int | None, device):
     import torch
 
     g = torch.Generator(device=device)
@@ -98,8 +98,8 @@ def generate(
     temperature: Annotated[float, typer.Option("--temperature", "-t", min=0.0, help="Sampling temperature (0 = greedy).")] = 1.0,
     max_chars: Annotated[int, typer.Option("--max-chars", help="Stop a tune after this many new characters.")] = 1000,
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many tunes.")] = 3,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the tunes to this .abc file instead of stdout.")] = None,
-    midi: Annotated[Optional[Path], typer.Option("--midi", help="Also convert each tune to DIR/tune_N.mid.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the tunes to this .abc file instead of stdout.")] = None,
+    midi: Annotated[Path | None, typer.Option("--midi", help="Also convert each tune to DIR/tune_N.mid.")] = None,
     engine: EngineOption = "auto",
     seed: SeedOption = None,
     device: DeviceOption = "auto",
@@ -148,8 +148,8 @@ def generate(
 
 @abc_app.command()
 def train(
-    data: Annotated[Optional[Path], typer.Option("--data", help="Training tunes: a course file (<start>/<end>), an .abc file or a folder. Default: ../shared/data/abc-pa3/train.txt.")] = None,
-    val: Annotated[Optional[Path], typer.Option("--val", help="Validation tunes (default: 10% of --data, fixed seed).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Training tunes: a course file (<start>/<end>), an .abc file or a folder. Default: ../shared/data/abc-pa3/train.txt.")] = None,
+    val: Annotated[Path | None, typer.Option("--val", help="Validation tunes (default: 10% of --data, fixed seed).")] = None,
     fmt: FormatOption = "auto",
     model: Annotated[str, typer.Option("--model", help="Recurrent cell: lstm, gru or rnn.")] = "lstm",
     hidden: Annotated[int, typer.Option("--hidden", help="Hidden units per layer.")] = 150,
@@ -161,11 +161,11 @@ def train(
     schedule: Annotated[str, typer.Option("--schedule", help="Learning-rate schedule: constant, cosine or linear.")] = "constant",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Slices per batch.")] = 32,
     seq_len: Annotated[int, typer.Option("--seq-len", help="Characters per training slice.")] = 100,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epochs (one epoch = the training stream's length in slices).")] = 20,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Stop after this many steps (with or instead of --epochs).")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (one epoch = the training stream's length in slices).")] = 20,
+    steps: Annotated[int | None, typer.Option("--steps", help="Stop after this many steps (with or instead of --epochs).")] = None,
     patience: Annotated[int, typer.Option("--patience", help="Stop after this many epochs without a better val loss (0 = off).")] = 3,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: best.json, last.json, metrics.jsonl, loss.png.")] = Path("runs/abc"),
-    save: Annotated[Optional[str], typer.Option("--save", help="Also export the best model as NAME into your abc checkpoints (float16).")] = None,
+    save: Annotated[str | None, typer.Option("--save", help="Also export the best model as NAME into your abc checkpoints (float16).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     device: DeviceOption = "auto",
@@ -173,7 +173,8 @@ def train(
     as_json: JsonOption = False,
 ):
     """Train a character model on ABC tunes; prints loss and accuracy after every epoch."""
-    from .training import Settings, load_corpus, train as run_training
+    from .training import Settings, load_corpus
+    from .training import train as run_training
 
     _threads(threads)
     data, val = _default_data(data, val)
@@ -204,7 +205,7 @@ def train(
 @abc_app.command("to-midi")
 def to_midi(
     file: Annotated[Path, typer.Argument(help="An .abc file (or a course <start>/<end> file).")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="The .mid file (several tunes: STEM_N.mid). Default: next to FILE.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The .mid file (several tunes: STEM_N.mid). Default: next to FILE.")] = None,
     engine: EngineOption = "auto",
     fmt: FormatOption = "auto",
     as_json: JsonOption = False,
@@ -244,12 +245,12 @@ def to_midi(
 @abc_app.command("eval")
 def evaluate(
     model: ModelCkpt = DEFAULT_MODEL,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Validation tunes. Default: ../shared/data/abc-pa3/val.txt.")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Validation tunes. Default: ../shared/data/abc-pa3/val.txt.")] = None,
     fmt: FormatOption = "auto",
     count: Annotated[int, typer.Option("--count", "-n", min=0, help="Tunes to generate per temperature (0 = skip).")] = 30,
     temperatures: Annotated[str, typer.Option("--temperatures", help="Comma-separated sampling temperatures.")] = "0.5,1,2",
     max_chars: Annotated[int, typer.Option("--max-chars", help="Character limit per generated tune.")] = 1000,
-    samples: Annotated[Optional[Path], typer.Option("--samples", help="Also write the generated tunes to DIR/T<temp>.abc.")] = None,
+    samples: Annotated[Path | None, typer.Option("--samples", help="Also write the generated tunes to DIR/T<temp>.abc.")] = None,
     engine: EngineOption = "auto",
     seed: Annotated[int, typer.Option("--seed", help="Random seed for the generated tunes.")] = 0,
     device: DeviceOption = "auto",
@@ -325,9 +326,9 @@ def evaluate(
 @abc_app.command()
 def heatmap(
     model: ModelCkpt = DEFAULT_MODEL,
-    text: Annotated[Optional[Path], typer.Option("--text", help="Run this file's text through the model.")] = None,
+    text: Annotated[Path | None, typer.Option("--text", help="Run this file's text through the model.")] = None,
     gen: Annotated[bool, typer.Option("--generate", help="Generate a tune (seeded) and use it.")] = False,
-    neurons: Annotated[Optional[str], typer.Option("--neurons", help="Comma-separated hidden unit indices to draw, e.g. 21,57.")] = None,
+    neurons: Annotated[str | None, typer.Option("--neurons", help="Comma-separated hidden unit indices to draw, e.g. 21,57.")] = None,
     find: Annotated[int, typer.Option("--find", min=0, help="Rank units by how well they separate tune header from body; draw the top K.")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNGs.")] = Path("abc-heatmaps"),
     max_chars: Annotated[int, typer.Option("--max-chars", help="Draw at most this many characters.")] = 800,
@@ -387,8 +388,8 @@ def heatmap(
 
 @abc_app.command()
 def sweep(
-    data: Annotated[Optional[Path], typer.Option("--data", help="Training tunes (default: the course train.txt).")] = None,
-    val: Annotated[Optional[Path], typer.Option("--val", help="Validation tunes (default: the course val.txt, else 10% of --data).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Training tunes (default: the course train.txt).")] = None,
+    val: Annotated[Path | None, typer.Option("--val", help="Validation tunes (default: the course val.txt, else 10% of --data).")] = None,
     fmt: FormatOption = "auto",
     model: Annotated[str, typer.Option("--model", help="Cells, comma-separated: lstm,gru,rnn.")] = "lstm",
     hidden: Annotated[str, typer.Option("--hidden", help="Hidden sizes, e.g. 150,200,250.")] = "150",
@@ -399,8 +400,8 @@ def sweep(
     batch_size: Annotated[str, typer.Option("--batch-size", help="Batch sizes.")] = "32",
     seq_len: Annotated[str, typer.Option("--seq-len", help="Training slice lengths, e.g. 30,100,200.")] = "100",
     mode: Annotated[str, typer.Option("--mode", help="grid (every combination) or one-at-a-time (first values as the base, vary one parameter at a time).")] = "grid",
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epochs per run.")] = 5,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Steps per run (with or instead of --epochs).")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs per run.")] = 5,
+    steps: Annotated[int | None, typer.Option("--steps", help="Steps per run (with or instead of --epochs).")] = None,
     patience: Annotated[int, typer.Option("--patience", help="Early-stopping patience per run (0 = off).")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Sweep folder: one run folder each, results.csv, results.md, sweep_*.png.")] = Path("runs/abc-sweep"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed (the same for every run).")] = 0,
@@ -409,7 +410,7 @@ def sweep(
     as_json: JsonOption = False,
 ):
     """Run the hyperparameter study: a CSV, a results table and one curve plot per varied parameter."""
-    from .sweep import plan, run_sweep, parse_list, write_outputs
+    from .sweep import parse_list, plan, run_sweep, write_outputs
     from .training import Settings, load_corpus
 
     _threads(threads)
