@@ -84,16 +84,24 @@ def test_a_plugin_that_fails_to_import_is_skipped(fresh_plugins, monkeypatch, ca
     assert infos["ghost"].error
 
 
-def test_two_plugins_registering_one_name_is_an_error_naming_both(fresh_plugins):
+def test_two_plugins_registering_one_name_is_an_error_naming_both(fresh_plugins, capsys):
     import seqkit
 
-    def register_tasks(register):
-        register(Task("dup"))
+    def tasks_of(name):
+        def register_tasks(register):
+            register(Task("dup"))
+            register(Task(f"own-{name}"))
 
-    fresh_plugins.register_plugin(_plugin("first", register_tasks=register_tasks), name="first")
-    fresh_plugins.register_plugin(_plugin("second", register_tasks=register_tasks), name="second")
-    with pytest.raises(SeqkitError, match="first.*second"):
-        seqkit.tasks()
+        return register_tasks
+
+    for name in ("first", "second"):
+        fresh_plugins.register_plugin(_plugin(name, register_tasks=tasks_of(name)), name=name)
+    assert seqkit.get_task("dup").plugin == "first"  # the first stays, the CLI keeps working
+    assert len([t for t in seqkit.tasks() if t.startswith("own-")]) == 2
+    err = capsys.readouterr().err
+    assert "'dup' is registered by both plugin 'first' and plugin 'second'" in err
+    infos = {i.name: i for i in fresh_plugins.plugin_infos()}
+    assert "first" in infos["second"].error and not infos["first"].error
 
 
 def test_load_plugins_env_var_limits_plugins(fresh_plugins, monkeypatch):

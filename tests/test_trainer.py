@@ -24,7 +24,11 @@ def _trainer(out, steps=30, arch="rnn-lm", loss_fn=None, **kw):
 
 @pytest.mark.parametrize("arch", ["rnn-lm", "transformer-lm"])
 def test_loss_falls_and_files_written(tmp_path, arch):
-    result = _trainer(tmp_path, steps=40, arch=arch).fit()
+    seen = []
+    trainer = _trainer(tmp_path, steps=40, arch=arch)
+    trainer.on_eval = seen.append
+    result = trainer.fit()
+    assert seen == result["history"]
     hist = result["history"]
     import math
 

@@ -16,6 +16,7 @@ from importlib import metadata
 import pluggy
 
 from . import hookspecs
+from .errors import PluginConflictError
 from .registry import DatasetType, ModelType, Registry, Task, TokenizerType
 
 ENTRY_POINT_GROUP = "seqkit"
@@ -130,6 +131,7 @@ def reset() -> None:
     _pm = None
     _registry = None
     _infos.clear()
+    _warned.clear()
 
 
 def _call(hook_name: str, **kwargs):
@@ -159,6 +161,11 @@ def get_registry() -> Registry:
                 except TypeError as exc:
                     _failed(plugin_name, hook_name, exc)
                     break
+                except PluginConflictError as exc:  # keep the first, report both, go on
+                    info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
+                    info.error = str(exc)
+                    warn(f"{exc}; keeping the first")
+                    continue
                 info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
                 info.registered.setdefault(kind, []).append(item.name)
     _registry = registry

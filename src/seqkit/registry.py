@@ -118,8 +118,8 @@ class Registry:
             if item.name in table:
                 other = table[item.name].plugin or "seqkit"
                 raise PluginConflictError(
-                    f"{kind[:-1]} {item.name!r} is registered by both {other!r} and {plugin!r}; "
-                    f"uninstall one, or load only one with SEQKIT_LOAD_PLUGINS"
+                    f"{kind[:-1]} {item.name!r} is registered by both plugin {other!r} and plugin "
+                    f"{plugin!r} (uninstall one, or choose with SEQKIT_LOAD_PLUGINS)"
                 )
             item.plugin = plugin
             table[item.name] = item

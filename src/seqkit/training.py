@@ -123,8 +123,10 @@ def default_collate(items):
 class Trainer:
     def __init__(self, model, config: TrainConfig, train_set, val_set=None,
                  collate: Callable | None = None, loss_fn: Callable = lm_loss,
-                 out: str | Path = "run", checkpoint: dict[str, Any] | None = None):
+                 out: str | Path = "run", checkpoint: dict[str, Any] | None = None,
+                 on_eval: Callable[[dict], None] | None = None):
         self.config = config
+        self.on_eval = on_eval  # called with each evaluation's row (main process only)
         self.train_set, self.val_set = train_set, val_set
         self.collate = collate or default_collate
         self.loss_fn = loss_fn
@@ -444,6 +446,8 @@ class Trainer:
         if self.is_main:
             with open(self.out / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")
+            if self.on_eval is not None:
+                self.on_eval(row)
             if improved:
                 self.save(self.best_path, with_state=False)
             self.save()
