@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from seqkit_compressive.model import CompressiveConfig, CompressiveTransformer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

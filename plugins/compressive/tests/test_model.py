@@ -187,3 +187,22 @@ def test_short_windows_keep_the_compression_in_the_graph_for_ddp():
     assert model.aux_loss is not None and model.aux_loss.detach().item() == 0.0 and model.aux_loss.requires_grad
     loss.backward()
     assert all(p.grad is not None and not p.grad.any() for p in model.blocks[0].compress.parameters())
+
+
+def test_config_command_reports_settings_and_errors():
+    import json
+
+    from typer.testing import CliRunner
+
+    from seqkit.cli import app
+
+    r = CliRunner().invoke(app, ["compressive", "config", "--set", "memory_layers=5,6", "--set", "mem_len=1024",
+                                 "--set", "cmem_len=256", "--set", "seg_len=1024", "--json"])
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["memory_layers"] == [5, 6] and info["context"] == 1024 + 1024 + 256 * 4
+    assert 19_000_000 < info["parameters"] < 23_000_000
+    r = CliRunner().invoke(app, ["compressive", "config", "--set", "compression=median"])
+    assert r.exit_code == 2 and "Error: compression must be one of conv, mean, max" in r.output
+    r = CliRunner().invoke(app, ["compressive", "config", "--set", "mem_len"])
+    assert r.exit_code == 2 and "--set takes key=value" in r.output
