@@ -128,17 +128,27 @@ def main():
                                                   "cmem_len", "cmem_ratio", "memory_layers", "vocab_size")},
            "batch": [a.batch, a.length]}
     if not a.no_train:
-        res["train"] = bench_train(model, device, a.batch, a.length, a.steps, a.warmup, a.compile)
-        res["train"]["compiled"] = a.compile
+        try:
+            res["train"] = bench_train(model, device, a.batch, a.length, a.steps, a.warmup, a.compile)
+            res["train"]["compiled"] = a.compile
+        except Exception as exc:  # report and go on with generation
+            print(f"training failed: {exc!r}", flush=True)
+    runs = []
     if a.compile_decode:
-        res["generate"] = [bench_generate(model, device, a.gen_tokens, True, torch.float32, True)]
+        runs = [(a.gen_tokens, True, torch.float32, True)]
     elif not a.no_gen:
-        gen_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-        res["generate"] = [bench_generate(model, device, a.gen_tokens, True, torch.float32)]
+        runs = [(a.gen_tokens, True, torch.float32, False)]
         if device.type == "cuda":
-            res["generate"].append(bench_generate(model, device, a.gen_tokens, True, gen_dtype))
+            runs.append((a.gen_tokens, True, torch.bfloat16, False))
         if a.eager_gen_tokens:
-            res["generate"].append(bench_generate(model, device, a.eager_gen_tokens, False, torch.float32))
+            runs.append((a.eager_gen_tokens, False, torch.float32, False))
+    res["generate"] = []
+    for tokens, graphs, dtype, compiled in runs:
+        try:
+            res["generate"].append(bench_generate(model, device, tokens, graphs, dtype, compiled))
+        except Exception as exc:  # report and go on with the other measurements
+            print(f"generate ({dtype}, graphs={graphs}, compiled={compiled}) failed: {exc!r}", flush=True)
+            model.to(torch.float32)
     print(json.dumps(res, indent=1))
     t = res.get("train")
     rows = []

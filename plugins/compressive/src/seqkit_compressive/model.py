@@ -23,6 +23,7 @@ the memories whenever a segment is full. Nothing of the past is ever recomputed.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -526,9 +527,13 @@ class CompressiveTransformer(nn.Module):
             if cond is None:
                 raise ValueError("this model is conditional: pass cond")
             st.cond.copy_(cond)
-        if st.idx.is_cuda and self.cuda_graphs and not self.training:
-            if st.graph is None:
+        if st.graph is None and st.idx.is_cuda and self.cuda_graphs and not self.training:
+            try:
                 st.graph = self._capture(st)
+            except RuntimeError as exc:  # keep generating, one eager step at a time
+                warnings.warn(f"compressive: CUDA graph capture failed, running eagerly ({exc})", stacklevel=2)
+                self.cuda_graphs = False
+        if st.graph is not None:
             st.graph.replay()
             logits = st.logits.clone()
         else:
