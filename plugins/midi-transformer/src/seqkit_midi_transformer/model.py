@@ -172,15 +172,20 @@ class Attention(nn.Module):
                 y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=drop)
             new_kv = (k, v)
         else:
-            K, V, slots, mask, rel_idx = kv
+            K, V, slots, mask, rel_idx, n = kv
             K.index_copy_(2, slots, k.to(K.dtype))
             V.index_copy_(2, slots, v.to(V.dtype))
+            K, V = K[:, :, :n], V[:, :, :n]  # n < M: the slots filled so far (eager only)
             bias = mask.to(K.dtype)
             if self.relative:
                 qer = torch.matmul(q, self.er.to(q.dtype).transpose(-2, -1))  # [B, H, T, M]
                 rel = torch.gather(qer, -1, rel_idx.expand(B, self.n_head, *rel_idx.shape))
                 bias = (rel * scale).to(K.dtype) + bias
-            y = F.scaled_dot_product_attention(q.to(K.dtype), K, V, attn_mask=bias)
+            if x.device.type == "cpu" and T == 1:  # plain math beats the fused CPU kernel here
+                att = (torch.matmul(q.to(K.dtype), K.transpose(-2, -1)) * scale + bias).softmax(-1)
+                y = torch.matmul(att, V)
+            else:
+                y = F.scaled_dot_product_attention(q.to(K.dtype), K, V, attn_mask=bias)
             new_kv = None
         y = y.transpose(1, 2).reshape(B, T, C).to(x.dtype)
         return self.proj(y), new_kv
@@ -260,7 +265,8 @@ class MusicTransformer(nn.Module):
                     dtype = torch.get_autocast_dtype("cuda")
                 cache.allocate(B, idx.device, dtype)
             qpos = torch.arange(cache.pos, cache.pos + T, device=idx.device)
-            logits = self.step(idx, qpos, cache.k, cache.v, cache.kpos, cond)
+            logits = self.step(idx, qpos, cache.k, cache.v, cache.kpos, cond,
+                               n_slots=min(cache.pos + T, cache.max_len))
             cache.pos += T
             return logits, cache
         x = self._embed(idx, cond)
@@ -276,21 +282,23 @@ class MusicTransformer(nn.Module):
             cache.pos = T
         return logits, cache
 
-    def step(self, idx, qpos, ks, vs, kpos, cond=None):
+    def step(self, idx, qpos, ks, vs, kpos, cond=None, n_slots: int | None = None):
         """Logits of new tokens at absolute positions ``qpos`` [T], reading and updating the ring
         buffers ``ks``/``vs`` (per layer, ``[B, H, M, D]``) and ``kpos`` [M] in place. Plain tensor
         code with static shapes for a fixed T: ``torch.compile``/CUDA-graph friendly."""
         M = kpos.shape[0]
         slots = qpos % M
         kpos.index_copy_(0, slots, qpos)
-        dist = kpos[None, :] - qpos[:, None]  # key minus query position, [T, M]
-        valid = (kpos[None, :] >= 0) & (dist <= 0) & (dist > -M)
+        n = n_slots or M
+        kp = kpos[:n]
+        dist = kp[None, :] - qpos[:, None]  # key minus query position, [T, n]
+        valid = (kp[None, :] >= 0) & (dist <= 0) & (dist > -M)
         mask = torch.zeros(dist.shape, device=idx.device).masked_fill(~valid, float("-inf"))
         rel_idx = (dist + M - 1).clamp(0, M - 1)
         x = self._embed(idx, cond)
         rope = self._rope(qpos, x.dtype)
         for i, block in enumerate(self.blocks):
-            x, _ = block(x, rope, (ks[i], vs[i], slots, mask, rel_idx))
+            x, _ = block(x, rope, (ks[i], vs[i], slots, mask, rel_idx, n))
         return self.head(self.ln_f(x))
 
     @torch.no_grad()
@@ -312,7 +320,7 @@ class MusicTransformer(nn.Module):
             dec = self._decoder(B, dev)
             dec.reset()
             ks, vs, kpos = dec.buffers_()
-            logits = self.step(prompt, torch.arange(T, device=dev), ks, vs, kpos)
+            logits = self.step(prompt, torch.arange(T, device=dev), ks, vs, kpos, n_slots=T)
             step = dec.compiled
         else:
             cache = self.new_cache()
