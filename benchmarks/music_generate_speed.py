@@ -16,7 +16,6 @@ import json
 import time
 
 import torch
-
 from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig
 
 

@@ -18,7 +18,6 @@ import time
 
 import torch
 import torch.nn.functional as F
-
 from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig
 
 

@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from seqkit.testing import run_cli
-
 import seqkit_midi_transformer.plugin as plugin
-from conftest import SHARED, make_midi, scale_notes
+from music_helpers import SHARED, make_midi, scale_notes
+
+from seqkit.testing import run_cli
 
 
 def cli(*args):
@@ -17,8 +17,6 @@ def cli(*args):
 def tiny_model(tmp_path_factory, request):
     """Train 4 steps of a tiny model through `seqkit music train`; returns its checkpoint path."""
     import os
-
-    from conftest import maestro_folder as _mf  # noqa: F401
 
     tmp = tmp_path_factory.mktemp("train")
     os.environ["SEQKIT_CACHE_DIR"] = str(tmp / "cache")

@@ -2,8 +2,13 @@
 
 import pytest
 import torch
-
-from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig, relative_logits_naive, skew
+from seqkit_midi_transformer.model import (
+    PRESETS,
+    MusicTransformer,
+    MusicTransformerConfig,
+    relative_logits_naive,
+    skew,
+)
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

@@ -1,12 +1,18 @@
 import numpy as np
 import pytest
 import torch
-from seqkit.errors import SeqkitError
-
-from conftest import SHARED, make_midi, scale_notes
-from seqkit_midi_transformer.data import (TokenWindows, augment_tokens, collate, load_maestro,
-                                          load_midi_folder, load_token_archive)
+from music_helpers import SHARED, make_midi, scale_notes
+from seqkit_midi_transformer.data import (
+    TokenWindows,
+    augment_tokens,
+    collate,
+    load_maestro,
+    load_midi_folder,
+    load_token_archive,
+)
 from seqkit_midi_transformer.tokenizer import BOS, EOS, PerformanceTokenizer
+
+from seqkit.errors import SeqkitError
 
 tok = PerformanceTokenizer()
 

@@ -2,10 +2,15 @@ import math
 
 import pytest
 import torch
-from seqkit.sampling import generate
+from seqkit_midi_transformer.model import (
+    PRESETS,
+    MusicTransformer,
+    MusicTransformerConfig,
+    relative_logits_naive,
+    skew,
+)
 
-from seqkit_midi_transformer.model import (PRESETS, MusicTransformer, MusicTransformerConfig,
-                                           relative_logits_naive, skew)
+from seqkit.sampling import generate
 
 
 def tiny(position="relative", **kw):

@@ -2,12 +2,23 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from seqkit.errors import SeqkitError
+from music_helpers import SHARED, make_midi
+from seqkit_midi_transformer.tokenizer import (
+    BOS,
+    EOS,
+    N_EVENTS,
+    NOTE_OFF,
+    NOTE_ON,
+    TIME_SHIFT,
+    VELOCITY,
+    PerformanceTokenizer,
+    decode_quantized,
+    encode_quantized,
+    quantize_notes,
+    token_seconds,
+)
 
-from conftest import SHARED, make_midi
-from seqkit_midi_transformer.tokenizer import (BOS, EOS, N_EVENTS, NOTE_OFF, NOTE_ON, TIME_SHIFT,
-                                               VELOCITY, PerformanceTokenizer, decode_quantized,
-                                               encode_quantized, quantize_notes, token_seconds)
+from seqkit.errors import SeqkitError
 
 tok = PerformanceTokenizer()
 

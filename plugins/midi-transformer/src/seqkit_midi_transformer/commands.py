@@ -11,9 +11,10 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
+
 from seqkit.errors import SeqkitError
 from seqkit.options import DeviceOption, JsonOption, SeedOption, TemperatureOption
 
@@ -172,27 +173,28 @@ def _cpu_threads(model, batch: int) -> None:
 
 @music_app.command()
 def generate(
-    primer: Annotated[Optional[Path], typer.Option(help="MIDI file to continue (none: start from silence).")] = None,
-    primer_seconds: Annotated[Optional[float], typer.Option(min=0.01, help="Use the primer's first N seconds.")] = None,
-    primer_tokens_: Annotated[Optional[int], typer.Option("--primer-tokens", min=1, help="Use the primer's first N tokens.")] = None,
+    primer: Annotated[Path | None, typer.Option(help="MIDI file to continue (none: start from silence).")] = None,
+    primer_seconds: Annotated[float | None, typer.Option(min=0.01, help="Use the primer's first N seconds.")] = None,
+    primer_tokens_: Annotated[int | None, typer.Option("--primer-tokens", min=1, help="Use the primer's first N tokens.")] = None,
     tokens: Annotated[int, typer.Option(min=1, help="Tokens to generate (~40 per second of piano).")] = 1024,
-    seconds: Annotated[Optional[float], typer.Option(min=0.1, help="Generate this many seconds instead of --tokens.")] = None,
+    seconds: Annotated[float | None, typer.Option(min=0.1, help="Generate this many seconds instead of --tokens.")] = None,
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="Pieces to generate (one batch).")] = 1,
     temperature: TemperatureOption = 1.0,
     top_k: Annotated[int, typer.Option(min=0, help="Sample from the k likeliest tokens (0 = all).")] = 0,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass (1 = off).")] = 1.0,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output MIDI (with -n > 1: NAME_1.mid, ...).")] = Path("generated.mid"),
     continuation_only: Annotated[bool, typer.Option(help="Write the continuation without the primer.")] = False,
-    wav: Annotated[Optional[Path], typer.Option(help="Also render audio to this WAV.")] = None,
-    soundfont: Annotated[Optional[Path], typer.Option(help="SoundFont (.sf2) for --wav.")] = None,
-    piano_roll: Annotated[Optional[Path], typer.Option(help="Also draw a piano roll PNG.")] = None,
+    wav: Annotated[Path | None, typer.Option(help="Also render audio to this WAV.")] = None,
+    soundfont: Annotated[Path | None, typer.Option(help="SoundFont (.sf2) for --wav.")] = None,
+    piano_roll: Annotated[Path | None, typer.Option(help="Also draw a piano roll PNG.")] = None,
     seed: SeedOption = None,
     device: DeviceOption = "auto",
     as_json: JsonOption = False,
 ):
     """Continue a primer MIDI (or start from nothing) with a trained music model."""
     import torch
+
     from seqkit.options import seed_everything
 
     from .tokenizer import token_seconds, write_midi
@@ -295,7 +297,7 @@ def tokenize(
     out: Annotated[Path, typer.Option("--out", "-o", help="The compressed token archive (.npz) to write.")],
     dataset: Annotated[str, typer.Option(help="maestro, midi-folder or auto.")] = "auto",
     drums: Annotated[bool, typer.Option(help="Keep drum tracks (drum datasets).")] = False,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Processes (default: all cores).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes (default: all cores).")] = None,
     as_json: JsonOption = False,
 ):
     """Tokenize a MIDI dataset (cached per file) into one compressed .npz archive."""
@@ -316,13 +318,13 @@ def train(
     data: Annotated[Path, typer.Option("--data", help="MAESTRO folder, MIDI folder or .npz token archive.")],
     dataset: Annotated[str, typer.Option(help="maestro, midi-folder or auto.")] = "auto",
     model: Annotated[str, typer.Option("--model", "-m", help="Model type (any registered LM: music-transformer, compressive, transformer-lm ...).")] = DEFAULT_MODEL,
-    preset: Annotated[Optional[str], typer.Option(help="paper or small (settings the model type has).")] = "small",
-    position: Annotated[Optional[str], typer.Option(help="relative (paper) or rope (fast fused attention).")] = None,
-    set_: Annotated[Optional[List[str]], typer.Option("--set", help="Model setting key=value (repeatable).")] = None,
-    seq_len: Annotated[Optional[int], typer.Option("--seq-len", "--max-seq", min=8, help="Training window in tokens (default: the model's max_len, else 512).")] = None,
+    preset: Annotated[str | None, typer.Option(help="paper or small (settings the model type has).")] = "small",
+    position: Annotated[str | None, typer.Option(help="relative (paper) or rope (fast fused attention).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Model setting key=value (repeatable).")] = None,
+    seq_len: Annotated[int | None, typer.Option("--seq-len", "--max-seq", min=8, help="Training window in tokens (default: the model's max_len, else 512).")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
-    steps: Annotated[Optional[int], typer.Option(min=1)] = None,
-    epochs: Annotated[Optional[int], typer.Option(min=1)] = None,
+    steps: Annotated[int | None, typer.Option(min=1)] = None,
+    epochs: Annotated[int | None, typer.Option(min=1)] = None,
     lr: Annotated[float, typer.Option()] = 3e-4,
     warmup: Annotated[int, typer.Option(min=0, help="Warm-up steps.")] = 200,
     schedule: Annotated[str, typer.Option(help="constant, cosine or linear.")] = "cosine",
@@ -331,7 +333,7 @@ def train(
     eval_every: Annotated[int, typer.Option(min=0, help="Evaluate every N steps (0 = every epoch).")] = 0,
     max_eval_batches: Annotated[int, typer.Option(min=0, help="Cap on validation batches per evaluation.")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, metrics).")] = Path("runs/music"),
-    name: Annotated[Optional[str], typer.Option(help="Also export the best model as this user checkpoint name.")] = None,
+    name: Annotated[str | None, typer.Option(help="Also export the best model as this user checkpoint name.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/last.json.")] = False,
     drums: Annotated[bool, typer.Option(help="Keep drum tracks (drum datasets).")] = False,
     limit: Annotated[int, typer.Option(min=0, help="Use only the first N files of each split.")] = 0,
@@ -386,11 +388,11 @@ def train(
 
 @music_app.command("eval")
 def evaluate(
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="MAESTRO folder, MIDI folder or .npz (default: what the model was trained on).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="MAESTRO folder, MIDI folder or .npz (default: what the model was trained on).")] = None,
     dataset: Annotated[str, typer.Option(help="maestro, midi-folder or auto.")] = "auto",
     split: Annotated[str, typer.Option(help="validation or test.")] = "validation",
-    seq_len: Annotated[Optional[int], typer.Option("--seq-len", min=8, help="Window length (default: the training window).")] = None,
+    seq_len: Annotated[int | None, typer.Option("--seq-len", min=8, help="Window length (default: the training window).")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 8,
     max_windows: Annotated[int, typer.Option(min=0, help="Evaluate only the first N windows (0 = all).")] = 0,
     limit: Annotated[int, typer.Option(min=0, help="Use only the first N files of the split.")] = 0,
@@ -457,7 +459,7 @@ def _midi_arg(path: Path):
 def render(
     midi: Annotated[Path, typer.Argument(help="MIDI file to render.")],
     wav: Annotated[Path, typer.Option(help="WAV file to write.")] = Path("out.wav"),
-    soundfont: Annotated[Optional[Path], typer.Option(help="SoundFont (.sf2); default: pretty_midi's bundled GM font.")] = None,
+    soundfont: Annotated[Path | None, typer.Option(help="SoundFont (.sf2); default: pretty_midi's bundled GM font.")] = None,
     as_json: JsonOption = False,
 ):
     """Render MIDI to WAV with FluidSynth (sine-wave fallback without the FluidSynth library)."""
@@ -506,7 +508,7 @@ def inspect(
 def piano_roll_cmd(
     midi: Annotated[Path, typer.Argument(help="MIDI file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="PNG to write.")] = Path("roll.png"),
-    seconds: Annotated[Optional[float], typer.Option(min=0.1, help="Draw only the first N seconds.")] = None,
+    seconds: Annotated[float | None, typer.Option(min=0.1, help="Draw only the first N seconds.")] = None,
     drums: Annotated[bool, typer.Option(help="Include drum tracks.")] = False,
 ):
     """Draw a piano roll (pitch over time, colour = velocity, sustain applied) as PNG."""

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from seqkit.errors import SeqkitError
 
-from .tokenizer import (BOS, EOS, N_SHIFTS, NOTE_OFF, NOTE_ON, PAD, TIME_SHIFT, VELOCITY,
-                        PerformanceTokenizer)
+from .tokenizer import BOS, EOS, N_SHIFTS, NOTE_OFF, NOTE_ON, PAD, TIME_SHIFT, VELOCITY, PerformanceTokenizer
 
 MIDI_SUFFIXES = (".mid", ".midi")
 SPLITS = ("train", "validation", "test")
@@ -68,8 +68,9 @@ class MusicCorpus:
 
     def save(self, path: str | Path) -> None:
         """One compressed ``.npz`` with every piece (tokens, offsets, names, splits, tokenizer)."""
-        from seqkit.checkpoints import atomic_write_bytes
         import io
+
+        from seqkit.checkpoints import atomic_write_bytes
 
         tokens = np.concatenate([p.tokens for p in self.pieces]).astype(np.uint16)
         offsets = np.cumsum([0] + [len(p.tokens) for p in self.pieces]).astype(np.int64)

@@ -7,6 +7,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+
 from seqkit.errors import SeqkitError
 
 
@@ -67,6 +68,7 @@ def write_piano_roll(notes: np.ndarray, path, title: str = "", split_at: float |
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from seqkit.checkpoints import atomic_write_bytes
 
     notes = np.asarray(notes, dtype=np.float64).reshape(-1, 4)

@@ -31,10 +31,11 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
+
 from seqkit.errors import SeqkitError
 
 NOTE_ON, NOTE_OFF, TIME_SHIFT, VELOCITY = 0, 128, 256, 356
@@ -45,7 +46,7 @@ STEPS_PER_SECOND = 100
 VERSION = 1  # bump when the encoding changes: part of the cache key
 
 
-def load_midi(source) -> "pretty_midi.PrettyMIDI":  # noqa: F821
+def load_midi(source) -> pretty_midi.PrettyMIDI:  # noqa: F821
     """A ``PrettyMIDI`` from a path, bytes or PrettyMIDI; anything unreadable is a SeqkitError."""
     import pretty_midi
 
@@ -123,6 +124,14 @@ def quantize_notes(notes: np.ndarray) -> np.ndarray:
     q[:, 1] = np.maximum(np.round(notes[:, 1] * STEPS_PER_SECOND), q[:, 0] + 1)
     q[:, 2] = np.clip(notes[:, 2], 0, 127)
     q[:, 3] = np.clip(notes[:, 3], 1, 127).astype(np.int64) // 4
+    return canonical(q)
+
+
+def canonical(q: np.ndarray) -> np.ndarray:
+    """Integer notes under the encoding's rules: one note per (key, start), a note ends at the
+    next strike of its key; sorted by start, then pitch."""
+    if len(q) == 0:
+        return q
     q = q[np.lexsort((q[:, 0], q[:, 2]))]  # by pitch, then start
     same_key = q[1:, 2] == q[:-1, 2]
     dup = np.zeros(len(q), dtype=bool)
@@ -198,8 +207,7 @@ def decode_quantized(ids: Iterable[int]) -> np.ndarray:
         notes.append((start, max(now, start + 1), p, v))
     if not notes:
         return np.zeros((0, 4), dtype=np.int64)
-    q = np.array(notes, dtype=np.int64)
-    return q[np.lexsort((q[:, 2], q[:, 0]))]
+    return canonical(np.array(notes, dtype=np.int64))
 
 
 def token_seconds(ids) -> np.ndarray:
@@ -283,7 +291,7 @@ class PerformanceTokenizer:
                 "sustain": self.sustain, "program": self.program}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "PerformanceTokenizer":
+    def from_dict(cls, d: dict) -> PerformanceTokenizer:
         if d.get("version", VERSION) != VERSION:
             raise SeqkitError(f"performance tokenizer version {d.get('version')} is not supported "
                               f"(this plugin writes version {VERSION})")
