@@ -157,3 +157,16 @@ def test_inspect_render_piano_roll(primer, tmp_path):
     assert r.exit_code == 2 and "cannot write" in r.output and "Traceback" not in r.output
     r = cli("music", "render", primer, "--wav", tmp_path / "b.wav", "--soundfont", tmp_path / "none.sf2")
     assert r.exit_code == 2 and "SoundFont" in r.output
+
+
+def test_tokenize_archive_then_train_from_it(maestro_folder, tmp_path):
+    r = cli("music", "tokenize", "--data", maestro_folder, "--out", tmp_path / "t.npz", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["splits"]["train"]["pieces"] == 3
+    r = cli("music", "train", "--data", tmp_path / "t.npz", "--preset", "tiny", "--seq-len", 32,
+            "--steps", 1, "--batch-size", 2, "--out", tmp_path / "r")
+    assert r.exit_code == 0, r.output
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    r = cli("music", "train", "--data", plain, "--dataset", "maestro", "--steps", 1)
+    assert r.exit_code == 2 and "not a MAESTRO folder" in r.output
