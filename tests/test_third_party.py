@@ -61,14 +61,6 @@ class RaisingPlugin:
         raise RuntimeError("boom in commands")
 
 
-@pytest.fixture(autouse=True)
-def _warn_again(monkeypatch):
-    """seqkit prints each plugin warning once per process; these tests check them each time."""
-    from seqkit import plugins
-
-    monkeypatch.setattr(plugins, "_warned", set())
-
-
 def _by_name(stdout):
     return {entry["name"]: entry for entry in json.loads(stdout)}
 
@@ -124,6 +116,21 @@ def _fake_distribution(site: Path, dist: str, module: str, source: str) -> None:
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(f"[seqkit]\n{dist.removeprefix('seqkit-')} = {module}\n")
+
+
+def test_a_name_conflict_keeps_the_first_and_names_both_plugins(fresh_plugins):
+    class Twin(GoodPlugin):
+        __name__ = "twin_plugin"
+
+    plugins = [GoodPlugin(), Twin()]
+    listing = run_cli(["plugins", "--json"], plugins=plugins)
+    assert listing.exit_code == 0, listing.output
+    infos = _by_name(listing.stdout)
+    assert "'good_plugin'" in infos["twin_plugin"]["error"] and "'twin_plugin'" in infos["twin_plugin"]["error"]
+    assert "registered by both" in listing.stderr
+    with registered(*plugins):
+        assert seqkit.get_task("tp-task").plugin == "good_plugin"
+    assert run_cli(["models", "--json"], plugins=plugins).exit_code == 0
 
 
 def test_entry_point_plugins_that_fail_to_load_are_skipped(tmp_path, monkeypatch, fresh_plugins):
