@@ -1,8 +1,8 @@
 """Character-level country classifier (the tutorial's classification task), ``names-classifier``.
 
 Characters are embedded, read by a bidirectional GRU, and the two final states predict the
-country. Training weights each name by the inverse square root of its country's frequency so that
-the small countries (Vietnamese has 73 names, Russian 9,000) are not drowned out.
+country. Training weights each name by the inverse of its country's frequency so that every country
+counts the same (Vietnamese has 70 names, Russian 9,340): the eval averages over countries.
 
 ``logits = model(idx)``: ``idx`` is ``[B, T]`` padded on the right with ``config.pad_id``;
 ``logits`` is ``[B, n_classes]``.

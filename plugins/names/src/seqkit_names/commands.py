@@ -74,10 +74,13 @@ def names(
         count = MAX_COUNT
     if country is None:
         raise SeqkitError("which country? e.g. seqkit names --country Greek (list: seqkit names countries)")
+    import torch
+
     from seqkit.device import pick_device
 
     from .sample import load_generator, pick_names
 
+    torch.set_num_threads(1)  # a few dozen names from a small model: more threads only cost time
     gen = load_generator(model, str(pick_device(device)))
     name_country = resolve_country(country, gen.countries)
     if max_length > gen.max_length:
@@ -165,6 +168,7 @@ def train(
     lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (cosine decay).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Batch size.")] = None,
     weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0, help="AdamW weight decay.")] = 0.0,
+    balance: Annotated[float, typer.Option("--balance", min=0.0, max=1.0, help="Oversample small countries: repeat their names (mean/count)**B times (0 = off; generators only).")] = 0.75,
     patience: Annotated[int, typer.Option("--patience", min=0, help="Stop after N epochs without improvement (0 = off).")] = 0,
     seed: SeedOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png).")] = None,
@@ -204,7 +208,7 @@ def train(
     _note(f"training {model} on {len(names_data)} names of {len(names_data.countries)} countries "
           f"from {folder}; run folder {out}")
     result = run_training(model, names_data, out, target, epochs=epochs, steps=steps, lr=lr,
-                          batch_size=batch_size, weight_decay=weight_decay, patience=patience,
+                          batch_size=batch_size, weight_decay=weight_decay, patience=patience, balance=balance,
                           seed=seed or 0, device=device, dtype=None if float32 else "float16", resume=resume,
                           **settings)
     if as_json:
@@ -256,17 +260,16 @@ def evaluate(
     from rich.table import Table
 
     c = report["classifier"]
-    table = Table(title=f"names models on {Path(names_data.source).name}: held-out split, "
-                        f"{per_country} names per country at T={temperature}",
-                  caption=f"classifier {c['model']}: {c['accuracy']:.1%} accuracy on {c['names']} held-out "
-                          f"names ({c['macro_accuracy']:.1%} averaged over countries)")
-    for col in ("model", "type", "params", "size", "NLL/char", "classifier agrees", "new", "trained in"):
-        table.add_column(col, justify="left" if col in ("model", "type") else "right")
+    table = Table(title=f"held-out NLL; {per_country} names per country at T={temperature}",
+                  caption=f"classifier {c['model']}: {c['accuracy']:.1%} of {c['names']} held-out names "
+                          f"({c['macro_accuracy']:.1%} averaged over countries)")
+    for col in ("model", "params", "MB", "NLL/char", "agree", "new", "train s"):
+        table.add_column(col, justify="left" if col == "model" else "right")
     for r in report["models"]:
         secs = r.get("train_seconds")
-        table.add_row(r["model"], r["model_type"] or "", f"{r['parameters']:,}", f"{r['size_bytes'] / 1e6:.2f} MB",
+        table.add_row(f"{r['model']} ({r['arch']})", f"{r['parameters']:,}", f"{r['size_bytes'] / 1e6:.2f}",
                       f"{r['nll']:.3f}", f"{r['agreement']:.1%}", f"{r['new']:.1%}",
-                      f"{secs:.0f} s" if secs else "?")
+                      f"{secs:.0f}" if secs else "?")
     Console().print(table)
 
 
