@@ -94,7 +94,12 @@ def num2words_command(
     if lang is not None:
         check_lang(lang)
     path = _pick_model(model, lang)
+    import torch
+
     from .translate import Translator
+
+    if len(values) < 4096:  # tiny models: one thread is fastest (several spin-wait on a busy CPU)
+        torch.set_num_threads(1)
 
     tr = Translator.load(str(path), device=device)
     for n in values:
@@ -256,6 +261,9 @@ def eval_command(
     from .numbers import describe_range
     from .translate import Translator
 
+    import torch
+
+    torch.set_num_threads(1)  # batches of 512 short sequences: extra threads mostly wait
     results = []
     for name in model or ["gru", "transformer"]:
         tr = Translator.load(name, device=device)
