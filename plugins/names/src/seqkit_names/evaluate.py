@@ -120,12 +120,14 @@ def evaluate_generator(gen, clf, data: NamesData, per_country: int = 100, temper
             new[i] = s.lower() not in known
             j += 1
     per_agree = per_country_share(agree, conds, n)
+    per_new = per_country_share(new, conds, n)
     meta = gen.meta
     return {
         "model": gen.name, "arch": gen.arch, "model_type": meta.get("model_type"),
         "parameters": meta.get("parameters"), "size_bytes": checkpoint_size(gen.path, meta),
         "nll": nll, "agreement": _mean(per_agree), "new": sum(new) / len(new),
         "finished": len(finished) / len(conds), "per_country_agreement": dict(zip(data.countries, per_agree)),
+        "per_country_new": dict(zip(data.countries, per_new)),
         "generated": len(conds), "temperature": temperature,
         "train_seconds": (meta.get("metrics") or {}).get("train_seconds"),
         "seconds": round(time.perf_counter() - t0, 2),
