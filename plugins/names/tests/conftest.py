@@ -26,6 +26,13 @@ def write_folder(folder: Path) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path, monkeypatch):
+    """User checkpoints, runs and downloads of each test stay in its own tmp_path."""
+    monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SEQKIT_DATA_DIR", str(tmp_path / "data"))
+
+
 @pytest.fixture(scope="session")
 def env_dirs(tmp_path_factory):
     base = tmp_path_factory.mktemp("seqkit-env")

@@ -113,3 +113,34 @@ def test_train_and_eval_from_the_cli(tiny_folder, tiny_models, tmp_path):
     gru = report["models"][1]
     assert gru["arch"] == "gru" and gru["nll"] < 2.5 and gru["generated"] == 20
     assert 0.5 <= gru["agreement"] <= 1.0 and 0 <= gru["new"] <= 1
+
+
+SHIPPED = __import__("pathlib").Path(__import__("seqkit_names").__file__).parent / "checkpoints"
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru", "transformer"])
+def test_shipped_models(arch):
+    from seqkit.checkpoints import read_meta
+
+    path = SHIPPED / f"{arch}.json"
+    if not path.exists():
+        pytest.skip(f"{arch} is not shipped")
+    meta = read_meta(path)
+    assert meta["dtype"] == "float16" and (meta["extra"]["countries"][7] == "Greek")
+    assert path.stat().st_size + (SHIPPED / meta["weights"]).stat().st_size <= 2_000_000
+    r = run("--country", "Greece", "--model", arch, "--seed", 0, "--json", "--start", "ABK")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["country"] == "Greek" and [x["name"][0] for x in out["names"]] == ["A", "B", "K"]
+
+
+def test_shipped_default_front_door_and_countries():
+    if not (SHIPPED / "gru.json").exists():
+        pytest.skip("gru is not shipped")
+    r = run("--country", "russia", "--seed", 1)
+    assert r.exit_code == 0, r.output
+    assert len(r.stdout.split("\n")) == 11  # 10 names and the final newline
+    r = run("countries", "--json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert len(rows) == 18 and {"country": "Greek", "names": 193, "aliases": ["greece", "hellas", "hellenic", "cyprus"]} in rows

@@ -67,3 +67,30 @@ def test_shared_data(shared_names):
         assert len({n.lower() for n in names}) == len(names)
     train, val = d.split()
     assert len(val) == sum(max(1, round(n * 0.1)) for n in d.counts().values())
+
+
+def test_download_needs_a_verified_checksum(monkeypatch):
+    from seqkit_names import data
+
+    monkeypatch.delenv("SEQKIT_NAMES_ZIP_SHA256", raising=False)
+
+    def no_network(*a, **k):
+        raise AssertionError("tests never download")
+
+    monkeypatch.setattr("seqkit.data.download", no_network)
+    with pytest.raises(SeqkitError, match="pass --data DIR"):
+        data.resolve_data(None)
+
+
+def test_cached_tutorial_data_is_checked_file_by_file(shared_names, tmp_path, monkeypatch):
+    import shutil
+
+    from seqkit_names import data
+
+    cache = tmp_path / "cache" / "names" / "tutorial-data"
+    shutil.copytree(shared_names, cache, ignore=shutil.ignore_patterns("*.md"))
+    assert data.resolve_data(None) == cache  # all 18 SHA-256s match: no download
+    (cache / "Greek.txt").write_text("Papadopoulos\n")
+    monkeypatch.delenv("SEQKIT_NAMES_ZIP_SHA256", raising=False)
+    with pytest.raises(SeqkitError, match="not pinned"):
+        data.resolve_data(None)
