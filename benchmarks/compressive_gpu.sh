@@ -29,10 +29,10 @@ print(('train ' if t else '') + ('gen' if g else ''))" 2>/dev/null || echo "trai
 echo "compiled tries: [$need], $(left) s left"
 if [[ $need == *gen* ]] && [ "$(left)" -gt 40 ]; then
   timeout $(( $(left) / 2 )) $PY benchmarks/compressive_speed.py $SPEED_ARGS --no-train --compile-decode \
-    --json-out "$OUT/speed_compiled_gen.json" 2>&1 | tail -4 | tee "$OUT/speed_compiled_gen.log"
+    --json-out "$OUT/speed_compiled_gen.json" > "$OUT/speed_compiled_gen.log" 2>&1; tail -4 "$OUT/speed_compiled_gen.log"
 fi
 if [[ $need == *train* ]] && [ "$(left)" -gt 40 ]; then
   timeout $(( $(left) - 5 )) $PY benchmarks/compressive_speed.py $SPEED_ARGS --compile --no-gen \
-    --json-out "$OUT/speed_compiled.json" 2>&1 | tail -4 | tee "$OUT/speed_compiled.log"
+    --json-out "$OUT/speed_compiled.json" > "$OUT/speed_compiled.log" 2>&1; grep -E "failed|Error|tok/s" "$OUT/speed_compiled.log" | tail -4
 fi
 echo "done in $(( SECONDS - start )) s"

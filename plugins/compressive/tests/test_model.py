@@ -206,3 +206,22 @@ def test_config_command_reports_settings_and_errors():
     assert r.exit_code == 2 and "Error: compression must be one of conv, mean, max" in r.output
     r = CliRunner().invoke(app, ["compressive", "config", "--set", "mem_len"])
     assert r.exit_code == 2 and "--set takes key=value" in r.output
+
+
+def test_memories_carry_information_across_segments():
+    """Copy task: the second segment repeats the first. Without memory its tokens are random
+    (log 16 = 2.77 nats); through the memory the model learns to copy them."""
+    torch.manual_seed(0)
+    model = CompressiveTransformer(CompressiveConfig(vocab_size=16, n_layer=2, n_head=2, n_embd=32, seg_len=16,
+                                                     mem_len=16, cmem_len=0)).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(600):
+        a = torch.randint(0, 16, (16, 16))
+        x = torch.cat([a, a], 1)
+        logits, _ = model(x[:, :-1])
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 16), x[:, 1:].reshape(-1), reduction="none")
+        opt.zero_grad()
+        loss.mean().backward()
+        opt.step()
+    second = loss.view(16, -1)[:, 16:].mean().item()
+    assert second < 1.5  # far below the 2.77 nats any memoryless model gets
