@@ -225,3 +225,14 @@ def test_memories_carry_information_across_segments():
         opt.step()
     second = loss.view(16, -1)[:, 16:].mean().item()
     assert second < 1.5  # far below the 2.77 nats any memoryless model gets
+
+
+def test_torch_compile_traces_training_forward_in_one_graph():
+    """No graph breaks: the segment loop, memories and reconstruction loss trace as one graph."""
+    model = tiny(seg_len=4, mem_len=8, cmem_len=4).train()
+    idx = torch.randint(0, 40, (2, 16))
+    explained = torch._dynamo.explain(model)(idx)
+    assert explained.graph_break_count == 0 and explained.graph_count == 1
+    compiled = torch.compile(model, backend="aot_eager")
+    torch.testing.assert_close(compiled(idx)[0], model(idx)[0])
+    assert model.aux_loss is not None

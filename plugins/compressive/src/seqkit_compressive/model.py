@@ -184,8 +184,17 @@ class Attention(nn.Module):
         if S == T:
             y = F.scaled_dot_product_attention(q, keys, values, dropout_p=p, is_causal=T > 1)
         else:
-            y = F.scaled_dot_product_attention(q, keys, values, attn_mask=causal_lower_right(T, S), dropout_p=p)
+            y = F.scaled_dot_product_attention(q, keys, values, attn_mask=_lower_right(T, S, q.device), dropout_p=p)
         return self.out(y), (k, v)
+
+
+def _lower_right(T: int, S: int, device):
+    """Causal mask for ``T`` queries that are the last ``T`` of ``S`` keys. Eager mode uses
+    torch's ``causal_lower_right`` (flash attention); under ``torch.compile``, whose tracer cannot
+    build that tensor subclass, an explicit boolean mask."""
+    if torch.compiler.is_compiling():
+        return torch.ones(T, S, dtype=torch.bool, device=device).tril(S - T)
+    return causal_lower_right(T, S)
 
 
 class Compression(nn.Module):
