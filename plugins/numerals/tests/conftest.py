@@ -22,7 +22,6 @@ def _isolated(seqkit_dirs, monkeypatch):
 def tiny_models(seqkit_dirs, tmp_path_factory):
     """A GRU and a Transformer trained on 0..999 for a few CPU seconds: {"gru": path, ...}."""
     import torch
-
     from seqkit_numerals.data import DataSpec
     from seqkit_numerals.train import train
 

@@ -2,10 +2,10 @@ import json
 import shutil
 
 import pytest
-from seqkit.testing import run_cli
-
 import seqkit_numerals.plugin as plugin
 from seqkit_numerals.translate import Translator
+
+from seqkit.testing import run_cli
 
 
 def cli(*args, input=None):
@@ -112,3 +112,13 @@ def test_train_eval_and_data_commands(gru, tmp_path):
     assert data["splits"] == {"train": 90, "val": 5, "test": 5}
     r = cli("numerals", "train", "--model", "lstm")
     assert r.exit_code == 2 and "unknown --model 'lstm'" in r.stderr
+
+
+@pytest.mark.parametrize("model", ["gru", "transformer"])
+def test_shipped_models_are_exact_on_the_probes_and_small_numbers(model):
+    numbers = ["101001001001", "1001001001001", "0", "4", "13", "-7", "1,000", "999999999999999"]
+    r = cli("num2words", *numbers, "--model", model, "--check", "--json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["results"]
+    assert [row["words"] for row in rows if not row["match"]] == []
+    assert rows[0]["words"] == "one hundred and one billion, one million, one thousand and one"

@@ -1,9 +1,19 @@
 import pytest
-from seqkit import SeqkitError
+from seqkit_numerals.data import (
+    Collate,
+    DataSpec,
+    LengthBatches,
+    PairDataset,
+    build_pairs,
+    cache_path,
+    sample_numbers,
+    source_text,
+    source_tokenizer,
+    split_pairs,
+    target_tokenizer,
+)
 
-from seqkit_numerals.data import (Collate, DataSpec, LengthBatches, PairDataset, build_pairs,
-                                  cache_path, sample_numbers, source_text, source_tokenizer,
-                                  split_pairs, target_tokenizer)
+from seqkit import SeqkitError
 
 
 def test_sampling_is_deterministic_distinct_and_in_range():
@@ -76,3 +86,15 @@ def test_length_batches_cover_every_pair_once():
     batch = Collate(src.pad_id, tgt.pad_id)([lb[0]])
     assert batch["src"].shape[0] == 32 and batch["tgt_in"].shape == batch["tgt_out"].shape
     assert (batch["tgt_out"] == -100).any() or batch["tgt_out"].shape[1] > 0
+
+
+def test_balance_repeats_rare_magnitudes_only():
+    from collections import Counter
+
+    from seqkit_numerals.data import balance_magnitudes
+
+    pairs = [(n, str(n)) for n in range(10)] + [(n, str(n)) for n in range(1000, 1500)]
+    out = balance_magnitudes(pairs, max_repeat=20)
+    counts = Counter(len(str(n)) for n, _ in out)
+    assert counts == {1: 200, 4: 500}  # 10 one-digit numbers x 20 (capped), four-digit ones once
+    assert set(out) == set(pairs)

@@ -1,14 +1,14 @@
 """Both architectures learn 0..999 from 900 examples in a few CPU seconds."""
 
-from seqkit import load_checkpoint
-
 from seqkit_numerals.data import build_pairs, split_pairs
 from seqkit_numerals.evaluate import score
 from seqkit_numerals.translate import Translator
 
+from seqkit import load_checkpoint
+
 
 def test_models_learn_a_tiny_range(tiny_models):
-    for arch, (path, result) in tiny_models.items():
+    for arch, (_path, result) in tiny_models.items():
         test = result["test"]
         assert test["n"] == 50
         assert test["exact"] >= 0.9, (arch, test["errors"][:5])

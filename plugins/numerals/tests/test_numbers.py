@@ -1,8 +1,7 @@
 import pytest
-from seqkit import SeqkitError
+from seqkit_numerals.numbers import check_lang, check_supported, describe_range, parse_bound, parse_number
 
-from seqkit_numerals.numbers import (check_lang, check_supported, describe_range, parse_bound,
-                                     parse_number)
+from seqkit import SeqkitError
 
 
 @pytest.mark.parametrize("text, value", [

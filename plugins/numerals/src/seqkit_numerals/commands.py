@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
+
 from seqkit import SeqkitError
 from seqkit.options import DeviceOption, JsonOption, SeedOption
 
@@ -25,7 +26,7 @@ SamplingOption = Annotated[str, typer.Option(
 NegOption = Annotated[float, typer.Option("--negatives", help="Share of negative numbers (0 = none).")]
 
 
-def _spec(max_: str, size: int, lang: str, sampling: str, negatives: float, seed: Optional[int]):
+def _spec(max_: str, size: int, lang: str, sampling: str, negatives: float, seed: int | None):
     from .data import DataSpec
     from .numbers import check_lang, parse_bound
 
@@ -52,7 +53,7 @@ def _read_numbers(args: list[str]) -> list[int]:
     return [parse_number(t) for t in texts]
 
 
-def _pick_model(model: str, lang: Optional[str]) -> Path:
+def _pick_model(model: str, lang: str | None) -> Path:
     """The checkpoint for ``--model`` in ``--lang`` (``gru`` + ``fr`` -> ``gru-fr`` if needed)."""
     from seqkit import find_checkpoint, read_meta
 
@@ -78,11 +79,11 @@ def _pick_model(model: str, lang: Optional[str]) -> Path:
 
 
 def num2words_command(
-    numbers: Annotated[Optional[List[str]], typer.Argument(
+    numbers: Annotated[list[str] | None, typer.Argument(
         help="Integers such as 42, -7, 1,000 or 1_000; - reads one per line from stdin.",
         show_default=False)] = None,
     model: Annotated[str, typer.Option("--model", "-m", help="gru, transformer, a name you trained, or a .json path.")] = "gru",
-    lang: Annotated[Optional[str], typer.Option("--lang", help="Language (default: the model's own).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Language (default: the model's own).")] = None,
     check: Annotated[bool, typer.Option("--check", help="Also show num2words' answer and mark mismatches.")] = False,
     as_json: JsonOption = False,
     device: DeviceOption = "cpu",
@@ -192,23 +193,25 @@ def train_command(
     lang: LangOption = "en",
     sampling: SamplingOption = "digits",
     negatives: NegOption = 0.05,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Passes over the training set.")] = None,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Optimizer steps (default: 5 epochs).")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Passes over the training set.")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Optimizer steps (default: 5 epochs).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per step.")] = 128,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default 2e-3 gru, 1e-3 transformer).")] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate (default 2e-3 gru, 1e-3 transformer).")] = None,
     warmup: Annotated[int, typer.Option("--warmup", help="Linear warmup steps.")] = 200,
     schedule: Annotated[str, typer.Option("--schedule", help="constant, cosine or linear.")] = "cosine",
     eval_every: Annotated[int, typer.Option("--eval-every", help="Steps between validations (0 = each epoch).")] = 0,
-    n_embd: Annotated[Optional[int], typer.Option("--n-embd", help="Embedding / model width.")] = None,
-    hidden: Annotated[Optional[int], typer.Option("--hidden", help="GRU hidden size.")] = None,
-    layers: Annotated[Optional[int], typer.Option("--layers", help="GRU layers / Transformer layers per stack.")] = None,
-    heads: Annotated[Optional[int], typer.Option("--heads", help="Transformer attention heads.")] = None,
+    n_embd: Annotated[int | None, typer.Option("--n-embd", help="Embedding / model width.")] = None,
+    hidden: Annotated[int | None, typer.Option("--hidden", help="GRU hidden size.")] = None,
+    layers: Annotated[int | None, typer.Option("--layers", help="GRU layers / Transformer layers per stack.")] = None,
+    heads: Annotated[int | None, typer.Option("--heads", help="Transformer attention heads.")] = None,
     seed: SeedOption = None,
     device: DeviceOption = "auto",
-    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Checkpoint name or .json path (default MODEL-LANG, e.g. gru-en).")] = None,
-    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Folder for the run (last.json, metrics, loss.png).")] = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Checkpoint name or .json path (default MODEL-LANG, e.g. gru-en).")] = None,
+    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Folder for the run (last.json, metrics, loss.png).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --run-dir.")] = False,
     threads: Annotated[int, typer.Option("--threads", help="CPU threads for torch (0 = torch's default).")] = 0,
+    balance: Annotated[bool, typer.Option("--balance/--no-balance", help="Repeat numbers of rare digit counts (1-3 digits) in training.")] = True,
+    export: Annotated[str, typer.Option("--export", help="Which weights --out gets: best (lowest validation loss) or last.")] = "best",
 ):
     """Train a gru or transformer model on num2words pairs with core's Trainer."""
     from seqkit import data_dir, info, user_checkpoint_dir
@@ -238,7 +241,7 @@ def train_command(
     from .train import train
 
     result = train(model, spec, out=out_path, run_dir=run, train_config=tc, model_overrides=overrides,
-                   resume=resume)
+                   resume=resume, balance=balance, export=export)
     t = result["test"]
     info(f"test split ({t['n']:,} unseen numbers): exact {t['exact']:.2%}, token accuracy {t['token_acc']:.2%}")
     info(f"saved {result['checkpoint']} (run: {run}, loss curve: {run / 'loss.png'})")
@@ -249,7 +252,7 @@ def train_command(
 
 @numerals_app.command("eval")
 def eval_command(
-    model: Annotated[Optional[List[str]], typer.Option("--model", "-m", help="Checkpoint name or path; repeat for several (default gru and transformer).")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Checkpoint name or path; repeat for several (default gru and transformer).")] = None,
     count: Annotated[int, typer.Option("--count", "-n", help="Numbers in each generated set (uniform, out of range).")] = 1000,
     seed: SeedOption = None,
     errors: Annotated[int, typer.Option("--errors", help="Show this many wrong answers per set.")] = 0,
@@ -257,11 +260,11 @@ def eval_command(
     device: DeviceOption = "cpu",
 ):
     """Exact-match and token accuracy on unseen in-range numbers and beyond the trained range."""
+    import torch
+
     from .evaluate import evaluate
     from .numbers import describe_range
     from .translate import Translator
-
-    import torch
 
     torch.set_num_threads(1)  # batches of 512 short sequences: extra threads mostly wait
     results = []

@@ -20,7 +20,7 @@ def register_datasets(register):
 
 @hookimpl
 def register_commands(app):
-    from .commands import numerals_app, num2words_command
+    from .commands import num2words_command, numerals_app
 
     # ignore_unknown_options lets negative numbers through as arguments: seqkit num2words -5
     app.command("num2words", context_settings={"ignore_unknown_options": True})(num2words_command)

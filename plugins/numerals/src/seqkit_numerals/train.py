@@ -6,8 +6,16 @@ from pathlib import Path
 
 from seqkit import SeqkitError
 
-from .data import (Collate, DataSpec, LengthBatches, PairDataset, load_splits, source_tokenizer,
-                   target_tokenizer)
+from .data import (
+    Collate,
+    DataSpec,
+    LengthBatches,
+    PairDataset,
+    balance_magnitudes,
+    load_splits,
+    source_tokenizer,
+    target_tokenizer,
+)
 
 ARCHS = {"gru": "gru-seq2seq", "transformer": "transformer-seq2seq"}
 
@@ -20,9 +28,10 @@ DEFAULT_LR = {"gru": 2e-3, "transformer": 1e-3}
 
 
 def train(arch: str, spec: DataSpec, *, out: Path, run_dir: Path, train_config: dict,
-          model_overrides: dict | None = None, resume: bool = False, progress: bool = True) -> dict:
-    """Train ``arch`` on ``spec``; export the best weights to ``out``; return the trainer's result
-    plus ``checkpoint`` (the exported path) and ``test`` (exact/token accuracy on the test split)."""
+          model_overrides: dict | None = None, resume: bool = False, progress: bool = True,
+          balance: bool = True, export: str = "best") -> dict:
+    """Train ``arch`` on ``spec``; export the best (lowest validation loss) or the last weights to
+    ``out`` as float16; return the trainer's result plus ``checkpoint`` (the exported path) and ``test`` (exact/token accuracy on the test split)."""
     import torch
 
     from seqkit import Seq2SeqConfig, TrainConfig, Trainer, export_checkpoint, get_model_type, seq2seq_loss
@@ -31,10 +40,13 @@ def train(arch: str, spec: DataSpec, *, out: Path, run_dir: Path, train_config: 
 
     if arch not in ARCHS:
         raise SeqkitError(f"unknown model {arch!r}; use {' or '.join(ARCHS)}")
+    if export not in ("best", "last"):
+        raise SeqkitError(f"--export must be best or last, not {export!r}")
     splits = load_splits(spec, progress=progress)
     src_tok = source_tokenizer()
     tgt_tok = target_tokenizer(w for _, w in splits["train"])
-    train_set = PairDataset(splits["train"], src_tok, tgt_tok)
+    train_pairs = balance_magnitudes(splits["train"]) if balance else splits["train"]
+    train_set = PairDataset(train_pairs, src_tok, tgt_tok)
     val_set = PairDataset(splits["val"], src_tok, tgt_tok)
     longest = max(len(t) for t in train_set.tgt)
     settings = {**DEFAULT_MODEL[arch], **(model_overrides or {})}
@@ -51,18 +63,20 @@ def train(arch: str, spec: DataSpec, *, out: Path, run_dir: Path, train_config: 
         model, tc, LengthBatches(train_set, batch_size, seed), LengthBatches(val_set, batch_size, seed), collate=Collate(src_tok.pad_id, tgt_tok.pad_id),
         loss_fn=seq2seq_loss, out=run_dir,
         checkpoint=dict(model_type=model_type, config=config, tokenizer=tgt_tok, task="numerals",
-                        data=spec.to_dict(),
+                        data={**spec.to_dict(), "balanced": balance},
                         extra={"arch": arch, "src_tokenizer": src_tok.to_dict(), "source": "reversed digits, sign last",
                                "trained_range": [spec.low, spec.max]}),
     )
     result = trainer.fit(resume=resume)
     from .translate import Translator
 
-    best = Translator.load(str(trainer.best_path), device=tc.device)
+    chosen = trainer.best_path if export == "best" else trainer.last_path
+    best = Translator.load(str(chosen), device=tc.device)
     test = score(best, splits["test"])
     result["test"] = test
     metrics = {"test_exact": test["exact"], "test_token_acc": test["token_acc"], "test_n": test["n"],
                "val_loss": result.get("best_val_loss"), "val_acc": result.get("best_val_acc"),
                "steps": result["steps"], "train_seconds": round(result.get("seconds", 0.0), 1)}
-    result["checkpoint"] = str(export_checkpoint(trainer.best_path, out, dtype="float16", metrics=metrics))
+    metrics["exported"] = export
+    result["checkpoint"] = str(export_checkpoint(chosen, out, dtype="float16", metrics=metrics))
     return result

@@ -20,7 +20,7 @@ class Translator:
     device: object
 
     @classmethod
-    def load(cls, spec: str, device: str = "cpu") -> "Translator":
+    def load(cls, spec: str, device: str = "cpu") -> Translator:
         """From a checkpoint name (``gru``, ``transformer``, a user's own) or a ``.json`` path."""
         from seqkit import find_checkpoint, load_checkpoint, pick_device, tokenizer_from_dict
 
