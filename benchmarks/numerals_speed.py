@@ -35,11 +35,11 @@ def front_door(model: str, runs: int) -> list[float]:
 
 def throughput(model: str, count: int) -> tuple[float, float, int, int]:
     import torch
-
-    from seqkit import find_checkpoint, read_meta
     from seqkit_numerals.evaluate import log_uniform_numbers
     from seqkit_numerals.numbers import reference_words
     from seqkit_numerals.translate import Translator
+
+    from seqkit import find_checkpoint, read_meta
 
     torch.set_num_threads(1)
     tr = Translator.load(model)
