@@ -294,6 +294,9 @@ def evaluate(
                 errors[key] = errors.get(key, 0) + 1
         rows.append({"temperature": temp, "tunes": count, "valid": sum(c.ok for c in convs),
                      "valid_share": sum(c.ok for c in convs) / count,
+                     "strict": sum(c.strict for c in convs),
+                     "repairs": {f: sum(f in c.fixes for c in convs if c.ok)
+                                 for f in ("default-L", "repeats-once", "shared-meter")},
                      "ended": sum(s.ended for s in gen),
                      "mean_chars": sum(len(s.abc) for s in gen) / count, "errors": errors})
         if samples is not None:
@@ -312,10 +315,11 @@ def evaluate(
               f"on {report['tunes']} tunes / {report['chars']:,} chars of {data}")
     if rows:
         table = Table(title=f"generated tunes that convert to MIDI ({engine}, seed {seed})")
-        for col in ("T", "valid", "ended with <end>", "mean chars", "failures"):
+        for col in ("T", "valid", "valid without repairs", "ended with <end>", "mean chars", "failures"):
             table.add_column(col)
         for r in rows:
             table.add_row(f"{r['temperature']:g}", f"{r['valid']}/{r['tunes']} ({r['valid_share']:.0%})",
+                          f"{r['strict']}/{r['tunes']}",
                           f"{r['ended']}/{r['tunes']}", f"{r['mean_chars']:.0f}",
                           ", ".join(f"{k} x{v}" for k, v in r["errors"].items()))
         con.print(table)

@@ -126,8 +126,8 @@ def unwrap(text: str) -> tuple[str, bool]:
     body = text
     if body.startswith(START):
         body = body[len(START):]
-    ended = END in body
-    body = body.split(END, 1)[0]
+    ended = END in body or START in body  # a new <start> also ends the tune
+    body = body.split(END, 1)[0].split(START, 1)[0]
     return body.strip("\n"), ended
 
 

@@ -8,7 +8,7 @@ import torch
 
 from seqkit import SeqkitError
 
-from .data import END, unwrap
+from .data import END, START, unwrap
 
 
 @dataclass
@@ -55,7 +55,8 @@ def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
         for r, i in enumerate(nxt.tolist()):
             if not done[r]:
                 texts[r] += tok.itos[i]
-                done[r] = texts[r].endswith(END)
+                done[r] = texts[r].endswith(END) or (texts[r].endswith(START)
+                                                     and len(texts[r]) > len(primer))
         if all(done):
             break
         logits, state = model(nxt[:, None], cache=state)

@@ -114,8 +114,13 @@ def markdown_table(rows: list[dict], varied: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_param(rows: list[dict], param: str, path: Path) -> Path:
-    """Train (dashed) and validation (solid) loss per epoch, one colour per value of ``param``."""
+def plot_param(rows: list[dict], param: str, path: Path, base: dict | None = None) -> Path:
+    """Train (dashed) and validation (solid) loss per epoch, one colour per value of ``param``.
+
+    Only runs whose other parameters equal ``base`` are drawn (the base run and its variations of
+    ``param``), so each plot isolates one parameter."""
+    base = base or {}
+    rows = [r for r in rows if all(r[k] == v for k, v in base.items() if k != param)]
     import matplotlib
 
     matplotlib.use("Agg")
@@ -151,6 +156,7 @@ def write_outputs(rows: list[dict], values: dict[str, list], out: Path) -> dict:
     write_csv(rows, out / "results.csv")
     table = markdown_table(rows, varied or ["model"])
     (out / "results.md").write_text(table)
-    plots = [str(plot_param(rows, p, out / f"sweep_{p}.png")) for p in varied]
+    base = {k: values[k][0] for k in varied}
+    plots = [str(plot_param(rows, p, out / f"sweep_{p}.png", base)) for p in varied]
     return {"csv": str(out / "results.csv"), "table": str(out / "results.md"), "plots": plots,
             "markdown": table}
