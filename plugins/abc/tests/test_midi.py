@@ -1,9 +1,9 @@
 import shutil
 
 import pytest
+from seqkit_abc.midi import abc_to_midi, default_unit_length, pick_engine
 
 from seqkit import SeqkitError
-from seqkit_abc.midi import abc_to_midi, default_unit_length, pick_engine
 
 
 def test_valid_tune_converts():
