@@ -146,3 +146,12 @@ def test_corrupt_checkpoint(h, tiny_run, tmp_path):
     _fails(h.cli(["abc", "eval", "-m", junk, "--data", tiny_run["val"]], tmp_path), "not a seqkit checkpoint")
     _fails(h.cli(["abc", "generate", "-m", "no-such-model"], tmp_path), "no abc checkpoint named")
     shutil.rmtree(tmp_path / "seqkit-data", ignore_errors=True)
+
+
+def test_shipped_model_generates(h, tmp_path):
+    r = h.cli(["abc", "generate", "-n", "2", "--max-chars", "60", "--seed", "0", "--device", "cpu",
+               "--json"], tmp_path)
+    assert r.exit_code == 0, r.output
+    tunes = json.loads(r.stdout)["tunes"]
+    assert len(tunes) == 2 and all(t["abc"].startswith("X:") for t in tunes)
+    assert json.loads(r.stdout)["model"].endswith("checkpoints/lstm.json")
