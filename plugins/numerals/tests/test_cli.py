@@ -102,8 +102,9 @@ def test_train_eval_and_data_commands(gru, tmp_path):
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)[0]["rows"]
     assert rows[0]["set"].startswith("test split") and rows[0]["n"] == 50
-    assert [row["n"] for row in rows[1:]] == [20, 1, 1]  # 0..999 is all in the data: no unseen set
-    assert rows[2]["set"] == "101,001,001,001 (out of range)"
+    assert [row["n"] for row in rows[1:]] == [1000, 20, 1, 1]  # 0..999 all in the data: no unseen set
+    assert rows[1]["set"].startswith("every integer in [0, 1000)")
+    assert rows[3]["set"] == "101,001,001,001 (out of range)"
     r = cli("numerals", "eval", "--model", gru, "-n", "20")
     assert r.exit_code == 0 and "exact match" in r.stdout
     r = cli("numerals", "data", "--max", "1000", "--size", "100", "--json")

@@ -218,7 +218,7 @@ def load_dataset(path=None, progress: bool = True, **options) -> dict[str, list]
     return load_splits(DataSpec(**options), progress=progress)
 
 
-def balance_magnitudes(pairs: list, max_repeat: int = 50) -> list:
+def balance_magnitudes(pairs: list, max_repeat: int = 200) -> list:
     """Training pairs with the rarer digit counts repeated (at most ``max_repeat`` times) towards
     the mean count per digit count. Distinct small numbers run out (there are 10 one-digit
     numbers): without this a model sees "four" a handful of times among 270,000 pairs and may never

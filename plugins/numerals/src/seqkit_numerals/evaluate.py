@@ -58,7 +58,8 @@ def log_uniform_numbers(lo: int, hi: int, count: int, seed: int) -> list[int]:
 
 def eval_sets(spec, splits: dict, count: int = 1000, seed: int = 1) -> list[tuple[str, list[tuple[int, str]]]]:
     """Named lists of (number, reference): the unseen test split, uniform in-range numbers never
-    seen in training, numbers from max to 1000*max (out of range) and the probes."""
+    seen in training, every small integer (the rarest magnitudes in the data), numbers from max to
+    1000*max (out of range) and the probes."""
     from .numbers import power_text, reference_words
 
     seen = frozenset(n for part in splits.values() for n, _ in part)
@@ -71,6 +72,8 @@ def eval_sets(spec, splits: dict, count: int = 1000, seed: int = 1) -> list[tupl
     unseen = uniform_numbers(0, spec.max, count, seed, exclude=seen)
     if unseen:  # (a small range may be in the data entirely)
         sets.append((f"uniform in [0, {power_text(spec.max)}), unseen", ref(unseen)))
+    small = list(range(-99 if spec.negatives > 0 else 0, min(1000, spec.max)))
+    sets.append((f"every integer in [{small[0]}, {small[-1] + 1}) (most seen in training)", ref(small)))
     hi = spec.max * 1000
     sets.append((f"out of range: [{power_text(spec.max)}, {power_text(hi)})",
                  ref(log_uniform_numbers(spec.max, hi, count, seed))))
