@@ -135,8 +135,8 @@ def test_shipped_models(arch):
 
 
 def test_shipped_default_front_door_and_countries():
-    if not (SHIPPED / "gru.json").exists():
-        pytest.skip("gru is not shipped")
+    if not (SHIPPED / "transformer.json").exists():
+        pytest.skip("the default model (transformer) is not shipped")
     r = run("--country", "russia", "--seed", 1)
     assert r.exit_code == 0, r.output
     assert len(r.stdout.split("\n")) == 11  # 10 names and the final newline

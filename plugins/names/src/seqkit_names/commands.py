@@ -51,8 +51,8 @@ def names(
     start: Annotated[Optional[str], typer.Option(
         "--start", help="Starting letters, one name each, like the tutorial's tables: --start ABCDEFGKMN.")] = None,
     model: Annotated[Optional[str], typer.Option(
-        "--model", "-m", help="rnn, lstm, gru, transformer or a checkpoint path. [default: gru, the best shipped model]")] = None,
-    temperature: TemperatureOption = 0.8,
+        "--model", "-m", help="rnn, lstm, gru, transformer or a checkpoint path. [default: transformer, the best shipped model]")] = None,
+    temperature: TemperatureOption = 1.0,
     seed: SeedOption = None,
     max_length: Annotated[int, typer.Option("--max-length", min=1, help="Longest name, in characters.")] = 20,
     novel: Annotated[bool, typer.Option("--novel", help="Leave out names already in the data.")] = False,
@@ -105,7 +105,7 @@ def names(
 def countries(
     data: DataOption = None,
     model: Annotated[Optional[str], typer.Option(
-        "--model", "-m", help="Whose countries to list, when no --data. [default: gru]")] = None,
+        "--model", "-m", help="Whose countries to list, when no --data. [default: transformer]")] = None,
     as_json: JsonOption = False,
 ):
     """The countries (languages) with their name counts and aliases."""

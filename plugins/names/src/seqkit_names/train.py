@@ -42,7 +42,7 @@ TRAIN_DEFAULTS = {
     "rnn": dict(epochs=12, lr=3e-3, batch_size=64, warmup=0),
     "lstm": dict(epochs=15, lr=3e-3, batch_size=64, warmup=0),
     "gru": dict(epochs=15, lr=3e-3, batch_size=64, warmup=0),
-    "transformer": dict(epochs=15, lr=2e-3, batch_size=64, warmup=200),
+    "transformer": dict(epochs=16, lr=2e-3, batch_size=128, warmup=200),
     "classifier": dict(epochs=12, lr=3e-3, batch_size=64, warmup=0),
 }
 
