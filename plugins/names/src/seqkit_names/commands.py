@@ -267,7 +267,8 @@ def evaluate(
         table.add_column(col, justify="left" if col == "model" else "right")
     for r in report["models"]:
         secs = r.get("train_seconds")
-        table.add_row(f"{r['model']} ({r['arch']})", f"{r['parameters']:,}", f"{r['size_bytes'] / 1e6:.2f}",
+        label = r["model"] if r["model"] == r["arch"] else f"{r['model']} ({r['arch']})"
+        table.add_row(label, f"{r['parameters']:,}", f"{r['size_bytes'] / 1e6:.2f}",
                       f"{r['nll']:.3f}", f"{r['agreement']:.1%}", f"{r['new']:.1%}",
                       f"{secs:.0f}" if secs else "?")
     Console().print(table)
