@@ -40,7 +40,6 @@ def main() -> None:
         print(f"{name:<58} {med:>9.2f} {best:>8.2f}")
 
     import torch
-
     from seqkit_names.sample import load_generator, make_rng, sample
 
     torch.set_num_threads(1)

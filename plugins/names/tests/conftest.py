@@ -60,7 +60,6 @@ TINY = {"rnn": dict(hidden=32), "lstm": dict(hidden=32, n_embd=16, n_layers=1, s
 def tiny_models(tiny_folder, env_dirs, tmp_path_factory):
     """Each architecture trained briefly on the tiny folder: {arch: checkpoint path}."""
     import torch
-
     from seqkit_names.data import load_folder
     from seqkit_names.train import ARCHS, train
 

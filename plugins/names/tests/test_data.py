@@ -1,7 +1,7 @@
 import pytest
+from seqkit_names.data import clean_name, fold, load_folder
 
 from seqkit.errors import SeqkitError
-from seqkit_names.data import clean_name, fold, load_folder
 
 
 @pytest.mark.parametrize("raw, clean", [
@@ -63,7 +63,7 @@ def test_shared_data(shared_names):
     assert d.counts()["Russian"] == 9340
     assert set(d.dropped) == {"To The First Page", "To The First\xa0 Page", "Maxa/B"}
     assert all(set(n) <= ALPHABET for v in d.names.values() for n in v)
-    for c, names in d.names.items():  # no case-insensitive duplicates within a country
+    for names in d.names.values():  # no case-insensitive duplicates within a country
         assert len({n.lower() for n in names}) == len(names)
     train, val = d.split()
     assert len(val) == sum(max(1, round(n * 0.1)) for n in d.counts().values())

@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from seqkit_names.classifier import ClassifierConfig, NameClassifier
 from seqkit_names.tutorial_rnn import TutorialRNN, TutorialRNNConfig
 
@@ -41,10 +40,10 @@ def test_classifier_ignores_padding():
 
 @pytest.mark.parametrize("arch", ["rnn", "lstm", "gru", "transformer"])
 def test_every_generator_trains_and_follows_the_country(arch, tiny_models, tiny_folder):
-    from seqkit.checkpoints import read_meta
-
     from seqkit_names.data import ALPHABET
     from seqkit_names.sample import load_generator, pick_names
+
+    from seqkit.checkpoints import read_meta
 
     meta = read_meta(tiny_models[arch])
     assert meta["model_type"] == {"rnn": "names-rnn", "transformer": "transformer-lm"}.get(arch, "rnn-lm")

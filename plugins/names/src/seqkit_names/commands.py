@@ -9,14 +9,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
 
 from seqkit.errors import SeqkitError
 from seqkit.options import DataOption, DeviceOption, JsonOption, SeedOption, TemperatureOption
 
-from .train import ARCHS, GENERATORS, MAX_NAME, TASK
+from .train import ARCHS, GENERATORS, TASK
 
 MAX_COUNT = 1000
 DEFAULT_COUNT = 10
@@ -44,13 +44,13 @@ def _parse_start(start: str | None) -> list[str]:
 @names_app.callback(invoke_without_command=True)
 def names(
     ctx: typer.Context,
-    country: Annotated[Optional[str], typer.Option(
+    country: Annotated[str | None, typer.Option(
         "--country", "-c", help="Country or language: Greek, Greece, russia ... (see `seqkit names countries`).")] = None,
-    count: Annotated[Optional[int], typer.Option(
+    count: Annotated[int | None, typer.Option(
         "--count", "-n", help=f"How many names (per --start letter). [default: {DEFAULT_COUNT}; 1 per letter with --start]")] = None,
-    start: Annotated[Optional[str], typer.Option(
+    start: Annotated[str | None, typer.Option(
         "--start", help="Starting letters, one name each, like the tutorial's tables: --start ABCDEFGKMN.")] = None,
-    model: Annotated[Optional[str], typer.Option(
+    model: Annotated[str | None, typer.Option(
         "--model", "-m", help="rnn, lstm, gru, transformer or a checkpoint path. [default: transformer, the best shipped model]")] = None,
     temperature: TemperatureOption = 1.0,
     seed: SeedOption = None,
@@ -104,7 +104,7 @@ def names(
 @names_app.command()
 def countries(
     data: DataOption = None,
-    model: Annotated[Optional[str], typer.Option(
+    model: Annotated[str | None, typer.Option(
         "--model", "-m", help="Whose countries to list, when no --data. [default: transformer]")] = None,
     as_json: JsonOption = False,
 ):
@@ -158,21 +158,21 @@ def _save_path(save: str | None, arch: str) -> Path:
 def train(
     model: Annotated[str, typer.Option("--model", "-m", help=f"Architecture: {', '.join(ARCHS)}.")] = "gru",
     data: DataOption = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epochs. [default: per architecture]")] = None,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Stop after this many steps.")] = None,
-    hidden: Annotated[Optional[int], typer.Option("--hidden", help="Hidden size (rnn, lstm, gru, classifier).")] = None,
-    layers: Annotated[Optional[int], typer.Option("--layers", help="Layers (lstm, gru, transformer).")] = None,
-    embd: Annotated[Optional[int], typer.Option("--embd", help="Embedding size (lstm, gru, transformer, classifier).")] = None,
-    heads: Annotated[Optional[int], typer.Option("--heads", help="Attention heads (transformer).")] = None,
-    dropout: Annotated[Optional[float], typer.Option("--dropout", min=0.0, max=0.9, help="Dropout.")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (cosine decay).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Batch size.")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs. [default: per architecture]")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Stop after this many steps.")] = None,
+    hidden: Annotated[int | None, typer.Option("--hidden", help="Hidden size (rnn, lstm, gru, classifier).")] = None,
+    layers: Annotated[int | None, typer.Option("--layers", help="Layers (lstm, gru, transformer).")] = None,
+    embd: Annotated[int | None, typer.Option("--embd", help="Embedding size (lstm, gru, transformer, classifier).")] = None,
+    heads: Annotated[int | None, typer.Option("--heads", help="Attention heads (transformer).")] = None,
+    dropout: Annotated[float | None, typer.Option("--dropout", min=0.0, max=0.9, help="Dropout.")] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate (cosine decay).")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Batch size.")] = None,
     weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0, help="AdamW weight decay.")] = 0.0,
     balance: Annotated[float, typer.Option("--balance", min=0.0, max=1.0, help="Oversample small countries: repeat their names (mean/count)**B times (0 = off; generators only).")] = 0.75,
     patience: Annotated[int, typer.Option("--patience", min=0, help="Stop after N epochs without improvement (0 = off).")] = 0,
     seed: SeedOption = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png).")] = None,
-    save: Annotated[Optional[str], typer.Option("--save", help="Where the best model goes: a name (in your checkpoint folder) or a .json path. [default: the architecture's name]")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png).")] = None,
+    save: Annotated[str | None, typer.Option("--save", help="Where the best model goes: a name (in your checkpoint folder) or a .json path. [default: the architecture's name]")] = None,
     float32: Annotated[bool, typer.Option("--float32", help="Save float32 weights (default float16).")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
     device: DeviceOption = "auto",
@@ -222,7 +222,7 @@ def train(
 
 @names_app.command("eval")
 def evaluate(
-    model: Annotated[Optional[List[str]], typer.Option(
+    model: Annotated[list[str] | None, typer.Option(
         "--model", "-m", help="Generators to evaluate (repeatable). [default: rnn lstm gru transformer]")] = None,
     classifier: Annotated[str, typer.Option("--classifier", help="Country classifier name or path.")] = "classifier",
     data: DataOption = None,

@@ -152,7 +152,7 @@ def train(arch: str, data: NamesData, out: Path, save: Path, *, epochs=None, ste
 
     from seqkit import get_model_type
     from seqkit.checkpoints import export_checkpoint
-    from seqkit.training import Trainer, TrainConfig, lm_loss
+    from seqkit.training import TrainConfig, Trainer, lm_loss
 
     from .classifier import classifier_loss
 
