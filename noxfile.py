@@ -31,6 +31,8 @@ def tests(session):
                     external=True)
         session.run("python", "-m", "pytest", os.path.join(example, "tests"), "-q", external=True,
                     env={"SEQKIT_PROGRESS": "0"})
+        name = "seqkit-" + os.path.basename(example).removeprefix("seqkit-")
+        session.run("python", "-m", "pip", "uninstall", "-q", "-y", name, external=True)
 
 
 @nox.session(venv_backend="none")
