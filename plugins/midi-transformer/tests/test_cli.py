@@ -59,6 +59,19 @@ def test_train_any_registered_lm(tmp_path, maestro_folder):
     assert json.loads((tmp_path / "r" / "best.json").read_text())["model_type"] == "transformer-lm"
 
 
+def test_train_init_from_a_checkpoint(tmp_path, tiny_model):
+    trained = tiny_model
+    from seqkit import load_checkpoint
+
+    r = cli("music", "train", "--data", trained["data"], "--init", trained["ckpt"], "--seq-len", 32,
+            "--steps", 2, "--batch-size", 2, "--lr", 1e-9, "--no-augment", "--out", tmp_path / "r", "--json")
+    assert r.exit_code == 0, r.output
+    before = load_checkpoint(trained["ckpt"]).model.state_dict()
+    after = load_checkpoint(tmp_path / "r" / "last.json").model.state_dict()
+    assert before.keys() == after.keys()
+    assert all((before[k] - after[k]).abs().max() < 1e-4 for k in before)  # started from those weights
+
+
 def test_train_bad_settings(tmp_path, maestro_folder):
     r = cli("music", "train", "--data", maestro_folder, "--set", "n_layers=3", "--steps", 1)
     assert r.exit_code == 2 and "no such setting" in r.output

@@ -335,6 +335,7 @@ def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, metrics).")] = Path("runs/music"),
     name: Annotated[str | None, typer.Option(help="Also export the best model as this user checkpoint name.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/last.json.")] = False,
+    init: Annotated[str | None, typer.Option("--init", help="Start from this checkpoint's weights (name or path; its model type and settings are used).")] = None,
     drums: Annotated[bool, typer.Option(help="Keep drum tracks (drum datasets).")] = False,
     limit: Annotated[int, typer.Option(min=0, help="Use only the first N files of each split.")] = 0,
     workers: Annotated[int, typer.Option(min=0, help="DataLoader worker processes.")] = 0,
@@ -353,11 +354,21 @@ def train(
         raise SeqkitError("give --steps or --epochs")
     corpus = open_corpus(data, dataset, drums, limit=limit)
     tok = corpus.tokenizer
-    mt, config = build_config(model, tok.vocab_size, preset, set_ or [], seq_len, position)
+    if init:
+        from seqkit import find_checkpoint, get_model_type, load_checkpoint
+
+        start = load_checkpoint(find_checkpoint(init, TASK), device="cpu", expect_task=TASK)
+        if start.tokenizer is None or start.tokenizer.vocab_size != tok.vocab_size:
+            raise SeqkitError(f"--init {init}: its tokenizer does not match this data's")
+        mt, config, net = get_model_type(start.meta["model_type"]), start.config, start.model
+        seq_len = seq_len or start.extra.get("seq_len")
+    else:
+        mt, config = build_config(model, tok.vocab_size, preset, set_ or [], seq_len, position)
     seq_len = seq_len or getattr(config, "max_len", None) or 512
     train_set = corpus.dataset("train", seq_len, augment=augment, seed=seed or 0)
     val_set = corpus.dataset("validation", seq_len, random_windows=False) if corpus.split("validation") else None
-    net = mt.build(config)
+    if not init:
+        net = mt.build(config)
     n_params = sum(p.numel() for p in net.parameters())
     _info(f"{mt.name}: {n_params / 1e6:.2f}M parameters; {corpus.n_tokens('train'):,} training tokens "
           f"in {len(corpus.split('train'))} pieces; windows of {seq_len}")
