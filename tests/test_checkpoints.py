@@ -9,8 +9,17 @@ import time
 import pytest
 import torch
 
-from seqkit import (CharTokenizer, CheckpointError, RNNConfig, RNNLM, export_checkpoint,
-                    find_checkpoint, load_checkpoint, read_meta, save_checkpoint)
+from seqkit import (
+    RNNLM,
+    CharTokenizer,
+    CheckpointError,
+    RNNConfig,
+    export_checkpoint,
+    find_checkpoint,
+    load_checkpoint,
+    read_meta,
+    save_checkpoint,
+)
 
 
 def _save(path, seed=0, **kw):

@@ -36,7 +36,7 @@ def test_doctor_reports_torch_and_device():
 def test_models_json_lists_user_checkpoints(tmp_path):
     import torch
 
-    from seqkit import RNNConfig, RNNLM, Task, hookimpl, plugins, save_checkpoint, user_checkpoint_dir
+    from seqkit import RNNLM, RNNConfig, Task, hookimpl, plugins, save_checkpoint, user_checkpoint_dir
 
     class P:
         @hookimpl

@@ -2,10 +2,17 @@
 
 import pytest
 import torch
-
 from helpers import pattern_data
-from seqkit import (TrainConfig, Trainer, TransformerConfig, TransformerLM, generate, get_model_type,
-                    load_checkpoint)
+
+from seqkit import (
+    TrainConfig,
+    Trainer,
+    TransformerConfig,
+    TransformerLM,
+    generate,
+    get_model_type,
+    load_checkpoint,
+)
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 

@@ -1,8 +1,17 @@
 import pytest
 import torch
 
-from seqkit import (GRUSeq2Seq, RNNConfig, RNNLM, Seq2SeqConfig, TransformerConfig, TransformerLM,
-                    TransformerSeq2Seq, filter_logits, generate)
+from seqkit import (
+    RNNLM,
+    GRUSeq2Seq,
+    RNNConfig,
+    Seq2SeqConfig,
+    TransformerConfig,
+    TransformerLM,
+    TransformerSeq2Seq,
+    filter_logits,
+    generate,
+)
 
 LMS = [
     ("gru", lambda: RNNLM(RNNConfig(vocab_size=11, cell="gru", hidden=32, n_layers=2))),

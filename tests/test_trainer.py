@@ -2,10 +2,17 @@ import json
 
 import pytest
 import torch
-
 from helpers import pattern_data
-from seqkit import (RNNConfig, SeqkitError, TrainConfig, Trainer, TransformerConfig, get_model_type,
-                    load_checkpoint)
+
+from seqkit import (
+    RNNConfig,
+    SeqkitError,
+    TrainConfig,
+    Trainer,
+    TransformerConfig,
+    get_model_type,
+    load_checkpoint,
+)
 
 
 def _trainer(out, steps=30, arch="rnn-lm", loss_fn=None, **kw):

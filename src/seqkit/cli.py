@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Optional
 
 import typer
 from typer.core import TyperGroup
@@ -56,7 +55,7 @@ def _version(value: bool):
 
 @app.callback()
 def _root(
-    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+    version: bool | None = typer.Option(None, "--version", callback=_version, is_eager=True,
                                            help="Show the version and exit."),
 ):
     """seqkit: train and sample autoregressive sequence models; plugins add the tasks."""
@@ -69,7 +68,7 @@ app.add_typer(plugins_app, name="plugins")
 
 @app.command()
 def models(
-    task: Optional[str] = typer.Option(None, "--task", help="Only this task's checkpoints."),
+    task: str | None = typer.Option(None, "--task", help="Only this task's checkpoints."),
     as_json: JsonOption = False,
 ):
     """List checkpoints, shipped and user-trained: task, architecture, size, metrics."""

@@ -6,8 +6,9 @@ import hashlib
 import os
 import random
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, TypeVar
+from typing import TypeVar
 
 from .errors import SeqkitError
 

@@ -7,18 +7,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
-SeedOption = Annotated[Optional[int], typer.Option("--seed", help="Random seed, for reproducible results.")]
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Random seed, for reproducible results.")]
 TemperatureOption = Annotated[float, typer.Option("--temperature", "-t", min=0.0,
                                                   help="Sampling temperature (0 = greedy).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-OutOption = Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the output.")]
-DataOption = Annotated[Optional[Path], typer.Option("--data", help="Data folder or file.")]
-ModelOption = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name or checkpoint path.")]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the output.")]
+DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder or file.")]
+ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Model name or checkpoint path.")]
 
 
 def seed_everything(seed: int | None) -> None:

@@ -18,8 +18,14 @@ def progress_bar(disable: bool = False, transient: bool = False):
     """
     import os
 
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     if os.environ.get("SEQKIT_PROGRESS") == "0":
         disable = True

@@ -5,9 +5,10 @@ Everything here is plain Python so that building the registry never imports torc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .errors import PluginConflictError, SeqkitError
 

@@ -10,7 +10,8 @@ The protocol every tokenizer follows (core's and plugins'):
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol, runtime_checkable
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
 
 from .errors import SeqkitError
 
