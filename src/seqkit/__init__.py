@@ -73,6 +73,7 @@ _EXPORTS = {
     "progress_bar": "seqkit.progress",
     "info": "seqkit.progress",
     "plot_loss_curve": "seqkit.plotting",
+    "save_figure": "seqkit.plotting",
     "seed_everything": "seqkit.options",
 }
 

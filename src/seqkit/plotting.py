@@ -16,6 +16,22 @@ def _load(history):
     return list(history)
 
 
+def save_figure(fig, path) -> Path:
+    """Write a matplotlib figure as PNG atomically (temporary file, then rename) and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from .checkpoints import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    path = Path(path)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
 def plot_loss_curve(history, out_png, title: str = "loss") -> Path:
     """Plot train/val loss (and val accuracy if present) against steps; returns the PNG path."""
     import matplotlib
@@ -46,10 +62,4 @@ def plot_loss_curve(history, out_png, title: str = "loss") -> Path:
     else:
         ax.legend(loc="upper right")
     fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_png.with_name(f".{out_png.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(out_png)
-    return out_png
+    return save_figure(fig, out_png)

@@ -87,13 +87,9 @@ def draw(text: str, values: np.ndarray, out_png: Path, title: str, width: int = 
     ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01)
     fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_png.with_name(f".{out_png.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(out_png)
-    return out_png
+    from seqkit import save_figure
+
+    return save_figure(fig, out_png)
 
 
 def header_scores(acts: np.ndarray, text: str) -> list[UnitScore]:

@@ -143,12 +143,9 @@ def plot_param(rows: list[dict], param: str, path: Path, base: dict | None = Non
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    from seqkit import save_figure
+
+    return save_figure(fig, path)
 
 
 def write_outputs(rows: list[dict], values: dict[str, list], out: Path) -> dict:

@@ -69,7 +69,7 @@ def write_piano_roll(notes: np.ndarray, path, title: str = "", split_at: float |
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from seqkit.checkpoints import atomic_write_bytes
+    from seqkit import save_figure
 
     notes = np.asarray(notes, dtype=np.float64).reshape(-1, 4)
     if max_seconds:
@@ -89,10 +89,7 @@ def write_piano_roll(notes: np.ndarray, path, title: str = "", split_at: float |
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
     try:
-        atomic_write_bytes(Path(path), buf.getvalue())
+        save_figure(fig, path)
     except OSError as exc:
         raise SeqkitError(f"cannot write {path}: {exc.strerror or exc}") from None
