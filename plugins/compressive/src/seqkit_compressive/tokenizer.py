@@ -50,16 +50,25 @@ def symbol_step(symbol: str) -> tuple[int, ...]:
 
 
 def load_midi(source):
-    """A ``pretty_midi.PrettyMIDI`` from a path, bytes or an existing object."""
+    """A ``pretty_midi.PrettyMIDI`` from a path, bytes or an existing object; an unreadable file is
+    a ``SeqkitError``."""
+    import io
+    import warnings
+
     import pretty_midi
 
     if isinstance(source, pretty_midi.PrettyMIDI):
         return source
-    if isinstance(source, (bytes, bytearray)):
-        import io
-
-        return pretty_midi.PrettyMIDI(io.BytesIO(source))
-    return pretty_midi.PrettyMIDI(str(source))
+    name = "the data" if isinstance(source, (bytes, bytearray)) else str(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if isinstance(source, (bytes, bytearray)):
+                return pretty_midi.PrettyMIDI(io.BytesIO(source))
+            return pretty_midi.PrettyMIDI(str(source))
+    except Exception as exc:  # noqa: BLE001 - mido/pretty_midi raise many kinds
+        msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise SeqkitError(f"{name} is not a readable MIDI file ({msg})") from None
 
 
 def midi_steps(source, program: int | None = None, tolerance: float = 0.05) -> list[tuple[int, ...]]:
@@ -143,6 +152,34 @@ class NotesChordsTokenizer:
 
     def decode_symbols(self, ids: Iterable[int]) -> str:
         return " ".join(step_symbol(s) for s in self.decode(ids))
+
+    # -- the music commands' tokenizer contract (docs/music.md) --------------------------------
+    def cache_key(self) -> str:
+        """The settings that change :meth:`steps` (the vocabulary is learned apart)."""
+        return f"notes-chords-v1-p{self.program}-t{self.tolerance:g}"
+
+    @property
+    def tokens_per_second(self) -> float:
+        return 1.0 / self.step_seconds
+
+    def token_seconds(self, ids: Iterable[int]):
+        """The time (s) reached after each token: one ``step_seconds`` per note/chord token."""
+        import numpy as np
+
+        ids = np.asarray(list(ids), dtype=np.int64)
+        return np.cumsum((ids >= 4) & (ids < len(self.itos))) * self.step_seconds
+
+    def decode_notes(self, ids: Iterable[int]):
+        """Notes ``[N, 4]`` (start s, end s, pitch, velocity 80) as :meth:`to_midi` plays them."""
+        import numpy as np
+
+        rows = [(k * self.step_seconds, (k + 1) * self.step_seconds, p, 80)
+                for k, step in enumerate(self.decode(ids)) for p in step]
+        return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+
+    def decode_midi(self, ids: Iterable[int]):
+        """A ``PrettyMIDI`` of any id sequence (one step every ``step_seconds``)."""
+        return self.to_midi(self.decode(ids), program=self.program or 0)
 
     def to_midi(self, steps: Iterable[Iterable[int]], program: int = 0, velocity: int = 80):
         """A PrettyMIDI playing one step every ``step_seconds`` (each lasting one step)."""

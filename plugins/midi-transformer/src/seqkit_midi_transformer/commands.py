@@ -2,7 +2,9 @@
 
 Imports torch and the MIDI libraries inside the commands only (``seqkit --help`` stays fast).
 ``--model`` takes any registered language-model type for ``train`` (``music-transformer``,
-``compressive`` ...) and any music checkpoint (name or path) for ``generate``/``eval``.
+``compressive`` ...) and any music checkpoint (name or path) for ``generate``/``eval``;
+``--dataset`` any registered music dataset, ``--tokenizer`` any registered music tokenizer
+(see ``sources.py``).
 """
 
 from __future__ import annotations
@@ -60,8 +62,12 @@ def load_music_model(spec: str | None, device: str = "auto"):
             raise
         path = Path(rows[0]["path"])
     ckpt = load_checkpoint(path, device=pick_device(device), expect_task=TASK)
-    if not hasattr(ckpt.tokenizer, "decode_notes"):
-        raise SeqkitError(f"{path}: its tokenizer is not a MIDI performance tokenizer")
+    from .sources import TOKENIZER_NEEDS
+
+    missing = [m for m in TOKENIZER_NEEDS if not hasattr(ckpt.tokenizer, m)]
+    if missing:
+        kind = getattr(ckpt.tokenizer, "type", type(ckpt.tokenizer).__name__)
+        raise SeqkitError(f"{path}: its tokenizer ({kind}) is not a music tokenizer (no {', '.join(missing)})")
     return ckpt
 
 
@@ -139,6 +145,9 @@ def primer_tokens(path: Path, tokenizer, seconds: float | None, n_tokens: int | 
     """``[<bos>] + events`` of a primer file, cut to its first ``seconds`` / ``n_tokens``."""
     import numpy as np
 
+    if not hasattr(tokenizer, "encode_notes"):
+        return primer_tokens_generic(path, tokenizer, seconds, n_tokens)
+
     notes = tokenizer.notes(path)
     info = {"primer": str(path)}
     if len(notes) == 0 and not tokenizer.drums:
@@ -154,6 +163,32 @@ def primer_tokens(path: Path, tokenizer, seconds: float | None, n_tokens: int | 
         if len(notes) == 0:
             raise SeqkitError(f"{path} has no notes in its first {seconds:g} s")
     ids = [tokenizer.bos_id] + tokenizer.encode_notes(notes)
+    if n_tokens:
+        ids = ids[: n_tokens]
+    return ids, info
+
+
+def primer_tokens_generic(path: Path, tokenizer, seconds: float | None, n_tokens: int | None) -> tuple[list[int], dict]:
+    """The primer through any music tokenizer's ``encode`` (notes after ``seconds`` dropped first)."""
+    from .tokenizer import load_midi
+
+    pm = load_midi(path)
+    if seconds:
+        for inst in pm.instruments:
+            inst.notes = [n for n in inst.notes if n.start < seconds]
+            for n in inst.notes:
+                n.end = min(n.end, seconds)
+    ids = tokenizer.encode(pm)
+    if not ids:
+        raise SeqkitError(f"{path} has no notes to continue"
+                          + (f" in its first {seconds:g} s" if seconds else "")
+                          + f" (as the {getattr(tokenizer, 'type', 'model')} tokenizer reads it)")
+    unk = getattr(tokenizer, "unk_id", None)
+    info = {"primer": str(path)}
+    if unk is not None and unk in ids:
+        info["unknown_tokens"] = ids.count(unk)
+        _info(f"{ids.count(unk)} of the primer's {len(ids)} tokens are not in the model's vocabulary (<unk>)")
+    ids = [tokenizer.bos_id] + ids
     if n_tokens:
         ids = ids[: n_tokens]
     return ids, info
@@ -197,7 +232,7 @@ def generate(
 
     from seqkit.options import seed_everything
 
-    from .tokenizer import token_seconds, write_midi
+    from .tokenizer import write_midi
 
     if primer is not None and not primer.exists():
         raise SeqkitError(f"no such primer file: {primer}")
@@ -208,6 +243,8 @@ def generate(
     ckpt = load_music_model(model, device)
     _cpu_threads(ckpt.model, count)
     tok, net = ckpt.tokenizer, ckpt.model
+    if seconds is not None and not hasattr(tok, "token_seconds"):
+        raise SeqkitError(f"the {getattr(tok, 'type', '')} tokenizer cannot measure seconds: use --tokens")
     dev = next(net.parameters()).device
     info: dict = {"model": str(ckpt.path)}
     if primer is not None:
@@ -220,7 +257,7 @@ def generate(
         _info(f"the primer has {len(prompt)} tokens, more than the model's context of {limit}: "
               f"using its last {limit}")
         prompt = prompt[-limit:]
-    n_new = tokens if seconds is None else int(seconds * 60) + 64
+    n_new = tokens if seconds is None else int(seconds * getattr(tok, "tokens_per_second", 60)) + 64
     x = torch.tensor([prompt] * count, dtype=torch.long, device=dev)
     gen = torch.Generator(device=dev)
     gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31, (1,)).item()))
@@ -238,17 +275,17 @@ def generate(
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - t0
     new = new.tolist()
-    primer_end = float(token_seconds(prompt)[-1]) if primer is not None else 0.0
+    primer_end = float(tok.token_seconds(prompt)[-1]) if primer is not None and hasattr(tok, "token_seconds") else 0.0
     pieces = []
     outs = [out] if count == 1 else [out.with_name(f"{out.stem}_{i + 1}{out.suffix or '.mid'}") for i in range(count)]
     for i, row in enumerate(new):
         if tok.eos_id in row:
             row = row[: row.index(tok.eos_id)]
         if seconds is not None:
-            times = token_seconds(row)
+            times = tok.token_seconds(row)
             row = [t for t, s in zip(row, times) if s <= seconds]
         ids = row if continuation_only else prompt + row
-        pm = tok.decode(ids)
+        pm = tok.decode_midi(ids)
         write_midi(pm, outs[i])
         notes = tok.decode_notes(ids)
         pieces.append({"out": str(outs[i]), "tokens": len(row), "notes": int(len(notes)),
@@ -274,28 +311,50 @@ def generate(
 
 # -- data ---------------------------------------------------------------------------------------
 
-def open_corpus(data: Path, dataset: str | None, drums: bool = False, splits=None, limit: int = 0,
-                workers: int | None = None):
-    """A ``MusicCorpus`` through the registry: ``maestro`` when the folder has MAESTRO metadata,
-    ``midi-folder`` otherwise; a ``.npz`` token archive as is."""
-    from seqkit.registry import get_dataset, get_tokenizer_type
+DatasetOpt = Annotated[str, typer.Option(
+    "--dataset", help="Any registered music dataset: maestro, midi-folder, lakh-clean-midi (compressive plugin) "
+                      "... or auto (maestro if the folder has MAESTRO metadata, else midi-folder).")]
+DatasetOptionOpt = Annotated[list[str] | None, typer.Option(
+    "--dataset-option", help="A keyword of the dataset loader, key=value (repeatable), e.g. "
+                             "program=25, genres=genres.csv, per_genre=50 for lakh-clean-midi.")]
+TokenizerOpt = Annotated[str | None, typer.Option(
+    "--tokenizer", help="Any registered music tokenizer: performance (default), notes-chords (compressive "
+                        "plugin) ...")]
+TokenizerOptionOpt = Annotated[list[str] | None, typer.Option(
+    "--tokenizer-option", help="A tokenizer setting, key=value (repeatable), e.g. program=25 for notes-chords.")]
 
-    if not data.exists():
-        raise SeqkitError(f"no such data folder or archive: {data}")
-    if dataset is None or dataset == "auto":
-        is_maestro = data.is_dir() and (any(data.glob("maestro-v*.csv")) or any(data.glob("maestro-v*.json")))
-        dataset = "maestro" if is_maestro or data.suffix == ".npz" else "midi-folder"
-    if dataset == "folder":
-        dataset = "midi-folder"
-    tok = get_tokenizer_type("performance").resolve()(drums=drums)
-    return get_dataset(dataset)(data, tokenizer=tok, splits=splits, limit=limit, workers=workers)
+
+def _corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_option, drums, limit=0,
+                         workers=None, fixed=None):
+    """The corpus and its dataset name/options for train and tokenize; ``fixed`` is the tokenizer
+    of ``--init``/``--resume`` (then ``--tokenizer`` must name the same type)."""
+    from .sources import open_corpus, pairs_to_dict, tokenizer_class, training_tokenizer
+
+    topts = pairs_to_dict(tokenizer_option, "--tokenizer-option")
+    if fixed is not None:
+        have = getattr(fixed, "type", type(fixed).__name__)
+        if tokenizer and tokenizer != have:
+            tokenizer_class(tokenizer)  # an unknown name is reported as such
+            raise SeqkitError(f"--tokenizer {tokenizer} is incompatible with the checkpoint, whose "
+                              f"tokenizer is {have}")
+        if topts or (drums and not getattr(fixed, "drums", False)):
+            raise SeqkitError(f"the checkpoint's {have} tokenizer is fixed: drop --tokenizer-option/--drums")
+        tok, strict = fixed, True
+    else:
+        tok = training_tokenizer(tokenizer, topts, drums)
+        strict = bool(tokenizer or topts or drums)
+    return open_corpus(data, dataset, tok, pairs_to_dict(dataset_option, "--dataset-option"),
+                       limit=limit, workers=workers, strict=strict)
 
 
 @music_app.command()
 def tokenize(
     data: Annotated[Path, typer.Option("--data", help="MAESTRO folder or MIDI folder.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The compressed token archive (.npz) to write.")],
-    dataset: Annotated[str, typer.Option(help="maestro, midi-folder or auto.")] = "auto",
+    dataset: DatasetOpt = "auto",
+    dataset_option: DatasetOptionOpt = None,
+    tokenizer: TokenizerOpt = None,
+    tokenizer_option: TokenizerOptionOpt = None,
     drums: Annotated[bool, typer.Option(help="Keep drum tracks (drum datasets).")] = False,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes (default: all cores).")] = None,
     as_json: JsonOption = False,
@@ -303,7 +362,8 @@ def tokenize(
     """Tokenize a MIDI dataset (cached per file) into one compressed .npz archive."""
     if out.suffix != ".npz":
         raise SeqkitError("--out must end in .npz")
-    corpus = open_corpus(data, dataset, drums, workers=workers)
+    corpus, _, _ = _corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_option, drums,
+                                        workers=workers)
     corpus.save(out)
     summary = corpus.summary()
     _emit({"out": str(out), "bytes": out.stat().st_size, "splits": summary}, as_json,
@@ -315,8 +375,11 @@ def tokenize(
 
 @music_app.command()
 def train(
-    data: Annotated[Path, typer.Option("--data", help="MAESTRO folder, MIDI folder or .npz token archive.")],
-    dataset: Annotated[str, typer.Option(help="maestro, midi-folder or auto.")] = "auto",
+    data: Annotated[Path, typer.Option("--data", help="MAESTRO folder, MIDI folder, .npz token archive, or what --dataset reads.")],
+    dataset: DatasetOpt = "auto",
+    dataset_option: DatasetOptionOpt = None,
+    tokenizer: TokenizerOpt = None,
+    tokenizer_option: TokenizerOptionOpt = None,
     model: Annotated[str, typer.Option("--model", "-m", help="Model type (any registered LM: music-transformer, compressive, transformer-lm ...).")] = DEFAULT_MODEL,
     preset: Annotated[str | None, typer.Option(help="paper or small (settings the model type has).")] = "small",
     position: Annotated[str | None, typer.Option(help="relative (paper) or rope (fast fused attention).")] = None,
@@ -345,20 +408,38 @@ def train(
     device: DeviceOption = "auto",
     as_json: JsonOption = False,
 ):
-    """Train a music language model on MAESTRO or a MIDI folder (core Trainer: resume, bf16, DDP)."""
+    """Train a music language model on MAESTRO, a MIDI folder or any registered music dataset
+    (core Trainer: resume, bf16, DDP)."""
     from seqkit.training import TrainConfig, Trainer
 
-    from .data import collate
+    from .data import augmenter, collate
 
     if not steps and not epochs:
         raise SeqkitError("give --steps or --epochs")
-    corpus = open_corpus(data, dataset, drums, limit=limit)
-    tok = corpus.tokenizer
+    fixed = start = None
     if init:
-        from seqkit import find_checkpoint, get_model_type, load_checkpoint
+        from seqkit import find_checkpoint, load_checkpoint
 
         start = load_checkpoint(find_checkpoint(init, TASK), device="cpu", expect_task=TASK)
-        if start.tokenizer is None or start.tokenizer.vocab_size != tok.vocab_size:
+        if start.tokenizer is None:
+            raise SeqkitError(f"--init {init}: the checkpoint has no tokenizer")
+        fixed = start.tokenizer
+    elif resume and (out / "last.json").exists():
+        from seqkit.checkpoints import read_meta
+        from seqkit.tokenizers import tokenizer_from_dict
+
+        recorded = read_meta(out / "last.json").get("tokenizer")
+        fixed = tokenizer_from_dict(recorded) if recorded else None  # the run's vocabulary, not a new one
+    corpus, dataset, dataset_opts = _corpus_for_training(data, dataset, tokenizer, tokenizer_option,
+                                                         dataset_option, drums, limit=limit, fixed=fixed)
+    tok = corpus.tokenizer
+    if augment and augmenter(tok) is None:
+        _info(f"the {getattr(tok, 'type', '')} tokenizer has no augmentation: training without")
+        augment = False
+    if init:
+        from seqkit import get_model_type
+
+        if start.tokenizer.vocab_size != tok.vocab_size:
             raise SeqkitError(f"--init {init}: its tokenizer does not match this data's")
         mt, config, net = get_model_type(start.meta["model_type"]), start.config, start.model
         seq_len = seq_len or start.extra.get("seq_len")
@@ -378,7 +459,8 @@ def train(
                      max_eval_batches=max_eval_batches)
     trainer = Trainer(net, tc, train_set, val_set, collate=collate, out=out, checkpoint=dict(
         model_type=mt.name, config=config, tokenizer=tok, task=TASK,
-        data={"dataset": dataset, "source": corpus.source, "train_tokens": corpus.n_tokens("train"),
+        data={"dataset": dataset, "options": dataset_opts, "source": corpus.source,
+              "path": str(Path(data).resolve()), "train_tokens": corpus.n_tokens("train"),
               "augment": augment},
         extra={"seq_len": seq_len}))
     t0 = time.perf_counter()
@@ -401,7 +483,10 @@ def train(
 def evaluate(
     model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="MAESTRO folder, MIDI folder or .npz (default: what the model was trained on).")] = None,
-    dataset: Annotated[str, typer.Option(help="maestro, midi-folder or auto.")] = "auto",
+    dataset: Annotated[str, typer.Option(
+        "--dataset", help="Any registered music dataset, or auto: the model's own dataset and options when "
+                          "--data is what it was trained on, else maestro/midi-folder by the folder.")] = "auto",
+    dataset_option: DatasetOptionOpt = None,
     split: Annotated[str, typer.Option(help="validation or test.")] = "validation",
     seq_len: Annotated[int | None, typer.Option("--seq-len", min=8, help="Window length (default: the training window).")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 8,
@@ -420,14 +505,23 @@ def evaluate(
 
     if split not in ("train", "validation", "test"):
         raise SeqkitError("--split must be train, validation or test")
+    from .sources import open_corpus, pairs_to_dict
+
     ckpt = load_music_model(model, device)
     net, tok = ckpt.model, ckpt.tokenizer
+    recorded = ckpt.meta.get("data") or {}
     if data is None:
-        source = (ckpt.meta.get("data") or {}).get("source")
+        source = recorded.get("path") or recorded.get("source")
         if not source or not Path(source).exists():
             raise SeqkitError("give --data (the folder this model was trained on is not here)")
         data = Path(source)
-    corpus = open_corpus(data, dataset, tok.drums, splits=(split,), limit=limit)
+    options = pairs_to_dict(dataset_option, "--dataset-option")
+    same_data = any(p and Path(p).resolve() == Path(data).resolve()
+                    for p in (recorded.get("path"), recorded.get("source")))
+    if dataset == "auto" and same_data and recorded.get("dataset") not in (None, "auto", "folder"):
+        dataset = recorded["dataset"]  # the selection the model was trained on
+        options = options or dict(recorded.get("options") or {})
+    corpus, _, _ = open_corpus(data, dataset, tok, options, splits=(split,), limit=limit)
     seq_len = seq_len or ckpt.extra.get("seq_len") or getattr(net.config, "max_len", None) or 512
     ds = corpus.dataset(split, seq_len, random_windows=False)
     n = min(len(ds), max_windows) if max_windows else len(ds)

@@ -1,12 +1,18 @@
-"""MIDI datasets as cached performance-token arrays, windows for training, and augmentation.
+"""MIDI datasets as cached token arrays, windows for training, and augmentation.
 
 ``load_maestro(folder)`` and ``load_midi_folder(folder)`` (registered as the datasets ``maestro`` and
 ``midi-folder``) return a ``MusicCorpus``: token arrays per split plus the tokenizer. Each piece is
-stored as ``[<bos>] + events + [<eos>]`` (uint16). Tokenizing runs in parallel processes with a
-progress bar; each file's array is cached in ``seqkit.data.cache_dir("music", <tokenizer key>)``
-under the SHA-256 of its bytes, so a second run (or another folder with the same files) reads the
-cache. ``MusicCorpus.save(path.npz)`` / ``load_token_archive`` move a tokenized corpus around as
-one compressed file; ``--data`` accepts such an archive wherever it accepts a folder.
+stored as ``[<bos>] + events + [<eos>]``. Tokenizing runs in parallel processes with a progress bar;
+each file's result is cached in ``seqkit.data.cache_dir("music", tokenizer.cache_key())`` under the
+SHA-256 of its bytes, so a second run (or another folder with the same files) reads the cache.
+``MusicCorpus.save(path.npz)`` / ``load_token_archive`` move a tokenized corpus around as one
+compressed file; ``--data`` accepts such an archive wherever it accepts a folder.
+
+Any music tokenizer works (see docs/music.md, "Music tokenizers"): one with a fixed vocabulary
+(``performance``) is cached as token arrays; one whose vocabulary is learned from the data
+(``notes-chords``: ``Class.build(step_sequences, **settings)`` and ``tokenizer.steps(midi)``) is
+cached as steps, and a ``VocabularyBuilder`` learns the vocabulary from the train split.
+``load_paths(paths)`` turns the MIDI files another plugin's dataset loader selected into a corpus.
 """
 
 from __future__ import annotations
@@ -33,14 +39,51 @@ SPLITS = ("train", "validation", "test")
 class Piece:
     name: str
     split: str
-    tokens: np.ndarray  # uint16, [<bos>] + events + [<eos>]
+    tokens: np.ndarray  # uint16 (int32 for vocabularies over 65,536), [<bos>] + events + [<eos>]
+
+
+def token_dtype(vocab_size: int):
+    return np.uint16 if vocab_size <= 65536 else np.int32
+
+
+@dataclass
+class VocabularyBuilder:
+    """A tokenizer type whose vocabulary is learned from the train split: ``cls.build(steps of the
+    train pieces, **settings)``. ``probe()`` is the empty-vocabulary tokenizer that reads steps."""
+
+    cls: type
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        return getattr(self.cls, "type", self.cls.__name__)
+
+    def probe(self):
+        return self.cls.build([], **self.settings)
+
+    def build(self, sequences):
+        return self.cls.build(sequences, **self.settings)
+
+
+def learns_vocabulary(tokenizer) -> bool:
+    """Whether ``tokenizer`` (an instance) reads MIDI as steps and encodes them with a vocabulary
+    learned from data (``steps`` + a ``build`` classmethod)."""
+    return hasattr(tokenizer, "steps") and hasattr(type(tokenizer), "build")
+
+
+def augmenter(tokenizer):
+    """The on-the-fly augmentation ``f(ids, rng) -> ids`` for a tokenizer, or None: the
+    performance encoding's transposition and time stretch, else the tokenizer's own ``augment``."""
+    if isinstance(tokenizer, PerformanceTokenizer):
+        return augment_performance
+    return getattr(tokenizer, "augment", None)
 
 
 @dataclass
 class MusicCorpus:
     """Tokenized pieces by split, with the tokenizer that made them."""
 
-    tokenizer: PerformanceTokenizer
+    tokenizer: object  # a music tokenizer (PerformanceTokenizer, notes-chords ...)
     pieces: list[Piece] = field(default_factory=list)
     source: str = ""
     failed: list[str] = field(default_factory=list)
@@ -61,7 +104,9 @@ class MusicCorpus:
         if not arrays:
             raise SeqkitError(f"{self.source or 'the data'} has no pieces in split {split!r}")
         random_windows = (split == "train") if random_windows is None else random_windows
-        return TokenWindows(arrays, seq_len, augment=augment, random=random_windows, seed=seed)
+        transform = augmenter(self.tokenizer) if augment else None
+        return TokenWindows(arrays, seq_len, augment=transform, random=random_windows, seed=seed,
+                            pad_id=self.tokenizer.pad_id)
 
     def summary(self) -> dict:
         return {s: {"pieces": len(self.split(s)), "tokens": self.n_tokens(s)} for s in SPLITS}
@@ -72,7 +117,7 @@ class MusicCorpus:
 
         from seqkit.checkpoints import atomic_write_bytes
 
-        tokens = np.concatenate([p.tokens for p in self.pieces]).astype(np.uint16)
+        tokens = np.concatenate([p.tokens for p in self.pieces]).astype(token_dtype(self.tokenizer.vocab_size))
         offsets = np.cumsum([0] + [len(p.tokens) for p in self.pieces]).astype(np.int64)
         buf = io.BytesIO()
         np.savez_compressed(buf, tokens=tokens, offsets=offsets,
@@ -84,11 +129,13 @@ class MusicCorpus:
 
 
 def load_token_archive(path: str | Path) -> MusicCorpus:
-    """A corpus saved with ``MusicCorpus.save``."""
+    """A corpus saved with ``MusicCorpus.save`` (its tokenizer rebuilt through the registry)."""
+    from seqkit.tokenizers import tokenizer_from_dict
+
     try:
         z = np.load(path, allow_pickle=False)
         tokens, offsets = z["tokens"], z["offsets"]
-        tok = PerformanceTokenizer.from_dict(json.loads(str(z["tokenizer"])))
+        tok = tokenizer_from_dict(json.loads(str(z["tokenizer"])))
         names, splits = z["names"].tolist(), z["splits"].tolist()
         source = str(z["source"]) if "source" in z else str(path)
     except (OSError, KeyError, ValueError) as exc:
@@ -99,38 +146,66 @@ def load_token_archive(path: str | Path) -> MusicCorpus:
 
 # -- tokenizing files (parallel, cached) ----------------------------------------------------------
 
-def _tokenize_file(args) -> tuple[np.ndarray | None, str]:
-    path, tok_dict, cache_folder = args
-    tok = PerformanceTokenizer.from_dict(tok_dict)
+def _cache_folder(tokenizer) -> Path:
+    from seqkit.data import cache_dir
+
+    key = tokenizer.cache_key() if hasattr(tokenizer, "cache_key") else \
+        f"{getattr(tokenizer, 'type', 'tok')}-" + hashlib.sha256(
+            json.dumps(tokenizer.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    return cache_dir("music", key)
+
+
+def _tuples(x):
+    return tuple(_tuples(v) for v in x) if isinstance(x, list) else x
+
+
+def _tokenize_file(args) -> tuple[object, str]:
+    """``(ids array or steps, "")`` for one file, or ``(None, why)``; ``mode`` is ``ids`` (encode)
+    or ``steps`` (``tokenizer.steps``, for vocabularies learned from the data)."""
+    from seqkit.tokenizers import tokenizer_from_dict
+
+    from .tokenizer import load_midi
+
+    path, tok_dict, cache_folder, mode = args
+    tok = tokenizer_from_dict(tok_dict)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         return None, f"{path}: {exc.strerror or exc}"
-    cached = Path(cache_folder) / (hashlib.sha256(data).hexdigest()[:40] + ".npy")
+    suffix = ".npy" if mode == "ids" else ".json"
+    cached = Path(cache_folder) / (hashlib.sha256(data).hexdigest()[:40] + suffix)
     if cached.exists():
         try:
-            return np.load(cached, allow_pickle=False), ""
+            if mode == "ids":
+                return np.load(cached, allow_pickle=False), ""
+            return [_tuples(s) for s in json.loads(cached.read_text())], ""
         except (OSError, ValueError):
             pass
     try:
-        ids = tok.encode(data, add_bos=True, add_eos=True)
+        midi = load_midi(data)
+        if mode == "ids":
+            result = np.asarray(tok.encode(midi, add_bos=True, add_eos=True), dtype=token_dtype(tok.vocab_size))
+        else:
+            result = [_tuples(list(s)) if isinstance(s, (list, tuple)) else s for s in tok.steps(midi)]
     except SeqkitError as exc:
         return None, f"{path}: {exc}"
-    arr = np.asarray(ids, dtype=np.uint16)
-    tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(tmp, arr)
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp{suffix}")
+    if mode == "ids":
+        np.save(tmp, result)
+    else:
+        tmp.write_text(json.dumps(result, separators=(",", ":")))
     os.replace(tmp, cached)
-    return arr, ""
+    return result, ""
 
 
-def tokenize_files(paths: list[Path], tokenizer: PerformanceTokenizer, workers: int | None = None,
-                   progress: bool = True, label: str = "tokenizing MIDI") -> tuple[list, list[str]]:
-    """Token arrays for ``paths`` (``None`` where a file failed) and the failure messages."""
-    from seqkit.data import cache_dir
+def tokenize_files(paths: list[Path], tokenizer, workers: int | None = None, progress: bool = True,
+                   label: str = "tokenizing MIDI", mode: str = "ids") -> tuple[list, list[str]]:
+    """Token arrays (``mode="ids"``) or step lists (``mode="steps"``) for ``paths`` (``None``
+    where a file failed) and the failure messages."""
     from seqkit.progress import progress_bar
 
-    folder = cache_dir("music", tokenizer.cache_key())
-    jobs = [(str(p), tokenizer.to_dict(), str(folder)) for p in paths]
+    folder = _cache_folder(tokenizer)
+    jobs = [(str(p), tokenizer.to_dict(), str(folder), mode) for p in paths]
     workers = workers or int(os.environ.get("SEQKIT_WORKERS", 0)) or min(len(jobs), os.cpu_count() or 1)
     results: list = [None] * len(jobs)
     failed: list[str] = []
@@ -154,8 +229,27 @@ def tokenize_files(paths: list[Path], tokenizer: PerformanceTokenizer, workers: 
     return results, failed
 
 
+def _encode_steps(rows, tokenizer, workers, progress):
+    """Steps of every file (cached), the vocabulary learned from the train split when
+    ``tokenizer`` is a ``VocabularyBuilder``, then the token arrays."""
+    probe = tokenizer.probe() if isinstance(tokenizer, VocabularyBuilder) else tokenizer
+    steps, failed = tokenize_files([r[2] for r in rows], probe, workers, progress, mode="steps")
+    if isinstance(tokenizer, VocabularyBuilder):
+        train = [s for r, s in zip(rows, steps) if s and r[1] == "train"]
+        if not train:
+            raise SeqkitError(f"no training piece with notes to learn the {tokenizer.type} vocabulary from")
+        tokenizer = tokenizer.build(train)
+    dtype = token_dtype(tokenizer.vocab_size)
+    arrays = [None if s is None else np.asarray(tokenizer.encode(s, add_bos=True, add_eos=True), dtype=dtype)
+              for s in steps]
+    return tokenizer, arrays, failed
+
+
 def _build(rows: list[tuple[str, str, Path]], tokenizer, source: str, workers, progress) -> MusicCorpus:
-    arrays, failed = tokenize_files([r[2] for r in rows], tokenizer, workers, progress)
+    if isinstance(tokenizer, VocabularyBuilder) or learns_vocabulary(tokenizer):
+        tokenizer, arrays, failed = _encode_steps(rows, tokenizer, workers, progress)
+    else:
+        arrays, failed = tokenize_files([r[2] for r in rows], tokenizer, workers, progress)
     pieces = [Piece(name, split, arr) for (name, split, _), arr in zip(rows, arrays)
               if arr is not None and len(arr) > 2]
     if failed:
@@ -200,7 +294,7 @@ def maestro_rows(folder: Path) -> list[dict]:
     return rows
 
 
-def load_maestro(path, tokenizer: PerformanceTokenizer | None = None, splits=None,
+def load_maestro(path, tokenizer=None, splits=None,
                  workers: int | None = None, progress: bool = True, limit: int = 0) -> MusicCorpus:
     """MAESTRO (v1-v3 layout) as a ``MusicCorpus``; a ``.npz`` token archive is read as is.
 
@@ -226,7 +320,7 @@ def load_maestro(path, tokenizer: PerformanceTokenizer | None = None, splits=Non
     return _build(rows, tokenizer, str(folder), workers, progress)
 
 
-def load_midi_folder(path, tokenizer: PerformanceTokenizer | None = None, splits=None,
+def load_midi_folder(path, tokenizer=None, splits=None,
                      workers: int | None = None, progress: bool = True, limit: int = 0,
                      fraction: float = 0.1, seed: int = 0) -> MusicCorpus:
     """Every .mid/.midi below ``path``. Splits come from an ``info.csv`` with ``split`` and
@@ -248,12 +342,31 @@ def load_midi_folder(path, tokenizer: PerformanceTokenizer | None = None, splits
         files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
         if not files:
             raise SeqkitError(f"no .mid or .midi files in {folder}")
-        from seqkit.data import seeded_split
+        rows = split_rows(files, folder, fraction, seed)
+    return _build(_select(rows, splits, limit), tokenizer, str(folder), workers, progress)
 
-        train, held = seeded_split(files, 2 * fraction, seed) if len(files) >= 3 else (files, [])
-        val, test = held[: (len(held) + 1) // 2], held[(len(held) + 1) // 2:]
-        for split, group in (("train", train), ("validation", val), ("test", test)):
-            rows += [(str(p.relative_to(folder)), split, p) for p in group]
+
+def split_rows(files: list[Path], root: Path | None = None, fraction: float = 0.1,
+               seed: int = 0) -> list[tuple[str, str, Path]]:
+    """``(name, split, path)`` rows: a seeded split with ``fraction`` of the files each for
+    validation and test (all train below 3 files); names relative to ``root`` when inside it."""
+    from seqkit.data import seeded_split
+
+    files = sorted(Path(f) for f in files)
+    train, held = seeded_split(files, 2 * fraction, seed) if len(files) >= 3 else (files, [])
+    val, test = held[: (len(held) + 1) // 2], held[(len(held) + 1) // 2:]
+    rows = []
+    for split, group in (("train", train), ("validation", val), ("test", test)):
+        for p in group:
+            try:
+                name = str(p.relative_to(root)) if root else str(p)
+            except ValueError:
+                name = str(p)
+            rows.append((name, split, p))
+    return rows
+
+
+def _select(rows, splits, limit):
     rows = [r for r in rows if _want(r[1], splits)]
     if limit:
         kept, counts = [], {}
@@ -262,7 +375,18 @@ def load_midi_folder(path, tokenizer: PerformanceTokenizer | None = None, splits
             if counts[r[1]] <= limit:
                 kept.append(r)
         rows = kept
-    return _build(rows, tokenizer, str(folder), workers, progress)
+    return rows
+
+
+def load_paths(paths, tokenizer=None, source: str = "", root=None, splits=None,
+               workers: int | None = None, progress: bool = True, limit: int = 0) -> MusicCorpus:
+    """A ``MusicCorpus`` from MIDI files another loader selected (e.g. ``lakh-clean-midi``), with
+    the seeded 80/10/10 split of ``midi-folder``."""
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise SeqkitError(f"no MIDI files selected in {source or 'the data'}")
+    rows = split_rows(paths, Path(root) if root else None)
+    return _build(_select(rows, splits, limit), tokenizer or PerformanceTokenizer(), source, workers, progress)
 
 
 # -- augmentation ---------------------------------------------------------------------------------
@@ -302,20 +426,29 @@ TRANSPOSE = np.arange(-3, 4)
 STRETCH = np.array([0.95, 0.975, 1.0, 1.025, 1.05])
 
 
+def augment_performance(tokens: np.ndarray, rng) -> np.ndarray:
+    """The paper's augmentation of performance tokens: a random transposition (-3..+3 semitones)
+    and time stretch (0.95 .. 1.05)."""
+    return augment_tokens(tokens, int(rng.choice(TRANSPOSE)), float(rng.choice(STRETCH)))
+
+
 class TokenWindows:
     """Windows of ``seq_len + 1`` tokens over pieces: ``{"input": [T], "target": [T]}`` (targets
     of padding are -100).
 
     ``random=False``: consecutive windows covering every token of every piece once
     (deterministic, for eval). ``random=True``: one window per ``seq_len`` tokens of data, at a
-    random offset, with optional augmentation (transposition ±3 semitones, time stretch ±2.5/5%).
+    random offset, with optional augmentation: ``augment`` is a function ``f(ids, rng) -> ids``,
+    or ``True`` for the performance encoding's (transposition ±3 semitones, time stretch ±2.5/5%).
+    Inputs are padded with ``pad_id``.
     """
 
-    def __init__(self, pieces: list[np.ndarray], seq_len: int, augment: bool = False,
-                 random: bool = True, seed: int = 0):
+    def __init__(self, pieces: list[np.ndarray], seq_len: int, augment=None,
+                 random: bool = True, seed: int = 0, pad_id: int = PAD):
         self.pieces = pieces
         self.seq_len = int(seq_len)
-        self.augment = augment
+        self.augment = augment_performance if augment is True else (augment or None)
+        self.pad_id = int(pad_id)
         self.random = random
         self.seed = seed
         self._calls = 0
@@ -344,14 +477,14 @@ class TokenWindows:
         start = int(rng.integers(0, max(1, len(piece) - L + 1)))
         w = piece[start:start + L + extra].astype(np.int64)
         if self.augment:
-            w = augment_tokens(w, int(rng.choice(TRANSPOSE)), float(rng.choice(STRETCH)))
+            w = self.augment(w, rng)
         return w[:L]
 
     def __getitem__(self, i: int) -> dict:
         import torch
 
         w = self._window(i)
-        x = np.full(self.seq_len, PAD, dtype=np.int64)
+        x = np.full(self.seq_len, self.pad_id, dtype=np.int64)
         y = np.full(self.seq_len, -100, dtype=np.int64)
         n = len(w) - 1
         x[:n] = w[:-1]
@@ -365,5 +498,6 @@ def collate(items: list[dict]) -> dict:
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
 
 
-__all__ = ["MusicCorpus", "Piece", "TokenWindows", "augment_tokens", "collate", "load_maestro",
-           "load_midi_folder", "load_token_archive", "tokenize_files", "BOS", "EOS"]
+__all__ = ["MusicCorpus", "Piece", "TokenWindows", "VocabularyBuilder", "augment_tokens", "collate",
+           "load_maestro", "load_midi_folder", "load_paths", "load_token_archive", "tokenize_files",
+           "BOS", "EOS"]

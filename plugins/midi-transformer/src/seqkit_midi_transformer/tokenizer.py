@@ -285,6 +285,14 @@ class PerformanceTokenizer:
         pm.instruments.append(inst)
         return pm
 
+    def decode_midi(self, ids: Iterable[int]):
+        """The music tokenizer contract's name for :meth:`decode` (a ``PrettyMIDI``)."""
+        return self.decode(ids)
+
+    def token_seconds(self, ids) -> np.ndarray:
+        """The time (s) reached after each token (see the module function)."""
+        return token_seconds(ids)
+
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {"type": self.type, "version": VERSION, "drums": self.drums,
