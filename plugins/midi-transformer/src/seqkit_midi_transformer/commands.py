@@ -518,16 +518,19 @@ def evaluate(
     options = pairs_to_dict(dataset_option, "--dataset-option")
     same_data = any(p and Path(p).resolve() == Path(data).resolve()
                     for p in (recorded.get("path"), recorded.get("source")))
-    if dataset == "auto" and same_data and recorded.get("dataset") not in (None, "auto", "folder"):
-        dataset = recorded["dataset"]  # the selection the model was trained on
-        options = options or dict(recorded.get("options") or {})
+    if same_data and recorded.get("dataset") not in (None, "auto", "folder"):
+        if dataset == "auto":
+            dataset = recorded["dataset"]
+        if dataset == recorded["dataset"] and not options:
+            options = dict(recorded.get("options") or {})  # the selection the model was trained on
     corpus, _, _ = open_corpus(data, dataset, tok, options, splits=(split,), limit=limit)
     seq_len = seq_len or ckpt.extra.get("seq_len") or getattr(net.config, "max_len", None) or 512
     ds = corpus.dataset(split, seq_len, random_windows=False)
     n = min(len(ds), max_windows) if max_windows else len(ds)
     dev = next(net.parameters()).device
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
-    total, correct, count = 0.0, 0, 0
+    total, correct, count, unknown = 0.0, 0, 0, 0
+    unk_id = getattr(tok, "unk_id", None)
     t0 = time.perf_counter()
     from seqkit.progress import progress_bar
 
@@ -543,13 +546,20 @@ def evaluate(
             mask = y != -100
             correct += ((logits.argmax(-1) == y) & mask).sum().item()
             count += mask.sum().item()
+            if unk_id is not None:
+                unknown += (y == unk_id).sum().item()
             bar.advance(task, x.shape[0])
     nll = total / max(count, 1)
     res = {"model": str(ckpt.path), "split": split, "pieces": len(corpus.split(split)), "windows": n,
            "seq_len": seq_len, "tokens": count, "nll": round(nll, 4), "perplexity": round(math.exp(nll), 3),
            "accuracy": round(correct / max(count, 1), 4), "seconds": round(time.perf_counter() - t0, 1)}
-    _emit(res, as_json, [f"{split}: NLL {res['nll']:.4f} nats/token (perplexity {res['perplexity']:.2f}), "
-                         f"accuracy {res['accuracy']:.4f} over {count:,} tokens in {n} windows of {seq_len}"])
+    lines = [f"{split}: NLL {res['nll']:.4f} nats/token (perplexity {res['perplexity']:.2f}), "
+             f"accuracy {res['accuracy']:.4f} over {count:,} tokens in {n} windows of {seq_len}"]
+    if unk_id is not None:  # a learned vocabulary: how much of the split it could not name
+        res["unknown_fraction"] = round(unknown / max(count, 1), 4)
+        lines.append(f"  {unknown:,} of the target tokens ({res['unknown_fraction']:.1%}) are <unk>: "
+                     f"not in the vocabulary learned from the train split")
+    _emit(res, as_json, lines)
 
 
 # -- render / inspect / piano-roll --------------------------------------------------------------
