@@ -122,6 +122,14 @@ def test_train_generate_eval_compressive_on_lakh_with_notes_chords(lakh, env):
             "--seed", "2", "--out", env / "s.mid", "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
     assert 0 < json.loads(r.stdout)["pieces"][0]["seconds"] <= 3.0
+    # a primer without the guitar the tokenizer reads, and an unreadable one: one line each
+    r = cli("music", "generate", "--model", "lakh-tiny", "--primer", lakh["root"] / "Piano Man" / "Waltz.mid",
+            "--out", env / "p.mid", "--device", "cpu")
+    assert r.exit_code == 2 and "has no notes to continue (as the notes-chords tokenizer reads it)" in r.output
+    r = cli("music", "generate", "--model", "lakh-tiny", "--primer", lakh["root"] / "Rock Band" / "Broken.mid",
+            "--out", env / "p.mid", "--device", "cpu")
+    assert r.exit_code == 2 and "is not a readable MIDI file" in r.output and r.output.count("\n") == 1
+    assert not (env / "p.mid").exists()
 
     # eval: the same data -> the recorded dataset, options and split
     r = cli("music", "eval", "--model", run / "best.json", "--data", lakh["root"].parent, "--split", "test",
