@@ -160,6 +160,15 @@ def test_tiny_transformer_on_a_genre_sample(lakh, env):
     r = cli("music", "eval", "--model", run / "best.json", "--data", lakh["root"], "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["tokens"] > 0
+    # resume: the run's vocabulary is kept (not learned again)
+    args = ["music", "train", "--data", lakh["root"], "--dataset", "lakh-clean-midi", "--dataset-option", "program=25",
+            "--tokenizer", "notes-chords", "--model", "music-transformer", "--preset", "tiny", "--seq-len", "16",
+            *COMMON, "--out", run, "--resume"]
+    args[args.index("--steps") + 1] = "4"
+    r = cli(*args)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["steps"] == 4
+    assert json.loads((run / "last.json").read_text())["tokenizer"] == meta["tokenizer"]
 
     # a tokenizer that does not match the checkpoint: one clear line
     r = cli("music", "train", "--data", lakh["root"], "--dataset", "lakh-clean-midi", "--init", run / "best.json",
@@ -196,6 +205,10 @@ def test_tokenize_lakh_to_an_archive_and_train_from_it(lakh, env):
      "--drums: tokenizer 'notes-chords' has no drums setting"),
 ])
 def test_bad_choices_are_one_line_errors(lakh, env, args, message):
+    from seqkit import datasets
+
+    if "names-folder" in args and "names-folder" not in datasets():
+        pytest.skip("the names plugin is not installed")
     r = cli("music", "train", "--data", lakh["root"], *args, "--steps", "1", "--out", env / "r")
     assert r.exit_code == 2, r.output
     assert r.output.startswith("Error: ") and r.output.count("\n") == 1, r.output
