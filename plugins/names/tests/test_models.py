@@ -69,3 +69,15 @@ def test_classifier_learns_the_tiny_countries(tiny_models, tiny_folder):
     assert classify(clf.model, clf.tokenizer, ["Kostopoulos", "Ivanov"]) == [0, 1]
     report = classifier_report(clf, load_folder(tiny_folder))
     assert report["accuracy"] == 1.0
+
+
+def test_oversample_repeats_small_countries_up_to_the_cap():
+    from collections import Counter
+
+    from seqkit_names.train import oversample
+
+    pairs = [(f"a{i}", 0) for i in range(100)] + [(f"b{i}", 1) for i in range(25)] + [("c", 2)]
+    # mean count 42: country 0 once, 1 twice (42/25 = 1.7), 2 42 times
+    assert Counter(c for _, c in oversample(pairs, 3, 1.0)) == {0: 100, 1: 50, 2: 42}
+    assert Counter(c for _, c in oversample(pairs, 3, 1.0, cap=3)) == {0: 100, 1: 50, 2: 3}
+    assert oversample(pairs, 3, 0.0) == pairs

@@ -169,6 +169,7 @@ def train(
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Batch size.")] = None,
     weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0, help="AdamW weight decay.")] = 0.0,
     balance: Annotated[float, typer.Option("--balance", min=0.0, max=1.0, help="Oversample small countries: repeat their names (mean/count)**B times (0 = off; generators only).")] = 0.75,
+    balance_cap: Annotated[int, typer.Option("--balance-cap", min=0, help="At most this many repeats per name with --balance (0 = no cap).")] = 0,
     patience: Annotated[int, typer.Option("--patience", min=0, help="Stop after N epochs without improvement (0 = off).")] = 0,
     seed: SeedOption = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png).")] = None,
@@ -209,6 +210,7 @@ def train(
           f"from {folder}; run folder {out}")
     result = run_training(model, names_data, out, target, epochs=epochs, steps=steps, lr=lr,
                           batch_size=batch_size, weight_decay=weight_decay, patience=patience, balance=balance,
+                          balance_cap=balance_cap,
                           seed=seed or 0, device=device, dtype=None if float32 else "float16", resume=resume,
                           **settings)
     if as_json:

@@ -115,15 +115,18 @@ def class_weights(pairs, n_classes: int, power: float = 1.0) -> list[float]:
     return [r / mean for r in raw]
 
 
-def oversample(pairs, n_classes: int, power: float = 0.5) -> list:
-    """Repeat each country's training names ``round((mean / count) ** power)`` times (at least once),
-    so that the small countries (Vietnamese: 63 training names, Russian 8,400) are seen often
-    enough for the conditioning to learn them. ``power=0`` turns it off."""
+def oversample(pairs, n_classes: int, power: float = 0.5, cap: int = 0) -> list:
+    """Repeat each country's training names ``round((mean / count) ** power)`` times (at least once,
+    at most ``cap`` times when ``cap`` > 0), so that the small countries (Vietnamese: 63 training
+    names, Russian 8,400) are seen often enough for the conditioning to learn them. ``power=0``
+    turns it off; the cap keeps the tiniest countries from being memorised."""
     counts = [0] * n_classes
     for _, c in pairs:
         counts[c] += 1
     mean = sum(counts) / max(1, sum(1 for n in counts if n))
     repeat = [max(1, round((mean / n) ** power)) if n else 0 for n in counts]
+    if cap > 0:
+        repeat = [min(r, cap) for r in repeat]
     return [p for p in pairs for _ in range(repeat[p[1]])]
 
 
@@ -146,7 +149,8 @@ def classifier_collate(items, pad_id: int) -> dict:
 def train(arch: str, data: NamesData, out: Path, save: Path, *, epochs=None, steps=None, lr=None,
           batch_size=None, weight_decay: float = 0.0, patience: int = 0, seed: int = 0,
           device: str = "auto", dtype: str | None = "float16", progress: bool = True,
-          schedule: str = "cosine", resume: bool = False, balance: float = 0.75, **model_overrides) -> dict:
+          schedule: str = "cosine", resume: bool = False, balance: float = 0.75, balance_cap: int = 0,
+          **model_overrides) -> dict:
     """Train ``arch`` on ``data``'s training split, export the best checkpoint to ``save``."""
     import torch
 
@@ -170,7 +174,7 @@ def train(arch: str, data: NamesData, out: Path, save: Path, *, epochs=None, ste
         val_set = classifier_items(val_pairs, tok, w)
         collate, loss_fn = partial(classifier_collate, pad_id=tok.pad_id), classifier_loss
     else:
-        train_set = lm_items(oversample(train_pairs, n, balance), tok)
+        train_set = lm_items(oversample(train_pairs, n, balance, balance_cap), tok)
         val_set = lm_items(val_pairs, tok)
         collate, loss_fn = partial(lm_collate, pad_id=tok.pad_id), lm_loss
     d = TRAIN_DEFAULTS[arch]
@@ -182,7 +186,8 @@ def train(arch: str, data: NamesData, out: Path, save: Path, *, epochs=None, ste
     extra = {"arch": arch, "countries": data.countries,
              "train": {"epochs": epochs, "steps": steps, "lr": tc.lr, "batch_size": tc.batch_size,
                        "weight_decay": weight_decay, "schedule": schedule, "seed": seed,
-                       "balance": balance if arch != "classifier" else None}}
+                       "balance": balance if arch != "classifier" else None,
+                       "balance_cap": balance_cap if arch != "classifier" else None}}
     if arch != "classifier":
         extra["known"] = "\n".join(sorted(data.known()))
     t0, cpu0 = time.perf_counter(), time.process_time()
