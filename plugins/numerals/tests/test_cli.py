@@ -90,6 +90,22 @@ def test_unknown_and_corrupt_checkpoints(gru, tmp_path):
     assert r.exit_code == 2 and "not a seqkit checkpoint" in r.stderr
 
 
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m.update(data=None), "is not a numerals checkpoint"),
+    (lambda m: m["tokenizer"].update(symbols=m["tokenizer"]["symbols"][:3]), "target tokenizer has"),
+    (lambda m: m["extra"]["src_tokenizer"].update(symbols=["1"]), "source tokenizer has"),
+])
+def test_edited_checkpoint_json_is_one_error(gru, tmp_path, edit, message):
+    folder = tmp_path / "ck"
+    shutil.copytree(Translator.load(gru).path.parent, folder)
+    meta = json.loads((folder / "gru.json").read_text())
+    edit(meta)
+    (folder / "gru.json").write_text(json.dumps(meta))
+    r = cli("num2words", "5", "--model", str(folder / "gru.json"))
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr and r.stderr.count("Error:") == 1 and "Traceback" not in r.output
+
+
 def test_train_eval_and_data_commands(gru, tmp_path):
     out = tmp_path / "mini.json"
     r = cli("numerals", "train", "--model", "transformer", "--max", "1000", "--size", "300",
@@ -123,3 +139,17 @@ def test_shipped_models_are_exact_on_the_probes_and_small_numbers(model):
     rows = json.loads(r.stdout)["results"]
     assert [row["words"] for row in rows if not row["match"]] == []
     assert rows[0]["words"] == "one hundred and one billion, one million, one thousand and one"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--batch-size", "0"], "must be at least 1"),
+    (["train", "--steps", "-1"], "must be at least 1"),
+    (["train", "--steps", "2", "--out", "/proc/no-such-dir/x.json"], "cannot create the folder for --out"),
+    (["eval", "-n", "-5"], "--count must be at least 1"),
+])
+def test_bad_training_and_eval_options_fail_before_any_work(gru, tmp_path, args, message):
+    extra = ["--max", "1000", "--size", "300", "--run-dir", str(tmp_path / "run")] if args[0] == "train" else []
+    r = cli("numerals", *args, *extra, *(["--model", gru] if args[0] == "eval" else []))
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr and "Traceback" not in r.output
+    assert not (tmp_path / "run").exists()

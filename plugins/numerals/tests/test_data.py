@@ -98,3 +98,11 @@ def test_balance_repeats_rare_magnitudes_only():
     counts = Counter(len(str(n)) for n, _ in out)
     assert counts == {1: 200, 4: 500}  # 10 one-digit numbers x 20 (capped), four-digit ones once
     assert set(out) == set(pairs)
+
+
+def test_bound_beyond_num2words_is_an_error_and_long_bounds_keep_short_cache_names():
+    with pytest.raises(SeqkitError, match="beyond what num2words writes"):
+        DataSpec(max=10**400)
+    key = DataSpec(max=10**306, size=30).key()
+    assert len(key) < 120 and key.startswith("en-max307digits")
+    assert DataSpec(max=10**9).key().startswith("en-max1000000000-")

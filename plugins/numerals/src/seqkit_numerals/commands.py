@@ -229,6 +229,16 @@ def train_command(
     run = run_dir or data_dir("runs", "numerals", out_path.stem)
     overrides = {k: v for k, v in dict(n_embd=n_embd, hidden=hidden, n_layers=layers, n_head=heads).items()
                  if v is not None}
+    if batch_size < 1 or (steps is not None and steps < 1) or (epochs is not None and epochs < 1):
+        raise SeqkitError("--batch-size, --steps and --epochs must be at least 1")
+    import os
+
+    try:  # fail before training, not after it, when --out cannot be written
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SeqkitError(f"cannot create the folder for --out {out_path}: {exc.strerror}") from None
+    if not os.access(out_path.parent, os.W_OK):
+        raise SeqkitError(f"cannot write --out {out_path}: its folder is not writable")
     if not epochs and not steps:
         epochs = 5
     if threads:
@@ -260,6 +270,8 @@ def eval_command(
     device: DeviceOption = "cpu",
 ):
     """Exact-match and token accuracy on unseen in-range numbers and beyond the trained range."""
+    if count < 1 or errors < 0:
+        raise SeqkitError("--count must be at least 1 and --errors at least 0")
     import torch
 
     from .evaluate import evaluate

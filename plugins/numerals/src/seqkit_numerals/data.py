@@ -43,6 +43,12 @@ class DataSpec:
             raise SeqkitError(f"unknown sampling {self.sampling!r}; use {' or '.join(SAMPLINGS)}")
         if self.max < 2:
             raise SeqkitError("--max must be at least 2")
+        from .numbers import languages, num2words_limit
+
+        limit = num2words_limit(self.lang) if self.lang in languages() else None
+        if limit is not None and self.max > limit:
+            raise SeqkitError(f"--max ({len(str(self.max))} digits) is beyond what num2words writes in {self.lang!r} "
+                              f"(numbers below 10^{len(str(limit)) - 1})")
         if not 0.0 <= self.negatives < 1.0:
             raise SeqkitError("--negatives must be a fraction in [0, 1)")
         if self.size < 3:
@@ -69,7 +75,12 @@ class DataSpec:
     def key(self) -> str:
         from importlib.metadata import version
 
-        return (f"{self.lang}-max{self.max}-n{self.size}-{self.sampling}{SAMPLER_VERSION}"
+        mx = str(self.max)
+        if len(mx) > 40:  # keep the file name under the file system's 255 characters
+            import hashlib
+
+            mx = f"{len(mx)}digits{hashlib.sha256(mx.encode()).hexdigest()[:12]}"
+        return (f"{self.lang}-max{mx}-n{self.size}-{self.sampling}{SAMPLER_VERSION}"
                 f"-neg{self.negatives:g}-seed{self.seed}-num2words{version('num2words')}")
 
     def to_dict(self) -> dict:

@@ -33,10 +33,15 @@ class Translator:
         try:
             src_tok = tokenizer_from_dict(extra["src_tokenizer"])
             data = DataSpec.from_dict(ckpt.meta["data"])
-        except (KeyError, TypeError, SeqkitError) as exc:
+        except (KeyError, TypeError, AttributeError, SeqkitError) as exc:
             raise CheckpointError(f"{path} is not a numerals checkpoint (no source tokenizer or data: {exc})") from None
         if ckpt.tokenizer is None:
             raise CheckpointError(f"{path} has no target tokenizer")
+        config = ckpt.model.config
+        for side, tok, size in (("source", src_tok, config.src_vocab), ("target", ckpt.tokenizer, config.tgt_vocab)):
+            if tok.vocab_size != size:
+                raise CheckpointError(f"{path}: its {side} tokenizer has {tok.vocab_size} tokens but the model "
+                                      f"was built for {size}")
         return cls(ckpt.model, src_tok, ckpt.tokenizer, data, path.stem, path, dev)
 
     @property
