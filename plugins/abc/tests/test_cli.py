@@ -155,3 +155,33 @@ def test_shipped_model_generates(h, tmp_path):
     tunes = json.loads(r.stdout)["tunes"]
     assert len(tunes) == 2 and all(t["abc"].startswith("X:") for t in tunes)
     assert json.loads(r.stdout)["model"].endswith("checkpoints/lstm.json")
+
+
+def test_checkpoint_with_a_cut_tokenizer(h, tiny_run, tmp_path):
+    meta = json.loads(tiny_run["ckpt"].read_text())
+    meta["tokenizer"]["symbols"] = meta["tokenizer"]["symbols"][:3]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(meta))
+    (tmp_path / meta["weights"]).write_bytes((tiny_run["ckpt"].parent / meta["weights"]).read_bytes())
+    _fails(h.cli(["abc", "generate", "-m", bad], tmp_path), "its tokenizer has", "the model was built for")
+
+
+def test_to_midi_into_a_folder_and_of_a_folder(h, tmp_path):
+    f = tmp_path / "one.abc"
+    f.write_text(h.TUNES[0] + "\n")
+    (tmp_path / "outdir").mkdir()
+    r = h.cli(["abc", "to-midi", f, "--out", tmp_path / "outdir"], tmp_path)
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "outdir" / "one.mid").stat().st_size > 0
+    (tmp_path / "empty.abc").write_text("")
+    _fails(h.cli(["abc", "to-midi", tmp_path], tmp_path), "is a folder")
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", ""])
+def test_train_save_name_must_be_plain(h, tmp_path, name):
+    f = tmp_path / "data.txt"
+    f.write_text(h.course_text(h.TUNES, n=2))
+    r = h.cli(["abc", "train", "--data", f, "--steps", "1", "--hidden", "8", "--out", tmp_path / "run",
+               "--save", name], tmp_path)
+    _fails(r, "--save takes a plain name")
+    assert not (tmp_path / "run").exists()

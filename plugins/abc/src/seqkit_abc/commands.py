@@ -64,6 +64,10 @@ def _load(model: str, device: str):
     ckpt = load_checkpoint(path, device=dev, expect_task="abc")
     if not hasattr(ckpt.model, "hidden_sequence") or ckpt.tokenizer is None:
         raise SeqkitError(f"{path} is not a character-level abc model")
+    vocab = getattr(ckpt.model.config, "vocab_size", None)
+    if vocab is not None and ckpt.tokenizer.vocab_size != vocab:
+        raise SeqkitError(f"{path}: its tokenizer has {ckpt.tokenizer.vocab_size} characters but the model "
+                          f"was built for {vocab}")
     return ckpt, dev
 
 
@@ -183,6 +187,8 @@ def train(
                         epochs=epochs, steps=steps, patience=patience, schedule=schedule, seed=seed,
                         device=device)
     settings.check()
+    if save is not None and (not save.strip() or Path(save).name != save or save.startswith(".")):
+        raise SeqkitError(f"--save takes a plain name such as my-lstm, not {save!r}")
     corpus = load_corpus(data, val, fmt, seed=seed)
     _info(f"{corpus.source['train_tunes']} training tunes, {corpus.source['val_tunes']} validation tunes")
     result = run_training(settings, corpus, out, resume=resume, progress=not as_json, report=_info)
@@ -205,7 +211,7 @@ def train(
 @abc_app.command("to-midi")
 def to_midi(
     file: Annotated[Path, typer.Argument(help="An .abc file (or a course <start>/<end> file).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="The .mid file (several tunes: STEM_N.mid). Default: next to FILE.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The .mid file, or an existing folder for FILE.mid (several tunes: STEM_N.mid). Default: next to FILE.")] = None,
     engine: EngineOption = "auto",
     fmt: FormatOption = "auto",
     as_json: JsonOption = False,
@@ -215,10 +221,12 @@ def to_midi(
     from .midi import abc_to_midi, pick_engine
 
     pick_engine(engine)
-    tunes = load_tunes(file, fmt)
     if file.is_dir():
         raise SeqkitError(f"{file} is a folder; give one .abc file")
+    tunes = load_tunes(file, fmt)
     target = out or file.with_suffix(".mid")
+    if target.is_dir():  # --out DIR: the MIDI goes inside it, named after FILE
+        target = target / file.with_suffix(".mid").name
     rows = []
     for i, tune in enumerate(tunes, 1):
         path = target if len(tunes) == 1 else target.with_name(f"{target.stem}_{i}{target.suffix or '.mid'}")
