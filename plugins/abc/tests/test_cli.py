@@ -185,3 +185,19 @@ def test_train_save_name_must_be_plain(h, tmp_path, name):
                "--save", name], tmp_path)
     _fails(r, "--save takes a plain name")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--generate", "--neurons", "1", "--max-chars", "0"], "--max-chars and --width must be at least 1"),
+    (["--generate", "--neurons", "1", "--width", "-3"], "--max-chars and --width must be at least 1"),
+    (["--generate", "--find", "100000"], "this model has only"),
+])
+def test_heatmap_bad_sizes(h, tiny_run, tmp_path, args, needle):
+    _fails(h.cli(["abc", "heatmap", "-m", tiny_run["ckpt"], "--out", tmp_path / "heat", *args], tmp_path), needle)
+    assert not (tmp_path / "heat").exists()
+
+
+@pytest.mark.parametrize("args", [["--temperatures", "1,-1"], ["--max-chars", "0"]])
+def test_eval_bad_temperatures_and_limits(h, tiny_run, tmp_path, args):
+    r = h.cli(["abc", "eval", "-m", tiny_run["ckpt"], "--data", tiny_run["val"], "-n", "1", *args], tmp_path)
+    _fails(r, "--temperatures must be >= 0")

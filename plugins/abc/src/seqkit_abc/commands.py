@@ -277,6 +277,8 @@ def evaluate(
     _threads(threads)
     pick_engine(engine)
     temps = parse_list(temperatures, float, "temperatures")
+    if any(t < 0 for t in temps) or max_chars < 1:
+        raise SeqkitError("--temperatures must be >= 0 and --max-chars at least 1")
     if data is None:
         data = shared_data() / "abc-pa3" / "val.txt"
         if not data.exists():
@@ -360,7 +362,12 @@ def heatmap(
         raise SeqkitError("give exactly one of --text FILE or --generate")
     if not neurons and not find:
         raise SeqkitError("give --neurons 21,57 or --find K")
+    if max_chars < 1 or width < 1:
+        raise SeqkitError("--max-chars and --width must be at least 1")
     ckpt, dev = _load(model, device)
+    units_in_model = getattr(ckpt.model.config, "hidden", None)
+    if units_in_model is not None and find > units_in_model:
+        raise SeqkitError(f"--find {find}: this model has only {units_in_model} units")
     if text is not None:
         content = read_text(text)
     else:
