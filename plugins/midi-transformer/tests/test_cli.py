@@ -81,6 +81,24 @@ def test_train_bad_settings(tmp_path, maestro_folder):
     assert r.exit_code == 2 and "no such data" in r.output
 
 
+@pytest.mark.parametrize("content", ["{}", "[]", "{not json", '{"split": [1]}', "[1, 2]"])
+def test_train_unreadable_maestro_metadata(tmp_path, content):
+    root = tmp_path / "m"
+    root.mkdir()
+    make_midi(root / "p.midi", scale_notes(10))
+    (root / "maestro-v2.0.0.json").write_text(content)
+    r = cli("music", "train", "--data", root, "--dataset", "maestro", "--steps", 1, "--out", tmp_path / "run")
+    assert r.exit_code == 2, r.output
+    assert "MAESTRO metadata" in r.stderr and r.stderr.count("Error:") == 1 and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", ""])
+def test_train_name_must_be_plain(maestro_folder, tmp_path, name):
+    r = cli("music", "train", "--data", maestro_folder, "--steps", 1, "--out", tmp_path / "run", "--name", name)
+    assert r.exit_code == 2 and "--name takes a plain name" in r.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_generate_with_primer(tiny_model, primer, tmp_path):
     out, roll, wav = tmp_path / "g.mid", tmp_path / "g.png", tmp_path / "g.wav"
     r = cli("music", "generate", "--model", tiny_model["ckpt"], "--primer", primer, "--primer-seconds", 3,
@@ -117,6 +135,19 @@ def test_generate_bad_input(tiny_model, tmp_path):
     assert not list(tmp_path.glob("**/x.mid*"))
     r = cli("music", "generate", "--model", "no-such-model")
     assert r.exit_code == 2
+
+
+def test_generate_missing_soundfont_writes_nothing_and_wav_keeps_midi_seconds(tiny_model, primer, tmp_path):
+    out = tmp_path / "s.mid"
+    r = cli("music", "generate", "--model", tiny_model["ckpt"], "--primer", primer, "--tokens", 5,
+            "--out", out, "--wav", tmp_path / "s.wav", "--soundfont", tmp_path / "none.sf2")
+    assert r.exit_code == 2 and "no such SoundFont" in r.stderr and "Traceback" not in r.output
+    assert not list(tmp_path.glob("s.*"))
+    args = ["music", "generate", "--model", tiny_model["ckpt"], "--primer", primer, "--primer-seconds", 3,
+            "--tokens", 20, "--seed", 1, "--json"]
+    plain = json.loads(cli(*args, "--out", tmp_path / "a.mid").stdout)["pieces"][0]
+    with_wav = json.loads(cli(*args, "--out", tmp_path / "b.mid", "--wav", tmp_path / "b.wav").stdout)["pieces"][0]
+    assert with_wav["seconds"] == plain["seconds"] and with_wav["wav_seconds"] > plain["seconds"]
 
 
 def test_generate_drum_primer_and_long_primer(tiny_model, tmp_path):

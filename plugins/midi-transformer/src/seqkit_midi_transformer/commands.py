@@ -239,6 +239,8 @@ def generate(
     for target in (out, wav, piano_roll):
         if target is not None and not Path(target).parent.exists():
             raise SeqkitError(f"cannot write {target}: folder {Path(target).parent} does not exist")
+    if wav is not None and soundfont is not None and not Path(soundfont).is_file():
+        raise SeqkitError(f"no such SoundFont: {soundfont}")  # before any file is written
     seed_everything(seed)
     ckpt = load_music_model(model, device)
     _cpu_threads(ckpt.model, count)
@@ -298,7 +300,9 @@ def generate(
         if i == 0 and wav is not None:
             from .render import write_wav
 
-            pieces[0].update(write_wav(pm, wav, soundfont))
+            # the audio's length (with the release tail) must not replace the MIDI's "seconds"
+            pieces[0].update({("wav_seconds" if k == "seconds" else k): v
+                              for k, v in write_wav(pm, wav, soundfont).items()})
     n_gen = sum(len(r) for r in new)
     info.update(pieces=pieces, primer_tokens=len(prompt), generated_tokens=n_gen,
                 seconds_taken=round(elapsed, 2), tokens_per_second=round(n_gen / max(elapsed, 1e-9), 1),
@@ -385,13 +389,13 @@ def train(
     position: Annotated[str | None, typer.Option(help="relative (paper) or rope (fast fused attention).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Model setting key=value (repeatable).")] = None,
     seq_len: Annotated[int | None, typer.Option("--seq-len", "--max-seq", min=8, help="Training window in tokens (default: the model's max_len, else 512).")] = None,
-    batch_size: Annotated[int, typer.Option(min=1)] = 16,
-    steps: Annotated[int | None, typer.Option(min=1)] = None,
-    epochs: Annotated[int | None, typer.Option(min=1)] = None,
-    lr: Annotated[float, typer.Option()] = 3e-4,
+    batch_size: Annotated[int, typer.Option(min=1, help="Training windows per step.")] = 16,
+    steps: Annotated[int | None, typer.Option(min=1, help="Optimizer steps (with or instead of --epochs).")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Passes over the training windows.")] = None,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-4,
     warmup: Annotated[int, typer.Option(min=0, help="Warm-up steps.")] = 200,
     schedule: Annotated[str, typer.Option(help="constant, cosine or linear.")] = "cosine",
-    weight_decay: Annotated[float, typer.Option()] = 0.01,
+    weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 0.01,
     augment: Annotated[bool, typer.Option(help="Random transposition (±3) and time stretch (±5%).")] = True,
     eval_every: Annotated[int, typer.Option(min=0, help="Evaluate every N steps (0 = every epoch).")] = 0,
     max_eval_batches: Annotated[int, typer.Option(min=0, help="Cap on validation batches per evaluation.")] = 0,
@@ -416,6 +420,8 @@ def train(
 
     if not steps and not epochs:
         raise SeqkitError("give --steps or --epochs")
+    if name is not None and (not name.strip() or Path(name).name != name or name.startswith(".")):
+        raise SeqkitError(f"--name takes a plain name such as my-model, not {name!r}")
     fixed = start = None
     if init:
         from seqkit import find_checkpoint, load_checkpoint
@@ -489,7 +495,7 @@ def evaluate(
     dataset_option: DatasetOptionOpt = None,
     split: Annotated[str, typer.Option(help="validation or test.")] = "validation",
     seq_len: Annotated[int | None, typer.Option("--seq-len", min=8, help="Window length (default: the training window).")] = None,
-    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    batch_size: Annotated[int, typer.Option(min=1, help="Windows per forward pass.")] = 8,
     max_windows: Annotated[int, typer.Option(min=0, help="Evaluate only the first N windows (0 = all).")] = 0,
     limit: Annotated[int, typer.Option(min=0, help="Use only the first N files of the split.")] = 0,
     device: DeviceOption = "auto",

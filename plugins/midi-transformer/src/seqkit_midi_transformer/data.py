@@ -275,21 +275,25 @@ def _check_folder(path) -> Path:
 def maestro_rows(folder: Path) -> list[dict]:
     """The metadata rows of a MAESTRO folder (v1-v3: ``maestro-v*.csv`` or ``maestro-v*.json``)."""
     csvs = sorted(folder.glob("maestro-v*.csv"))
-    if csvs:
-        with open(csvs[-1], newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    else:
-        jsons = sorted(folder.glob("maestro-v*.json"))
-        if not jsons:
-            raise SeqkitError(f"{folder} has no maestro-v*.csv or maestro-v*.json: not a MAESTRO folder "
-                              f"(use --dataset midi-folder for a plain folder of MIDI files)")
-        data = json.loads(jsons[-1].read_text(encoding="utf-8"))
-        if isinstance(data, dict):  # v3: {column: {row index: value}}
-            keys = list(next(iter(data.values())).keys())
-            rows = [{col: data[col][k] for col in data} for k in keys]
+    jsons = sorted(folder.glob("maestro-v*.json"))
+    if not csvs and not jsons:
+        raise SeqkitError(f"{folder} has no maestro-v*.csv or maestro-v*.json: not a MAESTRO folder "
+                          f"(use --dataset midi-folder for a plain folder of MIDI files)")
+    meta = csvs[-1] if csvs else jsons[-1]
+    try:
+        if csvs:
+            with open(meta, newline="", encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
         else:
-            rows = data
-    if not rows or "midi_filename" not in rows[0] or "split" not in rows[0]:
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            if isinstance(data, dict):  # v3: {column: {row index: value}}
+                keys = list(next(iter(data.values())).keys()) if data else []
+                rows = [{col: data[col][k] for col in data} for k in keys]
+            else:
+                rows = data
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # JSON/UTF-8 errors are ValueErrors
+        raise SeqkitError(f"{meta} is not readable MAESTRO metadata ({exc})") from None
+    if not rows or not isinstance(rows[0], dict) or "midi_filename" not in rows[0] or "split" not in rows[0]:
         raise SeqkitError(f"{folder}: the MAESTRO metadata has no midi_filename/split columns")
     return rows
 
