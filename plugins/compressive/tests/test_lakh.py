@@ -39,6 +39,19 @@ def test_genres_from_csv_by_artist_or_path(lakh_root, tmp_path):
     assert [(s.title, s.genre) for s in col.songs] == [("Funkytown", "funk")]
 
 
+def test_binary_genre_file_is_one_error_and_a_bom_is_read(lakh_root, tmp_path):
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(128, 256)) * 4)
+    with pytest.raises(SeqkitError, match="is not UTF-8 text"):
+        get_dataset("lakh-clean-midi")(lakh_root, genres=junk)
+    r = CliRunner().invoke(app, ["compressive", "lakh", str(lakh_root), "--genres", str(junk)])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    bom = tmp_path / "bom.csv"
+    bom.write_text("\ufeffpath,genre\nclean_midi/Lipps Inc/Funkytown.mid,funk\n", encoding="utf-8")
+    col = get_dataset("lakh-clean-midi")(lakh_root, genres=bom)
+    assert [(s.title, s.genre) for s in col.songs] == [("Funkytown", "funk")]
+
+
 def test_per_genre_sampling_is_seeded_and_skips_unreadable(lakh_root):
     load = get_dataset("lakh-clean-midi")
     csv = lakh_root.parent / "genres.csv"

@@ -14,6 +14,7 @@ artist matching ignores case.
 from __future__ import annotations
 
 import csv
+import io
 import random
 import warnings
 from dataclasses import dataclass, field
@@ -88,24 +89,27 @@ def read_genres(csv_path) -> tuple[dict[str, str], dict[str, str]]:
     csv_path = Path(csv_path)
     if not csv_path.is_file():
         raise SeqkitError(f"genre file {csv_path} not found")
+    try:
+        text = csv_path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise SeqkitError(f"genre file {csv_path} is not UTF-8 text (a CSV with a header is expected)") from None
+    rows = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in next(rows, [])]
+    if "genre" not in header or not {"artist", "path", "file"} & set(header):
+        raise SeqkitError(f"{csv_path}: the header must name a 'genre' column and an 'artist', "
+                          f"'path' or 'file' column, not {header}")
+    g = header.index("genre")
+    key_col = next(h for h in ("path", "file", "artist") if h in header)
+    k = header.index(key_col)
     by_path, by_artist = {}, {}
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        rows = csv.reader(fh)
-        header = [h.strip().lower() for h in next(rows, [])]
-        if "genre" not in header or not {"artist", "path", "file"} & set(header):
-            raise SeqkitError(f"{csv_path}: the header must name a 'genre' column and an 'artist', "
-                              f"'path' or 'file' column, not {header}")
-        g = header.index("genre")
-        key_col = next(h for h in ("path", "file", "artist") if h in header)
-        k = header.index(key_col)
-        for row in rows:
-            if len(row) <= max(g, k) or not row[k].strip() or not row[g].strip():
-                continue
-            key, genre = row[k].strip(), row[g].strip()
-            if key_col == "artist":
-                by_artist[key.lower()] = genre
-            else:
-                by_path[key.replace("\\", "/").removeprefix("clean_midi/")] = genre
+    for row in rows:
+        if len(row) <= max(g, k) or not row[k].strip() or not row[g].strip():
+            continue
+        key, genre = row[k].strip(), row[g].strip()
+        if key_col == "artist":
+            by_artist[key.lower()] = genre
+        else:
+            by_path[key.replace("\\", "/").removeprefix("clean_midi/")] = genre
     return by_path, by_artist
 
 
