@@ -150,6 +150,21 @@ def test_generate_missing_soundfont_writes_nothing_and_wav_keeps_midi_seconds(ti
     assert with_wav["seconds"] == plain["seconds"] and with_wav["wav_seconds"] > plain["seconds"]
 
 
+def test_checkpoint_whose_tokenizer_does_not_fit_the_model(tiny_model, tmp_path):
+    from seqkit import load_checkpoint, save_checkpoint
+
+    ck = load_checkpoint(tiny_model["ckpt"], device="cpu")
+    model_type = ck.meta["model_type"]
+    config = type(ck.config)(**{**ck.config.__dict__, "vocab_size": ck.tokenizer.vocab_size + 5})
+    model = type(ck.model)(config)
+    save_checkpoint(tmp_path / "bad.json", model, model_type=model_type, config=config, tokenizer=ck.tokenizer,
+                    task="music")
+    r = cli("music", "generate", "--model", tmp_path / "bad.json", "--tokens", 2, "--out", tmp_path / "x.mid")
+    assert r.exit_code == 2, r.output
+    assert "tokens but the model was built for" in r.stderr and r.stderr.count("Error:") == 1
+    assert not (tmp_path / "x.mid").exists()
+
+
 def test_generate_drum_primer_and_long_primer(tiny_model, tmp_path):
     drums = make_midi(tmp_path / "d.mid", [(i * 0.1, i * 0.1 + 0.05, 36 + i % 3, 100) for i in range(30)], drums=True)
     r = cli("music", "generate", "--model", tiny_model["ckpt"], "--primer", drums, "--tokens", 5,

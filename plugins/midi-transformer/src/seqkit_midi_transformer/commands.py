@@ -68,6 +68,10 @@ def load_music_model(spec: str | None, device: str = "auto"):
     if missing:
         kind = getattr(ckpt.tokenizer, "type", type(ckpt.tokenizer).__name__)
         raise SeqkitError(f"{path}: its tokenizer ({kind}) is not a music tokenizer (no {', '.join(missing)})")
+    model_vocab = getattr(getattr(ckpt.model, "config", None), "vocab_size", None)
+    tok_vocab = getattr(ckpt.tokenizer, "vocab_size", None)
+    if model_vocab is not None and tok_vocab is not None and model_vocab != tok_vocab:
+        raise SeqkitError(f"{path}: its tokenizer has {tok_vocab} tokens but the model was built for {model_vocab}")
     return ckpt
 
 
@@ -440,7 +444,7 @@ def train(
                                                          dataset_option, drums, limit=limit, fixed=fixed)
     tok = corpus.tokenizer
     if augment and augmenter(tok) is None:
-        _info(f"the {getattr(tok, 'type', '')} tokenizer has no augmentation: training without")
+        _info(f"the {getattr(tok, 'type', '')} tokenizer has no augmentation: training without it")
         augment = False
     if init:
         from seqkit import get_model_type
