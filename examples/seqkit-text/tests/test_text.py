@@ -97,6 +97,8 @@ def test_byte_tokenizer_round_trip():
     (["train", "missing.txt"], "missing.txt does not exist"),
     (["generate", "--primer", "x"], "no text model yet"),
     (["eval", "missing.txt", "--model", "nope"], "no text checkpoint named 'nope'"),
+    (["train", "missing.txt", "--name", "../evil"], "--name takes a plain name"),
+    (["train", "missing.txt", "--name", "a/b"], "--name takes a plain name"),
 ])
 def test_clear_errors(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -73,10 +73,12 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
 ):
     """Train a character-level model on CORPUS and save the best one as NAME."""
-    from seqkit import TrainConfig, Trainer, export_checkpoint, info, user_checkpoint_dir
+    from seqkit import SeqkitError, TrainConfig, Trainer, export_checkpoint, info, user_checkpoint_dir
 
     from .data import read_text, windows
 
+    if not name.strip() or Path(name).name != name or name.startswith("."):
+        raise SeqkitError(f"--name takes a plain name such as my-model, not {name!r}")
     text = read_text(corpus)
     if val is not None:
         train_text, val_text = text, read_text(val)
