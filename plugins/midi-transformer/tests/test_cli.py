@@ -225,6 +225,10 @@ def test_tokenize_archive_then_train_from_it(maestro_folder, tmp_path):
     r = cli("music", "train", "--data", tmp_path / "t.npz", "--preset", "tiny", "--seq-len", 32,
             "--steps", 1, "--batch-size", 2, "--out", tmp_path / "r")
     assert r.exit_code == 0, r.output
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes((tmp_path / "t.npz").read_bytes()[:1000])
+    r = cli("music", "train", "--data", cut, "--preset", "tiny", "--steps", 1, "--out", tmp_path / "r2")
+    assert r.exit_code == 2 and "not a music token archive" in r.stderr and "Traceback" not in r.output
     plain = tmp_path / "plain"
     plain.mkdir()
     r = cli("music", "train", "--data", plain, "--dataset", "maestro", "--steps", 1)

@@ -130,6 +130,9 @@ class MusicCorpus:
 
 def load_token_archive(path: str | Path) -> MusicCorpus:
     """A corpus saved with ``MusicCorpus.save`` (its tokenizer rebuilt through the registry)."""
+    import zipfile
+    import zlib
+
     from seqkit.tokenizers import tokenizer_from_dict
 
     try:
@@ -138,7 +141,7 @@ def load_token_archive(path: str | Path) -> MusicCorpus:
         tok = tokenizer_from_dict(json.loads(str(z["tokenizer"])))
         names, splits = z["names"].tolist(), z["splits"].tolist()
         source = str(z["source"]) if "source" in z else str(path)
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # e.g. truncated
         raise SeqkitError(f"{path} is not a music token archive ({exc})") from None
     pieces = [Piece(n, s, tokens[offsets[i]:offsets[i + 1]]) for i, (n, s) in enumerate(zip(names, splits))]
     return MusicCorpus(tok, pieces, source=source)
