@@ -201,3 +201,8 @@ def test_heatmap_bad_sizes(h, tiny_run, tmp_path, args, needle):
 def test_eval_bad_temperatures_and_limits(h, tiny_run, tmp_path, args):
     r = h.cli(["abc", "eval", "-m", tiny_run["ckpt"], "--data", tiny_run["val"], "-n", "1", *args], tmp_path)
     _fails(r, "--temperatures must be >= 0")
+
+
+def test_infinite_temperature_is_one_error(h, tiny_run, tmp_path):
+    _fails(h.cli(["abc", "generate", "-m", tiny_run["ckpt"], "-t", "inf", "-n", "1"], tmp_path),
+           "--temperature must be a finite number")

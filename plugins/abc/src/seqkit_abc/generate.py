@@ -37,6 +37,8 @@ def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
         raise SeqkitError("--count must be at least 1")
     if max_chars < 1:
         raise SeqkitError("--max-chars must be at least 1")
+    if not 0 <= temperature < float("inf"):  # also rejects nan
+        raise SeqkitError(f"--temperature must be a finite number >= 0, not {temperature}")
     ids = encode_primer(tok, primer)
     model.eval()
     idx = torch.tensor([ids] * n, dtype=torch.long, device=device)
