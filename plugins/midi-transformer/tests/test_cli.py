@@ -165,6 +165,14 @@ def test_checkpoint_whose_tokenizer_does_not_fit_the_model(tiny_model, tmp_path)
     assert not (tmp_path / "x.mid").exists()
 
 
+@pytest.mark.parametrize("args, message", [(["--top-p", "0"], "--top-p must be above 0"),
+                                           (["-t", "inf"], "--temperature must be a finite number")])
+def test_generate_sampling_settings_that_leave_nothing_to_sample(tiny_model, tmp_path, args, message):
+    r = cli("music", "generate", "--model", tiny_model["ckpt"], "--tokens", 3, "--out", tmp_path / "x.mid", *args)
+    assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output
+    assert not (tmp_path / "x.mid").exists()
+
+
 def test_generate_drum_primer_and_long_primer(tiny_model, tmp_path):
     drums = make_midi(tmp_path / "d.mid", [(i * 0.1, i * 0.1 + 0.05, 36 + i % 3, 100) for i in range(30)], drums=True)
     r = cli("music", "generate", "--model", tiny_model["ckpt"], "--primer", drums, "--tokens", 5,

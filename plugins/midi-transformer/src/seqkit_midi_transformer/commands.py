@@ -220,7 +220,7 @@ def generate(
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="Pieces to generate (one batch).")] = 1,
     temperature: TemperatureOption = 1.0,
     top_k: Annotated[int, typer.Option(min=0, help="Sample from the k likeliest tokens (0 = all).")] = 0,
-    top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass (1 = off).")] = 1.0,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass, above 0 (1 = off).")] = 1.0,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output MIDI (with -n > 1: NAME_1.mid, ...).")] = Path("generated.mid"),
     continuation_only: Annotated[bool, typer.Option(help="Write the continuation without the primer.")] = False,
@@ -238,6 +238,10 @@ def generate(
 
     from .tokenizer import write_midi
 
+    if not 0 <= temperature < float("inf"):  # also rejects nan
+        raise SeqkitError(f"--temperature must be a finite number >= 0, not {temperature}")
+    if top_p <= 0:  # a nucleus of mass 0 holds no token at all
+        raise SeqkitError("--top-p must be above 0 (1 = off)")
     if primer is not None and not primer.exists():
         raise SeqkitError(f"no such primer file: {primer}")
     for target in (out, wav, piano_roll):
