@@ -98,6 +98,7 @@ def test_byte_tokenizer_round_trip():
     (["generate", "--primer", "x"], "no text model yet"),
     (["eval", "missing.txt", "--model", "nope"], "no text checkpoint named 'nope'"),
     (["train", "missing.txt", "--name", "../evil"], "--name takes a plain name"),
+    (["generate", "--top-p", "0"], "--top-p must be above 0"),
     (["train", "missing.txt", "--name", "a/b"], "--name takes a plain name"),
 ])
 def test_clear_errors(args, message, tmp_path, monkeypatch):
