@@ -81,6 +81,18 @@ def test_filter_logits_top_k_top_p():
     assert torch.isfinite(p1[0, 0]) and torch.isinf(p1[0, 1:]).all()
 
 
+@pytest.mark.parametrize("top_p", [0.0, -1.0, 1e-9])
+def test_filter_logits_top_p_zero_keeps_the_top_token(top_p):
+    logits = torch.log(torch.tensor([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]]))
+    out = filter_logits(logits, top_p=top_p)
+    assert torch.isfinite(out[0, 1]) and torch.isinf(out[0, [0, 2]]).all()
+    assert torch.isfinite(out[1, 0]) and torch.isinf(out[1, 1:]).all()
+    model = RNNLM(RNNConfig(vocab_size=11, hidden=8))
+    g = torch.Generator().manual_seed(0)
+    sampled = generate(model, torch.zeros(2, 3, dtype=torch.long), 5, top_p=top_p, generator=g)
+    assert torch.equal(sampled, generate(model, torch.zeros(2, 3, dtype=torch.long), 5, temperature=0))
+
+
 @pytest.mark.parametrize("cls", [GRUSeq2Seq, TransformerSeq2Seq])
 def test_seq2seq_batched_decode_matches_single_and_teacher_forcing(cls):
     torch.manual_seed(0)

@@ -10,7 +10,10 @@ import torch
 
 
 def filter_logits(logits, top_k: int = 0, top_p: float = 1.0):
-    """Mask logits ``[B, V]`` outside the top-k and the top-p nucleus with ``-inf``."""
+    """Mask logits ``[B, V]`` outside the top-k and the top-p nucleus with ``-inf``.
+
+    The most likely token is always kept, so ``top_p <= 0`` behaves like top-1 (greedy).
+    """
     if top_k and top_k < logits.size(-1):
         kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -19,6 +22,7 @@ def filter_logits(logits, top_k: int = 0, top_p: float = 1.0):
         probs = sorted_logits.softmax(-1)
         # drop a token when the tokens before it already reach top_p (always keep the first)
         drop = probs.cumsum(-1) - probs >= top_p
+        drop[..., 0] = False  # top_p <= 0 keeps just the top token (greedy)
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
     return logits
