@@ -86,6 +86,21 @@ def test_refuses_to_overwrite_a_run_without_resume(tmp_path):
         _trainer(tmp_path, steps=10).fit()
 
 
+def test_resume_with_different_model_settings_is_a_clear_error(tmp_path):
+    from seqkit import CheckpointError
+
+    _trainer(tmp_path, steps=2).fit()
+    with pytest.raises(CheckpointError, match=r"different model settings.*shape") as err:
+        tok, items = pattern_data()
+        cfg = RNNConfig(vocab_size=tok.vocab_size, cell="gru", hidden=16)
+        model = get_model_type("rnn-lm").build(cfg)
+        Trainer(model, TrainConfig(steps=4, batch_size=16, progress=False), items[:80], out=tmp_path,
+                checkpoint=dict(model_type="rnn-lm", config=cfg, tokenizer=tok)).fit(resume=True)
+    assert str(tmp_path) in str(err.value)
+    with pytest.raises(CheckpointError, match="not in the model|missing from the checkpoint"):
+        _trainer(tmp_path, steps=4, arch="transformer-lm").fit(resume=True)
+
+
 def test_early_stopping(tmp_path):
     tok, items = pattern_data()
     cfg = RNNConfig(vocab_size=tok.vocab_size, hidden=8)

@@ -269,6 +269,7 @@ class Trainer:
         meta = read_meta(self.last_path)
         state = meta.get("trainer") or {}
         ckpt = load_checkpoint(self.last_path, device="cpu", with_train_state=True)
+        self._check_fits(ckpt.model.state_dict())
         self.raw_model.load_state_dict(ckpt.model.state_dict())
         if ckpt.train_state:
             self.optimizer.load_state_dict(ckpt.train_state["optimizer"])
@@ -284,6 +285,26 @@ class Trainer:
             rows = [json.loads(x) for x in metrics.read_text().splitlines() if x.strip()]
             self.history = [r for r in rows if r.get("step", 0) <= self.step]
         return True
+
+    def _check_fits(self, saved: dict) -> None:
+        """Refuse to resume from a checkpoint made with different model settings."""
+        from .errors import CheckpointError
+
+        own = self.raw_model.state_dict()
+        problem = None
+        for key in sorted(set(own) | set(saved)):
+            if key not in saved:
+                problem = f"{key} is missing from the checkpoint"
+            elif key not in own:
+                problem = f"{key} is in the checkpoint but not in the model"
+            elif tuple(own[key].shape) != tuple(saved[key].shape):
+                problem = (f"{key} has shape {list(saved[key].shape)} in the checkpoint "
+                           f"but {list(own[key].shape)} in the model")
+            if problem:
+                raise CheckpointError(
+                    f"cannot resume from {self.out}: its checkpoint was trained with different "
+                    f"model settings ({problem}); use the same settings or a new --out folder"
+                )
 
     # ------------------------------------------------------------------ evaluation
 
