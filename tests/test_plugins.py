@@ -153,3 +153,19 @@ def test_registering_does_not_import_torch():
             "print(sorted(m for m in ('torch', 'matplotlib', 'pretty_midi', 'music21', 'num2words') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("target,why", [("seqkit_no_such_module:Model", "ModuleNotFoundError"),
+                                        ("seqkit.models.rnn:NoSuchClass", "AttributeError")])
+def test_a_lazy_target_that_cannot_be_imported_is_one_clear_error(fresh_plugins, target, why):
+    import seqkit
+
+    def register_models(register):
+        register(ModelType("lost-model", target))
+
+    fresh_plugins.register_plugin(_plugin("lost", register_models=register_models), name="lost")
+    with pytest.raises(SeqkitError) as err:
+        seqkit.get_model_type("lost-model").build({"vocab_size": 5})
+    msg = str(err.value)
+    assert "model type 'lost-model'" in msg and target in msg and "'lost'" in msg and why in msg
+    assert "\n" not in msg

@@ -23,16 +23,27 @@ class Task:
     plugin: str = ""
 
 
-def resolve(target):
-    """Import ``"package.module:attr"`` on first use; pass anything else through."""
+def resolve(target, what: str = "", plugin: str = ""):
+    """Import ``"package.module:attr"`` on first use; pass anything else through.
+
+    A target that cannot be imported is a :class:`SeqkitError` naming ``what`` was registered
+    (e.g. ``model type 'rnn-lm'``), the target and the plugin that registered it.
+    """
     if not isinstance(target, str):
         return target
     import importlib
 
     module_name, _, attr = target.partition(":")
-    obj = importlib.import_module(module_name)
-    for part in attr.split(".") if attr else []:
-        obj = getattr(obj, part)
+    try:
+        obj = importlib.import_module(module_name)
+        for part in attr.split(".") if attr else []:
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        who = f" (registered by plugin {plugin!r})" if plugin else ""
+        raise SeqkitError(
+            f"{what or 'target'} cannot be loaded: {target!r}{who} failed with "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
     return obj
 
 
@@ -51,7 +62,7 @@ class ModelType:
     plugin: str = ""
 
     def resolve(self):
-        return resolve(self.target)
+        return resolve(self.target, f"model type {self.name!r}", self.plugin)
 
     def make_config(self, values: dict | None = None):
         """The config dataclass from a dict, rejecting unknown settings with a clear error."""
@@ -85,7 +96,7 @@ class TokenizerType:
     plugin: str = ""
 
     def resolve(self):
-        return resolve(self.target)
+        return resolve(self.target, f"tokenizer type {self.name!r}", self.plugin)
 
 
 @dataclass
@@ -100,7 +111,7 @@ class DatasetType:
     plugin: str = ""
 
     def __call__(self, *args, **kwargs):
-        return resolve(self.load)(*args, **kwargs)
+        return resolve(self.load, f"dataset {self.name!r}", self.plugin)(*args, **kwargs)
 
 
 @dataclass
