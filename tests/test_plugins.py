@@ -169,3 +169,51 @@ def test_a_lazy_target_that_cannot_be_imported_is_one_clear_error(fresh_plugins,
     msg = str(err.value)
     assert "model type 'lost-model'" in msg and target in msg and "'lost'" in msg and why in msg
     assert "\n" not in msg
+
+
+def test_a_plugin_that_calls_sys_exit_at_import_is_skipped(fresh_plugins, tmp_path, monkeypatch, capsys):
+    (tmp_path / "seqkit_exits_at_import.py").write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ep = md.EntryPoint(name="quitter", value="seqkit_exits_at_import", group="seqkit")
+    monkeypatch.setattr(fresh_plugins, "_entry_points", lambda: [ep])
+    result = CliRunner().invoke(_cli(), ["--help"])
+    assert result.exit_code == 0 and "models" in result.output
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'quitter' failed to load (SystemExit: 3)" in err
+
+
+def test_two_plugins_adding_one_command_name_keep_the_first(fresh_plugins, capsys):
+    def commands_of(name):
+        def register_commands(app):
+            sub = typer.Typer()
+
+            @sub.command()
+            def who():
+                typer.echo(f"I am {name}")
+
+            app.add_typer(sub, name="dupgroup")
+
+            @app.command(name="models")  # a core command: core keeps it
+            def models():
+                typer.echo("hijacked")
+
+            @app.command(name=f"own-{name}")
+            def own():
+                typer.echo(name)
+
+        return register_commands
+
+    for name in ("first", "second"):
+        fresh_plugins.register_plugin(_plugin(name, register_commands=commands_of(name)), name=name)
+    app = _cli()
+    err = capsys.readouterr().err
+    assert "command 'dupgroup' is registered by both plugin 'first' and plugin 'second'" in err
+    assert "command 'models' is registered by both plugin 'seqkit' and plugin 'first'" in err
+    runner = CliRunner()
+    assert runner.invoke(app, ["dupgroup", "who"]).output.strip() == "I am first"
+    assert runner.invoke(app, ["own-second"]).output.strip() == "second"
+    assert "hijacked" not in runner.invoke(app, ["models", "--json"]).output
+    infos = {i.name: i for i in fresh_plugins.plugin_infos()}
+    assert infos["first"].registered["commands"] == ["dupgroup", "own-first"]
+    assert infos["second"].registered["commands"] == ["own-second"]
+    assert "'first'" in infos["second"].error

@@ -82,7 +82,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
         try:
             module = ep.load()
             pm.register(module, name=ep.name)
-        except Exception as exc:  # a broken plugin must not break the CLI
+        except (Exception, SystemExit) as exc:  # a broken plugin must not break the CLI
             info.error = f"{type(exc).__name__}: {exc}"
             warn(f"plugin {ep.name!r} failed to load ({info.error}); skipping it")
     _pm = pm
@@ -151,7 +151,7 @@ def get_registry() -> Registry:
             staged: list = []
             try:
                 function(register=staged.append)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 _failed(plugin_name, hook_name, exc)
                 continue
             add = registry.adder(kind, plugin_name, expected)
@@ -173,25 +173,61 @@ def get_registry() -> Registry:
 
 
 def register_commands(app) -> None:
-    """Let every plugin add its commands to the Typer ``app``."""
+    """Let every plugin add its commands to the Typer ``app``.
+
+    A command or group name that is already taken (by core or an earlier plugin) keeps its first
+    owner; the newcomer's entry is dropped with a one-line warning naming both. A hook that raises
+    adds nothing.
+    """
+    owners = {name: "seqkit" for name in map(_entry_name, _entries(app)) if name}
     for plugin_name, function, _ in _call("register_commands"):
+        n_cmds, n_groups = len(app.registered_commands), len(app.registered_groups)
         try:
-            before = _command_names(app)
             function(app=app)
-            added = sorted(_command_names(app) - before)
-            info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
-            info.registered.setdefault("commands", []).extend(added)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
+            del app.registered_commands[n_cmds:], app.registered_groups[n_groups:]
             _failed(plugin_name, "register_commands", exc)
+            continue
+        info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
+        added = []
+        for table, start in ((app.registered_commands, n_cmds), (app.registered_groups, n_groups)):
+            kept = []
+            for item in table[start:]:
+                name = _entry_name(item)
+                other = owners.get(name)
+                if name and other is not None and other != plugin_name:
+                    message = (f"command {name!r} is registered by both plugin {other!r} and plugin "
+                               f"{plugin_name!r} (uninstall one, or choose with {LOAD_ENV})")
+                    info.error = message
+                    warn(f"{message}; keeping the first")
+                    continue
+                owners[name] = plugin_name
+                added.append(name)
+                kept.append(item)
+            table[start:] = kept
+        info.registered.setdefault("commands", []).extend(sorted(added))
 
 
-def _command_names(app) -> set[str]:
-    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
-    names |= {g.name or "" for g in app.registered_groups}
-    return names
+def _entries(app) -> list:
+    return [*app.registered_commands, *app.registered_groups]
 
 
-def _failed(plugin_name: str, hook_name: str, exc: Exception) -> None:
+def _entry_name(item) -> str:
+    """The name a Typer command or sub-app gets on the command line."""
+    from typer.main import get_command_name, solve_typer_info_defaults
+    from typer.models import CommandInfo
+
+    if isinstance(item, CommandInfo):
+        if item.name:
+            return item.name
+        return get_command_name(item.callback.__name__) if item.callback else ""
+    try:
+        return solve_typer_info_defaults(item).name or ""
+    except Exception:  # pragma: no cover - an odd sub-app; never let naming break the CLI
+        return ""
+
+
+def _failed(plugin_name: str, hook_name: str, exc: BaseException) -> None:
     info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
     info.error = f"{hook_name}: {type(exc).__name__}: {exc}"
     warn(f"plugin {plugin_name!r} failed in {hook_name} ({type(exc).__name__}: {exc}); skipping it")
