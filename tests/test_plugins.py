@@ -217,3 +217,14 @@ def test_two_plugins_adding_one_command_name_keep_the_first(fresh_plugins, capsy
     assert infos["first"].registered["commands"] == ["dupgroup", "own-first"]
     assert infos["second"].registered["commands"] == ["own-second"]
     assert "'first'" in infos["second"].error
+
+
+def test_load_plugins_env_var_with_an_unknown_name_warns_once(fresh_plugins, monkeypatch, capsys):
+    ep = md.EntryPoint(name="ghost", value="seqkit_ghost_does_not_exist", group="seqkit")
+    monkeypatch.setattr(fresh_plugins, "_entry_points", lambda: [ep])
+    monkeypatch.setenv("SEQKIT_LOAD_PLUGINS", "nope, seqkit")
+    assert [i.name for i in fresh_plugins.plugin_infos()] == ["seqkit"]
+    fresh_plugins.get_registry()
+    err = capsys.readouterr().err
+    assert err == ("Warning: SEQKIT_LOAD_PLUGINS names plugin(s) that are not installed: nope "
+                   "(installed: ghost)\n")

@@ -71,7 +71,13 @@ def get_plugin_manager() -> pluggy.PluginManager:
     pm.register(builtins, name="seqkit")
     _infos["seqkit"] = PluginInfo("seqkit", _version("seqkit"), builtins.__name__)
     allowed = _allowed()
-    for ep in _entry_points():
+    entry_points = _entry_points()
+    unknown = sorted((allowed or set()) - {ep.name for ep in entry_points} - {"seqkit"})
+    if unknown:
+        installed = ", ".join(sorted({ep.name for ep in entry_points})) or "none"
+        warn(f"{LOAD_ENV} names plugin(s) that are not installed: {', '.join(unknown)} "
+             f"(installed: {installed})")
+    for ep in entry_points:
         if allowed is not None and ep.name not in allowed:
             continue
         if pm.has_plugin(ep.name):
