@@ -89,12 +89,12 @@ def test_scaffold_installs_is_found_and_passes_its_own_tests(tmp_path):
 
 
 class _FakePip:
-    def __init__(self, returncode=0):
-        self.calls, self.returncode = [], returncode
+    def __init__(self, returncode=0, stderr=""):
+        self.calls, self.returncode, self.stderr = [], returncode, stderr
 
     def __call__(self, cmd, **kwargs):
         self.calls.append(cmd)
-        return subprocess.CompletedProcess(cmd, self.returncode)
+        return subprocess.CompletedProcess(cmd, self.returncode, stderr=self.stderr)
 
 
 @pytest.mark.parametrize("args, pip_args", [
@@ -106,7 +106,10 @@ class _FakePip:
     (["uninstall", "seqkit-text"], ["uninstall", "-y", "seqkit-text"]),
     (["uninstall", "--ask", "seqkit-text"], ["uninstall", "seqkit-text"]),
 ])
-def test_install_and_uninstall_run_pip_of_this_python(monkeypatch, args, pip_args):
+def test_install_and_uninstall_run_pip_of_this_python(monkeypatch, tmp_path, args, pip_args):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "x").mkdir()
     fake = _FakePip()
     monkeypatch.setattr(cli_plugins.subprocess, "run", fake)
     result = run_cli(["plugins", *args])
@@ -114,13 +117,37 @@ def test_install_and_uninstall_run_pip_of_this_python(monkeypatch, args, pip_arg
     assert fake.calls == [[sys.executable, "-m", "pip", *pip_args]]
 
 
-def test_pip_failure_is_the_exit_code_and_core_is_protected(monkeypatch):
-    monkeypatch.setattr(cli_plugins.subprocess, "run", _FakePip(returncode=1))
-    assert run_cli(["plugins", "install", "seqkit-nope"]).exit_code == 1
+def test_pip_failure_is_one_error_line_and_core_is_protected(monkeypatch):
+    pip_says = ("ERROR: Could not find a version that satisfies the requirement seqkit-nope\n"
+                "ERROR: No matching distribution found for seqkit-nope\n\n")
+    monkeypatch.setattr(cli_plugins.subprocess, "run", _FakePip(returncode=1, stderr=pip_says))
+    result = run_cli(["plugins", "install", "seqkit-nope"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[1:] == [
+        "Error: pip install failed (exit code 1): ERROR: No matching distribution found for seqkit-nope"]
     result = run_cli(["plugins", "uninstall", "seqkit"])
     assert result.exit_code == 2 and "refusing to uninstall seqkit itself" in result.stderr
     result = run_cli(["plugins", "install"])
     assert result.exit_code == 2 and "name a plugin to install" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["/nonexist/dir"], ["./missing-plugin"], ["-e", "../nope"],
+                                  ["seqkit_x-0.1-py3-none-any.whl"]])
+def test_install_of_a_missing_local_path_is_one_error_line(monkeypatch, tmp_path, args):
+    monkeypatch.chdir(tmp_path)
+    fake = _FakePip()
+    monkeypatch.setattr(cli_plugins.subprocess, "run", fake)
+    result = run_cli(["plugins", "install", *args])
+    assert result.exit_code == 2 and fake.calls == []
+    assert result.stderr == f"Error: no such plugin folder or file: {args[-1]}\n"
+
+
+def test_pip_runs_for_real_and_its_failure_is_one_error_line(monkeypatch):
+    script = "import sys; print('Collecting x', flush=True); sys.stderr.write('ERROR: boom\\n'); sys.exit(3)"
+    monkeypatch.setattr(cli_plugins, "pip_command", lambda *a: [sys.executable, "-c", script])
+    result = run_cli(["plugins", "install", "seqkit-whatever"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == "Error: pip install failed (exit code 3): ERROR: boom"
 
 
 def test_listing_still_works():

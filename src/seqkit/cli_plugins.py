@@ -50,14 +50,35 @@ def pip_command(*args: str) -> list[str]:
 
 
 def _run_pip(args: list[str]) -> None:
+    """Run pip; its output goes through, a failure is one ``Error:`` line with pip's own reason."""
     cmd = pip_command(*args)
     typer.echo("$ " + " ".join(["python", "-m", "pip", *args]), err=True)
     try:
-        code = subprocess.run(cmd).returncode
+        proc = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
     except OSError as exc:  # pragma: no cover - no Python?
         raise SeqkitError(f"could not run pip: {exc}") from None
-    if code:
-        raise typer.Exit(code)
+    lines = [line.strip() for line in (proc.stderr or "").splitlines() if line.strip()]
+    if not proc.returncode:
+        if proc.stderr:
+            sys.stderr.write(proc.stderr)
+        return
+    errors = [line for line in lines if line.lower().startswith("error:")]
+    reason = (errors or lines or ["no output"])[-1]
+    raise SeqkitError(f"pip {args[0]} failed (exit code {proc.returncode}): {reason}")
+
+
+def _looks_like_path(spec: str) -> bool:
+    """A local folder or archive rather than a distribution name, URL or VCS spec."""
+    if "://" in spec or "@" in spec or spec.startswith(("git+", "hg+", "svn+", "bzr+", "-")):
+        return False
+    return ("/" in spec or "\\" in spec or spec.startswith((".", "~"))
+            or spec.endswith((".whl", ".tar.gz", ".zip", ".tgz")))
+
+
+def _check_paths(specs: list[str]) -> None:
+    for spec in specs:
+        if _looks_like_path(spec) and not Path(spec).expanduser().exists():
+            raise SeqkitError(f"no such plugin folder or file: {spec}")
 
 
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -83,6 +104,7 @@ def install(
     packages = list(packages or [])
     if not packages and not editable:
         raise SeqkitError("name a plugin to install: seqkit plugins install seqkit-NAME (or a folder)")
+    _check_paths(packages + ([editable] if editable else []))
     args = ["install"]
     for flag, on in (("--upgrade", upgrade), ("--force-reinstall", force_reinstall),
                      ("--no-cache-dir", no_cache_dir), ("--pre", pre)):
