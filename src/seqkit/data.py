@@ -82,17 +82,19 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def download(url: str, sha256: str, filename: str | None = None, folder: str = "downloads",
+def download(url: str, sha256: str | None, filename: str | None = None, folder: str = "downloads",
              progress: bool = True) -> Path:
     """Fetch ``url`` into the cache folder once, checking its SHA-256; returns the file's path.
 
     A file already in the cache with the right checksum is used as is. The download goes to a
-    temporary file that is renamed into place only once its checksum matches.
+    temporary file that is renamed into place only once its checksum matches. ``sha256=None``
+    skips the check: only for callers that verify the content themselves (for example every
+    file inside an archive against checksums of their own).
     """
     import urllib.request
 
     target = cache_dir(folder) / (filename or url.rstrip("/").rsplit("/", 1)[-1])
-    if target.exists() and sha256_file(target) == sha256:
+    if target.exists() and (sha256 is None or sha256_file(target) == sha256):
         return target
     tmp = tempfile.NamedTemporaryFile(dir=target.parent, prefix=target.name, suffix=".part",
                                       delete=False)
@@ -107,7 +109,7 @@ def download(url: str, sha256: str, filename: str | None = None, folder: str = "
                     tmp.write(block)
                     bar.advance(task, len(block))
         got = sha256_file(tmp.name)
-        if got != sha256:
+        if sha256 is not None and got != sha256:
             raise SeqkitError(f"download of {url} has SHA-256 {got}, expected {sha256}")
         os.replace(tmp.name, target)
     except OSError as exc:

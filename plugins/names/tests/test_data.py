@@ -69,17 +69,63 @@ def test_shared_data(shared_names):
     assert len(val) == sum(max(1, round(n * 0.1)) for n in d.counts().values())
 
 
-def test_download_needs_a_verified_checksum(monkeypatch):
+def _fake_download(monkeypatch, folder, tmp_path, tamper=False):
+    """Serve a data.zip built from ``folder`` instead of the network; record the calls."""
+    import zipfile
+
+    archive = tmp_path / "served" / "data.zip"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in sorted(folder.glob("*.txt")):
+            data = f.read_bytes() + (b"Tampered\n" if tamper and f.name == "Greek.txt" else b"")
+            z.writestr(f"data/names/{f.name}", data)
+        z.writestr("data/eng-fra.txt", "not a names file\n")
+    calls = []
+
+    def fake(url, sha256, filename=None, progress=True, **kw):
+        calls.append((url, sha256))
+        return archive
+
+    monkeypatch.setattr("seqkit.data.download", fake)
+    return calls, archive
+
+
+def test_download_checks_every_extracted_file(shared_names, tmp_path, monkeypatch):
     from seqkit_names import data
 
     monkeypatch.delenv("SEQKIT_NAMES_ZIP_SHA256", raising=False)
+    calls, _ = _fake_download(monkeypatch, shared_names, tmp_path)
+    folder = data.resolve_data(None)
+    assert calls == [(data.DATA_ZIP_URL, None)]  # no zip checksum pinned: the files are checked
+    assert sorted(p.name for p in folder.glob("*.txt")) == sorted(data.FILE_SHA256)
+    assert data.load_folder(folder).counts()["Greek"] == 193
+    assert data.resolve_data(None) == folder and len(calls) == 1  # cached: no second download
+    monkeypatch.setenv("SEQKIT_NAMES_ZIP_SHA256", "ab" * 32)
+    (folder / "Greek.txt").unlink()
+    data.resolve_data(None)
+    assert calls[-1] == (data.DATA_ZIP_URL, "ab" * 32)  # a checksum from the environment is passed on
 
-    def no_network(*a, **k):
-        raise AssertionError("tests never download")
 
-    monkeypatch.setattr("seqkit.data.download", no_network)
-    with pytest.raises(SeqkitError, match="pass --data DIR"):
+def test_download_with_wrong_content_is_an_error_and_deleted(shared_names, tmp_path, monkeypatch):
+    from seqkit_names import data
+
+    monkeypatch.delenv("SEQKIT_NAMES_ZIP_SHA256", raising=False)
+    _, archive = _fake_download(monkeypatch, shared_names, tmp_path, tamper=True)
+    with pytest.raises(SeqkitError, match="Greek.txt .SHA-256 mismatch"):
         data.resolve_data(None)
+    assert not archive.exists()
+    assert not (tmp_path / "cache" / "names" / "tutorial-data" / "Greek.txt").exists()
+
+
+def test_download_of_a_non_zip_is_an_error(tmp_path, monkeypatch):
+    from seqkit_names import data
+
+    bad = tmp_path / "data.zip"
+    bad.write_text("<html>not found</html>")
+    monkeypatch.setattr("seqkit.data.download", lambda *a, **k: bad)
+    with pytest.raises(SeqkitError, match="not a zip file"):
+        data.resolve_data(None)
+    assert not bad.exists()  # not kept in the cache
 
 
 def test_cached_tutorial_data_is_checked_file_by_file(shared_names, tmp_path, monkeypatch):
@@ -91,6 +137,6 @@ def test_cached_tutorial_data_is_checked_file_by_file(shared_names, tmp_path, mo
     shutil.copytree(shared_names, cache, ignore=shutil.ignore_patterns("*.md"))
     assert data.resolve_data(None) == cache  # all 18 SHA-256s match: no download
     (cache / "Greek.txt").write_text("Papadopoulos\n")
-    monkeypatch.delenv("SEQKIT_NAMES_ZIP_SHA256", raising=False)
-    with pytest.raises(SeqkitError, match="not pinned"):
-        data.resolve_data(None)
+    calls, _ = _fake_download(monkeypatch, shared_names, tmp_path)
+    assert data.resolve_data(None) == cache and len(calls) == 1  # one changed file: fetched again
+    assert data.load_folder(cache).counts()["Greek"] == 193
