@@ -92,6 +92,47 @@ def test_find_checkpoint_by_path_and_name(tmp_path, monkeypatch):
         find_checkpoint(str(tmp_path / "nope.json"), "test")
 
 
+@pytest.mark.parametrize("weights", ["../outside.safetensors", "/abs/m.safetensors", "sub/m.safetensors",
+                                     "sub\\m.safetensors", "..", "", None, 3])
+def test_weights_field_must_be_a_file_name_next_to_the_json(tmp_path, weights):
+    (tmp_path / "run").mkdir()
+    _save(tmp_path / "run" / "m.json")
+    meta = json.loads((tmp_path / "run" / "m.json").read_text())
+    real = tmp_path / "run" / meta["weights"]
+    (tmp_path / "outside.safetensors").write_bytes(real.read_bytes())  # a loadable file out there
+    meta["weights"] = weights
+    (tmp_path / "run" / "m.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="'weights' must be a file name"):
+        load_checkpoint(tmp_path / "run" / "m.json")
+    # overwriting such a checkpoint never deletes what its bad field points at
+    _save(tmp_path / "run" / "m.json")
+    assert (tmp_path / "outside.safetensors").exists()
+    assert load_checkpoint(tmp_path / "run" / "m.json").meta["weights"].startswith("m-")
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "a\\b", "..", "x..y", ""])
+def test_checkpoint_names_cannot_leave_their_folder(name):
+    from seqkit import SeqkitError, user_checkpoint_dir, user_checkpoint_path
+
+    with pytest.raises(SeqkitError, match="invalid checkpoint name"):
+        user_checkpoint_path("test", name)
+    if name:
+        with pytest.raises(SeqkitError, match="invalid task name"):
+            user_checkpoint_dir(name)
+    if "/" not in name and name not in ("..", ""):  # a name, not a path: rejected
+        with pytest.raises(SeqkitError, match="invalid checkpoint name"):
+            find_checkpoint(name, "test")
+    assert user_checkpoint_path("test", "gru") == user_checkpoint_dir("test") / "gru.json"
+
+
+def test_export_to_a_json_path_is_still_a_path(tmp_path):
+    _save(tmp_path / "a" / "m.json")
+    (tmp_path / "b").mkdir()
+    dest = export_checkpoint(tmp_path / "a" / "m.json", tmp_path / "a" / ".." / "b" / "m2.json")
+    assert load_checkpoint(dest).meta["name"] == "m2"
+    assert find_checkpoint(str(tmp_path / "a" / ".." / "b" / "m2.json"), "test").exists()
+
+
 WRITER = textwrap.dedent("""
     import sys, torch
     from seqkit import RNNConfig, RNNLM, save_checkpoint

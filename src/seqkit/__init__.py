@@ -61,6 +61,7 @@ _EXPORTS = {
     "find_checkpoint": "seqkit.checkpoints",
     "list_checkpoints": "seqkit.checkpoints",
     "user_checkpoint_dir": "seqkit.checkpoints",
+    "user_checkpoint_path": "seqkit.checkpoints",
     "atomic_write_bytes": "seqkit.checkpoints",
     # data, devices, output
     "cache_dir": "seqkit.data",

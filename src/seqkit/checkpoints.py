@@ -44,10 +44,35 @@ class Checkpoint:
         return self.meta.get("extra") or {}
 
 
+def _is_file_name(name) -> bool:
+    """A single file name: no folder part, so ``folder / name`` stays in ``folder``."""
+    return (isinstance(name, str) and name not in ("", ".", "..")
+            and not any(c in name for c in "/\\\0"))
+
+
+def _is_plain_name(name) -> bool:
+    return _is_file_name(name) and ".." not in name
+
+
+def check_name(name: str, what: str = "checkpoint name") -> str:
+    """``name`` if it is a plain file name (no ``/``, ``\\`` or ``..``), else a :class:`SeqkitError`.
+
+    Use it wherever a name from the user becomes a file in a folder, so ``../x`` cannot escape.
+    """
+    if not _is_plain_name(name):
+        raise SeqkitError(f"invalid {what} {name!r}: use a plain name without '/', '\\' or '..'")
+    return name
+
+
 def user_checkpoint_dir(task: str | None = None) -> Path:
     from .data import data_dir
 
-    return data_dir("checkpoints", *( [task] if task else []))
+    return data_dir("checkpoints", *([check_name(task, "task name")] if task else []))
+
+
+def user_checkpoint_path(task: str, name: str) -> Path:
+    """Where the user's checkpoint ``name`` of ``task`` lives: ``user_checkpoint_dir(task)/NAME.json``."""
+    return user_checkpoint_dir(task) / f"{check_name(name)}.json"
 
 
 # ---------------------------------------------------------------- structure <-> flat tensors
@@ -214,7 +239,7 @@ def save_checkpoint(path, model, *, model_type: str, config: Any, tokenizer: Any
 def _previous_files(path: Path) -> set:
     try:
         meta = json.loads(path.read_text())
-        return {f for f in (meta.get("weights"), meta.get("train_state")) if f}
+        return {f for f in (meta.get("weights"), meta.get("train_state")) if _is_file_name(f)}
     except Exception:
         return set()
 
@@ -241,6 +266,13 @@ def read_meta(path) -> dict:
     for key in ("model_type", "config", "weights"):
         if key not in meta:
             raise CheckpointError(f"{path} is incomplete: no {key!r}")
+    for key in ("weights", "train_state"):
+        value = meta.get(key)
+        if (value is not None or key == "weights") and not _is_file_name(value):
+            raise CheckpointError(
+                f"{path}: its {key!r} must be a file name next to it (no '/', '\\' or '..'), "
+                f"got {value!r}"
+            )
     return meta
 
 
@@ -335,6 +367,7 @@ def find_checkpoint(spec: str | os.PathLike, task: str) -> Path:
         if not p.exists():
             raise CheckpointError(f"checkpoint {p} does not exist")
         return p
+    check_name(spec_s)
     for _, folder in checkpoint_dirs(task):
         candidate = folder / f"{spec_s}.json"
         if candidate.exists():
