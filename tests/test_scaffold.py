@@ -37,6 +37,26 @@ def test_new_writes_the_project(tmp_path):
         assert "$" not in path.read_text(), path
 
 
+def test_every_generated_option_has_help(tmp_path):
+    import importlib.util
+
+    import typer.main
+
+    root = Path(run_cli(["plugins", "new", "demo-help", "--dir", tmp_path]).stdout.strip())
+    spec = importlib.util.spec_from_file_location(
+        "demo_help_commands", root / "src/seqkit_demo_help/commands.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    group = typer.main.get_command(module.app)
+    for name in ("train", "generate"):
+        options = [p for p in group.commands[name].params if p.param_type_name == "option"]
+        assert {o.name for o in options} >= {"seed", "device"}
+        missing = [o.opts[0] for o in options if not o.help]
+        assert missing == [], f"{name}: {missing} without help"
+    opts = {o.name: o for o in group.commands["train"].params}
+    assert opts["seed"].default == 0 and opts["batch_size"].help
+
+
 @pytest.mark.parametrize("name, message", [
     ("Bad_Name", "invalid plugin name"), ("2fast", "invalid plugin name"),
     ("seqkit-x", "without the seqkit prefix"),
