@@ -81,6 +81,36 @@ def test_seqkit_error_is_one_line_exit_2():
     assert r.exit_code == 2 and r.output.startswith("Error: No such file or directory")
 
 
+def test_a_usage_error_is_the_error_and_a_help_hint(tmp_path):
+    import typer
+
+    from seqkit.cli import SeqkitGroup
+    from seqkit.options import TemperatureOption
+
+    demo = typer.Typer(cls=SeqkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    sub = typer.Typer(no_args_is_help=True)
+    demo.add_typer(sub, name="toy")
+
+    @sub.command()
+    def gen(temperature: TemperatureOption = 1.0):
+        """Generate."""
+
+    @sub.command()
+    def other():
+        """Another one, so toy is a group."""
+
+    r = runner.invoke(demo, ["toy", "gen", "-t", "-1"], prog_name="seqkit")
+    assert r.exit_code == 2
+    lines = r.output.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Error: Invalid value for '--temperature'")
+    assert lines[1] == "Try 'seqkit toy gen -h' for help."
+    r = runner.invoke(demo, ["toy", "nope"], prog_name="seqkit")
+    assert r.exit_code == 2 and r.output.splitlines() == ["Error: No such command 'nope'.",
+                                                          "Try 'seqkit toy -h' for help."]
+    r = runner.invoke(demo, ["toy"], prog_name="seqkit")  # no_args_is_help still shows the help
+    assert "Usage: seqkit toy" in r.output and "gen" in r.output and "Error" not in r.output
+
+
 def test_help_does_not_import_torch_and_console_script_works():
     code = "import sys; import seqkit.cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

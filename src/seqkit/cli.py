@@ -16,9 +16,18 @@ from . import __version__
 from .errors import SeqkitError
 from .options import JsonOption
 
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click.exceptions import UsageError
+
 
 class SeqkitGroup(TyperGroup):
-    """Turns :class:`SeqkitError` (and plain OS errors) into ``Error: ...`` and exit code 2."""
+    """Turns :class:`SeqkitError` (and plain OS errors) into ``Error: ...`` and exit code 2.
+
+    A usage error in a command (a bad option value, an unknown option) is two lines: Click's
+    ``Error: ...`` and its ``Try '... -h' for help.`` hint, exit code 2.
+    """
 
     def invoke(self, ctx):
         try:
@@ -34,6 +43,14 @@ class SeqkitGroup(TyperGroup):
             where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
             typer.echo(f"Error: {exc.strerror or exc}{where}", err=True)
             raise typer.Exit(2) from None
+        except UsageError as exc:
+            if os.environ.get("SEQKIT_DEBUG") or type(exc).__name__ == "NoArgsIsHelpError":
+                raise  # that one prints the help
+            typer.echo(f"Error: {exc.format_message()}", err=True)
+            sub = exc.ctx
+            if sub is not None and sub.command.get_help_option(sub) is not None:
+                typer.echo(f"Try '{sub.command_path} {sub.help_option_names[0]}' for help.", err=True)
+            raise typer.Exit(exc.exit_code) from None
 
 
 app = typer.Typer(
