@@ -292,7 +292,7 @@ class Trainer:
 
         own = self.raw_model.state_dict()
         problem = None
-        for key in sorted(set(own) | set(saved)):
+        for key in [*own, *(k for k in saved if k not in own)]:  # in the model's order
             if key not in saved:
                 problem = f"{key} is missing from the checkpoint"
             elif key not in own:
