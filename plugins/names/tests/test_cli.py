@@ -98,6 +98,8 @@ def test_bad_data_and_checkpoints(tmp_path, tiny_models):
     assert r.exit_code == 2 and "classifier, not a name generator" in r.stderr
     r = run("train", "--model", "gru", "--heads", 2, "--data", tmp_path)
     assert r.exit_code == 2 and "--heads does not apply" in r.stderr
+    r = run("train", "--model", "gru", "--save", "..", "--data", tmp_path)
+    assert r.exit_code == 2 and "invalid checkpoint name" in r.stderr
 
 
 def test_train_and_eval_from_the_cli(tiny_folder, tiny_models, tmp_path):

@@ -144,14 +144,14 @@ def countries(
 
 
 def _save_path(save: str | None, arch: str) -> Path:
-    from seqkit.checkpoints import user_checkpoint_dir
+    from seqkit.checkpoints import user_checkpoint_path
 
     if save is None:
-        return user_checkpoint_dir(TASK) / f"{arch}.json"
+        return user_checkpoint_path(TASK, arch)
     p = Path(save).expanduser()
     if "/" in save or save.endswith(".json"):
         return p if p.suffix == ".json" else p.with_suffix(".json")
-    return user_checkpoint_dir(TASK) / f"{save}.json"
+    return user_checkpoint_path(TASK, save)  # a plain name (no '..', no separators)
 
 
 @names_app.command()
