@@ -197,6 +197,7 @@ def train(
     if model == "transformer" and layers is not None:
         settings["n_layer"] = settings.pop("n_layers")
     settings = {k: v for k, v in settings.items() if v is not None}
+    target = _save_path(save, model)  # a bad --save fails before any data is read
     folder = resolve_data(data)
     names_data = load_folder(folder)
     if resume and out is None:
@@ -205,7 +206,6 @@ def train(
         from seqkit.data import data_dir
 
         out = data_dir("runs", TASK) / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    target = _save_path(save, model)
     _note(f"training {model} on {len(names_data)} names of {len(names_data.countries)} countries "
           f"from {folder}; run folder {out}")
     result = run_training(model, names_data, out, target, epochs=epochs, steps=steps, lr=lr,
