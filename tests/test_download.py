@@ -37,3 +37,13 @@ def test_no_sha256_is_for_callers_that_check_the_content(tmp_path):
 def test_unreachable_url_is_a_clean_error(tmp_path):
     with pytest.raises(SeqkitError, match="could not download"):
         download((tmp_path / "missing.bin").as_uri(), None, progress=False)
+
+
+def test_run_cli_does_not_register_installed_plugins_twice():
+    """seqkit.testing.cli_app starts from core's commands: no conflict warnings for plugins the
+    real CLI already registered."""
+    from seqkit.testing import run_cli
+
+    for _ in range(2):
+        r = run_cli(["--help"])
+        assert r.exit_code == 0 and "registered by both" not in r.stderr

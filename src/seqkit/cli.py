@@ -150,6 +150,8 @@ def _register_plugin_commands_once():
     from . import plugins
 
     if not getattr(app, "_seqkit_plugins_added", False):
+        # core's own commands, for seqkit.testing.cli_app() to start from
+        app._seqkit_core_entries = (list(app.registered_commands), list(app.registered_groups))  # type: ignore[attr-defined]
         plugins.register_commands(app)
         app._seqkit_plugins_added = True  # type: ignore[attr-defined]
 

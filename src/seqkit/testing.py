@@ -77,8 +77,9 @@ def cli_app():
     from .cli import app
 
     fresh = copy.copy(app)
-    fresh.registered_commands = list(app.registered_commands)
-    fresh.registered_groups = list(app.registered_groups)
+    commands, groups = getattr(app, "_seqkit_core_entries", (app.registered_commands, app.registered_groups))
+    fresh.registered_commands = list(commands)  # core's commands; every plugin adds its own again
+    fresh.registered_groups = list(groups)
     host.register_commands(fresh)
     return fresh
 
