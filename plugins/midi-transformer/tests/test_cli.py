@@ -241,3 +241,8 @@ def test_tokenize_archive_then_train_from_it(maestro_folder, tmp_path):
     plain.mkdir()
     r = cli("music", "train", "--data", plain, "--dataset", "maestro", "--steps", 1)
     assert r.exit_code == 2 and "not a MAESTRO folder" in r.output
+
+
+def test_unknown_preset_fails_before_any_data_is_read(tmp_path):
+    r = cli("music", "train", "--data", tmp_path / "not-there", "--preset", "huge", "--steps", 1)
+    assert r.exit_code == 2 and "unknown preset 'huge'" in r.stderr and "Traceback" not in r.output

@@ -430,6 +430,10 @@ def train(
         raise SeqkitError("give --steps or --epochs")
     if name is not None and (not name.strip() or Path(name).name != name or name.startswith(".")):
         raise SeqkitError(f"--name takes a plain name such as my-model, not {name!r}")
+    from .model import PRESETS
+
+    if preset and preset not in PRESETS:  # before any tokenizing
+        raise SeqkitError(f"unknown preset {preset!r}; use {', '.join(PRESETS)}")
     fixed = start = None
     if init:
         from seqkit import find_checkpoint, load_checkpoint
