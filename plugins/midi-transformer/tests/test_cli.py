@@ -246,3 +246,8 @@ def test_tokenize_archive_then_train_from_it(maestro_folder, tmp_path):
 def test_unknown_preset_fails_before_any_data_is_read(tmp_path):
     r = cli("music", "train", "--data", tmp_path / "not-there", "--preset", "huge", "--steps", 1)
     assert r.exit_code == 2 and "unknown preset 'huge'" in r.stderr and "Traceback" not in r.output
+
+
+def test_tokenize_to_an_unwritable_place_fails_before_tokenizing(tmp_path):
+    r = cli("music", "tokenize", "--data", tmp_path / "not-there", "--out", tmp_path / "no" / "such" / "t.npz")
+    assert r.exit_code == 2 and "is not a writable folder" in r.stderr and "Traceback" not in r.output

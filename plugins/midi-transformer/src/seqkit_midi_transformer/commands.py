@@ -374,6 +374,11 @@ def tokenize(
     """Tokenize a MIDI dataset (cached per file) into one compressed .npz archive."""
     if out.suffix != ".npz":
         raise SeqkitError("--out must end in .npz")
+    import os
+
+    parent = out.expanduser().resolve().parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):  # before the (long) tokenizing
+        raise SeqkitError(f"cannot write {out}: {parent} is not a writable folder")
     corpus, _, _ = _corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_option, drums,
                                         workers=workers)
     corpus.save(out)
