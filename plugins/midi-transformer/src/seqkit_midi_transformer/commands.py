@@ -85,29 +85,18 @@ def _field_types(config_class) -> dict[str, str]:
 def parse_sets(pairs: list[str], config_class) -> dict:
     """``["n_layer=4", "position=rope"]`` -> typed values by the config dataclass's field types
     (int, float, bool, str); other types are passed on as strings for the config to parse."""
+    from .sources import pairs_to_dict, type_names, typed
+
     types = _field_types(config_class)
     out = {}
-    for pair in pairs or []:
-        key, eq, value = pair.partition("=")
-        key = key.strip().replace("-", "_")
-        if not eq or not key:
-            raise SeqkitError(f"--set takes key=value, got {pair!r}")
+    for key, value in pairs_to_dict(pairs, "--set").items():
         if key not in types:
             raise SeqkitError(f"--set {key}: no such setting; known: {', '.join(sorted(types))}")
-        t = types[key].replace("Optional[", "").rstrip("]").split("|")[0].strip()
+        kinds = type_names(types[key])[:1]  # the field's own type, not a fallback after '|'
         try:
-            if t == "bool":
-                if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                    raise ValueError(value)
-                out[key] = value.lower() in ("1", "true", "yes", "on")
-            elif t == "int":
-                out[key] = int(value)
-            elif t == "float":
-                out[key] = float(value)
-            else:
-                out[key] = value
+            out[key] = typed(value, kinds)
         except ValueError:
-            raise SeqkitError(f"--set {key}={value}: expected {t}") from None
+            raise SeqkitError(f"--set {key}={value}: expected {kinds[0]}") from None
     return out
 
 

@@ -62,18 +62,29 @@ def _convert(value, param: inspect.Parameter, what: str):
         ann = type(default).__name__ if isinstance(default, (bool, int, float)) else "str"
     if value.lower() in ("none", "null") and ("None" in ann or param.default is None):
         return None
-    kinds = [t.strip() for t in ann.replace("Optional[", "").rstrip("]").split("|")]
+    kinds = type_names(ann)
     try:
-        if "bool" in kinds:
-            if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                raise ValueError(value)
-            return value.lower() in ("1", "true", "yes", "on")
-        if "int" in kinds:
-            return int(value)
-        if "float" in kinds:
-            return float(value)
+        return typed(value, kinds)
     except ValueError:
         raise SeqkitError(f"{what} {param.name}={value}: expected {' or '.join(k for k in kinds if k != 'None')}") from None
+
+
+def type_names(annotation: str) -> list[str]:
+    """``"int | None"`` or ``"Optional[int]"`` -> ``["int", "None"]``."""
+    return [t.strip() for t in annotation.replace("Optional[", "").rstrip("]").split("|")]
+
+
+def typed(value: str, kinds: list[str]):
+    """A command-line string as the first of bool, int, float that ``kinds`` names (else the
+    string); ``ValueError`` when it does not parse."""
+    if "bool" in kinds:
+        if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ValueError(value)
+        return value.lower() in ("1", "true", "yes", "on")
+    if "int" in kinds:
+        return int(value)
+    if "float" in kinds:
+        return float(value)
     return value
 
 
