@@ -63,6 +63,18 @@ def test_stop_tokens_end_rows_and_fill():
             assert all(t == row[first] for t in row[first:])
 
 
+@pytest.mark.parametrize("temperature", [0.0, 1.0, 100.0])
+def test_suppressed_ids_are_never_produced(temperature):
+    torch.manual_seed(0)
+    model = LMS[0][1]()
+    greedy = generate(model, torch.zeros(4, 1, dtype=torch.long), 30, temperature=0)
+    banned = sorted(set(greedy.flatten().tolist()))[:3]  # tokens it would otherwise produce
+    out = generate(model, torch.zeros(16, 1, dtype=torch.long), 30, temperature=temperature,
+                   suppress_ids=banned, generator=torch.Generator().manual_seed(2))
+    assert out.shape == (16, 30)
+    assert not torch.isin(out, torch.tensor(banned)).any()
+
+
 def test_generation_slides_past_max_len():
     torch.manual_seed(0)
     model = TransformerLM(TransformerConfig(vocab_size=11, n_layer=1, n_head=2, n_embd=16, max_len=16))

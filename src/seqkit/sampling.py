@@ -40,13 +40,14 @@ def _start_cache(model):
 
 @torch.no_grad()
 def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int = 0,
-             top_p: float = 1.0, cond=None, stop_ids=(), generator: torch.Generator | None = None,
-             use_cache: bool = True):
+             top_p: float = 1.0, cond=None, stop_ids=(), suppress_ids=(),
+             generator: torch.Generator | None = None, use_cache: bool = True):
     """Sample ``max_new_tokens`` after ``prompt`` (``LongTensor[B, T]``, same length per row).
 
     Returns the new tokens ``[B, n]`` (``n <= max_new_tokens``: generation ends early once every
     row has produced a stop token; a finished row is filled with its stop token).
-    ``temperature=0`` is greedy. A prompt longer than the model's ``max_len`` is cut to its end,
+    ``suppress_ids`` are never produced (e.g. ``<pad>``/``<bos>``, which a model sees only as
+    input). ``temperature=0`` is greedy. A prompt longer than the model's ``max_len`` is cut to its end,
     and once a sequence fills the context, the window slides (recomputing without a cache).
     """
     if prompt.dim() != 2 or prompt.size(1) == 0:
@@ -56,6 +57,7 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
     device = prompt.device
     B = prompt.size(0)
     stop = torch.tensor(sorted(set(int(s) for s in stop_ids)), dtype=torch.long, device=device)
+    banned = torch.tensor(sorted(set(int(s) for s in suppress_ids)), dtype=torch.long, device=device)
     limit = _max_len(model)
     seq = prompt if not limit else prompt[:, -limit:]
     done = torch.zeros(B, dtype=torch.bool, device=device)
@@ -65,6 +67,8 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
     logits, state = model(seq, cond=cond, cache=cache)
     for _ in range(max_new_tokens):
         last = logits[:, -1, :].float()
+        if banned.numel():
+            last = last.index_fill(-1, banned, float("-inf"))
         if temperature <= 0:
             nxt = last.argmax(-1)
         else:

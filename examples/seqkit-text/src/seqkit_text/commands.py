@@ -155,8 +155,11 @@ def generate(
     dev = next(ckpt.model.parameters()).device
     prompt = torch.tensor([ids] * count, dtype=torch.long, device=dev)
     generator = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
+    # training windows are plain text: <pad>, <bos>, <eos>, <unk> never follow a character there
+    specials = [i for i in (getattr(tok, n, None) for n in ("pad_id", "bos_id", "eos_id", "unk_id"))
+                if i is not None]
     out = sample(ckpt.model, prompt, length, temperature=temperature, top_k=top_k, top_p=top_p,
-                 generator=generator)
+                 suppress_ids=specials, generator=generator)
     texts = [primer + tok.decode(row) for row in out.tolist()]
     if as_json:
         typer.echo(json.dumps([{"primer": primer, "text": t} for t in texts], ensure_ascii=False))

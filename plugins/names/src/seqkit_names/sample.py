@@ -88,13 +88,14 @@ def sample(gen: Generator, country_ids: list[int], starts: list[str], temperatur
         for i, s in enumerate(pre):
             by_len.setdefault(len(s), []).append(i)
         part: list[str | None] = [None] * len(ids)
+        never = [i for i in (tok.pad_id, tok.bos_id, tok.unk_id) if i is not None]  # input-only ids
         for n_pre, rows in by_len.items():
             prompt = torch.tensor([[tok.bos_id] + tok.encode(pre[i]) for i in rows], device=device)
             cond = torch.tensor([ids[i] for i in rows], device=device)
             new = max(1, max_length + 1 - n_pre)
             with torch.no_grad():
                 got = generate(gen.model, prompt, new, temperature=temperature, cond=cond,
-                               stop_ids=(tok.eos_id,), generator=rng)
+                               stop_ids=(tok.eos_id,), suppress_ids=never, generator=rng)
             for r, row in zip(rows, got.tolist()):
                 if tok.eos_id in row:
                     part[r] = (pre[r] + tok.decode(row)).strip()
