@@ -117,3 +117,47 @@ def test_bad_config_is_a_clear_error():
         TrainConfig()
     with pytest.raises(SeqkitError, match="optimizer"):
         TrainConfig(steps=1, optimizer="lion")
+
+
+class _Ordered(torch.utils.data.Dataset):
+    """A training set that orders its own batches: row b of each batch continues row b."""
+
+    def __init__(self, items):
+        self.items = items
+        self.calls = []
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return {**self.items[i % len(self.items)], "index": torch.tensor(i)}
+
+    def batches(self, epoch, batch_size, seed, rank, world):
+        self.calls.append((epoch, batch_size, seed, rank, world))
+        steps = len(self.items) // batch_size
+        return [[epoch * 1000 + step + row * steps for row in range(batch_size)] for step in range(steps)]
+
+
+def test_a_training_set_may_order_its_own_batches(tmp_path):
+    tok, items = pattern_data()
+    train = _Ordered(items[:80])
+    seen = []
+
+    def loss(model, batch):
+        from seqkit import lm_loss
+
+        if model.training:
+            seen.append(batch["index"].tolist())
+        return lm_loss(model, {k: v for k, v in batch.items() if k != "index"})
+
+    cfg = RNNConfig(vocab_size=tok.vocab_size, cell="gru", hidden=16)
+    model = get_model_type("rnn-lm").build(cfg)
+    trainer = Trainer(model, TrainConfig(epochs=2, batch_size=16, progress=False, seed=3), train,
+                      items[80:], loss_fn=loss, out=tmp_path,
+                      checkpoint=dict(model_type="rnn-lm", config=cfg, tokenizer=tok, task="test"))
+    assert trainer.batches_per_epoch() == 5
+    result = trainer.fit()
+    assert result["steps"] == 10 and result["epochs"] == 2
+    assert seen[:5] == train.batches(0, 16, 3, 0, 1) and seen[5:] == train.batches(1, 16, 3, 0, 1)
+    assert seen[1] == [i + 1 for i in seen[0]]  # every row read on
+    assert (0, 16, 3, 0, 1) in train.calls

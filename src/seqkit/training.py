@@ -7,6 +7,11 @@ autocast on CUDA; optional ``torch.compile``; DistributedDataParallel when start
 a rich progress bar with the live loss; Ctrl-C saves and stops; ``fit(resume=True)`` continues from
 ``out/last.json`` at the exact batch it stopped at. Every evaluation appends to
 ``out/metrics.jsonl`` and redraws ``out/loss.png``.
+
+Batches are shuffled indices into the training set (each rank its share), unless the set orders
+its own: a ``train_set.batches(epoch=, batch_size=, seed=, rank=, world=)`` method returning one
+epoch's list of index lists for this rank is used as is (e.g. contiguous streams, where row ``b``
+of each batch continues row ``b`` of the previous one, for models that carry memories).
 """
 
 from __future__ import annotations
@@ -183,7 +188,18 @@ class Trainer:
         if not dist.is_initialized():
             dist.init_process_group(backend)
 
+    def _own_batches(self, epoch: int):
+        """The training set's own batches for ``epoch`` when it orders them (see ``fit``), else None."""
+        own = getattr(self.train_set, "batches", None)
+        if not callable(own):
+            return None
+        return own(epoch=epoch, batch_size=self.config.batch_size, seed=self.config.seed,
+                    rank=self.rank, world=self.world)
+
     def batches_per_epoch(self) -> int:
+        own = self._own_batches(0)
+        if own is not None:
+            return max(1, len(own))
         n = math.ceil(len(self.train_set) / self.world)
         b = self.config.batch_size
         return max(1, n // b if self.config.drop_last and n >= b else math.ceil(n / b))
@@ -194,6 +210,9 @@ class Trainer:
         return min(x for x in (by_epochs, c.steps) if x)
 
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
+        own = self._own_batches(epoch)
+        if own is not None:
+            return own
         g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
         order = torch.randperm(len(self.train_set), generator=g).tolist()
         if self.world > 1:  # pad so every rank gets the same number of batches
