@@ -236,3 +236,33 @@ def test_torch_compile_traces_training_forward_in_one_graph():
     compiled = torch.compile(model, backend="aot_eager")
     torch.testing.assert_close(compiled(idx)[0], model(idx)[0])
     assert model.aux_loss is not None
+
+
+@pytest.mark.parametrize("compression", ["conv", "mean"])
+def test_carried_memories_make_consecutive_passes_one_long_pass(compression):
+    """With carry_memories, training passes over consecutive pieces of each row compute what one
+    pass over the whole rows computes (memories detached either way)."""
+    torch.manual_seed(0)
+    model = tiny(compression=compression).train()
+    idx = torch.randint(0, 40, (3, 24))
+    whole, _ = model(idx)
+    model.carry_memories = True
+    parts = [model(idx[:, s:s + 8])[0] for s in range(0, 24, 8)]
+    torch.testing.assert_close(torch.cat(parts, 1), whole)
+    if compression == "conv":  # the 3rd pass compressed what fell out: a reconstruction loss
+        assert model.aux_loss is not None and model.aux_loss.requires_grad
+    # evaluation neither uses nor disturbs the carried memories
+    model.eval()
+    torch.testing.assert_close(model(idx[:, :8])[0], whole[:, :8])
+    model.train()
+    model.reset_memories()
+    torch.testing.assert_close(model(idx[:, :8])[0], whole[:, :8])  # starts from empty memories
+    # another batch size starts from empty memories too
+    torch.testing.assert_close(model(idx[:2, 8:16])[0], model.eval()(idx[:2, 8:16])[0])
+
+
+def test_carried_memories_need_whole_segments():
+    model = tiny().train()
+    model.carry_memories = True
+    with pytest.raises(SeqkitError, match="multiple of seg_len 4"):
+        model(torch.randint(0, 40, (2, 6)))

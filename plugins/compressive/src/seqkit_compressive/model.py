@@ -329,6 +329,9 @@ class CompressiveTransformer(nn.Module):
         self.offset = (c.cmem_len + c.mem_len) if self.memory_layers else 0  # first segment position
         self._rope: dict = {}
         self.aux_loss = None
+        # training on streams: each forward pass continues the previous one's rows (see forward)
+        self.carry_memories = False
+        self._stream = None  # (batch size, device, memories, compressed memories) of the last pass
         self.cuda_graphs = True  # capture one-token steps on CUDA
         self.compile_decode = False  # torch.compile the one-token step before capturing it
 
@@ -394,7 +397,32 @@ class CompressiveTransformer(nn.Module):
     def forward(self, idx, cond=None, cache: CompressiveCache | None = None):
         if cache is not None and cache.started:
             return self._forward_steps(idx, cond, cache)
+        if cache is None and self.training and self.carry_memories:
+            return self._forward_stream(idx, cond)
         return self._forward_segments(idx, cond, cache if cache is not None else CompressiveCache())
+
+    def reset_memories(self) -> None:
+        """Forget the memories carried between training passes (``carry_memories``)."""
+        self._stream = None
+
+    def _forward_stream(self, idx, cond):
+        """Training on streams, as Rae et al. and Transformer-XL train: with ``carry_memories``
+        set, row ``b`` of each training batch continues row ``b`` of the previous one (a data
+        loader that reads each row's piece(s) on, segment after segment), so the memories this
+        pass starts from are the (detached) ones the previous pass left. Every optimizer step then
+        sees as many independent rows as a plain Transformer's and the memories cost nothing
+        extra. A different batch size or device starts from empty memories."""
+        B = idx.size(0)
+        if idx.size(1) % self.config.seg_len:
+            raise SeqkitError(f"training on streams needs windows of whole segments: {idx.size(1)} "
+                              f"tokens is not a multiple of seg_len {self.config.seg_len}")
+        cache = CompressiveCache()
+        prev = self._stream
+        if prev is not None and prev[0] == B and prev[1] == idx.device:
+            cache.mem, cache.cmem = list(prev[2]), list(prev[3])
+        logits, cache = self._forward_segments(idx, cond, cache)
+        self._stream = (B, idx.device, cache.mem, cache.cmem)
+        return logits, cache
 
     def _forward_segments(self, idx, cond, cache):
         """The whole sequence, segment by segment, memories carried (and detached) between them."""
@@ -404,7 +432,8 @@ class CompressiveTransformer(nn.Module):
         P = self.offset
         x_all = self._embed(idx, cond)
         cos, sin = self.rope(idx.device, _compute_dtype(x_all))
-        cache.mem, cache.cmem = [None] * L, [None] * L
+        if not cache.mem:  # else memories carried over from the previous pass (_forward_stream)
+            cache.mem, cache.cmem = [None] * L, [None] * L
         self.aux_loss = None
         aux, outs = [], []
         n_compressing = 0
