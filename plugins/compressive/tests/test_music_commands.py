@@ -58,3 +58,36 @@ def test_inconsistent_settings_fail_cleanly(music, tmp_path):
                                  "cmem_len=1", "--steps", "1", "--out", str(tmp_path / "r"), "--device", "cpu"])
     assert r.exit_code == 2
     assert "Error: cmem_len (1) is shorter than mem_len / cmem_ratio" in r.output
+
+
+def _train(music, out, *extra):
+    args = ["music", "train", "--data", str(music), "--model", "compressive", "--steps", "3", "--batch-size", "2",
+            "--warmup", "0", "--out", str(out), "--device", "cpu", "--no-augment", "--json",
+            "--set", "n_layer=1", "--set", "n_embd=32", "--set", "n_head=2", "--set", "seg_len=16",
+            "--set", "mem_len=16", "--set", "cmem_len=8", *extra]
+    return CliRunner().invoke(app, args)
+
+
+def test_compressive_trains_on_streams_by_default(music, tmp_path):
+    r = _train(music, tmp_path / "s")
+    assert r.exit_code == 0, r.output
+    assert "2 streams read 16 tokens a step, memories carried" in r.stderr
+    extra = json.loads((tmp_path / "s" / "best.json").read_text())["extra"]
+    assert extra["streams"] is True and extra["seq_len"] == 16 and extra["eval_seq_len"] == 64
+    r = CliRunner().invoke(app, ["music", "eval", "--model", str(tmp_path / "s" / "best.json"), "--data",
+                                 str(music), "--device", "cpu", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["seq_len"] == 64  # scored on the validation windows it was trained for
+
+    r = _train(music, tmp_path / "w", "--windows", "--seq-len", "32")
+    assert r.exit_code == 0, r.output
+    extra = json.loads((tmp_path / "w" / "best.json").read_text())["extra"]
+    assert extra["streams"] is False and extra["seq_len"] == extra["eval_seq_len"] == 32
+
+
+def test_stream_settings_are_checked(music, tmp_path):
+    r = _train(music, tmp_path / "a", "--seq-len", "24")
+    assert r.exit_code == 2 and "--seq-len 24 must be a multiple of the model's seg_len 16" in r.output
+    r = CliRunner().invoke(app, ["music", "train", "--data", str(music), "--model", "music-transformer",
+                                 "--streams", "--steps", "1", "--out", str(tmp_path / "b"), "--device", "cpu"])
+    assert r.exit_code == 2 and "--streams needs a model that carries memories" in r.output

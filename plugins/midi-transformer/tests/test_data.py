@@ -3,7 +3,9 @@ import pytest
 import torch
 from music_helpers import SHARED, make_midi, scale_notes
 from seqkit_midi_transformer.data import (
+    TokenStreams,
     TokenWindows,
+    augment_performance,
     augment_tokens,
     collate,
     load_maestro,
@@ -105,3 +107,38 @@ def test_windows_cover_every_token_once():
     rnd = TokenWindows(pieces, seq_len=4, random=True, augment=True)
     batch = collate([rnd[i] for i in range(len(rnd))])
     assert batch["input"].shape == (len(rnd), 4) and batch["input"].dtype == torch.long
+
+
+def test_token_streams_read_on_row_by_row_and_cover_an_epoch():
+    pieces = [np.arange(100 * j, 100 * j + n, dtype=np.uint16) for j, n in enumerate([37, 50, 23, 61, 44])]
+    ds = TokenStreams(pieces, seq_len=8, seed=1)
+    batches = ds.batches(epoch=0, batch_size=3)
+    assert len(batches) == ds.steps(3) == sum(map(len, pieces)) // (3 * 8)
+    rows = [[ds[i] for i in b] for b in batches]
+    for step in range(1, len(rows)):
+        for b in range(3):  # row b reads on where it stopped: last target = next first input
+            assert rows[step][b]["input"][0] == rows[step - 1][b]["target"][-1]
+            assert torch.equal(rows[step][b]["input"][1:], rows[step][b]["target"][:-1])
+    streams = [ds.stream(0, k) for k in range(3)]
+    assert all(len(s) == len(batches) * 8 + 1 for s in streams)
+    assert set(np.concatenate(streams) // 100) == set(range(5))  # every piece dealt in this epoch
+    # whole pieces follow one another: wherever a stream jumps, a piece starts from its beginning
+    for s in streams:
+        s = s.astype(int)
+        assert s[0] % 100 == 0 and np.all(s[1:][np.diff(s) != 1] % 100 == 0)
+    # another epoch deals in another order; the same epoch is the same
+    assert any(not np.array_equal(a, b) for a, b in zip(streams, [ds.stream(1, k) for k in range(3)]))
+    again = TokenStreams(pieces, seq_len=8, seed=1)
+    again.batches(epoch=0, batch_size=3)
+    assert all(np.array_equal(again.stream(0, k), streams[k]) for k in range(3))
+
+
+def test_token_streams_split_rows_between_ranks_and_augment_whole_pieces():
+    pieces = [np.array([BOS] + [60, 188, 316] * 30 + [EOS], dtype=np.uint16) for _ in range(6)]
+    ds = TokenStreams(pieces, seq_len=16, augment=augment_performance, seed=0)
+    rank0 = ds.batches(epoch=2, batch_size=2, rank=0, world=2)
+    rank1 = ds.batches(epoch=2, batch_size=2, rank=1, world=2)
+    assert len(rank0) == len(rank1) and not set(sum(rank0, [])) & set(sum(rank1, []))
+    x = torch.stack([ds[i]["input"] for i in rank1[0]])
+    assert x.shape == (2, 16) and x[0, 0] == BOS  # a stream starts at a piece's beginning
+    assert (x != torch.tensor(pieces[0][:16].astype(np.int64))).any()  # transposed or stretched

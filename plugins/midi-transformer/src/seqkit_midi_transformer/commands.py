@@ -399,6 +399,11 @@ def train(
     schedule: Annotated[str, typer.Option(help="constant, cosine or linear.")] = "cosine",
     weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 0.01,
     augment: Annotated[bool, typer.Option(help="Random transposition (±3) and time stretch (±5%).")] = True,
+    streams: Annotated[bool | None, typer.Option(
+        "--streams/--windows", help="Models that carry memories (compressive): each batch row reads on "
+        "where it stopped, memories kept across steps (default), or independent random windows.")] = None,
+    val_seq_len: Annotated[int | None, typer.Option(
+        "--val-seq-len", min=8, help="Validation window (default: --seq-len; 4 x --seq-len with --streams).")] = None,
     eval_every: Annotated[int, typer.Option(min=0, help="Evaluate every N steps (0 = every epoch).")] = 0,
     max_eval_batches: Annotated[int, typer.Option(min=0, help="Cap on validation batches per evaluation.")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, metrics).")] = Path("runs/music"),
@@ -457,14 +462,29 @@ def train(
         seq_len = seq_len or start.extra.get("seq_len")
     else:
         mt, config = build_config(model, tok.vocab_size, preset, set_ or [], seq_len, position)
-    seq_len = seq_len or getattr(config, "max_len", None) or 512
-    train_set = corpus.dataset("train", seq_len, augment=augment, seed=seed or 0)
-    val_set = corpus.dataset("validation", seq_len, random_windows=False) if corpus.split("validation") else None
     if not init:
         net = mt.build(config)
+    can_stream = hasattr(net, "carry_memories")
+    if streams and not can_stream:
+        raise SeqkitError(f"--streams needs a model that carries memories (compressive); {mt.name} does not")
+    streams = can_stream if streams is None else streams
+    seg_len = getattr(config, "seg_len", None)
+    seq_len = seq_len or getattr(config, "max_len", None) or (seg_len if streams else None) or 512
+    if streams and seg_len and seq_len % seg_len:
+        raise SeqkitError(f"--seq-len {seq_len} must be a multiple of the model's seg_len {seg_len} "
+                          f"to train on streams (or pass --windows)")
+    val_seq_len = val_seq_len or (4 * seq_len if streams else seq_len)
+    if streams:
+        net.carry_memories = True
+        train_set = corpus.streams("train", seq_len, augment=augment, seed=seed or 0)
+    else:
+        train_set = corpus.dataset("train", seq_len, augment=augment, seed=seed or 0)
+    val_set = corpus.dataset("validation", val_seq_len, random_windows=False) if corpus.split("validation") else None
     n_params = sum(p.numel() for p in net.parameters())
+    how = (f"{batch_size} streams read {seq_len} tokens a step, memories carried" if streams
+           else f"windows of {seq_len}")
     _info(f"{mt.name}: {n_params / 1e6:.2f}M parameters; {corpus.n_tokens('train'):,} training tokens "
-          f"in {len(corpus.split('train'))} pieces; windows of {seq_len}")
+          f"in {len(corpus.split('train'))} pieces; {how}")
     tc = TrainConfig(epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                      warmup_steps=warmup, schedule=schedule, eval_every=eval_every, device=device,
                      bf16=bf16, compile=compile_, seed=seed or 0, num_workers=workers,
@@ -474,7 +494,7 @@ def train(
         data={"dataset": dataset, "options": dataset_opts, "source": corpus.source,
               "path": str(Path(data).resolve()), "train_tokens": corpus.n_tokens("train"),
               "augment": augment},
-        extra={"seq_len": seq_len}))
+        extra={"seq_len": seq_len, "eval_seq_len": val_seq_len, "streams": streams}))
     t0 = time.perf_counter()
     result = trainer.fit(resume=resume)
     result = {k: v for k, v in result.items() if k != "history"}
@@ -536,7 +556,8 @@ def evaluate(
         if dataset == recorded["dataset"] and not options:
             options = dict(recorded.get("options") or {})  # the selection the model was trained on
     corpus, _, _ = open_corpus(data, dataset, tok, options, splits=(split,), limit=limit)
-    seq_len = seq_len or ckpt.extra.get("seq_len") or getattr(net.config, "max_len", None) or 512
+    seq_len = (seq_len or ckpt.extra.get("eval_seq_len") or ckpt.extra.get("seq_len")
+               or getattr(net.config, "max_len", None) or 512)
     ds = corpus.dataset(split, seq_len, random_windows=False)
     n = min(len(ds), max_windows) if max_windows else len(ds)
     dev = next(net.parameters()).device

@@ -108,6 +108,13 @@ class MusicCorpus:
         return TokenWindows(arrays, seq_len, augment=transform, random=random_windows, seed=seed,
                             pad_id=self.tokenizer.pad_id)
 
+    def streams(self, split: str, seq_len: int, augment: bool = False, seed: int = 0) -> TokenStreams:
+        """Contiguous training streams (see ``TokenStreams``) for models that carry memories."""
+        arrays = self.arrays(split)
+        if not arrays:
+            raise SeqkitError(f"{self.source or 'the data'} has no pieces in split {split!r}")
+        return TokenStreams(arrays, seq_len, augment=augmenter(self.tokenizer) if augment else None, seed=seed)
+
     def summary(self) -> dict:
         return {s: {"pieces": len(self.split(s)), "tokens": self.n_tokens(s)} for s in SPLITS}
 
@@ -499,12 +506,81 @@ class TokenWindows:
         return {"input": torch.from_numpy(x), "target": torch.from_numpy(y)}
 
 
+class TokenStreams:
+    """Training rows that read on, for models that carry memories between batches (the
+    compressive Transformer's ``carry_memories``): row ``b`` of each batch is the next ``seq_len``
+    tokens of stream ``b``, so it continues row ``b`` of the previous batch.
+
+    Each epoch deals the pieces, in a seeded order, round-robin to ``batch_size x world`` streams
+    (each piece augmented as a whole); a stream that runs short reads on into random pieces, a long
+    one is cut, so that every stream holds ``steps x seq_len + 1`` tokens with
+    ``steps = tokens // (streams x seq_len)``. Pieces follow one another ``... <eos> <bos> ...``.
+    The Trainer takes the order from ``batches()``; an index names (epoch, step, stream).
+    """
+
+    def __init__(self, pieces: list[np.ndarray], seq_len: int, augment=None, seed: int = 0):
+        if not pieces:
+            raise SeqkitError("no pieces to stream")
+        self.pieces = pieces
+        self.seq_len = int(seq_len)
+        self.augment = augment
+        self.seed = int(seed)
+        self.tokens = int(sum(len(p) for p in pieces))
+        self.n_streams = 1
+        self._cache: dict = {}
+
+    def __len__(self) -> int:  # windows' worth of data (the Trainer's "is it empty" check)
+        return max(1, self.tokens // self.seq_len)
+
+    def steps(self, n_streams: int) -> int:
+        return max(1, self.tokens // (n_streams * self.seq_len))
+
+    def batches(self, epoch: int, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1):
+        """One epoch's batches for ``rank``: its ``batch_size`` streams, step after step."""
+        self.n_streams = n = batch_size * world
+        first = (epoch * self.steps(n)) * n + rank * batch_size
+        return [[first + step * n + b for b in range(batch_size)] for step in range(self.steps(n))]
+
+    def stream(self, epoch: int, k: int) -> np.ndarray:
+        """Stream ``k`` of ``epoch`` (``steps x seq_len + 1`` tokens), built once per epoch."""
+        key = (epoch, k, self.n_streams)
+        if key not in self._cache:
+            if any(e != epoch for e, _, _ in self._cache):
+                self._cache.clear()
+            n = self.n_streams
+            need = self.steps(n) * self.seq_len + 1
+            order = np.random.default_rng((self.seed, epoch)).permutation(len(self.pieces))
+            extra = np.random.default_rng((self.seed, epoch, k, 1))
+            parts, have = [], 0
+            mine = iter(order[k::n].tolist())
+            while have < need:
+                j = next(mine, None)
+                if j is None:
+                    j = int(extra.integers(len(self.pieces)))
+                piece = self.pieces[j]
+                if self.augment is not None:
+                    piece = self.augment(piece, np.random.default_rng((self.seed, epoch, j)))
+                parts.append(np.asarray(piece))
+                have += len(piece)
+            self._cache[key] = np.concatenate(parts)[:need].astype(self.pieces[0].dtype)
+        return self._cache[key]
+
+    def __getitem__(self, i: int) -> dict:
+        import torch
+
+        n = self.n_streams
+        epoch, rest = divmod(int(i), self.steps(n) * n)
+        step, k = divmod(rest, n)
+        w = self.stream(epoch, k)[step * self.seq_len: (step + 1) * self.seq_len + 1].astype(np.int64)
+        return {"input": torch.from_numpy(w[:-1]), "target": torch.from_numpy(w[1:])}
+
+
 def collate(items: list[dict]) -> dict:
     import torch
 
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
 
 
-__all__ = ["MusicCorpus", "Piece", "TokenWindows", "VocabularyBuilder", "augment_tokens", "collate",
+__all__ = ["MusicCorpus", "Piece", "TokenStreams", "TokenWindows", "VocabularyBuilder", "augment_tokens", "collate",
            "load_maestro", "load_midi_folder", "load_paths", "load_token_archive", "tokenize_files",
            "BOS", "EOS"]
