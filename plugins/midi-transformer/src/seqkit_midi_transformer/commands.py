@@ -268,8 +268,9 @@ def generate(
     else:
         from seqkit.sampling import generate as lm_generate
 
+        input_only = [i for i in (getattr(tok, "pad_id", None), tok.bos_id) if i is not None]
         new = lm_generate(net, x, n_new, temperature=temperature, top_k=top_k, top_p=top_p,
-                          stop_ids=(tok.eos_id,), generator=gen)
+                          stop_ids=(tok.eos_id,), suppress_ids=input_only, generator=gen)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - t0
