@@ -266,3 +266,18 @@ def test_carried_memories_need_whole_segments():
     model.carry_memories = True
     with pytest.raises(SeqkitError, match="multiple of seg_len 4"):
         model(torch.randint(0, 40, (2, 6)))
+
+
+def test_reading_on_from_a_segment_boundary_equals_one_pass():
+    torch.manual_seed(0)
+    model = tiny()
+    idx = torch.randint(0, 40, (2, 30))
+    whole, _ = model(idx)
+    first, cache = model(idx[:, :8])
+    second, cache = model(idx[:, 8:24], cache=cache)
+    third, cache = model(idx[:, 24:], cache=cache)  # ends inside a segment: t = 2
+    torch.testing.assert_close(torch.cat([first, second, third], 1), whole)
+    assert cache.t == 2
+    nxt = torch.randint(0, 40, (2, 3))  # inside a segment: one-token steps, still the same
+    steps, _ = model(nxt, cache=cache)
+    torch.testing.assert_close(steps, model(torch.cat([idx, nxt], 1))[0][:, 30:], atol=1e-5, rtol=1e-4)

@@ -91,3 +91,37 @@ def test_stream_settings_are_checked(music, tmp_path):
     r = CliRunner().invoke(app, ["music", "train", "--data", str(music), "--model", "music-transformer",
                                  "--streams", "--steps", "1", "--out", str(tmp_path / "b"), "--device", "cpu"])
     assert r.exit_code == 2 and "--streams needs a model that carries memories" in r.output
+
+
+def test_eval_on_streams_scores_each_piece_as_one_pass(music, tmp_path):
+    """--streams reads every validation piece from its start, window after window with memories
+    carried: the same NLL as one forward pass over each whole piece."""
+    import torch
+    import torch.nn.functional as F
+
+    from seqkit import load_checkpoint
+    from seqkit_midi_transformer.sources import open_corpus
+
+    r = _train(music, tmp_path / "s")
+    assert r.exit_code == 0, r.output
+    best = tmp_path / "s" / "best.json"
+    scores = {}
+    for flag in ("--streams", "--windows"):
+        r = CliRunner().invoke(app, ["music", "eval", "--model", str(best), "--data", str(music), "--device", "cpu",
+                                     "--split", "train", "--seq-len", "32", "--batch-size", "2", "--json", flag])
+        assert r.exit_code == 0, r.output
+        scores[flag] = json.loads(r.stdout)
+    ckpt = load_checkpoint(best, device="cpu")
+    corpus, _, _ = open_corpus(music, "auto", ckpt.tokenizer, {}, splits=("train",))
+    total = count = 0
+    with torch.no_grad():
+        for piece in corpus.arrays("train"):
+            ids = torch.as_tensor(piece.astype("int64"))[None]
+            logits, _ = ckpt.model.eval()(ids[:, :-1])
+            total += F.cross_entropy(logits[0], ids[0, 1:], reduction="sum").item()
+            count += ids.size(1) - 1
+    s = scores["--streams"]
+    assert s["streams"] is True and s["tokens"] == count == scores["--windows"]["tokens"]
+    assert s["nll"] == pytest.approx(total / count, abs=2e-4)
+    assert s["windows"] == sum(-(-(len(p) - 1) // 32) for p in corpus.arrays("train"))
+    assert scores["--windows"]["streams"] is False

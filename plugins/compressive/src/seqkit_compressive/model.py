@@ -17,7 +17,9 @@ forward pass leaves in ``self.aux_loss`` for ``seqkit.training.lm_loss`` to add.
 ``logits, cache = model(idx, cond=None, cache=None)``: without a cache ``idx`` is the whole
 sequence; with the ``CompressiveCache`` returned last time, only the new tokens, which are then run
 one at a time against preallocated key/value buffers (captured as a CUDA graph on CUDA), rolling
-the memories whenever a segment is full. Nothing of the past is ever recomputed.
+the memories whenever a segment is full; when the last call ended on a segment boundary, several
+new tokens are read on segment by segment instead (how ``music eval`` scores a whole piece in
+windows). Nothing of the past is ever recomputed.
 """
 
 from __future__ import annotations
@@ -396,6 +398,8 @@ class CompressiveTransformer(nn.Module):
 
     def forward(self, idx, cond=None, cache: CompressiveCache | None = None):
         if cache is not None and cache.started:
+            if cache.t == 0 and idx.size(1) > 1:  # read on from a segment boundary: whole segments
+                return self._forward_segments(idx, cond, cache)
             return self._forward_steps(idx, cond, cache)
         if cache is None and self.training and self.carry_memories:
             return self._forward_stream(idx, cond)

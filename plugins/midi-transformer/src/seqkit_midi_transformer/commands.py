@@ -522,7 +522,10 @@ def evaluate(
     dataset_option: DatasetOptionOpt = None,
     split: Annotated[str, typer.Option(help="validation or test.")] = "validation",
     seq_len: Annotated[int | None, typer.Option("--seq-len", min=8, help="Window length (default: the training window).")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Windows per forward pass.")] = 8,
+    streams: Annotated[bool | None, typer.Option(
+        "--streams/--windows", help="Models that carry memories: score each piece from its start as one stream, "
+        "memories carried from window to window (default for models trained on streams), or each window alone.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Windows (with --streams: pieces) per forward pass.")] = 8,
     max_windows: Annotated[int, typer.Option(min=0, help="Evaluate only the first N windows (0 = all).")] = 0,
     limit: Annotated[int, typer.Option(min=0, help="Use only the first N files of the split.")] = 0,
     device: DeviceOption = "auto",
@@ -559,8 +562,19 @@ def evaluate(
     corpus, _, _ = open_corpus(data, dataset, tok, options, splits=(split,), limit=limit)
     seq_len = (seq_len or ckpt.extra.get("eval_seq_len") or ckpt.extra.get("seq_len")
                or getattr(net.config, "max_len", None) or 512)
-    ds = corpus.dataset(split, seq_len, random_windows=False)
-    n = min(len(ds), max_windows) if max_windows else len(ds)
+    streams = bool(ckpt.extra.get("streams")) if streams is None else streams
+    if streams and not hasattr(net, "carry_memories"):
+        raise SeqkitError(f"--streams needs a model that carries memories; {type(net).__name__} does not")
+    if streams:
+        seg = net.config.seg_len
+        seq_len = -(-seq_len // seg) * seg  # whole segments, so that every window reads on
+        batches = _stream_windows(corpus.arrays(split), seq_len, batch_size, tok.pad_id)
+    else:
+        ds = corpus.dataset(split, seq_len, random_windows=False)
+        batches = ((collate([ds[j] for j in range(i, min(len(ds), i + batch_size))]), True)
+                   for i in range(0, len(ds), batch_size))
+    n_all = sum(-(-(len(p) - 1) // seq_len) for p in corpus.arrays(split)) if streams else len(ds)
+    n = min(n_all, max_windows) if max_windows else n_all
     dev = next(net.parameters()).device
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
     total, correct, count, unknown = 0.0, 0, 0, 0
@@ -570,10 +584,13 @@ def evaluate(
 
     with torch.no_grad(), amp, progress_bar() as bar:
         task = bar.add_task(f"eval {split}", total=n)
-        for i in range(0, n, batch_size):
-            b = collate([ds[j] for j in range(i, min(n, i + batch_size))])
+        done, cache = 0, None
+        for b, fresh in batches:
+            if done >= n:
+                break
             x, y = b["input"].to(dev), b["target"].to(dev)
-            logits, _ = net(x)
+            logits, cache = net(x, cache=None if fresh else cache)
+            done += b["windows"] if streams else x.shape[0]
             logits = logits.float()
             total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
                                      ignore_index=-100, reduction="sum").item()
@@ -582,18 +599,42 @@ def evaluate(
             count += mask.sum().item()
             if unk_id is not None:
                 unknown += (y == unk_id).sum().item()
-            bar.advance(task, x.shape[0])
+            bar.advance(task, b["windows"] if streams else x.shape[0])
     nll = total / max(count, 1)
-    res = {"model": str(ckpt.path), "split": split, "pieces": len(corpus.split(split)), "windows": n,
-           "seq_len": seq_len, "tokens": count, "nll": round(nll, 4), "perplexity": round(math.exp(nll), 3),
+    res = {"model": str(ckpt.path), "split": split, "pieces": len(corpus.split(split)), "windows": min(done, n),
+           "seq_len": seq_len, "streams": streams, "tokens": count, "nll": round(nll, 4), "perplexity": round(math.exp(nll), 3),
            "accuracy": round(correct / max(count, 1), 4), "seconds": round(time.perf_counter() - t0, 1)}
+    how = " (each piece one stream, memories carried)" if streams else ""
     lines = [f"{split}: NLL {res['nll']:.4f} nats/token (perplexity {res['perplexity']:.2f}), "
-             f"accuracy {res['accuracy']:.4f} over {count:,} tokens in {n} windows of {seq_len}"]
+             f"accuracy {res['accuracy']:.4f} over {count:,} tokens in {res['windows']} windows of {seq_len}{how}"]
     if unk_id is not None:  # a learned vocabulary: how much of the split it could not name
         res["unknown_fraction"] = round(unknown / max(count, 1), 4)
         lines.append(f"  {unknown:,} of the target tokens ({res['unknown_fraction']:.1%}) are <unk>: "
                      f"not in the vocabulary learned from the train split")
     _emit(res, as_json, lines)
+
+
+def _stream_windows(pieces, seq_len: int, batch_size: int, pad_id: int):
+    """Pieces scored as streams: ``batch_size`` pieces of similar length side by side, read
+    ``seq_len`` tokens at a time from their starts. Yields ``(batch, fresh)``: ``fresh`` when a new
+    group of pieces begins (the model starts from empty memories); ``batch["windows"]`` counts the
+    pieces' windows in it. Rows past the end of their piece are padding (targets -100)."""
+    import numpy as np
+    import torch
+
+    order = sorted(range(len(pieces)), key=lambda j: -len(pieces[j]))
+    for g in range(0, len(order), batch_size):
+        group = [np.asarray(pieces[j], dtype=np.int64) for j in order[g:g + batch_size]]
+        n_win = -(-(max(len(p) for p in group) - 1) // seq_len)
+        x = np.full((len(group), n_win * seq_len), pad_id, dtype=np.int64)
+        y = np.full_like(x, -100)
+        for r, p in enumerate(group):
+            x[r, :len(p) - 1], y[r, :len(p) - 1] = p[:-1], p[1:]
+        for k in range(n_win):
+            cut = slice(k * seq_len, (k + 1) * seq_len)
+            live = sum(1 for p in group if len(p) - 1 > k * seq_len)
+            yield {"input": torch.from_numpy(x[:, cut]), "target": torch.from_numpy(y[:, cut]),
+                   "windows": live}, k == 0
 
 
 # -- render / inspect / piano-roll --------------------------------------------------------------
