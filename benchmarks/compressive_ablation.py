@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from compressive_maestro import Windows, eval_windows, load, nll, train  # noqa: E402
+from compressive_maestro import Streams, Windows, eval_windows, load, nll, train  # noqa: E402
 
 
 def main():
@@ -26,6 +26,9 @@ def main():
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--seg", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--eval-segments", type=int, default=4, help="segments per validation window")
+    ap.add_argument("--n-embd", type=int, default=64)
+    ap.add_argument("--only", default="", help="comma-separated row numbers to run (1-based; default all)")
     a = ap.parse_args()
 
     from seqkit_compressive.model import CompressiveConfig, CompressiveTransformer
@@ -35,24 +38,37 @@ def main():
     torch.set_num_threads(1)
     pieces, vocab = load(a.data)
     S, W = a.seg, 4 * a.seg
-    val = eval_windows(pieces["validation"], W, 64)
-    dims = dict(n_layer=2, n_head=4, n_embd=64)
+    val = eval_windows(pieces["validation"], a.eval_segments * S, 64)
+    dims = dict(n_layer=2, n_head=4, n_embd=a.n_embd)
 
-    def comp(**kw):
-        return lambda: CompressiveTransformer(CompressiveConfig(vocab_size=vocab, seg_len=S, **dims, **kw))
+    def comp(stream=False, **kw):
+        def make():
+            model = CompressiveTransformer(CompressiveConfig(vocab_size=vocab, seg_len=S, **dims, **kw))
+            model.carry_memories = stream
+            return model
+        return make
 
     device = torch.device(a.device)
     print("| model (training windows) | val NLL | by segment |\n|---|---|---|")
-    for name, make, length, batch, chunk in [
+    rows = [
         (f"transformer, max_len {S} (16 x {S})",
-         lambda: TransformerLM(TransformerConfig(vocab_size=vocab, max_len=S, position="rope", **dims)), S, 16, S),
-        (f"compressive, mem_len 0 (4 x {W})", comp(mem_len=0, cmem_len=0), W, 4, 0),
-        (f"compressive, mem {S}, no cmem (4 x {W})", comp(mem_len=S, cmem_len=0), W, 4, 0),
-        (f"compressive, mem {S}, cmem {S // 2}, conv (4 x {W})", comp(mem_len=S, cmem_len=S // 2), W, 4, 0),
-    ]:
+         lambda: TransformerLM(TransformerConfig(vocab_size=vocab, max_len=S, position="rope", **dims)), S, 16, S, False),
+        (f"compressive, mem_len 0 (4 x {W})", comp(mem_len=0, cmem_len=0), W, 4, 0, False),
+        (f"compressive, mem {S}, no cmem (4 x {W})", comp(mem_len=S, cmem_len=0), W, 4, 0, False),
+        (f"compressive, mem {S}, cmem {S // 2}, conv (4 x {W})", comp(mem_len=S, cmem_len=S // 2), W, 4, 0, False),
+        (f"compressive, mem {S}, no cmem, streams (16 x {S})",
+         comp(stream=True, mem_len=S, cmem_len=0), S, 16, 0, True),
+        (f"compressive, mem {S}, cmem {S // 2}, conv, streams (16 x {S})",
+         comp(stream=True, mem_len=S, cmem_len=S // 2), S, 16, 0, True),
+    ]
+    only = {int(x) for x in a.only.split(",") if x}
+    for k, (name, make, length, batch, chunk, stream) in enumerate(rows, 1):
+        if only and k not in only:
+            continue
         torch.manual_seed(0)
         model = make().to(device)
-        train(model, Windows(pieces["train"], length, seed=1), a.steps, batch, a.lr, device, 0)
+        data = Streams(pieces["train"], length, batch, seed=1) if stream else Windows(pieces["train"], length, seed=1)
+        train(model, data, a.steps, batch, a.lr, device, 0)
         v, per = nll(model, val, chunk, device)
         segs = ", ".join(f"{x:.3f}" for x in per.view(-1, S).mean(1).tolist())
         print(f"| {name} | {v:.3f} | {segs} |", flush=True)

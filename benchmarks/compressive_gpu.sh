@@ -16,6 +16,9 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 $PY -c "import torch; print('torch', torch.__version__)"
 $PY -m pytest -q -p no:cacheprovider plugins/compressive/tests/test_cuda.py 2>&1 | tail -5 | tee "$OUT/test_cuda.log"
 $PY benchmarks/compressive_speed.py $SPEED_ARGS --json-out "$OUT/speed.json" 2>&1 | tee "$OUT/speed.log"
+# the same 8,192 tokens a step on streams (how `seqkit music train` trains it): one segment deep
+$PY benchmarks/compressive_speed.py $SPEED_ARGS --streams --batch 8 --length 1024 --no-gen \
+  --json-out "$OUT/speed_streams.json" 2>&1 | tail -2 | tee "$OUT/speed_streams.log"
 if [ -f "$DATA" ] && [ "$(left)" -gt 90 ]; then
   $PY benchmarks/compressive_maestro.py --data "$DATA" --steps 500 --seconds 45 $MAESTRO_ARGS \
     --json-out "$OUT/maestro.json" 2>&1 | tee "$OUT/maestro.log"

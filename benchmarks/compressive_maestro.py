@@ -53,6 +53,29 @@ class Windows:
         return x[:, :-1], x[:, 1:]
 
 
+class Streams:
+    """``rows`` endless streams, each reading whole random pieces one after another; a batch is
+    the next ``length + 1`` tokens of every row (overlapping the previous batch by one token), so
+    row ``b`` of a batch continues row ``b`` of the one before (for ``carry_memories``)."""
+
+    def __init__(self, pieces, length, rows, seed):
+        self.pieces = pieces
+        self.length = length
+        self.rng = np.random.default_rng(seed)
+        self.rows = [np.empty(0, dtype=np.int64) for _ in range(rows)]
+
+    def batch(self, n, device):
+        assert n == len(self.rows), "a stream batch has one row per stream"
+        out = []
+        for r, row in enumerate(self.rows):
+            while len(row) < self.length + 1:
+                row = np.concatenate([row, self.pieces[int(self.rng.integers(len(self.pieces)))]])
+            out.append(row[:self.length + 1])
+            self.rows[r] = row[self.length:]
+        x = torch.from_numpy(np.stack(out)).to(device)
+        return x[:, :-1], x[:, 1:]
+
+
 def eval_windows(pieces, length, limit):
     """Consecutive non-overlapping windows of ``length + 1`` tokens from each validation piece."""
     out = []

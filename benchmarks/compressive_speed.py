@@ -10,6 +10,8 @@ AdamW, clipping at 1.0, the finiteness check that syncs every step); generation 
 ``--no-graphs``).
 
     PYTHONPATH=src:plugins/compressive/src python benchmarks/compressive_speed.py [--compile]
+    # the same tokens per step trained on streams (memories carried across steps, one segment deep)
+    PYTHONPATH=src:plugins/compressive/src python benchmarks/compressive_speed.py --streams --batch 8 --length 1024
     python benchmarks/compressive_speed.py --small --device cpu     # a smoke test
 """
 
@@ -107,6 +109,8 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--compile", action="store_true", help="torch.compile the model for training")
+    ap.add_argument("--streams", action="store_true", help="train with carry_memories (rows read on across "
+                    "steps, as `seqkit music train` does by default); --length must be whole segments")
     ap.add_argument("--compile-decode", action="store_true", help="only: generation with a compiled one-token step")
     ap.add_argument("--gen-tokens", type=int, default=2048)
     ap.add_argument("--no-train", action="store_true")
@@ -122,11 +126,12 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = True
     cfg = config(a.small, a.vocab)
     model = CompressiveTransformer(cfg).to(device)
+    model.carry_memories = a.streams
     res = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
            "torch": torch.__version__, "parameters": sum(p.numel() for p in model.parameters()),
            "config": {k: getattr(cfg, k) for k in ("n_layer", "n_head", "n_embd", "seg_len", "mem_len",
                                                   "cmem_len", "cmem_ratio", "memory_layers", "vocab_size")},
-           "batch": [a.batch, a.length]}
+           "batch": [a.batch, a.length], "streams": a.streams}
     if not a.no_train:
         try:
             res["train"] = bench_train(model, device, a.batch, a.length, a.steps, a.warmup, a.compile)
@@ -153,7 +158,8 @@ def main():
     t = res.get("train")
     rows = []
     if t:
-        rows.append(f"| train{' (compiled)' if a.compile else ''} | {t['tokens_per_s']:,.0f} tok/s | "
+        how = (" compiled" if a.compile else "") + (f" streams {a.batch} x {a.length}" if a.streams else "")
+        rows.append(f"| train{how} | {t['tokens_per_s']:,.0f} tok/s | "
                     f"{t['step_ms']:.1f} ms/step | peak {t['peak_gib'] or 0:.2f} GiB |")
     for gres in res.get("generate", []):
         how = (" compiled" if gres["compiled"] else "") + (" graphs" if gres["cuda_graphs"] else " eager")
