@@ -41,10 +41,11 @@ def main():
     val = eval_windows(pieces["validation"], a.eval_segments * S, 64)
     dims = dict(n_layer=2, n_head=4, n_embd=a.n_embd)
 
-    def comp(stream=False, **kw):
+    def comp(stream=False, reset=0.0, **kw):
         def make():
             model = CompressiveTransformer(CompressiveConfig(vocab_size=vocab, seg_len=S, **dims, **kw))
             model.carry_memories = stream
+            model.memory_reset = reset
             return model
         return make
 
@@ -60,6 +61,8 @@ def main():
          comp(stream=True, mem_len=S, cmem_len=0), S, 16, 0, True),
         (f"compressive, mem {S}, cmem {S // 2}, conv, streams (16 x {S})",
          comp(stream=True, mem_len=S, cmem_len=S // 2), S, 16, 0, True),
+        (f"compressive, mem {S}, cmem {S // 2}, conv, streams, memory_reset 0.125 (16 x {S})",
+         comp(stream=True, reset=0.125, mem_len=S, cmem_len=S // 2), S, 16, 0, True),
     ]
     only = {int(x) for x in a.only.split(",") if x}
     for k, (name, make, length, batch, chunk, stream) in enumerate(rows, 1):

@@ -281,3 +281,16 @@ def test_reading_on_from_a_segment_boundary_equals_one_pass():
     nxt = torch.randint(0, 40, (2, 3))  # inside a segment: one-token steps, still the same
     steps, _ = model(nxt, cache=cache)
     torch.testing.assert_close(steps, model(torch.cat([idx, nxt], 1))[0][:, 30:], atol=1e-5, rtol=1e-4)
+
+
+def test_memory_reset_sometimes_starts_a_pass_from_empty_memories():
+    torch.manual_seed(0)
+    model = tiny().train()
+    idx = torch.randint(0, 40, (2, 16))
+    alone = model(idx[:, 8:])[0]
+    model.carry_memories, model.memory_reset = True, 1.0
+    model(idx[:, :8])
+    torch.testing.assert_close(model(idx[:, 8:])[0], alone)  # always reset: as if read alone
+    model.memory_reset = 0.0
+    model(idx[:, :8])
+    assert not torch.allclose(model(idx[:, 8:])[0], alone)  # never reset: read on

@@ -333,6 +333,7 @@ class CompressiveTransformer(nn.Module):
         self.aux_loss = None
         # training on streams: each forward pass continues the previous one's rows (see forward)
         self.carry_memories = False
+        self.memory_reset = 0.0  # with carry_memories: chance that a pass starts from empty memories
         self._stream = None  # (batch size, device, memories, compressed memories) of the last pass
         self.cuda_graphs = True  # capture one-token steps on CUDA
         self.compile_decode = False  # torch.compile the one-token step before capturing it
@@ -422,6 +423,8 @@ class CompressiveTransformer(nn.Module):
                               f"tokens is not a multiple of seg_len {self.config.seg_len}")
         cache = CompressiveCache()
         prev = self._stream
+        if self.memory_reset > 0 and float(torch.rand(())) < self.memory_reset:
+            prev = None  # so that the model also learns to read with empty memories
         if prev is not None and prev[0] == B and prev[1] == idx.device:
             cache.mem, cache.cmem = list(prev[2]), list(prev[3])
         logits, cache = self._forward_segments(idx, cond, cache)

@@ -403,6 +403,9 @@ def train(
     streams: Annotated[bool | None, typer.Option(
         "--streams/--windows", help="Models that carry memories (compressive): each batch row reads on "
         "where it stopped, memories kept across steps (default), or independent random windows.")] = None,
+    memory_reset: Annotated[float, typer.Option(
+        "--memory-reset", min=0.0, max=1.0, help="With --streams: the chance that a step starts from empty "
+        "memories, so that the model also learns to begin without them (as at the start of generation).")] = 0.1,
     val_seq_len: Annotated[int | None, typer.Option(
         "--val-seq-len", min=8, help="Validation window (default: --seq-len; 4 x --seq-len with --streams).")] = None,
     eval_every: Annotated[int, typer.Option(min=0, help="Evaluate every N steps (0 = every epoch).")] = 0,
@@ -476,7 +479,7 @@ def train(
                           f"to train on streams (or pass --windows)")
     val_seq_len = val_seq_len or (4 * seq_len if streams else seq_len)
     if streams:
-        net.carry_memories = True
+        net.carry_memories, net.memory_reset = True, memory_reset
         train_set = corpus.streams("train", seq_len, augment=augment, seed=seed or 0)
     else:
         train_set = corpus.dataset("train", seq_len, augment=augment, seed=seed or 0)
@@ -495,7 +498,8 @@ def train(
         data={"dataset": dataset, "options": dataset_opts, "source": corpus.source,
               "path": str(Path(data).resolve()), "train_tokens": corpus.n_tokens("train"),
               "augment": augment},
-        extra={"seq_len": seq_len, "eval_seq_len": val_seq_len, "streams": streams}))
+        extra={"seq_len": seq_len, "eval_seq_len": val_seq_len, "streams": streams,
+               **({"memory_reset": memory_reset} if streams else {})}))
     t0 = time.perf_counter()
     result = trainer.fit(resume=resume)
     result = {k: v for k, v in result.items() if k != "history"}
