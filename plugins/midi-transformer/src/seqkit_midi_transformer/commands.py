@@ -570,6 +570,8 @@ def evaluate(
     if streams and not hasattr(net, "carry_memories"):
         raise SeqkitError(f"--streams needs a model that carries memories; {type(net).__name__} does not")
     if streams:
+        if not corpus.arrays(split):
+            raise SeqkitError(f"{corpus.source or data} has no pieces in split {split!r}")
         seg = net.config.seg_len
         seq_len = -(-seq_len // seg) * seg  # whole segments, so that every window reads on
         batches = _stream_windows(corpus.arrays(split), seq_len, batch_size, tok.pad_id)
