@@ -294,3 +294,16 @@ def test_memory_reset_sometimes_starts_a_pass_from_empty_memories():
     model.memory_reset = 0.0
     model(idx[:, :8])
     assert not torch.allclose(model(idx[:, 8:])[0], alone)  # never reset: read on
+
+
+def test_stream_groups_keep_one_memory_per_group_in_turn():
+    """With stream_groups=2, pass i continues pass i-2: groups A and B interleaved (A1 B1 A2 B2)
+    compute what A1 A2 and B1 B2 compute read on alone."""
+    torch.manual_seed(0)
+    model = tiny().train()
+    a, b = torch.randint(0, 40, (2, 2, 16))
+    whole_a, whole_b = model(a)[0], model(b)[0]
+    model.carry_memories, model.stream_groups = True, 2
+    a1, b1, a2, b2 = (model(x)[0] for x in (a[:, :8], b[:, :8], a[:, 8:], b[:, 8:]))
+    torch.testing.assert_close(torch.cat([a1, a2], 1), whole_a)
+    torch.testing.assert_close(torch.cat([b1, b2], 1), whole_b)

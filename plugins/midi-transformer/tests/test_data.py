@@ -142,3 +142,15 @@ def test_token_streams_split_rows_between_ranks_and_augment_whole_pieces():
     x = torch.stack([ds[i]["input"] for i in rank1[0]])
     assert x.shape == (2, 16) and x[0, 0] == BOS  # a stream starts at a piece's beginning
     assert (x != torch.tensor(pieces[0][:16].astype(np.int64))).any()  # transposed or stretched
+
+
+def test_token_streams_take_turns_among_groups():
+    pieces = [np.arange(100 * j, 100 * j + 60, dtype=np.uint16) for j in range(8)]
+    ds = TokenStreams(pieces, seq_len=5, seed=0, groups=2)
+    batches = ds.batches(epoch=0, batch_size=2)
+    assert ds.n_streams == 4 and len(batches) == 2 * ds.steps(4)
+    rows = [torch.stack([ds[i]["input"] for i in b]) for b in batches]
+    for t in range(2, len(rows)):  # step t continues step t - 2 (same group), row by row
+        prev = torch.stack([ds[i]["target"] for i in batches[t - 2]])
+        assert torch.equal(rows[t][:, 0], prev[:, -1])
+    assert not set(rows[0][:, 0].tolist()) & set(rows[1][:, 0].tolist())  # the groups read other pieces

@@ -334,7 +334,9 @@ class CompressiveTransformer(nn.Module):
         # training on streams: each forward pass continues the previous one's rows (see forward)
         self.carry_memories = False
         self.memory_reset = 0.0  # with carry_memories: chance that a pass starts from empty memories
-        self._stream = None  # (batch size, device, memories, compressed memories) of the last pass
+        self.stream_groups = 1  # with carry_memories: passes take turns among this many groups of rows
+        self._stream: dict = {}  # group -> (batch size, device, memories, compressed memories)
+        self._passes = 0
         self.cuda_graphs = True  # capture one-token steps on CUDA
         self.compile_decode = False  # torch.compile the one-token step before capturing it
 
@@ -408,7 +410,7 @@ class CompressiveTransformer(nn.Module):
 
     def reset_memories(self) -> None:
         """Forget the memories carried between training passes (``carry_memories``)."""
-        self._stream = None
+        self._stream, self._passes = {}, 0
 
     def _forward_stream(self, idx, cond):
         """Training on streams, as Rae et al. and Transformer-XL train: with ``carry_memories``
@@ -416,19 +418,25 @@ class CompressiveTransformer(nn.Module):
         loader that reads each row's piece(s) on, segment after segment), so the memories this
         pass starts from are the (detached) ones the previous pass left. Every optimizer step then
         sees as many independent rows as a plain Transformer's and the memories cost nothing
-        extra. A different batch size or device starts from empty memories."""
+        extra. A different batch size or device starts from empty memories.
+
+        ``stream_groups = G`` keeps G sets of memories used in turn: pass ``i`` continues pass
+        ``i - G`` (the data loader takes turns among G groups of rows, so that consecutive steps
+        read different pieces)."""
         B = idx.size(0)
         if idx.size(1) % self.config.seg_len:
             raise SeqkitError(f"training on streams needs windows of whole segments: {idx.size(1)} "
                               f"tokens is not a multiple of seg_len {self.config.seg_len}")
         cache = CompressiveCache()
-        prev = self._stream
+        group = self._passes % max(1, int(self.stream_groups))
+        self._passes += 1
+        prev = self._stream.get(group)
         if self.memory_reset > 0 and float(torch.rand(())) < self.memory_reset:
             prev = None  # so that the model also learns to read with empty memories
         if prev is not None and prev[0] == B and prev[1] == idx.device:
             cache.mem, cache.cmem = list(prev[2]), list(prev[3])
         logits, cache = self._forward_segments(idx, cond, cache)
-        self._stream = (B, idx.device, cache.mem, cache.cmem)
+        self._stream[group] = (B, idx.device, cache.mem, cache.cmem)
         return logits, cache
 
     def _forward_segments(self, idx, cond, cache):

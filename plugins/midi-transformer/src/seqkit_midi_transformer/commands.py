@@ -406,6 +406,9 @@ def train(
     memory_reset: Annotated[float, typer.Option(
         "--memory-reset", min=0.0, max=1.0, help="With --streams: the chance that a step starts from empty "
         "memories, so that the model also learns to begin without them (as at the start of generation).")] = 0.1,
+    stream_groups: Annotated[int, typer.Option(
+        "--stream-groups", min=1, help="With --streams: steps take turns among this many groups of "
+        "--batch-size streams (the model keeps a memory per group), so consecutive steps read different pieces.")] = 1,
     val_seq_len: Annotated[int | None, typer.Option(
         "--val-seq-len", min=8, help="Validation window (default: --seq-len; 4 x --seq-len with --streams).")] = None,
     eval_every: Annotated[int, typer.Option(min=0, help="Evaluate every N steps (0 = every epoch).")] = 0,
@@ -479,13 +482,14 @@ def train(
                           f"to train on streams (or pass --windows)")
     val_seq_len = val_seq_len or (4 * seq_len if streams else seq_len)
     if streams:
-        net.carry_memories, net.memory_reset = True, memory_reset
-        train_set = corpus.streams("train", seq_len, augment=augment, seed=seed or 0)
+        net.carry_memories, net.memory_reset, net.stream_groups = True, memory_reset, stream_groups
+        train_set = corpus.streams("train", seq_len, augment=augment, seed=seed or 0, groups=stream_groups)
     else:
         train_set = corpus.dataset("train", seq_len, augment=augment, seed=seed or 0)
     val_set = corpus.dataset("validation", val_seq_len, random_windows=False) if corpus.split("validation") else None
     n_params = sum(p.numel() for p in net.parameters())
-    how = (f"{batch_size} streams read {seq_len} tokens a step, memories carried" if streams
+    turns = f" (taking turns among {stream_groups} groups)" if stream_groups > 1 else ""
+    how = (f"{batch_size} streams read {seq_len} tokens a step{turns}, memories carried" if streams
            else f"windows of {seq_len}")
     _info(f"{mt.name}: {n_params / 1e6:.2f}M parameters; {corpus.n_tokens('train'):,} training tokens "
           f"in {len(corpus.split('train'))} pieces; {how}")
@@ -499,7 +503,7 @@ def train(
               "path": str(Path(data).resolve()), "train_tokens": corpus.n_tokens("train"),
               "augment": augment},
         extra={"seq_len": seq_len, "eval_seq_len": val_seq_len, "streams": streams,
-               **({"memory_reset": memory_reset} if streams else {})}))
+               **({"memory_reset": memory_reset, "stream_groups": stream_groups} if streams else {})}))
     t0 = time.perf_counter()
     result = trainer.fit(resume=resume)
     result = {k: v for k, v in result.items() if k != "history"}

@@ -108,12 +108,14 @@ class MusicCorpus:
         return TokenWindows(arrays, seq_len, augment=transform, random=random_windows, seed=seed,
                             pad_id=self.tokenizer.pad_id)
 
-    def streams(self, split: str, seq_len: int, augment: bool = False, seed: int = 0) -> TokenStreams:
+    def streams(self, split: str, seq_len: int, augment: bool = False, seed: int = 0,
+                groups: int = 1) -> TokenStreams:
         """Contiguous training streams (see ``TokenStreams``) for models that carry memories."""
         arrays = self.arrays(split)
         if not arrays:
             raise SeqkitError(f"{self.source or 'the data'} has no pieces in split {split!r}")
-        return TokenStreams(arrays, seq_len, augment=augmenter(self.tokenizer) if augment else None, seed=seed)
+        return TokenStreams(arrays, seq_len, augment=augmenter(self.tokenizer) if augment else None, seed=seed,
+                            groups=groups)
 
     def summary(self) -> dict:
         return {s: {"pieces": len(self.split(s)), "tokens": self.n_tokens(s)} for s in SPLITS}
@@ -515,10 +517,16 @@ class TokenStreams:
     (each piece augmented as a whole); a stream that runs short reads on into random pieces, a long
     one is cut, so that every stream holds ``steps x seq_len + 1`` tokens with
     ``steps = tokens // (streams x seq_len)``. Pieces follow one another ``... <eos> <bos> ...``.
-    The Trainer takes the order from ``batches()``; an index names (epoch, step, stream).
+    The Trainer takes the order from ``batches()``; an index names (epoch, chunk, stream).
+
+    ``groups = G`` makes ``G`` times as many streams, and steps take turns among G groups of
+    ``batch_size x world`` of them (step ``t`` reads group ``t mod G``), so that consecutive steps
+    read different pieces; the model keeps G sets of memories in the same turn
+    (``stream_groups``).
     """
 
-    def __init__(self, pieces: list[np.ndarray], seq_len: int, augment=None, seed: int = 0):
+    def __init__(self, pieces: list[np.ndarray], seq_len: int, augment=None, seed: int = 0,
+                 groups: int = 1):
         if not pieces:
             raise SeqkitError("no pieces to stream")
         self.pieces = pieces
@@ -526,23 +534,32 @@ class TokenStreams:
         self.augment = augment
         self.seed = int(seed)
         self.tokens = int(sum(len(p) for p in pieces))
-        self.n_streams = 1
+        self.groups = max(1, int(groups))
+        self.n_streams = self.groups
         self._cache: dict = {}
 
     def __len__(self) -> int:  # windows' worth of data (the Trainer's "is it empty" check)
         return max(1, self.tokens // self.seq_len)
 
     def steps(self, n_streams: int) -> int:
+        """Chunks of ``seq_len`` each of ``n_streams`` streams holds in one epoch."""
         return max(1, self.tokens // (n_streams * self.seq_len))
 
     def batches(self, epoch: int, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1):
-        """One epoch's batches for ``rank``: its ``batch_size`` streams, step after step."""
-        self.n_streams = n = batch_size * world
-        first = (epoch * self.steps(n)) * n + rank * batch_size
-        return [[first + step * n + b for b in range(batch_size)] for step in range(self.steps(n))]
+        """One epoch's batches for ``rank``: step ``t`` reads chunk ``t // groups`` of group
+        ``t % groups``'s streams (this rank's ``batch_size`` of them)."""
+        per_group = batch_size * world
+        self.n_streams = n = per_group * self.groups
+        chunks = self.steps(n)
+        out = []
+        for t in range(chunks * self.groups):
+            c, g = divmod(t, self.groups)
+            first = (epoch * chunks + c) * n + g * per_group + rank * batch_size
+            out.append([first + b for b in range(batch_size)])
+        return out
 
     def stream(self, epoch: int, k: int) -> np.ndarray:
-        """Stream ``k`` of ``epoch`` (``steps x seq_len + 1`` tokens), built once per epoch."""
+        """Stream ``k`` of ``epoch`` (``chunks x seq_len + 1`` tokens), built once per epoch."""
         key = (epoch, k, self.n_streams)
         if key not in self._cache:
             if any(e != epoch for e, _, _ in self._cache):
@@ -570,8 +587,8 @@ class TokenStreams:
 
         n = self.n_streams
         epoch, rest = divmod(int(i), self.steps(n) * n)
-        step, k = divmod(rest, n)
-        w = self.stream(epoch, k)[step * self.seq_len: (step + 1) * self.seq_len + 1].astype(np.int64)
+        chunk, k = divmod(rest, n)
+        w = self.stream(epoch, k)[chunk * self.seq_len: (chunk + 1) * self.seq_len + 1].astype(np.int64)
         return {"input": torch.from_numpy(w[:-1]), "target": torch.from_numpy(w[1:])}
 
 
