@@ -71,10 +71,10 @@ def _train(music, out, *extra):
 def test_compressive_trains_on_streams_by_default(music, tmp_path):
     r = _train(music, tmp_path / "s")
     assert r.exit_code == 0, r.output
-    assert "2 streams read 16 tokens a step, memories carried" in r.stderr
+    assert "2 streams read 16 tokens a step (taking turns among 32 groups), memories carried" in r.stderr
     extra = json.loads((tmp_path / "s" / "best.json").read_text())["extra"]
     assert extra["streams"] is True and extra["seq_len"] == 16 and extra["eval_seq_len"] == 64
-    assert extra["memory_reset"] == 0.1 and extra["stream_groups"] == 1
+    assert extra["memory_reset"] == 0.1 and extra["stream_groups"] == 32
     r = CliRunner().invoke(app, ["music", "eval", "--model", str(tmp_path / "s" / "best.json"), "--data",
                                  str(music), "--device", "cpu", "--json"])
     assert r.exit_code == 0, r.output

@@ -408,7 +408,7 @@ def train(
         "memories, so that the model also learns to begin without them (as at the start of generation).")] = 0.1,
     stream_groups: Annotated[int, typer.Option(
         "--stream-groups", min=1, help="With --streams: steps take turns among this many groups of "
-        "--batch-size streams (the model keeps a memory per group), so consecutive steps read different pieces.")] = 1,
+        "--batch-size streams (the model keeps a memory per group), so consecutive steps read different pieces.")] = 32,
     val_seq_len: Annotated[int | None, typer.Option(
         "--val-seq-len", min=8, help="Validation window (default: --seq-len; 4 x --seq-len with --streams).")] = None,
     eval_every: Annotated[int, typer.Option(min=0, help="Evaluate every N steps (0 = every epoch).")] = 0,
