@@ -34,8 +34,13 @@ def test_torchrun_two_processes(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT.format(tests=str(Path(__file__).parent)))
     out = tmp_path / "run"
+    import socket
+
+    with socket.socket() as sock:  # a free port, not a fixed one another run may still hold
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
          str(script), str(out)], capture_output=True, text=True, timeout=180,
         env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},  # two CPU processes (gloo), even on a GPU box
     )
