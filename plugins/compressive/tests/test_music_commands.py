@@ -74,17 +74,17 @@ def test_compressive_trains_on_streams_by_default(music, tmp_path):
     assert "2 streams read 16 tokens a step (taking turns among 32 groups), memories carried" in r.stderr
     extra = json.loads((tmp_path / "s" / "best.json").read_text())["extra"]
     assert extra["streams"] is True and extra["seq_len"] == 16 and extra["eval_seq_len"] == 64
-    assert extra["memory_reset"] == 0.1 and extra["stream_groups"] == 32
+    assert extra["memory_reset"] == 0.0 and extra["stream_groups"] == 32
     r = CliRunner().invoke(app, ["music", "eval", "--model", str(tmp_path / "s" / "best.json"), "--data",
                                  str(music), "--device", "cpu", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["seq_len"] == 64  # scored on the validation windows it was trained for
 
-    r = _train(music, tmp_path / "g", "--stream-groups", "2", "--memory-reset", "0")
+    r = _train(music, tmp_path / "g", "--stream-groups", "2", "--memory-reset", "0.5")
     assert r.exit_code == 0, r.output
     assert "(taking turns among 2 groups)" in r.stderr
     extra = json.loads((tmp_path / "g" / "best.json").read_text())["extra"]
-    assert extra["stream_groups"] == 2 and extra["memory_reset"] == 0
+    assert extra["stream_groups"] == 2 and extra["memory_reset"] == 0.5
 
     r = _train(music, tmp_path / "w", "--windows", "--seq-len", "32")
     assert r.exit_code == 0, r.output

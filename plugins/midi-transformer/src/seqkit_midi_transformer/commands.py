@@ -405,7 +405,8 @@ def train(
         "where it stopped, memories kept across steps (default), or independent random windows.")] = None,
     memory_reset: Annotated[float, typer.Option(
         "--memory-reset", min=0.0, max=1.0, help="With --streams: the chance that a step starts from empty "
-        "memories, so that the model also learns to begin without them (as at the start of generation).")] = 0.1,
+        "memories, so that the model also learns to begin without them (as at the start of generation); "
+        "costs NLL on streams (docs/compressive.md).")] = 0.0,
     stream_groups: Annotated[int, typer.Option(
         "--stream-groups", min=1, help="With --streams: steps take turns among this many groups of "
         "--batch-size streams (the model keeps a memory per group), so consecutive steps read different pieces.")] = 32,
