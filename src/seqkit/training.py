@@ -134,6 +134,7 @@ class Trainer:
         self.config = config
         self.on_eval = on_eval  # called with each evaluation's row (main process only)
         self.train_set, self.val_set = train_set, val_set
+        self._per_epoch = None  # batches_per_epoch(), computed once
         self.collate = collate or default_collate
         self.loss_fn = loss_fn
         self.out = Path(out)
@@ -197,12 +198,15 @@ class Trainer:
                     rank=self.rank, world=self.world)
 
     def batches_per_epoch(self) -> int:
-        own = self._own_batches(0)
-        if own is not None:
-            return max(1, len(own))
-        n = math.ceil(len(self.train_set) / self.world)
-        b = self.config.batch_size
-        return max(1, n // b if self.config.drop_last and n >= b else math.ceil(n / b))
+        if self._per_epoch is None:  # once: lr_at asks every step, and an own order is a long list
+            own = self._own_batches(0)
+            if own is not None:
+                self._per_epoch = max(1, len(own))
+            else:
+                n = math.ceil(len(self.train_set) / self.world)
+                b = self.config.batch_size
+                self._per_epoch = max(1, n // b if self.config.drop_last and n >= b else math.ceil(n / b))
+        return self._per_epoch
 
     def total_steps(self) -> int:
         c = self.config

@@ -80,6 +80,7 @@ def sample(gen: Generator, country_ids: list[int], starts: list[str], temperatur
     tok = gen.tokenizer
     out: list[str | None] = []
     device = next(gen.model.parameters()).device
+    never = [i for i in (tok.pad_id, tok.bos_id, tok.unk_id) if i is not None]  # input-only ids
     for lo in range(0, len(country_ids), batch_size):
         ids = country_ids[lo: lo + batch_size]
         pre = starts[lo: lo + batch_size]
@@ -88,7 +89,6 @@ def sample(gen: Generator, country_ids: list[int], starts: list[str], temperatur
         for i, s in enumerate(pre):
             by_len.setdefault(len(s), []).append(i)
         part: list[str | None] = [None] * len(ids)
-        never = [i for i in (tok.pad_id, tok.bos_id, tok.unk_id) if i is not None]  # input-only ids
         for n_pre, rows in by_len.items():
             prompt = torch.tensor([[tok.bos_id] + tok.encode(pre[i]) for i in rows], device=device)
             cond = torch.tensor([ids[i] for i in rows], device=device)
