@@ -20,13 +20,12 @@ SCRIPT = textwrap.dedent("""
     t = Trainer(model, TrainConfig(steps=12, batch_size=8, lr=1e-2, progress=False, eval_every=6),
                 items[:64], items[64:], out=sys.argv[1], checkpoint=dict(model_type="rnn-lm", config=cfg))
     r = t.fit()
-    # every rank holds the same weights after each synchronised step
+    # fit() frees the DDP wrapper and ends the process group it started (a DDP module alive at
+    # exit made torch abort in about one run in ten)
+    assert not torch.distributed.is_initialized()
     w = torch.cat([p.detach().flatten() for p in t.raw_model.parameters()])
-    gathered = [torch.zeros_like(w) for _ in range(2)]
-    torch.distributed.all_gather(gathered, w)
-    assert torch.allclose(gathered[0], gathered[1]), "ranks diverged"
+    torch.save(w, f"{{sys.argv[1]}}/weights{{t.rank}}.pt")
     open(f"{{sys.argv[1]}}/rank{{t.rank}}.txt", "w").write(str(r["steps"]))
-    torch.distributed.destroy_process_group()
 """)
 
 
@@ -46,6 +45,11 @@ def test_torchrun_two_processes(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert [(out / f"rank{r}.txt").read_text() for r in (0, 1)] == ["12", "12"]
+    import torch
+
+    # every rank holds the same weights after each synchronised step
+    w0, w1 = (torch.load(out / f"weights{r}.pt") for r in (0, 1))
+    assert w0.numel() > 0 and torch.equal(w0, w1), "ranks diverged"
     meta = json.loads((out / "last.json").read_text())
     assert meta["trainer"]["world_size"] == 2 and meta["trainer"]["step"] == 12
     # 64 items over 2 ranks of batch 8: 4 batches per epoch, so 12 steps = 3 epochs

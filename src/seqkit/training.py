@@ -139,6 +139,7 @@ class Trainer:
         self.loss_fn = loss_fn
         self.out = Path(out)
         self.checkpoint_info = dict(checkpoint or {})
+        self._made_group = False
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.is_main = self.rank == 0
@@ -154,6 +155,7 @@ class Trainer:
         self.model = self.raw_model
         if config.compile:
             self.model = torch.compile(self.model)
+        self._unwrapped = self.model  # the (compiled) model without its DDP wrapper
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -188,6 +190,7 @@ class Trainer:
             backend = "gloo"
         if not dist.is_initialized():
             dist.init_process_group(backend)
+            self._made_group = True  # ended again when fit() returns (see _end_distributed)
 
     def _own_batches(self, epoch: int):
         """The training set's own batches for ``epoch`` when it orders them (see ``fit``), else None."""
@@ -366,6 +369,9 @@ class Trainer:
 
     def fit(self, resume: bool = False) -> dict:
         c = self.config
+        if self.world > 1 and self.model is self._unwrapped:
+            raise SeqkitError("a distributed Trainer trains once (fit() ended its process group); "
+                              "make a new Trainer to train again")
         torch.manual_seed(c.seed + self.rank)
         if resume:
             if self._resume():
@@ -457,7 +463,27 @@ class Trainer:
                       best_val_acc=self.best_acc, steps=self.step, epochs=self.epoch,
                       history=self.history, seconds=time.time() - t0, best_path=str(self.best_path),
                       last_path=str(self.last_path))
+        self._end_distributed()
         return result
+
+    def _end_distributed(self):
+        """Free the DDP wrapper and end the process group this Trainer started.
+
+        A DDP module that outlives its process group into interpreter exit makes torch abort
+        ("terminate called without an active exception") in about one run in ten, so torchrun
+        reports a failed run although training finished. A group the caller started is theirs."""
+        if self.world <= 1 or self.model is self._unwrapped:
+            return
+        import gc
+
+        import torch.distributed as dist
+
+        self.model = self._unwrapped
+        gc.collect()
+        if self._made_group and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+            self._made_group = False
 
     def plot(self) -> None:
         """Redraw ``out/loss.png`` from the history so far."""
