@@ -228,3 +228,39 @@ def test_load_plugins_env_var_with_an_unknown_name_warns_once(fresh_plugins, mon
     err = capsys.readouterr().err
     assert err == ("Warning: SEQKIT_LOAD_PLUGINS names plugin(s) that are not installed: nope "
                    "(installed: ghost)\n")
+
+
+def test_a_plugin_ships_checkpoints_for_another_plugins_task(fresh_plugins, tmp_path, monkeypatch):
+    """register_checkpoints: the owner's folder, then other plugins' folders; the user's first."""
+    import json
+
+    import seqkit
+    from seqkit import CheckpointFolder, find_checkpoint, list_checkpoints
+
+    monkeypatch.setenv("SEQKIT_DATA_DIR", str(tmp_path / "data"))
+    own, extra = tmp_path / "own", tmp_path / "extra"
+    for folder, names in ((own, ["base"]), (extra, ["addon", "base"])):
+        folder.mkdir()
+        for name in names:  # only the JSON is read to list or find a checkpoint
+            (folder / f"{name}.json").write_text(json.dumps({"format": "seqkit-checkpoint", "name": name}))
+
+    def owner_tasks(register):
+        register(Task("demo", "a demo task", checkpoints=own))
+
+    def addon_checkpoints(register):
+        register(CheckpointFolder("demo", extra))
+        register(CheckpointFolder("not-installed", extra))  # a task nobody registered: unused
+
+    fresh_plugins.register_plugin(_plugin("owner", register_tasks=owner_tasks), name="owner")
+    fresh_plugins.register_plugin(_plugin("addon", register_checkpoints=addon_checkpoints), name="addon")
+    assert find_checkpoint("addon", "demo") == extra / "addon.json"
+    assert find_checkpoint("base", "demo") == own / "base.json"  # the task's own folder first
+    assert [f.plugin for f in seqkit.checkpoint_folders("demo")] == ["addon"]
+    names = [(row["name"], row["origin"]) for row in list_checkpoints("demo")]
+    assert names == [("base", "shipped"), ("addon", "shipped"), ("base", "shipped")]
+    user = seqkit.user_checkpoint_path("demo", "addon")
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.write_text((extra / "addon.json").read_text())
+    assert find_checkpoint("addon", "demo") == user  # the user's own copy wins
+    infos = {i.name: i for i in seqkit.plugins.plugin_infos()}
+    assert infos["addon"].registered["checkpoints"] == ["demo", "not-installed"]

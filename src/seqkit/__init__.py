@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     # hooks and registry
     "hookimpl": "seqkit.hookspecs",
     "HOOKSPEC_VERSION": "seqkit.hookspecs",
     "Task": "seqkit.registry",
+    "CheckpointFolder": "seqkit.registry",
+    "checkpoint_folders": "seqkit.registry",
     "ModelType": "seqkit.registry",
     "TokenizerType": "seqkit.registry",
     "DatasetType": "seqkit.registry",

@@ -342,7 +342,7 @@ def load_checkpoint(path, device="cpu", with_train_state: bool = False, expect_t
 
 def checkpoint_dirs(task: str | None = None) -> list[tuple[str, Path]]:
     """Where checkpoints are looked for: the user's folder first, then each task's shipped one."""
-    from .registry import tasks
+    from .registry import checkpoint_folders, tasks
 
     dirs = []
     all_tasks = tasks()
@@ -353,6 +353,7 @@ def checkpoint_dirs(task: str | None = None) -> list[tuple[str, Path]]:
         t = all_tasks.get(name)
         if t is not None and t.checkpoints:
             dirs.append(("shipped", Path(t.checkpoints)))
+        dirs.extend(("shipped", Path(f.folder)) for f in checkpoint_folders(name))
     return dirs
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pluggy
 
-HOOKSPEC_VERSION = "1.0"
+HOOKSPEC_VERSION = "1.1"
 
 hookspec = pluggy.HookspecMarker("seqkit")
 hookimpl = pluggy.HookimplMarker("seqkit")
@@ -29,11 +29,17 @@ def register_tasks(register):
 
 
 @hookspec
-def register_models(register):
-    """Add model types: ``register(ModelType(name, config, build, description))``.
+def register_checkpoints(register):
+    """Ship checkpoints for a task, also one another plugin registered:
+    ``register(CheckpointFolder(task, folder))``. (Since hookspec 1.1.)"""
 
-    ``config`` is a dataclass; ``build(config) -> torch.nn.Module``. Checkpoints record the model
-    type's name, so every command can load every registered model.
+
+@hookspec
+def register_models(register):
+    """Add model types: ``register(ModelType(name, target, description))``.
+
+    ``target`` is an ``nn.Module`` class (or ``"module:Class"``) with a dataclass ``config_class``.
+    Checkpoints record the model type's name, so every command can load every registered model.
     """
 
 

@@ -17,7 +17,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginConflictError
-from .registry import DatasetType, ModelType, Registry, Task, TokenizerType
+from .registry import CheckpointFolder, DatasetType, ModelType, Registry, Task, TokenizerType
 
 ENTRY_POINT_GROUP = "seqkit"
 LOAD_ENV = "SEQKIT_LOAD_PLUGINS"
@@ -27,6 +27,7 @@ _HOOK_TYPES = {
     "register_models": ("models", ModelType),
     "register_tokenizers": ("tokenizers", TokenizerType),
     "register_datasets": ("datasets", DatasetType),
+    "register_checkpoints": ("checkpoint_folders", CheckpointFolder),
 }
 
 
@@ -173,7 +174,10 @@ def get_registry() -> Registry:
                     warn(f"{exc}; keeping the first")
                     continue
                 info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
-                info.registered.setdefault(kind, []).append(item.name)
+                if isinstance(item, CheckpointFolder):  # shown as the task it ships models for
+                    info.registered.setdefault("checkpoints", []).append(item.task)
+                else:
+                    info.registered.setdefault(kind, []).append(item.name)
     _registry = registry
     return registry
 

@@ -23,6 +23,21 @@ class Task:
     plugin: str = ""
 
 
+@dataclass
+class CheckpointFolder:
+    """A folder of shipped checkpoints for ``task``, from any plugin (the task's own folder is
+    ``Task.checkpoints``). Names are looked up in the user's folder first, then the task's own
+    folder, then these folders in plugin order."""
+
+    task: str
+    folder: Path
+    plugin: str = ""
+
+    @property
+    def name(self) -> str:  # the registry's key: one entry per folder
+        return f"{self.task}:{Path(self.folder)}"
+
+
 def resolve(target, what: str = "", plugin: str = ""):
     """Import ``"package.module:attr"`` on first use; pass anything else through.
 
@@ -120,6 +135,7 @@ class Registry:
     models: dict[str, ModelType] = field(default_factory=dict)
     tokenizers: dict[str, TokenizerType] = field(default_factory=dict)
     datasets: dict[str, DatasetType] = field(default_factory=dict)
+    checkpoint_folders: dict[str, CheckpointFolder] = field(default_factory=dict)
 
     def adder(self, kind: str, plugin: str, expected: type) -> Callable[[Any], None]:
         table: dict = getattr(self, kind)
@@ -159,6 +175,11 @@ def _lookup(table: dict, kind: str, name: str):
 
 def tasks() -> dict[str, Task]:
     return _registry().tasks
+
+
+def checkpoint_folders(task: str | None = None) -> list[CheckpointFolder]:
+    """Folders of shipped checkpoints that plugins registered (for ``task``, or all)."""
+    return [f for f in _registry().checkpoint_folders.values() if task is None or f.task == task]
 
 
 def model_types() -> dict[str, ModelType]:

@@ -1,8 +1,17 @@
 """Hook implementations of the compressive plugin (imports neither torch nor MIDI libraries)."""
 
-from seqkit import DatasetType, ModelType, TokenizerType, hookimpl
+from pathlib import Path
+
+from seqkit import CheckpointFolder, DatasetType, ModelType, TokenizerType, hookimpl
 
 PKG = "seqkit_compressive"
+
+
+@hookimpl
+def register_checkpoints(register):
+    # the default `compressive` model for the music commands (the music task is the
+    # midi-transformer plugin's): seqkit music generate|eval --model compressive
+    register(CheckpointFolder("music", Path(__file__).parent / "checkpoints"))
 
 
 @hookimpl
