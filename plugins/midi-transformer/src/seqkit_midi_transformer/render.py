@@ -15,8 +15,8 @@ def synthesize(pm, soundfont: str | Path | None = None, fs: int = 44100) -> tupl
     """Audio samples (float, mono) and how they were made: FluidSynth with ``soundfont`` (default:
     the General MIDI SoundFont pretty_midi bundles), or pretty_midi's sine synthesis when the
     FluidSynth library (pyfluidsynth) is missing."""
-    if soundfont is not None and not Path(soundfont).is_file():
-        raise SeqkitError(f"no such SoundFont: {soundfont}")
+    if soundfont is not None:
+        check_soundfont(soundfont)
     try:
         import fluidsynth  # noqa: F401  (pyfluidsynth)
 
@@ -25,6 +25,9 @@ def synthesize(pm, soundfont: str | Path | None = None, fs: int = 44100) -> tupl
             kwargs["sf2_path"] = str(soundfont)
         audio = pm.fluidsynth(**kwargs)
         how = f"FluidSynth ({Path(soundfont).name if soundfont else 'TimGM6mb.sf2'})"
+        if audio.size and not np.any(audio) and any(i.notes for i in pm.instruments):
+            raise SeqkitError(f"FluidSynth rendered only silence with {how[12:-1]}: it has no "
+                              f"instrument for these notes (try a General MIDI SoundFont)")
     except (ImportError, OSError, AttributeError):
         from seqkit.progress import info
 
@@ -32,6 +35,21 @@ def synthesize(pm, soundfont: str | Path | None = None, fs: int = 44100) -> tupl
         audio = pm.synthesize(fs=fs)
         how = "sine synthesis (no FluidSynth)"
     return audio, how
+
+
+def check_soundfont(path) -> None:
+    """A clear error unless ``path`` is a SoundFont (SF2/SF3) or DLS file: FluidSynth itself only
+    prints to stderr and renders silence."""
+    path = Path(path)
+    if not path.is_file():
+        raise SeqkitError(f"no such SoundFont: {path}")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError as exc:
+        raise SeqkitError(f"cannot read SoundFont {path}: {exc.strerror or exc}") from None
+    if head[:4] != b"RIFF" or head[8:12] not in (b"sfbk", b"DLS "):
+        raise SeqkitError(f"{path} is not a SoundFont (.sf2/.sf3) or DLS file")
 
 
 def wav_bytes(audio: np.ndarray, fs: int = 44100) -> bytes:

@@ -1,0 +1,82 @@
+"""Audio rendering: FluidSynth when pyfluidsynth and libfluidsynth are present, sine otherwise."""
+
+import sys
+import types
+import wave
+
+import numpy as np
+import pytest
+import seqkit_midi_transformer.plugin as plugin
+from music_helpers import make_midi, scale_notes
+
+from seqkit.testing import run_cli
+
+
+def cli(*args):
+    return run_cli([str(a) for a in args], plugins=[plugin])
+
+
+def _fluidsynth_available() -> bool:
+    try:
+        import fluidsynth  # noqa: F401  (pyfluidsynth raises ImportError without libfluidsynth)
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def _samples(path) -> np.ndarray:
+    with wave.open(str(path)) as w:
+        assert w.getframerate() == 44100 and w.getnchannels() == 1
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+
+
+@pytest.fixture
+def midi(tmp_path):
+    path = tmp_path / "scale.mid"
+    make_midi(path, scale_notes(24, seed=0))
+    return path
+
+
+@pytest.mark.skipif(not _fluidsynth_available(), reason="needs pyfluidsynth and the FluidSynth library "
+                    "(pip install pyfluidsynth; apt install libfluidsynth3)")
+def test_render_with_fluidsynth_and_the_bundled_soundfont(midi, tmp_path):
+    r = cli("music", "render", midi, "--wav", tmp_path / "f.wav")
+    assert r.exit_code == 0, r.output
+    assert "FluidSynth (TimGM6mb.sf2)" in r.output
+    audio = _samples(tmp_path / "f.wav")
+    assert len(audio) > 44100 * 5 and np.sqrt((audio**2).mean()) > 100  # sound, not silence
+    sine = tmp_path / "s.wav"
+    from seqkit_midi_transformer.render import wav_bytes
+
+    import pretty_midi
+
+    sine.write_bytes(wav_bytes(pretty_midi.PrettyMIDI(str(midi)).synthesize(fs=44100)))
+    n = min(len(audio), len(_samples(sine)))
+    assert not np.allclose(audio[:n], _samples(sine)[:n], atol=1000)  # a piano, not sine waves
+
+
+def test_render_without_fluidsynth_uses_sine_waves_and_says_so(midi, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "fluidsynth", None)  # import fluidsynth -> ImportError
+    r = cli("music", "render", midi, "--wav", tmp_path / "s.wav")
+    assert r.exit_code == 0, r.output
+    assert "FluidSynth" in r.stderr and "sine" in r.output
+    assert np.abs(_samples(tmp_path / "s.wav")).max() > 10000
+
+
+def test_a_file_that_is_not_a_soundfont_is_one_error_and_writes_nothing(midi, tmp_path):
+    bad = tmp_path / "bad.sf2"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt not a soundfont")
+    r = cli("music", "render", midi, "--wav", tmp_path / "x.wav", "--soundfont", bad)
+    assert r.exit_code == 2 and "is not a SoundFont" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_fluidsynth_rendering_only_silence_is_an_error(midi, tmp_path, monkeypatch):
+    """FluidSynth prints to stderr and renders zeros when a SoundFont lacks the instruments."""
+    import pretty_midi
+
+    monkeypatch.setitem(sys.modules, "fluidsynth", types.ModuleType("fluidsynth"))
+    monkeypatch.setattr(pretty_midi.PrettyMIDI, "fluidsynth", lambda self, fs=44100, **kw: np.zeros(fs))
+    r = cli("music", "render", midi, "--wav", tmp_path / "z.wav")
+    assert r.exit_code == 2 and "only silence" in r.output
+    assert not (tmp_path / "z.wav").exists()
