@@ -463,15 +463,16 @@ class Trainer:
                       best_val_acc=self.best_acc, steps=self.step, epochs=self.epoch,
                       history=self.history, seconds=time.time() - t0, best_path=str(self.best_path),
                       last_path=str(self.last_path))
-        self._end_distributed()
+        self._end_distributed(synchronise=not result["interrupted"])
         return result
 
-    def _end_distributed(self):
+    def _end_distributed(self, synchronise: bool = True):
         """Free the DDP wrapper and end the process group this Trainer started.
 
         A DDP module that outlives its process group into interpreter exit makes torch abort
         ("terminate called without an active exception") in about one run in ten, so torchrun
-        reports a failed run although training finished. A group the caller started is theirs."""
+        reports a failed run although training finished. A group the caller started is theirs.
+        After Ctrl-C the other ranks may not be at the same point, so no barrier then."""
         if self.world <= 1 or self.model is self._unwrapped:
             return
         import gc
@@ -480,7 +481,7 @@ class Trainer:
 
         self.model = self._unwrapped
         gc.collect()
-        if self._made_group and dist.is_initialized():
+        if synchronise and self._made_group and dist.is_initialized():
             dist.barrier()
             dist.destroy_process_group()
             self._made_group = False
