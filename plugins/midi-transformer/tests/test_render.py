@@ -80,3 +80,12 @@ def test_fluidsynth_rendering_only_silence_is_an_error(midi, tmp_path, monkeypat
     r = cli("music", "render", midi, "--wav", tmp_path / "z.wav")
     assert r.exit_code == 2 and "only silence" in r.output
     assert not (tmp_path / "z.wav").exists()
+
+
+def test_generate_with_a_bad_soundfont_writes_neither_midi_nor_wav(midi, tmp_path):
+    bad = tmp_path / "bad.sf2"
+    bad.write_text("not a soundfont")
+    out, wav = tmp_path / "g.mid", tmp_path / "g.wav"
+    r = cli("music", "generate", "--tokens", 8, "--out", out, "--wav", wav, "--soundfont", bad)
+    assert r.exit_code == 2 and "is not a SoundFont" in r.output
+    assert not out.exists() and not wav.exists()

@@ -236,8 +236,10 @@ def generate(
     for target in (out, wav, piano_roll):
         if target is not None and not Path(target).parent.exists():
             raise SeqkitError(f"cannot write {target}: folder {Path(target).parent} does not exist")
-    if wav is not None and soundfont is not None and not Path(soundfont).is_file():
-        raise SeqkitError(f"no such SoundFont: {soundfont}")  # before any file is written
+    if wav is not None and soundfont is not None:  # before any file is written
+        from .render import check_soundfont
+
+        check_soundfont(soundfont)
     seed_everything(seed)
     ckpt = load_music_model(model, device)
     _cpu_threads(ckpt.model, count)
@@ -307,6 +309,8 @@ def generate(
                 device=str(dev))
     lines = [f"wrote {p['out']}: {p['notes']} notes, {p['seconds']} s ({p['tokens']} new tokens)"
              for p in pieces]
+    if wav is not None:
+        lines.append(f"wrote {pieces[0]['wav']}: {pieces[0]['wav_seconds']} s, {pieces[0]['synth']}")
     lines.append(f"generated {n_gen} tokens in {elapsed:.1f} s ({info['tokens_per_second']:.0f} tokens/s on {dev})")
     _emit(info, as_json, lines)
 
