@@ -105,9 +105,9 @@ def test_eval_on_streams_scores_each_piece_as_one_pass(music, tmp_path):
     carried: the same NLL as one forward pass over each whole piece."""
     import torch
     import torch.nn.functional as F
+    from seqkit_midi_transformer.sources import open_corpus
 
     from seqkit import load_checkpoint
-    from seqkit_midi_transformer.sources import open_corpus
 
     r = _train(music, tmp_path / "s")
     assert r.exit_code == 0, r.output

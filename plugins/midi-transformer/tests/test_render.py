@@ -46,9 +46,8 @@ def test_render_with_fluidsynth_and_the_bundled_soundfont(midi, tmp_path):
     audio = _samples(tmp_path / "f.wav")
     assert len(audio) > 44100 * 5 and np.sqrt((audio**2).mean()) > 100  # sound, not silence
     sine = tmp_path / "s.wav"
-    from seqkit_midi_transformer.render import wav_bytes
-
     import pretty_midi
+    from seqkit_midi_transformer.render import wav_bytes
 
     sine.write_bytes(wav_bytes(pretty_midi.PrettyMIDI(str(midi)).synthesize(fs=44100)))
     n = min(len(audio), len(_samples(sine)))
