@@ -24,9 +24,10 @@ def synthesize(pm, soundfont: str | Path | None = None, fs: int = 44100) -> tupl
         if soundfont is not None:
             kwargs["sf2_path"] = str(soundfont)
         audio = pm.fluidsynth(**kwargs)
-        how = f"FluidSynth ({Path(soundfont).name if soundfont else 'TimGM6mb.sf2'})"
+        sf_name = Path(soundfont).name if soundfont else "TimGM6mb.sf2"
+        how = f"FluidSynth ({sf_name})"
         if audio.size and not np.any(audio) and any(i.notes for i in pm.instruments):
-            raise SeqkitError(f"FluidSynth rendered only silence with {how[12:-1]}: it has no "
+            raise SeqkitError(f"FluidSynth rendered only silence with {sf_name}: it has no "
                               f"instrument for these notes (try a General MIDI SoundFont)")
     except (ImportError, OSError, AttributeError):
         from seqkit.progress import info
