@@ -161,3 +161,23 @@ def test_a_training_set_may_order_its_own_batches(tmp_path):
     assert seen[:5] == train.batches(0, 16, 3, 0, 1) and seen[5:] == train.batches(1, 16, 3, 0, 1)
     assert seen[1] == [i + 1 for i in seen[0]]  # every row read on
     assert (0, 16, 3, 0, 1) in train.calls
+
+
+def test_an_evaluator_scores_instead_of_the_validation_set(tmp_path):
+    """evaluator(model) replaces the scoring of val_set: its numbers are logged and choose best.json."""
+    scores = iter([3.0, 1.0, 2.0])
+    calls = []
+
+    def evaluator(model):
+        calls.append((model.training, torch.is_grad_enabled()))
+        return {"loss": next(scores), "acc": 0.5, "tokens": 10}
+
+    trainer = _trainer(tmp_path, steps=30)
+    trainer.evaluator = evaluator
+    result = trainer.fit()
+    assert calls == [(False, False)] * 3  # eval mode, no gradients
+    assert [h["val_loss"] for h in result["history"]] == [3.0, 1.0, 2.0]
+    assert result["best_val_loss"] == 1.0
+    best = load_checkpoint(tmp_path / "best.json")
+    assert best.meta["metrics"]["val_loss"] == 1.0 and best.meta["metrics"]["steps"] == 20
+    assert trainer.raw_model.training  # back to training mode afterwards

@@ -130,9 +130,13 @@ class Trainer:
     def __init__(self, model, config: TrainConfig, train_set, val_set=None,
                  collate: Callable | None = None, loss_fn: Callable = lm_loss,
                  out: str | Path = "run", checkpoint: dict[str, Any] | None = None,
-                 on_eval: Callable[[dict], None] | None = None):
+                 on_eval: Callable[[dict], None] | None = None,
+                 evaluator: Callable[[Any], dict] | None = None):
         self.config = config
         self.on_eval = on_eval  # called with each evaluation's row (main process only)
+        # evaluator(model) -> {"loss", "acc", "tokens"}: scores the validation data itself (e.g.
+        # a model that carries memories, read piece by piece); replaces the scoring of val_set
+        self.evaluator = evaluator
         self.train_set, self.val_set = train_set, val_set
         self._per_epoch = None  # batches_per_epoch(), computed once
         self.collate = collate or default_collate
@@ -336,7 +340,20 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, dataset=None) -> dict:
-        """Token-weighted loss and accuracy over a dataset (the validation set by default)."""
+        """Token-weighted loss and accuracy over a dataset (the validation set by default).
+
+        With an ``evaluator`` and no ``dataset``, ``evaluator(model)`` scores instead: it is
+        called on every process with the unwrapped model in eval mode, under the Trainer's
+        autocast and ``no_grad``, and must return the same result on each (it sees all of its
+        data, so that early stopping agrees across processes)."""
+        if dataset is None and self.evaluator is not None:
+            self.raw_model.eval()
+            try:
+                with self._autocast():
+                    res = self.evaluator(self.raw_model)
+            finally:
+                self.model.train()
+            return dict(res) if res else {}
         dataset = dataset if dataset is not None else self.val_set
         if dataset is None or len(dataset) == 0:
             return {}

@@ -415,9 +415,11 @@ def train(
         "--stream-groups", min=1, help="With --streams: steps take turns among this many groups of "
         "--batch-size streams (the model keeps a memory per group), so consecutive steps read different pieces.")] = 32,
     val_seq_len: Annotated[int | None, typer.Option(
-        "--val-seq-len", min=8, help="Validation window (default: --seq-len; 4 x --seq-len with --streams).")] = None,
+        "--val-seq-len", min=8, help="Validation window (default: --seq-len). With --streams validation reads each piece from "
+        "its start as `music eval` does, in windows of this length (default 4 x --seq-len).")] = None,
     eval_every: Annotated[int, typer.Option(min=0, help="Evaluate every N steps (0 = every epoch).")] = 0,
-    max_eval_batches: Annotated[int, typer.Option(min=0, help="Cap on validation batches per evaluation.")] = 0,
+    max_eval_batches: Annotated[int, typer.Option(min=0, help="Cap on validation batches per evaluation "
+        "(with --streams: the first N x --batch-size windows, longest pieces first).")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, metrics).")] = Path("runs/music"),
     name: Annotated[str | None, typer.Option(help="Also export the best model as this user checkpoint name.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/last.json.")] = False,
@@ -491,7 +493,14 @@ def train(
         train_set = corpus.streams("train", seq_len, augment=augment, seed=seed or 0, groups=stream_groups)
     else:
         train_set = corpus.dataset("train", seq_len, augment=augment, seed=seed or 0)
-    val_set = corpus.dataset("validation", val_seq_len, random_windows=False) if corpus.split("validation") else None
+    val_set = evaluator = None
+    if corpus.split("validation") and streams:  # scored as `music eval` scores it: piece by piece
+        from .scoring import stream_evaluator
+
+        evaluator = stream_evaluator(corpus.arrays("validation"), val_seq_len, batch_size, tok.pad_id,
+                                     max_windows=max_eval_batches * batch_size)
+    elif corpus.split("validation"):
+        val_set = corpus.dataset("validation", val_seq_len, random_windows=False)
     n_params = sum(p.numel() for p in net.parameters())
     turns = f" (taking turns among {stream_groups} groups)" if stream_groups > 1 else ""
     how = (f"{batch_size} streams read {seq_len} tokens a step{turns}, memories carried" if streams
@@ -502,7 +511,7 @@ def train(
                      warmup_steps=warmup, schedule=schedule, eval_every=eval_every, device=device,
                      bf16=bf16, compile=compile_, seed=seed or 0, num_workers=workers,
                      max_eval_batches=max_eval_batches)
-    trainer = Trainer(net, tc, train_set, val_set, collate=collate, out=out, checkpoint=dict(
+    trainer = Trainer(net, tc, train_set, val_set, collate=collate, out=out, evaluator=evaluator, checkpoint=dict(
         model_type=mt.name, config=config, tokenizer=tok, task=TASK,
         data={"dataset": dataset, "options": dataset_opts, "source": corpus.source,
               "path": str(Path(data).resolve()), "train_tokens": corpus.n_tokens("train"),
@@ -548,7 +557,6 @@ def evaluate(
     import math
 
     import torch
-    import torch.nn.functional as F
 
     from .data import collate
 
@@ -578,47 +586,34 @@ def evaluate(
     streams = bool(ckpt.extra.get("streams")) if streams is None else streams
     if streams and not hasattr(net, "carry_memories"):
         raise SeqkitError(f"--streams needs a model that carries memories; {type(net).__name__} does not")
+    from .scoring import count_windows, score, stream_batches, window_batches
+
     if streams:
         if not corpus.arrays(split):
             raise SeqkitError(f"{corpus.source or data} has no pieces in split {split!r}")
         seg = net.config.seg_len
         seq_len = -(-seq_len // seg) * seg  # whole segments, so that every window reads on
-        batches = _stream_windows(corpus.arrays(split), seq_len, batch_size, tok.pad_id)
+        batches = stream_batches(corpus.arrays(split), seq_len, batch_size, tok.pad_id)
+        n_all = count_windows(corpus.arrays(split), seq_len)
     else:
         ds = corpus.dataset(split, seq_len, random_windows=False)
-        batches = ((collate([ds[j] for j in range(i, min(len(ds), i + batch_size))]), True)
-                   for i in range(0, len(ds), batch_size))
-    n_all = sum(-(-(len(p) - 1) // seq_len) for p in corpus.arrays(split)) if streams else len(ds)
+        batches = window_batches(ds, batch_size, collate)
+        n_all = len(ds)
     n = min(n_all, max_windows) if max_windows else n_all
     dev = next(net.parameters()).device
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
-    total, correct, count, unknown = 0.0, 0, 0, 0
-    unk_id = getattr(tok, "unk_id", None)
     t0 = time.perf_counter()
     from seqkit.progress import progress_bar
 
-    with torch.no_grad(), amp, progress_bar() as bar:
+    unk_id = getattr(tok, "unk_id", None)
+    with amp, progress_bar() as bar:
         task = bar.add_task(f"eval {split}", total=n)
-        done, cache = 0, None
-        for b, fresh in batches:
-            if done >= n:
-                break
-            x, y = b["input"].to(dev), b["target"].to(dev)
-            logits, cache = net(x, cache=None if fresh else cache)
-            done += b["windows"] if streams else x.shape[0]
-            logits = logits.float()
-            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
-                                     ignore_index=-100, reduction="sum").item()
-            mask = y != -100
-            correct += ((logits.argmax(-1) == y) & mask).sum().item()
-            count += mask.sum().item()
-            if unk_id is not None:
-                unknown += (y == unk_id).sum().item()
-            bar.advance(task, b["windows"] if streams else x.shape[0])
-    nll = total / max(count, 1)
-    res = {"model": str(ckpt.path), "split": split, "pieces": len(corpus.split(split)), "windows": min(done, n),
+        s = score(net, batches, n, unk_id, on_batch=lambda k: bar.advance(task, k))
+    count, unknown = s["tokens"], s["unknown"]
+    nll = s["nll_sum"] / max(count, 1)
+    res = {"model": str(ckpt.path), "split": split, "pieces": len(corpus.split(split)), "windows": s["windows"],
            "seq_len": seq_len, "streams": streams, "tokens": count, "nll": round(nll, 4), "perplexity": round(math.exp(nll), 3),
-           "accuracy": round(correct / max(count, 1), 4), "seconds": round(time.perf_counter() - t0, 1)}
+           "accuracy": round(s["correct"] / max(count, 1), 4), "seconds": round(time.perf_counter() - t0, 1)}
     how = " (each piece one stream, memories carried)" if streams else ""
     lines = [f"{split}: NLL {res['nll']:.4f} nats/token (perplexity {res['perplexity']:.2f}), "
              f"accuracy {res['accuracy']:.4f} over {count:,} tokens in {res['windows']} windows of {seq_len}{how}"]
@@ -627,29 +622,6 @@ def evaluate(
         lines.append(f"  {unknown:,} of the target tokens ({res['unknown_fraction']:.1%}) are <unk>: "
                      f"not in the vocabulary learned from the train split")
     _emit(res, as_json, lines)
-
-
-def _stream_windows(pieces, seq_len: int, batch_size: int, pad_id: int):
-    """Pieces scored as streams: ``batch_size`` pieces of similar length side by side, read
-    ``seq_len`` tokens at a time from their starts. Yields ``(batch, fresh)``: ``fresh`` when a new
-    group of pieces begins (the model starts from empty memories); ``batch["windows"]`` counts the
-    pieces' windows in it. Rows past the end of their piece are padding (targets -100)."""
-    import numpy as np
-    import torch
-
-    order = sorted(range(len(pieces)), key=lambda j: -len(pieces[j]))
-    for g in range(0, len(order), batch_size):
-        group = [np.asarray(pieces[j], dtype=np.int64) for j in order[g:g + batch_size]]
-        n_win = -(-(max(len(p) for p in group) - 1) // seq_len)
-        x = np.full((len(group), n_win * seq_len), pad_id, dtype=np.int64)
-        y = np.full_like(x, -100)
-        for r, p in enumerate(group):
-            x[r, :len(p) - 1], y[r, :len(p) - 1] = p[:-1], p[1:]
-        for k in range(n_win):
-            cut = slice(k * seq_len, (k + 1) * seq_len)
-            live = sum(1 for p in group if len(p) - 1 > k * seq_len)
-            yield {"input": torch.from_numpy(x[:, cut]), "target": torch.from_numpy(y[:, cut]),
-                   "windows": live}, k == 0
 
 
 # -- render / inspect / piano-roll --------------------------------------------------------------
