@@ -45,3 +45,27 @@ def test_program_filter_reads_one_instrument(midi_fixtures):
     path = midi_fixtures / "multitrack/Funkytown.mid"
     all_steps, bass = midi_steps(path), midi_steps(path, program=87)
     assert 0 < len(bass) < len(all_steps)
+
+
+@pytest.mark.parametrize("setting", [{"step_seconds": 0}, {"step_seconds": -0.25}, {"step_seconds": float("nan")},
+                                     {"tolerance": -1}, {"program": 128}, {"program": -1}])
+def test_bad_settings_are_one_line_errors(setting):
+    # step_seconds=0 used to be accepted and train a model whose `generate --seconds` then
+    # died of ZeroDivisionError (tokens_per_second); tolerance < 0 split every chord
+    from seqkit import SeqkitError
+
+    with pytest.raises(SeqkitError, match="notes-chords"):
+        NotesChordsTokenizer.build([[(60,)]], **setting)
+
+
+def test_music_train_rejects_a_zero_step_before_training(tmp_path, midi_fixtures):
+    from typer.testing import CliRunner
+
+    from seqkit.cli import app
+
+    r = CliRunner().invoke(app, ["music", "train", "--data", str(midi_fixtures / "one_track"), "--model", "compressive",
+                                 "--tokenizer", "notes-chords", "--tokenizer-option", "step_seconds=0",
+                                 "--steps", "1", "--out", str(tmp_path / "run")])
+    assert r.exit_code == 2, r.output
+    assert "step_seconds must be above 0" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "run").exists()

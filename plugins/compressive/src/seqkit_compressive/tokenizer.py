@@ -103,7 +103,13 @@ class NotesChordsTokenizer:
         if len(self.stoi) != len(self.itos):
             raise SeqkitError("notes-chords tokenizer: duplicate symbols in the vocabulary")
         self.pad_id, self.bos_id, self.eos_id, self.unk_id = range(4)
-        self.step_seconds, self.tolerance, self.program = step_seconds, tolerance, program
+        if not 0 < float(step_seconds) < float("inf"):  # also rejects nan
+            raise SeqkitError(f"notes-chords: step_seconds must be above 0, not {step_seconds}")
+        if not 0 <= float(tolerance) < float("inf"):
+            raise SeqkitError(f"notes-chords: tolerance must be 0 or more seconds, not {tolerance}")
+        if program is not None and not 0 <= int(program) <= 127:
+            raise SeqkitError(f"notes-chords: program must be a General MIDI program 0..127, not {program}")
+        self.step_seconds, self.tolerance, self.program = float(step_seconds), float(tolerance), program
 
     @property
     def vocab_size(self) -> int:
