@@ -154,3 +154,31 @@ def test_token_streams_take_turns_among_groups():
         prev = torch.stack([ds[i]["target"] for i in batches[t - 2]])
         assert torch.equal(rows[t][:, 0], prev[:, -1])
     assert not set(rows[0][:, 0].tolist()) & set(rows[1][:, 0].tolist())  # the groups read other pieces
+
+
+def test_unreadable_files_are_named_in_the_notice(tmp_path):
+    (tmp_path / "f").mkdir()
+    make_midi(tmp_path / "f" / "good.mid", scale_notes(8))
+    (tmp_path / "f" / "junk.mid").write_bytes(b"junk")
+    corpus = load_midi_folder(tmp_path / "f", progress=False)
+    assert len(corpus.failed) == 1
+    # was "junk.mid: the data is not a readable MIDI file": the file named twice, once as "the data"
+    assert corpus.failed[0].startswith(str(tmp_path / "f" / "junk.mid") + " is not a readable MIDI file")
+
+
+def test_a_folder_of_drums_without_drums_says_why_it_is_empty(tmp_path):
+    import pretty_midi
+
+    (tmp_path / "f").mkdir()
+    pm = pretty_midi.PrettyMIDI()
+    kit = pretty_midi.Instrument(0, is_drum=True)
+    kit.notes = [pretty_midi.Note(100, 36 + i % 3, i * 0.25, i * 0.25 + 0.1) for i in range(16)]
+    pm.instruments.append(kit)
+    pm.write(str(tmp_path / "f" / "beat.mid"))
+    with pytest.raises(SeqkitError, match="drum tracks are skipped: pass --drums"):
+        load_midi_folder(tmp_path / "f", progress=False)
+    assert len(load_midi_folder(tmp_path / "f", tokenizer=PerformanceTokenizer(drums=True), progress=False).pieces) == 1
+    (tmp_path / "g").mkdir()
+    (tmp_path / "g" / "junk.mid").write_bytes(b"junk")
+    with pytest.raises(SeqkitError, match="no readable MIDI files in"):
+        load_midi_folder(tmp_path / "g", progress=False)

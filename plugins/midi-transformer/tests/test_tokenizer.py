@@ -135,6 +135,8 @@ def test_not_midi(tmp_path):
         tok.encode(bad)
     with pytest.raises(SeqkitError, match="no such MIDI"):
         tok.encode(tmp_path / "missing.mid")
+    with pytest.raises(SeqkitError, match="is a folder, not a MIDI file"):  # was "no such MIDI file"
+        tok.encode(tmp_path)
 
 
 def test_every_fixture_tokenizes_or_fails_cleanly():

@@ -194,7 +194,10 @@ def _tokenize_file(args) -> tuple[object, str]:
         except (OSError, ValueError):
             pass
     try:
-        midi = load_midi(data)
+        midi = load_midi(data, name=str(path))
+    except SeqkitError as exc:  # the message names the file
+        return None, str(exc)
+    try:
         if mode == "ids":
             result = np.asarray(tok.encode(midi, add_bos=True, add_eos=True), dtype=token_dtype(tok.vocab_size))
         else:
@@ -268,8 +271,11 @@ def _build(rows: list[tuple[str, str, Path]], tokenizer, source: str, workers, p
         from seqkit.progress import info
 
         info(f"skipped {len(failed)} unreadable MIDI file(s), e.g. {failed[0]}")
-    if not pieces:
-        raise SeqkitError(f"no usable MIDI files in {source}")
+    if not pieces and len(failed) == len(rows):
+        raise SeqkitError(f"no readable MIDI files in {source}")
+    if not pieces:  # readable, but nothing the tokenizer reads (e.g. drums for the piano encoding)
+        hint = " (drum tracks are skipped: pass --drums for drum data)" if getattr(tokenizer, "drums", None) is False else ""
+        raise SeqkitError(f"no MIDI file in {source} has notes the {getattr(tokenizer, 'type', '')} tokenizer reads{hint}")
     return MusicCorpus(tokenizer, pieces, source=source, failed=failed)
 
 

@@ -46,18 +46,21 @@ STEPS_PER_SECOND = 100
 VERSION = 1  # bump when the encoding changes: part of the cache key
 
 
-def load_midi(source) -> pretty_midi.PrettyMIDI:  # noqa: F821
-    """A ``PrettyMIDI`` from a path, bytes or PrettyMIDI; anything unreadable is a SeqkitError."""
+def load_midi(source, name: str | None = None) -> pretty_midi.PrettyMIDI:  # noqa: F821
+    """A ``PrettyMIDI`` from a path, bytes or PrettyMIDI; anything unreadable is a SeqkitError
+    (naming ``name``, e.g. the file the bytes came from)."""
     import pretty_midi
 
     if isinstance(source, pretty_midi.PrettyMIDI):
         return source
-    name = "the data"
     try:
         if isinstance(source, (bytes, bytearray)):
+            name = name or "the data"
             stream = io.BytesIO(source)
         else:
-            name = str(source)
+            name = name or str(source)
+            if os.path.isdir(source):
+                raise SeqkitError(f"{name} is a folder, not a MIDI file")
             if not os.path.isfile(source):
                 raise SeqkitError(f"no such MIDI file: {name}")
             stream = open(source, "rb")
