@@ -32,7 +32,7 @@ def parse_sets(items: list[str]) -> dict:
 @compressive_app.command("config")
 def config_cmd(
     sets: Annotated[list[str] | None, typer.Option("--set", help="A config field, key=value (repeatable).")] = None,
-    vocab_size: Annotated[int, typer.Option("--vocab-size", help="Vocabulary size.")] = 388,
+    vocab_size: Annotated[int, typer.Option("--vocab-size", min=1, help="Vocabulary size (391: the performance tokenizer's).")] = 391,
     json_out: JsonOption = False,
 ):
     """Check a compressive configuration: resolved fields, memory per layer, parameters."""
@@ -49,6 +49,10 @@ def config_cmd(
         "parameters": sum(p.numel() for p in model.parameters()),
         "memory_layers": [i + 1 for i in model.memory_layers],
         "context": c.seg_len + (c.mem_len + c.cmem_len * c.cmem_ratio if model.memory_layers else 0),
+        # what each batch row (and stream group) keeps between segments: the layer inputs of
+        # mem_len + cmem_len slots in every memory layer
+        "memory_slots_per_layer": c.mem_len + c.cmem_len if model.memory_layers else 0,
+        "memory_bytes_per_row_fp32": 4 * c.n_embd * len(model.memory_layers) * (c.mem_len + c.cmem_len),
     }
     if json_out:
         typer.echo(json.dumps(info, indent=1))
@@ -57,6 +61,8 @@ def config_cmd(
         typer.echo(f"{k:>14}: {v}")
     typer.echo(f"{'parameters':>14}: {info['parameters']:,}")
     typer.echo(f"{'memory layers':>14}: {info['memory_layers'] or 'none'}")
+    typer.echo(f"{'memory':>14}: {info['memory_slots_per_layer']} slots per memory layer, "
+               f"{info['memory_bytes_per_row_fp32'] / 2**20:.2f} MiB per batch row in fp32")
     typer.echo(f"{'context':>14}: {info['context']} tokens seen by the top memory layer "
                f"(segment + memory + compressed memory x ratio)")
 

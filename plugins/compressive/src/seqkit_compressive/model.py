@@ -92,16 +92,18 @@ class CompressiveConfig:
 
     def _coerce(self):
         """Accept strings (``--set mem_len=512``, ``memory_layers=5,6``) and JSON lists."""
-        try:
-            for name in _INTS:
+        for names, kind in ((_INTS, int), (_FLOATS, float)):
+            for name in names:
                 v = getattr(self, name)
-                if isinstance(v, str) or (isinstance(v, float) and v == int(v)):
-                    setattr(self, name, int(v))
-            for name in _FLOATS:
-                if isinstance(getattr(self, name), (str, int)):
-                    setattr(self, name, float(getattr(self, name)))
-        except ValueError as exc:
-            raise SeqkitError(f"compressive config: {exc}") from None
+                if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+                    continue
+                try:
+                    if kind is int and isinstance(v, float) and v != int(v):
+                        raise ValueError
+                    setattr(self, name, kind(v))
+                except (ValueError, OverflowError):
+                    raise SeqkitError(f"compressive config: {name} must be {'an integer' if kind is int else 'a number'}, "
+                                      f"not {v!r}") from None
         if isinstance(self.bias, str):
             if self.bias.lower() not in ("true", "false", "1", "0", "yes", "no"):
                 raise SeqkitError(f"bias must be true or false, not {self.bias!r}")
