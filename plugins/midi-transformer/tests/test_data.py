@@ -182,3 +182,26 @@ def test_a_folder_of_drums_without_drums_says_why_it_is_empty(tmp_path):
     (tmp_path / "g" / "junk.mid").write_bytes(b"junk")
     with pytest.raises(SeqkitError, match="no readable MIDI files in"):
         load_midi_folder(tmp_path / "g", progress=False)
+
+
+def test_info_csv_that_is_not_utf8_or_names_an_unknown_split(tmp_path):
+    (tmp_path / "f").mkdir()
+    for i in range(2):
+        make_midi(tmp_path / "f" / f"{i}.mid", scale_notes(8, seed=i))
+    info = tmp_path / "f" / "info.csv"
+    info.write_bytes(b"midi_filename,split\n\xff\xfe.mid,train\n")  # was a UnicodeDecodeError traceback
+    with pytest.raises(SeqkitError, match="info.csv is not a readable CSV"):
+        load_midi_folder(tmp_path / "f", progress=False)
+    info.write_text("midi_filename,split\n0.mid,valid\n1.mid,train\n")  # 0.mid was silently left out
+    with pytest.raises(SeqkitError, match="unknown split 'valid'"):
+        load_midi_folder(tmp_path / "f", progress=False)
+    info.write_bytes("\ufeffmidi_filename,split\n0.mid,validation\n1.mid,train\n".encode())  # a BOM (Excel)
+    s = load_midi_folder(tmp_path / "f", progress=False).summary()
+    assert (s["train"]["pieces"], s["validation"]["pieces"]) == (1, 1)
+
+
+def test_maestro_metadata_with_an_unknown_split(maestro_folder):
+    meta = maestro_folder / "maestro-v2.0.0.csv"
+    meta.write_text(meta.read_text().replace(",validation,", ",dev,", 1))
+    with pytest.raises(SeqkitError, match="unknown split 'dev'"):
+        load_maestro(maestro_folder, progress=False)

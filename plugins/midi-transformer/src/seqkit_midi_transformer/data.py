@@ -279,6 +279,13 @@ def _build(rows: list[tuple[str, str, Path]], tokenizer, source: str, workers, p
     return MusicCorpus(tokenizer, pieces, source=source, failed=failed)
 
 
+def _check_splits(rows, meta) -> None:
+    """Every row's split is one of SPLITS (a file of another split would be silently unused)."""
+    bad = sorted({r[1] for r in rows} - set(SPLITS), key=str)
+    if bad:
+        raise SeqkitError(f"{meta}: unknown split {bad[0]!r} (the split column takes {', '.join(SPLITS)})")
+
+
 def _want(split: str, splits) -> bool:
     return splits is None or split in splits
 
@@ -339,6 +346,7 @@ def load_maestro(path, tokenizer=None, splits=None,
         if not midi.exists():
             raise SeqkitError(f"{folder}: {r['midi_filename']} is listed in the metadata but missing")
         rows.append((r["midi_filename"], split, midi))
+    _check_splits(rows, folder)
     return _build(rows, tokenizer, str(folder), workers, progress)
 
 
@@ -355,11 +363,15 @@ def load_midi_folder(path, tokenizer=None, splits=None,
     info_csv = folder / "info.csv"
     rows = []
     if info_csv.exists():
-        with open(info_csv, newline="", encoding="utf-8") as f:
-            meta = list(csv.DictReader(f))
+        try:
+            with open(info_csv, newline="", encoding="utf-8-sig") as f:
+                meta = list(csv.DictReader(f))
+        except (ValueError, csv.Error) as exc:  # UnicodeDecodeError is a ValueError
+            raise SeqkitError(f"{info_csv} is not a readable CSV ({str(exc)[:120]})") from None
         if meta and {"split", "midi_filename"} <= set(meta[0]):
             rows = [(m["midi_filename"], m["split"], folder / m["midi_filename"]) for m in meta
-                    if (folder / m["midi_filename"]).exists()]
+                    if m["midi_filename"] and (folder / m["midi_filename"]).is_file()]
+            _check_splits(rows, info_csv)
     if not rows:
         files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
         if not files:
