@@ -205,3 +205,12 @@ def test_maestro_metadata_with_an_unknown_split(maestro_folder):
     meta.write_text(meta.read_text().replace(",validation,", ",dev,", 1))
     with pytest.raises(SeqkitError, match="unknown split 'dev'"):
         load_maestro(maestro_folder, progress=False)
+
+
+def test_a_split_with_no_files_says_so(tmp_path):
+    from seqkit_midi_transformer.data import load_paths
+
+    paths = [make_midi(tmp_path / f"{i}.mid", scale_notes(8, seed=i)) for i in range(2)]  # < 3 files: all train
+    assert len(load_paths(paths, progress=False).split("train")) == 2
+    with pytest.raises(SeqkitError, match="has no MIDI files in the split"):  # was "no readable MIDI files"
+        load_paths(paths, splits=("validation",), source="sel", progress=False)

@@ -261,6 +261,8 @@ def _encode_steps(rows, tokenizer, workers, progress):
 
 
 def _build(rows: list[tuple[str, str, Path]], tokenizer, source: str, workers, progress) -> MusicCorpus:
+    if not rows:  # e.g. eval's validation split of a selection of fewer than 3 files (all train)
+        raise SeqkitError(f"{source} has no MIDI files in the split(s) asked for")
     if isinstance(tokenizer, VocabularyBuilder) or learns_vocabulary(tokenizer):
         tokenizer, arrays, failed = _encode_steps(rows, tokenizer, workers, progress)
     else:
