@@ -146,3 +146,46 @@ def test_shipped_default_front_door_and_countries():
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)
     assert len(rows) == 18 and {"country": "Greek", "names": 193, "aliases": ["greece", "hellas", "hellenic", "cyprus"]} in rows
+
+
+def test_huge_count_with_start_letters_caps_the_total(tiny_models, monkeypatch):
+    from seqkit_names import commands
+
+    monkeypatch.setattr(commands, "MAX_COUNT", 12)
+    r = run("--country", "Beta", "--model", tiny_models["gru"], "--start", "VKA", "-n", 10**9, "--seed", 0,
+            "--json")
+    assert r.exit_code == 0, r.output
+    assert "printing 4 per letter" in r.stderr
+    names = json.loads(r.stdout)["names"]
+    assert len(names) <= 12 and {row["start"] for row in names} <= {"V", "K", "A"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "gru", "--steps", "-1"], "--steps"),
+    (["--model", "gru", "--epochs", "-2"], "--epochs"),
+    (["--model", "gru", "--hidden", "0"], "--hidden"),
+    (["--model", "lstm", "--layers", "0"], "--layers"),
+    (["--model", "transformer", "--heads", "3"], "must be divisible by n_head"),
+    (["--model", "transformer", "--embd", "0"], "--embd"),
+])
+def test_bad_model_and_training_settings_are_one_error(tiny_folder, tmp_path, args, message):
+    r = run("train", *args, "--data", tiny_folder, "--out", tmp_path / "run", "--save", tmp_path / "m.json")
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr and "Traceback" not in r.output and r.stderr.count("\n") <= 2  # Click: + "Try ..."
+    assert not (tmp_path / "run").exists() and not (tmp_path / "m.json").exists()
+
+
+def test_save_to_a_folder_or_an_unwritable_place_fails_before_training(tiny_folder, tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    r = run("train", "--model", "rnn", "--data", tiny_folder, "--steps", 1, "--out", tmp_path / "run",
+            "--save", folder)
+    assert r.exit_code == 2, r.output
+    assert "is a folder" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "models.json").exists() and not (tmp_path / "run").exists()
+    (tmp_path / "afile").write_text("not a folder")
+    r = run("train", "--model", "rnn", "--data", tiny_folder, "--steps", 1, "--out", tmp_path / "run",
+            "--save", tmp_path / "afile" / "m.json")
+    assert r.exit_code == 2, r.output
+    assert "cannot write --save" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()

@@ -16,7 +16,7 @@ import typer
 from seqkit.errors import SeqkitError
 from seqkit.options import DataOption, DeviceOption, JsonOption, SeedOption, TemperatureOption
 
-from .train import ARCHS, GENERATORS, TASK
+from .train import ARCHS, GENERATORS, TASK, check_settings
 
 MAX_COUNT = 1000
 DEFAULT_COUNT = 10
@@ -69,9 +69,14 @@ def names(
         count = 1 if letters else DEFAULT_COUNT
     if count < 1:
         raise SeqkitError(f"-n/--count must be at least 1, not {count}")
-    if count > MAX_COUNT:
-        _note(f"-n {count} is more than {MAX_COUNT}; printing {MAX_COUNT}")
-        count = MAX_COUNT
+    groups = max(1, len(letters))
+    if count * groups > MAX_COUNT:  # the cap is on the names printed, however many letters
+        if groups == 1:
+            _note(f"-n {count} is more than {MAX_COUNT}; printing {MAX_COUNT}")
+        else:
+            _note(f"-n {count} for {groups} letters is more than {MAX_COUNT} names; "
+                  f"printing {max(1, MAX_COUNT // groups)} per letter")
+        count = max(1, MAX_COUNT // groups)
     if country is None:
         raise SeqkitError("which country? e.g. seqkit names --country Greek (list: seqkit names countries)")
     import torch
@@ -150,20 +155,35 @@ def _save_path(save: str | None, arch: str) -> Path:
         return user_checkpoint_path(TASK, arch)
     p = Path(save).expanduser()
     if "/" in save or save.endswith(".json"):
+        if p.is_dir():
+            raise SeqkitError(f"--save {save} is a folder; give a .json path such as "
+                              f"{p / (arch + '.json')}, or a name for your checkpoint folder")
         return p if p.suffix == ".json" else p.with_suffix(".json")
     return user_checkpoint_path(TASK, save)  # a plain name (no '..', no separators)
+
+
+def _check_writable(target: Path) -> None:
+    """Fail now, not after the training, when ``target``'s folder cannot take a file."""
+    import tempfile
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target.parent):
+            pass
+    except OSError as exc:
+        raise SeqkitError(f"cannot write --save {target}: {exc.strerror or exc}") from None
 
 
 @names_app.command()
 def train(
     model: Annotated[str, typer.Option("--model", "-m", help=f"Architecture: {', '.join(ARCHS)}.")] = "gru",
     data: DataOption = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs. [default: per architecture]")] = None,
-    steps: Annotated[int | None, typer.Option("--steps", help="Stop after this many steps.")] = None,
-    hidden: Annotated[int | None, typer.Option("--hidden", help="Hidden size (rnn, lstm, gru, classifier).")] = None,
-    layers: Annotated[int | None, typer.Option("--layers", help="Layers (lstm, gru, transformer).")] = None,
-    embd: Annotated[int | None, typer.Option("--embd", help="Embedding size (lstm, gru, transformer, classifier).")] = None,
-    heads: Annotated[int | None, typer.Option("--heads", help="Attention heads (transformer).")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Epochs. [default: per architecture]")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, help="Stop after this many steps.")] = None,
+    hidden: Annotated[int | None, typer.Option("--hidden", min=1, help="Hidden size (rnn, lstm, gru, classifier).")] = None,
+    layers: Annotated[int | None, typer.Option("--layers", min=1, help="Layers (lstm, gru, transformer).")] = None,
+    embd: Annotated[int | None, typer.Option("--embd", min=1, help="Embedding size (lstm, gru, transformer, classifier).")] = None,
+    heads: Annotated[int | None, typer.Option("--heads", min=1, help="Attention heads (transformer).")] = None,
     dropout: Annotated[float | None, typer.Option("--dropout", min=0.0, max=0.9, help="Dropout.")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate (cosine decay).")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Batch size.")] = None,
@@ -197,7 +217,9 @@ def train(
     if model == "transformer" and layers is not None:
         settings["n_layer"] = settings.pop("n_layers")
     settings = {k: v for k, v in settings.items() if v is not None}
+    check_settings(model, **settings)
     target = _save_path(save, model)  # a bad --save fails before any data is read
+    _check_writable(target)
     folder = resolve_data(data)
     names_data = load_folder(folder)
     if resume and out is None:

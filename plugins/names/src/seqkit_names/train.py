@@ -71,6 +71,25 @@ def model_config(arch: str, vocab_size: int, n_countries: int, pad_id: int, **ov
     return cfg
 
 
+def make_model(arch: str, cfg: dict):
+    """``(config, model)`` of ``arch`` from a ``model_config`` dict; settings the model rejects
+    (a width the heads do not divide ...) are one ``SeqkitError`` line."""
+    from seqkit import get_model_type
+
+    mtype = get_model_type(MODEL_TYPES[arch])
+    try:
+        config = mtype.make_config(cfg)
+        return config, mtype.build(config)
+    except (ValueError, TypeError) as exc:
+        raise SeqkitError(f"invalid {arch} settings: {exc}") from None
+
+
+def check_settings(arch: str, **overrides) -> None:
+    """Build ``arch`` with these settings once, so a bad one fails before any data is read."""
+    tok = make_tokenizer()
+    make_model(arch, model_config(arch, tok.vocab_size, 2, tok.pad_id, **overrides))
+
+
 # ---------------------------------------------------------------- datasets and batches
 
 class Items:
@@ -158,7 +177,6 @@ def train(arch: str, data: NamesData, out: Path, save: Path, *, epochs=None, ste
     """Train ``arch`` on ``data``'s training split, export the best checkpoint to ``save``."""
     import torch
 
-    from seqkit import get_model_type
     from seqkit.checkpoints import export_checkpoint
     from seqkit.training import TrainConfig, Trainer, lm_loss
 
@@ -167,10 +185,8 @@ def train(arch: str, data: NamesData, out: Path, save: Path, *, epochs=None, ste
     tok = make_tokenizer()
     n = len(data.countries)
     cfg = model_config(arch, tok.vocab_size, n, tok.pad_id, **model_overrides)
-    mtype = get_model_type(MODEL_TYPES[arch])
-    config = mtype.make_config(cfg)
     torch.manual_seed(seed)
-    model = mtype.build(config)
+    config, model = make_model(arch, cfg)
     train_pairs, val_pairs = data.split(HELD_OUT, SPLIT_SEED)
     d = TRAIN_DEFAULTS[arch]
     balance = d.get("balance", 0.0) if balance is None else balance
