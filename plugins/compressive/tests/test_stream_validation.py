@@ -2,13 +2,11 @@
 one `seqkit music eval` prints for that checkpoint."""
 
 import json
-import shutil
 
 import pytest
 from typer.testing import CliRunner
 
 from seqkit.cli import app
-
 
 
 def _piece(path, seed, n=160):
