@@ -197,12 +197,67 @@ def test_heatmap_bad_sizes(h, tiny_run, tmp_path, args, needle):
     assert not (tmp_path / "heat").exists()
 
 
-@pytest.mark.parametrize("args", [["--temperatures", "1,-1"], ["--max-chars", "0"]])
+@pytest.mark.parametrize("args", [["--temperatures", "1,-1"], ["--temperatures", "nan"],
+                                  ["--temperatures", "0.5,inf"], ["--max-chars", "0"]])
 def test_eval_bad_temperatures_and_limits(h, tiny_run, tmp_path, args):
     r = h.cli(["abc", "eval", "-m", tiny_run["ckpt"], "--data", tiny_run["val"], "-n", "1", *args], tmp_path)
-    _fails(r, "--temperatures must be >= 0")
+    _fails(r, "--temperatures must be finite numbers >= 0")
 
 
 def test_infinite_temperature_is_one_error(h, tiny_run, tmp_path):
     _fails(h.cli(["abc", "generate", "-m", tiny_run["ckpt"], "-t", "inf", "-n", "1"], tmp_path),
            "--temperature must be a finite number")
+
+
+# ------------------------------------------------------------------ outputs of the wrong kind
+
+@pytest.mark.parametrize("command, option, kind", [
+    ("train", "--out", "file"), ("sweep", "--out", "file"), ("heatmap", "--out", "file"),
+    ("generate", "--midi", "file"), ("eval", "--samples", "file"), ("generate", "--out", "folder"),
+])
+def test_output_of_the_wrong_kind_is_one_error_before_any_work(h, tiny_run, tmp_path, command, option, kind):
+    target = tmp_path / "target"
+    if kind == "file":
+        target.write_text("keep me")
+    else:
+        target.mkdir()
+    data = ["--data", tiny_run["train"], "--val", tiny_run["val"], "--hidden", "8", "--steps", "1"]
+    args = {"train": data, "sweep": data,
+            "heatmap": ["-m", tiny_run["ckpt"], "--generate", "--neurons", "1"],
+            "generate": ["-m", tiny_run["ckpt"], "-n", "1", "--midi", tmp_path / "mid"],
+            "eval": ["-m", tiny_run["ckpt"], "--data", tiny_run["val"], "-n", "1"]}[command]
+    r = h.cli(["abc", command, *args, option, target, "--device", "cpu"], tmp_path)
+    _fails(r, option, "is a file, not a folder" if kind == "file" else "is a folder; give a file name")
+    assert target.is_dir() or target.read_text() == "keep me"
+    assert not (tmp_path / "mid").exists()  # generate --out DIR: no MIDI written before the error
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--lr", "nan"], "--lr must be a positive number"),
+    (["--lr", "0"], "--lr must be a positive number"),
+    (["--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--patience", "-1"], "--patience must be 0 (off) or more"),
+    (["--epochs", "-2"], "cannot be negative"),
+])
+def test_train_bad_numbers(h, tmp_path, args, needle):
+    f = tmp_path / "data.txt"
+    f.write_text(h.course_text(h.TUNES, n=2))
+    _fails(h.cli(["abc", "train", "--data", f, "--hidden", "8", "--out", tmp_path / "run", *args], tmp_path),
+           needle)
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_engine_without_midi(h, tiny_run, tmp_path):
+    _fails(h.cli(["abc", "generate", "-m", tiny_run["ckpt"], "-n", "1", "--engine", "lilypond"], tmp_path),
+           "unknown engine")
+
+
+def test_resume_reports_only_new_epochs(h, tiny_run, tmp_path):
+    args = ["abc", "train", "--data", tiny_run["train"], "--val", tiny_run["val"], "--hidden", "8",
+            "--embd", "8", "--seq-len", "32", "--batch-size", "16", "--patience", "0",
+            "--out", tmp_path / "run", "--device", "cpu"]
+    first = h.cli(args + ["--epochs", "1"], tmp_path)
+    assert first.exit_code == 0, first.output
+    again = h.cli(args + ["--epochs", "2", "--resume"], tmp_path)
+    assert again.exit_code == 0, again.output
+    assert "epoch   1 " not in again.stderr and "epoch   2 " in again.stderr

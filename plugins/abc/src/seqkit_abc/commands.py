@@ -87,6 +87,18 @@ def _read_primer(primer: str) -> str:
     return primer.replace("\\n", "\n")
 
 
+def _folder_target(path: Path | None, option: str) -> None:
+    """An output folder must not be an existing file (checked before any work is done)."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise SeqkitError(f"{option} {path} is a file, not a folder")
+
+
+def _file_target(path: Path | None, option: str) -> None:
+    """An output file must not be an existing folder (checked before any work is done)."""
+    if path is not None and path.is_dir():
+        raise SeqkitError(f"{option} {path} is a folder; give a file name")
+
+
 def _write(path: Path, data: bytes) -> None:
     from seqkit import atomic_write_bytes
 
@@ -113,8 +125,9 @@ def generate(
     from .generate import sample_tunes
     from .midi import abc_to_midi, pick_engine
 
-    if midi is not None:
-        pick_engine(engine)
+    pick_engine(engine)
+    _file_target(out, "--out")
+    _folder_target(midi, "--midi")
     ckpt, dev = _load(model, device)
     text = _read_primer(primer)
     samples = sample_tunes(ckpt.model, ckpt.tokenizer, text, count, temperature, max_chars,
@@ -187,6 +200,7 @@ def train(
                         epochs=epochs, steps=steps, patience=patience, schedule=schedule, seed=seed,
                         device=device)
     settings.check()
+    _folder_target(out, "--out")
     if save is not None and (not save.strip() or Path(save).name != save or save.startswith(".")):
         raise SeqkitError(f"--save takes a plain name such as my-lstm, not {save!r}")
     corpus = load_corpus(data, val, fmt, seed=seed)
@@ -277,8 +291,9 @@ def evaluate(
     _threads(threads)
     pick_engine(engine)
     temps = parse_list(temperatures, float, "temperatures")
-    if any(t < 0 for t in temps) or max_chars < 1:
-        raise SeqkitError("--temperatures must be >= 0 and --max-chars at least 1")
+    if not all(0 <= t < float("inf") for t in temps) or max_chars < 1:  # also rejects nan
+        raise SeqkitError("--temperatures must be finite numbers >= 0 and --max-chars at least 1")
+    _folder_target(samples, "--samples")
     if data is None:
         data = shared_data() / "abc-pa3" / "val.txt"
         if not data.exists():
@@ -364,6 +379,7 @@ def heatmap(
         raise SeqkitError("give --neurons 21,57 or --find K")
     if max_chars < 1 or width < 1:
         raise SeqkitError("--max-chars and --width must be at least 1")
+    _folder_target(out, "--out")
     ckpt, dev = _load(model, device)
     units_in_model = getattr(ckpt.model.config, "hidden", None)
     if units_in_model is not None and find > units_in_model:
@@ -440,6 +456,7 @@ def sweep(
               "seq_len": parse_list(seq_len, int, "seq_len")}
     base = Settings(epochs=epochs, steps=steps, patience=patience, seed=seed, device=device)
     runs = plan(base, values, mode)
+    _folder_target(out, "--out")
     data, val = _default_data(data, val)
     corpus = load_corpus(data, val, fmt, seed=seed)
     _info(f"{len(runs)} runs on {corpus.source['train_tunes']} training tunes")

@@ -8,6 +8,7 @@ generated), so ``val_loss`` is nats per character of the validation tunes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -54,6 +55,14 @@ class Settings:
             raise SeqkitError(f"--dropout must be in [0, 1), not {self.dropout}")
         if self.seq_len < 2:
             raise SeqkitError("--seq-len must be at least 2")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise SeqkitError(f"--lr must be a positive number, not {self.lr}")
+        if self.batch_size < 1:
+            raise SeqkitError(f"--batch-size must be at least 1, not {self.batch_size}")
+        if self.patience < 0:
+            raise SeqkitError(f"--patience must be 0 (off) or more, not {self.patience}")
+        if (self.epochs or 0) < 0 or (self.steps or 0) < 0:
+            raise SeqkitError("--epochs and --steps cannot be negative")
 
 
 class SliceDataset:
@@ -131,20 +140,6 @@ def build(settings: Settings, corpus: Corpus):
     return tok, config, model, train_set, val_set
 
 
-class ReportingTrainer(Trainer):
-    """Core's Trainer, printing each new evaluation (train/val loss and accuracy) as a line."""
-
-    report = None
-    _shown = 0
-
-    def save(self, *args, **kwargs):
-        if self.report is not None:
-            for row in self.history[self._shown:]:
-                self.report(format_row(row))
-            self._shown = len(self.history)
-        return super().save(*args, **kwargs)
-
-
 def format_row(row: dict) -> str:
     def f(key, fmt):
         return format(row[key], fmt) if row.get(key) is not None else "-"
@@ -162,12 +157,12 @@ def train(settings: Settings, corpus: Corpus, out: Path, resume: bool = False,
                      lr=settings.lr, optimizer=settings.optimizer, weight_decay=settings.weight_decay,
                      schedule=settings.schedule, patience=settings.patience, device=settings.device,
                      seed=settings.seed, progress=progress)
-    trainer = ReportingTrainer(model, tc, train_set, val_set=val_set, collate=make_collate(tok.pad_id),
+    trainer = Trainer(model, tc, train_set, val_set=val_set, collate=make_collate(tok.pad_id),
                       loss_fn=lm_loss, out=out,
                       checkpoint=dict(model_type="rnn-lm", config=config, tokenizer=tok, task="abc",
                                       data=corpus.source,
-                                      extra={"primer": DEFAULT_PRIMER, "settings": asdict(settings)}))
-    trainer.report = report
+                                      extra={"primer": DEFAULT_PRIMER, "settings": asdict(settings)}),
+                      on_eval=(lambda row: report(format_row(row))) if report is not None else None)
     result = trainer.fit(resume=resume)
     result["parameters"] = sum(p.numel() for p in model.parameters())
     return result
