@@ -156,3 +156,13 @@ def test_every_fixture_tokenizes_or_fails_cleanly():
         assert all(0 <= i < N_EVENTS for i in ids)
         assert np.array_equal(quantize_notes(tok.decode_notes(ids)), decode_quantized(ids))
     assert ok >= len(files) // 2
+
+
+@pytest.mark.parametrize("program", [-1, 128, 500])
+def test_program_outside_general_midi_is_refused(program, tmp_path):
+    # was accepted: training went fine, then every `generate` died in mido's MIDI writer
+    with pytest.raises(SeqkitError, match="program must be a General MIDI program 0..127"):
+        PerformanceTokenizer(program=program)
+    from seqkit_midi_transformer.tokenizer import write_midi
+
+    write_midi(PerformanceTokenizer(program=127).decode([60, 300, 188]), tmp_path / "x.mid")

@@ -246,6 +246,8 @@ class PerformanceTokenizer:
         self.drums = bool(drums)
         self.sustain = bool(sustain)
         self.program = int(program)
+        if not 0 <= self.program <= 127:  # else every MIDI written would fail in mido
+            raise SeqkitError(f"performance: program must be a General MIDI program 0..127, not {program}")
 
     # -- encoding ---------------------------------------------------------------------------
     def notes(self, source, drums: bool | None = None) -> np.ndarray:
