@@ -88,3 +88,24 @@ def test_generate_with_a_bad_soundfont_writes_neither_midi_nor_wav(midi, tmp_pat
     r = cli("music", "generate", "--tokens", 8, "--out", out, "--wav", wav, "--soundfont", bad)
     assert r.exit_code == 2 and "is not a SoundFont" in r.output
     assert not out.exists() and not wav.exists()
+
+
+def test_piano_roll_draws_each_key_once_and_stops_at_max_seconds(tmp_path, monkeypatch):
+    from seqkit_midi_transformer.render import write_piano_roll
+
+    import seqkit
+
+    drawn = {}
+
+    def keep(fig, path):
+        ax = fig.axes[0]
+        drawn["bars"] = sorted((round(p.get_x(), 3), round(p.get_x() + p.get_width(), 3), round(p.get_y() + 0.4))
+                               for p in ax.patches)
+        drawn["xlim"] = ax.get_xlim()
+
+    monkeypatch.setattr(seqkit, "save_figure", keep)
+    # key 60 held by the pedal to 4 s but struck again at 1 s; key 64 sounds past max_seconds
+    notes = [(0.0, 4.0, 60, 80), (1.0, 2.0, 60, 90), (0.5, 9.0, 64, 70), (6.0, 7.0, 67, 70)]
+    write_piano_roll(np.array(notes), tmp_path / "r.png", max_seconds=3)
+    assert drawn["bars"] == [(0.0, 1.0, 60), (0.5, 3.0, 64), (1.0, 2.0, 60)]  # was two overlapping bars on key 60
+    assert drawn["xlim"] == (0.0, 3.0)  # was 9.0: "only the first N seconds"

@@ -90,9 +90,14 @@ def write_piano_roll(notes: np.ndarray, path, title: str = "", split_at: float |
 
     from seqkit import save_figure
 
-    notes = np.asarray(notes, dtype=np.float64).reshape(-1, 4)
+    notes = np.asarray(notes, dtype=np.float64).reshape(-1, 4).copy()
+    if len(notes):  # one key sounds once: a note ends where its key is struck again (as the tokenizer reads it)
+        notes = notes[np.lexsort((notes[:, 0], notes[:, 2]))]
+        again = notes[1:, 2] == notes[:-1, 2]
+        notes[:-1, 1] = np.where(again, np.minimum(notes[:-1, 1], notes[1:, 0]), notes[:-1, 1])
     if max_seconds:
         notes = notes[notes[:, 0] < max_seconds]
+        notes[:, 1] = np.minimum(notes[:, 1], max_seconds)
     end = float(notes[:, 1].max()) if len(notes) else 1.0
     lo, hi = (int(notes[:, 2].min()) - 2, int(notes[:, 2].max()) + 3) if len(notes) else (21, 109)
     fig, ax = plt.subplots(figsize=(10, 3.2), dpi=80)
