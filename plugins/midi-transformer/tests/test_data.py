@@ -214,3 +214,12 @@ def test_a_split_with_no_files_says_so(tmp_path):
     assert len(load_paths(paths, progress=False).split("train")) == 2
     with pytest.raises(SeqkitError, match="has no MIDI files in the split"):  # was "no readable MIDI files"
         load_paths(paths, splits=("validation",), source="sel", progress=False)
+
+
+def test_bad_seqkit_workers_is_one_error(tmp_path, monkeypatch):
+    make_midi(tmp_path / "a.mid", scale_notes(8))
+    monkeypatch.setenv("SEQKIT_WORKERS", "two")  # was a ValueError traceback
+    with pytest.raises(SeqkitError, match="SEQKIT_WORKERS must be a number of processes, not 'two'"):
+        load_midi_folder(tmp_path, progress=False)
+    monkeypatch.setenv("SEQKIT_WORKERS", "1")
+    assert len(load_midi_folder(tmp_path, progress=False).pieces) == 1

@@ -213,6 +213,16 @@ def _tokenize_file(args) -> tuple[object, str]:
     return result, ""
 
 
+def _env_workers() -> int:
+    """``SEQKIT_WORKERS`` (processes for tokenizing), 0 when unset."""
+    value = os.environ.get("SEQKIT_WORKERS", "").strip()
+    if not value:
+        return 0
+    if not value.isdigit():
+        raise SeqkitError(f"SEQKIT_WORKERS must be a number of processes, not {value!r}")
+    return int(value)
+
+
 def tokenize_files(paths: list[Path], tokenizer, workers: int | None = None, progress: bool = True,
                    label: str = "tokenizing MIDI", mode: str = "ids") -> tuple[list, list[str]]:
     """Token arrays (``mode="ids"``) or step lists (``mode="steps"``) for ``paths`` (``None``
@@ -221,7 +231,7 @@ def tokenize_files(paths: list[Path], tokenizer, workers: int | None = None, pro
 
     folder = _cache_folder(tokenizer)
     jobs = [(str(p), tokenizer.to_dict(), str(folder), mode) for p in paths]
-    workers = workers or int(os.environ.get("SEQKIT_WORKERS", 0)) or min(len(jobs), os.cpu_count() or 1)
+    workers = workers or _env_workers() or min(len(jobs), os.cpu_count() or 1)
     results: list = [None] * len(jobs)
     failed: list[str] = []
     with progress_bar(disable=not progress) as bar:
