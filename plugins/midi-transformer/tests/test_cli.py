@@ -115,9 +115,16 @@ def test_generate_with_primer(tiny_model, primer, tmp_path):
 
 def test_generate_batch_from_nothing(tiny_model, tmp_path):
     r = cli("music", "generate", "--model", tiny_model["ckpt"], "-n", 3, "--seconds", 2,
-            "--continuation-only", "--out", tmp_path / "x.mid", "--seed", 0)
+            "--continuation-only", "--out", tmp_path / "x.mid", "--seed", 0, "--json")
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in tmp_path.glob("x_*.mid")) == ["x_1.mid", "x_2.mid", "x_3.mid"]
+    res = json.loads(r.stdout)
+    assert res["primer_tokens"] == 1 and len(res["pieces"]) == 3
+    import pretty_midi
+
+    for piece in res["pieces"]:  # --seconds 2: nothing after 2 s (+ one 10 ms step for a note cut there)
+        assert piece["seconds"] <= 2.01
+        assert pretty_midi.PrettyMIDI(piece["out"]).get_end_time() <= 2.01
 
 
 def test_generate_bad_input(tiny_model, tmp_path):
