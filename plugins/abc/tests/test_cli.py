@@ -261,3 +261,25 @@ def test_resume_reports_only_new_epochs(h, tiny_run, tmp_path):
     again = h.cli(args + ["--epochs", "2", "--resume"], tmp_path)
     assert again.exit_code == 0, again.output
     assert "epoch   1 " not in again.stderr and "epoch   2 " in again.stderr
+
+
+def test_interrupted_before_any_evaluation_saves_nothing_under_the_name(h, tiny_run, tmp_path, monkeypatch):
+    from seqkit_abc.training import SliceDataset
+
+    calls = []
+
+    def ctrl_c(self, i):
+        calls.append(i)
+        if len(calls) > 20:  # Ctrl-C in the second batch, long before the end of epoch 1
+            raise KeyboardInterrupt
+        return real(self, i)
+
+    real = SliceDataset.__getitem__
+    monkeypatch.setattr(SliceDataset, "__getitem__", ctrl_c)
+    r = h.cli(["abc", "train", "--data", tiny_run["train"], "--val", tiny_run["val"], "--hidden", "8",
+               "--batch-size", "16", "--epochs", "1", "--out", tmp_path / "run", "--save", "mine",
+               "--device", "cpu"], tmp_path)
+    assert r.exit_code == 0, r.output
+    assert "interrupted" in r.stderr and "not saved as 'mine'" in r.stderr
+    assert not (tmp_path / "seqkit-data" / "checkpoints" / "abc" / "mine.json").exists()
+    assert (tmp_path / "run" / "last.json").exists()  # the run itself can be resumed

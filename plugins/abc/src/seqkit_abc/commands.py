@@ -207,9 +207,15 @@ def train(
     _info(f"{corpus.source['train_tunes']} training tunes, {corpus.source['val_tunes']} validation tunes")
     result = run_training(settings, corpus, out, resume=resume, progress=not as_json, report=_info)
     best = result["best_val_loss"]
-    _info(f"best val loss {best:.4f} nats/char, accuracy {result['best_val_acc']:.3f}; "
-          f"{result['seconds']:.0f} s; model {result['best_path']}")
-    if save:
+    if best is None:  # interrupted before the first evaluation
+        _info(f"no evaluation yet ({result['steps']} steps, {result['seconds']:.0f} s)")
+    else:
+        _info(f"best val loss {best:.4f} nats/char, accuracy {result['best_val_acc']:.3f}; "
+              f"{result['seconds']:.0f} s; model {result['best_path']}")
+    if save and result["interrupted"] and not result["history"]:
+        # stopped before the first evaluation: do not replace a model the user may rely on
+        _info(f"interrupted before the first evaluation: not saved as {save!r}")
+    elif save:
         from seqkit import export_checkpoint, user_checkpoint_dir
 
         dest = export_checkpoint(result["best_path"], user_checkpoint_dir("abc") / f"{save}.json",
