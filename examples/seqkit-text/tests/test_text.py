@@ -50,7 +50,6 @@ def test_train_generate_eval(corpus, tmp_path):
     assert first.stdout == again.stdout  # --seed makes it deterministic
     assert first.stdout.startswith("the cat")
 
-
     many = text("generate", "-p", "a ", "-n", 3, "-l", 10, "--seed", 0, "--json", "--device", "cpu")
     samples = json.loads(many.stdout)
     assert len(samples) == 3
@@ -127,3 +126,43 @@ def test_loading_the_plugin_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "nan"], "--lr must be a positive number"),
+    (["--lr", "0"], "--lr must be a positive number"),
+    (["--out", "a-file.txt"], "--out a-file.txt is a file, not a folder"),
+])
+def test_bad_training_settings_are_one_error_line(corpus, args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file.txt").write_text("keep me")
+    result = text("train", corpus, "--steps", 2, *SMALL, *args)
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip()
+    assert line.startswith(f"Error: {message}") and "\n" not in line, line
+    assert "Traceback" not in result.output and (tmp_path / "a-file.txt").read_text() == "keep me"
+
+
+def test_ctrl_c_before_the_first_evaluation_keeps_the_saved_model(corpus, tmp_path, monkeypatch):
+    assert text("train", corpus, "--steps", 2, "--out", tmp_path / "good", *SMALL).exit_code == 0
+    from seqkit import user_checkpoint_dir
+
+    saved = user_checkpoint_dir("text") / "default.json"
+    before = saved.read_text()
+
+    from seqkit_text.data import Windows
+
+    real, calls = Windows.__getitem__, []
+
+    def ctrl_c(self, i):
+        calls.append(i)
+        if len(calls) > 20:  # Ctrl-C in the second batch of 16, before any evaluation
+            raise KeyboardInterrupt
+        return real(self, i)
+
+    monkeypatch.setattr(Windows, "__getitem__", ctrl_c)
+    result = text("train", corpus, "--steps", 50, "--out", tmp_path / "run", *SMALL)
+    assert result.exit_code == 0, result.output
+    assert "not saved as 'default'" in result.stderr
+    assert saved.read_text() == before  # the earlier model is still the default
+    assert (tmp_path / "run" / "last.json").exists()  # and the run can be resumed

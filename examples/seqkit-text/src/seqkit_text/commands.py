@@ -79,6 +79,10 @@ def train(
 
     if not name.strip() or Path(name).name != name or name.startswith("."):
         raise SeqkitError(f"--name takes a plain name such as my-model, not {name!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise SeqkitError(f"--lr must be a positive number, not {lr}")
+    if out.exists() and not out.is_dir():
+        raise SeqkitError(f"--out {out} is a file, not a folder")
     text = read_text(corpus)
     if val is not None:
         train_text, val_text = text, read_text(val)
@@ -109,6 +113,13 @@ def train(
                         extra={"context": context, "arch": arch}),
     )
     result = trainer.fit(resume=resume)
+    if result["interrupted"] and not result["history"]:
+        # stopped before the first evaluation: keep whatever model NAME was (e.g. a good "default")
+        info(f"interrupted at step {result['steps']}, before the first evaluation: not saved as "
+             f"{name!r}; continue with --resume --out {out}")
+        if as_json:
+            typer.echo(json.dumps({"interrupted": True, "steps": result["steps"], "run": str(out)}))
+        return
     loss = result["best_val_loss"]
     metrics = {"val_loss": loss, "val_bits_per_token": loss / math.log(2) if loss else None,
                "steps": result["steps"]}
@@ -189,7 +200,7 @@ def evaluate(
     tok = ckpt.tokenizer
     context = int(ckpt.extra.get("context") or 128)
     text = read_text(text_file)
-    ds = windows(text, tok, context, what=str(text_file))
+    ds = windows(text, tok, context, what=f"file {text_file}")
     dev = next(ckpt.model.parameters()).device
     loss_sum = n_tokens = n_correct = 0.0
     with torch.no_grad():
