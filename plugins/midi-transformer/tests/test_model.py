@@ -96,3 +96,14 @@ def test_registered_and_paper_preset_size():
     model = mt.build({"vocab_size": 391, **PRESETS["paper"], "position": "rope"})
     n = model.num_params()
     assert 12e6 < n < 14e6  # 6 x (4 d^2 + 2 d d_ff) + embeddings
+
+
+def test_a_window_longer_than_the_context_is_a_clear_error(tmp_path):
+    # `music eval --seq-len 128` on a max_len-64 model, or `train --set max_len=32 --seq-len 64`,
+    # was a ValueError traceback from inside the attention layer
+    from seqkit.errors import SeqkitError
+
+    model = MusicTransformer(MusicTransformerConfig(**PRESETS["tiny"])).eval()
+    with pytest.raises(SeqkitError, match="longer than the model's context .max_len 64.: use --seq-len 64 or less"):
+        model(torch.zeros(1, 65, dtype=torch.long))
+    assert model(torch.zeros(1, 64, dtype=torch.long))[0].shape == (1, 64, 391)

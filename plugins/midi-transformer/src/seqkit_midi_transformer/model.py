@@ -269,6 +269,11 @@ class MusicTransformer(nn.Module):
                                n_slots=min(cache.pos + T, cache.max_len))
             cache.pos += T
             return logits, cache
+        if T > self.config.max_len:  # a user setting (--seq-len), so one clear line, not a traceback
+            from seqkit.errors import SeqkitError
+
+            raise SeqkitError(f"a window of {T} tokens is longer than the model's context (max_len "
+                              f"{self.config.max_len}): use --seq-len {self.config.max_len} or less")
         x = self._embed(idx, cond)
         rope = self._rope(torch.arange(T, device=idx.device), x.dtype)
         kvs = []
