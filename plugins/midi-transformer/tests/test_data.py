@@ -223,3 +223,11 @@ def test_bad_seqkit_workers_is_one_error(tmp_path, monkeypatch):
         load_midi_folder(tmp_path, progress=False)
     monkeypatch.setenv("SEQKIT_WORKERS", "1")
     assert len(load_midi_folder(tmp_path, progress=False).pieces) == 1
+
+
+@pytest.mark.parametrize("fraction", [0.5, 2.0, -0.1, float("nan")])
+def test_midi_folder_split_fraction_is_checked(tmp_path, fraction):
+    # 0.5 and up left no training file; nan was a ValueError traceback from the seeded split
+    make_midi(tmp_path / "a.mid", scale_notes(8))
+    with pytest.raises(SeqkitError, match="fraction must be at least 0 and below 0.5"):
+        load_midi_folder(tmp_path, fraction=fraction, progress=False)

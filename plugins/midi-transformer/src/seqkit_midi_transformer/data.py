@@ -368,6 +368,7 @@ def load_midi_folder(path, tokenizer=None, splits=None,
     """Every .mid/.midi below ``path``. Splits come from an ``info.csv`` with ``split`` and
     ``midi_filename`` columns when present (as in Groove MIDI), else a seeded split with
     ``fraction`` of the files each for validation and test."""
+    _check_fraction(fraction)
     if str(path).endswith(".npz"):
         return load_token_archive(path)
     folder = _check_folder(path)
@@ -392,12 +393,19 @@ def load_midi_folder(path, tokenizer=None, splits=None,
     return _build(_select(rows, splits, limit), tokenizer, str(folder), workers, progress)
 
 
+def _check_fraction(fraction: float) -> None:
+    if not 0 <= fraction < 0.5:  # also rejects nan
+        raise SeqkitError(f"fraction must be at least 0 and below 0.5 (the share of the files each for "
+                          f"validation and test; the rest trains), not {fraction}")
+
+
 def split_rows(files: list[Path], root: Path | None = None, fraction: float = 0.1,
                seed: int = 0) -> list[tuple[str, str, Path]]:
     """``(name, split, path)`` rows: a seeded split with ``fraction`` of the files each for
     validation and test (all train below 3 files); names relative to ``root`` when inside it."""
     from seqkit.data import seeded_split
 
+    _check_fraction(fraction)
     files = sorted(Path(f) for f in files)
     train, held = seeded_split(files, 2 * fraction, seed) if len(files) >= 3 else (files, [])
     val, test = held[: (len(held) + 1) // 2], held[(len(held) + 1) // 2:]
