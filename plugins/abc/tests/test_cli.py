@@ -283,3 +283,15 @@ def test_interrupted_before_any_evaluation_saves_nothing_under_the_name(h, tiny_
     assert "interrupted" in r.stderr and "not saved as 'mine'" in r.stderr
     assert not (tmp_path / "seqkit-data" / "checkpoints" / "abc" / "mine.json").exists()
     assert (tmp_path / "run" / "last.json").exists()  # the run itself can be resumed
+
+
+def test_sweep_with_steps_reports_fractional_epochs(h, tiny_run, tmp_path):
+    out = tmp_path / "sweep"
+    r = h.cli(["abc", "sweep", "--data", tiny_run["train"], "--val", tiny_run["val"], "--hidden", "8",
+               "--steps", "2", "--epochs", "0", "--batch-size", "4", "--seq-len", "32", "--out", out,
+               "--device", "cpu", "--json"], tmp_path)
+    assert r.exit_code == 0, r.output
+    run = json.loads(r.stdout)["runs"][0]
+    # the stream of 60 short tunes holds far more than 2 batches of 4 slices: 2 steps < 1 epoch
+    assert 0 < run["epochs"] < 1
+    assert run["sec_per_epoch"] > 0

@@ -78,11 +78,12 @@ def run_sweep(runs: list[Settings], corpus: Corpus, out: Path, report=print,
                          "history": [], "error": str(exc)})
             continue
         hist = result["history"]
-        epochs = max(1, result["epochs"])
+        epochs = result["steps"] / result["batches_per_epoch"]  # fractional with --steps
         row = {**{k: getattr(s, k) for k in PARAMS},
                "best_val_loss": result["best_val_loss"], "best_val_acc": result["best_val_acc"],
                "final_train_loss": hist[-1].get("train_loss") if hist else None,
-               "epochs": result["epochs"], "sec_per_epoch": result["seconds"] / epochs,
+               "epochs": round(epochs, 2) if epochs % 1 else int(epochs),
+               "sec_per_epoch": result["seconds"] / epochs if epochs else float("nan"),
                "parameters": result["parameters"], "stopped_early": result["stopped_early"],
                "history": hist, "settings": asdict(s)}
         done.write_text(json.dumps(row, indent=1))

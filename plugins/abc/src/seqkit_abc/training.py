@@ -165,6 +165,7 @@ def train(settings: Settings, corpus: Corpus, out: Path, resume: bool = False,
                       on_eval=(lambda row: report(format_row(row))) if report is not None else None)
     result = trainer.fit(resume=resume)
     result["parameters"] = sum(p.numel() for p in model.parameters())
+    result["batches_per_epoch"] = max(1, math.ceil(len(train_set) / settings.batch_size))
     return result
 
 
