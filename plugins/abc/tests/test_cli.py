@@ -295,3 +295,31 @@ def test_sweep_with_steps_reports_fractional_epochs(h, tiny_run, tmp_path):
     # the stream of 60 short tunes holds far more than 2 batches of 4 slices: 2 steps < 1 epoch
     assert 0 < run["epochs"] < 1
     assert run["sec_per_epoch"] > 0
+
+
+def test_ctrl_c_stops_the_sweep_and_the_run_resumes_later(h, tiny_run, tmp_path, monkeypatch):
+    from seqkit_abc.training import SliceDataset
+
+    out = tmp_path / "sweep"
+    args = ["abc", "sweep", "--data", tiny_run["train"], "--val", tiny_run["val"], "--hidden", "8,12,16",
+            "--epochs", "1", "--batch-size", "16", "--seq-len", "32", "--out", out, "--device", "cpu"]
+    real, calls = SliceDataset.__getitem__, []
+
+    def ctrl_c(self, i):
+        calls.append(i)
+        if len(calls) == len(self) + 20:  # one epoch of run 1, then 20 items into run 2
+            raise KeyboardInterrupt
+        return real(self, i)
+
+    monkeypatch.setattr(SliceDataset, "__getitem__", ctrl_c)
+    r = h.cli(args, tmp_path)
+    assert r.exit_code == 0, r.output
+    assert "interrupted" in r.stderr and "[3/3]" not in r.stderr  # the third run never started
+    finished = sorted(p.parent.name for p in out.glob("*/result.json"))
+    assert finished == ["lstm-h8-l1-d0-adam-lr0.004-b16-s32"]
+    assert (out / "lstm-h12-l1-d0-adam-lr0.004-b16-s32" / "last.json").exists()
+    monkeypatch.setattr(SliceDataset, "__getitem__", real)
+    again = h.cli(args, tmp_path)
+    assert again.exit_code == 0, again.output
+    assert again.stderr.count("done before") == 1 and "resuming" in again.stderr
+    assert len((out / "results.csv").read_text().strip().splitlines()) == 1 + 3

@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from seqkit import SeqkitError
+from seqkit import SeqkitError, atomic_write_bytes
 
 from .training import Corpus, Settings, train
 
@@ -77,6 +77,10 @@ def run_sweep(runs: list[Settings], corpus: Corpus, out: Path, report=print,
                          "sec_per_epoch": float("nan"), "parameters": 0, "stopped_early": False,
                          "history": [], "error": str(exc)})
             continue
+        if result["interrupted"]:  # Ctrl-C: stop the sweep; this run resumes when it is run again
+            report(f"    interrupted at step {result['steps']}: run the same sweep again to continue; "
+                   f"the table below has the {len(rows)} finished run(s)")
+            break
         hist = result["history"]
         epochs = result["steps"] / result["batches_per_epoch"]  # fractional with --steps
         row = {**{k: getattr(s, k) for k in PARAMS},
@@ -86,7 +90,7 @@ def run_sweep(runs: list[Settings], corpus: Corpus, out: Path, report=print,
                "sec_per_epoch": result["seconds"] / epochs if epochs else float("nan"),
                "parameters": result["parameters"], "stopped_early": result["stopped_early"],
                "history": hist, "settings": asdict(s)}
-        done.write_text(json.dumps(row, indent=1))
+        atomic_write_bytes(done, json.dumps(row, indent=1).encode())  # marks the run as finished
         report(f"    best val {row['best_val_loss']:.4f} acc {row['best_val_acc']:.3f}, "
                f"{row['sec_per_epoch']:.1f} s/epoch")
         rows.append(row)
@@ -99,8 +103,6 @@ def write_csv(rows: list[dict], path: Path) -> None:
     w.writeheader()
     for r in rows:
         w.writerow({k: (f"{r[k]:.4f}" if isinstance(r[k], float) else r[k]) for k in COLUMNS})
-    from seqkit import atomic_write_bytes
-
     atomic_write_bytes(path, buf.getvalue().encode())
 
 
@@ -153,7 +155,7 @@ def write_outputs(rows: list[dict], values: dict[str, list], out: Path) -> dict:
     varied = [k for k in PARAMS if len(values.get(k, [])) > 1]
     write_csv(rows, out / "results.csv")
     table = markdown_table(rows, varied or ["model"])
-    (out / "results.md").write_text(table)
+    atomic_write_bytes(out / "results.md", table.encode())
     base = {k: values[k][0] for k in varied}
     plots = [str(plot_param(rows, p, out / f"sweep_{p}.png", base)) for p in varied]
     return {"csv": str(out / "results.csv"), "table": str(out / "results.md"), "plots": plots,
