@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import seqkit_numerals.plugin as plugin
@@ -145,11 +146,42 @@ def test_shipped_models_are_exact_on_the_probes_and_small_numbers(model):
     (["train", "--batch-size", "0"], "must be at least 1"),
     (["train", "--steps", "-1"], "must be at least 1"),
     (["train", "--steps", "2", "--out", "/proc/no-such-dir/x.json"], "cannot create the folder for --out"),
+    (["train", "--steps", "2", "--hidden", "0"], "--hidden"),
+    (["train", "--steps", "2", "--layers", "0"], "--layers"),
+    (["train", "--steps", "2", "--n-embd", "0"], "--n-embd"),
+    (["train", "--steps", "2", "--model", "transformer", "--heads", "3"], "must be divisible by n_head"),
+    (["train", "--steps", "2", "--threads", "-2"], "--threads"),
+    (["train", "--steps", "2", "--warmup", "-5"], "--warmup"),
+    (["train", "--steps", "2", "--eval-every", "-1"], "--eval-every"),
+    (["train", "--steps", "2", "--out", ".."], "invalid checkpoint name"),
     (["eval", "-n", "-5"], "--count must be at least 1"),
+    (["eval", "-n", "100000000"], "--count"),
 ])
 def test_bad_training_and_eval_options_fail_before_any_work(gru, tmp_path, args, message):
     extra = ["--max", "1000", "--size", "300", "--run-dir", str(tmp_path / "run")] if args[0] == "train" else []
     r = cli("numerals", *args, *extra, *(["--model", gru] if args[0] == "eval" else []))
     assert r.exit_code == 2, r.output
-    assert message in r.stderr and "Traceback" not in r.output
+    assert message in r.stderr and "Traceback" not in r.output and r.stderr.count("\n") <= 2  # Click: + "Try ..."
     assert not (tmp_path / "run").exists()
+
+
+def test_train_out_to_a_folder_or_an_unwritable_place_fails_before_training(tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    args = ["numerals", "train", "--max", "1000", "--size", "300", "--steps", "2", "--run-dir", str(tmp_path / "run")]
+    r = cli(*args, "--out", str(folder))
+    assert r.exit_code == 2, r.output
+    assert "is a folder" in r.stderr and r.stderr.count("\n") == 1
+    assert not (tmp_path / "models.json").exists() and not (tmp_path / "run").exists()
+    (tmp_path / "afile").write_text("not a folder")
+    r = cli(*args, "--out", str(tmp_path / "afile" / "x.json"))
+    assert r.exit_code == 2 and "--out" in r.stderr and not (tmp_path / "run").exists()
+    if Path("/proc/self").is_dir():  # a folder that exists and takes no files, even for root
+        r = cli(*args, "--out", "/proc/x.json")
+        assert r.exit_code == 2 and "cannot write --out /proc/x.json" in r.stderr, r.output
+        assert not (tmp_path / "run").exists()
+
+
+def test_data_show_takes_no_negative_count():
+    r = cli("numerals", "data", "--max", "1000", "--size", "100", "--show", "-1")
+    assert r.exit_code == 2 and "--show" in r.stderr

@@ -15,6 +15,8 @@ import typer
 from seqkit import SeqkitError
 from seqkit.options import DeviceOption, JsonOption, SeedOption
 
+MAX_EVAL_COUNT = 100_000
+
 numerals_app = typer.Typer(help="Numbers as words: build the num2words data, train and evaluate models.",
                            no_args_is_help=True)
 
@@ -150,7 +152,7 @@ def data_command(
     sampling: SamplingOption = "digits",
     negatives: NegOption = 0.05,
     seed: SeedOption = None,
-    show: Annotated[int, typer.Option("--show", "-n", help="How many training pairs to print.")] = 5,
+    show: Annotated[int, typer.Option("--show", "-n", min=0, help="How many training pairs to print.")] = 5,
     as_json: JsonOption = False,
 ):
     """Build (or read from the cache) the num2words dataset and describe it."""
@@ -197,26 +199,26 @@ def train_command(
     steps: Annotated[int | None, typer.Option("--steps", help="Optimizer steps (default: 5 epochs).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per step.")] = 128,
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate (default 2e-3 gru, 1e-3 transformer).")] = None,
-    warmup: Annotated[int, typer.Option("--warmup", help="Linear warmup steps.")] = 200,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Linear warmup steps.")] = 200,
     schedule: Annotated[str, typer.Option("--schedule", help="constant, cosine or linear.")] = "cosine",
-    eval_every: Annotated[int, typer.Option("--eval-every", help="Steps between validations (0 = each epoch).")] = 0,
-    n_embd: Annotated[int | None, typer.Option("--n-embd", help="Embedding / model width.")] = None,
-    hidden: Annotated[int | None, typer.Option("--hidden", help="GRU hidden size.")] = None,
-    layers: Annotated[int | None, typer.Option("--layers", help="GRU layers / Transformer layers per stack.")] = None,
-    heads: Annotated[int | None, typer.Option("--heads", help="Transformer attention heads.")] = None,
+    eval_every: Annotated[int, typer.Option("--eval-every", min=0, help="Steps between validations (0 = each epoch).")] = 0,
+    n_embd: Annotated[int | None, typer.Option("--n-embd", min=1, help="Embedding / model width.")] = None,
+    hidden: Annotated[int | None, typer.Option("--hidden", min=1, help="GRU hidden size.")] = None,
+    layers: Annotated[int | None, typer.Option("--layers", min=1, help="GRU layers / Transformer layers per stack.")] = None,
+    heads: Annotated[int | None, typer.Option("--heads", min=1, help="Transformer attention heads.")] = None,
     seed: SeedOption = None,
     device: DeviceOption = "auto",
     out: Annotated[str | None, typer.Option("--out", "-o", help="Checkpoint name or .json path (default MODEL-LANG, e.g. gru-en).")] = None,
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Folder for the run (last.json, metrics, loss.png).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --run-dir.")] = False,
-    threads: Annotated[int, typer.Option("--threads", help="CPU threads for torch (0 = torch's default).")] = 0,
+    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads for torch (0 = torch's default).")] = 0,
     balance: Annotated[bool, typer.Option("--balance/--no-balance", help="Repeat numbers of rare digit counts (1-3 digits) in training.")] = True,
     export: Annotated[str, typer.Option("--export", help="Which weights --out gets: best (lowest validation loss) or last.")] = "best",
 ):
     """Train a gru or transformer model on num2words pairs with core's Trainer."""
-    from seqkit import data_dir, info, user_checkpoint_dir
+    from seqkit import data_dir, info, user_checkpoint_path
 
-    from .train import ARCHS, DEFAULT_LR
+    from .train import ARCHS, DEFAULT_LR, check_settings
 
     if model not in ARCHS:
         raise SeqkitError(f"unknown --model {model!r}; use {' or '.join(ARCHS)}")
@@ -224,21 +226,28 @@ def train_command(
     name = out or f"{model}-{lang}"
     if "/" in name or name.endswith(".json"):
         out_path = Path(name).expanduser()
+        if out_path.is_dir():
+            raise SeqkitError(f"--out {name} is a folder; give a .json path such as "
+                              f"{out_path / f'{model}-{lang}.json'}, or a checkpoint name")
     else:
-        out_path = user_checkpoint_dir("numerals") / f"{name}.json"
+        out_path = user_checkpoint_path("numerals", name)  # a plain name: no '/' or '..'
     run = run_dir or data_dir("runs", "numerals", out_path.stem)
     overrides = {k: v for k, v in dict(n_embd=n_embd, hidden=hidden, n_layers=layers, n_head=heads).items()
                  if v is not None}
     if batch_size < 1 or (steps is not None and steps < 1) or (epochs is not None and epochs < 1):
         raise SeqkitError("--batch-size, --steps and --epochs must be at least 1")
-    import os
+    check_settings(model, overrides)  # a width the heads do not divide: one line, before the data
+    import tempfile
 
     try:  # fail before training, not after it, when --out cannot be written
         out_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SeqkitError(f"cannot create the folder for --out {out_path}: {exc.strerror}") from None
-    if not os.access(out_path.parent, os.W_OK):
-        raise SeqkitError(f"cannot write --out {out_path}: its folder is not writable")
+    try:  # a real file, not os.access: root passes that test for read-only places such as /proc
+        with tempfile.TemporaryFile(dir=out_path.parent):
+            pass
+    except OSError as exc:
+        raise SeqkitError(f"cannot write --out {out_path}: {exc.strerror or exc}") from None
     if not epochs and not steps:
         epochs = 5
     if threads:
@@ -272,6 +281,9 @@ def eval_command(
     """Exact-match and token accuracy on unseen in-range numbers and beyond the trained range."""
     if count < 1 or errors < 0:
         raise SeqkitError("--count must be at least 1 and --errors at least 0")
+    if count > MAX_EVAL_COUNT:
+        raise SeqkitError(f"--count is at most {MAX_EVAL_COUNT:,}, not {count:,} (num2words and each model "
+                          "write every number of the uniform and out-of-range sets, a few thousand a second)")
     import torch
 
     from .evaluate import evaluate

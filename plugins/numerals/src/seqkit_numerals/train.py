@@ -27,6 +27,30 @@ DEFAULT_MODEL = {
 DEFAULT_LR = {"gru": 2e-3, "transformer": 1e-3}
 
 
+def make_model(arch: str, config):
+    """The ``arch`` model for ``config``; settings the model rejects are one ``SeqkitError`` line."""
+    from seqkit import get_model_type
+
+    try:
+        return get_model_type(ARCHS[arch]).build(config)
+    except (ValueError, TypeError) as exc:
+        raise SeqkitError(f"invalid {arch} settings: {exc}") from None
+
+
+def check_settings(arch: str, model_overrides: dict | None = None) -> None:
+    """Build ``arch`` once with these settings (tiny vocabularies), so that a bad one fails before
+    the data is built."""
+    from seqkit import Seq2SeqConfig
+
+    if arch not in ARCHS:
+        raise SeqkitError(f"unknown model {arch!r}; use {' or '.join(ARCHS)}")
+    try:
+        config = Seq2SeqConfig(src_vocab=8, tgt_vocab=8, **{**DEFAULT_MODEL[arch], **(model_overrides or {})})
+    except (ValueError, TypeError) as exc:
+        raise SeqkitError(f"invalid {arch} settings: {exc}") from None
+    make_model(arch, config)
+
+
 def train(arch: str, spec: DataSpec, *, out: Path, run_dir: Path, train_config: dict,
           model_overrides: dict | None = None, resume: bool = False, progress: bool = True,
           balance: bool = True, export: str = "best") -> dict:
@@ -34,7 +58,7 @@ def train(arch: str, spec: DataSpec, *, out: Path, run_dir: Path, train_config: 
     ``out`` as float16; return the trainer's result plus ``checkpoint`` (the exported path) and ``test`` (exact/token accuracy on the test split)."""
     import torch
 
-    from seqkit import Seq2SeqConfig, TrainConfig, Trainer, export_checkpoint, get_model_type, seq2seq_loss
+    from seqkit import Seq2SeqConfig, TrainConfig, Trainer, export_checkpoint, seq2seq_loss
 
     from .evaluate import score
 
@@ -55,7 +79,7 @@ def train(arch: str, spec: DataSpec, *, out: Path, run_dir: Path, train_config: 
                            max_len=max(256, 2 * longest), **settings)
     model_type = ARCHS[arch]
     torch.manual_seed(train_config.get("seed", 0))
-    model = get_model_type(model_type).build(config)
+    model = make_model(arch, config)
     batch_size = train_config.get("batch_size", 128)
     tc = TrainConfig(**{**train_config, "batch_size": 1})  # each item is a batch (LengthBatches)
     seed = train_config.get("seed", 0)
