@@ -323,3 +323,13 @@ def test_ctrl_c_stops_the_sweep_and_the_run_resumes_later(h, tiny_run, tmp_path,
     assert again.exit_code == 0, again.output
     assert again.stderr.count("done before") == 1 and "resuming" in again.stderr
     assert len((out / "results.csv").read_text().strip().splitlines()) == 1 + 3
+
+
+def test_eval_says_when_the_data_has_characters_the_model_never_saw(h, tiny_run, tmp_path):
+    other = tmp_path / "other.abc"
+    other.write_text("X:1\nT:Zq\u00e9\nK:C\nCDE|\n")  # Z, q and \u00e9 are not in the tiny corpus
+    r = h.cli(["abc", "eval", "-m", tiny_run["ckpt"], "--data", other, "-n", "0", "--json",
+               "--device", "cpu"], tmp_path)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["unknown_chars"] == 3
+    assert "3 characters of" in r.stderr and "not in the model's vocabulary" in r.stderr

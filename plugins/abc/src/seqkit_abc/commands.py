@@ -312,6 +312,9 @@ def evaluate(
                  for k, v in evaluate_loss(ckpt.model, ckpt.tokenizer, tunes, dev).items()}}
     report["val_bits_per_char"] = report["val_loss"] / 0.6931471805599453
     report["seconds_loss"] = round(time.time() - t0, 1)
+    if report["unknown_chars"]:
+        _info(f"{report['unknown_chars']:,} characters of {data} are not in the model's vocabulary "
+              f"(read as <unk>): the loss is not comparable with other data")
     rows = []
     for temp in temps if count else []:
         g = _generator(seed, dev)
