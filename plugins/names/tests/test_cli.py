@@ -189,3 +189,30 @@ def test_save_to_a_folder_or_an_unwritable_place_fails_before_training(tiny_fold
     assert r.exit_code == 2, r.output
     assert "cannot write --save" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("stop_at, saved", [(3, False), (8, True)])
+def test_ctrl_c_saves_only_a_validated_model(tiny_folder, tmp_path, monkeypatch, stop_at, saved):
+    """Ctrl-C (KeyboardInterrupt inside a step) before the first evaluation leaves --save alone;
+    after one (at step 5 of 50), the best validated weights are saved. Never a traceback."""
+    import seqkit.training
+
+    real, calls = seqkit.training.lm_loss, []
+
+    def loss(model, batch):
+        calls.append(1)
+        if len(calls) == stop_at:
+            raise KeyboardInterrupt
+        return real(model, batch)
+
+    monkeypatch.setattr(seqkit.training, "lm_loss", loss)
+    target = tmp_path / "m.json"
+    r = run("train", "--model", "gru", "--hidden", 8, "--embd", 8, "--data", tiny_folder, "--steps", 50,
+            "--batch-size", 8, "--out", tmp_path / "run", "--save", target)
+    assert r.exit_code == 0, r.output
+    assert "interrupted at step" in r.stderr and "Traceback" not in r.output
+    assert target.exists() == saved
+    if saved:
+        assert "interrupted; best so far: val NLL/char" in r.stderr and r.stdout.strip() == str(target)
+    else:
+        assert "nothing saved to" in r.stderr and r.stdout == ""

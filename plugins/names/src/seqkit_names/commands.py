@@ -235,13 +235,18 @@ def train(
                           balance_cap=balance_cap,
                           seed=seed or 0, device=device, dtype=None if float32 else "float16", resume=resume,
                           **settings)
+    if result["path"] is None:
+        _note(f"interrupted before the first evaluation: nothing saved to {target} "
+              f"(continue with --resume --out {out})")
+    else:
+        what = "val accuracy" if model == "classifier" else "val NLL/char"
+        value = result.get("val_acc") if model == "classifier" else result.get("val_loss")
+        stopped = "interrupted; best so far: " if result["interrupted"] else ""
+        _note(f"{stopped}{what} {value:.4f} after {result['steps']} steps in {result['seconds']:.0f} s")
     if as_json:
         typer.echo(json.dumps(result, indent=2))
-        return
-    what = "val accuracy" if model == "classifier" else "val NLL/char"
-    value = result.get("val_acc") if model == "classifier" else result.get("val_loss")
-    _note(f"{what} {value:.4f} after {result['steps']} steps in {result['seconds']:.0f} s")
-    typer.echo(result["path"])
+    elif result["path"] is not None:
+        typer.echo(result["path"])
 
 
 @names_app.command("eval")

@@ -224,6 +224,10 @@ def train(arch: str, data: NamesData, out: Path, save: Path, *, epochs=None, ste
                "steps": result.get("steps"), "epochs": result.get("epochs")}
     if arch == "classifier":
         metrics["val_acc"] = result.get("best_val_acc")
+    interrupted = result.get("interrupted", False)
+    if interrupted and not result.get("history"):
+        # Ctrl-C before the first evaluation: nothing validated to export, and ``save`` may hold a
+        # model the user relies on (by default the user's own ``ARCH``, found before the shipped one)
+        return {"path": None, "run": str(out), "seconds": seconds, **metrics, "interrupted": True}
     path = export_checkpoint(trainer.best_path, save, dtype=dtype, metrics=metrics)
-    return {"path": str(path), "run": str(out), "seconds": seconds, **metrics,
-            "interrupted": result.get("interrupted", False)}
+    return {"path": str(path), "run": str(out), "seconds": seconds, **metrics, "interrupted": interrupted}
