@@ -185,3 +185,29 @@ def test_train_out_to_a_folder_or_an_unwritable_place_fails_before_training(tmp_
 def test_data_show_takes_no_negative_count():
     r = cli("numerals", "data", "--max", "1000", "--size", "100", "--show", "-1")
     assert r.exit_code == 2 and "--show" in r.stderr
+
+
+@pytest.mark.parametrize("stop_at, saved", [(3, False), (12, True)])
+def test_ctrl_c_saves_only_a_validated_model(tmp_path, monkeypatch, stop_at, saved):
+    """Ctrl-C (KeyboardInterrupt inside a step) before the first validation leaves --out alone;
+    after one (every 5 steps here), the best validated weights are saved. Never a traceback."""
+    import seqkit
+    import seqkit.training
+
+    real, calls = seqkit.training.seq2seq_loss, []
+
+    def loss(model, batch):
+        calls.append(1)
+        if len(calls) == stop_at:
+            raise KeyboardInterrupt
+        return real(model, batch)
+
+    monkeypatch.setattr(seqkit, "seq2seq_loss", loss, raising=False)
+    out = tmp_path / "m.json"
+    r = cli("numerals", "train", "--max", "1000", "--size", "300", "--negatives", "0", "--steps", "50",
+            "--eval-every", "5", "--n-embd", "16", "--hidden", "16", "--out", str(out),
+            "--run-dir", str(tmp_path / "run"), "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    assert "interrupted at step" in r.stderr and "Traceback" not in r.output
+    assert out.exists() == saved
+    assert ("nothing saved to" in r.stderr) != saved

@@ -261,9 +261,14 @@ def train_command(
 
     result = train(model, spec, out=out_path, run_dir=run, train_config=tc, model_overrides=overrides,
                    resume=resume, balance=balance, export=export)
+    if result["checkpoint"] is None:
+        info(f"interrupted before the first validation: nothing saved to {out_path} "
+             f"(continue with --resume --run-dir {run})")
+        return
     t = result["test"]
     info(f"test split ({t['n']:,} unseen numbers): exact {t['exact']:.2%}, token accuracy {t['token_acc']:.2%}")
-    info(f"saved {result['checkpoint']} (run: {run}, loss curve: {run / 'loss.png'})")
+    stopped = f"interrupted at step {result['steps']}; " if result["interrupted"] else ""
+    info(f"{stopped}saved {result['checkpoint']} ({export} weights; run: {run}, loss curve: {run / 'loss.png'})")
 
 
 # ---------------------------------------------------------------- seqkit numerals eval

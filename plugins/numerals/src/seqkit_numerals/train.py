@@ -92,6 +92,11 @@ def train(arch: str, spec: DataSpec, *, out: Path, run_dir: Path, train_config: 
                                "trained_range": [spec.low, spec.max]}),
     )
     result = trainer.fit(resume=resume)
+    if result.get("interrupted") and not result.get("history"):
+        # Ctrl-C before the first validation: nothing validated to export, and ``out`` may hold a
+        # model the user relies on (by default their own MODEL-LANG)
+        result["test"] = result["checkpoint"] = None
+        return result
     from .translate import Translator
 
     chosen = trainer.best_path if export == "best" else trainer.last_path
