@@ -167,6 +167,7 @@ def test_huge_count_with_start_letters_caps_the_total(tiny_models, monkeypatch):
     (["--model", "lstm", "--layers", "0"], "--layers"),
     (["--model", "transformer", "--heads", "3"], "must be divisible by n_head"),
     (["--model", "transformer", "--embd", "0"], "--embd"),
+    (["--model", "classifier", "--balance", "0.5"], "--balance does not apply to --model classifier"),
 ])
 def test_bad_model_and_training_settings_are_one_error(tiny_folder, tmp_path, args, message):
     r = run("train", *args, "--data", tiny_folder, "--out", tmp_path / "run", "--save", tmp_path / "m.json")

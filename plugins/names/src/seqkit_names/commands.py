@@ -212,6 +212,8 @@ def train(
                "classifier": {"hidden", "n_embd", "dropout"}}[model]
     flags = {"hidden": "--hidden", "n_layers": "--layers", "n_embd": "--embd", "n_head": "--heads", "dropout": "--dropout"}
     wrong = [flags[k] for k, v in settings.items() if v is not None and k not in applies]
+    if model == "classifier":  # it weights the countries instead of repeating names
+        wrong += [flag for flag, v in (("--balance", balance), ("--balance-cap", balance_cap)) if v is not None]
     if wrong:
         raise SeqkitError(f"{', '.join(wrong)} does not apply to --model {model}")
     if model == "transformer" and layers is not None:
