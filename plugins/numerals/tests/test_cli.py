@@ -154,6 +154,8 @@ def test_shipped_models_are_exact_on_the_probes_and_small_numbers(model):
     (["train", "--steps", "2", "--warmup", "-5"], "--warmup"),
     (["train", "--steps", "2", "--eval-every", "-1"], "--eval-every"),
     (["train", "--steps", "2", "--out", ".."], "invalid checkpoint name"),
+    (["train", "--steps", "2", "--heads", "8"], "--heads does not apply to --model gru"),
+    (["train", "--steps", "2", "--model", "transformer", "--hidden", "64"], "--hidden does not apply"),
     (["eval", "-n", "-5"], "--count must be at least 1"),
     (["eval", "-n", "100000000"], "--count"),
 ])

@@ -234,6 +234,10 @@ def train_command(
     run = run_dir or data_dir("runs", "numerals", out_path.stem)
     overrides = {k: v for k, v in dict(n_embd=n_embd, hidden=hidden, n_layers=layers, n_head=heads).items()
                  if v is not None}
+    flags = {"hidden": ("--hidden", "transformer"), "n_head": ("--heads", "gru")}  # (flag, ignored by)
+    wrong = [flag for k, (flag, ignored_by) in flags.items() if k in overrides and model == ignored_by]
+    if wrong:
+        raise SeqkitError(f"{', '.join(wrong)} does not apply to --model {model}")
     if batch_size < 1 or (steps is not None and steps < 1) or (epochs is not None and epochs < 1):
         raise SeqkitError("--batch-size, --steps and --epochs must be at least 1")
     check_settings(model, overrides)  # a width the heads do not divide: one line, before the data
