@@ -159,3 +159,13 @@ def test_kill_9_during_writes_leaves_a_loadable_checkpoint(tmp_path):
         proc.wait()
         ckpt = load_checkpoint(target)  # never raises: old or new, complete either way
         assert ckpt.meta["model_type"] == "rnn-lm"
+
+
+def test_atomic_write_to_a_folder_names_the_folder(tmp_path):
+    from seqkit.checkpoints import atomic_write_bytes
+
+    (tmp_path / "out").mkdir()
+    with pytest.raises(IsADirectoryError) as err:
+        atomic_write_bytes(tmp_path / "out", b"x")
+    assert err.value.filename == str(tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []  # no temporary file left behind

@@ -81,6 +81,31 @@ def test_seqkit_error_is_one_line_exit_2():
     assert r.exit_code == 2 and r.output.startswith("Error: No such file or directory")
 
 
+def test_any_os_error_is_one_line_exit_2(tmp_path):
+    """A file where a folder goes (mkdir on it), a full disk: one Error line naming the path."""
+    import errno
+
+    import typer
+
+    from seqkit.cli import SeqkitGroup
+
+    demo = typer.Typer(cls=SeqkitGroup)
+    (tmp_path / "a.txt").write_text("x")
+
+    @demo.command()
+    def exists():
+        (tmp_path / "a.txt").mkdir()
+
+    @demo.command()
+    def full():
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "big.bin"))
+
+    r = runner.invoke(demo, ["exists"])
+    assert r.exit_code == 2 and r.output == f"Error: File exists: {tmp_path / 'a.txt'}\n"
+    r = runner.invoke(demo, ["full"])
+    assert r.exit_code == 2 and r.output == f"Error: No space left on device: {tmp_path / 'big.bin'}\n"
+
+
 def test_a_usage_error_is_the_error_and_a_help_hint(tmp_path):
     import typer
 

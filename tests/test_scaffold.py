@@ -67,6 +67,31 @@ def test_new_rejects_bad_names(tmp_path, name, message):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("name", ["plugins", "models", "doctor"])
+def test_new_refuses_core_command_names(tmp_path, name):
+    result = run_cli(["plugins", "new", name, "--dir", tmp_path])
+    assert result.exit_code == 2 and "is one of seqkit's own commands" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_new_warns_when_an_installed_plugin_has_the_command(tmp_path):
+    import typer
+
+    from seqkit import hookimpl
+
+    class Owner:
+        __name__ = "owner_plugin"
+
+        @hookimpl
+        def register_commands(self, app):
+            app.add_typer(typer.Typer(), name="taken")
+
+    result = run_cli(["plugins", "new", "taken", "--dir", tmp_path], plugins=[Owner()])
+    assert result.exit_code == 0, result.output
+    assert "already has a command 'taken' (owner_plugin)" in result.stderr
+    assert (tmp_path / "seqkit-taken" / "pyproject.toml").exists()
+
+
 def test_new_refuses_to_overwrite(tmp_path):
     (tmp_path / "seqkit-demo" / "keep.txt").parent.mkdir()
     (tmp_path / "seqkit-demo" / "keep.txt").write_text("mine")

@@ -100,9 +100,14 @@ def test_a_plugin_whose_hooks_raise_leaves_every_other_command_working(fresh_plu
     assert "failed in register_commands (RuntimeError: boom in commands)" in listing.stderr
     assert "Traceback" not in listing.output
 
+    assert "register_tasks: RuntimeError: boom in tasks" in infos["raising_plugin"]["error"]
+    assert "register_commands: RuntimeError: boom in commands" in infos["raising_plugin"]["error"]  # every failure
+
     for args in (["--help"], ["models", "--json"], ["tp-hello"], ["plugins"]):
         result = run_cli(args, plugins=plugins)
         assert result.exit_code == 0, (args, result.output)
+        # each run shows the warning, as each `seqkit` process would (not only the first run)
+        assert "Warning: plugin 'raising_plugin' failed in register_commands" in result.stderr, args
     # core's model types are still there, the bad registration is not
     with registered(*plugins):
         assert {"rnn-lm", "transformer-lm", "tp-rnn"} <= set(seqkit.model_types())
@@ -155,6 +160,9 @@ def test_entry_point_plugins_that_fail_to_load_are_skipped(tmp_path, monkeypatch
     assert infos["brokenimport"]["version"] == "0.1"
     assert "PluginValidationError" in infos["oldhooks"]["error"]
     assert "Warning: plugin 'brokenimport' failed to load" in listing.stderr
+    # one line each, however many lines the reason has
+    assert all(line.startswith("Warning: ") for line in listing.stderr.splitlines()), listing.stderr
+    assert any("'oldhooks'" in line and "PluginValidationError" in line for line in listing.stderr.splitlines())
     for args in (["--help"], ["models", "--json"], ["doctor", "--json"]):
         assert run_cli(args).exit_code == 0, args
 

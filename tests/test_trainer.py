@@ -117,6 +117,14 @@ def test_bad_config_is_a_clear_error():
         TrainConfig()
     with pytest.raises(SeqkitError, match="optimizer"):
         TrainConfig(steps=1, optimizer="lion")
+    with pytest.raises(SeqkitError, match="learning rate must be positive"):
+        TrainConfig(steps=1, lr=float("nan"))
+    with pytest.raises(SeqkitError, match="patience must be 0 or more"):
+        TrainConfig(steps=1, patience=-1)
+    with pytest.raises(SeqkitError, match="steps must be 0 or more"):
+        TrainConfig(epochs=1, steps=-3)
+    with pytest.raises(SeqkitError, match="weight_decay must be a finite number"):
+        TrainConfig(steps=1, weight_decay=float("inf"))
 
 
 class _Ordered(torch.utils.data.Dataset):

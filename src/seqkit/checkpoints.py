@@ -13,6 +13,7 @@ The JSON holds: ``model_type`` and ``config`` (to rebuild the model through the 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import os
@@ -137,6 +138,8 @@ def _fsync_dir(path: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
     path = Path(path)
+    if path.is_dir():  # else os.replace fails naming the temporary file
+        raise IsADirectoryError(errno.EISDIR, "Is a folder, not a file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     umask = os.umask(0)
@@ -301,7 +304,7 @@ def load_checkpoint(path, device="cpu", with_train_state: bool = False, expect_t
     path = Path(path)
     meta = read_meta(path)
     if expect_task and meta.get("task") and meta["task"] != expect_task:
-        raise CheckpointError(f"{path} is a {meta['task']!r} checkpoint, not a {expect_task!r} one")
+        raise CheckpointError(f"{path} is a checkpoint for the {meta['task']!r} task, not for {expect_task!r}")
     try:
         mtype = get_model_type(meta["model_type"])
     except SeqkitError as exc:

@@ -23,7 +23,8 @@ except ImportError:  # pragma: no cover - older typer on top of click
 
 
 class SeqkitGroup(TyperGroup):
-    """Turns :class:`SeqkitError` (and plain OS errors) into ``Error: ...`` and exit code 2.
+    """Turns :class:`SeqkitError` and OS errors (missing file, a folder where a file goes, no
+    permission, disk full ...) into ``Error: ...`` and exit code 2.
 
     A usage error in a command (a bad option value, an unknown option) is two lines: Click's
     ``Error: ...`` and its ``Try '... -h' for help.`` hint, exit code 2.
@@ -37,7 +38,9 @@ class SeqkitGroup(TyperGroup):
                 raise
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        except BrokenPipeError:  # `seqkit ... | head`: the reader left; nothing to say
+            raise typer.Exit(0) from None
+        except OSError as exc:  # a missing file, a folder where a file goes, a full disk ...
             if os.environ.get("SEQKIT_DEBUG"):
                 raise
             where = f": {exc.filename}" if getattr(exc, "filename", None) else ""

@@ -140,12 +140,33 @@ def new(
 ):
     """Create a new plugin project: pyproject with the `seqkit` entry point, a task with a tiny
     dataset, a model, a `train` and a `generate` command, and a passing test."""
+    from . import plugins as host
+    from .cli import app
     from .scaffold import create_plugin
 
+    core, plugged = _command_names(app)
+    if name in core:
+        raise SeqkitError(f"{name!r} is one of seqkit's own commands (seqkit {name}); choose another name")
     root = create_plugin(name, directory, description=description, author=author)
+    if name in plugged:
+        host.warn(f"an installed plugin already has a command {name!r} ({plugged[name]}): while both are "
+                  f"installed the new plugin's is ignored; rename it or uninstall the other")
     typer.echo(f"Created {root}", err=True)
     typer.echo("Next:\n"
                f"  seqkit plugins install -e {root}\n"
                f"  seqkit {name} --help\n"
                f"  cd {root} && python -m pytest", err=True)
     typer.echo(str(root))
+
+
+def _command_names(app) -> tuple[set[str], dict[str, str]]:
+    """Names of core's own commands, and of the commands plugins added (name -> plugin)."""
+    from . import plugins as host
+
+    core_cmds, core_groups = getattr(app, "_seqkit_core_entries", (app.registered_commands, app.registered_groups))
+    core = {host._entry_name(e) for e in [*core_cmds, *core_groups]}
+    plugged = {}
+    for info in host.plugin_infos():
+        for command in info.registered.get("commands", []):
+            plugged[command] = info.name
+    return core, {k: v for k, v in plugged.items() if k not in core}

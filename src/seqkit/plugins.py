@@ -48,6 +48,7 @@ _warned: set[str] = set()
 
 def warn(message: str) -> None:
     """Print a one-line warning to stderr (once per message and process)."""
+    message = " ".join(str(message).split())  # one line, whatever the exception's text
     if message not in _warned:
         _warned.add(message)
         print(f"Warning: {message}", file=sys.stderr)
@@ -239,7 +240,8 @@ def _entry_name(item) -> str:
 
 def _failed(plugin_name: str, hook_name: str, exc: BaseException) -> None:
     info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
-    info.error = f"{hook_name}: {type(exc).__name__}: {exc}"
+    error = f"{hook_name}: {type(exc).__name__}: {exc}"
+    info.error = f"{info.error}; {error}" if info.error and error not in info.error else error
     warn(f"plugin {plugin_name!r} failed in {hook_name} ({type(exc).__name__}: {exc}); skipping it")
 
 

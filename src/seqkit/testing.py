@@ -97,9 +97,14 @@ def run_cli(args: Sequence[str], plugins: Iterable = (), input: str | None = Non
 
     from typer.testing import CliRunner
 
+    from . import plugins as host
+
     env = {"SEQKIT_PROGRESS": "0", **(env or {})}
     early = io.StringIO()  # warnings printed while plugins load belong to the result too
+    seen = set(host._warned)
+    host._warned.clear()  # each run shows its warnings, as each `seqkit` process would
     with contextlib.ExitStack() as stack:
+        stack.callback(host._warned.update, seen)
         with contextlib.redirect_stderr(early):
             stack.enter_context(registered(*plugins))
             app = cli_app()

@@ -64,8 +64,16 @@ class TrainConfig:
             raise SeqkitError(f"unknown optimizer {self.optimizer!r}; use {', '.join(_OPTIMIZERS)}")
         if self.schedule not in ("constant", "cosine", "linear"):
             raise SeqkitError(f"unknown schedule {self.schedule!r}; use constant, cosine or linear")
-        if self.batch_size < 1 or self.lr <= 0:
-            raise SeqkitError("batch size and learning rate must be positive")
+        if self.batch_size < 1 or not (math.isfinite(self.lr) and self.lr > 0):  # nan too
+            raise SeqkitError(f"batch size and learning rate must be positive (got {self.batch_size}, {self.lr})")
+        for name in ("epochs", "steps", "warmup_steps", "eval_every", "save_every", "patience",
+                     "max_eval_batches", "num_workers"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise SeqkitError(f"{name} must be 0 or more, not {value}")
+        for name in ("weight_decay", "grad_clip", "min_lr_ratio"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise SeqkitError(f"{name} must be a finite number >= 0, not {getattr(self, name)}")
 
 
 _OPTIMIZERS = {
