@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from seqkit.errors import SeqkitError
 from seqkit.options import DataOption, DeviceOption, JsonOption, SeedOption, TemperatureOption
@@ -21,7 +22,18 @@ from .train import ARCHS, GENERATORS, TASK, check_settings
 MAX_COUNT = 1000
 DEFAULT_COUNT = 10
 
+class _NamesGroup(TyperGroup):
+    """``seqkit names Greek`` (a country where a command goes) says how to ask for Greek names."""
+
+    def resolve_command(self, ctx, args):
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            raise SeqkitError(f"no command {args[0]!r} (commands: {', '.join(self.list_commands(ctx))}); "
+                              f"for names of a country: seqkit names --country {args[0]}")
+        return super().resolve_command(ctx, args)
+
+
 names_app = typer.Typer(
+    cls=_NamesGroup,
     help="Surnames of 18 languages, generated for a country: seqkit names --country Greek",
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
