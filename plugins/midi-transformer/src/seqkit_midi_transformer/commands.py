@@ -199,6 +199,25 @@ def _cpu_threads(model, batch: int) -> None:
         torch.set_num_threads(1)
 
 
+def _numbered(path: Path, count: int, suffix: str) -> list[Path]:
+    """``path`` itself for one piece; ``NAME_1.ext``, ``NAME_2.ext`` ... for several."""
+    path = Path(path)
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}_{i + 1}{path.suffix or suffix}") for i in range(count)]
+
+
+def _check_writable(target: Path) -> None:
+    target = Path(target)
+    parent = target.parent
+    if target.is_dir():
+        raise SeqkitError(f"cannot write {target}: it is a folder")
+    if not parent.is_dir():
+        raise SeqkitError(f"cannot write {target}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise SeqkitError(f"cannot write {target}: permission denied")
+
+
 @music_app.command()
 def generate(
     primer: Annotated[Path | None, typer.Option(help="MIDI file to continue (none: start from silence).")] = None,
@@ -211,7 +230,7 @@ def generate(
     top_k: Annotated[int, typer.Option(min=0, help="Sample from the k likeliest tokens (0 = all).")] = 0,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass, above 0 (1 = off).")] = 1.0,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output MIDI (with -n > 1: NAME_1.mid, ...).")] = Path("generated.mid"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output MIDI (with -n > 1: NAME_1.mid, NAME_2.mid ...; likewise --wav and --piano-roll).")] = Path("generated.mid"),
     continuation_only: Annotated[bool, typer.Option(help="Write the continuation without the primer.")] = False,
     wav: Annotated[Path | None, typer.Option(help="Also render audio to this WAV.")] = None,
     soundfont: Annotated[Path | None, typer.Option(help="SoundFont (.sf2) for --wav.")] = None,
@@ -233,9 +252,15 @@ def generate(
         raise SeqkitError("--top-p must be above 0 (1 = off)")
     if primer is not None and not primer.exists():
         raise SeqkitError(f"no such primer file: {primer}")
-    for target in (out, wav, piano_roll):
-        if target is not None and not Path(target).parent.exists():
-            raise SeqkitError(f"cannot write {target}: folder {Path(target).parent} does not exist")
+    if primer is None:
+        for flag, value in (("--primer-seconds", primer_seconds), ("--primer-tokens", primer_tokens_)):
+            if value is not None:
+                raise SeqkitError(f"{flag} needs --primer")
+    outs = _numbered(out, count, ".mid")
+    wavs = _numbered(wav, count, ".wav") if wav is not None else []
+    rolls = _numbered(piano_roll, count, ".png") if piano_roll is not None else []
+    for target in (*outs, *wavs, *rolls):  # before any work, so that nothing is half-written
+        _check_writable(target)
     if wav is not None and soundfont is not None:  # before any file is written
         from .render import check_soundfont
 
@@ -279,7 +304,6 @@ def generate(
     new = new.tolist()
     primer_end = float(tok.token_seconds(prompt)[-1]) if primer is not None and hasattr(tok, "token_seconds") else 0.0
     pieces = []
-    outs = [out] if count == 1 else [out.with_name(f"{out.stem}_{i + 1}{out.suffix or '.mid'}") for i in range(count)]
     for i, row in enumerate(new):
         if tok.eos_id in row:
             row = row[: row.index(tok.eos_id)]
@@ -292,25 +316,29 @@ def generate(
         notes = tok.decode_notes(ids)
         pieces.append({"out": str(outs[i]), "tokens": len(row), "notes": int(len(notes)),
                        "seconds": round(float(notes[:, 1].max()) if len(notes) else 0.0, 2)})
-        if i == 0 and piano_roll is not None:
+        if rolls:
             from .render import write_piano_roll
 
-            write_piano_roll(notes, piano_roll, title=f"{Path(outs[i]).name}",
+            write_piano_roll(notes, rolls[i], title=f"{Path(outs[i]).name}",
                              split_at=None if continuation_only or primer is None else primer_end)
-        if i == 0 and wav is not None:
+            pieces[i]["piano_roll"] = str(rolls[i])
+        if wavs:
             from .render import write_wav
 
             # the audio's length (with the release tail) must not replace the MIDI's "seconds"
-            pieces[0].update({("wav_seconds" if k == "seconds" else k): v
-                              for k, v in write_wav(pm, wav, soundfont).items()})
+            pieces[i].update({("wav_seconds" if k == "seconds" else k): v
+                              for k, v in write_wav(pm, wavs[i], soundfont).items()})
     n_gen = sum(len(r) for r in new)
     info.update(pieces=pieces, primer_tokens=len(prompt), generated_tokens=n_gen,
                 seconds_taken=round(elapsed, 2), tokens_per_second=round(n_gen / max(elapsed, 1e-9), 1),
                 device=str(dev))
-    lines = [f"wrote {p['out']}: {p['notes']} notes, {p['seconds']} s ({p['tokens']} new tokens)"
-             for p in pieces]
-    if wav is not None:
-        lines.append(f"wrote {pieces[0]['wav']}: {pieces[0]['wav_seconds']} s, {pieces[0]['synth']}")
+    lines = []
+    for p in pieces:
+        lines.append(f"wrote {p['out']}: {p['notes']} notes, {p['seconds']} s ({p['tokens']} new tokens)")
+        if "wav" in p:
+            lines.append(f"wrote {p['wav']}: {p['wav_seconds']} s, {p['synth']}")
+        if "piano_roll" in p:
+            lines.append(f"wrote {p['piano_roll']}")
     lines.append(f"generated {n_gen} tokens in {elapsed:.1f} s ({info['tokens_per_second']:.0f} tokens/s on {dev})")
     _emit(info, as_json, lines)
 
@@ -447,6 +475,10 @@ def train(
 
     if preset and preset not in PRESETS:  # before any tokenizing
         raise SeqkitError(f"unknown preset {preset!r}; use {', '.join(PRESETS)}")
+    _check_run_folder(out, resume)  # before any tokenizing (MAESTRO takes minutes)
+    from seqkit.options import seed_everything
+
+    seed_everything(seed or 0)  # the model's initial weights too
     fixed = start = None
     if init:
         from seqkit import find_checkpoint, load_checkpoint
@@ -488,6 +520,11 @@ def train(
         raise SeqkitError(f"--seq-len {seq_len} must be a multiple of the model's seg_len {seg_len} "
                           f"to train on streams (or pass --windows)")
     val_seq_len = val_seq_len or (4 * seq_len if streams else seq_len)
+    max_len = getattr(config, "max_len", None)
+    for flag, length in (("--seq-len", seq_len), ("--val-seq-len", val_seq_len)):
+        if max_len and length > max_len and not streams:
+            raise SeqkitError(f"{flag} {length} is longer than the model's context (max_len {max_len}); "
+                              f"use at most {max_len} or --set max_len={length}")
     if streams:
         net.carry_memories, net.memory_reset, net.stream_groups = True, memory_reset, stream_groups
         train_set = corpus.streams("train", seq_len, augment=augment, seed=seed or 0, groups=stream_groups)
@@ -530,6 +567,21 @@ def train(
         export_checkpoint(trainer.best_path, dest, dtype="float16")
         result["exported"] = str(dest)
     _emit(result, as_json, [f"{k}: {v}" for k, v in result.items()])
+
+
+def _check_run_folder(out: Path, resume: bool) -> None:
+    """A training run's folder: a folder (or nothing yet) we may write, not an earlier run unless
+    resuming it."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SeqkitError(f"--out {out} is a file; give a folder for the run")
+    if (out / "last.json").exists() and not resume:
+        raise SeqkitError(f"{out} already holds a run; pass --resume to continue it or choose another output folder")
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise SeqkitError(f"cannot write the run folder {out}: {existing} is not a writable folder")
 
 
 # -- eval ---------------------------------------------------------------------------------------

@@ -53,14 +53,20 @@ def score(net, batches: Iterable[tuple[dict, bool]], max_windows: int = 0, unk_i
           on_batch: Callable[[int], None] | None = None) -> dict:
     """Sum of NLL, correct predictions and tokens over ``batches`` (from ``window_batches`` or
     ``stream_batches``), stopping after ``max_windows`` windows (0 = all). A ``fresh`` batch
-    starts from an empty cache; the others read on from the previous batch's."""
+    starts from an empty cache; the others read on from the previous batch's. A fresh batch is
+    cut to the windows left; one that reads on cannot be (its rows share the cache), so with
+    streams a few more windows than ``max_windows`` may be scored: ``windows`` says how many."""
     dev = next(net.parameters()).device
     total, correct, count, unknown, done = 0.0, 0, 0, 0, 0
     cache = None
     for b, fresh in batches:
         if max_windows and done >= max_windows:
             break
-        x, y = b["input"].to(dev), b["target"].to(dev)
+        x, y, windows = b["input"], b["target"], b["windows"]
+        if fresh and max_windows and done + windows > max_windows:
+            windows = max_windows - done  # the live rows come first (longest pieces first)
+            x, y = x[:windows], y[:windows]
+        x, y = x.to(dev), y.to(dev)
         logits, cache = net(x, cache=None if fresh else cache)
         logits = logits.float()
         total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
@@ -70,11 +76,10 @@ def score(net, batches: Iterable[tuple[dict, bool]], max_windows: int = 0, unk_i
         count += mask.sum().item()
         if unk_id is not None:
             unknown += (y == unk_id).sum().item()
-        done += b["windows"]
+        done += windows
         if on_batch is not None:
-            on_batch(b["windows"])
-    return {"nll_sum": total, "correct": correct, "tokens": count, "unknown": unknown,
-            "windows": min(done, max_windows) if max_windows else done}
+            on_batch(windows)
+    return {"nll_sum": total, "correct": correct, "tokens": count, "unknown": unknown, "windows": done}
 
 
 def stream_evaluator(pieces, seq_len: int, batch_size: int, pad_id: int, max_windows: int = 0):
