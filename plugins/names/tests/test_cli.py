@@ -104,16 +104,21 @@ def test_bad_data_and_checkpoints(tmp_path, tiny_models):
     assert r.exit_code == 2 and "invalid checkpoint name" in r.stderr
 
 
-def test_train_and_eval_from_the_cli(tiny_folder, tiny_models, tmp_path):
+def test_train_and_eval_from_the_cli(tiny_folder, tiny_models, tmp_path, monkeypatch):
+    import torch
+
     r = run("train", "--model", "rnn", "--data", tiny_folder, "--epochs", 1, "--hidden", 8,
             "--batch-size", 16, "--out", tmp_path / "run", "--save", tmp_path / "mine.json")
     assert r.exit_code == 0, r.output
     assert (tmp_path / "mine.json").exists() and (tmp_path / "run" / "metrics.jsonl").exists()
+    threads, real = [], torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (threads.append(n), real(n)))
     r = run("eval", "--data", tiny_folder, "--model", tmp_path / "mine.json", "--model", tiny_models["gru"],
             "--classifier", tiny_models["classifier"], "--per-country", 10, "--json")
     assert r.exit_code == 0, r.output
     report = json.loads(r.stdout)
     assert report["classifier"]["accuracy"] == 1.0
+    assert threads == [1]  # torch's default threads made the eval 8x slower on a busy machine
     gru = report["models"][1]
     assert gru["arch"] == "gru" and gru["nll"] < 2.5 and gru["generated"] == 20
     assert 0.5 <= gru["agreement"] <= 1.0 and 0 <= gru["new"] <= 1

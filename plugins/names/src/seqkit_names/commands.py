@@ -276,6 +276,8 @@ def evaluate(
     device: DeviceOption = "cpu",
 ):
     """Held-out NLL per character, classifier agreement and share of new names, as one table."""
+    import torch
+
     from seqkit.checkpoints import find_checkpoint
     from seqkit.device import pick_device
 
@@ -283,6 +285,9 @@ def evaluate(
     from .evaluate import classifier_report, evaluate_generator, load_classifier
     from .sample import load_generator
 
+    # small models, batches of short names: one thread; torch's default threads spin-wait on a busy
+    # CPU (the four shipped models' eval took 31 s instead of 4 s here while others trained)
+    torch.set_num_threads(1)
     dev = str(pick_device(device))
     specs = list(model) if model else [g for g in GENERATORS if _exists(find_checkpoint, g)]
     if not specs:
