@@ -286,7 +286,7 @@ def evaluate(
     from .sample import load_generator
 
     # small models, batches of short names: one thread; torch's default threads spin-wait on a busy
-    # CPU (the four shipped models' eval took 31 s instead of 4 s here while others trained)
+    # CPU (eval of two shipped models: 31 s instead of 4 s here while others trained)
     torch.set_num_threads(1)
     dev = str(pick_device(device))
     specs = list(model) if model else [g for g in GENERATORS if _exists(find_checkpoint, g)]
