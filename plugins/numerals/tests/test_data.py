@@ -85,7 +85,10 @@ def test_length_batches_cover_every_pair_once():
     assert sorted(i for b in lb.batches for i in b) == list(range(300))
     batch = Collate(src.pad_id, tgt.pad_id)([lb[0]])
     assert batch["src"].shape[0] == 32 and batch["tgt_in"].shape == batch["tgt_out"].shape
-    assert (batch["tgt_out"] == -100).any() or batch["tgt_out"].shape[1] > 0
+    for row_src, row_in, row_out, (s, t) in zip(batch["src"], batch["tgt_in"], batch["tgt_out"], lb[0]):
+        assert row_src[: len(s)].tolist() == s  # targets shifted by one; padding ignored by the loss
+        assert row_in[: len(t) - 1].tolist() == t[:-1] and row_out[: len(t) - 1].tolist() == t[1:]
+        assert (row_out[len(t) - 1:] == -100).all() and (row_in[len(t) - 1:] == tgt.pad_id).all()
 
 
 def test_balance_repeats_rare_magnitudes_only():
