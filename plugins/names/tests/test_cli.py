@@ -56,6 +56,8 @@ def test_countries(tiny_models, tiny_folder):
     (["--country", "Alpha", "--start", "A1"], "--start takes ASCII letters"),
     (["--country", "Alpha", "--start", "É"], "--start takes ASCII letters"),
     (["--country", "Alpha", "--max-length", "99"], "--max-length is at most"),
+    (["--country", "Alpha", "--temperature", "inf"], "--temperature must be a finite number"),
+    (["eval", "--temperature", "inf"], "--temperature must be a finite number"),
     (["Alpha"], "no command 'Alpha' (commands: countries, train, eval); for names of a country: "
                 "seqkit names --country Alpha"),
 ])

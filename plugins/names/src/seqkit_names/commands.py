@@ -6,6 +6,7 @@ Typer only at import time; torch is imported inside the commands that need it.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -44,6 +45,11 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _check_temperature(temperature: float) -> None:
+    if not math.isfinite(temperature):  # the option's min=0 lets inf through
+        raise SeqkitError(f"--temperature must be a finite number >= 0, not {temperature}")
+
+
 def _parse_start(start: str | None) -> list[str]:
     if start is None:
         return []
@@ -77,6 +83,7 @@ def names(
     from .countries import resolve_country
 
     letters = _parse_start(start)
+    _check_temperature(temperature)
     if count is None:
         count = 1 if letters else DEFAULT_COUNT
     if count < 1:
@@ -276,6 +283,7 @@ def evaluate(
     device: DeviceOption = "cpu",
 ):
     """Held-out NLL per character, classifier agreement and share of new names, as one table."""
+    _check_temperature(temperature)
     import torch
 
     from seqkit.checkpoints import find_checkpoint
