@@ -241,6 +241,8 @@ def train_command(
         raise SeqkitError(f"{', '.join(wrong)} does not apply to --model {model}")
     if batch_size < 1 or (steps is not None and steps < 1) or (epochs is not None and epochs < 1):
         raise SeqkitError("--batch-size, --steps and --epochs must be at least 1")
+    if lr is not None and not (0 < lr < float("inf")):  # the Trainer would name its internal batch size 1
+        raise SeqkitError(f"--lr must be a positive number, not {lr}")
     check_settings(model, overrides)  # a width the heads do not divide: one line, before the data
     import tempfile
 
