@@ -23,6 +23,7 @@ from .train import ARCHS, GENERATORS, TASK, check_settings
 MAX_COUNT = 1000
 DEFAULT_COUNT = 10
 
+
 class _NamesGroup(TyperGroup):
     """``seqkit names Greek`` (a country where a command goes) says how to ask for Greek names."""
 
