@@ -109,12 +109,14 @@ def test_bad_data_and_checkpoints(tmp_path, tiny_models):
 def test_train_and_eval_from_the_cli(tiny_folder, tiny_models, tmp_path, monkeypatch):
     import torch
 
-    r = run("train", "--model", "rnn", "--data", tiny_folder, "--epochs", 1, "--hidden", 8,
-            "--batch-size", 16, "--out", tmp_path / "run", "--save", tmp_path / "mine.json")
-    assert r.exit_code == 0, r.output
-    assert (tmp_path / "mine.json").exists() and (tmp_path / "run" / "metrics.jsonl").exists()
     threads, real = [], torch.set_num_threads
     monkeypatch.setattr(torch, "set_num_threads", lambda n: (threads.append(n), real(n)))
+    r = run("train", "--model", "rnn", "--data", tiny_folder, "--epochs", 1, "--hidden", 8, "--threads", 1,
+            "--batch-size", 16, "--out", tmp_path / "run", "--save", tmp_path / "mine.json")
+    assert r.exit_code == 0, r.output
+    assert threads == [1]
+    assert (tmp_path / "mine.json").exists() and (tmp_path / "run" / "metrics.jsonl").exists()
+    threads.clear()
     r = run("eval", "--data", tiny_folder, "--model", tmp_path / "mine.json", "--model", tiny_models["gru"],
             "--classifier", tiny_models["classifier"], "--per-country", 10, "--json")
     assert r.exit_code == 0, r.output
