@@ -47,6 +47,19 @@ def test_missing_and_empty_folders(tmp_path):
         load_folder(tmp_path)
 
 
+def test_the_zips_data_folder_points_to_its_names_folder(tmp_path, tiny_folder):
+    """data.zip unpacks to data/names/*.txt beside data/eng-fra.txt: --data data/ says where to look."""
+    import shutil
+
+    shutil.copytree(tiny_folder, tmp_path / "data" / "names")
+    (tmp_path / "data" / "eng-fra.txt").write_text("Go.\tVa !\nRun!\tCours !\n", encoding="utf-8")
+    with pytest.raises(SeqkitError, match=r"eng-fra.txt has no names .*; the names are in .*data/names$"):
+        load_folder(tmp_path / "data")
+    (tmp_path / "data" / "eng-fra.txt").unlink()
+    with pytest.raises(SeqkitError, match=r"has no <Language>.txt files; the names are in"):
+        load_folder(tmp_path / "data")
+
+
 def test_not_utf8(tmp_path):
     (tmp_path / "A.txt").write_bytes(b"Smith\n")
     (tmp_path / "B.txt").write_bytes(b"M\xfcller\n")

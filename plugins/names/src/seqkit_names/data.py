@@ -130,8 +130,10 @@ def load_folder(path: str | Path) -> NamesData:
     if not folder.is_dir():
         raise SeqkitError(f"{folder} is not a folder (expected a folder of <Language>.txt files)")
     files = sorted(folder.glob("*.txt"))
+    sub = folder / "names"  # the tutorial zip's data/ folder holds names/ and eng-fra.txt
+    hint = f"; the names are in {sub}" if sub.is_dir() and any(sub.glob("*.txt")) else ""
     if not files:
-        raise SeqkitError(f"{folder} has no <Language>.txt files")
+        raise SeqkitError(f"{folder} has no <Language>.txt files{hint}")
     data = NamesData([], {}, source=str(folder))
     for f in files:
         try:
@@ -155,7 +157,7 @@ def load_folder(path: str | Path) -> NamesData:
             seen.add(name.lower())
             names.append(name)
         if not names:
-            raise SeqkitError(f"{f} has no names (empty or only junk lines)")
+            raise SeqkitError(f"{f} has no names (empty or only junk lines){hint}")
         data.countries.append(f.stem)
         data.names[f.stem] = names
     if len(data.countries) < 2:
