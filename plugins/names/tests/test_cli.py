@@ -188,6 +188,19 @@ def test_bad_model_and_training_settings_are_one_error(tiny_folder, tmp_path, ar
     assert not (tmp_path / "run").exists() and not (tmp_path / "m.json").exists()
 
 
+def test_data_with_nothing_to_hold_out_is_one_error(tmp_path):
+    """One name per language: no held-out names, so no honest validation NLL (the training loss was
+    reported as 'val NLL/char') and eval divided by zero."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "A.txt").write_text("Smith\n")
+    (tmp_path / "d" / "B.txt").write_text("Ivanov\n")
+    r = run("train", "--model", "rnn", "--data", tmp_path / "d", "--steps", 2, "--out", tmp_path / "run",
+            "--save", tmp_path / "m.json")
+    assert r.exit_code == 2, r.output
+    assert "no names to hold out" in r.stderr and "Traceback" not in r.output and r.stderr.count("\n") == 1
+    assert not (tmp_path / "run").exists() and not (tmp_path / "m.json").exists()
+
+
 def test_save_to_a_folder_or_an_unwritable_place_fails_before_training(tiny_folder, tmp_path):
     folder = tmp_path / "models"
     folder.mkdir()

@@ -249,6 +249,7 @@ def train(
     _check_writable(target)
     folder = resolve_data(data)
     names_data = load_folder(folder)
+    names_data.split()  # one Error line now when a folder has nothing to hold out
     if resume and out is None:
         raise SeqkitError("--resume needs the --out folder of the run to continue")
     if out is None:

@@ -109,6 +109,9 @@ class NamesData:
             kept, held = seeded_split(self.names[c], fraction, seed)
             train += [(n, i) for n in kept]
             val += [(n, i) for n in held]
+        if not val:  # the trainer would report training loss as held-out NLL, eval divide by zero
+            raise SeqkitError(f"{self.source}: no names to hold out for validation (a language needs "
+                              "at least 2 names to give one)")
         return train, val
 
     def known(self) -> set[str]:
