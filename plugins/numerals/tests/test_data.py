@@ -109,3 +109,19 @@ def test_bound_beyond_num2words_is_an_error_and_long_bounds_keep_short_cache_nam
     key = DataSpec(max=10**306, size=30).key()
     assert len(key) < 120 and key.startswith("en-max307digits")
     assert DataSpec(max=10**9).key().startswith("en-max1000000000-")
+
+
+def test_eval_sets_stay_within_what_num2words_writes():
+    """A model trained up to 10^305: the out-of-range set stops at num2words' limit (10^306 in
+    English) instead of failing the whole eval on a number num2words refuses."""
+    from seqkit_numerals.evaluate import eval_sets
+    from seqkit_numerals.numbers import num2words_limit
+
+    limit = num2words_limit("en")
+    spec = DataSpec(max=10**305, size=30, seed=7)
+    sets = dict(eval_sets(spec, split_pairs(build_pairs(spec, progress=False), spec), count=20))
+    out = sets["out of range: [10^305, 10^306)"]
+    assert len(out) == 20 and all(10**305 <= n < limit for n, _ in out)
+    spec = DataSpec(max=limit, size=30, seed=7)  # nothing beyond the range can be written: no such set
+    names = [name for name, _ in eval_sets(spec, split_pairs(build_pairs(spec, progress=False), spec), count=5)]
+    assert not any(name.startswith("out of range") for name in names)

@@ -60,7 +60,7 @@ def eval_sets(spec, splits: dict, count: int = 1000, seed: int = 1) -> list[tupl
     """Named lists of (number, reference): the unseen test split, uniform in-range numbers never
     seen in training, every small integer (the rarest magnitudes in the data), numbers from max to
     1000*max (out of range) and the probes."""
-    from .numbers import power_text, reference_words
+    from .numbers import num2words_limit, power_text, reference_words
 
     seen = frozenset(n for part in splits.values() for n, _ in part)
     lang = spec.lang
@@ -75,8 +75,12 @@ def eval_sets(spec, splits: dict, count: int = 1000, seed: int = 1) -> list[tupl
     small = list(range(-99 if spec.negatives > 0 else 0, min(1000, spec.max)))
     sets.append((f"every integer in [{small[0]}, {small[-1] + 1}) (most seen in training)", ref(small)))
     hi = spec.max * 1000
-    sets.append((f"out of range: [{power_text(spec.max)}, {power_text(hi)})",
-                 ref(log_uniform_numbers(spec.max, hi, count, seed))))
+    limit = num2words_limit(lang)
+    if limit is not None:  # no reference beyond what num2words writes (a model trained up to 10^305)
+        hi = min(hi, limit)
+    if hi > spec.max:
+        sets.append((f"out of range: [{power_text(spec.max)}, {power_text(hi)})",
+                     ref(log_uniform_numbers(spec.max, hi, count, seed))))
     for p in PROBES:
         sets.append((f"{p:,}" + ("" if spec.in_range(p) else " (out of range)"), ref([p])))
     return sets
