@@ -189,3 +189,24 @@ def test_an_evaluator_scores_instead_of_the_validation_set(tmp_path):
     best = load_checkpoint(tmp_path / "best.json")
     assert best.meta["metrics"]["val_loss"] == 1.0 and best.meta["metrics"]["steps"] == 20
     assert trainer.raw_model.training  # back to training mode afterwards
+
+
+def test_without_validation_data_the_training_loss_is_not_called_validation(tmp_path):
+    trainer = _trainer(tmp_path, steps=20)
+    trainer.val_set = None
+    result = trainer.fit()
+    assert result["best_val_loss"] is None and result["best_val_acc"] is None
+    assert result["best_train_loss"] == min(h["train_loss"] for h in result["history"])
+    metrics = load_checkpoint(tmp_path / "best.json").meta["metrics"]
+    assert "val_loss" not in metrics and metrics["train_loss"] == result["best_train_loss"]
+
+
+def test_sampling_refuses_temperatures_it_cannot_use():
+    from seqkit import generate
+
+    tok, _ = pattern_data()
+    model = get_model_type("rnn-lm").build(RNNConfig(vocab_size=tok.vocab_size, cell="gru", hidden=8))
+    prompt = torch.tensor([[tok.bos_id]])
+    for bad in (float("inf"), float("nan"), -1.0):
+        with pytest.raises(SeqkitError, match="temperature must be a finite number"):
+            generate(model, prompt, 3, temperature=bad)

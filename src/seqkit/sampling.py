@@ -6,7 +6,11 @@ the returned recurrent state for RNNs), so each step costs one token's work.
 
 from __future__ import annotations
 
+import math
+
 import torch
+
+from .errors import SeqkitError
 
 
 def filter_logits(logits, top_k: int = 0, top_p: float = 1.0):
@@ -52,6 +56,8 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
     """
     if prompt.dim() != 2 or prompt.size(1) == 0:
         raise ValueError("prompt must be a non-empty LongTensor[B, T]")
+    if not 0 <= temperature < math.inf:  # nan and inf too
+        raise SeqkitError(f"temperature must be a finite number >= 0, not {temperature}")
     was_training = model.training
     model.eval()
     device = prompt.device

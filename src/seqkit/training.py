@@ -179,8 +179,9 @@ class Trainer:
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0
-        self.best_val = math.inf
+        self.best_val = math.inf  # the best score so far: validation loss, or training loss without validation
         self.best_acc = None
+        self.best_on = "val"  # "train" when there is no validation data to score
         self.bad_evals = 0
         self.history: list[dict] = []
         self._last_plot = 0.0
@@ -274,7 +275,7 @@ class Trainer:
         return {
             "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
             "best_val": self.best_val if math.isfinite(self.best_val) else None,
-            "best_acc": self.best_acc, "bad_evals": self.bad_evals,
+            "best_acc": self.best_acc, "best_on": self.best_on, "bad_evals": self.bad_evals,
             "train_config": asdict(self.config), "world_size": self.world,
         }
 
@@ -284,8 +285,8 @@ class Trainer:
         from .checkpoints import save_checkpoint
 
         info_ = self.checkpoint_info
-        metrics = {"val_loss": self.best_val if math.isfinite(self.best_val) else None,
-                   "val_acc": self.best_acc, "steps": self.step}
+        best = self.best_val if math.isfinite(self.best_val) else None
+        metrics = {f"{self.best_on}_loss": best, f"{self.best_on}_acc": self.best_acc, "steps": self.step}
         train_state = None
         if with_state:
             train_state = {"optimizer": self.optimizer.state_dict(), "torch_rng": torch.get_rng_state()}
@@ -317,6 +318,7 @@ class Trainer:
         self.batch_in_epoch = int(state.get("batch_in_epoch", 0))
         self.best_val = state.get("best_val") if state.get("best_val") is not None else math.inf
         self.best_acc = state.get("best_acc")
+        self.best_on = state.get("best_on", "val")
         self.bad_evals = int(state.get("bad_evals", 0))
         metrics = self.out / "metrics.jsonl"
         if metrics.exists():
@@ -341,7 +343,7 @@ class Trainer:
             if problem:
                 raise CheckpointError(
                     f"cannot resume from {self.out}: its checkpoint was trained with different "
-                    f"model settings ({problem}); use the same settings or a new --out folder"
+                    f"model settings ({problem}); use the same settings or another output folder"
                 )
 
     # ------------------------------------------------------------------ evaluation
@@ -484,8 +486,11 @@ class Trainer:
                 self.save(self.best_path, with_state=False)
             if self.history:
                 self.plot()
-        result.update(best_val_loss=None if not math.isfinite(self.best_val) else self.best_val,
-                      best_val_acc=self.best_acc, steps=self.step, epochs=self.epoch,
+        best = self.best_val if math.isfinite(self.best_val) else None
+        if self.best_on == "train":  # no validation data: the best checkpoint is chosen by training loss
+            result.update(best_train_loss=best, best_train_acc=self.best_acc)
+            best = None
+        result.update(best_val_loss=best, best_val_acc=self.best_acc if best is not None else None, steps=self.step, epochs=self.epoch,
                       history=self.history, seconds=time.time() - t0, best_path=str(self.best_path),
                       last_path=str(self.last_path))
         self._end_distributed(synchronise=not result["interrupted"])
@@ -537,6 +542,7 @@ class Trainer:
         if improved:
             self.best_val = score
             self.best_acc = row.get("val_acc", row.get("train_acc"))
+            self.best_on = "val" if "val_loss" in row else "train"
             self.bad_evals = 0
         else:
             self.bad_evals += 1
