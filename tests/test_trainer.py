@@ -86,6 +86,22 @@ def test_refuses_to_overwrite_a_run_without_resume(tmp_path):
         _trainer(tmp_path, steps=10).fit()
 
 
+def test_check_run_folder_refuses_what_cannot_take_a_run(tmp_path):
+    from seqkit import check_run_folder
+
+    assert check_run_folder(tmp_path / "new" / "run") == tmp_path / "new" / "run"  # made later
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SeqkitError, match="is a file; give a folder for the run"):
+        check_run_folder(tmp_path / "file")
+    with pytest.raises(SeqkitError, match="is a file"):  # and fit() checks it too
+        _trainer(tmp_path / "file", steps=2).fit()
+    (tmp_path / "old" / "last.json").parent.mkdir()
+    (tmp_path / "old" / "last.json").write_text("{}")
+    with pytest.raises(SeqkitError, match="already holds a run; pass --resume"):
+        check_run_folder(tmp_path / "old")
+    assert check_run_folder(tmp_path / "old", resume=True) == tmp_path / "old"
+
+
 def test_resume_with_different_model_settings_is_a_clear_error(tmp_path):
     from seqkit import CheckpointError
 

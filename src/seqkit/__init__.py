@@ -50,6 +50,7 @@ _EXPORTS = {
     # training and sampling
     "TrainConfig": "seqkit.training",
     "Trainer": "seqkit.training",
+    "check_run_folder": "seqkit.training",
     "lm_loss": "seqkit.training",
     "seq2seq_loss": "seqkit.training",
     "generate": "seqkit.sampling",

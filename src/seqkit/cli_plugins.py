@@ -163,10 +163,8 @@ def _command_names(app) -> tuple[set[str], dict[str, str]]:
     """Names of core's own commands, and of the commands plugins added (name -> plugin)."""
     from . import plugins as host
 
-    core_cmds, core_groups = getattr(app, "_seqkit_core_entries", (app.registered_commands, app.registered_groups))
+    core_cmds, core_groups = app._seqkit_core_entries
     core = {host._entry_name(e) for e in [*core_cmds, *core_groups]}
-    plugged = {}
-    for info in host.plugin_infos():
-        for command in info.registered.get("commands", []):
-            plugged[command] = info.name
-    return core, {k: v for k, v in plugged.items() if k not in core}
+    plugged = {command: info.name for info in host.plugin_infos()
+               for command in info.registered.get("commands", [])}
+    return core, plugged

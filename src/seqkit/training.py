@@ -72,8 +72,9 @@ class TrainConfig:
             if value is not None and value < 0:
                 raise SeqkitError(f"{name} must be 0 or more, not {value}")
         for name in ("weight_decay", "grad_clip", "min_lr_ratio"):
-            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
-                raise SeqkitError(f"{name} must be a finite number >= 0, not {getattr(self, name)}")
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise SeqkitError(f"{name} must be a finite number >= 0, not {value}")
 
 
 _OPTIMIZERS = {
@@ -83,6 +84,23 @@ _OPTIMIZERS = {
     "adagrad": lambda p, c: torch.optim.Adagrad(p, lr=c.lr, weight_decay=c.weight_decay),
     "sgd": lambda p, c: torch.optim.SGD(p, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay),
 }
+
+
+def check_run_folder(out, resume: bool = False) -> Path:
+    """Refuse a run folder that cannot take this run: a file, an earlier run (``last.json``)
+    unless resuming it, or a place that cannot be written. ``Trainer.fit()`` checks this; call it
+    yourself before slow data preparation, so that a bad ``--out`` fails at once."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SeqkitError(f"{out} is a file; give a folder for the run")
+    if (out / "last.json").exists() and not resume:
+        raise SeqkitError(f"{out} already holds a run; pass --resume to continue it or choose another output folder")
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise SeqkitError(f"cannot write the run folder {out}: {existing} is not a writable folder")
+    return out
 
 
 def _unwrap(model):
@@ -400,15 +418,14 @@ class Trainer:
             raise SeqkitError("a distributed Trainer trains once (fit() ended its process group); "
                               "make a new Trainer to train again")
         torch.manual_seed(c.seed + self.rank)
+        if self.is_main:
+            check_run_folder(self.out, resume)
         if resume:
             if self._resume():
                 if self.is_main:
                     info(f"resuming {self.last_path} at step {self.step} (epoch {self.epoch + 1})")
             elif self.is_main:
                 info(f"nothing to resume in {self.out}; starting fresh")
-        elif self.is_main and self.last_path.exists():
-            raise SeqkitError(f"{self.out} already holds a run; pass --resume to continue it "
-                              f"or choose another output folder")
         if self.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
         total = self.total_steps()
@@ -490,8 +507,8 @@ class Trainer:
         if self.best_on == "train":  # no validation data: the best checkpoint is chosen by training loss
             result.update(best_train_loss=best, best_train_acc=self.best_acc)
             best = None
-        result.update(best_val_loss=best, best_val_acc=self.best_acc if best is not None else None, steps=self.step, epochs=self.epoch,
-                      history=self.history, seconds=time.time() - t0, best_path=str(self.best_path),
+        result.update(best_val_loss=best, best_val_acc=self.best_acc if best is not None else None,
+                      steps=self.step, epochs=self.epoch, history=self.history, seconds=time.time() - t0, best_path=str(self.best_path),
                       last_path=str(self.last_path))
         self._end_distributed(synchronise=not result["interrupted"])
         return result

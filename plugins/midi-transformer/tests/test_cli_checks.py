@@ -36,7 +36,7 @@ def test_train_with_the_same_seed_repeats_itself(tmp_path, maestro_folder):
 def test_train_checks_out_and_lengths_before_tokenizing(tmp_path, maestro_folder):
     (tmp_path / "file").write_text("x")
     r = _train(maestro_folder, tmp_path / "file")
-    assert r.exit_code == 2 and "--out" in r.stderr and "is a file" in r.stderr
+    assert r.exit_code == 2 and "is a file; give a folder for the run" in r.stderr
     assert _train(maestro_folder, tmp_path / "run").exit_code == 0
     r = _train(maestro_folder, tmp_path / "run")
     assert r.exit_code == 2 and "already holds a run; pass --resume" in r.stderr

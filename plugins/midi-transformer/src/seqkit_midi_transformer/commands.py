@@ -475,7 +475,9 @@ def train(
 
     if preset and preset not in PRESETS:  # before any tokenizing
         raise SeqkitError(f"unknown preset {preset!r}; use {', '.join(PRESETS)}")
-    _check_run_folder(out, resume)  # before any tokenizing (MAESTRO takes minutes)
+    from seqkit import check_run_folder
+
+    check_run_folder(out, resume)  # before any tokenizing (MAESTRO takes minutes)
     from seqkit.options import seed_everything
 
     seed_everything(seed or 0)  # the model's initial weights too
@@ -567,21 +569,6 @@ def train(
         export_checkpoint(trainer.best_path, dest, dtype="float16")
         result["exported"] = str(dest)
     _emit(result, as_json, [f"{k}: {v}" for k, v in result.items()])
-
-
-def _check_run_folder(out: Path, resume: bool) -> None:
-    """A training run's folder: a folder (or nothing yet) we may write, not an earlier run unless
-    resuming it."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SeqkitError(f"--out {out} is a file; give a folder for the run")
-    if (out / "last.json").exists() and not resume:
-        raise SeqkitError(f"{out} already holds a run; pass --resume to continue it or choose another output folder")
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise SeqkitError(f"cannot write the run folder {out}: {existing} is not a writable folder")
 
 
 # -- eval ---------------------------------------------------------------------------------------
