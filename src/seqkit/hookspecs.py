@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pluggy
 
-HOOKSPEC_VERSION = "1.1"
+HOOKSPEC_VERSION = "1.2"
 
 hookspec = pluggy.HookspecMarker("seqkit")
 hookimpl = pluggy.HookimplMarker("seqkit")
@@ -54,6 +54,17 @@ def register_tokenizers(register):
 @hookspec
 def register_datasets(register):
     """Add dataset loaders: ``register(DatasetType(name, load, description, task))``."""
+
+
+@hookspec
+def register_generators(register):
+    """Add generators: ``register(Generator(name, run, params, task=..., description=...))``.
+
+    A generator is what a user asks a task to make (names for a country, words for a number, a
+    tune, a continuation of a MIDI file). ``run`` is ``"package.module:function"`` so registering
+    stays cheap. Core runs it from Python (``seqkit.run_generator``), builds its command line
+    (``seqkit.generator_command``) and lists it in ``seqkit plugins``. (Since hookspec 1.2.)
+    """
 
 
 @hookspec

@@ -17,6 +17,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginConflictError
+from .generation import Generator
 from .registry import CheckpointFolder, DatasetType, ModelType, Registry, Task, TokenizerType
 
 ENTRY_POINT_GROUP = "seqkit"
@@ -28,6 +29,7 @@ _HOOK_TYPES = {
     "register_tokenizers": ("tokenizers", TokenizerType),
     "register_datasets": ("datasets", DatasetType),
     "register_checkpoints": ("checkpoint_folders", CheckpointFolder),
+    "register_generators": ("generators", Generator),
 }
 
 

@@ -92,13 +92,23 @@ class ModelType:
                 f"model type {self.name!r} has no setting(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted(known))}"
             )
-        return config_class(**values)
+        missing = sorted(f.name for f in dataclasses.fields(config_class) if f.name not in values
+                         and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+        if missing:
+            raise SeqkitError(f"model type {self.name!r} needs the setting(s) {', '.join(missing)}")
+        try:
+            return config_class(**values)
+        except (ValueError, TypeError, AssertionError) as exc:  # the config's own checks
+            raise SeqkitError(f"model type {self.name!r}: {exc}") from None
 
     def build(self, config):
         """A new model from a config dataclass or dict."""
         if isinstance(config, dict) or config is None:
             config = self.make_config(config)
-        return self.resolve()(config)
+        try:
+            return self.resolve()(config)
+        except ValueError as exc:  # a model's own check of its settings (heads that do not divide ...)
+            raise SeqkitError(f"model type {self.name!r}: {exc}") from None
 
 
 @dataclass
@@ -136,6 +146,7 @@ class Registry:
     tokenizers: dict[str, TokenizerType] = field(default_factory=dict)
     datasets: dict[str, DatasetType] = field(default_factory=dict)
     checkpoint_folders: dict[str, CheckpointFolder] = field(default_factory=dict)
+    generators: dict[str, Any] = field(default_factory=dict)
 
     def adder(self, kind: str, plugin: str, expected: type) -> Callable[[Any], None]:
         table: dict = getattr(self, kind)
@@ -192,6 +203,15 @@ def tokenizer_types() -> dict[str, TokenizerType]:
 
 def datasets() -> dict[str, DatasetType]:
     return _registry().datasets
+
+
+def generators() -> dict:
+    """Every registered :class:`~seqkit.generation.Generator`, by name."""
+    return _registry().generators
+
+
+def get_generator(name: str):
+    return _lookup(generators(), "generator", name)
 
 
 def get_task(name: str) -> Task:

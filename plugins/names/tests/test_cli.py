@@ -25,17 +25,17 @@ def test_json_and_start(tiny_models):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["country"] == "Beta" and out["arch"] == "lstm"
-    assert [row["start"] for row in out["names"]] == ["V", "A", "K"]
-    assert all(row["name"].startswith(row["start"]) for row in out["names"])
+    assert [row["start"] for row in out["results"]] == ["V", "A", "K"]
+    assert all(row["text"].startswith(row["start"]) for row in out["results"])
     r = run("-c", "Beta", "-m", tiny_models["lstm"], "--start", "V", "-n", 3, "--json", "--seed", 0)
-    assert len(json.loads(r.stdout)["names"]) == 3
+    assert len(json.loads(r.stdout)["results"]) == 3
 
 
 def test_novel_leaves_out_known_names(tiny_models):
     r = run("-c", "Alpha", "-m", tiny_models["transformer"], "--novel", "-n", 5, "--json", "--seed", 2,
             "--temperature", 1.5)
     assert r.exit_code == 0, r.output
-    assert all(row["new"] for row in json.loads(r.stdout)["names"])
+    assert all(row["new"] for row in json.loads(r.stdout)["results"])
 
 
 def test_countries(tiny_models, tiny_folder):
@@ -69,9 +69,9 @@ def test_bad_input(tiny_models, args, message):
 
 
 def test_huge_count_is_capped(tiny_models, monkeypatch):
-    from seqkit_names import commands
+    from seqkit_names import generator
 
-    monkeypatch.setattr(commands, "MAX_COUNT", 12)
+    monkeypatch.setattr(generator, "MAX_COUNT", 12)
     r = run("--country", "Alpha", "--model", tiny_models["gru"], "-n", 10**9, "--seed", 0)
     assert r.exit_code == 0, r.output
     assert "printing 12" in r.stderr and len(r.stdout.split()) == 12
@@ -144,7 +144,7 @@ def test_shipped_models(arch):
     r = run("--country", "Greece", "--model", arch, "--seed", 0, "--json", "--start", "ABK")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert out["country"] == "Greek" and [x["name"][0] for x in out["names"]] == ["A", "B", "K"]
+    assert out["country"] == "Greek" and [x["text"][0] for x in out["results"]] == ["A", "B", "K"]
 
 
 def test_shipped_default_front_door_and_countries():
@@ -160,14 +160,14 @@ def test_shipped_default_front_door_and_countries():
 
 
 def test_huge_count_with_start_letters_caps_the_total(tiny_models, monkeypatch):
-    from seqkit_names import commands
+    from seqkit_names import generator
 
-    monkeypatch.setattr(commands, "MAX_COUNT", 12)
+    monkeypatch.setattr(generator, "MAX_COUNT", 12)
     r = run("--country", "Beta", "--model", tiny_models["gru"], "--start", "VKA", "-n", 10**9, "--seed", 0,
             "--json")
     assert r.exit_code == 0, r.output
     assert "printing 4 per letter" in r.stderr
-    names = json.loads(r.stdout)["names"]
+    names = json.loads(r.stdout)["results"]
     assert len(names) <= 12 and {row["start"] for row in names} <= {"V", "K", "A"}
     assert sum(row["start"] == "V" for row in names) == 4  # Beta's own letter: all 4 found
 

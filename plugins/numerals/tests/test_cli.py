@@ -55,7 +55,7 @@ def test_json(gru):
     assert data["trained_range"] == [0, 1000] and data["lang"] == "en"
     assert [row["number"] for row in data["results"]] == [12, 999]
     assert data["results"][0]["reference"] == "twelve"
-    assert set(data["results"][0]) == {"number", "words", "in_range", "reference", "match"}
+    assert set(data["results"][0]) == {"number", "text", "in_range", "reference", "match"}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -138,8 +138,8 @@ def test_shipped_models_are_exact_on_the_probes_and_small_numbers(model):
     r = cli("num2words", *numbers, "--model", model, "--check", "--json")
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)["results"]
-    assert [row["words"] for row in rows if not row["match"]] == []
-    assert rows[0]["words"] == "one hundred and one billion, one million, one thousand and one"
+    assert [row["text"] for row in rows if not row["match"]] == []
+    assert rows[0]["text"] == "one hundred and one billion, one million, one thousand and one"
 
 
 @pytest.mark.parametrize("args, message", [

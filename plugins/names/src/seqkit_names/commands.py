@@ -15,13 +15,11 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError, generator_command
 from seqkit.options import DataOption, DeviceOption, JsonOption, SeedOption, TemperatureOption
 
+from .generator import NAMES
 from .train import ARCHS, GENERATORS, TASK, check_settings
-
-MAX_COUNT = 1000
-DEFAULT_COUNT = 10
 
 
 class _NamesGroup(TyperGroup):
@@ -51,79 +49,7 @@ def _check_temperature(temperature: float) -> None:
         raise SeqkitError(f"--temperature must be a finite number >= 0, not {temperature}")
 
 
-def _parse_start(start: str | None) -> list[str]:
-    if start is None:
-        return []
-    letters = "".join(start.split())
-    if not letters or not all(ch.isascii() and ch.isalpha() for ch in letters):
-        raise SeqkitError(f"--start takes ASCII letters, one name per letter (e.g. ABCDEFGKMN), not {start!r}")
-    return list(dict.fromkeys(letters.upper()))
-
-
-@names_app.callback(invoke_without_command=True)
-def names(
-    ctx: typer.Context,
-    country: Annotated[str | None, typer.Option(
-        "--country", "-c", help="Country or language: Greek, Greece, russia ... (see `seqkit names countries`).")] = None,
-    count: Annotated[int | None, typer.Option(
-        "--count", "-n", help=f"How many names (per --start letter). [default: {DEFAULT_COUNT}; 1 per letter with --start]")] = None,
-    start: Annotated[str | None, typer.Option(
-        "--start", help="Starting letters, one name each, like the tutorial's tables: --start ABCDEFGKMN.")] = None,
-    model: Annotated[str | None, typer.Option(
-        "--model", "-m", help="rnn, lstm, gru, transformer or a checkpoint path. [default: transformer, the best shipped model]")] = None,
-    temperature: TemperatureOption = 1.0,
-    seed: SeedOption = None,
-    max_length: Annotated[int, typer.Option("--max-length", min=1, help="Longest name, in characters.")] = 20,
-    novel: Annotated[bool, typer.Option("--novel", help="Leave out names already in the data.")] = False,
-    as_json: JsonOption = False,
-    device: DeviceOption = "cpu",
-):
-    """Print new surnames for a country: seqkit names --country Greek"""
-    if ctx.invoked_subcommand is not None:
-        return
-    from .countries import resolve_country
-
-    letters = _parse_start(start)
-    _check_temperature(temperature)
-    if count is None:
-        count = 1 if letters else DEFAULT_COUNT
-    if count < 1:
-        raise SeqkitError(f"-n/--count must be at least 1, not {count}")
-    groups = max(1, len(letters))
-    if count * groups > MAX_COUNT:  # the cap is on the names printed, however many letters
-        if groups == 1:
-            _note(f"-n {count} is more than {MAX_COUNT}; printing {MAX_COUNT}")
-        else:
-            _note(f"-n {count} for {groups} letters is more than {MAX_COUNT} names; "
-                  f"printing {max(1, MAX_COUNT // groups)} per letter")
-        count = max(1, MAX_COUNT // groups)
-    if country is None:
-        raise SeqkitError("which country? e.g. seqkit names --country Greek (list: seqkit names countries)")
-    import torch
-
-    from seqkit.device import pick_device
-
-    from .sample import load_generator, pick_names
-
-    torch.set_num_threads(1)  # a few dozen names from a small model: more threads only cost time
-    gen = load_generator(model, str(pick_device(device)))
-    name_country = resolve_country(country, gen.countries)
-    if max_length > gen.max_length:
-        raise SeqkitError(f"--max-length is at most {gen.max_length} for {gen.name}")
-    missing_letters = [ch for ch in letters if ch not in gen.tokenizer.stoi]
-    if missing_letters:
-        raise SeqkitError(f"{gen.name} has no letter {', '.join(missing_letters)}")
-    found, missing = pick_names(gen, name_country, count, letters, temperature, max_length, novel, seed)
-    if missing:
-        what = "new " if novel else ""
-        _note(f"found only {len(found)} distinct {what}{name_country} names of at most "
-              f"{max_length} letters (asked for {len(found) + missing})")
-    if as_json:
-        typer.echo(json.dumps({"country": name_country, "model": gen.name, "arch": gen.arch,
-                               "temperature": temperature, "seed": seed, "names": found}, indent=2))
-        return
-    for row in found:
-        typer.echo(row["name"])
+names_app.callback(invoke_without_command=True)(generator_command(NAMES, group=True))
 
 
 @names_app.command()

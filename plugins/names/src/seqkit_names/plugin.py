@@ -33,3 +33,10 @@ def register_commands(app):
     from .commands import names_app
 
     app.add_typer(names_app, name="names")
+
+
+@hookimpl
+def register_generators(register):
+    from .generator import NAMES
+
+    register(NAMES)

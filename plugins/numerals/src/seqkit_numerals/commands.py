@@ -6,14 +6,15 @@ Typer only at module level: torch and num2words are imported inside the commands
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError
+from seqkit import SeqkitError, generator_command
 from seqkit.options import DeviceOption, JsonOption, SeedOption
+
+from .generator import NUM2WORDS, show_words
 
 MAX_EVAL_COUNT = 100_000
 
@@ -39,107 +40,7 @@ def _spec(max_: str, size: int, lang: str, sampling: str, negatives: float, seed
 # ---------------------------------------------------------------- seqkit num2words
 
 
-def _read_numbers(args: list[str]) -> list[int]:
-    from .numbers import parse_number
-
-    texts: list[str] = []
-    for a in args:
-        if a == "-":
-            texts += [line for line in sys.stdin.read().splitlines() if line.strip()]
-        elif a.startswith("--"):
-            raise SeqkitError(f"no such option: {a} (see seqkit num2words --help)")
-        else:
-            texts.append(a)
-    if not texts:
-        raise SeqkitError("give at least one number, or - to read one per line from stdin")
-    return [parse_number(t) for t in texts]
-
-
-def _pick_model(model: str, lang: str | None) -> Path:
-    """The checkpoint for ``--model`` in ``--lang`` (``gru`` + ``fr`` -> ``gru-fr`` if needed)."""
-    from seqkit import find_checkpoint, read_meta
-
-    from .translate import TASK
-
-    path = find_checkpoint(model, TASK)
-    if lang is None:
-        return path
-    model_lang = (read_meta(path).get("data") or {}).get("lang")
-    if model_lang == lang:
-        return path
-    looks_like_path = "/" in model or model.endswith(".json")
-    if not looks_like_path:
-        try:
-            other = find_checkpoint(f"{model}-{lang}", TASK)
-        except SeqkitError:
-            other = None
-        if other is not None:
-            return other
-    arch = "transformer" if "transformer" in model else "gru"
-    raise SeqkitError(f"the {model} model writes {model_lang!r}, not {lang!r}; train one with "
-                      f"`seqkit numerals train --model {arch} --lang {lang}` (then use --model {arch}-{lang})")
-
-
-def num2words_command(
-    numbers: Annotated[list[str] | None, typer.Argument(
-        help="Integers such as 42, -7, 1,000 or 1_000; - reads one per line from stdin.",
-        show_default=False)] = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="gru, transformer, a name you trained, or a .json path.")] = "gru",
-    lang: Annotated[str | None, typer.Option("--lang", help="Language (default: the model's own).")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Also show num2words' answer and mark mismatches.")] = False,
-    as_json: JsonOption = False,
-    device: DeviceOption = "cpu",
-):
-    """Write numbers as words with a trained seq2seq model: seqkit num2words 101001001001"""
-    from .numbers import check_lang, check_supported, describe_range, reference_words
-
-    values = _read_numbers(numbers or [])
-    if lang is not None:
-        check_lang(lang)
-    path = _pick_model(model, lang)
-    import torch
-
-    from .translate import Translator
-
-    # tiny models, short sequences: one thread is fastest at any count (several spin-wait on a busy
-    # CPU: 8,000 numbers from stdin took 42 s with torch's 2 threads here, 3 s with one)
-    torch.set_num_threads(1)
-
-    tr = Translator.load(str(path), device=device)
-    for n in values:
-        check_supported(n, tr.lang)
-    limit = getattr(tr.model.config, "max_len", None)
-    too_long = [n for n in values if limit and len(str(n)) > limit]
-    if too_long:
-        raise SeqkitError(f"the {tr.name} model reads at most {limit} characters; {too_long[0]} has {len(str(too_long[0]))}")
-    words = tr.words(values)
-    outside = [n for n in values if not tr.spec.in_range(n)]
-    if outside:
-        what = f"{outside[0]} lies" if len(outside) == 1 else f"{len(outside)} numbers lie"
-        typer.echo(f"Warning: {what} outside the range the {tr.name} model was trained on "
-                   f"({describe_range(tr.spec.low, tr.spec.max)}); the words may be wrong.", err=True)
-    refs = [reference_words(n, tr.lang) for n in values] if check else None
-    if as_json:
-        rows = []
-        for i, (n, w) in enumerate(zip(values, words)):
-            row = {"number": n, "words": w, "in_range": tr.spec.in_range(n)}
-            if refs is not None:
-                row.update(reference=refs[i], match=w == refs[i])
-            rows.append(row)
-        typer.echo(json.dumps({"model": tr.name, "lang": tr.lang,
-                               "trained_range": [tr.spec.low, tr.spec.max], "results": rows},
-                              ensure_ascii=False, indent=1))
-        return
-    for i, w in enumerate(words):
-        if refs is None:
-            typer.echo(w)
-        elif w == refs[i]:
-            typer.echo(f"{w}  ✓")
-        else:
-            typer.echo(f"{w}  ✗ num2words: {refs[i]}")
-    if refs is not None and len(values) > 1:
-        ok = sum(w == r for w, r in zip(words, refs))
-        typer.echo(f"{ok}/{len(values)} match num2words", err=True)
+num2words_command = generator_command(NUM2WORDS, show=show_words)
 
 
 # ---------------------------------------------------------------- seqkit numerals data

@@ -25,3 +25,10 @@ def register_commands(app):
     # ignore_unknown_options lets negative numbers through as arguments: seqkit num2words -5
     app.command("num2words", context_settings={"ignore_unknown_options": True})(num2words_command)
     app.add_typer(numerals_app, name="numerals")
+
+
+@hookimpl
+def register_generators(register):
+    from .generator import NUM2WORDS
+
+    register(NUM2WORDS)

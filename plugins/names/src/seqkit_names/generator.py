@@ -1,0 +1,103 @@
+"""The ``names`` generator: surnames for a country, as ``seqkit names`` and the Python API run it.
+
+Importing this module is cheap (no torch): the run function imports what it needs.
+"""
+
+from __future__ import annotations
+
+from seqkit import (
+    Generator,
+    Output,
+    Param,
+    Result,
+    SeqkitError,
+    count_param,
+    device_param,
+    model_param,
+    seed_param,
+    temperature_param,
+)
+
+MAX_COUNT = 1000
+DEFAULT_COUNT = 10
+
+NAMES = Generator(
+    "names",
+    "seqkit_names.generator:make_names",
+    [
+        Param("country", "str", None, "Country or language: Greek, Greece, russia ... "
+              "(see `seqkit names countries`).", flags=("--country", "-c")),
+        count_param(None, max=None, help=f"How many names (per --start letter). [default: "
+                    f"{DEFAULT_COUNT}; 1 per letter with --start; at most {MAX_COUNT} in all]"),
+        Param("start", "str", None, "Starting letters, one name each, like the tutorial's tables: "
+              "--start ABCDEFGKMN."),
+        model_param(None, help="rnn, lstm, gru, transformer or a checkpoint path. "
+                    "[default: transformer, the best shipped model]"),
+        temperature_param(),
+        seed_param(),
+        Param("max_length", "int", 20, "Longest name, in characters.", min=1),
+        Param("novel", "bool", False, "Leave out names already in the data."),
+        device_param("auto"),
+    ],
+    task="names",
+    description="Print new surnames for a country: seqkit names --country Greek",
+    command="names",
+)
+
+
+def parse_start(start: str | None) -> list[str]:
+    if start is None:
+        return []
+    letters = "".join(start.split())
+    if not letters or not all(ch.isascii() and ch.isalpha() for ch in letters):
+        raise SeqkitError(f"--start takes ASCII letters, one name per letter (e.g. ABCDEFGKMN), not {start!r}")
+    return list(dict.fromkeys(letters.upper()))
+
+
+def _capped(count: int | None, letters: list[str], notes: list[str]) -> int:
+    if count is None:
+        count = 1 if letters else DEFAULT_COUNT
+    groups = max(1, len(letters))
+    if count * groups > MAX_COUNT:  # the cap is on the names printed, however many letters
+        if groups == 1:
+            notes.append(f"-n {count} is more than {MAX_COUNT}; printing {MAX_COUNT}")
+        else:
+            notes.append(f"-n {count} for {groups} letters is more than {MAX_COUNT} names; "
+                         f"printing {max(1, MAX_COUNT // groups)} per letter")
+        count = max(1, MAX_COUNT // groups)
+    return count
+
+
+def make_names(country, count, start, model, temperature, seed, max_length, novel, device, ctx=None) -> Result:
+    """``count`` distinct surnames for ``country`` (per ``start`` letter), each with ``new``:
+    whether the name is absent from the data the model learned from."""
+    from .countries import resolve_country
+
+    letters = parse_start(start)
+    notes: list[str] = []
+    count = _capped(count, letters, notes)
+    if country is None:
+        raise SeqkitError("which country? e.g. seqkit names --country Greek (list: seqkit names countries)")
+    import torch
+
+    from seqkit import pick_device
+
+    from .sample import load_generator, pick_names
+
+    torch.set_num_threads(1)  # a few dozen names from a small model: more threads only cost time
+    gen = load_generator(model, str(pick_device(device)))
+    name_country = resolve_country(country, gen.countries)
+    if max_length > gen.max_length:
+        raise SeqkitError(f"--max-length is at most {gen.max_length} for {gen.name}")
+    missing_letters = [ch for ch in letters if ch not in gen.tokenizer.stoi]
+    if missing_letters:
+        raise SeqkitError(f"{gen.name} has no letter {', '.join(missing_letters)}")
+    found, missing = pick_names(gen, name_country, count, letters, temperature, max_length, novel, seed)
+    if missing:
+        what = "new " if novel else ""
+        notes.append(f"found only {len(found)} distinct {what}{name_country} names of at most "
+                     f"{max_length} letters (asked for {len(found) + missing})")
+    outputs = [Output(row["name"], meta={"start": row["start"], "new": row["new"]}) for row in found]
+    meta = {"country": name_country, "model": gen.name, "arch": gen.arch,
+            "temperature": temperature, "seed": seed}
+    return Result(outputs, meta, notes)

@@ -1,0 +1,317 @@
+"""Generators: what a plugin can make on request (names, number words, tunes, music).
+
+A generator is a name, its task, typed parameters (with help and limits) and a function that
+returns :class:`Output` items. Plugins register them with the ``register_generators`` hook; core
+builds the same things from them everywhere: the Python API (:func:`run_generator`), a command
+line (:func:`generator_command`), and any front end that lists generators (``seqkit plugins``).
+
+Plain Python: nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SeqkitError
+
+PARAM_TYPES = ("str", "int", "float", "bool", "choice", "file", "list")
+MAX_SEED = 2**63 - 1
+
+
+@dataclass
+class Param:
+    """One typed parameter of a generator.
+
+    ``type`` is one of ``str``, ``int``, ``float``, ``bool``, ``choice`` (one of ``choices``),
+    ``file`` (a path on the command line, an upload in a web front end; ``accept`` lists the file
+    suffixes read) or ``list`` (several strings, e.g. numbers). ``flags`` is how the command line
+    spells it (default ``--name-with-dashes``); ``argument=True`` makes it positional there, and
+    with ``stdin=True`` a ``-`` among a list's values reads more, one per line, from standard input
+    (on the command line only).
+    """
+
+    name: str
+    type: str = "str"
+    default: Any = None
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: Sequence[str] | None = None
+    required: bool = False
+    flags: tuple[str, ...] = ()
+    argument: bool = False
+    accept: tuple[str, ...] = ()
+    stdin: bool = False
+
+    def __post_init__(self):
+        if self.type not in PARAM_TYPES:
+            raise TypeError(f"Param {self.name!r}: type must be one of {', '.join(PARAM_TYPES)}, "
+                            f"not {self.type!r}")
+        if self.type == "choice" and not self.choices:
+            raise TypeError(f"Param {self.name!r}: a choice needs choices")
+        self.flags = tuple(self.flags) or (f"--{self.name.replace('_', '-')}",)
+
+    @property
+    def flag(self) -> str:
+        """The spelling used in error messages (``--country``, or ``NUMBERS`` for an argument)."""
+        if self.argument:
+            return self.name.upper()
+        return max(self.flags, key=len)
+
+    def check(self, value):
+        """``value`` converted to this parameter's type and checked against its limits, or a
+        :class:`SeqkitError` naming the parameter as the command line spells it."""
+        if value is None:
+            if self.required:
+                raise SeqkitError(f"{self.flag} is required")
+            return None
+        try:
+            value = _convert(self.type, value)
+        except (TypeError, ValueError, OverflowError):
+            raise SeqkitError(f"{self.flag} takes {_kind(self)}, not {_show(value)}") from None
+        if self.type in ("int", "float"):
+            if self.type == "float" and not math.isfinite(value):
+                raise SeqkitError(f"{self.flag} must be a finite number, not {value}")
+            if self.min is not None and value < self.min:
+                raise SeqkitError(f"{self.flag} must be at least {_num(self.min)}, not {value}")
+            if self.max is not None and value > self.max:
+                raise SeqkitError(f"{self.flag} must be at most {_num(self.max)}, not {value}")
+        if self.type == "choice" and value not in self.choices:
+            import difflib
+
+            close = difflib.get_close_matches(str(value), list(self.choices), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise SeqkitError(f"{self.flag} must be one of {', '.join(self.choices)}, "
+                              f"not {_show(value)}{hint}")
+        if self.type == "file" and not Path(value).is_file():
+            what = "is a folder" if Path(value).is_dir() else "does not exist"
+            raise SeqkitError(f"{self.flag} {value} {what}")
+        return value
+
+    def schema(self) -> dict:
+        """A JSON-able description, for front ends that build a form."""
+        out = {"name": self.name, "type": self.type, "default": _jsonable(self.default),
+               "help": self.help, "required": self.required, "flags": list(self.flags)}
+        for key in ("min", "max"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.choices:
+            out["choices"] = list(self.choices)
+        if self.accept:
+            out["accept"] = list(self.accept)
+        return out
+
+
+@dataclass
+class Output:
+    """One generated item: ``text`` (a name, number words, an ABC tune), ``files`` by suffix
+    (``{"mid": bytes, "wav": bytes, "png": bytes}``) and ``meta`` (e.g. ``{"new": True}``)."""
+
+    text: str | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-able: the text, the metadata and the file suffixes (not their bytes)."""
+        out: dict[str, Any] = {}
+        if self.text is not None:
+            out["text"] = self.text
+        out.update(self.meta)
+        if self.files:
+            out["files"] = sorted(self.files)
+        return out
+
+
+@dataclass
+class Result:
+    """What one run of a generator made: the outputs, run-level ``meta`` (the model used, the
+    seed ...) and ``notes`` (one-line remarks for the user, e.g. 'found only 3 names')."""
+
+    outputs: list[Output]
+    meta: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {**self.meta, "results": [o.to_dict() for o in self.outputs], "notes": list(self.notes)}
+
+
+class Cancelled(SeqkitError):
+    """A run stopped by its caller (a web page's cancel button, Ctrl-C)."""
+
+
+class RunContext:
+    """Passed to a generator function that takes a ``ctx`` parameter: progress and cancelling.
+
+    ``ctx.progress(done, total)`` reports progress (a bar on a terminal, an event on a web page);
+    it raises :class:`Cancelled` when the caller asked to stop, so long loops end cleanly.
+    """
+
+    def __init__(self, on_progress: Callable[[int, int], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None):
+        self._on_progress = on_progress
+        self._cancelled = cancelled
+
+    def progress(self, done: int, total: int) -> None:
+        if self._cancelled is not None and self._cancelled():
+            raise Cancelled("cancelled")
+        if self._on_progress is not None:
+            self._on_progress(done, total)
+
+
+@dataclass
+class Generator:
+    """A registered generator.
+
+    ``run`` is a function (or ``"package.module:function"``, imported on first use) called with one
+    keyword argument per parameter, already checked, plus ``ctx`` (a :class:`RunContext`) if it
+    takes one; it returns a :class:`Result` (or a list of :class:`Output`). ``command`` is the
+    command line that runs it (``"names"``, ``"music generate"``), for help and docs.
+    """
+
+    name: str
+    run: Any
+    params: list[Param] = field(default_factory=list)
+    task: str = ""
+    description: str = ""
+    command: str = ""
+    plugin: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise TypeError(f"a Generator needs a name, not {self.name!r}")
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise TypeError(f"generator {self.name!r} has a parameter twice: {names}")
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def check(self, values: dict) -> dict:
+        """Every parameter, checked and with its default filled in; unknown names are an error."""
+        known = {p.name for p in self.params}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise SeqkitError(f"generator {self.name!r} has no parameter(s) {', '.join(unknown)}; "
+                              f"known: {', '.join(sorted(known)) or 'none'}")
+        out = {}
+        for p in self.params:
+            value = values.get(p.name)
+            out[p.name] = p.check(p.default if value is None else value)
+        return out
+
+    def __call__(self, ctx: RunContext | None = None, **values) -> Result:
+        from .registry import resolve
+
+        checked = self.check(values)
+        function = resolve(self.run, f"generator {self.name!r}", self.plugin)
+        if "ctx" in inspect.signature(function).parameters:
+            checked["ctx"] = ctx or RunContext()
+        result = function(**checked)
+        if isinstance(result, list):
+            result = Result(result)
+        if not isinstance(result, Result):
+            raise SeqkitError(f"generator {self.name!r} returned {type(result).__name__}, not a Result")
+        result.meta = {"generator": self.name, **result.meta}
+        return result
+
+    def schema(self) -> dict:
+        return {"name": self.name, "task": self.task, "description": self.description,
+                "command": self.command, "plugin": self.plugin,
+                "params": [p.schema() for p in self.params]}
+
+
+def run_generator(name: str, ctx: RunContext | None = None, **params) -> Result:
+    """Run a registered generator by name: ``run_generator("names", country="Greek", count=3)``."""
+    from .registry import get_generator
+
+    return get_generator(name)(ctx=ctx, **params)
+
+
+# ---------------------------------------------------------------- the shared parameters
+# One spelling and one set of limits for what every generator has in common.
+
+def seed_param(**overrides) -> Param:
+    return Param("seed", "int", None, "Random seed, for reproducible results.", min=0, max=MAX_SEED,
+                 flags=("--seed",), **overrides)
+
+
+def temperature_param(default: float = 1.0, **overrides) -> Param:
+    return Param("temperature", "float", default, "Sampling temperature (0 = greedy).", min=0.0,
+                 flags=("--temperature", "-t"), **overrides)
+
+
+def top_k_param(**overrides) -> Param:
+    return Param("top_k", "int", None, "Sample from the k likeliest tokens only.", min=1,
+                 flags=("--top-k",), **overrides)
+
+
+def top_p_param(**overrides) -> Param:
+    return Param("top_p", "float", None, "Nucleus sampling: the smallest set of tokens whose "
+                 "probability reaches p (0 < p <= 1).", min=1e-9, max=1.0, flags=("--top-p",), **overrides)
+
+
+def count_param(default: int = 1, max: int | None = None, help: str = "How many to make.", **overrides) -> Param:
+    return Param("count", "int", default, help, min=1, max=max, flags=("--count", "-n"), **overrides)
+
+
+def model_param(default: str | None = None, help: str = "Model name or checkpoint path.", **overrides) -> Param:
+    return Param("model", "str", default, help, flags=("--model", "-m"), **overrides)
+
+
+def device_param(default: str = "auto", **overrides) -> Param:
+    return Param("device", "str", default, "auto, cpu, cuda, cuda:N or mps.", flags=("--device",), **overrides)
+
+
+# ---------------------------------------------------------------- helpers
+
+def _convert(kind: str, value):
+    if kind == "int":
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(value)
+        return int(str(value).strip()) if isinstance(value, str) else int(value)
+    if kind == "float":
+        if isinstance(value, bool):
+            raise ValueError(value)
+        return float(value)
+    if kind == "bool":
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(value)
+        return bool(value)
+    if kind == "list":
+        if isinstance(value, str):
+            return [value]
+        return [str(v) for v in value]
+    if kind == "file":
+        return Path(value).expanduser()
+    return str(value)
+
+
+def _kind(p: Param) -> str:
+    return {"int": "a whole number", "float": "a number", "bool": "true or false",
+            "list": "a list", "file": "a file path"}.get(p.type, "text")
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _show(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _jsonable(value):
+    return str(value) if isinstance(value, Path) else value

@@ -1,0 +1,155 @@
+"""A Typer command built from a :class:`~seqkit.generation.Generator`'s parameters.
+
+Core owns the command line of every generator: the options (one per parameter, spelled as the
+parameter says), their checks (the same as the Python API's), ``--json``, progress on a terminal
+and the ``Error:`` line. A plugin only says how to print a result, if plain lines will not do::
+
+    app.command("num2words")(generator_command(NUM2WORDS, show=print_words))
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .generation import Generator, Result, RunContext
+
+_PY_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "choice": str, "file": Path,
+             "list": list[str]}
+
+
+def generator_command(gen: Generator, show: Callable[[Result], None] | None = None,
+                      group: bool = False, **run_kwargs: Any) -> Callable:
+    """A function for ``app.command()`` (or, with ``group=True``, a group's ``callback()``) that
+    runs ``gen`` with the options the user gave.
+
+    ``show(result)`` prints a result (default: each output's text on its own line); ``--json``
+    prints ``result.to_dict()`` instead. Notes go to stderr. ``run_kwargs`` are fixed values for
+    parameters the command line does not offer.
+    """
+    hidden = set(run_kwargs)
+    params = [p for p in gen.params if p.name not in hidden]
+
+    def command(**values):
+        ctx = values.pop("_ctx", None)
+        if ctx is not None and ctx.invoked_subcommand is not None:
+            return None
+        as_json = values.pop("as_json", False)
+        for p in params:
+            if p.stdin and values.get(p.name):
+                values[p.name] = _read_stdin(values[p.name])
+        with _terminal_progress(gen.name) as run_ctx:
+            result = gen(ctx=run_ctx, **values, **run_kwargs)
+        for note in result.notes:
+            print(note, file=sys.stderr)
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        elif show is not None:
+            show(result)
+        else:
+            for out in result.outputs:
+                if out.text is not None:
+                    typer.echo(out.text)
+        return result
+
+    signature = []
+    if group:
+        signature.append(inspect.Parameter("_ctx", inspect.Parameter.KEYWORD_ONLY,
+                                           annotation=typer.Context))
+    for p in params:
+        signature.append(inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY,
+                                           default=_default(p), annotation=_annotation(p)))
+    signature.append(inspect.Parameter(
+        "as_json", inspect.Parameter.KEYWORD_ONLY, default=False,
+        annotation=Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]))
+    command.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
+    command.__annotations__ = {s.name: s.annotation for s in signature}
+    command.__name__ = gen.name.replace("-", "_")
+    command.__doc__ = gen.description or f"Run the {gen.name} generator."
+    return command
+
+
+def _read_stdin(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item == "-":
+            out += [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
+        else:
+            out.append(item)
+    return out
+
+
+def _default(p):
+    if p.type == "list":
+        return None
+    if p.type == "bool":
+        return bool(p.default)
+    return p.default
+
+
+def _annotation(p):
+    kind = _PY_TYPES[p.type]
+    help_text = p.help + _range_help(p)
+    if p.argument:
+        info = typer.Argument(help=help_text, show_default=p.default is not None,
+                              metavar=p.name.upper())
+    else:
+        info = typer.Option(*p.flags, help=help_text, show_default=p.default is not None and p.type != "bool")
+    if p.type == "list" or p.default is None:
+        kind = kind | None
+    return Annotated[kind, info]
+
+
+def _range_help(p) -> str:
+    """What is accepted, in the words the checks use (Click's own ranges are not used: the
+    checks live in :class:`~seqkit.generation.Param`, the same for every front end)."""
+    from .generation import _num
+
+    if p.choices:
+        return f" [one of: {', '.join(p.choices)}]"
+    if p.max is not None and p.max > 1e12:  # e.g. a seed's 2**63 - 1: say only the floor
+        return f" [x>={_num(p.min)}]" if p.min is not None else ""
+    if p.min is not None and p.max is not None:
+        if p.type == "float" and 0 < p.min < 1e-6:
+            return f" [0<x<={_num(p.max)}]"
+        return f" [{_num(p.min)}<=x<={_num(p.max)}]"
+    if p.min is not None:
+        return f" [x>={_num(p.min)}]"
+    if p.max is not None:
+        return f" [x<={_num(p.max)}]"
+    return ""
+
+
+class _terminal_progress:
+    """A :class:`RunContext` whose progress is a bar on stderr, shown only on a terminal (never
+    when piped or with ``SEQKIT_PROGRESS=0``), and only once there is something to wait for."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+        self.task = None
+
+    def __enter__(self) -> RunContext:
+        return RunContext(on_progress=self._update)
+
+    def _update(self, done: int, total: int) -> None:
+        if os.environ.get("SEQKIT_PROGRESS") == "0" or not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            from .progress import progress_bar
+
+            self.bar = progress_bar(transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,166 @@
+"""Generators: typed parameters, the Python API, the registry and the command line core builds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+
+import seqkit
+from seqkit import Generator, Output, Param, Result, SeqkitError, hookimpl
+from seqkit.testing import registered, run_cli
+
+
+def echo_words(word, count, shout, seed, ctx=None):
+    outputs = []
+    for i in range(count):
+        if ctx is not None:
+            ctx.progress(i + 1, count)
+        text = word.upper() if shout else word
+        outputs.append(Output(f"{text}{i}", meta={"index": i}))
+    return Result(outputs, {"word": word, "seed": seed}, notes=["made by a test"])
+
+
+ECHO = Generator(
+    "echo-words",
+    echo_words,
+    [Param("word", "str", None, "What to repeat.", required=True, argument=True),
+     seqkit.count_param(2, max=5),
+     Param("shout", "bool", False, "Upper case."),
+     seqkit.seed_param()],
+    task="echo",
+    description="Repeat a word: seqkit echo-words hello",
+)
+
+
+class EchoPlugin:
+    @hookimpl
+    def register_generators(self, register):
+        register(ECHO)
+
+    @hookimpl
+    def register_commands(self, app):
+        app.command("echo-words")(seqkit.generator_command(ECHO))
+
+
+def test_param_checks_name_the_flag():
+    count = seqkit.count_param(1, max=10)
+    assert count.check("3") == 3
+    for bad, message in (("x", "--count takes a whole number"), (0, "--count must be at least 1"),
+                         (11, "--count must be at most 10"), (2.5, "--count takes a whole number")):
+        with pytest.raises(SeqkitError, match=message):
+            count.check(bad)
+    temperature = seqkit.temperature_param()
+    for bad in (float("inf"), float("nan")):
+        with pytest.raises(SeqkitError, match="--temperature must be a finite number"):
+            temperature.check(bad)
+    with pytest.raises(SeqkitError, match="--seed must be at most"):
+        seqkit.seed_param().check(2**70)
+    choice = Param("arch", "choice", "gru", choices=("gru", "lstm"))
+    with pytest.raises(SeqkitError, match="did you mean gru"):
+        choice.check("gur")
+    with pytest.raises(TypeError):
+        Param("x", "complex")
+
+
+def test_file_param_refuses_missing_and_folders(tmp_path):
+    p = Param("primer", "file", accept=(".mid",))
+    with pytest.raises(SeqkitError, match="--primer .* does not exist"):
+        p.check(tmp_path / "nope.mid")
+    with pytest.raises(SeqkitError, match="is a folder"):
+        p.check(tmp_path)
+    (tmp_path / "a.mid").write_bytes(b"x")
+    assert p.check(str(tmp_path / "a.mid")) == tmp_path / "a.mid"
+    assert p.schema()["accept"] == [".mid"]
+
+
+def test_generator_call_fills_defaults_and_rejects_unknown():
+    result = ECHO(word="hi")
+    assert [o.text for o in result.outputs] == ["hi0", "hi1"]
+    assert result.meta["generator"] == "echo-words" and result.meta["word"] == "hi"
+    assert result.to_dict()["results"][1] == {"text": "hi1", "index": 1}
+    with pytest.raises(SeqkitError, match="has no parameter.*colour"):
+        ECHO(word="hi", colour="red")
+    with pytest.raises(SeqkitError, match="WORD is required"):
+        ECHO()
+
+
+def test_run_context_reports_progress_and_cancels():
+    seen = []
+    ECHO(ctx=seqkit.RunContext(on_progress=lambda d, t: seen.append((d, t))), word="a", count=3)
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    with pytest.raises(seqkit.Cancelled):
+        ECHO(ctx=seqkit.RunContext(cancelled=lambda: True), word="a")
+
+
+def test_registered_generator_runs_by_name_and_is_listed():
+    with registered(EchoPlugin()):
+        assert "echo-words" in seqkit.generators()
+        assert seqkit.run_generator("echo-words", word="x", count=1).outputs[0].text == "x0"
+        with pytest.raises(SeqkitError, match="unknown generator 'echo-word'; did you mean echo-words"):
+            seqkit.get_generator("echo-word")
+        r = run_cli(["plugins", "--json"], plugins=[])
+        infos = {i["name"]: i for i in json.loads(r.stdout)}
+        assert infos["EchoPlugin"]["registered"]["generators"] == ["echo-words"]
+
+
+def test_schema_is_json():
+    schema = json.loads(json.dumps(ECHO.schema()))
+    assert [p["name"] for p in schema["params"]] == ["word", "count", "shout", "seed"]
+    assert schema["params"][1] == {"name": "count", "type": "int", "default": 2, "help": "How many to make.",
+                                   "required": False, "flags": ["--count", "-n"], "min": 1, "max": 5}
+
+
+def test_command_built_from_generator():
+    plugin = EchoPlugin()
+    r = run_cli(["echo-words", "hey", "-n", "3", "--shout"], plugins=[plugin])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.split() == ["HEY0", "HEY1", "HEY2"] and "made by a test" in r.stderr
+    r = run_cli(["echo-words", "hey", "--json", "--seed", "7"], plugins=[plugin])
+    out = json.loads(r.stdout)
+    assert out["generator"] == "echo-words" and out["seed"] == 7 and len(out["results"]) == 2
+    r = run_cli(["echo-words", "hey", "-n", "9"], plugins=[plugin])
+    assert r.exit_code == 2 and r.stderr.strip() == "Error: --count must be at most 5, not 9"
+    r = run_cli(["echo-words", "--help"], plugins=[plugin])
+    assert "Repeat a word" in r.stdout and "[1<=x<=5]" in r.stdout and "--json" in r.stdout
+
+
+def test_list_param_reads_stdin_on_the_command_line():
+    def joined(items):
+        return [Output(",".join(items))]
+
+    gen = Generator("join", joined, [Param("items", "list", None, argument=True, stdin=True)])
+    app = typer.Typer()
+    app.command("join")(seqkit.generator_command(gen))
+    app.command("other")(lambda: None)
+    from typer.testing import CliRunner
+
+    r = CliRunner().invoke(app, ["join", "a", "-", "d"], input="b\n\nc\n")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == "a,b,c,d"
+
+
+def test_bundled_front_doors_are_generators():
+    gens = seqkit.generators()
+    if "names" not in gens or "num2words" not in gens:
+        pytest.skip("the names and numerals plugins are not installed")
+    names = seqkit.run_generator("names", country="Greek", count=3, seed=1, device="cpu")
+    cli = run_cli(["names", "--country", "Greek", "-n", "3", "--seed", "1", "--device", "cpu"])
+    assert cli.exit_code == 0, cli.output
+    assert cli.stdout.split() == [o.text for o in names.outputs]
+    words = seqkit.run_generator("num2words", numbers=["101001001001"], device="cpu")
+    assert words.outputs[0].text == "one hundred and one billion, one million, one thousand and one"
+    assert words.outputs[0].meta == {"number": 101001001001, "in_range": True}
+
+
+def test_bad_model_settings_are_one_error_naming_the_field():
+    """Regression (#13): --set n_head=3 or a missing vocab_size was a raw ValueError/TypeError."""
+    lm = seqkit.get_model_type("transformer-lm")
+    with pytest.raises(SeqkitError, match="transformer-lm.*divisible by n_head"):
+        lm.make_config({"vocab_size": 10, "n_embd": 32, "n_head": 3})
+    with pytest.raises(SeqkitError, match="needs the setting.*vocab_size"):
+        lm.make_config({"n_embd": 32})
+    with pytest.raises(SeqkitError, match="transformer-seq2seq.*divisible by n_head"):
+        seqkit.get_model_type("transformer-seq2seq").build(
+            {"src_vocab": 10, "tgt_vocab": 10, "n_embd": 32, "n_head": 3})
