@@ -247,6 +247,15 @@ def test_train_bad_numbers(h, tmp_path, args, needle):
     assert not (tmp_path / "run").exists()
 
 
+def test_train_negative_threads_is_an_error(h, tmp_path):
+    """Regression (#13): abc's own copy of --threads had no minimum: torch's traceback, exit 1."""
+    f = tmp_path / "data.txt"
+    f.write_text(h.course_text(h.TUNES, n=2))
+    r = h.cli(["abc", "train", "--data", f, "--hidden", "8", "--out", tmp_path / "run", "--threads", "-2"], tmp_path)
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert r.stderr.startswith("Error: ") and "--threads" in r.stderr.splitlines()[0]
+
+
 def test_unknown_engine_without_midi(h, tiny_run, tmp_path):
     _fails(h.cli(["abc", "generate", "-m", tiny_run["ckpt"], "-n", "1", "--engine", "lilypond"], tmp_path),
            "unknown engine")

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from seqkit.errors import SeqkitError
-from seqkit.options import DeviceOption, JsonOption, SeedOption
+from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, set_threads
 
 abc_app = typer.Typer(
     help="Folk tunes in ABC notation, one character at a time (LSTM/GRU/RNN), and ABC -> MIDI.",
@@ -24,7 +24,6 @@ abc_app = typer.Typer(
 DEFAULT_MODEL = "lstm"
 ModelCkpt = Annotated[str, typer.Option("--model", "-m",
                                         help="Checkpoint name (see `seqkit models --task abc`) or path to its .json.")]
-ThreadsOption = Annotated[int, typer.Option("--threads", help="CPU threads for torch (0 = torch's default).")]
 EngineOption = Annotated[str, typer.Option("--engine", help="ABC -> MIDI converter: auto (music21), music21 or abc2midi.")]
 FormatOption = Annotated[str, typer.Option("--format", help="Tune file format: auto, course (<start>/<end> blocks) or abc (X: tunes).")]
 
@@ -47,13 +46,6 @@ def _default_data(data: Path | None, val: Path | None) -> tuple[Path, Path | Non
         return course / "train.txt", val or (course / "val.txt")
     raise SeqkitError("give --data FILE|FOLDER (no course data found at "
                       f"{course}; set SEQKIT_SHARED_DATA)")
-
-
-def _threads(n: int) -> None:
-    if n:
-        import torch
-
-        torch.set_num_threads(n)
 
 
 def _load(model: str, device: str):
@@ -193,7 +185,7 @@ def train(
     from .training import Settings, load_corpus
     from .training import train as run_training
 
-    _threads(threads)
+    set_threads(threads)
     data, val = _default_data(data, val)
     settings = Settings(model=model, hidden=hidden, layers=layers, embd=embd, dropout=dropout,
                         optimizer=optimizer, lr=lr, batch_size=batch_size, seq_len=seq_len,
@@ -294,7 +286,7 @@ def evaluate(
     from .sweep import parse_list
     from .training import evaluate_loss
 
-    _threads(threads)
+    set_threads(threads)
     pick_engine(engine)
     temps = parse_list(temperatures, float, "temperatures")
     if not all(0 <= t < float("inf") for t in temps) or max_chars < 1:  # also rejects nan
@@ -457,7 +449,7 @@ def sweep(
     from .sweep import parse_list, plan, run_sweep, write_outputs
     from .training import Settings, load_corpus
 
-    _threads(threads)
+    set_threads(threads)
     values = {"model": parse_list(model, str, "model"), "hidden": parse_list(hidden, int, "hidden"),
               "layers": parse_list(layers, int, "layers"), "dropout": parse_list(dropout, float, "dropout"),
               "optimizer": parse_list(optimizer, str, "optimizer"), "lr": parse_list(lr, float, "lr"),

@@ -559,10 +559,13 @@ def train(
                **({"memory_reset": memory_reset, "stream_groups": stream_groups} if streams else {})}))
     t0 = time.perf_counter()
     result = trainer.fit(resume=resume)
-    result = {k: v for k, v in result.items() if k != "history"}
+    validated = bool(result.pop("history", None))  # best.json of a run stopped before any evaluation is not
     result.update(seconds=round(time.perf_counter() - t0, 1), best=str(trainer.best_path),
                   parameters=n_params)
-    if name and trainer.best_path.exists():
+    if name and not validated:  # ... a model to put over the user's --name
+        _info(f"interrupted before the first evaluation: nothing exported to {name} "
+              f"(continue with --resume --out {out})")
+    elif name and trainer.best_path.exists():
         from seqkit.checkpoints import export_checkpoint, user_checkpoint_dir
 
         dest = user_checkpoint_dir(TASK) / f"{name}.json"

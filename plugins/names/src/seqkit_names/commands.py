@@ -16,7 +16,15 @@ import typer
 from typer.core import TyperGroup
 
 from seqkit import SeqkitError, generator_command
-from seqkit.options import DataOption, DeviceOption, JsonOption, SeedOption, TemperatureOption
+from seqkit.options import (
+    DataOption,
+    DeviceOption,
+    JsonOption,
+    SeedOption,
+    TemperatureOption,
+    ThreadsOption,
+    set_threads,
+)
 
 from .generator import NAMES
 from .train import ARCHS, GENERATORS, TASK, check_settings
@@ -143,7 +151,7 @@ def train(
     float32: Annotated[bool, typer.Option("--float32", help="Save float32 weights (default float16).")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
     device: DeviceOption = "auto",
-    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads for torch (0 = torch's default; 1 is much faster on a busy machine).")] = 0,
+    threads: ThreadsOption = 0,
     as_json: JsonOption = False,
 ):
     """Train a generator (rnn, lstm, gru, transformer) or the country classifier on the core trainer."""
@@ -167,10 +175,7 @@ def train(
         settings["n_layer"] = settings.pop("n_layers")
     settings = {k: v for k, v in settings.items() if v is not None}
     check_settings(model, **settings)
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+    set_threads(threads)
     target = _save_path(save, model)  # a bad --save fails before any data is read
     _check_writable(target)
     folder = resolve_data(data)

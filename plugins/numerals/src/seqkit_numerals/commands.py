@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from seqkit import SeqkitError, generator_command
-from seqkit.options import DeviceOption, JsonOption, SeedOption
+from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, set_threads
 
 from .generator import NUM2WORDS, show_words
 
@@ -113,7 +113,7 @@ def train_command(
     out: Annotated[str | None, typer.Option("--out", "-o", help="Checkpoint name or .json path (default MODEL-LANG, e.g. gru-en).")] = None,
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Folder for the run (last.json, metrics, loss.png).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --run-dir.")] = False,
-    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads for torch (0 = torch's default).")] = 0,
+    threads: ThreadsOption = 0,
     balance: Annotated[bool, typer.Option("--balance/--no-balance", help="Repeat numbers of rare digit counts (1-3 digits) in training.")] = True,
     export: Annotated[str, typer.Option("--export", help="Which weights --out gets: best (lowest validation loss) or last.")] = "best",
 ):
@@ -158,10 +158,7 @@ def train_command(
         raise SeqkitError(f"cannot write --out {out_path}: {exc.strerror or exc}") from None
     if not epochs and not steps:
         epochs = 5
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+    set_threads(threads)
     tc = dict(epochs=epochs, steps=steps, batch_size=batch_size, lr=lr or DEFAULT_LR[model],
               warmup_steps=warmup, schedule=schedule, eval_every=eval_every, device=device,
               seed=seed or 0)
