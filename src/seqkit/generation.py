@@ -108,22 +108,56 @@ class Param:
 
 
 @dataclass
+class FileOutput:
+    """How the command line saves one kind of file that a generator makes.
+
+    ``suffix`` is the key in :attr:`Output.files` (``"mid"``); ``flags`` the option that names
+    where it goes (``("--out", "-o")``), with ``default`` (e.g. ``"generated.mid"``) or ``None``
+    (then the file is made only when asked for). A file option with several outputs numbers them
+    (``NAME_1.mid``, ``NAME_2.mid`` ...); with ``folder=True`` the option names a folder that gets
+    ``STEM_1.SUFFIX`` ...; with ``joined=True`` the outputs' texts go into that one file (all
+    tunes in one ``.abc``) instead of standard output.
+    """
+
+    suffix: str
+    flags: tuple[str, ...]
+    help: str = ""
+    default: str | None = None
+    folder: bool = False
+    stem: str = "out"
+    joined: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.flags[0].lstrip("-").replace("-", "_") + "_file"
+
+    @property
+    def flag(self) -> str:
+        return max(self.flags, key=len)
+
+
+@dataclass
 class Output:
     """One generated item: ``text`` (a name, number words, an ABC tune), ``files`` by suffix
-    (``{"mid": bytes, "wav": bytes, "png": bytes}``) and ``meta`` (e.g. ``{"new": True}``)."""
+    (``{"mid": bytes, "wav": bytes, "png": bytes}``) and ``meta`` (e.g. ``{"new": True}``).
+    ``saved`` is filled in by the command line: where it wrote each file."""
 
     text: str | None = None
     files: dict[str, bytes] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    saved: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """JSON-able: the text, the metadata and the file suffixes (not their bytes)."""
+        """JSON-able: the text, the metadata, the file suffixes (not their bytes) and where the
+        files were saved."""
         out: dict[str, Any] = {}
         if self.text is not None:
             out["text"] = self.text
         out.update(self.meta)
         if self.files:
             out["files"] = sorted(self.files)
+        if self.saved:
+            out["saved"] = dict(self.saved)
         return out
 
 
@@ -169,8 +203,10 @@ class Generator:
 
     ``run`` is a function (or ``"package.module:function"``, imported on first use) called with one
     keyword argument per parameter, already checked, plus ``ctx`` (a :class:`RunContext`) if it
-    takes one; it returns a :class:`Result` (or a list of :class:`Output`). ``command`` is the
-    command line that runs it (``"names"``, ``"music generate"``), for help and docs.
+    takes one, and ``want`` (the set of file suffixes the caller wants: skip making the others)
+    if it takes that; it returns a :class:`Result` (or a list of :class:`Output`). ``files`` says
+    how a command line saves the files it makes; ``command`` is the command line that runs it
+    (``"names"``, ``"music generate"``), for help and docs.
     """
 
     name: str
@@ -179,6 +215,7 @@ class Generator:
     task: str = ""
     description: str = ""
     command: str = ""
+    files: list[FileOutput] = field(default_factory=list)
     plugin: str = ""
 
     def __post_init__(self):
@@ -207,13 +244,16 @@ class Generator:
             out[p.name] = p.check(p.default if value is None else value)
         return out
 
-    def __call__(self, ctx: RunContext | None = None, **values) -> Result:
+    def __call__(self, ctx: RunContext | None = None, want: set[str] | None = None, **values) -> Result:
         from .registry import resolve
 
         checked = self.check(values)
         function = resolve(self.run, f"generator {self.name!r}", self.plugin)
-        if "ctx" in inspect.signature(function).parameters:
+        accepts = inspect.signature(function).parameters
+        if "ctx" in accepts:
             checked["ctx"] = ctx or RunContext()
+        if "want" in accepts:
+            checked["want"] = {f.suffix for f in self.files} if want is None else set(want)
         result = function(**checked)
         if isinstance(result, list):
             result = Result(result)
@@ -225,14 +265,16 @@ class Generator:
     def schema(self) -> dict:
         return {"name": self.name, "task": self.task, "description": self.description,
                 "command": self.command, "plugin": self.plugin,
-                "params": [p.schema() for p in self.params]}
+                "params": [p.schema() for p in self.params],
+                "files": sorted({f.suffix for f in self.files})}
 
 
-def run_generator(name: str, ctx: RunContext | None = None, **params) -> Result:
-    """Run a registered generator by name: ``run_generator("names", country="Greek", count=3)``."""
+def run_generator(name: str, ctx: RunContext | None = None, want: set[str] | None = None, **params) -> Result:
+    """Run a registered generator by name: ``run_generator("names", country="Greek", count=3)``.
+    ``want`` limits the files it makes (default: every kind it can)."""
     from .registry import get_generator
 
-    return get_generator(name)(ctx=ctx, **params)
+    return get_generator(name)(ctx=ctx, want=want, **params)
 
 
 # ---------------------------------------------------------------- the shared parameters
