@@ -29,7 +29,8 @@ class Param:
 
     ``type`` is one of ``str``, ``int``, ``float``, ``bool``, ``choice`` (one of ``choices``),
     ``file`` (a path on the command line, an upload in a web front end; ``accept`` lists the file
-    suffixes read) or ``list`` (several strings, e.g. numbers). ``flags`` is how the command line
+    suffixes read) or ``list`` (several strings, e.g. numbers). ``above_min=True`` makes ``min``
+    itself refused (``--top-p`` must be above 0). ``flags`` is how the command line
     spells it (default ``--name-with-dashes``); ``argument=True`` makes it positional there, and
     with ``stdin=True`` a ``-`` among a list's values reads more, one per line, from standard input
     (on the command line only).
@@ -47,6 +48,7 @@ class Param:
     argument: bool = False
     accept: tuple[str, ...] = ()
     stdin: bool = False
+    above_min: bool = False
 
     def __post_init__(self):
         if self.type not in PARAM_TYPES:
@@ -77,6 +79,8 @@ class Param:
         if self.type in ("int", "float"):
             if self.type == "float" and not math.isfinite(value):
                 raise SeqkitError(f"{self.flag} must be a finite number, not {value}")
+            if self.min is not None and self.above_min and value <= self.min:
+                raise SeqkitError(f"{self.flag} must be above {_num(self.min)}, not {value}")
             if self.min is not None and value < self.min:
                 raise SeqkitError(f"{self.flag} must be at least {_num(self.min)}, not {value}")
             if self.max is not None and value > self.max:
@@ -100,6 +104,8 @@ class Param:
         for key in ("min", "max"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        if self.above_min:
+            out["above_min"] = True
         if self.choices:
             out["choices"] = list(self.choices)
         if self.accept:
@@ -297,7 +303,8 @@ def top_k_param(**overrides) -> Param:
 
 def top_p_param(**overrides) -> Param:
     return Param("top_p", "float", None, "Nucleus sampling: the smallest set of tokens whose "
-                 "probability reaches p (0 < p <= 1).", min=1e-9, max=1.0, flags=("--top-p",), **overrides)
+                 "probability reaches p (1 = off).", min=0.0, above_min=True, max=1.0, flags=("--top-p",),
+                 **overrides)
 
 
 def count_param(default: int = 1, max: int | None = None, help: str = "How many to make.", **overrides) -> Param:

@@ -152,12 +152,11 @@ def _range_help(p) -> str:
         return f" [one of: {', '.join(p.choices)}]"
     if p.max is not None and p.max > 1e12:  # e.g. a seed's 2**63 - 1: say only the floor
         return f" [x>={_num(p.min)}]" if p.min is not None else ""
+    low = "<" if p.above_min else "<="
     if p.min is not None and p.max is not None:
-        if p.type == "float" and 0 < p.min < 1e-6:
-            return f" [0<x<={_num(p.max)}]"
-        return f" [{_num(p.min)}<=x<={_num(p.max)}]"
+        return f" [{_num(p.min)}{low}x<={_num(p.max)}]"
     if p.min is not None:
-        return f" [x>={_num(p.min)}]"
+        return f" [x>{'' if p.above_min else '='}{_num(p.min)}]"
     if p.max is not None:
         return f" [x<={_num(p.max)}]"
     return ""
