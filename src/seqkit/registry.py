@@ -135,8 +135,12 @@ class DatasetType:
     task: str = ""
     plugin: str = ""
 
+    def resolve(self):
+        """The loader function itself (imported on first use), e.g. to read its parameters."""
+        return resolve(self.load, f"dataset {self.name!r}", self.plugin)
+
     def __call__(self, *args, **kwargs):
-        return resolve(self.load, f"dataset {self.name!r}", self.plugin)(*args, **kwargs)
+        return self.resolve()(*args, **kwargs)
 
 
 @dataclass

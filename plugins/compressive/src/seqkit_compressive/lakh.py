@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 MIDI_SUFFIXES = (".mid", ".midi")
 

@@ -34,7 +34,7 @@ TASK = "music"
 
 
 def _info(msg: str) -> None:
-    from seqkit.progress import info
+    from seqkit import info
 
     info(msg)
 
@@ -51,9 +51,7 @@ def _emit(data: dict, as_json: bool, lines: list[str]) -> None:
 
 def load_music_model(spec: str | None, device: str = "auto"):
     """A loaded music checkpoint (``seqkit.Checkpoint``) from a name or a path."""
-    from seqkit.checkpoints import find_checkpoint, list_checkpoints, load_checkpoint
-    from seqkit.device import pick_device
-    from seqkit.errors import CheckpointError
+    from seqkit import CheckpointError, find_checkpoint, list_checkpoints, load_checkpoint, pick_device
 
     spec = spec or DEFAULT_MODEL
     try:
@@ -106,7 +104,7 @@ def parse_sets(pairs: list[str], config_class) -> dict:
 def build_config(model_type: str, vocab_size: int, preset: str | None, sets: list[str],
                  seq_len: int | None, position: str | None = None):
     """The model config: preset, then ``--position``, then ``--set`` values (last wins)."""
-    from seqkit.registry import get_model_type
+    from seqkit import get_model_type
 
     from .model import PRESETS
 
@@ -325,7 +323,7 @@ def train(
 ):
     """Train a music language model on MAESTRO, a MIDI folder or any registered music dataset
     (core Trainer: resume, bf16, DDP)."""
-    from seqkit.training import TrainConfig, Trainer
+    from seqkit import TrainConfig, Trainer
 
     from .data import augmenter, collate
 
@@ -352,8 +350,7 @@ def train(
             raise SeqkitError(f"--init {init}: the checkpoint has no tokenizer")
         fixed = start.tokenizer
     elif resume and (out / "last.json").exists():
-        from seqkit.checkpoints import read_meta
-        from seqkit.tokenizers import tokenizer_from_dict
+        from seqkit import read_meta, tokenizer_from_dict
 
         recorded = read_meta(out / "last.json").get("tokenizer")
         fixed = tokenizer_from_dict(recorded) if recorded else None  # the run's vocabulary, not a new one
@@ -428,7 +425,7 @@ def train(
         _info(f"interrupted before the first evaluation: nothing exported to {name} "
               f"(continue with --resume --out {out})")
     elif name and trainer.best_path.exists():
-        from seqkit.checkpoints import export_checkpoint, user_checkpoint_dir
+        from seqkit import export_checkpoint, user_checkpoint_dir
 
         dest = user_checkpoint_dir(TASK) / f"{name}.json"
         export_checkpoint(trainer.best_path, dest, dtype="float16")
@@ -507,7 +504,7 @@ def evaluate(
     dev = next(net.parameters()).device
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
     t0 = time.perf_counter()
-    from seqkit.progress import progress_bar
+    from seqkit import progress_bar
 
     unk_id = getattr(tok, "unk_id", None)
     with amp, progress_bar() as bar:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 from .tokenizer import BOS, EOS, N_SHIFTS, NOTE_OFF, NOTE_ON, PAD, TIME_SHIFT, VELOCITY, PerformanceTokenizer
 
@@ -124,7 +124,7 @@ class MusicCorpus:
         """One compressed ``.npz`` with every piece (tokens, offsets, names, splits, tokenizer)."""
         import io
 
-        from seqkit.checkpoints import atomic_write_bytes
+        from seqkit import atomic_write_bytes
 
         tokens = np.concatenate([p.tokens for p in self.pieces]).astype(token_dtype(self.tokenizer.vocab_size))
         offsets = np.cumsum([0] + [len(p.tokens) for p in self.pieces]).astype(np.int64)
@@ -142,7 +142,7 @@ def load_token_archive(path: str | Path) -> MusicCorpus:
     import zipfile
     import zlib
 
-    from seqkit.tokenizers import tokenizer_from_dict
+    from seqkit import tokenizer_from_dict
 
     try:
         z = np.load(path, allow_pickle=False)
@@ -159,7 +159,7 @@ def load_token_archive(path: str | Path) -> MusicCorpus:
 # -- tokenizing files (parallel, cached) ----------------------------------------------------------
 
 def _cache_folder(tokenizer) -> Path:
-    from seqkit.data import cache_dir
+    from seqkit import cache_dir
 
     key = tokenizer.cache_key() if hasattr(tokenizer, "cache_key") else \
         f"{getattr(tokenizer, 'type', 'tok')}-" + hashlib.sha256(
@@ -174,7 +174,7 @@ def _tuples(x):
 def _tokenize_file(args) -> tuple[object, str]:
     """``(ids array or steps, "")`` for one file, or ``(None, why)``; ``mode`` is ``ids`` (encode)
     or ``steps`` (``tokenizer.steps``, for vocabularies learned from the data)."""
-    from seqkit.tokenizers import tokenizer_from_dict
+    from seqkit import tokenizer_from_dict
 
     from .tokenizer import load_midi
 
@@ -227,7 +227,7 @@ def tokenize_files(paths: list[Path], tokenizer, workers: int | None = None, pro
                    label: str = "tokenizing MIDI", mode: str = "ids") -> tuple[list, list[str]]:
     """Token arrays (``mode="ids"``) or step lists (``mode="steps"``) for ``paths`` (``None``
     where a file failed) and the failure messages."""
-    from seqkit.progress import progress_bar
+    from seqkit import progress_bar
 
     folder = _cache_folder(tokenizer)
     jobs = [(str(p), tokenizer.to_dict(), str(folder), mode) for p in paths]
@@ -280,7 +280,7 @@ def _build(rows: list[tuple[str, str, Path]], tokenizer, source: str, workers, p
     pieces = [Piece(name, split, arr) for (name, split, _), arr in zip(rows, arrays)
               if arr is not None and len(arr) > 2]
     if failed:
-        from seqkit.progress import info
+        from seqkit import info
 
         info(f"skipped {len(failed)} unreadable MIDI file(s), e.g. {failed[0]}")
     if not pieces and len(failed) == len(rows):
@@ -403,7 +403,7 @@ def split_rows(files: list[Path], root: Path | None = None, fraction: float = 0.
                seed: int = 0) -> list[tuple[str, str, Path]]:
     """``(name, split, path)`` rows: a seeded split with ``fraction`` of the files each for
     validation and test (all train below 3 files); names relative to ``root`` when inside it."""
-    from seqkit.data import seeded_split
+    from seqkit import seeded_split
 
     _check_fraction(fraction)
     files = sorted(Path(f) for f in files)

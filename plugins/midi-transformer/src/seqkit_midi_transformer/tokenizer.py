@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 NOTE_ON, NOTE_OFF, TIME_SHIFT, VELOCITY = 0, 128, 256, 356
 N_SHIFTS, N_VELOCITY = 100, 32
@@ -326,7 +326,7 @@ class PerformanceTokenizer:
 
 def write_midi(pm, path: str | Path) -> None:
     """Write a PrettyMIDI atomically (temp file + rename); a clear error when not writable."""
-    from seqkit.checkpoints import atomic_write_bytes
+    from seqkit import atomic_write_bytes
 
     buf = io.BytesIO()
     pm.write(buf)
