@@ -70,19 +70,43 @@ def load_midi(source):
         raise SeqkitError(f"{name} is not a readable MIDI file ({msg})") from None
 
 
+def onset_seconds(score, ticks):
+    """Seconds (float64) of ticks of a ``symusic.Score`` with pretty_midi's arithmetic (seconds per
+    tick per tempo segment; tempos of equal value start no segment), as the midi-transformer
+    plugin's reader computes them: symusic's own seconds are float32, which moves onsets that sit on
+    the 50 ms grouping boundary."""
+    import numpy as np
+
+    scales = [(0, 60.0 / (120.0 * score.tpq))]
+    t = score.tempos.numpy()
+    for tick, mspq in sorted(zip(t["time"].tolist(), t["mspq"].tolist()), key=lambda r: r[0]):
+        scale = 60.0 / ((6e7 / mspq) * score.tpq)
+        if tick == 0:
+            scales = [(0, scale)]
+        elif scale != scales[-1][1]:
+            scales.append((tick, scale))
+    ticks = np.asarray(ticks, dtype=np.int64)
+    seg = np.searchsorted(np.array([s for s, _ in scales]), ticks, side="right") - 1
+    out = np.empty(len(ticks), dtype=np.float64)
+    last_end = 0.0
+    for k, (start, scale) in enumerate(scales):
+        out[seg == k] = last_end + scale * (ticks[seg == k] - start)
+        if k + 1 < len(scales):
+            last_end = float(last_end + scale * np.float64(scales[k + 1][0] - start))
+    return out
+
+
 def midi_steps(source, program: int | None = None, tolerance: float = 0.05) -> list[tuple[int, ...]]:
     """Notes of the non-drum instruments (only those playing ``program`` if given) grouped by onset
     (zero-length notes are skipped, as pretty_midi, the reader before symusic, dropped them)."""
-    import numpy as np
-
-    score = load_midi(source).to("second")
+    score = load_midi(source)
     rows = []
     for tr in score.tracks:
         if tr.is_drum or (program is not None and tr.program != program):
             continue
         n = tr.notes.numpy()
         keep = (n["pitch"] >= 12) & (n["duration"] > 0)
-        rows += zip(n["time"][keep].astype(np.float64).tolist(), n["pitch"][keep].astype(int).tolist())
+        rows += zip(onset_seconds(score, n["time"][keep]).tolist(), n["pitch"][keep].astype(int).tolist())
     notes = sorted(rows)
     steps: list[tuple[int, ...]] = []
     group: set[int] = set()
