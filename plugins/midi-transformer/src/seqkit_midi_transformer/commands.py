@@ -164,15 +164,12 @@ def primer_tokens(path: Path, tokenizer, seconds: float | None, n_tokens: int | 
 
 def primer_tokens_generic(path: Path, tokenizer, seconds: float | None, n_tokens: int | None) -> tuple[list[int], dict]:
     """The primer through any music tokenizer's ``encode`` (notes after ``seconds`` dropped first)."""
-    from .tokenizer import load_midi
+    from .midi_read import cut_seconds, load_midi
 
-    pm = load_midi(path)
+    score = load_midi(path)
     if seconds:
-        for inst in pm.instruments:
-            inst.notes = [n for n in inst.notes if n.start < seconds]
-            for n in inst.notes:
-                n.end = min(n.end, seconds)
-    ids = tokenizer.encode(pm)
+        score = cut_seconds(score, seconds)
+    ids = tokenizer.encode(score)
     if not ids:
         raise SeqkitError(f"{path} has no notes to continue"
                           + (f" in its first {seconds:g} s" if seconds else "")
@@ -243,7 +240,7 @@ def _corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_opt
 
 @music_app.command()
 def tokenize(
-    data: Annotated[Path, typer.Option("--data", help="MAESTRO folder or MIDI folder.")],
+    data: Annotated[Path, typer.Option("--data", help="MAESTRO folder, MIDI folder or what --dataset reads.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The compressed token archive (.npz) to write.")],
     dataset: DatasetOpt = "auto",
     dataset_option: DatasetOptionOpt = None,
@@ -251,9 +248,11 @@ def tokenize(
     tokenizer_option: TokenizerOptionOpt = None,
     drums: Annotated[bool, typer.Option(help="Keep drum tracks (drum datasets).")] = False,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes (default: all cores).")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Only the first N files of each split (0 = all).")] = 0,
     as_json: JsonOption = False,
 ):
-    """Tokenize a MIDI dataset (cached per file) into one compressed .npz archive."""
+    """Tokenize a MIDI dataset (read with symusic, cached per file) into one compressed .npz archive
+    (a progress bar on a terminal)."""
     if out.suffix != ".npz":
         raise SeqkitError("--out must end in .npz")
     import os
@@ -262,7 +261,7 @@ def tokenize(
     if not parent.is_dir() or not os.access(parent, os.W_OK):  # before the (long) tokenizing
         raise SeqkitError(f"cannot write {out}: {parent} is not a writable folder")
     corpus, _, _ = _corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_option, drums,
-                                        workers=workers)
+                                        limit=limit, workers=workers)
     corpus.save(out)
     summary = corpus.summary()
     _emit({"out": str(out), "bytes": out.stat().st_size, "splits": summary}, as_json,
@@ -518,6 +517,11 @@ def evaluate(
     how = " (each piece one stream, memories carried)" if streams else ""
     lines = [f"{split}: NLL {res['nll']:.4f} nats/token (perplexity {res['perplexity']:.2f}), "
              f"accuracy {res['accuracy']:.4f} over {count:,} tokens in {res['windows']} windows of {seq_len}{how}"]
+    per_second = _per_second_of_music(corpus, split, tok, nll)
+    if per_second:
+        res.update(per_second)
+        lines.append(f"  {res['nll_per_second']:.3f} nats per second of music ({res['tokens_per_second']:.1f} tokens "
+                     f"per second over {res['music_seconds']:,.0f} s of music)")
     if unk_id is not None:  # a learned vocabulary: how much of the split it could not name
         res["unknown_fraction"] = round(unknown / max(count, 1), 4)
         lines.append(f"  {unknown:,} of the target tokens ({res['unknown_fraction']:.1%}) are <unk>: "
@@ -525,10 +529,26 @@ def evaluate(
     _emit(res, as_json, lines)
 
 
+def _per_second_of_music(corpus, split: str, tok, nll: float) -> dict:
+    """NLL per second of music (nats per token x tokens per second over the split's pieces), the
+    measure that compares tokenizers fairly; {} when the split's seconds are not known."""
+    arrays = corpus.arrays(split)
+    targets = sum(len(a) - 1 for a in arrays)  # every token after <bos> is a target
+    music = corpus.seconds(split)
+    if not music and hasattr(tok, "token_seconds"):  # an archive made before seconds were recorded
+        music = float(sum(tok.token_seconds(a)[-1] for a in arrays if len(a)))
+    if not music or not targets:
+        return {}
+    rate = targets / music
+    return {"music_seconds": round(music, 2), "tokens_per_second": round(rate, 2),
+            "nll_per_second": round(nll * rate, 4)}
+
+
 # -- render / inspect / piano-roll --------------------------------------------------------------
 
 def _midi_arg(path: Path):
-    from .tokenizer import load_midi
+    """A MIDI file as a ``symusic.Score`` (one ``Error:`` line when unreadable)."""
+    from .midi_read import load_midi
 
     return load_midi(path)
 
@@ -541,9 +561,10 @@ def render(
     as_json: JsonOption = False,
 ):
     """Render MIDI to WAV with FluidSynth (sine-wave fallback without the FluidSynth library)."""
+    from .midi_read import load_pretty_midi
     from .render import write_wav
 
-    pm = _midi_arg(midi)
+    pm = load_pretty_midi(midi)  # synthesis is pretty_midi's (FluidSynth or sine waves)
     if not any(i.notes for i in pm.instruments):
         raise SeqkitError(f"{midi} has no notes")
     res = write_wav(pm, wav, soundfont)
@@ -557,22 +578,21 @@ def inspect(
     as_json: JsonOption = False,
 ):
     """Instruments, notes, length and performance-token count of a MIDI file."""
+    from .midi_read import end_seconds, instrument_name, score_tracks
     from .tokenizer import PerformanceTokenizer, midi_notes
 
-    pm = _midi_arg(midi)
+    score = _midi_arg(midi)
     tok = PerformanceTokenizer(drums=drums)
-    import pretty_midi
-
-    insts = [{"name": i.name, "program": i.program, "drum": i.is_drum, "notes": len(i.notes),
-              "instrument": "drums" if i.is_drum else pretty_midi.program_to_instrument_name(i.program),
-              "pedal_events": sum(1 for c in i.control_changes if c.number == 64)} for i in pm.instruments]
-    notes = midi_notes(pm, drums=drums, sustain=tok.sustain)
+    insts = [{"name": t.name, "program": t.program, "drum": t.is_drum, "notes": len(t.notes),
+              "instrument": "drums" if t.is_drum else instrument_name(t.program),
+              "pedal_events": len(t.pedal_times)} for t in score_tracks(score) if len(t.notes)]
+    notes = midi_notes(score, drums=drums, sustain=tok.sustain)
     ids = tok.encode_notes(notes)
-    length = float(pm.get_end_time())
+    length = end_seconds(score)
     res = {"file": str(midi), "seconds": round(length, 2), "instruments": insts,
            "notes": sum(i["notes"] for i in insts), "tokens": len(ids),
            "tokens_per_second": round(len(ids) / length, 1) if length else 0.0,
-           "resolution": int(pm.resolution)}
+           "resolution": int(score.tpq)}
     lines = [f"{midi}: {res['seconds']} s, {res['notes']} notes, {res['tokens']} performance tokens "
              f"({res['tokens_per_second']}/s)"]
     lines += [f"  {'drums' if i['drum'] else i['instrument']:<28} {i['notes']:>6} notes"
@@ -593,10 +613,10 @@ def piano_roll_cmd(
     from .render import write_piano_roll
     from .tokenizer import midi_notes
 
-    pm = _midi_arg(midi)
-    notes = midi_notes(pm, drums=drums)
+    score = _midi_arg(midi)
+    notes = midi_notes(score, drums=drums)
     if len(notes) == 0:
-        notes = midi_notes(pm, drums=True)
+        notes = midi_notes(score, drums=True)
     if len(notes) == 0:
         raise SeqkitError(f"{midi} has no notes")
     write_piano_roll(notes, out, title=midi.name, max_seconds=seconds)

@@ -23,6 +23,17 @@ def register_models(register):
 def register_tokenizers(register):
     register(TokenizerType("performance", f"{PKG}.tokenizer:PerformanceTokenizer",
                            "MIDI performance events (Oore et al. 2018): note-on/off, 10 ms shifts, velocity"))
+    for name, cls, what in MIDITOK:
+        register(TokenizerType(name, f"{PKG}.miditok_tokenizers:{cls}", f"miditok {what}"))
+
+
+MIDITOK = (  # (type, class, description) of the miditok tokenizers (miditok_tokenizers.py)
+    ("remi", "RemiTokenizer", "REMI: bar, position, pitch, velocity, duration"),
+    ("tsd", "TSDTokenizer", "TSD: time shift, pitch, velocity, duration"),
+    ("midilike", "MIDILikeTokenizer", "MIDI-Like: note-on/off, velocity, time shift in beats"),
+    ("structured", "StructuredTokenizer", "Structured: pitch, velocity, duration, time shift, fixed order"),
+    ("mmm", "MMMTokenizer", "MMM: multi-track, one REMI sequence per track between track tokens"),
+)
 
 
 @hookimpl
