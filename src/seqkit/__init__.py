@@ -48,6 +48,12 @@ _EXPORTS = {
     "model_param": "seqkit.generation",
     "device_param": "seqkit.generation",
     "generator_command": "seqkit.generation_cli",
+    # the train command kit
+    "TrainRecipe": "seqkit.train_kit",
+    "Arch": "seqkit.train_kit",
+    "Prepared": "seqkit.train_kit",
+    "TrainRun": "seqkit.train_kit",
+    "train_command": "seqkit.train_cli",
     "unregister_plugin": "seqkit.plugins",
     # errors
     "SeqkitError": "seqkit.errors",
