@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 _EXPORTS = {
     # hooks and registry
@@ -20,6 +20,7 @@ _EXPORTS = {
     "ModelType": "seqkit.registry",
     "TokenizerType": "seqkit.registry",
     "DatasetType": "seqkit.registry",
+    "LazyCommand": "seqkit.registry",
     "get_task": "seqkit.registry",
     "get_model_type": "seqkit.registry",
     "get_tokenizer_type": "seqkit.registry",
@@ -75,6 +76,7 @@ _EXPORTS = {
     "sha256_file": "seqkit.data",
     "pick_device": "seqkit.device",
     "progress_bar": "seqkit.progress",
+    "progress_steps": "seqkit.progress",
     "info": "seqkit.progress",
     "plot_loss_curve": "seqkit.plotting",
     "save_figure": "seqkit.plotting",

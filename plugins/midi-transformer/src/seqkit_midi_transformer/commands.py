@@ -187,6 +187,19 @@ def primer_tokens_generic(path: Path, tokenizer, seconds: float | None, n_tokens
     return ids, info
 
 
+def _cut_notice(prompt: list[int], limit: int, tok) -> str:
+    """One line: a primer longer than the context is cut to its last part; how much, and how to
+    choose another part."""
+    told = f"{len(prompt):,} tokens"
+    kept = f"{limit:,} tokens"
+    if hasattr(tok, "token_seconds"):
+        times = tok.token_seconds(prompt)
+        told += f", {float(times[-1]):.1f} s"
+        kept += f", from {float(times[-limit]):.1f} s on"
+    return (f"the primer ({told}) is longer than the model's context: continuing its last {kept}; "
+            f"to continue its beginning instead, give --primer-seconds S or --primer-tokens N")
+
+
 # -- generate -----------------------------------------------------------------------------------
 
 def _cpu_threads(model, batch: int) -> None:
@@ -228,7 +241,7 @@ def generate(
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="Pieces to generate (one batch).")] = 1,
     temperature: TemperatureOption = 1.0,
     top_k: Annotated[int, typer.Option(min=0, help="Sample from the k likeliest tokens (0 = all).")] = 0,
-    top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass, above 0 (1 = off).")] = 1.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass, 0 < P <= 1 (1 = off).")] = 1.0,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output MIDI (with -n > 1: NAME_1.mid, NAME_2.mid ...; likewise --wav and --piano-roll).")] = Path("generated.mid"),
     continuation_only: Annotated[bool, typer.Option(help="Write the continuation without the primer.")] = False,
@@ -248,10 +261,10 @@ def generate(
 
     if not 0 <= temperature < float("inf"):  # also rejects nan
         raise SeqkitError(f"--temperature must be a finite number >= 0, not {temperature}")
-    if top_p <= 0:  # a nucleus of mass 0 holds no token at all
-        raise SeqkitError("--top-p must be above 0 (1 = off)")
+    if not 0 < top_p <= 1:  # a nucleus of mass 0 holds no token at all (also rejects nan)
+        raise SeqkitError(f"--top-p must be above 0 and at most 1 (1 = off), not {top_p}")
     if primer is not None and not primer.exists():
-        raise SeqkitError(f"no such primer file: {primer}")
+        raise SeqkitError(f"no such primer file: {primer} (seqkit music primer {primer} writes an example one)")
     if primer is None:
         for flag, value in (("--primer-seconds", primer_seconds), ("--primer-tokens", primer_tokens_)):
             if value is not None:
@@ -280,24 +293,28 @@ def generate(
         prompt = [tok.bos_id]
     limit = getattr(net.config, "max_len", None)
     if limit and len(prompt) > limit:
-        _info(f"the primer has {len(prompt)} tokens, more than the model's context of {limit}: "
-              f"using its last {limit}")
+        _info(_cut_notice(prompt, limit, tok))
         prompt = prompt[-limit:]
     n_new = tokens if seconds is None else int(seconds * getattr(tok, "tokens_per_second", 60)) + 64
     x = torch.tensor([prompt] * count, dtype=torch.long, device=dev)
     gen = torch.Generator(device=dev)
     gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31, (1,)).item()))
     t0 = time.perf_counter()
+    from seqkit import progress_steps
+
     from .model import MusicTransformer
 
-    if isinstance(net, MusicTransformer):  # ring-buffer cache: no recompute past the context
-        new = net.generate(x, n_new, temperature, top_k, top_p, generator=gen, stop_ids=(tok.eos_id,))
-    else:
-        from seqkit.sampling import generate as lm_generate
+    with progress_steps(n_new, "generating tokens") as advance:
+        if isinstance(net, MusicTransformer):  # ring-buffer cache: no recompute past the context
+            new = net.generate(x, n_new, temperature, top_k, top_p, generator=gen, stop_ids=(tok.eos_id,),
+                               on_step=advance)
+        else:
+            from seqkit.sampling import generate as lm_generate
 
-        input_only = [i for i in (getattr(tok, "pad_id", None), tok.bos_id) if i is not None]
-        new = lm_generate(net, x, n_new, temperature=temperature, top_k=top_k, top_p=top_p,
-                          stop_ids=(tok.eos_id,), suppress_ids=input_only, generator=gen)
+            input_only = [i for i in (getattr(tok, "pad_id", None), tok.bos_id) if i is not None]
+            new = lm_generate(net, x, n_new, temperature=temperature, top_k=top_k, top_p=top_p,
+                              stop_ids=(tok.eos_id,), suppress_ids=input_only, generator=gen,
+                              on_step=advance)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - t0
@@ -341,6 +358,20 @@ def generate(
             lines.append(f"wrote {p['piano_roll']}")
     lines.append(f"generated {n_gen} tokens in {elapsed:.1f} s ({info['tokens_per_second']:.0f} tokens/s on {dev})")
     _emit(info, as_json, lines)
+
+
+@music_app.command("primer")
+def primer_command(
+    out: Annotated[Path, typer.Argument(help="MIDI file to write.")] = Path("primer.mid"),
+    as_json: JsonOption = False,
+):
+    """Write an example primer to continue: the first bars of Bach's Prelude in C (10 s)."""
+    from .primer import write_example_primer
+
+    _check_writable(out)
+    done = write_example_primer(out)
+    _emit(done, as_json, [f"wrote {done['out']}: {done['notes']} notes, {done['seconds']} s; "
+                          f"continue it with: seqkit music generate --primer {out}"])
 
 
 # -- data ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import json
 import math
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -113,7 +114,11 @@ def names(
     missing_letters = [ch for ch in letters if ch not in gen.tokenizer.stoi]
     if missing_letters:
         raise SeqkitError(f"{gen.name} has no letter {', '.join(missing_letters)}")
-    found, missing = pick_names(gen, name_country, count, letters, temperature, max_length, novel, seed)
+    from seqkit import progress_steps
+
+    # no known end (rounds until enough distinct names): the bar shows that work goes on
+    with progress_steps(None, f"sampling {count * groups} names") if count * groups > 100 else nullcontext():
+        found, missing = pick_names(gen, name_country, count, letters, temperature, max_length, novel, seed)
     if missing:
         what = "new " if novel else ""
         _note(f"found only {len(found)} distinct {what}{name_country} names of at most "

@@ -55,6 +55,20 @@ def _read_numbers(args: list[str]) -> list[int]:
     return [parse_number(t) for t in texts]
 
 
+def _words(tr, values: list[int], chunk: int = 512) -> list[str]:
+    """``tr.words(values)``, in chunks with a progress bar when there are many (stdin)."""
+    if len(values) <= chunk:
+        return tr.words(values)
+    from seqkit import progress_steps
+
+    out: list[str] = []
+    with progress_steps(len(values), "numbers") as advance:
+        for lo in range(0, len(values), chunk):
+            out += tr.words(values[lo: lo + chunk])
+            advance(len(values[lo: lo + chunk]))
+    return out
+
+
 def _pick_model(model: str, lang: str | None) -> Path:
     """The checkpoint for ``--model`` in ``--lang`` (``gru`` + ``fr`` -> ``gru-fr`` if needed)."""
     from seqkit import find_checkpoint, read_meta
@@ -112,7 +126,7 @@ def num2words_command(
     too_long = [n for n in values if limit and len(str(n)) > limit]
     if too_long:
         raise SeqkitError(f"the {tr.name} model reads at most {limit} characters; {too_long[0]} has {len(str(too_long[0]))}")
-    words = tr.words(values)
+    words = _words(tr, values)
     outside = [n for n in values if not tr.spec.in_range(n)]
     if outside:
         what = f"{outside[0]} lies" if len(outside) == 1 else f"{len(outside)} numbers lie"
