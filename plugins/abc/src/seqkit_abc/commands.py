@@ -111,7 +111,7 @@ def _write(path: Path, data: bytes) -> None:
 def generate(
     model: ModelCkpt = DEFAULT_MODEL,
     primer: Annotated[str, typer.Option("--primer", help="Text to start from, or @FILE. `\\n` is a newline.")] = "<start>\\nX:",
-    temperature: Annotated[float, typer.Option("--temperature", "-t", min=0.0, help="Sampling temperature (0 = greedy).")] = 1.0,
+    temperature: Annotated[float, typer.Option("--temperature", "-t", min=0.0, help="Sampling temperature, finite (0 = greedy).")] = 1.0,
     max_chars: Annotated[int, typer.Option("--max-chars", help="Stop a tune after this many new characters.")] = 1000,
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many tunes.")] = 3,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the tunes to this .abc file instead of stdout.")] = None,
