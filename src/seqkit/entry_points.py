@@ -1,7 +1,7 @@
 """Finding the ``seqkit`` entry points without importing ``importlib.metadata``.
 
-``importlib.metadata`` imports the ``email`` package, ``zipfile``, ``csv`` ... which costs more
-than a third of what ``seqkit --help`` may take. The entry points of installed distributions are
+``importlib.metadata`` imports the ``email`` package, ``zipfile``, ``csv`` ...: 0.06-0.18 s on
+the busy development machine, next to 0.2-0.35 s for typer, rich and pluggy together. The entry points of installed distributions are
 plain files, ``NAME-VERSION.dist-info/entry_points.txt`` (or ``*.egg-info``) in the folders of
 ``sys.path``; this reads them the way ``importlib.metadata.entry_points(group=...)`` does: folders
 in ``sys.path`` order, the first distribution of a name wins.
