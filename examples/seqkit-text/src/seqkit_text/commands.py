@@ -30,7 +30,7 @@ def generate(
     count: int = typer.Option(1, "--count", "-n", min=1, help="How many samples."),
     temperature: float = typer.Option(0.8, "--temperature", "-t", min=0.0, help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", min=0, help="Sample from the k likeliest (0 = all)."),
-    top_p: float = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling mass, above 0 (1 = off)."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling mass, 0 < P <= 1 (1 = off)."),
     seed: int | None = typer.Option(None, "--seed", help="Make the samples reproducible."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     as_json: bool = typer.Option(False, "--json", help="Print the samples as JSON on stdout."),
@@ -41,8 +41,8 @@ def generate(
     from seqkit import SeqkitError, info
     from seqkit import generate as sample
 
-    if top_p <= 0:  # a nucleus of mass 0 holds no token at all
-        raise SeqkitError("--top-p must be above 0 (1 = off)")
+    if not 0 < top_p <= 1:  # a nucleus of mass 0 holds no token at all (also rejects nan)
+        raise SeqkitError(f"--top-p must be above 0 and at most 1 (1 = off), not {top_p}")
     ckpt = _load(model, device)
     tok = ckpt.tokenizer
     start = primer or "\n"

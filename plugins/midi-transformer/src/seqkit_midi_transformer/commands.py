@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, generator_command
+from seqkit import SeqkitError, check_writable, generator_command
 from seqkit.options import DeviceOption, JsonOption, SeedOption
 
 from .generator import MUSIC, show_pieces
@@ -185,6 +185,19 @@ def primer_tokens_generic(path: Path, tokenizer, seconds: float | None, n_tokens
     return ids, info
 
 
+def cut_notice(prompt: list[int], limit: int, tok) -> str:
+    """One line: a primer longer than the context is cut to its last part; how much, and how to
+    choose another part."""
+    told = f"{len(prompt):,} tokens"
+    kept = f"{limit:,} tokens"
+    if hasattr(tok, "token_seconds"):
+        times = tok.token_seconds(prompt)
+        told += f", {float(times[-1]):.1f} s"
+        kept += f", from {float(times[-limit]):.1f} s on"
+    return (f"the primer ({told}) is longer than the model's context: continuing its last {kept}; "
+            f"to continue its beginning instead, give --primer-seconds S or --primer-tokens N")
+
+
 # -- generate -----------------------------------------------------------------------------------
 
 def cpu_threads(model, batch: int) -> None:
@@ -198,6 +211,20 @@ def cpu_threads(model, batch: int) -> None:
 
 
 music_app.command("generate")(generator_command(MUSIC, show=show_pieces))
+
+
+@music_app.command("primer")
+def primer_command(
+    out: Annotated[Path, typer.Argument(help="MIDI file to write.")] = Path("primer.mid"),
+    as_json: JsonOption = False,
+):
+    """Write an example primer to continue: the first bars of Bach's Prelude in C (10 s)."""
+    from .primer import write_example_primer
+
+    check_writable(out, "OUT")
+    done = write_example_primer(out)
+    _emit(done, as_json, [f"wrote {done['out']}: {done['notes']} notes, {done['seconds']} s; "
+                          f"continue it with: seqkit music generate --primer {out}"])
 
 
 # -- data ---------------------------------------------------------------------------------------

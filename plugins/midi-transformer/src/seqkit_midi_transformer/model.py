@@ -309,8 +309,9 @@ class MusicTransformer(nn.Module):
     @torch.no_grad()
     def generate(self, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
                  top_k: int = 0, top_p: float = 1.0, generator=None, stop_ids=(),
-                 compile: bool = False) -> torch.Tensor:
-        """Sample ``max_new_tokens`` for each row of ``prompt`` [B, T] (KV-cached, batched).
+                 compile: bool = False, on_step=None) -> torch.Tensor:
+        """Sample ``max_new_tokens`` for each row of ``prompt`` [B, T] (KV-cached, batched);
+        ``on_step(1)`` after each token (progress).
 
         ``compile=True`` (CUDA): the one-token step runs as a CUDA graph (``torch.compile`` with
         ``mode="reduce-overhead"``) over static ring buffers; compiled once per batch size."""
@@ -347,6 +348,8 @@ class MusicTransformer(nn.Module):
                     nxt = torch.where(done, out[-1], nxt)
                 done = done | torch.isin(nxt, stops)
             out.append(nxt)
+            if on_step is not None:
+                on_step(1)
             if i == max_new_tokens - 1 or (stop_ids and i % 16 == 15 and bool(done.all())):
                 break
             if step is not None:

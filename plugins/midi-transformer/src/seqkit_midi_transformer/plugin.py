@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from seqkit import DatasetType, ModelType, Task, TokenizerType, hookimpl
+from seqkit import DatasetType, LazyCommand, ModelType, Task, TokenizerType, hookimpl
 
 PKG = "seqkit_midi_transformer"
 
@@ -47,10 +47,9 @@ def register_datasets(register):
 
 
 @hookimpl
-def register_commands(app):
-    from .commands import music_app
-
-    app.add_typer(music_app, name="music")
+def register_lazy_commands(register):
+    register(LazyCommand("music", f"{PKG}.commands:music_app",
+                         "Piano MIDI: continue a primer, train, render audio"))
 
 
 @hookimpl

@@ -32,7 +32,8 @@ def synthesize(pm, soundfont: str | Path | None = None, fs: int = 44100) -> tupl
     except (ImportError, OSError, AttributeError):
         from seqkit import info
 
-        info("FluidSynth (pyfluidsynth + libfluidsynth) is not available: rendering with sine waves")
+        info("FluidSynth (pyfluidsynth + libfluidsynth) is not available: rendering with sine waves "
+             "(seqkit doctor says how to install it)")
         audio = pm.synthesize(fs=fs)
         how = "sine synthesis (no FluidSynth)"
     return audio, how

@@ -92,6 +92,8 @@ def make_names(country, count, start, model, temperature, seed, max_length, nove
     missing_letters = [ch for ch in letters if ch not in gen.tokenizer.stoi]
     if missing_letters:
         raise SeqkitError(f"{gen.name} has no letter {', '.join(missing_letters)}")
+    if ctx is not None and count * max(1, len(letters)) > 100:
+        ctx.progress(0, None)  # rounds until enough distinct names: no known end, work goes on
     found, missing = pick_names(gen, name_country, count, letters, temperature, max_length, novel, seed)
     if missing:
         what = "new " if novel else ""
