@@ -33,7 +33,8 @@ class Param:
     itself refused (``--top-p`` must be above 0). ``flags`` is how the command line
     spells it (default ``--name-with-dashes``); ``argument=True`` makes it positional there, and
     with ``stdin=True`` a ``-`` among a list's values reads more, one per line, from standard input
-    (on the command line only). ``hint`` is added to the error for a missing file.
+    (on the command line only). ``hint`` is added to the error for a missing file
+    (``{value}`` in it stands for the path given).
     """
 
     name: str
@@ -95,7 +96,7 @@ class Param:
                               f"not {_show(value)}{hint}")
         if self.type == "file" and not Path(value).is_file():
             what = "is a folder" if Path(value).is_dir() else "does not exist"
-            hint = f" ({self.hint})" if self.hint and what == "does not exist" else ""
+            hint = f" ({self.hint.format(value=value)})" if self.hint and what == "does not exist" else ""
             raise SeqkitError(f"{self.flag} {value} {what}{hint}")
         return value
 
@@ -198,8 +199,12 @@ class RunContext:
                  cancelled: Callable[[], bool] | None = None):
         self._on_progress = on_progress
         self._cancelled = cancelled
+        self.label = ""
 
-    def progress(self, done: int, total: int | None) -> None:
+    def progress(self, done: int, total: int | None, label: str = "") -> None:
+        """``done`` of ``total`` steps; ``label`` says what is going on ("sampling 3 tunes")."""
+        if label:
+            self.label = label
         if self._cancelled is not None and self._cancelled():
             raise Cancelled("cancelled")
         if self._on_progress is not None:

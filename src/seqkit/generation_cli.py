@@ -173,7 +173,8 @@ class _terminal_progress:
         self.task = None
 
     def __enter__(self) -> RunContext:
-        return RunContext(on_progress=self._update)
+        self.ctx = RunContext(on_progress=self._update)
+        return self.ctx
 
     def _update(self, done: int, total: int | None) -> None:
         from .progress import shows_progress
@@ -186,7 +187,7 @@ class _terminal_progress:
             forced = True if os.environ.get("SEQKIT_PROGRESS") == "1" else None
             self.bar = progress_bar(transient=True, force_terminal=forced)
             self.bar.start()
-            self.task = self.bar.add_task(self.label, total=total)
+            self.task = self.bar.add_task(self.ctx.label or self.label, total=total)
         self.bar.update(self.task, completed=done, total=total)
 
     def __exit__(self, *exc) -> None:

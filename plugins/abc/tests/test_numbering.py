@@ -29,7 +29,7 @@ def test_generated_tunes_are_numbered_in_order(h, tiny_run, tmp_path):
     assert r.exit_code == 0, r.output
     assert re.findall(r"^X:.*$", r.stdout, flags=re.M) == ["X:1", "X:2", "X:3", "X:4"]
     r = h.cli(args + ["--json", "--out", tmp_path / "t.abc"], tmp_path)
-    assert [t["abc"].splitlines()[0] for t in json.loads(r.stdout)["tunes"]] == ["X:1", "X:2", "X:3", "X:4"]
+    assert [t["text"].splitlines()[0] for t in json.loads(r.stdout)["results"]] == ["X:1", "X:2", "X:3", "X:4"]
     assert re.findall(r"^X:.*$", (tmp_path / "t.abc").read_text(), flags=re.M) == ["X:1", "X:2", "X:3", "X:4"]
 
 

@@ -72,7 +72,7 @@ def make_tunes(model, primer, temperature, max_chars, count, engine, seed, devic
     def step(k: int = 1) -> None:
         done[0] += k
         if ctx is not None:
-            ctx.progress(done[0], max_chars)
+            ctx.progress(done[0], max_chars, f"sampling {count} tune{'s' * (count > 1)}")
 
     samples = sample_tunes(ckpt.model, ckpt.tokenizer, text, count, temperature, max_chars,
                            torch_generator(seed, dev), dev, on_step=step)

@@ -34,7 +34,7 @@ MUSIC = Generator(
     "seqkit_midi_transformer.generator:continue_music",
     [
         Param("primer", "file", None, "MIDI file to continue (none: start from silence).",
-              accept=(".mid", ".midi"), hint="seqkit music primer FILE writes an example one"),
+              accept=(".mid", ".midi"), hint="seqkit music primer {value} writes an example one"),
         Param("primer_seconds", "float", None, "Use the primer's first N seconds.", min=0.01),
         Param("primer_tokens", "int", None, "Use the primer's first N tokens.", min=1),
         Param("tokens", "int", 1024, "Tokens to generate (~40 per second of piano).", min=1, max=MAX_TOKENS),
@@ -88,7 +88,7 @@ def _sample(net, tok, x, n_new, temperature, top_k, top_p, gen, ctx):
     def step(k: int = 1) -> None:
         done[0] += k
         if ctx is not None:
-            ctx.progress(done[0], n_new)
+            ctx.progress(done[0], n_new, "generating tokens")
 
     if isinstance(net, MusicTransformer):  # ring-buffer cache: no recompute past the context
         return net.generate(x, n_new, temperature, top_k or 0, top_p or 1.0, generator=gen,

@@ -69,7 +69,7 @@ def _words(tr, values: list[int], ctx=None, chunk: int = 512) -> list[str]:
         return tr.words(values)
     out: list[str] = []
     for lo in range(0, len(values), chunk):
-        ctx.progress(lo, len(values))
+        ctx.progress(lo, len(values), "numbers")
         out += tr.words(values[lo: lo + chunk])
     ctx.progress(len(values), len(values))
     return out
