@@ -8,6 +8,7 @@ command keeps working.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from .registry import CheckpointFolder, DatasetType, ModelType, Registry, Task, 
 
 ENTRY_POINT_GROUP = "seqkit"
 LOAD_ENV = "SEQKIT_LOAD_PLUGINS"
+# the distributions of the plugins that come with seqkit: they load (and claim names) before any
+# other plugin, so that a third-party plugin cannot take over `seqkit names` or its models
+BUNDLED = ("seqkit-names", "seqkit-numerals", "seqkit-abc", "seqkit-midi-transformer", "seqkit-compressive")
 
 _HOOK_TYPES = {
     "register_tasks": ("tasks", Task),
@@ -88,9 +92,10 @@ def get_plugin_manager() -> pluggy.PluginManager:
         info = PluginInfo(ep.name, dist.version if dist else None, ep.value)
         _infos[ep.name] = info
         try:
-            module = ep.load()
+            with contextlib.redirect_stdout(sys.stderr):  # stdout carries only a command's output
+                module = ep.load()
             pm.register(module, name=ep.name)
-        except (Exception, SystemExit) as exc:  # a broken plugin must not break the CLI
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # a broken plugin must not break the CLI
             info.error = f"{type(exc).__name__}: {exc}"
             warn(f"plugin {ep.name!r} failed to load ({info.error}); skipping it")
     _pm = pm
@@ -98,10 +103,18 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
 
 def _entry_points():
+    """seqkit's entry points: the bundled plugins' first, then the others by name."""
     try:
-        return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+        found = metadata.entry_points(group=ENTRY_POINT_GROUP)
     except Exception:  # pragma: no cover - broken metadata
         return []
+    return sorted(found, key=lambda ep: (not _is_bundled(ep), ep.name))
+
+
+def _is_bundled(ep) -> bool:
+    dist = getattr(ep, "dist", None)
+    name = (getattr(dist, "name", None) or "") if dist is not None else ""
+    return name.lower().replace("_", "-") in BUNDLED
 
 
 def _version(dist: str) -> str | None:
@@ -143,9 +156,14 @@ def reset() -> None:
 
 
 def _call(hook_name: str, **kwargs):
-    """Call each plugin's implementation of a hook on its own, so one failure stays contained."""
+    """Call each plugin's implementation of a hook on its own, so one failure stays contained.
+
+    In the order the plugins were registered (core, bundled plugins, the others), whatever
+    ``tryfirst``/``trylast`` they ask for: where two claim a name, the first keeps it."""
     pm = get_plugin_manager()
-    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+    order = {name: i for i, (name, _) in enumerate(pm.list_name_plugin())}
+    impls = sorted(getattr(pm.hook, hook_name).get_hookimpls(), key=lambda i: order.get(i.plugin_name, len(order)))
+    for impl in impls:
         yield impl.plugin_name, impl.function, kwargs
 
 
@@ -158,17 +176,18 @@ def get_registry() -> Registry:
         for plugin_name, function, _ in _call(hook_name):
             staged: list = []
             try:
-                function(register=staged.append)
-            except (Exception, SystemExit) as exc:
+                with contextlib.redirect_stdout(sys.stderr):
+                    function(register=staged.append)
+            except (Exception, SystemExit, KeyboardInterrupt) as exc:
                 _failed(plugin_name, hook_name, exc)
                 continue
             add = registry.adder(kind, plugin_name, expected)
             for item in staged:
                 try:
                     add(item)
-                except TypeError as exc:
+                except (TypeError, ValueError) as exc:  # not the type asked for, or a bad name
                     _failed(plugin_name, hook_name, exc)
-                    break
+                    continue
                 except PluginConflictError as exc:  # keep the first, report both, go on
                     info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
                     info.error = str(exc)
@@ -194,8 +213,9 @@ def register_commands(app) -> None:
     for plugin_name, function, _ in _call("register_commands"):
         n_cmds, n_groups = len(app.registered_commands), len(app.registered_groups)
         try:
-            function(app=app)
-        except (Exception, SystemExit) as exc:
+            with contextlib.redirect_stdout(sys.stderr):
+                function(app=app)
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
             del app.registered_commands[n_cmds:], app.registered_groups[n_groups:]
             _failed(plugin_name, "register_commands", exc)
             continue

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from seqkit.options import seed_option
 
 app = typer.Typer(help="Character-level language models of any UTF-8 text (example plugin).",
                   no_args_is_help=True)
@@ -68,7 +71,7 @@ def train(
     eval_every: int = typer.Option(0, "--eval-every", min=0, help="Steps between evaluations "
                                    "(0: about ten per run)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: Annotated[int, seed_option()] = 0,
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
 ):
@@ -144,7 +147,7 @@ def generate(
     temperature: float = typer.Option(0.8, "--temperature", "-t", min=0.0, help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", min=0, help="Sample from the k likeliest (0 = all)."),
     top_p: float = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling mass, above 0 (1 = off)."),
-    seed: int | None = typer.Option(None, "--seed", help="Make the samples reproducible."),
+    seed: Annotated[int | None, seed_option("Make the samples reproducible.")] = None,
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     as_json: bool = typer.Option(False, "--json", help="Print the samples as JSON on stdout."),
 ):

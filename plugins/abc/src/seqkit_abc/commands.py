@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from seqkit.errors import SeqkitError
-from seqkit.options import DeviceOption, JsonOption, SeedOption
+from seqkit.options import DeviceOption, JsonOption, SeedOption, seed_option
 
 abc_app = typer.Typer(
     help="Folk tunes in ABC notation, one character at a time (LSTM/GRU/RNN), and ABC -> MIDI.",
@@ -184,7 +184,7 @@ def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: best.json, last.json, metrics.jsonl, loss.png.")] = Path("runs/abc"),
     save: Annotated[str | None, typer.Option("--save", help="Also export the best model as NAME into your abc checkpoints (float16).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    seed: Annotated[int, seed_option("Random seed.")] = 0,
     device: DeviceOption = "auto",
     threads: ThreadsOption = 0,
     as_json: JsonOption = False,
@@ -280,7 +280,7 @@ def evaluate(
     max_chars: Annotated[int, typer.Option("--max-chars", help="Character limit per generated tune.")] = 1000,
     samples: Annotated[Path | None, typer.Option("--samples", help="Also write the generated tunes to DIR/T<temp>.abc.")] = None,
     engine: EngineOption = "auto",
-    seed: Annotated[int, typer.Option("--seed", help="Random seed for the generated tunes.")] = 0,
+    seed: Annotated[int, seed_option("Random seed for the generated tunes.")] = 0,
     device: DeviceOption = "auto",
     threads: ThreadsOption = 0,
     as_json: JsonOption = False,
@@ -448,7 +448,7 @@ def sweep(
     steps: Annotated[int | None, typer.Option("--steps", help="Steps per run (with or instead of --epochs).")] = None,
     patience: Annotated[int, typer.Option("--patience", help="Early-stopping patience per run (0 = off).")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Sweep folder: one run folder each, results.csv, results.md, sweep_*.png.")] = Path("runs/abc-sweep"),
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (the same for every run).")] = 0,
+    seed: Annotated[int, seed_option("Random seed (the same for every run).")] = 0,
     device: DeviceOption = "auto",
     threads: ThreadsOption = 0,
     as_json: JsonOption = False,

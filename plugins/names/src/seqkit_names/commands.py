@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from seqkit.errors import SeqkitError
-from seqkit.options import DataOption, DeviceOption, JsonOption, SeedOption, TemperatureOption
+from seqkit.options import DataOption, DeviceOption, JsonOption, SeedOption, TemperatureOption, seed_option
 
 from .train import ARCHS, GENERATORS, TASK, check_settings
 
@@ -285,7 +285,7 @@ def evaluate(
     data: DataOption = None,
     per_country: Annotated[int, typer.Option("--per-country", min=1, max=10000, help="Names generated per country.")] = 100,
     temperature: TemperatureOption = 1.0,
-    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
+    seed: Annotated[int, seed_option("Sampling seed.")] = 0,
     as_json: JsonOption = False,
     device: DeviceOption = "cpu",
 ):
