@@ -38,11 +38,11 @@ def _data():
     tok = CharTokenizer.build([text])
     g = torch.Generator().manual_seed(0)
     items = []
-    for _ in range(48):
+    for _ in range(64):
         shift = int(torch.randint(len(text), (1,), generator=g))
         ids = torch.tensor(tok.encode((text * 3)[shift:shift + 10], add_bos=True, add_eos=True))
         items.append({"input": ids[:-1], "target": ids[1:]})
-    return tok, items[:40], items[40:]
+    return tok, items[:40], items[40:]  # 3 evaluation batches: a signal can come between them
 
 
 def train(out: Path, resume: bool = False, hidden: int = 16, slow: float = 0.0, slow_eval: float = 0.0) -> dict:

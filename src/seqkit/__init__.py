@@ -69,6 +69,7 @@ _EXPORTS = {
     # data, devices, output
     "cache_dir": "seqkit.data",
     "data_dir": "seqkit.data",
+    "check_output_file": "seqkit.data",
     "seeded_split": "seqkit.data",
     "pad_sequences": "seqkit.data",
     "download": "seqkit.data",

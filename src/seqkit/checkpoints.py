@@ -144,7 +144,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     if path.is_dir():  # else os.replace fails naming the temporary file
         raise IsADirectoryError(errno.EISDIR, "Is a folder, not a file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
@@ -233,7 +236,7 @@ def save_checkpoint(path, model, *, model_type: str, config: Any, tokenizer: Any
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     atomic_write_bytes(path, (json.dumps(meta, indent=1, sort_keys=False) + "\n").encode())
-    _remove_unreferenced(folder, stem)
+    remove_unreferenced(folder, stem)
     return path
 
 
@@ -245,7 +248,7 @@ def _referenced_files(path: Path) -> set:
         return set()
 
 
-def _remove_unreferenced(folder: Path, stem: str) -> None:
+def remove_unreferenced(folder: Path, stem: str) -> None:
     """Delete ``stem``'s weights files that no checkpoint in ``folder`` names any more: the
     previous save's, and those of a save that a crash stopped before its JSON was replaced."""
     import re
@@ -383,6 +386,10 @@ def _shapes_of(mtype, config) -> dict | None:
         return {k: tuple(v.shape) for k, v in model.state_dict().items()}
     except (SeqkitError, TypeError, ValueError, OverflowError):
         raise
+    except RuntimeError as exc:
+        if "overflow" in str(exc):  # sizes past what any machine holds
+            raise ValueError(f"the model would be too large ({' '.join(str(exc).split())[:120]})") from None
+        return None
     except Exception:  # a model that needs real tensors to build: checked after building
         return None
 

@@ -60,6 +60,19 @@ def folder_problem(path: Path) -> str | None:
     return None
 
 
+def check_output_file(path, option: str = "--out") -> None:
+    """Refuse, before any work, an output file that cannot be written: a folder, or a place
+    below a file or in a folder without write permission (``None`` passes)."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise SeqkitError(f"{option} {path} is a folder; give a file name")
+    problem = folder_problem(path.parent)
+    if problem:
+        raise SeqkitError(f"cannot write {option} {path}: {problem}")
+
+
 def seeded_split(items: Sequence[T], fraction: float, seed: int = 0) -> tuple[list[T], list[T]]:
     """Shuffle with ``seed`` and split off ``fraction`` of the items: ``(kept, held_out)``.
 

@@ -532,8 +532,12 @@ class Trainer:
             info(f"resuming {self.last_path} at step {self.step} (epoch {self.epoch + 1})" if resumed
                  else f"nothing to resume in {self.out}; starting fresh")
         self.out.mkdir(parents=True, exist_ok=True)
+        from .checkpoints import remove_unreferenced
+
         for tmp in self.out.glob(".*.tmp"):  # a write that a crash cut short; the folder is locked
             tmp.unlink(missing_ok=True)
+        for stem in ("last", "best"):  # weights a crash wrote but no checkpoint names
+            remove_unreferenced(self.out, stem)
         stale = self.out / "metrics.jsonl"
         if not resumed and stale.exists():  # rows of a run that never checkpointed
             stale.unlink()

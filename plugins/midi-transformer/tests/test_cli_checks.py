@@ -88,3 +88,18 @@ def test_eval_max_windows_scores_exactly_that_many(tmp_path, model, maestro_fold
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
     assert res["windows"] == 3 and res["tokens"] == 3 * 8
+
+
+def test_generate_caps_unbounded_work_with_a_notice(tmp_path, model, monkeypatch):
+    """--tokens 1000000 or --seconds 1e9 would run for hours: capped, saying so; -n is bounded."""
+    import seqkit_midi_transformer.commands as commands
+
+    r = cli("music", "generate", "--model", model, "-n", 100_000, "--out", tmp_path / "n.mid")
+    assert r.exit_code == 2 and "--count" in r.stderr and "Traceback" not in r.output
+    monkeypatch.setattr(commands, "MAX_NEW_TOKENS", 12)  # the real cap takes minutes to reach
+    for args in (["--tokens", 1_000_000], ["--seconds", 1e9]):
+        r = cli("music", "generate", "--model", model, *args, "--device", "cpu", "--seed", 0,
+                "--out", tmp_path / "g.mid", "--json")
+        assert r.exit_code == 0, r.output
+        assert "generating 12 tokens, not" in r.stderr
+        assert json.loads(r.stdout)["pieces"][0]["tokens"] <= 12

@@ -112,8 +112,8 @@ def generate(
     model: ModelCkpt = DEFAULT_MODEL,
     primer: Annotated[str, typer.Option("--primer", help="Text to start from, or @FILE. `\\n` is a newline.")] = "<start>\\nX:",
     temperature: Annotated[float, typer.Option("--temperature", "-t", min=0.0, help="Sampling temperature (0 = greedy).")] = 1.0,
-    max_chars: Annotated[int, typer.Option("--max-chars", help="Stop a tune after this many new characters.")] = 1000,
-    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many tunes.")] = 3,
+    max_chars: Annotated[int, typer.Option("--max-chars", max=100_000, help="Stop a tune after this many new characters.")] = 1000,
+    count: Annotated[int, typer.Option("--count", "-n", min=1, max=1000, help="How many tunes.")] = 3,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the tunes to this .abc file instead of stdout.")] = None,
     midi: Annotated[Path | None, typer.Option("--midi", help="Also convert each tune to DIR/tune_N.mid.")] = None,
     engine: EngineOption = "auto",
@@ -128,6 +128,9 @@ def generate(
     pick_engine(engine)
     _file_target(out, "--out")
     _folder_target(midi, "--midi")
+    from seqkit import check_output_file
+
+    check_output_file(out, "--out")  # before sampling: a place that cannot be written fails now
     ckpt, dev = _load(model, device)
     text = _read_primer(primer)
     samples = sample_tunes(ckpt.model, ckpt.tokenizer, text, count, temperature, max_chars,
@@ -201,6 +204,9 @@ def train(
                         device=device)
     settings.check()
     _folder_target(out, "--out")
+    from seqkit import check_run_folder
+
+    check_run_folder(out, resume)  # before reading the data (26 s for the course's)
     if save is not None and (not save.strip() or Path(save).name != save or save.startswith(".")):
         raise SeqkitError(f"--save takes a plain name such as my-lstm, not {save!r}")
     corpus = load_corpus(data, val, fmt, seed=seed)

@@ -30,6 +30,8 @@ DEFAULT_MODEL = "music-transformer"
 TASK = "music"
 
 
+MAX_NEW_TOKENS = 20_000  # ~8 minutes of piano; ~6 minutes to sample on a laptop CPU
+
 def _info(msg: str) -> None:
     from seqkit.progress import info
 
@@ -225,7 +227,7 @@ def generate(
     primer_tokens_: Annotated[int | None, typer.Option("--primer-tokens", min=1, help="Use the primer's first N tokens.")] = None,
     tokens: Annotated[int, typer.Option(min=1, help="Tokens to generate (~40 per second of piano).")] = 1024,
     seconds: Annotated[float | None, typer.Option(min=0.1, help="Generate this many seconds instead of --tokens.")] = None,
-    count: Annotated[int, typer.Option("-n", "--count", min=1, help="Pieces to generate (one batch).")] = 1,
+    count: Annotated[int, typer.Option("-n", "--count", min=1, max=256, help="Pieces to generate (one batch).")] = 1,
     temperature: TemperatureOption = 1.0,
     top_k: Annotated[int, typer.Option(min=0, help="Sample from the k likeliest tokens (0 = all).")] = 0,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass, above 0 (1 = off).")] = 1.0,
@@ -283,7 +285,11 @@ def generate(
         _info(f"the primer has {len(prompt)} tokens, more than the model's context of {limit}: "
               f"using its last {limit}")
         prompt = prompt[-limit:]
-    n_new = tokens if seconds is None else int(seconds * getattr(tok, "tokens_per_second", 60)) + 64
+    n_new = tokens if seconds is None else int(min(seconds, 1e6) * getattr(tok, "tokens_per_second", 60)) + 64
+    if n_new > MAX_NEW_TOKENS:  # hours of sampling, and memory for every token of every piece
+        _info(f"generating {MAX_NEW_TOKENS:,} tokens, not {n_new:,} (the most one command makes; "
+              "continue from the result with --primer for more)")
+        n_new = MAX_NEW_TOKENS
     x = torch.tensor([prompt] * count, dtype=torch.long, device=dev)
     gen = torch.Generator(device=dev)
     gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31, (1,)).item()))
