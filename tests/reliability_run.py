@@ -4,8 +4,9 @@
     python tests/reliability_run.py crash-suite WORK     # kill -9 at every file operation of a save
 
 ``run`` trains in OUT and prints the ``fit`` result as JSON; ``--slow`` sleeps S seconds in every
-training batch and ``--slow-eval`` in every evaluation batch (so that a test can send a signal
-meanwhile; a file ``OUT.evaluating`` appears while an evaluation runs). ``crash-suite`` is
+batch and ``--slow-eval`` in every evaluation batch (so that a test can send a signal meanwhile;
+a file ``OUT.evaluating`` appears while an evaluation runs); ``--hold-after N`` waits after N
+batches until the file ``OUT.go`` exists. ``crash-suite`` is
 described in docs/architecture.md ("What a crash leaves"): it trains once without interruption,
 then once per file operation of the run's second evaluation-and-save, each time killing itself
 with SIGKILL at that operation (a write is cut in half first), resumes in a new process and checks
@@ -45,7 +46,8 @@ def _data():
     return tok, items[:40], items[40:]  # 3 evaluation batches: a signal can come between them
 
 
-def train(out: Path, resume: bool = False, hidden: int = 16, slow: float = 0.0, slow_eval: float = 0.0) -> dict:
+def train(out: Path, resume: bool = False, hidden: int = 16, slow: float = 0.0, slow_eval: float = 0.0,
+          hold_after: int = -1) -> dict:
     import torch
 
     from seqkit import TrainConfig, Trainer, TransformerConfig, TransformerLM, lm_loss
@@ -66,10 +68,17 @@ def train(out: Path, resume: bool = False, hidden: int = 16, slow: float = 0.0, 
 
     marker = Path(f"{out}.evaluating")
 
+    go, steps = Path(f"{out}.go"), []
+
     def loss_fn(m, batch):
         if not m.training and slow_eval:
             marker.touch()
             time.sleep(slow_eval)
+        if m.training:
+            if len(steps) >= hold_after >= 0:
+                while not go.exists():  # wait, holding the run folder, until the test says go
+                    time.sleep(0.02)
+            steps.append(1)
         return lm_loss(m, batch)
 
     settings = TrainConfig(steps=STEPS, batch_size=8, lr=3e-3, eval_every=EVAL_EVERY, device="cpu",
@@ -287,13 +296,15 @@ def main(argv=None) -> int:
     parser.add_argument("--hidden", type=int, default=16)
     parser.add_argument("--slow", type=float, default=0.0)
     parser.add_argument("--slow-eval", type=float, default=0.0)
+    parser.add_argument("--hold-after", type=int, default=-1,
+                        help="after this many batches, wait until the file OUT.go exists")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).parent))
     from seqkit import SeqkitError
 
     try:
         if args.mode == "run":
-            result = train(args.path, args.resume, args.hidden, args.slow, args.slow_eval)
+            result = train(args.path, args.resume, args.hidden, args.slow, args.slow_eval, args.hold_after)
         else:
             result = crash_suite(args.path)
     except SeqkitError as exc:

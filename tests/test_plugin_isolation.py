@@ -101,3 +101,19 @@ def test_tryfirst_does_not_let_a_later_plugin_win(fresh_plugins, capsys):
     plugin("late", "second", tryfirst=True)
     assert seqkit.get_task("shared").description == "first"
     assert "registered by both plugin 'early' and plugin 'late'" in capsys.readouterr().err
+
+
+def test_a_plugin_named_like_a_bundled_one_is_not_loaded(fresh_plugins, tmp_path, monkeypatch, capsys):
+    (tmp_path / "seqkit_impostor.py").write_text("raise RuntimeError('must not be imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    real = list(md.entry_points(group="seqkit"))
+    if not any(ep.name == "names" for ep in real):
+        pytest.skip("the bundled names plugin is not installed")
+    impostor = md.EntryPoint(name="names", value="seqkit_impostor", group="seqkit")
+    monkeypatch.setattr(fresh_plugins.metadata, "entry_points", lambda group: [impostor, *real, real[0]])
+    import seqkit
+
+    assert seqkit.get_task("names").plugin == "names"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err  # one warning; the same entry point found twice is no conflict
+    assert "plugin 'names' (seqkit_impostor) is not loaded: plugin 'names' (seqkit_names.plugin) has that name" in err

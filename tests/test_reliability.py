@@ -84,18 +84,16 @@ def test_kill_9_at_every_file_operation_of_a_save_then_resume_equals_an_uninterr
 
 def test_a_second_run_or_resume_on_a_folder_in_use_is_refused(tmp_path, reference):
     out = tmp_path / "run"
-    first = _start("run", out, "--slow", 1.5)  # 12 s or more: the others start and end meanwhile
+    first = _start("run", out, "--hold-after", 0)  # it locks the folder, then waits for OUT.go
     try:
         _wait_for(lambda: _holds_lock(out, first), what="the first run to lock its folder")
         in_use = f"the run folder {out} is in use by another seqkit process (process {first.pid})"
-        code, _, err = _finish(_start("run", out, "--hidden", 24))
-        assert code == 2 and "Traceback" not in err, err
-        assert in_use in err or "already holds a run" in err  # whether the first has saved yet
-        code, _, err = _finish(_start("run", out, "--resume"))
-        assert first.poll() is None, "the first run ended too soon for this test"
-        assert code == 2 and "Traceback" not in err, err
-        assert in_use in err
+        for args in (["--hidden", 24], ["--resume"]):
+            code, _, err = _finish(_start("run", out, *args))
+            assert code == 2 and "Traceback" not in err, err
+            assert in_use in err
     finally:
+        Path(f"{out}.go").touch()
         code, _, err = _finish(first)
     assert code == 0, err
     assert _same(out, reference) == ""  # the others changed nothing
@@ -103,11 +101,11 @@ def test_a_second_run_or_resume_on_a_folder_in_use_is_refused(tmp_path, referenc
 
 def test_a_lock_left_by_a_killed_run_does_not_block_resume(tmp_path, reference):
     out = tmp_path / "run"
-    proc = _start("run", out, "--slow", 0.4)
+    proc = _start("run", out, "--hold-after", 2)  # waits after the first checkpoint
     _wait_for(lambda: (out / "last.json").exists(), what="the first checkpoint")
     proc.kill()
     proc.wait()
-    assert (out / ".seqkit.lock").exists()
+    assert (out / ".seqkit.lock").read_text().strip() == str(proc.pid)
     code, stdout, err = _finish(_start("run", out, "--resume"))
     assert code == 0, err
     assert json.loads(stdout)["steps"] == 8
@@ -117,16 +115,18 @@ def test_a_lock_left_by_a_killed_run_does_not_block_resume(tmp_path, reference):
 @pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGHUP], [signal.SIGINT] * 3])
 def test_sigterm_sighup_and_repeated_ctrl_c_stop_save_and_resume_exactly(tmp_path, reference, signals):
     out = tmp_path / "run"
-    proc = _start("run", out, "--slow", 0.4, start_new_session=True)
+    proc = _start("run", out, "--hold-after", 2, start_new_session=True)
     _wait_for(lambda: (out / "last.json").exists(), what="the first checkpoint")
+    time.sleep(0.5)  # past the save, waiting in step 3
     for sig in signals:
         proc.send_signal(sig)
         time.sleep(0.02)
+    Path(f"{out}.go").touch()
     code, stdout, err = _finish(proc)
     assert code == 0, err
     assert json.loads(stdout)["interrupted"] is True
     assert "Traceback" not in err and "Exception ignored" not in err
-    assert f"{signal.Signals(signals[0]).name}: stopping after this step" in err
+    assert f"interrupted by {signal.Signals(signals[0]).name} at step " in err
     code, stdout, err = _finish(_start("run", out, "--resume"))
     assert code == 0, err
     assert _same(out, reference) == ""

@@ -86,7 +86,11 @@ def get_plugin_manager() -> pluggy.PluginManager:
     for ep in entry_points:
         if allowed is not None and ep.name not in allowed:
             continue
-        if pm.has_plugin(ep.name):
+        if pm.has_plugin(ep.name):  # a second plugin of that name: the first (bundled) one stays
+            dist = getattr(ep, "dist", None)
+            if ep.value != _infos[ep.name].module:  # (not the same one found twice on sys.path)
+                warn(f"plugin {ep.name!r} ({ep.value}{f', from {dist.name}' if dist else ''}) is not loaded: "
+                     f"plugin {ep.name!r} ({_infos[ep.name].module}) has that name")
             continue
         dist = getattr(ep, "dist", None)
         info = PluginInfo(ep.name, dist.version if dist else None, ep.value)

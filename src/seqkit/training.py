@@ -130,6 +130,15 @@ def _world_and_rank() -> tuple[int, int]:
     return world, rank
 
 
+def _signal_name(signum: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
 def _count(state: dict, key: str) -> int:
     value = state.get(key, 0)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -555,9 +564,7 @@ class Trainer:
             yield
             return
 
-        def stop(signum, frame):
-            if self._stop is None and self.is_main:
-                info(f"{signal.Signals(signum).name}: stopping after this step and saving ...")
+        def stop(signum, frame):  # only a flag: printing here could interrupt a print
             self._stop = signum
 
         old = {}
@@ -599,7 +606,8 @@ class Trainer:
                 result["interrupted"] = True
                 self.save()
                 if self.is_main:
-                    info(f"interrupted at step {self.step}; saved {self.last_path} (continue with --resume)")
+                    by = f" by {_signal_name(self._stop)}" if self._stop is not None else ""
+                    info(f"interrupted{by} at step {self.step}; saved {self.last_path} (continue with --resume)")
         if self.is_main:
             if not self.best_path.exists():
                 self.save(self.best_path, with_state=False)
