@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import glob
 import hashlib
 import json
 import os
@@ -66,9 +67,11 @@ def check_name(name: str, what: str = "checkpoint name") -> str:
 
 
 def user_checkpoint_dir(task: str | None = None) -> Path:
+    """The user's checkpoint folder (of ``task``). Not created here: saving creates it, and
+    looking a model up must work with a read-only home."""
     from .data import data_dir
 
-    return data_dir("checkpoints", *([check_name(task, "task name")] if task else []))
+    return data_dir("checkpoints", *([check_name(task, "task name")] if task else []), create=False)
 
 
 def user_checkpoint_path(task: str, name: str) -> Path:
@@ -141,7 +144,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     if path.is_dir():  # else os.replace fails naming the temporary file
         raise IsADirectoryError(errno.EISDIR, "Is a folder, not a file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
@@ -229,22 +235,37 @@ def save_checkpoint(path, model, *, model_type: str, config: Any, tokenizer: Any
         "trainer": trainer,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    old = _previous_files(path)
     atomic_write_bytes(path, (json.dumps(meta, indent=1, sort_keys=False) + "\n").encode())
-    for f in old - {weights, state_file}:
-        try:
-            (folder / f).unlink()
-        except OSError:
-            pass
+    remove_unreferenced(folder, stem)
     return path
 
 
-def _previous_files(path: Path) -> set:
+def _referenced_files(path: Path) -> set:
     try:
         meta = json.loads(path.read_text())
         return {f for f in (meta.get("weights"), meta.get("train_state")) if _is_file_name(f)}
     except Exception:
         return set()
+
+
+def remove_unreferenced(folder: Path, stem: str) -> None:
+    """Delete ``stem``'s weights files that no checkpoint in ``folder`` names any more: the
+    previous save's, and those of a save that a crash stopped before its JSON was replaced."""
+    import re
+
+    own = re.compile(rf"{re.escape(stem)}(\.train)?-[0-9a-f]{{12}}\.safetensors")
+    candidates = [p for p in folder.glob(f"{glob.escape(stem)}*.safetensors") if own.fullmatch(p.name)]
+    if not candidates:
+        return
+    keep = set()
+    for meta_path in folder.glob("*.json"):
+        keep |= _referenced_files(meta_path)
+    for p in candidates:
+        if p.name not in keep:
+            try:
+                p.unlink()
+            except OSError:
+                pass
 
 
 # ---------------------------------------------------------------- reading
@@ -260,9 +281,14 @@ def read_meta(path) -> dict:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{path} is not a seqkit checkpoint (unreadable JSON: {exc})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path} is not a seqkit checkpoint (JSON nested too deeply)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a seqkit checkpoint")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+    version = meta.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CheckpointError(f"{path} is damaged: its format_version is {str(version)[:40]!r}, not a whole number")
+    if version > FORMAT_VERSION:
         raise CheckpointError(
             f"{path} was written by a newer seqkit (format {meta.get('format_version')}); upgrade seqkit"
         )
@@ -309,14 +335,18 @@ def load_checkpoint(path, device="cpu", with_train_state: bool = False, expect_t
         mtype = get_model_type(meta["model_type"])
     except SeqkitError as exc:
         raise CheckpointError(f"{path}: {exc} (is the plugin that provides it installed?)") from None
+    tensors = _read_tensors(path.parent, meta["weights"], meta.get("weights_sha256"), "weights", path)
+    for key, value in tensors.items():
+        if value.is_floating_point() and bool(value.isnan().any()):  # (inf can be a mask's)
+            raise CheckpointError(f"{path}: its weights are damaged ({key} holds NaN values)")
     try:
         config = mtype.make_config(meta["config"])
+        _check_shapes(path, _shapes_of(mtype, config), tensors)  # before allocating a huge config
         model = mtype.build(config)
     except SeqkitError as exc:
         raise CheckpointError(f"{path}: incompatible config: {exc}") from None
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise CheckpointError(f"{path}: incompatible config: {exc}") from None
-    tensors = _read_tensors(path.parent, meta["weights"], meta.get("weights_sha256"), "weights", path)
     dtypes = {k: v.dtype for k, v in model.state_dict().items()}
     tensors = {k: (v.to(dtypes[k]) if k in dtypes else v) for k, v in tensors.items()}
     try:
@@ -337,8 +367,40 @@ def load_checkpoint(path, device="cpu", with_train_state: bool = False, expect_t
     if with_train_state and meta.get("train_state"):
         flat = _read_tensors(path.parent, meta["train_state"], meta.get("train_state_sha256"),
                              "training state", path)
-        train_state = unflatten_state(meta.get("train_state_layout"), flat)
+        try:
+            train_state = unflatten_state(meta.get("train_state_layout"), flat)
+        except (KeyError, TypeError, ValueError, RecursionError) as exc:
+            raise CheckpointError(f"{path}: its train_state_layout is damaged "
+                                  f"({type(exc).__name__}: {str(exc)[:100]})") from None
     return Checkpoint(model, tokenizer, meta, path, train_state, config)
+
+
+def _shapes_of(mtype, config) -> dict | None:
+    """The parameter shapes a model of ``config`` would have, found without allocating memory
+    (on torch's meta device); None when the model cannot be built that way."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            model = mtype.build(config)
+        return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    except (SeqkitError, TypeError, ValueError, OverflowError):
+        raise
+    except RuntimeError as exc:
+        if "overflow" in str(exc):  # sizes past what any machine holds
+            raise ValueError(f"the model would be too large ({' '.join(str(exc).split())[:120]})") from None
+        return None
+    except Exception:  # a model that needs real tensors to build: checked after building
+        return None
+
+
+def _check_shapes(path: Path, shapes: dict | None, tensors: dict) -> None:
+    if shapes is None:
+        return
+    for key, shape in shapes.items():
+        if key in tensors and tuple(tensors[key].shape) != shape:
+            raise CheckpointError(f"{path}: weights do not fit the model ({key} has shape "
+                                  f"{list(tensors[key].shape)} in the file but {list(shape)} in its config)")
 
 
 # ---------------------------------------------------------------- finding
@@ -424,9 +486,14 @@ def export_checkpoint(src, dest, dtype: str | None = None, **meta_updates) -> Pa
     ``meta_updates`` replace top-level metadata fields (``metrics=...``, ``data=...``,
     ``extra=...``), e.g. to record evaluation numbers in a shipped model.
     """
+    from .locks import hold_lock
+
     ckpt = load_checkpoint(src, device="cpu")
     meta = ckpt.meta
     fields = {k: meta.get(k) for k in ("task", "data", "metrics", "extra")}
     fields.update(meta_updates)
-    return save_checkpoint(dest, ckpt.model, model_type=meta["model_type"], config=meta["config"],
-                           tokenizer=meta.get("tokenizer"), dtype=dtype, **fields)
+    dest = Path(dest).with_suffix(".json")
+    # one export to a name at a time: a second one is refused while the first writes
+    with hold_lock(dest.parent / f".{dest.stem}.lock", f"the model {dest}"):
+        return save_checkpoint(dest, ckpt.model, model_type=meta["model_type"], config=meta["config"],
+                               tokenizer=meta.get("tokenizer"), dtype=dtype, **fields)

@@ -5,7 +5,6 @@ Nothing here imports torch at module level: ``seqkit --help`` stays fast.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 
@@ -13,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import SeqkitError
+from .errors import SeqkitError, debug_enabled
 from .options import JsonOption
 
 try:  # typer >= 0.2x carries its own copy of click
@@ -34,14 +33,14 @@ class SeqkitGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except SeqkitError as exc:
-            if os.environ.get("SEQKIT_DEBUG"):
+            if debug_enabled():
                 raise
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:  # `seqkit ... | head`: the reader left; nothing to say
             raise typer.Exit(0) from None
         except OSError as exc:  # a missing file, a folder where a file goes, a full disk ...
-            if os.environ.get("SEQKIT_DEBUG"):
+            if debug_enabled():
                 raise
             where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
             typer.echo(f"Error: {exc.strerror or exc}{where}", err=True)
@@ -58,7 +57,7 @@ class SeqkitGroup(TyperGroup):
 
 def _usage_error(exc) -> None:
     """Click's usage error as one ``Error: ...`` line (no ``Try ... for help.``), exit code 2."""
-    if os.environ.get("SEQKIT_DEBUG") or type(exc).__name__ == "NoArgsIsHelpError":
+    if debug_enabled() or type(exc).__name__ == "NoArgsIsHelpError":
         raise exc  # that one prints the help
     typer.echo(f"Error: {' '.join(exc.format_message().split())}", err=True)
     raise typer.Exit(exc.exit_code) from None

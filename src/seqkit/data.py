@@ -16,28 +16,48 @@ T = TypeVar("T")
 APP = "seqkit"
 
 
-def cache_dir(*parts: str) -> Path:
-    """``platformdirs`` user cache folder for seqkit (``SEQKIT_CACHE_DIR`` overrides), created."""
+def cache_dir(*parts: str, create: bool = True) -> Path:
+    """``platformdirs`` user cache folder for seqkit (``SEQKIT_CACHE_DIR`` overrides), created
+    unless ``create=False`` (for reading: a read-only home must not stop that)."""
     base = os.environ.get("SEQKIT_CACHE_DIR")
     if not base:
         import platformdirs
 
         base = platformdirs.user_cache_dir(APP)
-    path = Path(base, *parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder(Path(base, *parts), create, "cache", "SEQKIT_CACHE_DIR")
 
 
-def data_dir(*parts: str) -> Path:
-    """``platformdirs`` user data folder for seqkit (``SEQKIT_DATA_DIR`` overrides), created."""
+def data_dir(*parts: str, create: bool = True) -> Path:
+    """``platformdirs`` user data folder for seqkit (``SEQKIT_DATA_DIR`` overrides), created
+    unless ``create=False`` (for reading: a read-only home must not stop that)."""
     base = os.environ.get("SEQKIT_DATA_DIR")
     if not base:
         import platformdirs
 
         base = platformdirs.user_data_dir(APP)
-    path = Path(base, *parts)
-    path.mkdir(parents=True, exist_ok=True)
+    return _folder(Path(base, *parts), create, "data", "SEQKIT_DATA_DIR")
+
+
+def _folder(path: Path, create: bool, what: str, env: str) -> Path:
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SeqkitError(f"cannot create seqkit's {what} folder {path} ({exc.strerror or exc}); "
+                              f"set {env} to a writable folder") from None
     return path
+
+
+def folder_problem(path: Path) -> str | None:
+    """Why seqkit could not write in ``path`` (which may not exist yet), or None if it can."""
+    existing = Path(path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
 
 
 def seeded_split(items: Sequence[T], fraction: float, seed: int = 0) -> tuple[list[T], list[T]]:

@@ -65,7 +65,7 @@ def install_hint() -> str:
 def collect() -> dict:
     from . import __version__
     from .checkpoints import user_checkpoint_dir
-    from .data import cache_dir, data_dir
+    from .data import cache_dir, data_dir, folder_problem
     from .plugins import plugin_infos
 
     report: dict = {"seqkit": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
@@ -88,9 +88,10 @@ def collect() -> dict:
     sfs = _soundfonts()
     report["soundfonts"] = ", ".join(sfs) if sfs else "none found"
     report["abc2midi"] = shutil.which("abc2midi") or "not found (music21 converts ABC)"
-    report["cache folder"] = str(cache_dir())
-    report["data folder"] = str(data_dir())
-    report["checkpoint folder"] = str(user_checkpoint_dir())
+    for key, folder in (("cache folder", cache_dir(create=False)), ("data folder", data_dir(create=False)),
+                        ("checkpoint folder", user_checkpoint_dir())):
+        problem = folder_problem(folder)
+        report[key] = f"{folder} (PROBLEM: {problem}; training and downloads need it)" if problem else str(folder)
     infos = plugin_infos()
     report["plugins"] = ", ".join(f"{i.name}{' (BROKEN)' if i.error else ''}" for i in infos)
     return report

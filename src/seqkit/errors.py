@@ -19,3 +19,11 @@ class CheckpointError(SeqkitError):
 
 class PluginConflictError(SeqkitError):
     """Two plugins registered the same name."""
+
+
+def debug_enabled() -> bool:
+    """``SEQKIT_DEBUG`` set to anything but empty, ``0``, ``false``, ``no`` or ``off``: show
+    tracebacks instead of one ``Error:`` line."""
+    import os
+
+    return os.environ.get("SEQKIT_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")

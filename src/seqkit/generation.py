@@ -20,7 +20,6 @@ from typing import Any
 from .errors import SeqkitError
 
 PARAM_TYPES = ("str", "int", "float", "bool", "choice", "file", "list")
-MAX_SEED = 2**63 - 1
 
 
 @dataclass
@@ -295,7 +294,9 @@ def run_generator(name: str, ctx: RunContext | None = None, want: set[str] | Non
 # One spelling and one set of limits for what every generator has in common.
 
 def seed_param(**overrides) -> Param:
-    return Param("seed", "int", None, "Random seed, for reproducible results.", min=0, max=MAX_SEED,
+    from .options import SEED_MAX
+
+    return Param("seed", "int", None, "Random seed, for reproducible results.", min=0, max=SEED_MAX,
                  flags=("--seed",), **overrides)
 
 

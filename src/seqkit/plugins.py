@@ -8,6 +8,7 @@ command keeps working.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from .registry import CheckpointFolder, DatasetType, ModelType, Registry, Task, 
 
 ENTRY_POINT_GROUP = "seqkit"
 LOAD_ENV = "SEQKIT_LOAD_PLUGINS"
+# the distributions of the plugins that come with seqkit: they load (and claim names) before any
+# other plugin, so that a third-party plugin cannot take over `seqkit names` or its models
+BUNDLED = ("seqkit-names", "seqkit-numerals", "seqkit-abc", "seqkit-midi-transformer", "seqkit-compressive")
 
 _HOOK_TYPES = {
     "register_tasks": ("tasks", Task),
@@ -85,15 +89,20 @@ def get_plugin_manager() -> pluggy.PluginManager:
     for ep in entry_points:
         if allowed is not None and ep.name not in allowed:
             continue
-        if pm.has_plugin(ep.name):
+        if pm.has_plugin(ep.name):  # a second plugin of that name: the first (bundled) one stays
+            dist = getattr(ep, "dist", None)
+            if ep.value != _infos[ep.name].module:  # (not the same one found twice on sys.path)
+                warn(f"plugin {ep.name!r} ({ep.value}{f', from {dist.name}' if dist else ''}) is not loaded: "
+                     f"plugin {ep.name!r} ({_infos[ep.name].module}) has that name")
             continue
         dist = getattr(ep, "dist", None)
         info = PluginInfo(ep.name, dist.version if dist else None, ep.value)
         _infos[ep.name] = info
         try:
-            module = ep.load()
+            with contextlib.redirect_stdout(sys.stderr):  # stdout carries only a command's output
+                module = ep.load()
             pm.register(module, name=ep.name)
-        except (Exception, SystemExit) as exc:  # a broken plugin must not break the CLI
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # a broken plugin must not break the CLI
             info.error = f"{type(exc).__name__}: {exc}"
             warn(f"plugin {ep.name!r} failed to load ({info.error}); skipping it")
     _pm = pm
@@ -101,12 +110,20 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
 
 def _entry_points():
+    """seqkit's entry points: the bundled plugins' first, then the others by name."""
     try:
         from .entry_points import entry_points  # not importlib.metadata: --help must stay fast
 
-        return sorted(entry_points(ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+        found = entry_points(ENTRY_POINT_GROUP)
     except Exception:  # pragma: no cover - broken metadata
         return []
+    return sorted(found, key=lambda ep: (not _is_bundled(ep), ep.name))
+
+
+def _is_bundled(ep) -> bool:
+    dist = getattr(ep, "dist", None)
+    name = (getattr(dist, "name", None) or "") if dist is not None else ""
+    return name.lower().replace("_", "-") in BUNDLED
 
 
 def _version(dist: str) -> str | None:
@@ -150,9 +167,14 @@ def reset() -> None:
 
 
 def _call(hook_name: str, **kwargs):
-    """Call each plugin's implementation of a hook on its own, so one failure stays contained."""
+    """Call each plugin's implementation of a hook on its own, so one failure stays contained.
+
+    In the order the plugins were registered (core, bundled plugins, the others), whatever
+    ``tryfirst``/``trylast`` they ask for: where two claim a name, the first keeps it."""
     pm = get_plugin_manager()
-    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+    order = {name: i for i, (name, _) in enumerate(pm.list_name_plugin())}
+    impls = sorted(getattr(pm.hook, hook_name).get_hookimpls(), key=lambda i: order.get(i.plugin_name, len(order)))
+    for impl in impls:
         yield impl.plugin_name, impl.function, kwargs
 
 
@@ -165,17 +187,19 @@ def get_registry() -> Registry:
         for plugin_name, function, _ in _call(hook_name):
             staged: list = []
             try:
-                function(register=staged.append)
-            except (Exception, SystemExit) as exc:
+                with contextlib.redirect_stdout(sys.stderr):
+                    function(register=staged.append)
+            except (Exception, SystemExit, KeyboardInterrupt) as exc:
                 _failed(plugin_name, hook_name, exc)
+                continue
+            problems = _invalid(staged, kind, expected)
+            if problems:  # the hook is rolled back whole: nothing it registered is kept
+                _failed(plugin_name, hook_name, ValueError("; ".join(problems) + "; nothing it registered is kept"))
                 continue
             add = registry.adder(kind, plugin_name, expected)
             for item in staged:
                 try:
                     add(item)
-                except TypeError as exc:
-                    _failed(plugin_name, hook_name, exc)
-                    break
                 except PluginConflictError as exc:  # keep the first, report both, go on
                     info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
                     info.error = str(exc)
@@ -190,6 +214,22 @@ def get_registry() -> Registry:
     return registry
 
 
+def _invalid(items: list, kind: str, expected: type) -> list[str]:
+    """What is wrong with the items a hook registered: not the type asked for, or a bad name."""
+    from .registry import _check_item
+
+    problems = []
+    for item in items:
+        if not isinstance(item, expected):
+            problems.append(f"register() for {kind} takes a {expected.__name__}, got {item!r}")
+            continue
+        try:
+            _check_item(item)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def register_commands(app) -> None:
     """Let every plugin add its commands to the Typer ``app``: a stand-in for each declared (lazy)
     command, and whatever ``register_commands`` hooks add.
@@ -202,8 +242,9 @@ def register_commands(app) -> None:
     for plugin_name, function, hook_name in _command_hooks():
         n_cmds, n_groups = len(app.registered_commands), len(app.registered_groups)
         try:
-            function(app=app)
-        except (Exception, SystemExit) as exc:
+            with contextlib.redirect_stdout(sys.stderr):
+                function(app=app)
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
             del app.registered_commands[n_cmds:], app.registered_groups[n_groups:]
             _failed(plugin_name, hook_name, exc)
             continue

@@ -176,6 +176,7 @@ class Registry:
         def register(item):
             if not isinstance(item, expected):
                 raise TypeError(f"register() for {kind} takes a {expected.__name__}, got {item!r}")
+            _check_item(item)
             if item.name in table:
                 other = table[item.name].plugin or "seqkit"
                 raise PluginConflictError(
@@ -186,6 +187,19 @@ class Registry:
             table[item.name] = item
 
         return register
+
+
+def _check_item(item) -> None:
+    """A name that can be a file name (tasks and checkpoint folders name folders) and a folder
+    that is a path: else ``ValueError``, and the plugin's entry is skipped with a warning."""
+    name = getattr(item, "task", None) if isinstance(item, CheckpointFolder) else item.name
+    what = f"{type(item).__name__} name"
+    if not isinstance(name, str) or not name or name in (".", "..") or any(c in name for c in "/\\\0") \
+            or ".." in name or name != name.strip():
+        raise ValueError(f"invalid {what} {name!r}: use a plain name without '/', '\\' or '..'")
+    folder = getattr(item, "folder", None) if isinstance(item, CheckpointFolder) else getattr(item, "checkpoints", None)
+    if folder is not None and not isinstance(folder, (str, Path)):
+        raise ValueError(f"{what} {name!r}: its checkpoint folder must be a path, not {folder!r}")
 
 
 def _registry() -> Registry:

@@ -80,7 +80,11 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
             nxt = last.argmax(-1)
         else:
             probs = filter_logits(last / temperature, top_k, top_p).softmax(-1)
-            nxt = torch.multinomial(probs, 1, generator=generator)[:, 0]
+            try:
+                nxt = torch.multinomial(probs, 1, generator=generator)[:, 0]
+            except RuntimeError as exc:  # nan or inf: a model whose weights or inputs are broken
+                raise SeqkitError(f"the model's next-token probabilities are not numbers ({exc}); "
+                                  "its weights may be damaged") from None
         nxt = torch.where(done, fill, nxt)
         out.append(nxt)
         if on_step is not None:

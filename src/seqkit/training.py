@@ -71,6 +71,9 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise SeqkitError(f"{name} must be 0 or more, not {value}")
+        from .options import check_seed
+
+        check_seed(self.seed)
         for name in ("weight_decay", "grad_clip", "min_lr_ratio"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
@@ -101,6 +104,75 @@ def check_run_folder(out, resume: bool = False) -> Path:
     if not existing.is_dir() or not os.access(existing, os.W_OK):
         raise SeqkitError(f"cannot write the run folder {out}: {existing} is not a writable folder")
     return out
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise SeqkitError(f"{name}={value[:40]!r} is not a whole number (torchrun sets it)") from None
+    if number < 0:
+        raise SeqkitError(f"{name}={number} must be 0 or more")
+    return number
+
+
+def _world_and_rank() -> tuple[int, int]:
+    """``WORLD_SIZE`` and ``RANK`` as torchrun sets them, checked."""
+    world, rank = _env_int("WORLD_SIZE", 1), _env_int("RANK", 0)
+    if world < 1 or rank >= max(world, 1):
+        raise SeqkitError(f"RANK={rank} and WORLD_SIZE={world} do not fit (start distributed runs with torchrun)")
+    if world > 1 and not os.environ.get("MASTER_ADDR"):
+        raise SeqkitError(f"WORLD_SIZE={world} but no MASTER_ADDR: start distributed runs with torchrun, "
+                          "or unset WORLD_SIZE")
+    return world, rank
+
+
+def _signal_name(signum: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _count(state: dict, key: str) -> int:
+    value = state.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key} is {value!r}, not a count")
+    return value
+
+
+def _read_metrics(path: Path, upto_step: int) -> tuple[list[dict], int, int]:
+    """The rows of ``metrics.jsonl`` up to ``upto_step`` (one per step, the last written), and how
+    many lines were unreadable (a crash mid-append leaves a cut line) and how many rows were after
+    ``upto_step`` (written after the checkpoint the run resumes from)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return [], 0, 0
+    by_step: dict[int, dict] = {}
+    bad = later = 0
+    for line in raw.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            bad += 1
+            continue
+        step = row.get("step") if isinstance(row, dict) else None
+        if not isinstance(step, int) or isinstance(step, bool):
+            bad += 1
+        elif step > upto_step:
+            later += 1
+        else:
+            by_step.pop(step, None)
+            by_step[step] = row
+    return list(by_step.values()), bad, later
 
 
 def _unwrap(model):
@@ -170,8 +242,7 @@ class Trainer:
         self.out = Path(out)
         self.checkpoint_info = dict(checkpoint or {})
         self._made_group = False
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
+        self.world, self.rank = _world_and_rank()
         self.is_main = self.rank == 0
         if self.world > 1:
             self._init_distributed()
@@ -201,6 +272,8 @@ class Trainer:
         self.best_acc = None
         self.best_on = "val"  # "train" when there is no validation data to score
         self.bad_evals = 0
+        self.eval_due = False  # an evaluation was due when the run stopped: resume does it first
+        self._stop: int | None = None  # the signal that asked training to stop
         self.history: list[dict] = []
         self._last_plot = 0.0
         self.last_path = self.out / "last.json"
@@ -251,7 +324,7 @@ class Trainer:
         own = self._own_batches(epoch)
         if own is not None:
             return own
-        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+        g = torch.Generator().manual_seed((self.config.seed * 1_000_003 + epoch) % 2**63)
         order = torch.randperm(len(self.train_set), generator=g).tolist()
         if self.world > 1:  # pad so every rank gets the same number of batches
             per = math.ceil(len(order) / self.world)
@@ -266,6 +339,9 @@ class Trainer:
         return torch.utils.data.DataLoader(
             dataset, batch_sampler=batches, collate_fn=self.collate,
             num_workers=self.config.num_workers, pin_memory=self.device.type == "cuda",
+            # its own generator: making an iterator must not draw from the global random stream
+            # (dropout's), or a resumed run would differ from an uninterrupted one
+            generator=torch.Generator().manual_seed(self.config.seed),
         )
 
     def lr_at(self, step: int) -> float:
@@ -295,6 +371,7 @@ class Trainer:
             "best_val": self.best_val if math.isfinite(self.best_val) else None,
             "best_acc": self.best_acc, "best_on": self.best_on, "bad_evals": self.bad_evals,
             "train_config": asdict(self.config), "world_size": self.world,
+            "eval_due": self.eval_due,
         }
 
     def save(self, path: Path | None = None, with_state: bool = True) -> Path | None:
@@ -320,29 +397,52 @@ class Trainer:
 
     def _resume(self) -> bool:
         from .checkpoints import load_checkpoint, read_meta
+        from .errors import CheckpointError
 
         if not self.last_path.exists():
             return False
         meta = read_meta(self.last_path)
-        state = meta.get("trainer") or {}
         ckpt = load_checkpoint(self.last_path, device="cpu", with_train_state=True)
         self._check_fits(ckpt.model.state_dict())
-        self.raw_model.load_state_dict(ckpt.model.state_dict())
-        if ckpt.train_state:
-            self.optimizer.load_state_dict(ckpt.train_state["optimizer"])
-            torch.set_rng_state(ckpt.train_state["torch_rng"])
-        self.step = int(state.get("step", 0))
-        self.epoch = int(state.get("epoch", 0))
-        self.batch_in_epoch = int(state.get("batch_in_epoch", 0))
-        self.best_val = state.get("best_val") if state.get("best_val") is not None else math.inf
+        try:
+            state = meta.get("trainer") or {}
+            if not isinstance(state, dict):
+                raise TypeError("'trainer' is not an object")
+            self.raw_model.load_state_dict(ckpt.model.state_dict())
+            if ckpt.train_state:
+                self.optimizer.load_state_dict(ckpt.train_state["optimizer"])
+                torch.set_rng_state(ckpt.train_state["torch_rng"])
+            counters = [_count(state, k) for k in ("step", "epoch", "batch_in_epoch", "bad_evals")]
+            best = state.get("best_val")
+            best = math.inf if best is None else float(best)
+            best_on = state.get("best_on", "val")
+            if best_on not in ("val", "train"):
+                raise ValueError(f"best_on is {best_on!r}")
+        except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
+            detail = " ".join(str(exc).split())[:200]
+            raise CheckpointError(f"cannot resume from {self.last_path}: its training state is "
+                                  f"damaged ({type(exc).__name__}: {detail})") from None
+        self.step, self.epoch, self.batch_in_epoch, self.bad_evals = counters
+        self.best_val, self.best_on = best, best_on
         self.best_acc = state.get("best_acc")
-        self.best_on = state.get("best_on", "val")
-        self.bad_evals = int(state.get("bad_evals", 0))
-        metrics = self.out / "metrics.jsonl"
-        if metrics.exists():
-            rows = [json.loads(x) for x in metrics.read_text().splitlines() if x.strip()]
-            self.history = [r for r in rows if r.get("step", 0) <= self.step]
+        self.eval_due = bool(state.get("eval_due", False))
+        self.history = self._keep_metrics(self.step)
         return True
+
+    def _keep_metrics(self, upto_step: int) -> list[dict]:
+        """Rewrite ``metrics.jsonl`` to the readable rows up to ``upto_step`` (what the checkpoint
+        covers), saying what was dropped; returns them."""
+        from .checkpoints import atomic_write_bytes
+
+        path = self.out / "metrics.jsonl"
+        rows, bad, later = _read_metrics(path, upto_step)
+        if bad or later:
+            what = [f"{bad} unreadable line(s)"] if bad else []
+            what += [f"{later} row(s) after step {upto_step}, which last.json does not cover"] if later else []
+            info(f"{path}: dropped {' and '.join(what)}")
+        if path.exists() and self.is_main:
+            atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
+        return rows
 
     def _check_fits(self, saved: dict) -> None:
         """Refuse to resume from a checkpoint made with different model settings."""
@@ -395,6 +495,8 @@ class Trainer:
             batches = batches[: self.config.max_eval_batches]
         tot = torch.zeros(3, dtype=torch.float64, device=self.device)
         for batch in self._loader(dataset, batches):
+            if self.world == 1:
+                self._check_stop()  # a signal came: stop now (resume redoes this evaluation)
             batch = _to(batch, self.device)
             with self._autocast():
                 loss, n, correct = self.loss_fn(self.model, batch)
@@ -413,21 +515,78 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
 
     def fit(self, resume: bool = False) -> dict:
-        c = self.config
+        """Train; with ``resume``, continue the run in ``out`` where its ``last.json`` stopped.
+
+        The main process holds a lock on ``out`` meanwhile: a second run (or a resume) on the same
+        folder is refused at once. Ctrl-C, SIGTERM and SIGHUP stop training at the end of the
+        current step (or evaluation batch), save ``last.json`` and return with ``interrupted``."""
         if self.world > 1 and self.model is self._unwrapped:
             raise SeqkitError("a distributed Trainer trains once (fit() ended its process group); "
                               "make a new Trainer to train again")
-        torch.manual_seed(c.seed + self.rank)
-        if self.is_main:
-            check_run_folder(self.out, resume)
+        if not self.is_main:
+            return self._fit(resume)
+        from .locks import run_lock
+
+        check_run_folder(self.out, resume)  # a clear message before anything is created
+        with run_lock(self.out):
+            check_run_folder(self.out, resume)  # again: another run may have finished meanwhile
+            return self._fit(resume)
+
+    def _start(self, resume: bool) -> None:
+        """Load the run to resume, or clear what a run that never saved left behind."""
+        resumed = resume and self._resume()
+        if not self.is_main:
+            return
         if resume:
-            if self._resume():
-                if self.is_main:
-                    info(f"resuming {self.last_path} at step {self.step} (epoch {self.epoch + 1})")
-            elif self.is_main:
-                info(f"nothing to resume in {self.out}; starting fresh")
-        if self.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
+            info(f"resuming {self.last_path} at step {self.step} (epoch {self.epoch + 1})" if resumed
+                 else f"nothing to resume in {self.out}; starting fresh")
+        self.out.mkdir(parents=True, exist_ok=True)
+        from .checkpoints import remove_unreferenced
+
+        for tmp in self.out.glob(".*.tmp"):  # a write that a crash cut short; the folder is locked
+            tmp.unlink(missing_ok=True)
+        for stem in ("last", "best"):  # weights a crash wrote but no checkpoint names
+            remove_unreferenced(self.out, stem)
+        stale = self.out / "metrics.jsonl"
+        if not resumed and stale.exists():  # rows of a run that never checkpointed
+            stale.unlink()
+            info(f"{stale}: removed the rows of an earlier run that saved no checkpoint")
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self):
+        """Ctrl-C, SIGTERM and SIGHUP ask training to stop at the next safe point (after a step,
+        or between evaluation batches) instead of killing it mid-write; more of them while it
+        saves change nothing."""
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(signum, frame):  # only a flag: printing here could interrupt a print
+            self._stop = signum
+
+        old = {}
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            sig = getattr(signal, name, None)
+            if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:  # nohup stays
+                old[sig] = signal.signal(sig, stop)
+        try:
+            yield
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+    def _check_stop(self) -> None:
+        if self._stop is not None:
+            raise KeyboardInterrupt
+
+    def _fit(self, resume: bool) -> dict:
+        c = self.config
+        torch.manual_seed(c.seed + self.rank)
+        self._stop = None
+        self._start(resume)
         total = self.total_steps()
         eval_every = c.eval_every
         if not eval_every and not c.epochs:  # step-based run: evaluate about 10 times
@@ -439,65 +598,16 @@ class Trainer:
         from .progress import progress_bar
 
         bar = progress_bar(disable=not (c.progress and self.is_main))
-        try:
-            with bar:
-                task = bar.add_task("training", total=total, completed=self.step)
-                while self.step < total and (not c.epochs or self.epoch < c.epochs):
-                    batches = self._epoch_batches(self.epoch)[self.batch_in_epoch :]
-                    for batch in self._loader(self.train_set, batches):
-                        lr = self.lr_at(self.step)
-                        for group in self.optimizer.param_groups:
-                            group["lr"] = lr
-                        batch = _to(batch, self.device)
-                        with self._autocast():
-                            loss, n, correct = self.loss_fn(self.model, batch)
-                        self.optimizer.zero_grad(set_to_none=True)
-                        loss.backward()
-                        if c.grad_clip:
-                            torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), c.grad_clip)
-                        self.optimizer.step()
-                        self.step += 1
-                        self.batch_in_epoch += 1
-                        n_t = torch.as_tensor(n, device=self.device, dtype=torch.float64)
-                        window += torch.stack([loss.detach().double() * n_t, n_t,
-                                               torch.as_tensor(correct, device=self.device).double()])
-                        if self.step % 10 == 0 or self.step == total:  # one host sync per 10 steps
-                            w = window.tolist()
-                            if not math.isfinite(w[0]):
-                                raise SeqkitError(f"the loss became {w[0]} by step {self.step}; try a lower --lr")
-                            bar.update(task, completed=self.step,
-                                       description=f"epoch {self.epoch + 1} loss {w[0] / max(w[1], 1):.3f}")
-                        if eval_every and self.step % eval_every == 0:
-                            if self._evaluate_and_save(window, lr, t0, result):
-                                break
-                            window.zero_()
-                        elif c.save_every and self.step % c.save_every == 0:
-                            self.save()
-                        if self.step >= total:
-                            break
-                    else:
-                        self.epoch += 1
-                        self.batch_in_epoch = 0
-                        if not eval_every:
-                            if self._evaluate_and_save(window, lr, t0, result):
-                                break
-                            window.zero_()
-                        continue
-                    if result["stopped_early"]:
-                        break
-                    if self.step >= total:
-                        if self.batch_in_epoch >= self.batches_per_epoch():
-                            self.epoch += 1
-                            self.batch_in_epoch = 0
-                        break
-                if window[1] > 0 and not result["stopped_early"]:
-                    self._evaluate_and_save(window, self.lr_at(max(0, self.step - 1)), t0, result)
-                self.save()  # the final position (epoch counters included)
-        except KeyboardInterrupt:
-            result["interrupted"] = True
-            self.save()
-            if self.is_main:
-                info(f"interrupted at step {self.step}; saved {self.last_path} (continue with --resume)")
+        with self._stop_on_signals():
+            try:
+                with bar:
+                    self._train(bar, total, eval_every, window, t0, result)
+            except KeyboardInterrupt:
+                result["interrupted"] = True
+                self.save()
+                if self.is_main:
+                    by = f" by {_signal_name(self._stop)}" if self._stop is not None else ""
+                    info(f"interrupted{by} at step {self.step}; saved {self.last_path} (continue with --resume)")
         if self.is_main:
             if not self.best_path.exists():
                 self.save(self.best_path, with_state=False)
@@ -512,6 +622,65 @@ class Trainer:
                       last_path=str(self.last_path))
         self._end_distributed(synchronise=not result["interrupted"])
         return result
+
+    def _train(self, bar, total: int, eval_every: int, window, t0: float, result: dict) -> None:
+        c = self.config
+        task = bar.add_task("training", total=total, completed=self.step)
+        if self.eval_due:  # the run stopped during an evaluation: do it first
+            if self._evaluate_and_save(window, self.lr_at(max(0, self.step - 1)), t0, result):
+                return
+        while self.step < total and (not c.epochs or self.epoch < c.epochs):
+            batches = self._epoch_batches(self.epoch)[self.batch_in_epoch :]
+            for batch in self._loader(self.train_set, batches):
+                lr = self.lr_at(self.step)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                batch = _to(batch, self.device)
+                with self._autocast():
+                    loss, n, correct = self.loss_fn(self.model, batch)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if c.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), c.grad_clip)
+                self.optimizer.step()
+                self.step += 1
+                self.batch_in_epoch += 1
+                n_t = torch.as_tensor(n, device=self.device, dtype=torch.float64)
+                window += torch.stack([loss.detach().double() * n_t, n_t,
+                                       torch.as_tensor(correct, device=self.device).double()])
+                if self.step % 10 == 0 or self.step == total:  # one host sync per 10 steps
+                    w = window.tolist()
+                    if not math.isfinite(w[0]):
+                        raise SeqkitError(f"the loss became {w[0]} by step {self.step}; try a lower --lr")
+                    bar.update(task, completed=self.step,
+                               description=f"epoch {self.epoch + 1} loss {w[0] / max(w[1], 1):.3f}")
+                if eval_every and self.step % eval_every == 0:
+                    if self._evaluate_and_save(window, lr, t0, result):
+                        break
+                    window.zero_()
+                elif c.save_every and self.step % c.save_every == 0:
+                    self.save()
+                self._check_stop()  # a signal came: stop here, between steps
+                if self.step >= total:
+                    break
+            else:
+                self.epoch += 1
+                self.batch_in_epoch = 0
+                if not eval_every:
+                    if self._evaluate_and_save(window, lr, t0, result):
+                        break
+                    window.zero_()
+                continue
+            if result["stopped_early"]:
+                break
+            if self.step >= total:
+                if self.batch_in_epoch >= self.batches_per_epoch():
+                    self.epoch += 1
+                    self.batch_in_epoch = 0
+                break
+        if window[1] > 0 and not result["stopped_early"]:
+            self._evaluate_and_save(window, self.lr_at(max(0, self.step - 1)), t0, result)
+        self.save()  # the final position (epoch counters included)
 
     def _end_distributed(self, synchronise: bool = True):
         """Free the DDP wrapper and end the process group this Trainer started.
@@ -550,10 +719,12 @@ class Trainer:
         row = {"event": "eval", "step": self.step, "epoch": self.epoch, "lr": lr,
                "train_loss": w[0] / w[1] if w[1] else None,
                "train_acc": w[2] / w[1] if w[1] else None, "time": round(time.time() - t0, 2)}
+        self.eval_due = True  # until its row is written: a run stopped meanwhile redoes it on resume
         val = self.evaluate()
         if val:
             row.update(val_loss=val["loss"], val_acc=val["acc"])
         self.history.append(row)
+        self.eval_due = False
         score = row.get("val_loss", row.get("train_loss"))
         improved = score is not None and score < self.best_val
         if improved:
@@ -564,8 +735,10 @@ class Trainer:
         else:
             self.bad_evals += 1
         if self.is_main:
-            with open(self.out / "metrics.jsonl", "a") as f:
+            with open(self.out / "metrics.jsonl", "a") as f:  # before last.json: resume drops rows it does not cover
                 f.write(json.dumps(row) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
             if self.on_eval is not None:
                 self.on_eval(row)
             if improved:

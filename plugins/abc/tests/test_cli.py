@@ -342,3 +342,35 @@ def test_eval_says_when_the_data_has_characters_the_model_never_saw(h, tiny_run,
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["unknown_chars"] == 3
     assert "3 characters of" in r.stderr and "not in the model's vocabulary" in r.stderr
+
+
+# ------------------------------------------------------------------ bounded work, early checks (issue 15)
+
+def test_train_checks_the_run_folder_before_reading_data(h, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "last.json").write_text("{}")  # an earlier run
+    r = h.cli(["abc", "train", "--data", tmp_path / "missing.txt", "--out", run], tmp_path)
+    _fails(r, "already holds a run")
+
+
+def test_generate_checks_out_before_sampling(h, tiny_run, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    r = h.cli(["abc", "generate", "-m", tiny_run["ckpt"], "-n", "1", "--out", blocker / "tunes.abc"], tmp_path)
+    _fails(r, f"cannot write --out {blocker / 'tunes.abc'}")
+    assert ".tmp" not in r.stderr
+
+
+def test_generate_count_and_length_are_bounded(h, tiny_run, tmp_path):
+    for args, flag in ((["-n", "1000000"], "--count must be at most 1000"),
+                       (["--max-chars", "100000000"], "--max-chars must be at most 100000")):
+        r = h.cli(["abc", "generate", "-m", tiny_run["ckpt"], *args], tmp_path)
+        assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+        assert flag in r.stderr
+
+
+def test_to_midi_refuses_a_tune_too_long_to_convert(h, tmp_path):
+    f = tmp_path / "long.abc"
+    f.write_text("X:1\nT:long\nK:C\n" + "abc|" * 100_000 + "\n")
+    _fails(h.cli(["abc", "to-midi", f], tmp_path), "characters; at most 100,000 are converted")

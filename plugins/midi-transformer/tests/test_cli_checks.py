@@ -116,3 +116,18 @@ def test_ctrl_c_before_validation_keeps_the_users_named_model(tmp_path, maestro_
     assert r.exit_code == 0, r.output
     assert "nothing exported to mine" in r.stderr and "Traceback" not in r.output
     assert open(exported, "rb").read() == before and "exported" not in json.loads(r.stdout)
+
+
+def test_generate_caps_unbounded_work_with_a_notice(tmp_path, model, monkeypatch):
+    """--tokens 1000000 or --seconds 1e9 would run for hours: capped, saying so; -n is bounded."""
+    import seqkit_midi_transformer.generator as generator
+
+    r = cli("music", "generate", "--model", model, "-n", 100_000, "--out", tmp_path / "n.mid")
+    assert r.exit_code == 2 and "--count must be at most 256" in r.stderr and "Traceback" not in r.output
+    monkeypatch.setattr(generator, "MAX_NEW_TOKENS", 12)  # the real cap takes minutes to reach
+    for args in (["--tokens", 1_000_000], ["--seconds", 1e9]):
+        r = cli("music", "generate", "--model", model, *args, "--device", "cpu", "--seed", 0,
+                "--out", tmp_path / "g.mid", "--json")
+        assert r.exit_code == 0, r.output
+        assert "generating 12 tokens, not" in r.stderr
+        assert json.loads(r.stdout)["results"][0]["tokens"] <= 12

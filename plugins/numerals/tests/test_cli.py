@@ -76,6 +76,16 @@ def test_bad_input_is_one_line_exit_2(gru, args, message):
     assert "Traceback" not in r.output and r.stderr.count("Error:") == 1
 
 
+def test_huge_numbers_and_long_bad_lines_are_one_short_error(gru):
+    """More than 4,300 digits is past what Python converts; a 10 MB bad line is not echoed whole."""
+    for text in ("9" * 5000, "1," + "000," * 2000 + "000"):
+        r = cli("num2words", text, "--model", gru)
+        assert r.exit_code == 2 and "digits; no model (nor num2words)" in r.stderr, r.output
+        assert "Traceback" not in r.output and len(r.stderr) < 300
+    r = cli("num2words", "-", "--model", gru, input="x" * 10_000_000 + "\n")
+    assert r.exit_code == 2 and "(10,000,000 characters)" in r.stderr and len(r.stderr) < 300
+
+
 def test_unknown_and_corrupt_checkpoints(gru, tmp_path):
     r = cli("num2words", "5", "--model", "nope")
     assert r.exit_code == 2 and "no numerals checkpoint named 'nope'" in r.stderr

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from seqkit import train_command
+from seqkit.options import seed_option
 
 from .training import TEXT_TRAINING
 
@@ -31,7 +33,7 @@ def generate(
     temperature: float = typer.Option(0.8, "--temperature", "-t", min=0.0, help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", min=0, help="Sample from the k likeliest (0 = all)."),
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling mass, 0 < P <= 1 (1 = off)."),
-    seed: int | None = typer.Option(None, "--seed", help="Make the samples reproducible."),
+    seed: Annotated[int | None, seed_option("Make the samples reproducible.")] = None,
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     as_json: bool = typer.Option(False, "--json", help="Print the samples as JSON on stdout."),
 ):

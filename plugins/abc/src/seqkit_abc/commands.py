@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from seqkit import SeqkitError, generator_command
-from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, set_threads
+from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, seed_option, set_threads
 
 from .generator import ABC, DEFAULT_MODEL, show_tunes
 
@@ -118,7 +118,7 @@ def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: best.json, last.json, metrics.jsonl, loss.png.")] = Path("runs/abc"),
     save: Annotated[str | None, typer.Option("--save", help="Also export the best model as NAME into your abc checkpoints (float16).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    seed: Annotated[int, seed_option("Random seed.")] = 0,
     device: DeviceOption = "auto",
     threads: ThreadsOption = 0,
     as_json: JsonOption = False,
@@ -135,6 +135,9 @@ def train(
                         device=device)
     settings.check()
     _folder_target(out, "--out")
+    from seqkit import check_run_folder
+
+    check_run_folder(out, resume)  # before reading the data (26 s for the course's)
     if save is not None and (not save.strip() or Path(save).name != save or save.startswith(".")):
         raise SeqkitError(f"--save takes a plain name such as my-lstm, not {save!r}")
     corpus = load_corpus(data, val, fmt, seed=seed)
@@ -220,7 +223,7 @@ def evaluate(
     max_chars: Annotated[int, typer.Option("--max-chars", help="Character limit per generated tune.")] = 1000,
     samples: Annotated[Path | None, typer.Option("--samples", help="Also write the generated tunes to DIR/T<temp>.abc.")] = None,
     engine: EngineOption = "auto",
-    seed: Annotated[int, typer.Option("--seed", help="Random seed for the generated tunes.")] = 0,
+    seed: Annotated[int, seed_option("Random seed for the generated tunes.")] = 0,
     device: DeviceOption = "auto",
     threads: ThreadsOption = 0,
     as_json: JsonOption = False,
@@ -389,7 +392,7 @@ def sweep(
     steps: Annotated[int | None, typer.Option("--steps", help="Steps per run (with or instead of --epochs).")] = None,
     patience: Annotated[int, typer.Option("--patience", help="Early-stopping patience per run (0 = off).")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Sweep folder: one run folder each, results.csv, results.md, sweep_*.png.")] = Path("runs/abc-sweep"),
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (the same for every run).")] = 0,
+    seed: Annotated[int, seed_option("Random seed (the same for every run).")] = 0,
     device: DeviceOption = "auto",
     threads: ThreadsOption = 0,
     as_json: JsonOption = False,

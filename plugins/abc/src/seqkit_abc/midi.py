@@ -182,9 +182,15 @@ def _abc2midi(tune: str) -> Conversion:
     return Conversion(True, data, notes)
 
 
+MAX_TUNE_CHARS = 100_000  # the longest tune of the course data has about 5,000
+
+
 def abc_to_midi(tune: str, engine: str = "auto") -> Conversion:
     """Convert one tune's ABC; never raises for bad ABC (the reason is in ``.error``)."""
     engine = pick_engine(engine)
     if not tune.strip():
         return Conversion(False, error="empty tune")
+    if len(tune) > MAX_TUNE_CHARS:  # music21 takes minutes and gigabytes on megabytes of ABC
+        return Conversion(False, error=f"the tune has {len(tune):,} characters; at most {MAX_TUNE_CHARS:,} "
+                                       "are converted")
     return _abc2midi(tune) if engine == "abc2midi" else _music21(tune)

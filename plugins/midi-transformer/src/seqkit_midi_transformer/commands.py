@@ -33,6 +33,7 @@ DEFAULT_MODEL = "music-transformer"
 TASK = "music"
 
 
+
 def _info(msg: str) -> None:
     from seqkit import info
 

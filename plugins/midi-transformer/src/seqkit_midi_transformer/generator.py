@@ -25,8 +25,7 @@ from seqkit import (
     top_p_param,
 )
 
-MAX_TOKENS = 100_000  # about 40 minutes of piano; more is a typo, not a wish
-MAX_SECONDS = 3600.0
+MAX_NEW_TOKENS = 20_000  # ~8 minutes of piano; ~6 minutes to sample on a laptop CPU
 MAX_COUNT = 256
 
 MUSIC = Generator(
@@ -37,9 +36,9 @@ MUSIC = Generator(
               accept=(".mid", ".midi"), hint="seqkit music primer {value} writes an example one"),
         Param("primer_seconds", "float", None, "Use the primer's first N seconds.", min=0.01),
         Param("primer_tokens", "int", None, "Use the primer's first N tokens.", min=1),
-        Param("tokens", "int", 1024, "Tokens to generate (~40 per second of piano).", min=1, max=MAX_TOKENS),
-        Param("seconds", "float", None, "Generate this many seconds instead of --tokens.", min=0.1,
-              max=MAX_SECONDS),
+        Param("tokens", "int", 1024, f"Tokens to generate (~40 per second of piano; at most {MAX_NEW_TOKENS:,}).",
+              min=1),
+        Param("seconds", "float", None, "Generate this many seconds instead of --tokens.", min=0.1),
         count_param(1, max=MAX_COUNT, help="Pieces to generate (one batch)."),
         temperature_param(),
         top_k_param(),
@@ -147,7 +146,11 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
     dev = next(net.parameters()).device
     notes_for_user: list[str] = []
     prompt, info = _prompt(tok, net, primer, primer_seconds, primer_tokens, notes_for_user)
-    n_new = tokens if seconds is None else int(seconds * getattr(tok, "tokens_per_second", 60)) + 64
+    n_new = tokens if seconds is None else int(min(seconds, 1e7) * getattr(tok, "tokens_per_second", 60)) + 64
+    if n_new > MAX_NEW_TOKENS:  # hours of sampling, and memory for every token of every piece
+        notes_for_user.append(f"generating {MAX_NEW_TOKENS:,} tokens, not {n_new:,} (the most one command "
+                              "makes; continue from the result with --primer for more)")
+        n_new = MAX_NEW_TOKENS
     x = torch.tensor([prompt] * count, dtype=torch.long, device=dev)
     gen = torch.Generator(device=dev)
     gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31, (1,)).item()))

@@ -23,6 +23,7 @@ from seqkit.options import (
     SeedOption,
     TemperatureOption,
     ThreadsOption,
+    seed_option,
     set_threads,
 )
 
@@ -216,7 +217,7 @@ def evaluate(
     data: DataOption = None,
     per_country: Annotated[int, typer.Option("--per-country", min=1, max=10000, help="Names generated per country.")] = 100,
     temperature: TemperatureOption = 1.0,
-    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
+    seed: Annotated[int, seed_option("Sampling seed.")] = 0,
     as_json: JsonOption = False,
     device: DeviceOption = "cpu",
 ):

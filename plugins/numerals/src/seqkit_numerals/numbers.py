@@ -16,15 +16,22 @@ _UNDERSCORES = re.compile(r"[+-]?\d+(_\d+)+")
 _MINUS_SIGNS = "\u2212\u2012\u2013"  # − ‒ – typed or pasted for a minus
 
 
+MAX_DIGITS = 1000  # Python itself refuses to convert more than 4,300
+
+
 def parse_number(text: str) -> int:
     """An integer from ``"42"``, ``"-7"``, ``"1,000"`` or ``"1_000"``; a clear error otherwise."""
-    raw = text
+    raw = text if len(text) <= 60 else f"{text[:40]}...({len(text):,} characters)"  # as echoed in errors
     s = text.strip()
     for ch in _MINUS_SIGNS:
         s = s.replace(ch, "-")
     if not s:
         raise SeqkitError("empty number: give an integer such as 42, -7, 1,000 or 1_000")
     if _PLAIN.fullmatch(s) or _COMMAS.fullmatch(s) or _UNDERSCORES.fullmatch(s):
+        digits = s.replace(",", "").replace("_", "").lstrip("+-")
+        if len(digits) > MAX_DIGITS:
+            raise SeqkitError(f"{raw!r} has {len(digits):,} digits; no model (nor num2words) writes "
+                              f"numbers of more than {MAX_DIGITS}")
         return int(s.replace(",", "").replace("_", ""))
     if re.fullmatch(r"[+-]?\d+(\.\d*)?[eE][+-]?\d+", s):
         raise SeqkitError(f"{raw!r} is in scientific notation; write the integer out in digits")

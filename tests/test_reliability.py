@@ -1,0 +1,146 @@
+"""The reliability suite: crashes, signals and two processes on one run folder.
+
+Each test runs ``tests/reliability_run.py`` (a tiny Transformer with dropout, 8 steps, an
+evaluation and save every 2) in child processes, and checks what docs/architecture.md promises
+("What a crash leaves"): a run killed with SIGKILL at any file operation of a save resumes to the
+very weights an uninterrupted run ends with; SIGTERM, SIGHUP and Ctrl-C stop it cleanly; a second
+run on the same folder is refused, and a lock left by a killed run does not block.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+RUNNER = Path(__file__).parent / "reliability_run.py"
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "win32",
+                                reason="needs POSIX signals and fork")
+
+
+def _env():
+    return {**os.environ, "OMP_NUM_THREADS": "1", "SEQKIT_PROGRESS": "0"}
+
+
+def _start(*args, **kwargs):
+    return subprocess.Popen([sys.executable, str(RUNNER), *map(str, args)], env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _finish(proc, timeout=240):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def _wait_for(condition, timeout=120.0, what=""):
+    end = time.time() + timeout
+    while time.time() < end:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _holds_lock(out: Path, proc) -> bool:
+    lock = out / ".seqkit.lock"
+    return lock.exists() and lock.read_text().strip() == str(proc.pid)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The final state of an uninterrupted run."""
+    sys.path.insert(0, str(RUNNER.parent))
+    import reliability_run
+
+    out = tmp_path_factory.mktemp("reference") / "run"
+    code, _, err = _finish(_start("run", out))
+    assert code == 0, err
+    return reliability_run._final_state(out)
+
+
+def _same(out: Path, reference) -> str:
+    import reliability_run
+
+    return reliability_run._same(reliability_run._final_state(out), reference)
+
+
+def test_kill_9_at_every_file_operation_of_a_save_then_resume_equals_an_uninterrupted_run(tmp_path):
+    code, out, err = _finish(_start("crash-suite", tmp_path), timeout=600)
+    assert code == 0, err[-2000:]
+    summary = json.loads(out)
+    # the second evaluation's save: metrics append, best.json and last.json with their weights
+    assert summary["crash_points"] >= 30
+    assert {"write metrics.jsonl", "fsync", "write tmp"} <= set(summary["ops"])
+    assert any(op.startswith("replace .last.json") for op in summary["ops"])
+    assert any(op.startswith("unlink last-") for op in summary["ops"])
+    assert summary["killed"] == summary["crash_points"]
+    assert summary["failures"] == []
+
+
+def test_a_second_run_or_resume_on_a_folder_in_use_is_refused(tmp_path, reference):
+    out = tmp_path / "run"
+    first = _start("run", out, "--hold-after", 0)  # it locks the folder, then waits for OUT.go
+    try:
+        _wait_for(lambda: _holds_lock(out, first), what="the first run to lock its folder")
+        in_use = f"the run folder {out} is in use by another seqkit process (process {first.pid})"
+        for args in (["--hidden", 24], ["--resume"]):
+            code, _, err = _finish(_start("run", out, *args))
+            assert code == 2 and "Traceback" not in err, err
+            assert in_use in err
+    finally:
+        Path(f"{out}.go").touch()
+        code, _, err = _finish(first)
+    assert code == 0, err
+    assert _same(out, reference) == ""  # the others changed nothing
+
+
+def test_a_lock_left_by_a_killed_run_does_not_block_resume(tmp_path, reference):
+    out = tmp_path / "run"
+    proc = _start("run", out, "--hold-after", 2)  # waits after the first checkpoint
+    _wait_for(lambda: (out / "last.json").exists(), what="the first checkpoint")
+    proc.kill()
+    proc.wait()
+    assert (out / ".seqkit.lock").read_text().strip() == str(proc.pid)
+    code, stdout, err = _finish(_start("run", out, "--resume"))
+    assert code == 0, err
+    assert json.loads(stdout)["steps"] == 8
+    assert _same(out, reference) == ""
+
+
+@pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGHUP], [signal.SIGINT] * 3])
+def test_sigterm_sighup_and_repeated_ctrl_c_stop_save_and_resume_exactly(tmp_path, reference, signals):
+    out = tmp_path / "run"
+    proc = _start("run", out, "--hold-after", 2, start_new_session=True)
+    _wait_for(lambda: (out / "last.json").exists(), what="the first checkpoint")
+    time.sleep(0.5)  # past the save, waiting in step 3
+    for sig in signals:
+        proc.send_signal(sig)
+        time.sleep(0.02)
+    Path(f"{out}.go").touch()
+    code, stdout, err = _finish(proc)
+    assert code == 0, err
+    assert json.loads(stdout)["interrupted"] is True
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert f"interrupted by {signal.Signals(signals[0]).name} at step " in err
+    code, stdout, err = _finish(_start("run", out, "--resume"))
+    assert code == 0, err
+    assert _same(out, reference) == ""
+
+
+def test_ctrl_c_during_an_evaluation_redoes_it_on_resume(tmp_path, reference):
+    out = tmp_path / "run"
+    proc = _start("run", out, "--slow-eval", 0.5)
+    _wait_for(lambda: Path(f"{out}.evaluating").exists(), what="an evaluation")
+    proc.send_signal(signal.SIGINT)
+    code, stdout, err = _finish(proc)
+    assert code == 0, err
+    assert json.loads(stdout)["interrupted"] is True
+    assert json.loads((out / "last.json").read_text())["trainer"]["eval_due"] is True
+    code, stdout, err = _finish(_start("run", out, "--resume"))
+    assert code == 0, err
+    assert _same(out, reference) == ""  # every evaluation's row is there, the interrupted one too
