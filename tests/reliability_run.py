@@ -216,15 +216,12 @@ def _same(a: dict, b: dict) -> str:
 
 def _warm_up() -> None:
     """Import (but do not run) what a run needs, once, before forking: each child then starts
-    at once. Drawing loss.png costs a second per run and is not what is tested: it is off."""
+    at once."""
     import importlib
 
     for name in ("torch._dynamo", "torch.optim", "safetensors.torch", "rich.progress", "seqkit.training",
                  "seqkit.checkpoints", "seqkit.models.transformer", "seqkit.tokenizers", "seqkit.locks"):
         importlib.import_module(name)
-    from seqkit import training
-
-    training.Trainer.plot = lambda self: None
 
 
 def crash_suite(work: Path) -> dict:
@@ -300,7 +297,9 @@ def main(argv=None) -> int:
                         help="after this many batches, wait until the file OUT.go exists")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).parent))
-    from seqkit import SeqkitError
+    from seqkit import SeqkitError, training
+
+    training.Trainer.plot = lambda self: None  # loss.png costs a second or two and is not tested here
 
     try:
         if args.mode == "run":
