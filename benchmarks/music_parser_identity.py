@@ -67,8 +67,15 @@ def main() -> None:
     diffs = []
     for folder in folders:
         files = sorted(str(p) for p in folder.rglob("*") if p.suffix.lower() in (".mid", ".midi") and p.is_file())
+        rows = []
         with ProcessPoolExecutor(args.workers) as pool:
-            rows = list(pool.map(compare, files, chunksize=4))
+            for row in pool.map(compare, files, chunksize=1):  # in order, as they finish
+                rows.append(row)
+                if row[1] not in ("same", "both-unreadable"):
+                    print(f"  differs: {os.path.relpath(row[0], DATA if DATA.exists() else REPO)}", flush=True)
+                if len(rows) % 100 == 0:
+                    print(f"  {folder.name}: {len(rows)}/{len(files)} compared, "
+                          f"{sum(r[1] == 'same' for r in rows)} identical", flush=True)
         same = sum(r[1] == "same" for r in rows)
         unread = sum(r[1] == "both-unreadable" for r in rows)
         bad = [r for r in rows if r[1] not in ("same", "both-unreadable")]

@@ -22,7 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "maestro-v2.0.0"
 MODEL = ["--preset", "small", "--set", "n_layer=2", "--set", "n_embd=128", "--set", "n_head=4",
-         "--set", "d_ff=512", "--seq-len", "256", "--batch-size", "8", "--lr", "1e-3", "--warmup", "30"]
+         "--set", "d_ff=512", "--seq-len", "256", "--batch-size", "8", "--lr", "1e-3", "--warmup", "30",
+         "--no-augment"]  # the miditok tokenizers have no augmentation: none for any, to compare alike
 
 
 def seqkit(*args: str) -> dict:

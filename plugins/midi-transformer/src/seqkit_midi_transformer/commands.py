@@ -481,7 +481,8 @@ def evaluate(
     device: DeviceOption = "auto",
     as_json: JsonOption = False,
 ):
-    """NLL per token (nats) and next-token accuracy over consecutive windows of every piece."""
+    """NLL per token (nats), NLL per second of music and next-token accuracy over consecutive
+    windows of every piece."""
     import math
 
     import torch

@@ -175,12 +175,14 @@ def end_seconds(score) -> float:
         n = tr.notes.numpy()
         if len(n["time"]):
             ticks.append(int((n["time"].astype(np.int64) + n["duration"]).max()))
-        for events in (tr.controls, tr.pitch_bends, tr.lyrics):
+        for events in (tr.controls, tr.pitch_bends):
             if len(events):
-                ticks.append(max(e.time for e in events))
-    for events in (score.tempos, score.time_signatures, score.key_signatures, score.markers):
+                ticks.append(int(events.numpy()["time"].max()))
+        ticks += [e.time for e in tr.lyrics]  # text events have no numpy view
+    for events in (score.tempos, score.time_signatures, score.key_signatures):
         if len(events):
-            ticks.append(max(e.time for e in events))
+            ticks.append(int(events.numpy()["time"].max()))
+    ticks += [e.time for e in score.markers]
     return float(seconds_of([max(ticks)], tick_scales(score))[0])
 
 
