@@ -177,12 +177,14 @@ def main(argv: list[str] | None = None):
 
 
 def _register_plugin_commands_once():
-    from . import plugins
+    from . import command_cache, plugins
 
     if not getattr(app, "_seqkit_plugins_added", False):
         # core's own commands, for seqkit.testing.cli_app() to start from
         app._seqkit_core_entries = (list(app.registered_commands), list(app.registered_groups))  # type: ignore[attr-defined]
-        plugins.register_commands(app)
+        if not command_cache.add_from_cache(app):  # unchanged plugins: no plugin is imported
+            plugins.register_commands(app)
+            command_cache.save(app)
         app._seqkit_plugins_added = True  # type: ignore[attr-defined]
 
 

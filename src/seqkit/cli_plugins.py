@@ -24,9 +24,10 @@ def plugins_list(ctx: typer.Context, as_json: JsonOption = False):
         return
     from dataclasses import asdict
 
+    from .command_cache import fill_infos
     from .plugins import plugin_infos
 
-    infos = plugin_infos()
+    infos = fill_infos(plugin_infos())
     if as_json:
         import json
 
@@ -166,6 +167,8 @@ def _command_names(app) -> tuple[set[str], dict[str, str]]:
 
     core_cmds, core_groups = app._seqkit_core_entries
     core = {host._entry_name(e) for e in [*core_cmds, *core_groups]}
-    plugged = {command: info.name for info in host.plugin_infos()
+    from .command_cache import fill_infos
+
+    plugged = {command: info.name for info in fill_infos(host.plugin_infos())
                for command in info.registered.get("commands", [])}
     return core, plugged

@@ -67,6 +67,11 @@ def declare(hook, app: typer.Typer, plugin_name: str) -> None:
         if not spec.name or not isinstance(spec.name, str):
             raise TypeError(f"a LazyCommand needs a name, got {spec!r}")
         spec.plugin = plugin_name
-        stand_in = type(f"Lazy_{spec.name}", (LazyGroup,), {"spec": spec})
-        app.add_typer(typer.Typer(), name=spec.name, cls=stand_in, help=spec.help or None,
-                      no_args_is_help=False)
+        add_stand_in(app, spec)
+
+
+def add_stand_in(app: typer.Typer, spec: LazyCommand) -> None:
+    """Add the stand-in group for ``spec`` to ``app``."""
+    stand_in = type(f"Lazy_{spec.name}", (LazyGroup,), {"spec": spec})
+    app.add_typer(typer.Typer(), name=spec.name, cls=stand_in, help=spec.help or None,
+                  no_args_is_help=False)
