@@ -122,3 +122,27 @@ def test_a_plugin_named_like_a_bundled_one_is_not_loaded(fresh_plugins, tmp_path
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err  # one warning; the same entry point found twice is no conflict
     assert "plugin 'names' (seqkit_impostor) is not loaded: plugin 'names' (seqkit_names.plugin) has that name" in err
+
+
+def test_a_failing_hook_warns_in_help(fresh_plugins, tmp_path, monkeypatch):
+    """Regression (#13): a hook failure was invisible in `seqkit --help` until something read the
+    registry. Run as a new process, as a user would."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "seqkit_halfbroken.py").write_text(
+        "from seqkit import Task, hookimpl\n\n"
+        "@hookimpl\ndef register_tasks(register):\n    register(Task('half-ok'))\n    raise RuntimeError('boom')\n")
+    site = tmp_path / "site"
+    dist = site / "seqkit_halfbroken-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: seqkit-halfbroken\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[seqkit]\nhalfbroken = seqkit_halfbroken\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(site), *sys.path]),
+           "SEQKIT_CACHE_DIR": str(tmp_path / "cache")}
+    for _ in range(2):  # the second run too: a warning keeps the command cache from hiding it
+        out = subprocess.run([sys.executable, "-m", "seqkit", "--help"], capture_output=True, text=True,
+                             env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "plugin 'halfbroken' failed in register_tasks (RuntimeError: boom)" in out.stderr

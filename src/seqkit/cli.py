@@ -184,6 +184,9 @@ def _register_plugin_commands_once():
         app._seqkit_core_entries = (list(app.registered_commands), list(app.registered_groups))  # type: ignore[attr-defined]
         if not command_cache.add_from_cache(app):  # unchanged plugins: no plugin is imported
             plugins.register_commands(app)
+            # the other hooks too (cheap: no torch), so that a failing one warns in `seqkit --help`
+            # as well; a warning also keeps the command cache from being saved, so it warns every time
+            plugins.get_registry()
             command_cache.save(app)
         app._seqkit_plugins_added = True  # type: ignore[attr-defined]
 
