@@ -59,6 +59,9 @@ def collect() -> dict:
         report["device (auto)"] = str(pick_device("auto"))
     except ImportError:
         report["torch"] = "NOT INSTALLED"
+    from .inference import backend_report
+
+    report["inference backend"] = backend_report()
     report["synthesizer"] = _fluidsynth()
     sfs = _soundfonts()
     report["soundfonts"] = ", ".join(sfs) if sfs else "none found"

@@ -99,14 +99,9 @@ def names(
         count = max(1, MAX_COUNT // groups)
     if country is None:
         raise SeqkitError("which country? e.g. seqkit names --country Greek (list: seqkit names countries)")
-    import torch
+    from .sample import load_generator, one_thread, pick_names
 
-    from seqkit.device import pick_device
-
-    from .sample import load_generator, pick_names
-
-    torch.set_num_threads(1)  # a few dozen names from a small model: more threads only cost time
-    gen = load_generator(model, str(pick_device(device)))
+    gen = one_thread(load_generator(model, device))  # a few dozen names: more threads only cost time
     name_country = resolve_country(country, gen.countries)
     if max_length > gen.max_length:
         raise SeqkitError(f"--max-length is at most {gen.max_length} for {gen.name}")
@@ -120,7 +115,8 @@ def names(
               f"{max_length} letters (asked for {len(found) + missing})")
     if as_json:
         typer.echo(json.dumps({"country": name_country, "model": gen.name, "arch": gen.arch,
-                               "temperature": temperature, "seed": seed, "names": found}, indent=2))
+                               "backend": gen.backend, "temperature": temperature, "seed": seed,
+                               "names": found}, indent=2))
         return
     for row in found:
         typer.echo(row["name"])

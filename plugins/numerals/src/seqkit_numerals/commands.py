@@ -97,15 +97,15 @@ def num2words_command(
     if lang is not None:
         check_lang(lang)
     path = _pick_model(model, lang)
-    import torch
-
     from .translate import Translator
 
-    # tiny models, short sequences: one thread is fastest at any count (several spin-wait on a busy
-    # CPU: 8,000 numbers from stdin took 42 s with torch's 2 threads here, 3 s with one)
-    torch.set_num_threads(1)
-
     tr = Translator.load(str(path), device=device)
+    if tr.backend == "torch":
+        import torch
+
+        # tiny models, short sequences: one thread is fastest at any count (several spin-wait on a busy
+        # CPU: 8,000 numbers from stdin took 42 s with torch's 2 threads here, 3 s with one)
+        torch.set_num_threads(1)
     for n in values:
         check_supported(n, tr.lang)
     limit = getattr(tr.model.config, "max_len", None)
@@ -126,7 +126,7 @@ def num2words_command(
             if refs is not None:
                 row.update(reference=refs[i], match=w == refs[i])
             rows.append(row)
-        typer.echo(json.dumps({"model": tr.name, "lang": tr.lang,
+        typer.echo(json.dumps({"model": tr.name, "lang": tr.lang, "backend": tr.backend,
                                "trained_range": [tr.spec.low, tr.spec.max], "results": rows},
                               ensure_ascii=False, indent=1))
         return
@@ -307,7 +307,8 @@ def eval_command(
     for name in model or ["gru", "transformer"]:
         tr = Translator.load(name, device=device)
         rows = evaluate(tr, count=count, seed=1 if seed is None else seed)
-        results.append({"model": tr.name, "path": str(tr.path), "trained_range": [tr.spec.low, tr.spec.max],
+        results.append({"model": tr.name, "path": str(tr.path), "backend": tr.backend,
+                        "trained_range": [tr.spec.low, tr.spec.max],
                         "data": tr.spec.to_dict(), "rows": rows, "tr": tr})
     if as_json:
         for r in results:
