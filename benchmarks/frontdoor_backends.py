@@ -45,7 +45,7 @@ def front_doors(seqkit: str, runs: int) -> None:
         ("  the same on torch: num2words", [seqkit, "num2words", "101001001001"], torch_env),
     ]
     times: dict[str, list[float]] = {name: [] for name, _, _ in cases}
-    for name, cmd, env in cases:  # warm the file cache once
+    for _, cmd, env in cases:  # warm the file cache once
         timed(cmd, env)
     for _ in range(runs):
         for name, cmd, env in cases:

@@ -99,3 +99,18 @@ def test_front_door_runs_without_torch():
     assert again["names"] == out["names"]  # same seed, same names
     forced = _run(["names", "--country", "Greek", "-n", "3", "--json"], SEQKIT_BACKEND="torch")
     assert json.loads(forced.stdout)["backend"] == "torch"
+
+
+@pytest.mark.parametrize("arch", GENERATORS + ["classifier"])
+def test_train_exports_the_graphs(arch, tiny_models, monkeypatch):
+    path = tiny_models[arch]
+    ck = load_for_inference(path)
+    assert ck.backend == "onnx"
+    if arch == "classifier":
+        return
+    from seqkit_names.sample import load_generator, sample
+
+    conds = [0, 1, 0, 1]
+    onnx_names = sample(load_generator(str(path)), conds, ["", "", "K", "V"], temperature=0.0)
+    monkeypatch.setenv("SEQKIT_BACKEND", "torch")
+    assert onnx_names == sample(load_generator(str(path)), conds, ["", "", "K", "V"], temperature=0.0)

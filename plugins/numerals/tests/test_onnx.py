@@ -71,3 +71,16 @@ def test_front_door_runs_without_torch():
     out = json.loads(r.stdout)
     assert out["backend"] == "onnx"
     assert out["results"][0]["words"] == "one hundred and one billion, one million, one thousand and one"
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_train_exports_the_graphs(arch, tiny_models, monkeypatch):
+    from seqkit_numerals.translate import Translator
+
+    path, _ = tiny_models[arch]
+    tr = Translator.load(str(path))
+    assert tr.backend == "onnx"
+    numbers = list(range(0, 1000, 7))
+    got = tr.words(numbers)
+    monkeypatch.setenv("SEQKIT_BACKEND", "torch")
+    assert got == Translator.load(str(path)).words(numbers)
