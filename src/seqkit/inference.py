@@ -51,10 +51,15 @@ def onnx_files(path, meta: dict) -> dict[str, Path]:
 
 
 def make_session(model):
-    """An ONNX Runtime session on one thread (the models are tiny; more threads only wait)."""
+    """An ONNX Runtime session on one thread (the models are tiny; more threads only wait).
+
+    Basic optimizations only: the export applied them already, and the extended ones cost more at
+    start than they save (names transformer: 27 ms to start and 0.71 ms a step for a batch of 22,
+    against 35 ms and 1.05 ms with all of them)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
