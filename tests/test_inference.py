@@ -199,6 +199,19 @@ def test_backend_choice_and_fallback(tmp_path, monkeypatch):
     files = export_onnx(path)
     assert [f.name for f in tmp_path.glob("*.onnx")] == [files[0].name]  # the stale graph is gone
     assert load_for_inference(path).backend == "onnx"
+    # corrupt or missing weights: the same error as on torch, though the graphs do not read them
+    from seqkit.checkpoints import read_meta
+    from seqkit.errors import CheckpointError
+
+    weights = tmp_path / read_meta(path)["weights"]
+    good = weights.read_bytes()
+    weights.write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_for_inference(path)
+    weights.unlink()
+    with pytest.raises(CheckpointError, match="missing"):
+        load_for_inference(path)
+    weights.write_bytes(good)
     # an unreadable graph: torch serves the model
     monkeypatch.setenv("SEQKIT_BACKEND", "auto")
     files[0].write_bytes(b"not a graph")

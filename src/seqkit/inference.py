@@ -208,6 +208,22 @@ def _why_not_onnx(path, meta: dict, device) -> str | None:
     return None
 
 
+def _check_weights(path: Path, meta: dict) -> None:
+    """The weights file the graphs were made from is there and intact (its recorded SHA-256)."""
+    import hashlib
+
+    from .errors import CheckpointError
+
+    name = meta["weights"]
+    try:
+        blob = (path.parent / name).read_bytes()
+    except OSError:
+        raise CheckpointError(f"{path}: its weights file {name} is missing") from None
+    digest = meta.get("weights_sha256")
+    if digest and hashlib.sha256(blob).hexdigest() != digest:
+        raise CheckpointError(f"{path}: its weights file {name} is corrupt (checksum mismatch)")
+
+
 def load_for_inference(path, device="cpu", expect_task: str | None = None):
     """The checkpoint at ``path`` ready to run, on ONNX Runtime when it can (see the module)."""
     from .checkpoints import Checkpoint, load_checkpoint, read_meta
@@ -221,6 +237,7 @@ def load_for_inference(path, device="cpu", expect_task: str | None = None):
         raise CheckpointError(f"{path} is a checkpoint for the {meta['task']!r} task, not for {expect_task!r}")
     why = "SEQKIT_BACKEND=torch" if setting == "torch" else _why_not_onnx(path, meta, device)
     if why is None:
+        _check_weights(path, meta)  # a corrupt checkpoint is one error on either backend
         try:
             model = _runner(onnx_files(path, meta), SimpleNamespace(**meta["config"]))
         except Exception as exc:  # an unreadable graph or an operator this runtime lacks: use torch
