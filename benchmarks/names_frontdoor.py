@@ -48,7 +48,7 @@ def main() -> None:
         gen = load_generator(model)
         conds = [c for c in range(len(gen.countries)) for _ in range(100)]
         t0 = time.perf_counter()
-        sample(gen, conds, [""] * len(conds), 1.0, 20, make_rng(0))
+        sample(gen, conds, [""] * len(conds), 1.0, 20, make_rng(0, gen.backend))
         print(f"{model:<12} {len(conds) / (time.perf_counter() - t0):>9.0f}")
 
 

@@ -84,6 +84,18 @@ _EXPORTS = {
     "seq2seq_loss": "seqkit.training",
     "generate": "seqkit.sampling",
     "filter_logits": "seqkit.sampling",
+    # inference without torch (ONNX Runtime), torch as the fallback
+    "load_for_inference": "seqkit.inference",
+    "backend_setting": "seqkit.inference",
+    "OnnxLM": "seqkit.inference",
+    "OnnxSeq2Seq": "seqkit.inference",
+    "OnnxGraph": "seqkit.inference",
+    "generate_numpy": "seqkit.np_sampling",
+    "filter_logits_numpy": "seqkit.np_sampling",
+    "next_token_probs": "seqkit.np_sampling",
+    "export_onnx": "seqkit.onnx_export",
+    "GraphSpec": "seqkit.onnx_graphs",
+    "lm_graph": "seqkit.onnx_graphs",
     # checkpoints
     "Checkpoint": "seqkit.checkpoints",
     "save_checkpoint": "seqkit.checkpoints",

@@ -40,6 +40,7 @@ class Checkpoint:
     path: Path
     train_state: dict | None = None
     config: Any = None
+    backend: str = "torch"  # "onnx": ``model`` runs the exported graphs (seqkit.load_for_inference)
 
     @property
     def extra(self) -> dict:

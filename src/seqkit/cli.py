@@ -92,6 +92,10 @@ from .cli_plugins import plugins_app  # noqa: E402
 
 app.add_typer(plugins_app, name="plugins", short_help="List, install, uninstall or create plugins")
 
+from .cli_onnx import export_onnx_command  # noqa: E402
+
+app.command("export-onnx")(export_onnx_command)
+
 
 @app.command(short_help="Shipped and trained checkpoints with their metrics")
 def models(

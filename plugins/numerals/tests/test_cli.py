@@ -235,6 +235,7 @@ def test_many_numbers_are_written_on_one_thread(gru, monkeypatch):
     calls = []
     real = torch.set_num_threads
     monkeypatch.setattr(torch, "set_num_threads", lambda n: (calls.append(n), real(n)))
+    monkeypatch.setenv("SEQKIT_BACKEND", "torch")  # ONNX Runtime's sessions have one thread already
     r = cli("num2words", "-", "--model", gru, input="\n".join(map(str, range(5000))) + "\n")
     assert r.exit_code == 0, r.output
     assert len(r.stdout.splitlines()) == 5000 and calls == [1]

@@ -45,6 +45,29 @@ class NameClassifier(nn.Module):
         _, h = self.rnn(packed)  # [2, B, hidden]: last forward state, last backward state
         return self.head(self.drop(torch.cat([h[0], h[1]], dim=-1)))
 
+    def onnx_graphs(self):
+        """The graph for ``seqkit export-onnx``: ``logits = graph(idx)``, rows of one length."""
+        from seqkit import GraphSpec
+
+        spec = GraphSpec(_Unpadded(self), (torch.ones(2, 4, dtype=torch.long),), ["idx"], ["logits"],
+                         {"idx": {0: "B", 1: "T"}, "logits": {0: "B"}},
+                         {"kind": "classifier", "n_classes": self.config.n_classes})
+        return {"classify": spec}
+
+
+class _Unpadded(nn.Module):
+    """The classifier on rows of one length (no padding, so no packing): the ONNX graph."""
+
+    def __init__(self, model: NameClassifier):
+        super().__init__()
+        self.m = model
+
+    def forward(self, idx):
+        m = self.m
+        h0 = torch.zeros(2, idx.size(0), m.config.hidden, device=idx.device)
+        _, h = m.rnn(m.embed(idx), h0)
+        return m.head(torch.cat([h[0], h[1]], dim=-1))
+
 
 def classifier_loss(model, batch):
     """Cross-entropy weighted per name (``batch["weight"]``): ``(loss, n, n_correct)``."""

@@ -22,6 +22,8 @@ def checkpoint_size(path: Path, meta: dict) -> int:
 def heldout_nll(model, tok, pairs, batch_size: int = 512) -> float:
     """Mean negative log-likelihood (nats) per character of ``pairs`` (name, country), the end
     token included."""
+    if not hasattr(model, "parameters"):  # an OnnxLM
+        return _heldout_nll_numpy(model, tok, pairs, batch_size)
     import torch
     import torch.nn.functional as F
 
@@ -42,11 +44,35 @@ def heldout_nll(model, tok, pairs, batch_size: int = 512) -> float:
     return total / max(1, count)
 
 
+def _heldout_nll_numpy(model, tok, pairs, batch_size: int) -> float:
+    import numpy as np
+
+    total, count = 0.0, 0
+    for lo in range(0, len(pairs), batch_size):
+        items = [(tok.encode(n, add_bos=True, add_eos=True), c) for n, c in pairs[lo: lo + batch_size]]
+        length = max(len(ids) for ids, _ in items) - 1
+        inp = np.full((len(items), length), tok.pad_id, dtype=np.int64)
+        tgt = np.full((len(items), length), -1, dtype=np.int64)
+        for i, (ids, _) in enumerate(items):
+            inp[i, : len(ids) - 1] = ids[:-1]
+            tgt[i, : len(ids) - 1] = ids[1:]
+        logits, _ = model(inp, cond=np.array([c for _, c in items], dtype=np.int64))
+        logits = logits.astype(np.float64)
+        logp = logits - logits.max(-1, keepdims=True)
+        logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
+        keep = tgt >= 0
+        total -= float(np.take_along_axis(logp, np.maximum(tgt, 0)[..., None], -1)[..., 0][keep].sum())
+        count += int(keep.sum())
+    return total / max(1, count)
+
+
 def load_classifier(spec: str | None, device: str = "cpu"):
-    from seqkit import find_checkpoint, load_checkpoint
+    from seqkit import find_checkpoint, load_for_inference
+
+    from .sample import cpu_or_device
 
     path = find_checkpoint(spec or "classifier", TASK)
-    ck = load_checkpoint(path, device, expect_task=TASK)
+    ck = load_for_inference(path, cpu_or_device(device), expect_task=TASK)
     if ck.extra.get("arch") != "classifier":
         raise SeqkitError(f"{path} is not a names classifier")
     return ck
@@ -54,6 +80,8 @@ def load_classifier(spec: str | None, device: str = "cpu"):
 
 def classify(model, tok, names: list[str], batch_size: int = 1024) -> list[int]:
     """The predicted country index of each name."""
+    if not hasattr(model, "parameters"):  # the ONNX graph: rows of one length, no padding
+        return _classify_numpy(model, tok, names, batch_size)
     import torch
 
     from seqkit import pad_sequences
@@ -65,6 +93,23 @@ def classify(model, tok, names: list[str], batch_size: int = 1024) -> list[int]:
         for lo in range(0, len(names), batch_size):
             ids = [tok.encode(n[:MAX_NAME]) or [tok.unk_id] for n in names[lo: lo + batch_size]]
             out += model(pad_sequences(ids, tok.pad_id).to(device)).argmax(-1).tolist()
+    return out
+
+
+def _classify_numpy(graph, tok, names: list[str], batch_size: int) -> list[int]:
+    import numpy as np
+
+    ids = [tok.encode(n[:MAX_NAME]) or [tok.unk_id] for n in names]
+    by_len: dict[int, list[int]] = {}
+    for i, row in enumerate(ids):
+        by_len.setdefault(len(row), []).append(i)
+    out = [0] * len(names)
+    for rows in by_len.values():
+        for lo in range(0, len(rows), batch_size):
+            part = rows[lo: lo + batch_size]
+            logits = graph.run(idx=np.array([ids[i] for i in part], dtype=np.int64))["logits"]
+            for i, c in zip(part, logits.argmax(-1).tolist()):
+                out[i] = c
     return out
 
 
@@ -107,7 +152,7 @@ def evaluate_generator(gen, clf, data: NamesData, per_country: int = 100, temper
     nll = heldout_nll(gen.model, gen.tokenizer, val)
     n = len(data.countries)
     conds = [c for c in range(n) for _ in range(per_country)]
-    names = sample(gen, conds, [""] * len(conds), temperature, MAX_NAME, make_rng(seed))
+    names = sample(gen, conds, [""] * len(conds), temperature, MAX_NAME, make_rng(seed, gen.backend))
     finished = [(s, c) for s, c in zip(names, conds) if s]
     pred = classify(clf.model, clf.tokenizer, [s for s, _ in finished]) if finished else []
     agree = [False] * len(conds)
@@ -123,7 +168,7 @@ def evaluate_generator(gen, clf, data: NamesData, per_country: int = 100, temper
     per_new = per_country_share(new, conds, n)
     meta = gen.meta
     return {
-        "model": gen.name, "arch": gen.arch, "model_type": meta.get("model_type"),
+        "model": gen.name, "arch": gen.arch, "backend": gen.backend, "model_type": meta.get("model_type"),
         "parameters": meta.get("parameters"), "size_bytes": checkpoint_size(gen.path, meta),
         "nll": nll, "agreement": _mean(per_agree), "new": sum(new) / len(new),
         "finished": len(finished) / len(conds), "per_country_agreement": dict(zip(data.countries, per_agree)),

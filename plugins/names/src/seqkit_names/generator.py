@@ -78,14 +78,9 @@ def make_names(country, count, start, model, temperature, seed, max_length, nove
     count = _capped(count, letters, notes)
     if country is None:
         raise SeqkitError("which country? e.g. seqkit names --country Greek (list: seqkit names countries)")
-    import torch
+    from .sample import load_generator, one_thread, pick_names
 
-    from seqkit import pick_device
-
-    from .sample import load_generator, pick_names
-
-    torch.set_num_threads(1)  # a few dozen names from a small model: more threads only cost time
-    gen = load_generator(model, str(pick_device(device)))
+    gen = one_thread(load_generator(model, device))  # a few dozen names: more threads only cost time
     name_country = resolve_country(country, gen.countries)
     if max_length > gen.max_length:
         raise SeqkitError(f"--max-length is at most {gen.max_length} for {gen.name}")
@@ -101,6 +96,6 @@ def make_names(country, count, start, model, temperature, seed, max_length, nove
         notes.append(f"found only {len(found)} distinct {what}{name_country} names of at most "
                      f"{max_length} letters (asked for {len(found) + missing})")
     outputs = [Output(row["name"], meta={"start": row["start"], "new": row["new"]}) for row in found]
-    meta = {"country": name_country, "model": gen.name, "arch": gen.arch,
+    meta = {"country": name_country, "model": gen.name, "arch": gen.arch, "backend": gen.backend,
             "temperature": temperature, "seed": seed}
     return Result(outputs, meta, notes)

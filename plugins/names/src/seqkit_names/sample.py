@@ -21,6 +21,7 @@ class Generator:
     countries: list[str]
     path: Path
     meta: dict
+    backend: str = "torch"  # "onnx": model is a seqkit.OnnxLM
     _known: set | None = field(default=None, repr=False)
 
     @property
@@ -46,11 +47,12 @@ class Generator:
 
 
 def load_generator(spec: str | None = None, device: str = "cpu") -> Generator:
-    """A generator checkpoint by name (``gru``: user's first, then shipped) or path."""
-    from seqkit import find_checkpoint, load_checkpoint
+    """A generator checkpoint by name (``gru``: user's first, then shipped) or path; on ONNX
+    Runtime when it can (``gen.backend``), else torch."""
+    from seqkit import find_checkpoint, load_for_inference
 
     path = find_checkpoint(spec or DEFAULT_MODEL, TASK)
-    ck = load_checkpoint(path, device, expect_task=TASK)
+    ck = load_for_inference(path, cpu_or_device(device), expect_task=TASK)
     extra = ck.extra
     if extra.get("arch") == "classifier":
         raise SeqkitError(f"{path} is the country classifier, not a name generator; "
@@ -58,14 +60,30 @@ def load_generator(spec: str | None = None, device: str = "cpu") -> Generator:
     countries = extra.get("countries")
     if not countries or ck.tokenizer is None:
         raise CheckpointError(f"{path} is not a names generator (no countries or tokenizer recorded)")
-    return Generator(ck.model, ck.tokenizer, list(countries), Path(path), ck.meta)
+    return Generator(ck.model, ck.tokenizer, list(countries), Path(path), ck.meta, backend=ck.backend)
 
 
-def make_rng(seed: int | None):
+def cpu_or_device(device: str) -> str:
+    """``cpu`` and ``auto`` as they are (no torch needed: ``load_for_inference`` resolves
+    ``auto``), anything else through ``pick_device``."""
+    if str(device).strip().lower() in ("cpu", "auto"):
+        return str(device).strip().lower()
+    from seqkit import pick_device
+
+    return str(pick_device(device))
+
+
+def make_rng(seed: int | None, backend: str = "torch"):
+    """The sampler's random numbers: a numpy Generator for the ONNX backend, else torch's."""
+    seed = seed if seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
+    if backend == "onnx":
+        import numpy as np
+
+        return np.random.default_rng(seed)
     import torch
 
     g = torch.Generator()
-    g.manual_seed(seed if seed is not None else int.from_bytes(os.urandom(8), "little") >> 1)
+    g.manual_seed(seed)
     return g
 
 
@@ -73,14 +91,10 @@ def sample(gen: Generator, country_ids: list[int], starts: list[str], temperatur
            max_length: int = MAX_NAME, rng=None, batch_size: int = 2048) -> list[str | None]:
     """One name per row (``country_ids[i]``, beginning with ``starts[i]``, "" for any); ``None``
     where the model did not end the name within ``max_length`` characters."""
-    import torch
-
-    from seqkit import generate
-
     tok = gen.tokenizer
     out: list[str | None] = []
-    device = next(gen.model.parameters()).device
     never = [i for i in (tok.pad_id, tok.bos_id, tok.unk_id) if i is not None]  # input-only ids
+    run = _onnx_rows if gen.backend == "onnx" else _torch_rows
     for lo in range(0, len(country_ids), batch_size):
         ids = country_ids[lo: lo + batch_size]
         pre = starts[lo: lo + batch_size]
@@ -90,17 +104,37 @@ def sample(gen: Generator, country_ids: list[int], starts: list[str], temperatur
             by_len.setdefault(len(s), []).append(i)
         part: list[str | None] = [None] * len(ids)
         for n_pre, rows in by_len.items():
-            prompt = torch.tensor([[tok.bos_id] + tok.encode(pre[i]) for i in rows], device=device)
-            cond = torch.tensor([ids[i] for i in rows], device=device)
+            prompt = [[tok.bos_id] + tok.encode(pre[i]) for i in rows]
             new = max(1, max_length + 1 - n_pre)
-            with torch.no_grad():
-                got = generate(gen.model, prompt, new, temperature=temperature, cond=cond,
-                               stop_ids=(tok.eos_id,), suppress_ids=never, generator=rng)
-            for r, row in zip(rows, got.tolist()):
+            got = run(gen.model, prompt, [ids[i] for i in rows], new, temperature, tok.eos_id, never, rng)
+            for r, row in zip(rows, got):
                 if tok.eos_id in row:
                     part[r] = (pre[r] + tok.decode(row)).strip()
         out += part
     return out
+
+
+def _torch_rows(model, prompt, cond, new, temperature, eos, never, rng) -> list[list[int]]:
+    import torch
+
+    from seqkit.sampling import generate
+
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        got = generate(model, torch.tensor(prompt, device=device), new, temperature=temperature,
+                       cond=torch.tensor(cond, device=device), stop_ids=(eos,), suppress_ids=never,
+                       generator=rng)
+    return got.tolist()
+
+
+def _onnx_rows(model, prompt, cond, new, temperature, eos, never, rng) -> list[list[int]]:
+    import numpy as np
+
+    from seqkit import generate_numpy
+
+    got = generate_numpy(model, np.array(prompt, dtype=np.int64), new, temperature=temperature,
+                         cond=np.array(cond, dtype=np.int64), stop_ids=(eos,), suppress_ids=never, rng=rng)
+    return got.tolist()
 
 
 def pick_names(gen: Generator, country: str, count: int, starts: list[str] | None = None,
@@ -109,7 +143,7 @@ def pick_names(gen: Generator, country: str, count: int, starts: list[str] | Non
     """``count`` distinct names per start letter (or ``count`` names when ``starts`` is empty):
     ``([{"name", "start", "new"}], missing)``, where ``missing`` is how many could not be found."""
     cid = gen.countries.index(country)
-    rng = make_rng(seed)
+    rng = make_rng(seed, gen.backend)
     groups = starts or [""]
     found: dict[str, list[str]] = {s: [] for s in groups}
     seen: set[str] = set()
@@ -128,3 +162,12 @@ def pick_names(gen: Generator, country: str, count: int, starts: list[str] | Non
     result = [{"name": n, "start": s or None, "new": n.lower() not in gen.known}
               for s in groups for n in found[s]]
     return result, count * len(groups) - len(result)
+
+
+def one_thread(gen: Generator) -> Generator:
+    """Torch on one thread for a torch-backed generator (ONNX Runtime sessions use one already)."""
+    if gen.backend == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+    return gen

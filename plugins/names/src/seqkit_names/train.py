@@ -177,7 +177,7 @@ def train(arch: str, data: NamesData, out: Path, save: Path, *, epochs=None, ste
     """Train ``arch`` on ``data``'s training split, export the best checkpoint to ``save``."""
     import torch
 
-    from seqkit import TrainConfig, Trainer, export_checkpoint, lm_loss
+    from seqkit import TrainConfig, Trainer, export_checkpoint, export_onnx, lm_loss
 
     from .classifier import classifier_loss
 
@@ -229,4 +229,5 @@ def train(arch: str, data: NamesData, out: Path, save: Path, *, epochs=None, ste
         # model the user relies on (by default the user's own ``ARCH``, found before the shipped one)
         return {"path": None, "run": str(out), "seconds": seconds, **metrics, "interrupted": True}
     path = export_checkpoint(trainer.best_path, save, dtype=dtype, metrics=metrics)
+    export_onnx(path, strict=False)  # its graphs for the ONNX Runtime backend (torch serves it without)
     return {"path": str(path), "run": str(out), "seconds": seconds, **metrics, "interrupted": interrupted}

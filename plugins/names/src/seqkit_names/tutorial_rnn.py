@@ -66,6 +66,14 @@ class TutorialRNN(nn.Module):
         logits = self.dropout(self.o2o(torch.cat([h_new, out], dim=-1)))
         return logits, h
 
+    def onnx_graphs(self):
+        """The step graph for ``seqkit export-onnx``: one character per call, the hidden state in
+        and out."""
+        from seqkit import lm_graph
+
+        c = self.config
+        return lm_graph(self, c, (torch.zeros(2, c.hidden),), [["B", c.hidden]], {0: "B"}, tokens_per_call=1)
+
     def step(self, char, cond, hidden):
         """One step of the tutorial's cell, literally (for tests and reading): logits, hidden."""
         c = self.config

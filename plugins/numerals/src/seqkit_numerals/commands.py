@@ -205,7 +205,8 @@ def eval_command(
     for name in model or ["gru", "transformer"]:
         tr = Translator.load(name, device=device)
         rows = evaluate(tr, count=count, seed=1 if seed is None else seed)
-        results.append({"model": tr.name, "path": str(tr.path), "trained_range": [tr.spec.low, tr.spec.max],
+        results.append({"model": tr.name, "path": str(tr.path), "backend": tr.backend,
+                        "trained_range": [tr.spec.low, tr.spec.max],
                         "data": tr.spec.to_dict(), "rows": rows, "tr": tr})
     if as_json:
         for r in results:

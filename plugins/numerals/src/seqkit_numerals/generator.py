@@ -84,14 +84,15 @@ def number_words(numbers, model, lang, check, device, ctx=None) -> Result:
     if lang is not None:
         check_lang(lang)
     path = pick_model(model, lang)
-    import torch
-
     from .translate import Translator
 
-    # tiny models, short sequences: one thread is fastest at any count (several spin-wait on a busy
-    # CPU: 8,000 numbers from stdin took 42 s with torch's 2 threads here, 3 s with one)
-    torch.set_num_threads(1)
     tr = Translator.load(str(path), device=device)
+    if tr.backend == "torch":
+        import torch
+
+        # tiny models, short sequences: one thread is fastest at any count (several spin-wait on a
+        # busy CPU: 8,000 numbers from stdin took 42 s with torch's 2 threads here, 3 s with one)
+        torch.set_num_threads(1)
     for n in values:
         check_supported(n, tr.lang)
     limit = getattr(tr.model.config, "max_len", None)
@@ -115,7 +116,8 @@ def number_words(numbers, model, lang, check, device, ctx=None) -> Result:
     if check and len(values) > 1:
         ok = sum(o.meta["match"] for o in outputs)
         notes.append(f"{ok}/{len(values)} match num2words")
-    meta = {"model": tr.name, "lang": tr.lang, "trained_range": [tr.spec.low, tr.spec.max]}
+    meta = {"model": tr.name, "lang": tr.lang, "backend": tr.backend,
+            "trained_range": [tr.spec.low, tr.spec.max]}
     return Result(outputs, meta, notes)
 
 

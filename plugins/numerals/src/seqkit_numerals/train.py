@@ -58,7 +58,7 @@ def train(arch: str, spec: DataSpec, *, out: Path, run_dir: Path, train_config: 
     ``out`` as float16; return the trainer's result plus ``checkpoint`` (the exported path) and ``test`` (exact/token accuracy on the test split)."""
     import torch
 
-    from seqkit import Seq2SeqConfig, TrainConfig, Trainer, export_checkpoint, seq2seq_loss
+    from seqkit import Seq2SeqConfig, TrainConfig, Trainer, export_checkpoint, export_onnx, seq2seq_loss
 
     from .evaluate import score
 
@@ -108,4 +108,5 @@ def train(arch: str, spec: DataSpec, *, out: Path, run_dir: Path, train_config: 
                "steps": result["steps"], "train_seconds": round(result.get("seconds", 0.0), 1)}
     metrics["exported"] = export
     result["checkpoint"] = str(export_checkpoint(chosen, out, dtype="float16", metrics=metrics))
+    export_onnx(result["checkpoint"], strict=False)  # graphs for ONNX Runtime (else torch serves it)
     return result

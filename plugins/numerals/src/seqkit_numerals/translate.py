@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from seqkit import CheckpointError, SeqkitError
 
+from .data import source_text
+
 TASK = "numerals"
 
 
@@ -18,17 +20,19 @@ class Translator:
     name: str
     path: object
     device: object
+    backend: str = "torch"  # "onnx": model is a seqkit.OnnxSeq2Seq
 
     @classmethod
     def load(cls, spec: str, device: str = "cpu") -> Translator:
         """From a checkpoint name (``gru``, ``transformer``, a user's own) or a ``.json`` path."""
-        from seqkit import find_checkpoint, load_checkpoint, pick_device, tokenizer_from_dict
+        from seqkit import find_checkpoint, load_for_inference, tokenizer_from_dict
 
         from .data import DataSpec
 
         path = find_checkpoint(spec, TASK)
-        dev = pick_device(device)
-        ckpt = load_checkpoint(path, device=dev, expect_task=TASK)
+        dev = str(device).strip().lower()
+        dev = dev if dev in ("cpu", "auto") else _pick_device(device)  # load_for_inference resolves auto
+        ckpt = load_for_inference(path, device=dev, expect_task=TASK)
         extra = ckpt.extra
         try:
             src_tok = tokenizer_from_dict(extra["src_tokenizer"])
@@ -42,7 +46,9 @@ class Translator:
             if tok.vocab_size != size:
                 raise CheckpointError(f"{path}: its {side} tokenizer has {tok.vocab_size} tokens but the model "
                                       f"was built for {size}")
-        return cls(ckpt.model, src_tok, ckpt.tokenizer, data, path.stem, path, dev)
+        if ckpt.backend == "torch":  # where load_for_inference put it (``auto`` resolved)
+            dev = next(ckpt.model.parameters()).device
+        return cls(ckpt.model, src_tok, ckpt.tokenizer, data, path.stem, path, dev, ckpt.backend)
 
     @property
     def lang(self) -> str:
@@ -54,11 +60,14 @@ class Translator:
 
     def words(self, numbers: list[int], batch_size: int = 512) -> list[str]:
         """The model's words for each number, in order."""
+        if self.backend == "onnx":  # rows grouped by length: the graphs take no padding
+            srcs = [self.src_tok.encode(source_text(n)) for n in numbers]
+            ids = self.model.greedy_decode_rows(srcs, self.max_len_for, self.tgt_tok.bos_id,
+                                                self.tgt_tok.eos_id, batch_size)
+            return [self.tgt_tok.decode(row) for row in ids]
         import torch
 
         from seqkit import pad_sequences
-
-        from .data import source_text
 
         order = sorted(range(len(numbers)), key=lambda i: len(source_text(numbers[i])))
         out: list[str] = [""] * len(numbers)
@@ -72,3 +81,9 @@ class Translator:
                 for i, row in zip(idx, ids.tolist()):
                     out[i] = self.tgt_tok.decode(row)
         return out
+
+
+def _pick_device(device: str):
+    from seqkit import pick_device
+
+    return pick_device(device)

@@ -1,0 +1,102 @@
+"""Sampling with numpy from a model that runs without torch (an ``OnnxLM``), like ``generate``.
+
+``generate_numpy`` follows ``seqkit.generate`` step for step (temperature, top-k, top-p, stop and
+suppressed tokens, the sliding window), on numpy arrays. Its random numbers come from a numpy
+``Generator``, not torch's, so a seed gives other samples than the torch backend gives.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import SeqkitError
+
+
+def softmax(x, axis: int = -1):
+    z = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def filter_logits_numpy(logits, top_k: int = 0, top_p: float = 1.0):
+    """``filter_logits`` on a numpy array ``[B, V]``: ``-inf`` outside the top-k and the top-p
+    nucleus; the most likely token is always kept."""
+    logits = np.array(logits, dtype=np.float32)
+    V = logits.shape[-1]
+    if top_k and top_k < V:
+        kth = -np.sort(-logits, axis=-1)[..., top_k - 1: top_k]
+        logits = np.where(logits < kth, -np.inf, logits).astype(np.float32)
+    if top_p < 1.0:
+        order = np.argsort(-logits, axis=-1, kind="stable")
+        ranked = np.take_along_axis(logits, order, axis=-1)
+        probs = softmax(ranked)
+        drop = probs.cumsum(-1) - probs >= top_p
+        drop[..., 0] = False
+        ranked = np.where(drop, -np.inf, ranked).astype(np.float32)
+        out = np.full_like(logits, -np.inf)
+        np.put_along_axis(out, order, ranked, axis=-1)
+        logits = out
+    return logits
+
+
+def sample_rows(probs, rng) -> np.ndarray:
+    """One index per row of ``probs`` ``[B, V]`` (inverse CDF of one uniform number per row)."""
+    cdf = probs.astype(np.float64).cumsum(-1)
+    u = rng.random((probs.shape[0], 1)) * cdf[:, -1:]
+    return np.minimum((cdf <= u).sum(-1), probs.shape[-1] - 1)
+
+
+def next_token_probs(last, temperature: float, top_k: int = 0, top_p: float = 1.0, banned=()):
+    """The distribution ``generate`` samples from, given the last logits ``[B, V]``."""
+    last = np.array(last, dtype=np.float32)
+    if len(banned):
+        last[:, list(banned)] = -np.inf
+    return softmax(filter_logits_numpy(last / np.float32(temperature), top_k, top_p))
+
+
+def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int = 0,
+                   top_p: float = 1.0, cond=None, stop_ids=(), suppress_ids=(), rng=None):
+    """``generate`` for a numpy model (``logits, cache = model(idx, cond=, cache=)``): the new
+    tokens ``int64 [B, n]``; ``rng`` is a ``numpy.random.Generator``."""
+    prompt = np.asarray(prompt, dtype=np.int64)
+    if prompt.ndim != 2 or prompt.shape[1] == 0:
+        raise ValueError("prompt must be a non-empty int array [B, T]")
+    if not 0 <= temperature < math.inf:
+        raise SeqkitError(f"temperature must be a finite number >= 0, not {temperature}")
+    rng = rng if rng is not None else np.random.default_rng()
+    B = prompt.shape[0]
+    stop = np.array(sorted({int(s) for s in stop_ids}), dtype=np.int64)
+    banned = sorted({int(s) for s in suppress_ids})
+    limit = getattr(model.config, "max_len", None)
+    seq = prompt if not limit else prompt[:, -limit:]
+    done = np.zeros(B, dtype=bool)
+    fill = np.zeros(B, dtype=np.int64)
+    out = []
+    logits, state = model(seq, cond=cond, cache=None)
+    for _ in range(max_new_tokens):
+        last = np.array(logits[:, -1, :], dtype=np.float32)
+        if banned:
+            last[:, banned] = -np.inf
+        if temperature <= 0:
+            nxt = last.argmax(-1)
+        else:
+            nxt = sample_rows(softmax(filter_logits_numpy(last / np.float32(temperature), top_k, top_p)), rng)
+        nxt = np.where(done, fill, nxt).astype(np.int64)
+        out.append(nxt)
+        if stop.size:
+            hit = np.isin(nxt, stop) & ~done
+            fill = np.where(hit, nxt, fill)
+            done |= hit
+            if done.all():
+                break
+        if len(out) == max_new_tokens:
+            break
+        seq = np.concatenate([seq, nxt[:, None]], axis=1)
+        if limit and seq.shape[1] > limit:  # slide the window: start again on the last tokens
+            seq = seq[:, -limit:]
+            logits, state = model(seq, cond=cond, cache=None)
+        else:
+            logits, state = model(nxt[:, None], cond=cond, cache=state)
+    return np.stack(out, axis=1) if out else prompt[:, :0]

@@ -1,0 +1,254 @@
+"""ONNX export of core's model types and the torch-free inference path (seqkit.inference)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from seqkit import (  # noqa: E402
+    RNNLM,
+    GRUSeq2Seq,
+    RNNConfig,
+    Seq2SeqConfig,
+    TransformerConfig,
+    TransformerLM,
+    TransformerSeq2Seq,
+    export_onnx,
+    filter_logits,
+    filter_logits_numpy,
+    generate,
+    generate_numpy,
+    load_for_inference,
+    next_token_probs,
+    save_checkpoint,
+)
+from seqkit.errors import SeqkitError  # noqa: E402
+
+
+@pytest.fixture
+def cli():
+    from typer.testing import CliRunner
+
+    from seqkit.cli import app
+
+    return lambda args: CliRunner().invoke(app, args)
+
+LMS = {
+    "gru": (RNNLM, RNNConfig(vocab_size=11, cell="gru", n_embd=8, hidden=16, n_layers=2, n_cond=3)),
+    "lstm": (RNNLM, RNNConfig(vocab_size=11, cell="lstm", n_embd=8, hidden=16, n_cond=3, cond_dim=4)),
+    "rnn": (RNNLM, RNNConfig(vocab_size=11, cell="rnn", n_embd=8, hidden=16)),
+    "transformer": (TransformerLM, TransformerConfig(vocab_size=11, n_layer=2, n_head=2, n_embd=16,
+                                                      max_len=12, n_cond=3)),
+    "rope": (TransformerLM, TransformerConfig(vocab_size=11, n_layer=1, n_head=2, n_embd=16, max_len=12,
+                                               position="rope", bias=True)),
+}
+MODEL_TYPES = {RNNLM: "rnn-lm", TransformerLM: "transformer-lm", GRUSeq2Seq: "gru-seq2seq",
+               TransformerSeq2Seq: "transformer-seq2seq"}
+
+
+def _saved(tmp_path, cls, config, name="m", dtype=None):
+    torch.manual_seed(0)
+    model = cls(config).eval()
+    for p in model.parameters():  # larger weights than the init: sharper distributions to compare
+        p.data.normal_(0, 0.5)
+    path = save_checkpoint(tmp_path / f"{name}.json", model, model_type=MODEL_TYPES[cls], config=config,
+                           dtype=dtype)
+    export_onnx(path)
+    from seqkit import load_checkpoint
+
+    return path, load_checkpoint(path).model
+
+
+def _torch_probs(model, seq, cond):
+    """Next-token probabilities after every prefix, one token per call through the cache."""
+    cache = model.new_cache() if hasattr(model, "new_cache") else None
+    out = []
+    with torch.no_grad():
+        for t in range(seq.shape[1]):
+            logits, cache = model(torch.as_tensor(seq[:, t: t + 1]), cond=cond, cache=cache)
+            out.append(logits[:, -1].softmax(-1).numpy())
+    return np.stack(out, 1)
+
+
+def _onnx_probs(model, seq, cond):
+    state, out = None, []
+    for t in range(seq.shape[1]):
+        logits, state = model(seq[:, t: t + 1], cond=cond, cache=state)
+        out.append(next_token_probs(logits[:, -1], 1.0))
+    return np.stack(out, 1)
+
+
+@pytest.mark.parametrize("name", sorted(LMS))
+def test_lm_graph_gives_torchs_probabilities_at_every_step(name, tmp_path):
+    cls, config = LMS[name]
+    path, model = _saved(tmp_path, cls, config, dtype="float16")
+    ck = load_for_inference(path)
+    assert ck.backend == "onnx"
+    rng = np.random.default_rng(0)
+    seq = rng.integers(0, 11, size=(4, 10))
+    cond = np.array([0, 1, 2, 1]) if config.n_cond else None
+    tcond = torch.as_tensor(cond) if cond is not None else None
+    want = _torch_probs(model, seq, tcond)
+    got = _onnx_probs(ck.model, seq, cond)
+    assert np.abs(got - want).max() < 1e-4
+    # the whole sequence in one call gives the same as token by token
+    logits, _ = ck.model(seq, cond=cond)
+    with torch.no_grad():
+        full, _ = model(torch.as_tensor(seq), cond=tcond, cache=model.new_cache() if hasattr(model, "new_cache") else None)
+    assert np.abs(logits - full.numpy()).max() < 1e-4
+
+
+@pytest.mark.parametrize("name", ["gru", "transformer"])
+def test_greedy_generation_is_identical(name, tmp_path):
+    cls, config = LMS[name]
+    path, model = _saved(tmp_path, cls, config)
+    onnx_model = load_for_inference(path).model
+    prompt = np.array([[1, 2], [3, 4], [5, 6]])
+    cond = np.array([0, 1, 2])
+    kw = dict(temperature=0.0, stop_ids=(7,), suppress_ids=(0,))
+    want = generate(model, torch.as_tensor(prompt), 20, cond=torch.as_tensor(cond), **kw)
+    got = generate_numpy(onnx_model, prompt, 20, cond=cond, **kw)
+    assert got.tolist() == want.tolist()  # 20 tokens: the transformer's window (12) slides too
+
+
+def test_sampling_follows_the_filtered_distribution(tmp_path):
+    cls, config = LMS["transformer"]
+    path, _ = _saved(tmp_path, cls, config)
+    onnx_model = load_for_inference(path).model
+    prompt = np.ones((4000, 1), dtype=np.int64)
+    rng = np.random.default_rng(0)
+    cond = np.zeros(4000, dtype=np.int64)
+    first = generate_numpy(onnx_model, prompt, 1, temperature=0.7, top_k=4, cond=cond, rng=rng)[:, 0]
+    logits, _ = onnx_model(prompt[:1], cond=cond[:1])
+    probs = next_token_probs(logits[:, -1], 0.7, top_k=4)[0]
+    freq = np.bincount(first, minlength=11) / len(first)
+    assert set(np.flatnonzero(freq)) <= set(np.flatnonzero(probs))
+    assert np.abs(freq - probs).max() < 0.03
+    # same seed, same tokens
+    again = generate_numpy(onnx_model, prompt[:50], 5, cond=cond[:50], rng=np.random.default_rng(3))
+    assert again.tolist() == generate_numpy(onnx_model, prompt[:50], 5, cond=cond[:50],
+                                            rng=np.random.default_rng(3)).tolist()
+
+
+@pytest.mark.parametrize("top_k,top_p", [(0, 1.0), (3, 1.0), (0, 0.8), (5, 0.5), (0, 0.0)])
+def test_filter_logits_numpy_matches_torch(top_k, top_p):
+    logits = torch.randn(6, 20, generator=torch.Generator().manual_seed(top_k))
+    want = filter_logits(logits, top_k, top_p).softmax(-1).numpy()
+    got = next_token_probs(logits.numpy(), 1.0, top_k, top_p)
+    assert np.abs(got - want).max() < 1e-6
+    assert np.isneginf(filter_logits_numpy(logits.numpy(), top_k, top_p)).sum() == \
+        torch.isneginf(filter_logits(logits, top_k, top_p)).sum().item()
+
+
+SEQ2SEQ = {
+    "gru": (GRUSeq2Seq, Seq2SeqConfig(src_vocab=9, tgt_vocab=12, n_embd=8, hidden=16, n_layers=2, max_len=40)),
+    "transformer": (TransformerSeq2Seq, Seq2SeqConfig(src_vocab=9, tgt_vocab=12, n_embd=16, n_head=2,
+                                                       n_layers=2, d_ff=32, max_len=40)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQ2SEQ))
+def test_seq2seq_graphs_match_torch(name, tmp_path):
+    cls, config = SEQ2SEQ[name]
+    path, model = _saved(tmp_path, cls, config)
+    ck = load_for_inference(path)
+    assert ck.backend == "onnx"
+    rng = np.random.default_rng(1)
+    src = rng.integers(1, 9, size=(5, 6))
+    tgt = rng.integers(1, 12, size=(5, 8))
+    # teacher-forced probabilities at every step
+    memory, state = ck.model.start(src)
+    with torch.no_grad():
+        tstate = model.start(torch.as_tensor(src))
+        for t in range(tgt.shape[1]):
+            logits, state = ck.model.step(tgt[:, t: t + 1], memory, state)
+            tl, tstate = model.step(torch.as_tensor(tgt[:, t: t + 1]), tstate)
+            diff = np.abs(next_token_probs(logits[:, -1], 1.0) - tl[:, -1].softmax(-1).numpy()).max()
+            assert diff < 1e-4
+    # greedy decoding of rows of several lengths: identical to torch's padded batch
+    rows = [list(rng.integers(1, 9, size=n)) for n in (3, 5, 5, 7, 2, 7)]
+    got = ck.model.greedy_decode_rows(rows, lambda n: 15, 1, 2)
+    from seqkit import pad_sequences
+
+    want = model.greedy_decode(pad_sequences(rows, 0), 15, 1, 2).tolist()
+    for g, w in zip(got, want):
+        assert g == w[: len(g)] and all(x == 2 for x in w[len(g):])
+
+
+def test_backend_choice_and_fallback(tmp_path, monkeypatch):
+    cls, config = LMS["gru"]
+    path, _ = _saved(tmp_path, cls, config)
+    assert load_for_inference(path).backend == "onnx"
+    monkeypatch.setenv("SEQKIT_BACKEND", "torch")
+    assert load_for_inference(path).backend == "torch"
+    monkeypatch.setenv("SEQKIT_BACKEND", "tensorflow")
+    with pytest.raises(SeqkitError, match="SEQKIT_BACKEND must be"):
+        load_for_inference(path)
+    monkeypatch.delenv("SEQKIT_BACKEND")
+    # retrained weights: the old graphs are not used, then replaced
+    model = cls(config)
+    save_checkpoint(path, model, model_type="rnn-lm", config=config)
+    assert load_for_inference(path).backend == "torch"
+    monkeypatch.setenv("SEQKIT_BACKEND", "onnx")
+    with pytest.raises(SeqkitError, match="no ONNX graphs"):
+        load_for_inference(path)
+    files = export_onnx(path)
+    assert [f.name for f in tmp_path.glob("*.onnx")] == [files[0].name]  # the stale graph is gone
+    assert load_for_inference(path).backend == "onnx"
+    # corrupt or missing weights: the same error as on torch, though the graphs do not read them
+    from seqkit.checkpoints import read_meta
+    from seqkit.errors import CheckpointError
+
+    weights = tmp_path / read_meta(path)["weights"]
+    good = weights.read_bytes()
+    weights.write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_for_inference(path)
+    weights.unlink()
+    with pytest.raises(CheckpointError, match="missing"):
+        load_for_inference(path)
+    weights.write_bytes(good)
+    # an unreadable graph: torch serves the model
+    monkeypatch.setenv("SEQKIT_BACKEND", "auto")
+    files[0].write_bytes(b"not a graph")
+    assert load_for_inference(path).backend == "torch"
+
+
+def test_float32_weights_stay_exact(tmp_path):
+    cls, config = LMS["gru"]
+    path, model = _saved(tmp_path, cls, config)  # float32: not representable in float16
+    ck = load_for_inference(path)
+    seq = np.array([[1, 2, 3]])
+    logits, _ = ck.model(seq, cond=np.array([1]))
+    with torch.no_grad():
+        want, _ = model(torch.as_tensor(seq), cond=torch.tensor([1]))
+    assert np.abs(logits - want.numpy()).max() < 1e-5
+
+
+def test_model_without_graphs_is_one_error(tmp_path):
+    import torch.nn as nn
+
+    from seqkit.onnx_export import graph_specs
+
+    assert graph_specs(nn.Linear(2, 2)) is None
+
+
+def test_export_onnx_command(tmp_path, cli):
+    cls, config = LMS["rnn"]
+    path, _ = _saved(tmp_path, cls, config)
+    for f in tmp_path.glob("*.onnx"):
+        f.unlink()
+    r = cli(["export-onnx", str(path), "--json"])
+    assert r.exit_code == 0, r.output
+    assert len(list(tmp_path.glob("*.step.onnx"))) == 1
+    r = cli(["export-onnx", "gru"])
+    assert r.exit_code == 2 and "--task" in r.output
+
+
+def test_doctor_names_the_backend(cli):
+    r = cli(["doctor", "--json"])
+    assert "onnxruntime" in r.output
