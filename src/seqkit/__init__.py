@@ -35,6 +35,7 @@ _EXPORTS = {
     "Generator": "seqkit.generation",
     "Param": "seqkit.generation",
     "Output": "seqkit.generation",
+    "FileOutput": "seqkit.generation",
     "Result": "seqkit.generation",
     "RunContext": "seqkit.generation",
     "Cancelled": "seqkit.generation",
@@ -84,6 +85,8 @@ _EXPORTS = {
     "user_checkpoint_dir": "seqkit.checkpoints",
     "user_checkpoint_path": "seqkit.checkpoints",
     "atomic_write_bytes": "seqkit.checkpoints",
+    "check_writable": "seqkit.paths",
+    "numbered": "seqkit.paths",
     # data, devices, output
     "cache_dir": "seqkit.data",
     "data_dir": "seqkit.data",

@@ -29,7 +29,8 @@ class Param:
 
     ``type`` is one of ``str``, ``int``, ``float``, ``bool``, ``choice`` (one of ``choices``),
     ``file`` (a path on the command line, an upload in a web front end; ``accept`` lists the file
-    suffixes read) or ``list`` (several strings, e.g. numbers). ``flags`` is how the command line
+    suffixes read) or ``list`` (several strings, e.g. numbers). ``above_min=True`` makes ``min``
+    itself refused (``--top-p`` must be above 0). ``flags`` is how the command line
     spells it (default ``--name-with-dashes``); ``argument=True`` makes it positional there, and
     with ``stdin=True`` a ``-`` among a list's values reads more, one per line, from standard input
     (on the command line only).
@@ -47,6 +48,7 @@ class Param:
     argument: bool = False
     accept: tuple[str, ...] = ()
     stdin: bool = False
+    above_min: bool = False
 
     def __post_init__(self):
         if self.type not in PARAM_TYPES:
@@ -77,6 +79,8 @@ class Param:
         if self.type in ("int", "float"):
             if self.type == "float" and not math.isfinite(value):
                 raise SeqkitError(f"{self.flag} must be a finite number, not {value}")
+            if self.min is not None and self.above_min and value <= self.min:
+                raise SeqkitError(f"{self.flag} must be above {_num(self.min)}, not {value}")
             if self.min is not None and value < self.min:
                 raise SeqkitError(f"{self.flag} must be at least {_num(self.min)}, not {value}")
             if self.max is not None and value > self.max:
@@ -100,6 +104,8 @@ class Param:
         for key in ("min", "max"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        if self.above_min:
+            out["above_min"] = True
         if self.choices:
             out["choices"] = list(self.choices)
         if self.accept:
@@ -108,22 +114,56 @@ class Param:
 
 
 @dataclass
+class FileOutput:
+    """How the command line saves one kind of file that a generator makes.
+
+    ``suffix`` is the key in :attr:`Output.files` (``"mid"``); ``flags`` the option that names
+    where it goes (``("--out", "-o")``), with ``default`` (e.g. ``"generated.mid"``) or ``None``
+    (then the file is made only when asked for). A file option with several outputs numbers them
+    (``NAME_1.mid``, ``NAME_2.mid`` ...); with ``folder=True`` the option names a folder that gets
+    ``STEM_1.SUFFIX`` ...; with ``joined=True`` the outputs' texts go into that one file (all
+    tunes in one ``.abc``) instead of standard output.
+    """
+
+    suffix: str
+    flags: tuple[str, ...]
+    help: str = ""
+    default: str | None = None
+    folder: bool = False
+    stem: str = "out"
+    joined: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.flags[0].lstrip("-").replace("-", "_") + "_file"
+
+    @property
+    def flag(self) -> str:
+        return max(self.flags, key=len)
+
+
+@dataclass
 class Output:
     """One generated item: ``text`` (a name, number words, an ABC tune), ``files`` by suffix
-    (``{"mid": bytes, "wav": bytes, "png": bytes}``) and ``meta`` (e.g. ``{"new": True}``)."""
+    (``{"mid": bytes, "wav": bytes, "png": bytes}``) and ``meta`` (e.g. ``{"new": True}``).
+    ``saved`` is filled in by the command line: where it wrote each file."""
 
     text: str | None = None
     files: dict[str, bytes] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    saved: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """JSON-able: the text, the metadata and the file suffixes (not their bytes)."""
+        """JSON-able: the text, the metadata, the file suffixes (not their bytes) and where the
+        files were saved."""
         out: dict[str, Any] = {}
         if self.text is not None:
             out["text"] = self.text
         out.update(self.meta)
         if self.files:
             out["files"] = sorted(self.files)
+        if self.saved:
+            out["saved"] = dict(self.saved)
         return out
 
 
@@ -169,8 +209,10 @@ class Generator:
 
     ``run`` is a function (or ``"package.module:function"``, imported on first use) called with one
     keyword argument per parameter, already checked, plus ``ctx`` (a :class:`RunContext`) if it
-    takes one; it returns a :class:`Result` (or a list of :class:`Output`). ``command`` is the
-    command line that runs it (``"names"``, ``"music generate"``), for help and docs.
+    takes one, and ``want`` (the set of file suffixes the caller wants: skip making the others)
+    if it takes that; it returns a :class:`Result` (or a list of :class:`Output`). ``files`` says
+    how a command line saves the files it makes; ``command`` is the command line that runs it
+    (``"names"``, ``"music generate"``), for help and docs.
     """
 
     name: str
@@ -179,6 +221,7 @@ class Generator:
     task: str = ""
     description: str = ""
     command: str = ""
+    files: list[FileOutput] = field(default_factory=list)
     plugin: str = ""
 
     def __post_init__(self):
@@ -207,13 +250,16 @@ class Generator:
             out[p.name] = p.check(p.default if value is None else value)
         return out
 
-    def __call__(self, ctx: RunContext | None = None, **values) -> Result:
+    def __call__(self, ctx: RunContext | None = None, want: set[str] | None = None, **values) -> Result:
         from .registry import resolve
 
         checked = self.check(values)
         function = resolve(self.run, f"generator {self.name!r}", self.plugin)
-        if "ctx" in inspect.signature(function).parameters:
+        accepts = inspect.signature(function).parameters
+        if "ctx" in accepts:
             checked["ctx"] = ctx or RunContext()
+        if "want" in accepts:
+            checked["want"] = {f.suffix for f in self.files} if want is None else set(want)
         result = function(**checked)
         if isinstance(result, list):
             result = Result(result)
@@ -225,14 +271,16 @@ class Generator:
     def schema(self) -> dict:
         return {"name": self.name, "task": self.task, "description": self.description,
                 "command": self.command, "plugin": self.plugin,
-                "params": [p.schema() for p in self.params]}
+                "params": [p.schema() for p in self.params],
+                "files": sorted({f.suffix for f in self.files})}
 
 
-def run_generator(name: str, ctx: RunContext | None = None, **params) -> Result:
-    """Run a registered generator by name: ``run_generator("names", country="Greek", count=3)``."""
+def run_generator(name: str, ctx: RunContext | None = None, want: set[str] | None = None, **params) -> Result:
+    """Run a registered generator by name: ``run_generator("names", country="Greek", count=3)``.
+    ``want`` limits the files it makes (default: every kind it can)."""
     from .registry import get_generator
 
-    return get_generator(name)(ctx=ctx, **params)
+    return get_generator(name)(ctx=ctx, want=want, **params)
 
 
 # ---------------------------------------------------------------- the shared parameters
@@ -255,7 +303,8 @@ def top_k_param(**overrides) -> Param:
 
 def top_p_param(**overrides) -> Param:
     return Param("top_p", "float", None, "Nucleus sampling: the smallest set of tokens whose "
-                 "probability reaches p (0 < p <= 1).", min=1e-9, max=1.0, flags=("--top-p",), **overrides)
+                 "probability reaches p (1 = off).", min=0.0, above_min=True, max=1.0, flags=("--top-p",),
+                 **overrides)
 
 
 def count_param(default: int = 1, max: int | None = None, help: str = "How many to make.", **overrides) -> Param:

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from .generation import Generator, Result, RunContext
+from .paths import check_writable, numbered
 
 _PY_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "choice": str, "file": Path,
              "list": list[str]}
@@ -42,18 +43,24 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
         if ctx is not None and ctx.invoked_subcommand is not None:
             return None
         as_json = values.pop("as_json", False)
+        targets = {f.suffix: (f, values.pop(f.name)) for f in gen.files}
+        targets = {k: (f, Path(v)) for k, (f, v) in targets.items() if v is not None}
+        for f, path in targets.values():  # before any work: nothing is half-written
+            check_writable(path, f.flag, folder=f.folder)
         for p in params:
             if p.stdin and values.get(p.name):
                 values[p.name] = _read_stdin(values[p.name])
+        want = {k for k, (f, _) in targets.items() if not f.joined}
         with _terminal_progress(gen.name) as run_ctx:
-            result = gen(ctx=run_ctx, **values, **run_kwargs)
+            result = gen(ctx=run_ctx, want=want, **values, **run_kwargs)
+        _save(result, targets)
         for note in result.notes:
             print(note, file=sys.stderr)
         if as_json:
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         elif show is not None:
             show(result)
-        else:
+        elif not any(f.joined for f, _ in targets.values()):
             for out in result.outputs:
                 if out.text is not None:
                     typer.echo(out.text)
@@ -66,6 +73,11 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
     for p in params:
         signature.append(inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY,
                                            default=_default(p), annotation=_annotation(p)))
+    for f in gen.files:
+        signature.append(inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+            annotation=Annotated[Path | None, typer.Option(*f.flags, help=f.help,
+                                                           show_default=f.default is not None)]))
     signature.append(inspect.Parameter(
         "as_json", inspect.Parameter.KEYWORD_ONLY, default=False,
         annotation=Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]))
@@ -74,6 +86,30 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
     command.__name__ = gen.name.replace("-", "_")
     command.__doc__ = gen.description or f"Run the {gen.name} generator."
     return command
+
+
+def _save(result: Result, targets: dict) -> None:
+    """Write each output's files where the options say; record the paths in ``Output.saved``."""
+    from .checkpoints import atomic_write_bytes
+
+    outputs = result.outputs
+    for suffix, (f, path) in targets.items():
+        if f.joined:
+            texts = [o.text for o in outputs if o.text is not None]
+            atomic_write_bytes(path, ("\n\n".join(texts) + "\n").encode())
+            for o in outputs:
+                o.saved[suffix] = str(path)
+            result.notes.append(f"wrote {path}")
+            continue
+        having = [o for o in outputs if suffix in o.files]
+        if f.folder:
+            paths = [path / f"{f.stem}_{i}.{suffix}" for i in range(1, len(outputs) + 1)]
+            paths = [p for p, o in zip(paths, outputs) if suffix in o.files]
+        else:
+            paths = numbered(path, len(having), suffix)
+        for o, target in zip(having, paths):
+            atomic_write_bytes(target, o.files[suffix])
+            o.saved[suffix] = str(target)
 
 
 def _read_stdin(items: list[str]) -> list[str]:
@@ -116,12 +152,11 @@ def _range_help(p) -> str:
         return f" [one of: {', '.join(p.choices)}]"
     if p.max is not None and p.max > 1e12:  # e.g. a seed's 2**63 - 1: say only the floor
         return f" [x>={_num(p.min)}]" if p.min is not None else ""
+    low = "<" if p.above_min else "<="
     if p.min is not None and p.max is not None:
-        if p.type == "float" and 0 < p.min < 1e-6:
-            return f" [0<x<={_num(p.max)}]"
-        return f" [{_num(p.min)}<=x<={_num(p.max)}]"
+        return f" [{_num(p.min)}{low}x<={_num(p.max)}]"
     if p.min is not None:
-        return f" [x>={_num(p.min)}]"
+        return f" [x>{'' if p.above_min else '='}{_num(p.min)}]"
     if p.max is not None:
         return f" [x<={_num(p.max)}]"
     return ""

@@ -22,10 +22,10 @@ def test_generate_seeded_and_midi(h, tiny_run, tmp_path):
     assert a.stdout == b.stdout and a.stdout.startswith("X:")
     c = h.cli(args + ["--out", tmp_path / "t.abc", "--midi", tmp_path / "mid", "--json"], tmp_path)
     assert c.exit_code == 0, c.output
-    rows = json.loads(c.stdout)["tunes"]
+    rows = json.loads(c.stdout)["results"]
     assert (tmp_path / "t.abc").read_text().startswith("X:")
     assert all(r["ended"] for r in rows)  # a memorised corpus: every tune reaches <end>
-    converted = [r for r in rows if r["midi"]]
+    converted = [r for r in rows if "mid" in r.get("saved", {})]
     assert converted and all((tmp_path / "mid" / f"tune_{r['index']}.mid").exists() for r in converted)
 
 
@@ -152,8 +152,8 @@ def test_shipped_model_generates(h, tmp_path):
     r = h.cli(["abc", "generate", "-n", "2", "--max-chars", "60", "--seed", "0", "--device", "cpu",
                "--json"], tmp_path)
     assert r.exit_code == 0, r.output
-    tunes = json.loads(r.stdout)["tunes"]
-    assert len(tunes) == 2 and all(t["abc"].startswith("X:") for t in tunes)
+    tunes = json.loads(r.stdout)["results"]
+    assert len(tunes) == 2 and all(t["text"].startswith("X:") for t in tunes)
     assert json.loads(r.stdout)["model"].endswith("checkpoints/lstm.json")
 
 
@@ -258,7 +258,7 @@ def test_train_negative_threads_is_an_error(h, tmp_path):
 
 def test_unknown_engine_without_midi(h, tiny_run, tmp_path):
     _fails(h.cli(["abc", "generate", "-m", tiny_run["ckpt"], "-n", "1", "--engine", "lilypond"], tmp_path),
-           "unknown engine")
+           "--engine must be one of auto, music21, abc2midi")
 
 
 def test_resume_reports_only_new_epochs(h, tiny_run, tmp_path):

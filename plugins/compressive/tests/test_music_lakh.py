@@ -106,7 +106,7 @@ def test_train_generate_eval_compressive_on_lakh_with_notes_chords(lakh, env):
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
     assert res["primer_tokens"] == 1 + 8  # <bos> + one chord per 0.5 s in the first 4 s
-    piece = res["pieces"][0]
+    piece = res["results"][0]
     assert 1 <= piece["tokens"] <= 12  # up to <eos>
     assert 8 * 0.25 <= piece["seconds"] <= (8 + piece["tokens"]) * 0.25  # the primer, one 0.25 s step a token
     import pretty_midi
@@ -121,7 +121,7 @@ def test_train_generate_eval_compressive_on_lakh_with_notes_chords(lakh, env):
     r = cli("music", "generate", "--model", "lakh-tiny", "--seconds", "3", "--continuation-only",
             "--seed", "2", "--out", env / "s.mid", "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
-    assert 0 < json.loads(r.stdout)["pieces"][0]["seconds"] <= 3.0
+    assert 0 < json.loads(r.stdout)["results"][0]["seconds"] <= 3.0
     # a primer without the guitar the tokenizer reads, and an unreadable one: one line each
     r = cli("music", "generate", "--model", "lakh-tiny", "--primer", lakh["root"] / "Piano Man" / "Waltz.mid",
             "--out", env / "p.mid", "--device", "cpu")

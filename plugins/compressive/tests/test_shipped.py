@@ -51,7 +51,7 @@ def test_generate_with_the_shipped_model_continues_a_primer(music, tmp_path):
                                  "--seed", "0", "--device", "cpu", "--json"])
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
-    piece = res["pieces"][0]
+    piece = res["results"][0]
     assert res["generated_tokens"] == piece["tokens"] == 96 and res["primer_tokens"] > 48
     assert piece["notes"] > 24  # the primer's 24 notes and more
     import pretty_midi

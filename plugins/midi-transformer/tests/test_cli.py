@@ -105,7 +105,7 @@ def test_generate_with_primer(tiny_model, primer, tmp_path):
             "--tokens", 40, "--out", out, "--piano-roll", roll, "--wav", wav, "--seed", 3, "--json")
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
-    assert res["primer_tokens"] > 10 and res["pieces"][0]["out"] == str(out)
+    assert res["primer_tokens"] > 10 and res["results"][0]["saved"]["mid"] == str(out)
     assert out.exists() and roll.read_bytes()[:4] == b"\x89PNG" and wav.read_bytes()[:4] == b"RIFF"
     # seeded: same output twice
     r2 = cli("music", "generate", "--model", tiny_model["ckpt"], "--primer", primer, "--primer-seconds", 3,
@@ -119,27 +119,26 @@ def test_generate_batch_from_nothing(tiny_model, tmp_path):
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in tmp_path.glob("x_*.mid")) == ["x_1.mid", "x_2.mid", "x_3.mid"]
     res = json.loads(r.stdout)
-    assert res["primer_tokens"] == 1 and len(res["pieces"]) == 3
+    assert res["primer_tokens"] == 1 and len(res["results"]) == 3
     import pretty_midi
 
-    for piece in res["pieces"]:  # --seconds 2: nothing after 2 s (+ one 10 ms step for a note cut there)
+    for piece in res["results"]:  # --seconds 2: nothing after 2 s (+ one 10 ms step for a note cut there)
         assert piece["seconds"] <= 2.01
-        assert pretty_midi.PrettyMIDI(piece["out"]).get_end_time() <= 2.01
+        assert pretty_midi.PrettyMIDI(piece["saved"]["mid"]).get_end_time() <= 2.01
 
 
 def test_generate_bad_input(tiny_model, tmp_path):
     ck = tiny_model["ckpt"]
     r = cli("music", "generate", "--model", ck, "--primer", tmp_path / "missing.mid")
-    assert r.exit_code == 2 and "no such primer" in r.output
+    assert r.exit_code == 2 and "--primer" in r.output and "does not exist" in r.output
     (tmp_path / "text.mid").write_text("not midi at all")
     r = cli("music", "generate", "--model", ck, "--primer", tmp_path / "text.mid")
     assert r.exit_code == 2 and "not a readable MIDI" in r.output and "Traceback" not in r.output
     empty = make_midi(tmp_path / "empty.mid", [])
     r = cli("music", "generate", "--model", ck, "--primer", empty)
     assert r.exit_code == 2 and "no notes" in r.output
-    r = cli("music", "generate", "--model", ck, "--out", tmp_path / "no" / "dir" / "x.mid")
-    assert r.exit_code == 2 and "does not exist" in r.output
-    assert not list(tmp_path.glob("**/x.mid*"))
+    r = cli("music", "generate", "--model", ck, "--tokens", 4, "--out", tmp_path / "new" / "dir" / "x.mid")
+    assert r.exit_code == 0 and (tmp_path / "new" / "dir" / "x.mid").exists()  # folders are made, as render does
     r = cli("music", "generate", "--model", "no-such-model")
     assert r.exit_code == 2
 
@@ -148,12 +147,13 @@ def test_generate_missing_soundfont_writes_nothing_and_wav_keeps_midi_seconds(ti
     out = tmp_path / "s.mid"
     r = cli("music", "generate", "--model", tiny_model["ckpt"], "--primer", primer, "--tokens", 5,
             "--out", out, "--wav", tmp_path / "s.wav", "--soundfont", tmp_path / "none.sf2")
-    assert r.exit_code == 2 and "no such SoundFont" in r.stderr and "Traceback" not in r.output
+    assert r.exit_code == 2 and "--soundfont" in r.stderr and "does not exist" in r.stderr
+    assert "Traceback" not in r.output
     assert not list(tmp_path.glob("s.*"))
     args = ["music", "generate", "--model", tiny_model["ckpt"], "--primer", primer, "--primer-seconds", 3,
             "--tokens", 20, "--seed", 1, "--json"]
-    plain = json.loads(cli(*args, "--out", tmp_path / "a.mid").stdout)["pieces"][0]
-    with_wav = json.loads(cli(*args, "--out", tmp_path / "b.mid", "--wav", tmp_path / "b.wav").stdout)["pieces"][0]
+    plain = json.loads(cli(*args, "--out", tmp_path / "a.mid").stdout)["results"][0]
+    with_wav = json.loads(cli(*args, "--out", tmp_path / "b.mid", "--wav", tmp_path / "b.wav").stdout)["results"][0]
     assert with_wav["seconds"] == plain["seconds"] and with_wav["wav_seconds"] > plain["seconds"]
 
 

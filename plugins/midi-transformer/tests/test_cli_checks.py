@@ -59,7 +59,7 @@ def test_generate_checks_every_target_first(tmp_path, model):
         out = tmp_path / "g.mid"
         args = ["--out", out] if flag != "--out" else []
         r = cli("music", "generate", "--model", model, "--tokens", 8, "--device", "cpu", *args, flag, tmp_path / "dir")
-        assert r.exit_code == 2 and "it is a folder" in r.stderr, (flag, r.output)
+        assert r.exit_code == 2 and "is a folder; give a file name" in r.stderr, (flag, r.output)
         assert not out.exists()  # nothing written before the error
     r = cli("music", "generate", "--model", model, "--tokens", 8, "--primer-seconds", 2, "--out", tmp_path / "x.mid")
     assert r.exit_code == 2 and "--primer-seconds needs --primer" in r.stderr
@@ -73,10 +73,10 @@ def test_generate_several_pieces_renders_each(tmp_path, model):
     r = cli("music", "generate", "--model", model, "--primer", primer, "--tokens", 16, "-n", 2, "--seed", 0,
             "--out", tmp_path / "g.mid", "--piano-roll", tmp_path / "roll.png", "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
-    pieces = json.loads(r.stdout)["pieces"]
-    assert [p["piano_roll"] for p in pieces] == [str(tmp_path / "roll_1.png"), str(tmp_path / "roll_2.png")]
+    pieces = json.loads(r.stdout)["results"]
+    assert [p["saved"]["png"] for p in pieces] == [str(tmp_path / "roll_1.png"), str(tmp_path / "roll_2.png")]
     assert all((tmp_path / f"roll_{i}.png").stat().st_size > 1000 for i in (1, 2))
-    assert [p["out"] for p in pieces] == [str(tmp_path / "g_1.mid"), str(tmp_path / "g_2.mid")]
+    assert [p["saved"]["mid"] for p in pieces] == [str(tmp_path / "g_1.mid"), str(tmp_path / "g_2.mid")]
 
 
 def test_eval_max_windows_scores_exactly_that_many(tmp_path, model, maestro_folder):

@@ -13,15 +13,16 @@ from typing import Annotated
 
 import typer
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError, generator_command
 from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, set_threads
+
+from .generator import ABC, DEFAULT_MODEL, show_tunes
 
 abc_app = typer.Typer(
     help="Folk tunes in ABC notation, one character at a time (LSTM/GRU/RNN), and ABC -> MIDI.",
     no_args_is_help=True,
 )
 
-DEFAULT_MODEL = "lstm"
 ModelCkpt = Annotated[str, typer.Option("--model", "-m",
                                         help="Checkpoint name (see `seqkit models --task abc`) or path to its .json.")]
 EngineOption = Annotated[str, typer.Option("--engine", help="ABC -> MIDI converter: auto (music21), music21 or abc2midi.")]
@@ -48,7 +49,7 @@ def _default_data(data: Path | None, val: Path | None) -> tuple[Path, Path | Non
                       f"{course}; set SEQKIT_SHARED_DATA)")
 
 
-def _load(model: str, device: str):
+def load_abc_model(model: str, device: str):
     from seqkit import find_checkpoint, load_checkpoint, pick_device
 
     dev = pick_device(device)
@@ -63,20 +64,12 @@ def _load(model: str, device: str):
     return ckpt, dev
 
 
-def _generator(seed: int | None, device):
+def torch_generator(seed: int | None, device):
     import torch
 
     g = torch.Generator(device=device)
     g.manual_seed(seed if seed is not None else torch.seed())
     return g
-
-
-def _read_primer(primer: str) -> str:
-    if primer.startswith("@"):
-        from .data import read_text
-
-        return read_text(Path(primer[1:]))
-    return primer.replace("\\n", "\n")
 
 
 def _folder_target(path: Path | None, option: str) -> None:
@@ -99,58 +92,7 @@ def _write(path: Path, data: bytes) -> None:
 
 # ----------------------------------------------------------------------------- generate
 
-@abc_app.command()
-def generate(
-    model: ModelCkpt = DEFAULT_MODEL,
-    primer: Annotated[str, typer.Option("--primer", help="Text to start from, or @FILE. `\\n` is a newline.")] = "<start>\\nX:",
-    temperature: Annotated[float, typer.Option("--temperature", "-t", min=0.0, help="Sampling temperature (0 = greedy).")] = 1.0,
-    max_chars: Annotated[int, typer.Option("--max-chars", help="Stop a tune after this many new characters.")] = 1000,
-    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many tunes.")] = 3,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the tunes to this .abc file instead of stdout.")] = None,
-    midi: Annotated[Path | None, typer.Option("--midi", help="Also convert each tune to DIR/tune_N.mid.")] = None,
-    engine: EngineOption = "auto",
-    seed: SeedOption = None,
-    device: DeviceOption = "auto",
-    as_json: JsonOption = False,
-):
-    """Sample tunes: prime the network (default `<start>\\nX:`), draw characters until `<end>`."""
-    from .generate import sample_tunes
-    from .midi import abc_to_midi, pick_engine
-
-    pick_engine(engine)
-    _file_target(out, "--out")
-    _folder_target(midi, "--midi")
-    ckpt, dev = _load(model, device)
-    text = _read_primer(primer)
-    samples = sample_tunes(ckpt.model, ckpt.tokenizer, text, count, temperature, max_chars,
-                           _generator(seed, dev), dev)
-    rows = []
-    for i, s in enumerate(samples, 1):
-        row = {"index": i, "abc": s.abc, "ended": s.ended, "chars": len(s.text) - len(text)}
-        if not s.ended:
-            _info(f"tune {i}: no <end> within {max_chars} characters (cut)")
-        if midi is not None:
-            conv = abc_to_midi(s.abc, engine)
-            if conv.ok:
-                path = midi / f"tune_{i}.mid"
-                _write(path, conv.midi)
-                row.update(midi=str(path), notes=conv.notes)
-            else:
-                row.update(midi=None, error=conv.error)
-                _info(f"tune {i}: not converted to MIDI: {conv.error}")
-        rows.append(row)
-    if midi is not None:
-        ok = sum(1 for r in rows if r.get("midi"))
-        _info(f"{ok}/{len(rows)} tunes converted to MIDI in {midi}")
-    abc_text = "\n\n".join(r["abc"] for r in rows) + "\n"
-    if out is not None:
-        _write(out, abc_text.encode())
-        _info(f"wrote {len(rows)} tunes to {out}")
-    if as_json:
-        typer.echo(json.dumps({"model": str(ckpt.path), "temperature": temperature, "seed": seed,
-                               "tunes": rows}, indent=2))
-    elif out is None:
-        typer.echo(abc_text, nl=False)
+abc_app.command("generate")(generator_command(ABC, show=show_tunes))
 
 
 # ----------------------------------------------------------------------------- train
@@ -296,7 +238,7 @@ def evaluate(
         data = shared_data() / "abc-pa3" / "val.txt"
         if not data.exists():
             raise SeqkitError(f"give --data (no course val.txt at {data})")
-    ckpt, dev = _load(model, device)
+    ckpt, dev = load_abc_model(model, device)
     tunes = load_tunes(data, fmt)
     t0 = time.time()
     report = {"model": str(ckpt.path), "data": str(data), "tunes": len(tunes),
@@ -309,7 +251,7 @@ def evaluate(
               f"(read as <unk>): the loss is not comparable with other data")
     rows = []
     for temp in temps if count else []:
-        g = _generator(seed, dev)
+        g = torch_generator(seed, dev)
         gen = sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), count,
                            temp, max_chars, g, dev)
         convs = [abc_to_midi(s.abc, engine) for s in gen]
@@ -381,7 +323,7 @@ def heatmap(
     if max_chars < 1 or width < 1:
         raise SeqkitError("--max-chars and --width must be at least 1")
     _folder_target(out, "--out")
-    ckpt, dev = _load(model, device)
+    ckpt, dev = load_abc_model(model, device)
     units_in_model = getattr(ckpt.model.config, "hidden", None)
     if units_in_model is not None and find > units_in_model:
         raise SeqkitError(f"--find {find}: this model has only {units_in_model} units")
@@ -389,7 +331,7 @@ def heatmap(
         content = read_text(text)
     else:
         s = sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), 1,
-                         temperature, 1000, _generator(seed, dev), dev)[0]
+                         temperature, 1000, torch_generator(seed, dev), dev)[0]
         content = s.text
     # --find ranks units on up to 20,000 characters; only --max-chars of them are drawn
     content = content[: max(max_chars, 20_000) if find else max_chars]

@@ -23,3 +23,10 @@ def register_commands(app):
     from .commands import abc_app
 
     app.add_typer(abc_app, name="abc")
+
+
+@hookimpl
+def register_generators(register):
+    from .generator import ABC
+
+    register(ABC)

@@ -17,8 +17,10 @@ from typing import Annotated
 
 import typer
 
-from seqkit.errors import SeqkitError
-from seqkit.options import DeviceOption, JsonOption, SeedOption, TemperatureOption
+from seqkit import SeqkitError, generator_command
+from seqkit.options import DeviceOption, JsonOption, SeedOption
+
+from .generator import MUSIC, show_pieces
 
 music_app = typer.Typer(
     help="Piano performance MIDI: train a Music Transformer (or any seqkit LM) on MAESTRO or a "
@@ -27,6 +29,7 @@ music_app = typer.Typer(
 )
 
 DEFAULT_MODEL = "music-transformer"
+
 TASK = "music"
 
 
@@ -189,7 +192,7 @@ def primer_tokens_generic(path: Path, tokenizer, seconds: float | None, n_tokens
 
 # -- generate -----------------------------------------------------------------------------------
 
-def _cpu_threads(model, batch: int) -> None:
+def cpu_threads(model, batch: int) -> None:
     """One thread for small-batch sampling on the CPU (unless OMP_NUM_THREADS says otherwise):
     one-token matmuls are too small to share, and on a busy machine extra threads spin-wait
     (measured here: 512 tokens in 12.8 s on one thread, 165 s on two, load average 13)."""
@@ -199,148 +202,7 @@ def _cpu_threads(model, batch: int) -> None:
         torch.set_num_threads(1)
 
 
-def _numbered(path: Path, count: int, suffix: str) -> list[Path]:
-    """``path`` itself for one piece; ``NAME_1.ext``, ``NAME_2.ext`` ... for several."""
-    path = Path(path)
-    if count == 1:
-        return [path]
-    return [path.with_name(f"{path.stem}_{i + 1}{path.suffix or suffix}") for i in range(count)]
-
-
-def _check_writable(target: Path) -> None:
-    target = Path(target)
-    parent = target.parent
-    if target.is_dir():
-        raise SeqkitError(f"cannot write {target}: it is a folder")
-    if not parent.is_dir():
-        raise SeqkitError(f"cannot write {target}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        raise SeqkitError(f"cannot write {target}: permission denied")
-
-
-@music_app.command()
-def generate(
-    primer: Annotated[Path | None, typer.Option(help="MIDI file to continue (none: start from silence).")] = None,
-    primer_seconds: Annotated[float | None, typer.Option(min=0.01, help="Use the primer's first N seconds.")] = None,
-    primer_tokens_: Annotated[int | None, typer.Option("--primer-tokens", min=1, help="Use the primer's first N tokens.")] = None,
-    tokens: Annotated[int, typer.Option(min=1, help="Tokens to generate (~40 per second of piano).")] = 1024,
-    seconds: Annotated[float | None, typer.Option(min=0.1, help="Generate this many seconds instead of --tokens.")] = None,
-    count: Annotated[int, typer.Option("-n", "--count", min=1, help="Pieces to generate (one batch).")] = 1,
-    temperature: TemperatureOption = 1.0,
-    top_k: Annotated[int, typer.Option(min=0, help="Sample from the k likeliest tokens (0 = all).")] = 0,
-    top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass, above 0 (1 = off).")] = 1.0,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output MIDI (with -n > 1: NAME_1.mid, NAME_2.mid ...; likewise --wav and --piano-roll).")] = Path("generated.mid"),
-    continuation_only: Annotated[bool, typer.Option(help="Write the continuation without the primer.")] = False,
-    wav: Annotated[Path | None, typer.Option(help="Also render audio to this WAV.")] = None,
-    soundfont: Annotated[Path | None, typer.Option(help="SoundFont (.sf2) for --wav.")] = None,
-    piano_roll: Annotated[Path | None, typer.Option(help="Also draw a piano roll PNG.")] = None,
-    seed: SeedOption = None,
-    device: DeviceOption = "auto",
-    as_json: JsonOption = False,
-):
-    """Continue a primer MIDI (or start from nothing) with a trained music model."""
-    import torch
-
-    from seqkit.options import seed_everything
-
-    from .tokenizer import write_midi
-
-    if not 0 <= temperature < float("inf"):  # also rejects nan
-        raise SeqkitError(f"--temperature must be a finite number >= 0, not {temperature}")
-    if top_p <= 0:  # a nucleus of mass 0 holds no token at all
-        raise SeqkitError("--top-p must be above 0 (1 = off)")
-    if primer is not None and not primer.exists():
-        raise SeqkitError(f"no such primer file: {primer}")
-    if primer is None:
-        for flag, value in (("--primer-seconds", primer_seconds), ("--primer-tokens", primer_tokens_)):
-            if value is not None:
-                raise SeqkitError(f"{flag} needs --primer")
-    outs = _numbered(out, count, ".mid")
-    wavs = _numbered(wav, count, ".wav") if wav is not None else []
-    rolls = _numbered(piano_roll, count, ".png") if piano_roll is not None else []
-    for target in (*outs, *wavs, *rolls):  # before any work, so that nothing is half-written
-        _check_writable(target)
-    if wav is not None and soundfont is not None:  # before any file is written
-        from .render import check_soundfont
-
-        check_soundfont(soundfont)
-    seed_everything(seed)
-    ckpt = load_music_model(model, device)
-    _cpu_threads(ckpt.model, count)
-    tok, net = ckpt.tokenizer, ckpt.model
-    if seconds is not None and not hasattr(tok, "token_seconds"):
-        raise SeqkitError(f"the {getattr(tok, 'type', '')} tokenizer cannot measure seconds: use --tokens")
-    dev = next(net.parameters()).device
-    info: dict = {"model": str(ckpt.path)}
-    if primer is not None:
-        prompt, pinfo = primer_tokens(primer, tok, primer_seconds, primer_tokens_)
-        info.update(pinfo)
-    else:
-        prompt = [tok.bos_id]
-    limit = getattr(net.config, "max_len", None)
-    if limit and len(prompt) > limit:
-        _info(f"the primer has {len(prompt)} tokens, more than the model's context of {limit}: "
-              f"using its last {limit}")
-        prompt = prompt[-limit:]
-    n_new = tokens if seconds is None else int(seconds * getattr(tok, "tokens_per_second", 60)) + 64
-    x = torch.tensor([prompt] * count, dtype=torch.long, device=dev)
-    gen = torch.Generator(device=dev)
-    gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31, (1,)).item()))
-    t0 = time.perf_counter()
-    from .model import MusicTransformer
-
-    if isinstance(net, MusicTransformer):  # ring-buffer cache: no recompute past the context
-        new = net.generate(x, n_new, temperature, top_k, top_p, generator=gen, stop_ids=(tok.eos_id,))
-    else:
-        from seqkit.sampling import generate as lm_generate
-
-        input_only = [i for i in (getattr(tok, "pad_id", None), tok.bos_id) if i is not None]
-        new = lm_generate(net, x, n_new, temperature=temperature, top_k=top_k, top_p=top_p,
-                          stop_ids=(tok.eos_id,), suppress_ids=input_only, generator=gen)
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    elapsed = time.perf_counter() - t0
-    new = new.tolist()
-    primer_end = float(tok.token_seconds(prompt)[-1]) if primer is not None and hasattr(tok, "token_seconds") else 0.0
-    pieces = []
-    for i, row in enumerate(new):
-        if tok.eos_id in row:
-            row = row[: row.index(tok.eos_id)]
-        if seconds is not None:
-            times = tok.token_seconds(row)
-            row = [t for t, s in zip(row, times) if s <= seconds]
-        ids = row if continuation_only else prompt + row
-        pm = tok.decode_midi(ids)
-        write_midi(pm, outs[i])
-        notes = tok.decode_notes(ids)
-        pieces.append({"out": str(outs[i]), "tokens": len(row), "notes": int(len(notes)),
-                       "seconds": round(float(notes[:, 1].max()) if len(notes) else 0.0, 2)})
-        if rolls:
-            from .render import write_piano_roll
-
-            write_piano_roll(notes, rolls[i], title=f"{Path(outs[i]).name}",
-                             split_at=None if continuation_only or primer is None else primer_end)
-            pieces[i]["piano_roll"] = str(rolls[i])
-        if wavs:
-            from .render import write_wav
-
-            # the audio's length (with the release tail) must not replace the MIDI's "seconds"
-            pieces[i].update({("wav_seconds" if k == "seconds" else k): v
-                              for k, v in write_wav(pm, wavs[i], soundfont).items()})
-    n_gen = sum(len(r) for r in new)
-    info.update(pieces=pieces, primer_tokens=len(prompt), generated_tokens=n_gen,
-                seconds_taken=round(elapsed, 2), tokens_per_second=round(n_gen / max(elapsed, 1e-9), 1),
-                device=str(dev))
-    lines = []
-    for p in pieces:
-        lines.append(f"wrote {p['out']}: {p['notes']} notes, {p['seconds']} s ({p['tokens']} new tokens)")
-        if "wav" in p:
-            lines.append(f"wrote {p['wav']}: {p['wav_seconds']} s, {p['synth']}")
-        if "piano_roll" in p:
-            lines.append(f"wrote {p['piano_roll']}")
-    lines.append(f"generated {n_gen} tokens in {elapsed:.1f} s ({info['tokens_per_second']:.0f} tokens/s on {dev})")
-    _emit(info, as_json, lines)
+music_app.command("generate")(generator_command(MUSIC, show=show_pieces))
 
 
 # -- data ---------------------------------------------------------------------------------------

@@ -40,3 +40,10 @@ def register_commands(app):
     from .commands import music_app
 
     app.add_typer(music_app, name="music")
+
+
+@hookimpl
+def register_generators(register):
+    from .generator import MUSIC
+
+    register(MUSIC)

@@ -1,0 +1,95 @@
+"""The ``abc`` generator: folk tunes sampled character by character, as ``seqkit abc generate``
+and the Python API run it, each converted to MIDI when asked for.
+
+Importing this module is cheap (no torch, no music21): the run function imports what it needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seqkit import (
+    FileOutput,
+    Generator,
+    Output,
+    Param,
+    Result,
+    count_param,
+    device_param,
+    model_param,
+    seed_param,
+    temperature_param,
+)
+
+DEFAULT_MODEL = "lstm"
+DEFAULT_PRIMER = "<start>\\nX:"
+
+ABC = Generator(
+    "abc",
+    "seqkit_abc.generator:make_tunes",
+    [
+        model_param(DEFAULT_MODEL, help="Checkpoint name (see `seqkit models --task abc`) or path to its .json."),
+        Param("primer", "str", DEFAULT_PRIMER, "Text to start from, or @FILE. `\\n` is a newline."),
+        temperature_param(),
+        Param("max_chars", "int", 1000, "Stop a tune after this many new characters.", min=1),
+        count_param(3, help="How many tunes."),
+        Param("engine", "choice", "auto", "ABC -> MIDI converter: auto (music21), music21 or abc2midi.",
+              choices=("auto", "music21", "abc2midi")),
+        seed_param(),
+        device_param(),
+    ],
+    task="abc",
+    description="Sample tunes: prime the network (default `<start>\\nX:`), draw characters until `<end>`.",
+    command="abc generate",
+    files=[
+        FileOutput("abc", ("--out", "-o"), "Write the tunes to this .abc file instead of stdout.", joined=True),
+        FileOutput("mid", ("--midi",), "Also convert each tune to DIR/tune_N.mid.", folder=True, stem="tune"),
+    ],
+)
+
+
+def _read_primer(primer: str) -> str:
+    if primer.startswith("@"):
+        from .data import read_text
+
+        return read_text(Path(primer[1:]))
+    return primer.replace("\\n", "\n")
+
+
+def make_tunes(model, primer, temperature, max_chars, count, engine, seed, device, want=frozenset(),
+               ctx=None) -> Result:
+    """``count`` tunes in one batch: each one's ABC text, whether it reached ``<end>``, and its
+    MIDI (``files["mid"]``) when ``"mid"`` is wanted and the tune converts."""
+    from .commands import load_abc_model, torch_generator
+    from .generate import sample_tunes
+    from .midi import abc_to_midi, pick_engine
+
+    pick_engine(engine)
+    ckpt, dev = load_abc_model(model, device)
+    text = _read_primer(primer)
+    samples = sample_tunes(ckpt.model, ckpt.tokenizer, text, count, temperature, max_chars,
+                           torch_generator(seed, dev), dev)
+    outputs, notes = [], []
+    for i, s in enumerate(samples, 1):
+        out = Output(s.abc, meta={"index": i, "ended": s.ended, "chars": len(s.text) - len(text)})
+        if not s.ended:
+            notes.append(f"tune {i}: no <end> within {max_chars} characters (cut)")
+        if "mid" in want:
+            conv = abc_to_midi(s.abc, engine)
+            if conv.ok:
+                out.files["mid"] = conv.midi
+                out.meta["notes"] = conv.notes
+            else:
+                out.meta["error"] = conv.error
+                notes.append(f"tune {i}: not converted to MIDI: {conv.error}")
+        outputs.append(out)
+    if "mid" in want:
+        notes.append(f"{sum('mid' in o.files for o in outputs)}/{len(outputs)} tunes converted to MIDI")
+    return Result(outputs, {"model": str(ckpt.path), "temperature": temperature, "seed": seed}, notes)
+
+
+def show_tunes(result: Result) -> None:
+    """The tunes on stdout, a blank line between two (an ABC file's layout)."""
+    import typer
+
+    typer.echo("\n\n".join(o.text for o in result.outputs) + "\n", nl=False)

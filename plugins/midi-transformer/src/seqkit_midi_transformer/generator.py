@@ -1,0 +1,189 @@
+"""The ``music`` generator: continue a primer MIDI (or start from silence) with a music model,
+as ``seqkit music generate`` and the Python API run it. Each piece comes back as MIDI bytes and,
+when asked for, a WAV and a piano-roll PNG.
+
+Importing this module is cheap (no torch): the run function imports what it needs.
+"""
+
+from __future__ import annotations
+
+import time
+
+from seqkit import (
+    FileOutput,
+    Generator,
+    Output,
+    Param,
+    Result,
+    SeqkitError,
+    count_param,
+    device_param,
+    model_param,
+    seed_param,
+    temperature_param,
+    top_k_param,
+    top_p_param,
+)
+
+MAX_TOKENS = 100_000  # about 40 minutes of piano; more is a typo, not a wish
+MAX_SECONDS = 3600.0
+MAX_COUNT = 256
+
+MUSIC = Generator(
+    "music",
+    "seqkit_midi_transformer.generator:continue_music",
+    [
+        Param("primer", "file", None, "MIDI file to continue (none: start from silence).",
+              accept=(".mid", ".midi")),
+        Param("primer_seconds", "float", None, "Use the primer's first N seconds.", min=0.01),
+        Param("primer_tokens", "int", None, "Use the primer's first N tokens.", min=1),
+        Param("tokens", "int", 1024, "Tokens to generate (~40 per second of piano).", min=1, max=MAX_TOKENS),
+        Param("seconds", "float", None, "Generate this many seconds instead of --tokens.", min=0.1,
+              max=MAX_SECONDS),
+        count_param(1, max=MAX_COUNT, help="Pieces to generate (one batch)."),
+        temperature_param(),
+        top_k_param(),
+        top_p_param(),
+        model_param(None, help="Checkpoint name or path. [default: the shipped music-transformer]"),
+        Param("continuation_only", "bool", False, "Write the continuation without the primer."),
+        Param("soundfont", "file", None, "SoundFont (.sf2) for --wav.", accept=(".sf2",)),
+        seed_param(),
+        device_param(),
+    ],
+    task="music",
+    description="Continue a primer MIDI (or start from nothing) with a trained music model.",
+    command="music generate",
+    files=[
+        FileOutput("mid", ("--out", "-o"), "Output MIDI (with -n > 1: NAME_1.mid, NAME_2.mid ...; "
+                   "likewise --wav and --piano-roll).", default="generated.mid"),
+        FileOutput("wav", ("--wav",), "Also render audio to this WAV."),
+        FileOutput("png", ("--piano-roll",), "Also draw a piano roll PNG."),
+    ],
+)
+
+
+def _prompt(tok, net, primer, primer_seconds, primer_tokens, notes: list[str]) -> tuple[list[int], dict]:
+    from .commands import primer_tokens as read_primer
+
+    if primer is None:
+        for flag, value in (("--primer-seconds", primer_seconds), ("--primer-tokens", primer_tokens)):
+            if value is not None:
+                raise SeqkitError(f"{flag} needs --primer")
+        return [tok.bos_id], {}
+    prompt, info = read_primer(primer, tok, primer_seconds, primer_tokens)
+    limit = getattr(net.config, "max_len", None)
+    if limit and len(prompt) > limit:
+        notes.append(f"the primer has {len(prompt)} tokens, more than the model's context of {limit}: "
+                     f"using its last {limit}")
+        prompt = prompt[-limit:]
+    return prompt, info
+
+
+def _sample(net, tok, x, n_new, temperature, top_k, top_p, gen):
+    from .model import MusicTransformer
+
+    if isinstance(net, MusicTransformer):  # ring-buffer cache: no recompute past the context
+        return net.generate(x, n_new, temperature, top_k or 0, top_p or 1.0, generator=gen,
+                            stop_ids=(tok.eos_id,))
+    from seqkit import generate as lm_generate
+
+    input_only = [i for i in (getattr(tok, "pad_id", None), tok.bos_id) if i is not None]
+    return lm_generate(net, x, n_new, temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0,
+                       stop_ids=(tok.eos_id,), suppress_ids=input_only, generator=gen)
+
+
+def _files(tok, pm, notes, split_at, want, soundfont, title: str) -> tuple[dict, dict]:
+    """The piece's MIDI and, where wanted, its WAV and piano roll, as bytes."""
+    import tempfile
+    from pathlib import Path
+
+    from .tokenizer import write_midi
+
+    files, meta = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        write_midi(pm, Path(tmp) / "piece.mid")
+        files["mid"] = (Path(tmp) / "piece.mid").read_bytes()
+        if "png" in want:
+            from .render import write_piano_roll
+
+            write_piano_roll(notes, Path(tmp) / "roll.png", title=title, split_at=split_at)
+            files["png"] = (Path(tmp) / "roll.png").read_bytes()
+    if "wav" in want:
+        from .render import synthesize, wav_bytes
+
+        audio, how = synthesize(pm, soundfont)
+        files["wav"] = wav_bytes(audio)
+        meta.update(wav_seconds=round(len(audio) / 44100, 2), synth=how)
+    return files, meta
+
+
+def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count, temperature, top_k,
+                   top_p, model, continuation_only, soundfont, seed, device, want=frozenset({"mid"}),
+                   ctx=None) -> Result:
+    import torch
+
+    from seqkit import seed_everything
+
+    from .commands import cpu_threads, load_music_model
+
+    if "wav" in want and soundfont is not None:  # before any work
+        from .render import check_soundfont
+
+        check_soundfont(soundfont)
+    seed_everything(seed)
+    ckpt = load_music_model(model, device)
+    cpu_threads(ckpt.model, count)
+    tok, net = ckpt.tokenizer, ckpt.model
+    if seconds is not None and not hasattr(tok, "token_seconds"):
+        raise SeqkitError(f"the {getattr(tok, 'type', '')} tokenizer cannot measure seconds: use --tokens")
+    dev = next(net.parameters()).device
+    notes_for_user: list[str] = []
+    prompt, info = _prompt(tok, net, primer, primer_seconds, primer_tokens, notes_for_user)
+    n_new = tokens if seconds is None else int(seconds * getattr(tok, "tokens_per_second", 60)) + 64
+    x = torch.tensor([prompt] * count, dtype=torch.long, device=dev)
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31, (1,)).item()))
+    t0 = time.perf_counter()
+    new = _sample(net, tok, x, n_new, temperature, top_k, top_p, gen)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - t0
+    new = new.tolist()
+    split_at = None
+    if primer is not None and not continuation_only and hasattr(tok, "token_seconds"):
+        split_at = float(tok.token_seconds(prompt)[-1])
+    outputs = []
+    for i, row in enumerate(new):
+        if tok.eos_id in row:
+            row = row[: row.index(tok.eos_id)]
+        if seconds is not None:
+            row = [t for t, s in zip(row, tok.token_seconds(row)) if s <= seconds]
+        ids = row if continuation_only else prompt + row
+        notes = tok.decode_notes(ids)
+        files, meta = _files(tok, tok.decode_midi(ids), notes, split_at, want, soundfont,
+                             title=f"piece {i + 1}")
+        outputs.append(Output(files=files, meta={
+            "tokens": len(row), "notes": int(len(notes)),
+            "seconds": round(float(notes[:, 1].max()) if len(notes) else 0.0, 2), **meta}))
+    n_gen = sum(len(r) for r in new)
+    info.update(model=str(ckpt.path), primer_tokens=len(prompt), generated_tokens=n_gen,
+                seconds_taken=round(elapsed, 2), tokens_per_second=round(n_gen / max(elapsed, 1e-9), 1),
+                device=str(dev))
+    return Result(outputs, info, notes_for_user)
+
+
+def show_pieces(result: Result) -> None:
+    """What was written where, one line a file, and the speed."""
+    import typer
+
+    for o in result.outputs:
+        m = o.meta
+        if "mid" in o.saved:
+            typer.echo(f"wrote {o.saved['mid']}: {m['notes']} notes, {m['seconds']} s ({m['tokens']} new tokens)")
+        if "wav" in o.saved:
+            typer.echo(f"wrote {o.saved['wav']}: {m['wav_seconds']} s, {m['synth']}")
+        if "png" in o.saved:
+            typer.echo(f"wrote {o.saved['png']}")
+    r = result.meta
+    typer.echo(f"generated {r['generated_tokens']} tokens in {r['seconds_taken']:.1f} s "
+               f"({r['tokens_per_second']:.0f} tokens/s on {r['device']})")
