@@ -21,10 +21,10 @@ import time
 import urllib.request
 
 import uvicorn
-
-import seqkit
 from seqkit_serve.app import create_app
 from seqkit_serve.settings import Settings
+
+import seqkit
 
 CASES = {"names": {"country": "Greek", "count": 10, "seed": 1},
          "num2words": {"numbers": ["42", "1,000", "101001001001"]}}
@@ -80,12 +80,12 @@ def main() -> None:
     while not server.started:
         time.sleep(0.05)
     base = f"http://127.0.0.1:{port}"
-    weight = sum(len(urllib.request.urlopen(base + path).read()) for path in ("/", "/static/app.js", "/static/style.css"))
-    rows = [("page: index.html + app.js + style.css", f"{weight / 1024:.1f} kB", ""),
+    weight = sum(len(urllib.request.urlopen(base + path).read()) for path in ("/", "/static/app.js", "/static/synth.js", "/static/style.css"))
+    rows = [("page: index.html, app.js, synth.js, style.css", f"{weight / 1024:.1f} kB", ""),
             ("GET /api/generators", f"{median_ms(lambda: urllib.request.urlopen(base + '/api/generators').read(), args.runs):.1f} ms", "")]
     for name, values in CASES.items():
-        served = median_ms(lambda: post(f"{base}/api/run/{name}", values), args.runs)
-        direct = median_ms(lambda: seqkit.run_generator(name, **values), args.runs)
+        served = median_ms(lambda n=name, v=values: post(f"{base}/api/run/{n}", v), args.runs)
+        direct = median_ms(lambda n=name, v=values: seqkit.run_generator(n, **v), args.runs)
         rows.append((f"POST /api/run/{name}", f"{served:.1f} ms", f"run_generator: {direct:.1f} ms (+{served - direct:.1f})"))
     ready = page_ready_ms(base + "/", max(3, args.runs // 4))
     if ready is not None:

@@ -108,6 +108,7 @@ def test_job_progress_files_and_upload(client):
     assert answer["status"] == "done" and answer["progress"] == {"done": 5, "total": 5}
     rows = answer["result"]["results"]
     assert [row["primer_notes"] for row in rows] == [3, 3]
+    assert answer["result"]["primer"] == "primer.mid"  # the upload's name, not the server's temp path
     assert set(rows[0]["files"]) == {"wav", "png", "mid"}
     wav = client.get(rows[0]["files"]["wav"])
     assert wav.headers["content-type"] == "audio/wav" and wav.content.startswith(b"RIFF")

@@ -75,10 +75,10 @@ def open_generator(page, server, name):
     assert page.inner_text("#gen-title") == name
 
 
-def run_and_wait(page, outputs):
+def run_and_wait(page, outputs, timeout=TIMEOUT):
     page.click("#run")
     page.wait_for_function(f"() => document.querySelectorAll('li.output').length === {outputs} || "
-                           "!document.getElementById('error').hidden")
+                           "!document.getElementById('error').hidden", timeout=timeout)
     assert page.is_hidden("#error"), page.inner_text("#error")
 
 
@@ -101,7 +101,7 @@ def test_every_registered_generator_has_its_form(page, server):
     assert page.errors == []
 
 
-def test_names(page, server, tmp_path):
+def test_names(page, server):
     open_generator(page, server, "names")
     page.fill("#p-country", "Greek")
     page.fill("#p-count", "5")
@@ -112,9 +112,6 @@ def test_names(page, server, tmp_path):
     flags = page.locator('li.output .flag[data-key="new"]').all_inner_texts()
     assert flags == [f"new {'✓' if o.meta['new'] else '✗'}" for o in expected.outputs]
     assert "country: Greek" in page.inner_text(".run-meta")
-    shot = Path(os.environ.get("SEQKIT_SERVE_SCREENSHOT") or tmp_path / "serve.png")
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.read_bytes().startswith(b"\x89PNG")
     assert page.errors == []
 
 
@@ -143,6 +140,61 @@ def test_errors_are_the_command_lines(page, server):
     page.wait_for_function("() => document.getElementById('error').textContent.includes('looks like a file path')")
 
 
+def wav_sound(page, audio):
+    """The <audio> element loaded (its duration), and its WAV decoded by the browser (RMS)."""
+    audio.evaluate("a => new Promise((ok, bad) => a.readyState >= 1 ? ok() : "
+                   "(a.onloadedmetadata = ok, a.onerror = () => bad(a.error.message)))")
+    return {"duration": audio.evaluate("a => a.duration"), **page.evaluate(DECODE_WAV, audio.get_attribute("src"))}
+
+
+@pytest.mark.skipif("abc" not in seqkit.generators(), reason="no abc generator registered")
+def test_abc_tune_text_download_midi_and_player(page, server):
+    open_generator(page, server, "abc")
+    page.fill("#p-count", "1")
+    page.fill("#p-max_chars", "400")
+    page.fill("#p-seed", "1")
+    run_and_wait(page, 1, timeout=180_000)
+    tune = page.inner_text("li.output pre.text")
+    assert re.search(r"^X:\s*\d+", tune, re.M) and re.search(r"^K:", tune, re.M)
+    assert page.get_attribute('a[data-suffix="abc"]', "download") == "abc-1.abc"
+    assert page.locator('.flag[data-key="ended"]').count() == 1
+    if page.locator('a[data-suffix="mid"]').count():  # it converted: a MIDI download and a player
+        audio = page.wait_for_selector('audio[data-rendered="page"]')
+        sound = wav_sound(page, page.locator('audio[data-rendered="page"]'))
+        assert sound["duration"] > 1 and sound["rms"] > 0.01, sound
+        assert audio.is_visible()
+    else:
+        assert "not converted to MIDI" in page.inner_text(".notes")
+    assert page.errors == []
+
+
+@pytest.mark.skipif("music" not in seqkit.generators(), reason="no music generator registered")
+def test_music_piano_roll_audio_and_midi(page, server, tmp_path):
+    open_generator(page, server, "music")
+    assert page.is_disabled("#p-soundfont")  # a .sf2 upload is not taken: MIDI and ABC only
+    primer = tmp_path / "primer.mid"
+    primer.write_bytes(midi_file((60, 64, 67, 72, 67, 64)))
+    page.set_input_files("#p-primer", str(primer))
+    page.fill("#p-tokens", "96")
+    page.fill("#p-seed", "1")
+    run_and_wait(page, 1, timeout=180_000)
+    roll = page.locator('li.output img[data-suffix="png"]')
+    assert roll.evaluate("img => img.complete && img.naturalWidth") > 100
+    audio = page.locator('li.output audio[data-suffix="wav"]')
+    assert audio.get_attribute("src").startswith("/api/jobs/")  # the server's WAV
+    sound = wav_sound(page, audio)
+    assert sound["duration"] > 0.5 and sound["rms"] > 0.01, sound
+    synth = page.locator('.chip[data-key="synth"]').inner_text()
+    if _fluidsynth_present():
+        assert synth.startswith("synth: FluidSynth"), synth
+    assert page.get_attribute('a[data-suffix="mid"]', "download") == "music-1.mid"
+    print(f"music: {sound}, {synth}")
+    shot = Path(os.environ.get("SEQKIT_SERVE_SCREENSHOT") or tmp_path / "serve.png")
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes().startswith(b"\x89PNG")
+    assert page.errors == []
+
+
 def test_third_party_generator_text_audio_picture_midi(page, server, tmp_path):
     open_generator(page, server, "test-tone")
     assert page.get_attribute("#p-primer", "accept") == ".mid,.midi"
@@ -159,12 +211,8 @@ def test_third_party_generator_text_audio_picture_midi(page, server, tmp_path):
         item = page.locator("li.output").nth(i)
         image = item.locator('img[data-suffix="png"]')
         assert image.evaluate("img => img.complete && img.naturalWidth") == 96  # loaded and decoded
-        audio = item.locator('audio[data-suffix="wav"]')
-        audio.evaluate("a => new Promise((ok, bad) => a.readyState >= 1 ? ok() : "
-                       "(a.onloadedmetadata = ok, a.onerror = () => bad(a.error.message)))")
-        assert audio.evaluate("a => a.duration") > 0.3
-        sound = page.evaluate(DECODE_WAV, audio.get_attribute("src"))
-        assert sound["rms"] > 0.05, sound  # non-silent, decoded by the browser itself
+        sound = wav_sound(page, item.locator('audio[data-suffix="wav"]'))
+        assert sound["duration"] > 0.3 and sound["rms"] > 0.05, sound  # non-silent, decoded by the browser
         print(f"output {i + 1}: {sound}")
         assert item.locator('a[data-suffix="mid"]').get_attribute("download") == f"test-tone-{i + 1}.mid"
     synth = page.locator('.chip[data-key="synth"]').first.inner_text()

@@ -147,10 +147,17 @@ def test_only_midi_and_abc_are_taken_even_where_a_generator_accepts_more(client,
     ("names", {"country": "Greek", "model": "runs/names/best"}, "--model 'runs/names/best' looks like a file path"),
     ("num2words", {"numbers": ["1"], "model": "C:\\models\\gru.json"}, "looks like a file path"),
     ("test-tone", {"label": "~/.ssh/id_rsa"}, "--label '~/.ssh/id_rsa' looks like a file path"),
+    ("test-tone", {"label": "@notes.txt"}, "--label '@notes.txt' looks like a file path"),
 ])
 def test_a_path_in_a_parameter_is_refused(client, gen, values, message):
     r = client.post(f"/api/run/{gen}", json=values)
     assert r.status_code == 422 and message in r.json()["error"], r.json()
+
+
+@pytest.mark.skipif("abc" not in seqkit.generators(), reason="no abc generator registered")
+def test_abc_primer_at_file_is_refused(client):
+    r = client.post("/api/run/abc", json={"primer": "@/etc/passwd"})
+    assert r.status_code == 422 and r.json()["error"].startswith("--primer '@/etc/passwd' looks like a file path")
 
 
 def test_a_path_in_a_form_field_is_refused(client):
@@ -171,11 +178,18 @@ def test_a_real_checkpoint_path_is_refused_but_its_name_works(client):
 def test_too_many_tokens_are_refused(client):
     r = client.post("/api/run/test-tone", json={"count": 4, "length": 20_000})
     assert r.status_code == 422
-    assert r.json()["error"] == ("this request asks for up to 80,004 tokens (4 item(s) x 20,000 (--length) + "
-                                 "4 characters of text); this server allows 50,000 per request "
-                                 "(seqkit serve --max-tokens)")
+    assert r.json()["error"] == ("this request asks for up to 80,000 tokens (4 item(s) x 20,000 (--length)); "
+                                 "this server allows 50,000 per request (seqkit serve --max-tokens)")
     r = client.post("/api/run/names", json={"country": "Greek", "count": 1000, "max_length": 60})
     assert r.status_code == 422 and "asks for up to 60,0" in r.json()["error"]
+
+
+@pytest.mark.skipif("music" not in seqkit.generators(), reason="no music generator registered")
+def test_music_tokens_and_seconds_are_capped(client):
+    r = client.post("/api/run/music", json={"tokens": 30_000, "count": 2})
+    assert r.status_code == 422 and "asks for up to 60,000 tokens (2 item(s) x 30,000 (--tokens))" in r.json()["error"]
+    r = client.post("/api/run/music", json={"seconds": 3600})
+    assert r.status_code == 422 and "x 230,401 (--seconds x 64)" in r.json()["error"]
 
 
 def test_the_token_cap_is_a_setting(tone):

@@ -36,7 +36,8 @@ def make_tones(label, count, pitch, length, step_seconds, primer, loud, seed, ct
             meta["primer_notes"] = primer_notes
         outputs.append(Output(f"{label} {i + 1}: MIDI note {note}",
                               files={"wav": audio, "png": png_bytes(note), "mid": midi}, meta=meta))
-    return Result(outputs, {"seed": seed}, notes=[f"made {count} tone(s)"])
+    meta = {"seed": seed, "primer": str(primer) if primer is not None else None}  # as music echoes its primer
+    return Result(outputs, meta, notes=[f"made {count} tone(s)"])
 
 
 TONE = Generator(

@@ -118,7 +118,8 @@ async def _submit(gen, request: Request, settings: Settings, jobs: JobQueue) -> 
         cap_tokens(gen, checked, settings.max_tokens)
         key = (gen.name, str(checked.get("model") or ""))
         job = Job(gen.name, key, lambda ctx: gen(ctx=ctx, **checked),
-                  cleanup=lambda: shutil.rmtree(folder, ignore_errors=True))
+                  cleanup=lambda: shutil.rmtree(folder, ignore_errors=True),
+                  uploads={str(v): v.name for v in checked.values() if isinstance(v, Path) and v.parent == folder})
         return jobs.submit(job)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -153,11 +154,17 @@ def describe(job: Job, jobs: JobQueue) -> dict:
     if job.error is not None:
         out["error"] = job.error
     if job.result is not None:
-        out["result"] = job.result.to_dict()
+        out["result"] = _unpath(job.result.to_dict(), job.uploads)
         for i, (row, output) in enumerate(zip(out["result"]["results"], job.result.outputs)):
+            row.update(_unpath(row, job.uploads))
             if output.files:
                 row["files"] = {s: f"/api/jobs/{job.id}/files/{i}/{s}" for s in sorted(output.files)}
     return jsonable_encoder(out)
+
+
+def _unpath(meta: dict, uploads: dict) -> dict:
+    """An upload's temporary path, where a generator echoes it, shown as the upload's name."""
+    return {k: uploads.get(v, v) if isinstance(v, str) else v for k, v in meta.items()}
 
 
 def _no_job(job_id: str) -> JSONResponse:

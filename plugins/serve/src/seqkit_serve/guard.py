@@ -23,7 +23,7 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
     (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+     b"default-src 'self'; connect-src 'self' blob:; img-src 'self' blob: data:; media-src 'self' blob:; "
      b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
 ]
 

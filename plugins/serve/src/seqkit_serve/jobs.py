@@ -27,6 +27,7 @@ class Job:
     key: tuple
     run: Callable[[RunContext], Result]
     cleanup: Callable[[], None] | None = None
+    uploads: dict[str, str] = field(default_factory=dict)  # temporary path -> the name shown
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     status: str = "queued"  # queued, running, done, error, cancelled
     done: int = 0

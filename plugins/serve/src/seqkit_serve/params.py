@@ -11,7 +11,10 @@ from seqkit import SeqkitError
 from .uploads import save_upload
 
 # int parameters that say how long each item may grow; see requested_tokens()
-LENGTH_PARAMS = ("length", "max_length", "max_len", "max_tokens", "max_new_tokens", "tokens", "steps")
+LENGTH_PARAMS = ("length", "max_length", "max_len", "max_tokens", "max_new_tokens", "max_chars", "tokens",
+                 "steps")
+SECONDS_PARAMS = ("seconds", "duration")  # a length in seconds, counted at TOKENS_PER_SECOND
+TOKENS_PER_SECOND = 64  # music's tokenizers make about 40 to 60 a second
 TOKENS_PER_ITEM = 128  # for a generator without a length parameter
 
 
@@ -75,6 +78,8 @@ def _looks_like_path(text: str, strict: bool) -> bool:
         return True
     if text.startswith(("/", "~", "\\", "./", "../", ".\\", "..\\")) or text[1:3] in (":\\", ":/"):
         return True
+    if text.startswith("@") and len(text) > 1:  # seqkit's @FILE: "read the text from FILE"
+        return True
     if strict and ("/" in text or "\\" in text or text.endswith(".json") or text.startswith(".")):
         return True
     single_line = "\n" not in text and len(text) < 1024
@@ -84,17 +89,18 @@ def _looks_like_path(text: str, strict: bool) -> bool:
 def requested_tokens(gen, values: dict) -> tuple[int, str]:
     """An upper bound on the tokens a request asks for, and how it was counted: items (``count``
     times the number of ``list`` values) times the largest length parameter (``length``,
-    ``max_length`` ...; TOKENS_PER_ITEM without one), plus the characters of the text values."""
+    ``max_length`` ...; ``seconds`` at TOKENS_PER_SECOND; TOKENS_PER_ITEM without one). Text the
+    client sends (a primer) is bounded by the body cap instead."""
     count = values.get("count") or 1
     lists = [len(values[p.name]) for p in gen.params if p.type == "list" and values.get(p.name)]
     items = count * max(1, sum(lists))
     lengths = [(values[p.name], p.flag) for p in gen.params
                if p.type == "int" and p.name in LENGTH_PARAMS and values.get(p.name)]
+    lengths += [(int(values[p.name] * TOKENS_PER_SECOND) + 1, f"{p.flag} x {TOKENS_PER_SECOND}")
+                for p in gen.params if p.type in ("int", "float") and p.name in SECONDS_PARAMS and values.get(p.name)]
     per_item, per_what = max(lengths) if lengths else (TOKENS_PER_ITEM, "tokens each")
-    text = sum(len(str(v)) for p in gen.params if p.type in ("str", "list") and values.get(p.name)
-               for v in (values[p.name] if p.type == "list" else [values[p.name]]))
-    how = f"{items:,} item(s) x {per_item:,} ({per_what})" + (f" + {text:,} characters of text" if text else "")
-    return items * per_item + text, how
+    how = f"{items:,} item(s) x {per_item:,} ({per_what})"
+    return items * per_item, how
 
 
 def cap_tokens(gen, values: dict, max_tokens: int) -> None:

@@ -4,6 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const DONE = ["done", "error", "cancelled"];
+const UPLOADS = [".mid", ".midi", ".abc"];  // what the server takes: MIDI and ABC only
 let generators = [];
 let current = null;
 let job = null;
@@ -82,7 +83,9 @@ function field(p) {
     if (p.default != null) input.value = p.default;
   } else if (p.type === "file") {
     input = el("input", { type: "file", id, name: p.name });
-    if (p.accept) input.accept = p.accept.join(",");
+    const accept = (p.accept || UPLOADS).filter((a) => UPLOADS.includes(a.toLowerCase()));
+    input.accept = accept.join(",");
+    if (!accept.length) input.disabled = true;  // e.g. a SoundFont: this server takes no such upload
   } else if (p.type === "list") {
     input = el("textarea", { id, name: p.name, rows: "3", placeholder: "one per line" });
     if (Array.isArray(p.default)) input.value = p.default.join("\n");
@@ -93,7 +96,9 @@ function field(p) {
     else input.placeholder = "(default)";
   }
   const label = el("label", { for: id }, p.name.replace(/_/g, " ") + (p.required ? " *" : ""));
-  const help = el("small", { class: "help" }, `${p.help}${rangeText(p)} ${p.flags.join(", ")}`);
+  let helpText = `${p.help}${rangeText(p)} ${p.flags.join(", ")}`;
+  if (input.disabled) helpText += " (not on this page: it takes MIDI and ABC uploads only)";
+  const help = el("small", { class: "help" }, helpText);
   return el("div", { class: `field type-${p.type}`, "data-param": p.name }, label, input, help);
 }
 
@@ -190,8 +195,13 @@ function chip(key, value) {
   if (typeof value === "boolean") {
     return el("span", { class: `flag ${value ? "yes" : "no"}`, "data-key": key }, `${key.replace(/_/g, " ")} ${value ? "✓" : "✗"}`);
   }
-  const shown = typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
-  return el("span", { class: "chip", "data-key": key }, `${key.replace(/_/g, " ")}: ${shown}`);
+  let shown = typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+  const attrs = { class: "chip", "data-key": key };
+  if (typeof value === "string" && /^(\/|[A-Za-z]:\\)/.test(value)) {  // a path on the server: its name, in full on hover
+    attrs.title = value;
+    shown = value.split(/[\\/]/).pop();
+  }
+  return el("span", attrs, `${key.replace(/_/g, " ")}: ${shown}`);
 }
 
 function isAbc(text) {
@@ -222,7 +232,24 @@ function output(gen, row, i) {
     downloads.append(el("a", { href: url, download: `${base}.${suffix}`, "data-suffix": suffix }, label));
   }
   if (downloads.children.length) item.append(downloads);
+  const files = row.files || {};
+  const midi = files.mid || files.midi;
+  if (midi && !files.wav) playable(item, midi, downloads);
   return item;
+}
+
+// MIDI without audio (an ABC tune's conversion): rendered to WAV here, by synth.js.
+async function playable(item, url, before) {
+  try {
+    const wav = await midiToWav(url);
+    if (!wav) return;
+    const audio = el("audio", { src: URL.createObjectURL(wav), controls: "", preload: "auto",
+      "data-suffix": "wav", "data-rendered": "page" });
+    item.insertBefore(el("small", { class: "help" }, "MIDI played by this page's simple synthesizer:"), before);
+    item.insertBefore(audio, before);
+  } catch (error) {
+    item.insertBefore(el("small", { class: "help" }, `(cannot play this MIDI here: ${error.message})`), before);
+  }
 }
 
 init().catch((error) => showError(`could not load the generators (${error.message})`));
