@@ -215,3 +215,44 @@ def test_serve_options_are_checked():
     assert r.exit_code == 2 and "--port" in r.output
     r = run_cli(["serve", "--max-tokens", "0"])
     assert r.exit_code == 2 and "--max-tokens" in r.output
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """What ``seqkit serve`` hands to uvicorn, without starting it."""
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    return calls
+
+
+def test_serve_binds_loopback_by_default(started):
+    from conftest import free_port
+
+    port = free_port()
+    r = run_cli(["serve", "--port", str(port)])
+    assert r.exit_code == 0 and r.stdout.strip() == f"seqkit serve: http://127.0.0.1:{port}/ (Ctrl-C stops)"
+    (app, kw), = started
+    assert kw["host"] == "127.0.0.1" and kw["port"] == port
+    assert app.settings.allowed == {"127.0.0.1", "localhost", "::1"} and "Warning" not in r.output
+
+
+def test_serve_elsewhere_warns_and_still_checks_hosts(started):
+    from conftest import free_port
+
+    r = run_cli(["serve", "--host", "0.0.0.0", "--port", str(free_port()), "--allow-host", "studio.lan",
+                 "--max-upload-mb", "0.5", "--max-tokens", "999", "--queue", "2"])
+    assert r.exit_code == 0
+    assert "Warning: listening on 0.0.0.0: anyone who can reach this machine can run your generators" in r.stderr
+    settings = started[0][0].settings
+    assert settings.allowed == {"127.0.0.1", "localhost", "::1", "studio.lan"}
+    assert (settings.max_upload_bytes, settings.max_tokens, settings.max_waiting) == (524288, 999, 2)
+
+
+@pytest.mark.parametrize("header, name", [("127.0.0.1:8000", "127.0.0.1"), ("[::1]:8000", "::1"), ("LocalHost", "localhost"),
+                                          ("evil.example:80", "evil.example"), ("::1", "::1")])
+def test_host_names(header, name):
+    from seqkit_serve.settings import host_name
+
+    assert host_name(header) == name
