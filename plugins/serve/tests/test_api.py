@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi", reason="seqkit serve needs fastapi: pip install -e ./plugins/serve")
+pytest.importorskip("seqkit_serve", reason="the serve plugin is not installed: pip install -e ./plugins/serve")
 pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx: pip install -e './plugins/serve[test]'")
 
-from conftest import midi_file  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from seqkit_serve.app import create_app  # noqa: E402
 from seqkit_serve.settings import Settings  # noqa: E402
+from serve_helpers import midi_file  # noqa: E402
 
 import seqkit  # noqa: E402
 from seqkit.testing import run_cli  # noqa: E402

@@ -13,9 +13,10 @@ import urllib.request
 import pytest
 
 pytest.importorskip("fastapi", reason="seqkit serve needs fastapi: pip install -e ./plugins/serve")
+pytest.importorskip("seqkit_serve", reason="the serve plugin is not installed: pip install -e ./plugins/serve")
 pytest.importorskip("uvicorn", reason="seqkit serve needs uvicorn: pip install -e ./plugins/serve")
 
-from conftest import free_port  # noqa: E402
+from serve_helpers import free_port  # noqa: E402
 
 
 def test_seqkit_serve_answers_on_loopback_and_refuses_other_hosts(tmp_path):

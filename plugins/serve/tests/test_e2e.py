@@ -15,15 +15,16 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi", reason="seqkit serve needs fastapi: pip install -e ./plugins/serve")
+pytest.importorskip("seqkit_serve", reason="the serve plugin is not installed: pip install -e ./plugins/serve")
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="the browser tests need Playwright: pip install -e './plugins/serve[test]'")
 CHROMIUM = os.environ.get("SEQKIT_CHROMIUM", "/usr/bin/chromium")
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
-from conftest import ServerThread, free_port, midi_file  # noqa: E402
 from seqkit_serve.app import create_app  # noqa: E402
 from seqkit_serve.settings import Settings  # noqa: E402
+from serve_helpers import ServerThread, free_port, midi_file  # noqa: E402
 
 import seqkit  # noqa: E402
 from seqkit.testing import run_cli  # noqa: E402

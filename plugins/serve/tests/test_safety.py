@@ -8,12 +8,13 @@ import socket
 import pytest
 
 pytest.importorskip("fastapi", reason="seqkit serve needs fastapi: pip install -e ./plugins/serve")
+pytest.importorskip("seqkit_serve", reason="the serve plugin is not installed: pip install -e ./plugins/serve")
 pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx: pip install -e './plugins/serve[test]'")
 
-from conftest import midi_file  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from seqkit_serve.app import create_app  # noqa: E402
 from seqkit_serve.settings import Settings  # noqa: E402
+from serve_helpers import midi_file  # noqa: E402
 
 import seqkit  # noqa: E402
 from seqkit.testing import run_cli  # noqa: E402
@@ -228,7 +229,7 @@ def started(monkeypatch):
 
 
 def test_serve_binds_loopback_by_default(started):
-    from conftest import free_port
+    from serve_helpers import free_port
 
     port = free_port()
     r = run_cli(["serve", "--port", str(port)])
@@ -239,7 +240,7 @@ def test_serve_binds_loopback_by_default(started):
 
 
 def test_serve_elsewhere_warns_and_still_checks_hosts(started):
-    from conftest import free_port
+    from serve_helpers import free_port
 
     r = run_cli(["serve", "--host", "0.0.0.0", "--port", str(free_port()), "--allow-host", "studio.lan",
                  "--max-upload-mb", "0.5", "--max-tokens", "999", "--queue", "2"])
