@@ -141,7 +141,7 @@ def test_cancel_a_running_job(client):
 
 def test_one_generation_at_a_time_per_model_in_order(tone):
     with TestClient(create_app(Settings(max_waiting=1)), base_url=URL) as client:
-        slow = {"length": 40, "step_seconds": 0.02}
+        slow = {"length": 100, "step_seconds": 0.02}
         first = client.post("/api/run/test-tone?wait=false", json=slow).json()["id"]
         wait_for(client, first, statuses=("running",))
         second = client.post("/api/run/test-tone?wait=false", json={"length": 1}).json()
@@ -155,7 +155,7 @@ def test_one_generation_at_a_time_per_model_in_order(tone):
 
 def test_cancel_a_queued_job(tone):
     with TestClient(create_app(Settings()), base_url=URL) as client:
-        first = client.post("/api/run/test-tone?wait=false", json={"length": 40, "step_seconds": 0.02}).json()["id"]
+        first = client.post("/api/run/test-tone?wait=false", json={"length": 100, "step_seconds": 0.02}).json()["id"]
         second = client.post("/api/run/test-tone?wait=false", json={"length": 1}).json()["id"]
         assert client.post(f"/api/jobs/{second}/cancel").json()["status"] == "cancelled"
         assert wait_for(client, first)["status"] == "done"
