@@ -5,8 +5,8 @@ Nothing here imports torch at module level: ``seqkit --help`` stays fast.
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import sys
 
 import typer
@@ -26,8 +26,8 @@ class SeqkitGroup(TyperGroup):
     """Turns :class:`SeqkitError` and OS errors (missing file, a folder where a file goes, no
     permission, disk full ...) into ``Error: ...`` and exit code 2.
 
-    A usage error in a command (a bad option value, an unknown option) is two lines: Click's
-    ``Error: ...`` and its ``Try '... -h' for help.`` hint, exit code 2.
+    A usage error in a command (a bad option value, an unknown option) is Click's ``Error: ...``
+    alone, on one line (without its ``Try '... -h' for help.`` hint), exit code 2.
     """
 
     def invoke(self, ctx):
@@ -47,13 +47,21 @@ class SeqkitGroup(TyperGroup):
             typer.echo(f"Error: {exc.strerror or exc}{where}", err=True)
             raise typer.Exit(2) from None
         except UsageError as exc:
-            if os.environ.get("SEQKIT_DEBUG") or type(exc).__name__ == "NoArgsIsHelpError":
-                raise  # that one prints the help
-            typer.echo(f"Error: {exc.format_message()}", err=True)
-            sub = exc.ctx
-            if sub is not None and sub.command.get_help_option(sub) is not None:
-                typer.echo(f"Try '{sub.command_path} {sub.help_option_names[0]}' for help.", err=True)
-            raise typer.Exit(exc.exit_code) from None
+            _usage_error(exc)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:  # seqkit's own options (seqkit --bad): the same one line
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as exc:
+            _usage_error(exc)
+
+
+def _usage_error(exc) -> None:
+    """Click's usage error as one ``Error: ...`` line (no ``Try ... for help.``), exit code 2."""
+    if os.environ.get("SEQKIT_DEBUG") or type(exc).__name__ == "NoArgsIsHelpError":
+        raise exc  # that one prints the help
+    typer.echo(f"Error: {' '.join(exc.format_message().split())}", err=True)
+    raise typer.Exit(exc.exit_code) from None
 
 
 app = typer.Typer(
@@ -83,10 +91,10 @@ def _root(
 
 from .cli_plugins import plugins_app  # noqa: E402
 
-app.add_typer(plugins_app, name="plugins")
+app.add_typer(plugins_app, name="plugins", short_help="List, install, uninstall or create plugins")
 
 
-@app.command()
+@app.command(short_help="Shipped and trained checkpoints with their metrics")
 def models(
     task: str | None = typer.Option(None, "--task", help="Only this task's checkpoints."),
     as_json: JsonOption = False,
@@ -99,24 +107,42 @@ def models(
         get_task(task)
     rows = list_checkpoints(task)
     if as_json:
+        import json
+
         typer.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="seqkit checkpoints")
-    for col in ("task", "name", "origin", "model type", "params", "size", "metrics"):
-        table.add_column(col)
-    for r in rows:
-        if "error" in r:
-            table.add_row("?", r["name"], r["origin"], "[red]unreadable[/red]", "", "", r["error"][:60])
-            continue
-        metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(r["metrics"].items())[:4])
-        table.add_row(r["task"], r["name"], r["origin"], r["model_type"] or "",
-                      _human(r.get("parameters") or 0, ""), _human(r["size_bytes"], "B"), metrics)
-    Console().print(table)
+    for line in _models_listing(rows, shutil.get_terminal_size().columns):
+        typer.echo(line)
     if not rows:
         typer.echo("No checkpoints found. Install a plugin (seqkit plugins) or train one.", err=True)
+
+
+def _models_listing(rows: list[dict], width: int) -> list[str]:
+    """One line per checkpoint (task, name, origin, model type, params, size), its numeric
+    metrics wrapped under it: readable at 80 columns, nothing cut off."""
+    import textwrap
+
+    width = max(width, 40)
+    table = [("task", "name", "origin", "model type", "params", "size")]
+    notes = [""]
+    for r in rows:
+        if "error" in r:
+            table.append(("?", r["name"], r["origin"], "unreadable", "", ""))
+            notes.append(r["error"])
+            continue
+        table.append((r["task"], r["name"], r["origin"], r["model_type"] or "",
+                      _human(r.get("parameters") or 0, ""), _human(r["size_bytes"], "B")))
+        notes.append(", ".join(f"{k}={_fmt(v)}" for k, v in r["metrics"].items()  # numbers; --json has all
+                               if isinstance(v, (int, float))))
+    widths = [max(len(row[i]) for row in table) for i in range(6)]
+    lines = []
+    for row, note in zip(table, notes):
+        cells = [c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if note:
+            lines += textwrap.wrap(note, width - 1, initial_indent="    ", subsequent_indent="    ",
+                                   break_long_words=False, break_on_hyphens=False)
+    return lines if rows else []
 
 
 def _fmt(v):
@@ -131,13 +157,15 @@ def _human(n: float, unit: str) -> str:
     return f"{n:.1f}T{unit}"
 
 
-@app.command()
+@app.command(short_help="Check Python, torch, devices, synthesizer, folders")
 def doctor(as_json: JsonOption = False):
     """Check the environment: Python, torch, devices, synthesizer, SoundFonts, folders."""
     from .doctor import collect
 
     report = collect()
     if as_json:
+        import json
+
         typer.echo(json.dumps(report, indent=2))
         return
     for key, value in report.items():

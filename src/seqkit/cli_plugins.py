@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +28,8 @@ def plugins_list(ctx: typer.Context, as_json: JsonOption = False):
 
     infos = plugin_infos()
     if as_json:
+        import json
+
         typer.echo(json.dumps([asdict(i) for i in infos], indent=2))
         return
     from rich.console import Console

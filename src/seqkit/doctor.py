@@ -27,6 +27,23 @@ def _soundfonts() -> list[str]:
     return found
 
 
+# How to get FluidSynth (the library pyfluidsynth loads) and a General MIDI SoundFont.
+FLUIDSYNTH_INSTALL = {
+    "Debian/Ubuntu": "sudo apt-get install fluidsynth timgm6mb-soundfont",
+    "macOS": "brew install fluid-synth",
+    "Windows": "choco install fluidsynth (or unpack a release from "
+               "github.com/FluidSynth/fluidsynth/releases and put its bin folder on PATH)",
+}
+
+
+def fluidsynth_ok() -> bool:
+    try:
+        import fluidsynth  # noqa: F401  (pyfluidsynth: ImportError/OSError without libfluidsynth)
+    except Exception:
+        return False
+    return True
+
+
 def _fluidsynth() -> str:
     try:
         import fluidsynth  # noqa: F401  (pyfluidsynth)
@@ -37,6 +54,12 @@ def _fluidsynth() -> str:
         if lib:
             return f"fluidsynth program at {lib} (pyfluidsynth not importable: {type(exc).__name__})"
         return "not found (audio falls back to sine synthesis)"
+
+
+def install_hint() -> str:
+    """One line: how to install FluidSynth on each system, and pyfluidsynth."""
+    systems = "; ".join(f"{system}: {how}" for system, how in FLUIDSYNTH_INSTALL.items())
+    return f"{systems}; then pip install pyfluidsynth (in seqkit's environment)"
 
 
 def collect() -> dict:
@@ -60,6 +83,8 @@ def collect() -> dict:
     except ImportError:
         report["torch"] = "NOT INSTALLED"
     report["synthesizer"] = _fluidsynth()
+    if not fluidsynth_ok():
+        report["install fluidsynth"] = install_hint()
     sfs = _soundfonts()
     report["soundfonts"] = ", ".join(sfs) if sfs else "none found"
     report["abc2midi"] = shutil.which("abc2midi") or "not found (music21 converts ABC)"

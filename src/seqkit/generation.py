@@ -33,7 +33,8 @@ class Param:
     itself refused (``--top-p`` must be above 0). ``flags`` is how the command line
     spells it (default ``--name-with-dashes``); ``argument=True`` makes it positional there, and
     with ``stdin=True`` a ``-`` among a list's values reads more, one per line, from standard input
-    (on the command line only).
+    (on the command line only). ``hint`` is added to the error for a missing file
+    (``{value}`` in it stands for the path given).
     """
 
     name: str
@@ -49,6 +50,7 @@ class Param:
     accept: tuple[str, ...] = ()
     stdin: bool = False
     above_min: bool = False
+    hint: str = ""
 
     def __post_init__(self):
         if self.type not in PARAM_TYPES:
@@ -94,7 +96,8 @@ class Param:
                               f"not {_show(value)}{hint}")
         if self.type == "file" and not Path(value).is_file():
             what = "is a folder" if Path(value).is_dir() else "does not exist"
-            raise SeqkitError(f"{self.flag} {value} {what}")
+            hint = f" ({self.hint.format(value=value)})" if self.hint and what == "does not exist" else ""
+            raise SeqkitError(f"{self.flag} {value} {what}{hint}")
         return value
 
     def schema(self) -> dict:
@@ -187,16 +190,21 @@ class Cancelled(SeqkitError):
 class RunContext:
     """Passed to a generator function that takes a ``ctx`` parameter: progress and cancelling.
 
-    ``ctx.progress(done, total)`` reports progress (a bar on a terminal, an event on a web page);
-    it raises :class:`Cancelled` when the caller asked to stop, so long loops end cleanly.
+    ``ctx.progress(done, total)`` reports progress (a bar on a terminal, an event on a web page;
+    ``total=None`` when the end is not known); it raises :class:`Cancelled` when the caller asked
+    to stop, so long loops end cleanly.
     """
 
-    def __init__(self, on_progress: Callable[[int, int], None] | None = None,
+    def __init__(self, on_progress: Callable[[int, int | None], None] | None = None,
                  cancelled: Callable[[], bool] | None = None):
         self._on_progress = on_progress
         self._cancelled = cancelled
+        self.label = ""
 
-    def progress(self, done: int, total: int) -> None:
+    def progress(self, done: int, total: int | None, label: str = "") -> None:
+        """``done`` of ``total`` steps; ``label`` says what is going on ("sampling 3 tunes")."""
+        if label:
+            self.label = label
         if self._cancelled is not None and self._cancelled():
             raise Cancelled("cancelled")
         if self._on_progress is not None:

@@ -163,8 +163,9 @@ def _range_help(p) -> str:
 
 
 class _terminal_progress:
-    """A :class:`RunContext` whose progress is a bar on stderr, shown only on a terminal (never
-    when piped or with ``SEQKIT_PROGRESS=0``), and only once there is something to wait for."""
+    """A :class:`RunContext` whose progress is a bar on stderr, shown only where
+    :func:`seqkit.progress.shows_progress` says so (a terminal, never a pipe or
+    ``SEQKIT_PROGRESS=0``), and only once there is something to wait for."""
 
     def __init__(self, label: str):
         self.label = label
@@ -172,17 +173,21 @@ class _terminal_progress:
         self.task = None
 
     def __enter__(self) -> RunContext:
-        return RunContext(on_progress=self._update)
+        self.ctx = RunContext(on_progress=self._update)
+        return self.ctx
 
-    def _update(self, done: int, total: int) -> None:
-        if os.environ.get("SEQKIT_PROGRESS") == "0" or not sys.stderr.isatty():
+    def _update(self, done: int, total: int | None) -> None:
+        from .progress import shows_progress
+
+        if not shows_progress():
             return
         if self.bar is None:
             from .progress import progress_bar
 
-            self.bar = progress_bar(transient=True)
+            forced = True if os.environ.get("SEQKIT_PROGRESS") == "1" else None
+            self.bar = progress_bar(transient=True, force_terminal=forced)
             self.bar.start()
-            self.task = self.bar.add_task(self.label, total=total)
+            self.task = self.bar.add_task(self.ctx.label or self.label, total=total)
         self.bar.update(self.task, completed=done, total=total)
 
     def __exit__(self, *exc) -> None:

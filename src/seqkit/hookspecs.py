@@ -69,4 +69,16 @@ def register_generators(register):
 
 @hookspec
 def register_commands(app):
-    """Add Typer commands or groups to the root ``app`` (``app.command()``, ``app.add_typer()``)."""
+    """Add Typer commands or groups to the root ``app`` (``app.command()``, ``app.add_typer()``).
+
+    Whatever is added here is built at every start of ``seqkit``; ``register_lazy_commands``
+    adds commands that cost nothing until used."""
+
+
+@hookspec
+def register_lazy_commands(register):
+    """Declare commands that are built only when used:
+    ``register(LazyCommand(name, "module:app", help))``. ``seqkit --help`` lists them from their
+    one-line ``help`` without importing anything; ``seqkit NAME ...`` imports and builds NAME
+    alone. Prefer it to ``register_commands``, which builds every command at every start.
+    (Since hookspec 1.2.)"""

@@ -14,7 +14,7 @@ import typer
 DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Random seed, for reproducible results.")]
 TemperatureOption = Annotated[float, typer.Option("--temperature", "-t", min=0.0,
-                                                  help="Sampling temperature (0 = greedy).")]
+                                                  help="Sampling temperature, finite (0 = greedy).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the output.")]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder or file.")]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from importlib import metadata
 
 import pluggy
 
@@ -73,7 +72,9 @@ def get_plugin_manager() -> pluggy.PluginManager:
     from . import builtins
 
     pm.register(builtins, name="seqkit")
-    _infos["seqkit"] = PluginInfo("seqkit", _version("seqkit"), builtins.__name__)
+    from . import __version__
+
+    _infos["seqkit"] = PluginInfo("seqkit", __version__, builtins.__name__)
     allowed = _allowed()
     entry_points = _entry_points()
     unknown = sorted((allowed or set()) - {ep.name for ep in entry_points} - {"seqkit"})
@@ -101,12 +102,16 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
 def _entry_points():
     try:
-        return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+        from .entry_points import entry_points  # not importlib.metadata: --help must stay fast
+
+        return sorted(entry_points(ENTRY_POINT_GROUP), key=lambda ep: ep.name)
     except Exception:  # pragma: no cover - broken metadata
         return []
 
 
 def _version(dist: str) -> str | None:
+    from importlib import metadata
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -186,20 +191,21 @@ def get_registry() -> Registry:
 
 
 def register_commands(app) -> None:
-    """Let every plugin add its commands to the Typer ``app``.
+    """Let every plugin add its commands to the Typer ``app``: a stand-in for each declared (lazy)
+    command, and whatever ``register_commands`` hooks add.
 
     A command or group name that is already taken (by core or an earlier plugin) keeps its first
     owner; the newcomer's entry is dropped with a one-line warning naming both. A hook that raises
     adds nothing.
     """
     owners = {name: "seqkit" for name in map(_entry_name, _entries(app)) if name}
-    for plugin_name, function, _ in _call("register_commands"):
+    for plugin_name, function, hook_name in _command_hooks():
         n_cmds, n_groups = len(app.registered_commands), len(app.registered_groups)
         try:
             function(app=app)
         except (Exception, SystemExit) as exc:
             del app.registered_commands[n_cmds:], app.registered_groups[n_groups:]
-            _failed(plugin_name, "register_commands", exc)
+            _failed(plugin_name, hook_name, exc)
             continue
         info = _infos.setdefault(plugin_name, PluginInfo(plugin_name))
         added = []
@@ -219,6 +225,19 @@ def register_commands(app) -> None:
                 kept.append(item)
             table[start:] = kept
         info.registered.setdefault("commands", []).extend(sorted(added))
+
+
+def _command_hooks():
+    """``(plugin, function(app), hook name)``: the declared (lazy) commands of every plugin first,
+    then the ``register_commands`` hooks, which build their commands at once."""
+    from functools import partial
+
+    from .lazy_commands import declare
+
+    for plugin_name, function, _ in _call("register_lazy_commands"):
+        yield plugin_name, partial(declare, function, plugin_name=plugin_name), "register_lazy_commands"
+    for plugin_name, function, _ in _call("register_commands"):
+        yield plugin_name, function, "register_commands"
 
 
 def _entries(app) -> list:

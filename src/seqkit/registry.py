@@ -135,8 +135,30 @@ class DatasetType:
     task: str = ""
     plugin: str = ""
 
+    def resolve(self):
+        """The loader function itself (imported on first use), e.g. to read its parameters."""
+        return resolve(self.load, f"dataset {self.name!r}", self.plugin)
+
     def __call__(self, *args, **kwargs):
-        return resolve(self.load, f"dataset {self.name!r}", self.plugin)(*args, **kwargs)
+        return self.resolve()(*args, **kwargs)
+
+
+@dataclass
+class LazyCommand:
+    """A command (or command group) a plugin adds to ``seqkit``, built only when it is used.
+
+    ``target`` is ``"package.module:attribute"`` naming a ``typer.Typer`` app (a command group,
+    like ``app.add_typer(sub, name=NAME)``), a function (one command, like
+    ``app.command(NAME)(function)``, with ``context_settings``) or a Click command. ``help`` is
+    the one line ``seqkit --help`` shows for it (keep it under about 55 characters); nothing is
+    imported for that. The target is imported when the command runs or its help is shown.
+    """
+
+    name: str
+    target: Any
+    help: str = ""
+    context_settings: dict | None = None
+    plugin: str = ""
 
 
 @dataclass

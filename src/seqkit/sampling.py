@@ -45,7 +45,7 @@ def _start_cache(model):
 @torch.no_grad()
 def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int = 0,
              top_p: float = 1.0, cond=None, stop_ids=(), suppress_ids=(),
-             generator: torch.Generator | None = None, use_cache: bool = True):
+             generator: torch.Generator | None = None, use_cache: bool = True, on_step=None):
     """Sample ``max_new_tokens`` after ``prompt`` (``LongTensor[B, T]``, same length per row).
 
     Returns the new tokens ``[B, n]`` (``n <= max_new_tokens``: generation ends early once every
@@ -53,6 +53,7 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
     ``suppress_ids`` are never produced (e.g. ``<pad>``/``<bos>``, which a model sees only as
     input). ``temperature=0`` is greedy. A prompt longer than the model's ``max_len`` is cut to its end,
     and once a sequence fills the context, the window slides (recomputing without a cache).
+    ``on_step(1)`` is called after each new token (e.g. ``advance`` of ``progress_steps``).
     """
     if prompt.dim() != 2 or prompt.size(1) == 0:
         raise ValueError("prompt must be a non-empty LongTensor[B, T]")
@@ -82,6 +83,8 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
             nxt = torch.multinomial(probs, 1, generator=generator)[:, 0]
         nxt = torch.where(done, fill, nxt)
         out.append(nxt)
+        if on_step is not None:
+            on_step(1)
         if stop.numel():
             hit = torch.isin(nxt, stop) & ~done
             fill = torch.where(hit, nxt, fill)

@@ -9,8 +9,10 @@ from seqkit_text.tokenizer import ByteTokenizer
 
 from seqkit.testing import run_cli, tiny_corpus, write_corpus
 
-SMALL = ["--context", "32", "--layers", "1", "--width", "32", "--heads", "2", "--batch-size", "16",
-         "--lr", "3e-3", "--warmup", "0", "--device", "cpu"]
+SMALL = ["--context", "32", "--set", "n_layer=1", "--set", "n_embd=32", "--set", "n_head=2", "--batch-size", "16",
+         "--lr", "3e-3", "--set", "warmup_steps=0", "--device", "cpu"]
+SMALL_RNN = ["--context", "32", "--set", "n_layers=1", "--set", "hidden=32", "--batch-size", "16",
+             "--lr", "3e-3", "--set", "warmup_steps=0", "--device", "cpu"]
 
 
 def text(*args):
@@ -36,7 +38,8 @@ def test_plugin_registers_task_dataset_tokenizer_and_command():
 
 
 def test_train_generate_eval(corpus, tmp_path):
-    result = text("train", corpus, "--steps", 80, "--out", tmp_path / "run", "--json", *SMALL)
+    result = text("train", "--data", corpus, "--steps", 80, "--out", tmp_path / "run",
+                  "--json", *SMALL)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     n_chars = len(set(corpus.read_text()))
@@ -66,8 +69,8 @@ def test_train_generate_eval(corpus, tmp_path):
 
 
 def test_rnn_with_byte_tokenizer_reads_any_primer(corpus, tmp_path):
-    result = text("train", corpus, "--arch", "rnn", "--tokenizer", "bytes", "--steps", 10,
-                  "--name", "bytes-rnn", "--out", tmp_path / "run", *SMALL)
+    result = text("train", "--data", corpus, "--arch", "rnn", "--tokenizer", "bytes", "--steps", 10,
+                  "--save", "bytes-rnn", "--out", tmp_path / "run", *SMALL_RNN)
     assert result.exit_code == 0, result.output
     out = text("generate", "--model", "bytes-rnn", "--primer", "café ☕", "-l", 5, "--seed", 0,
                "--device", "cpu")
@@ -77,7 +80,7 @@ def test_rnn_with_byte_tokenizer_reads_any_primer(corpus, tmp_path):
 
 
 def test_char_model_warns_about_unknown_primer_characters(corpus, tmp_path):
-    assert text("train", corpus, "--steps", 2, "--out", tmp_path / "r", *SMALL).exit_code == 0
+    assert text("train", "--data", corpus, "--steps", 2, "--out", tmp_path / "r", *SMALL).exit_code == 0
     out = text("generate", "--primer", "Zoë", "-l", 3, "--device", "cpu")
     assert out.exit_code == 0, out.output
     assert "read as <unk>: 'Z' 'ë'" in out.stderr
@@ -93,12 +96,13 @@ def test_byte_tokenizer_round_trip():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "missing.txt"], "missing.txt does not exist"),
+    (["train", "--data", "missing.txt"], "missing.txt does not exist"),
     (["generate", "--primer", "x"], "no text model yet"),
     (["eval", "missing.txt", "--model", "nope"], "no text checkpoint named 'nope'"),
-    (["train", "missing.txt", "--name", "../evil"], "--name takes a plain name"),
+    (["train", "--data", "missing.txt", "--save", ".."], "'..'"),
     (["generate", "--top-p", "0"], "--top-p must be above 0"),
-    (["train", "missing.txt", "--name", "a/b"], "--name takes a plain name"),
+    (["train", "--data", "missing.txt", "--set", "n_head=3"], "n_embd (128) must be divisible by n_head (3)"),
+    (["train", "--data", "missing.txt", "--arch", "gpt"], "--arch must be one of transformer, rnn"),
 ])
 def test_clear_errors(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -109,7 +113,7 @@ def test_clear_errors(args, message, tmp_path, monkeypatch):
 
 def test_corpus_shorter_than_a_window_is_a_clear_error(tmp_path):
     short = write_corpus(tmp_path / "short.txt", "abc")
-    result = text("train", short, "--context", 64)
+    result = text("train", "--data", short, "--context", 64)
     assert result.exit_code == 2
     assert "fewer than one window" in result.stderr
 
@@ -131,12 +135,12 @@ def test_loading_the_plugin_does_not_import_torch():
 @pytest.mark.parametrize("args, message", [
     (["--lr", "nan"], "--lr must be a positive number"),
     (["--lr", "0"], "--lr must be a positive number"),
-    (["--out", "a-file.txt"], "--out a-file.txt is a file, not a folder"),
+    (["--out", "a-file.txt"], "a-file.txt is a file"),
 ])
 def test_bad_training_settings_are_one_error_line(corpus, args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a-file.txt").write_text("keep me")
-    result = text("train", corpus, "--steps", 2, *SMALL, *args)
+    result = text("train", "--data", corpus, "--steps", 2, *SMALL, *args)
     assert result.exit_code == 2, result.output
     line = result.stderr.strip()
     assert line.startswith(f"Error: {message}") and "\n" not in line, line
@@ -144,7 +148,7 @@ def test_bad_training_settings_are_one_error_line(corpus, args, message, tmp_pat
 
 
 def test_ctrl_c_before_the_first_evaluation_keeps_the_saved_model(corpus, tmp_path, monkeypatch):
-    assert text("train", corpus, "--steps", 2, "--out", tmp_path / "good", *SMALL).exit_code == 0
+    assert text("train", "--data", corpus, "--steps", 2, "--out", tmp_path / "good", *SMALL).exit_code == 0
     from seqkit import user_checkpoint_dir
 
     saved = user_checkpoint_dir("text") / "default.json"
@@ -161,8 +165,8 @@ def test_ctrl_c_before_the_first_evaluation_keeps_the_saved_model(corpus, tmp_pa
         return real(self, i)
 
     monkeypatch.setattr(Windows, "__getitem__", ctrl_c)
-    result = text("train", corpus, "--steps", 50, "--out", tmp_path / "run", *SMALL)
+    result = text("train", "--data", corpus, "--steps", 50, "--out", tmp_path / "run", *SMALL)
     assert result.exit_code == 0, result.output
-    assert "not saved as 'default'" in result.stderr
+    assert "nothing saved to" in result.stderr and "default.json" in result.stderr
     assert saved.read_text() == before  # the earlier model is still the default
     assert (tmp_path / "run" / "last.json").exists()  # and the run can be resumed

@@ -225,4 +225,7 @@ def test_notes_chords_contract_methods():
     assert notes.tolist() == [[0.0, 0.5, 60, 80], [0.5, 1.0, 60, 80], [0.5, 1.0, 64, 80], [0.5, 1.0, 67, 80]]
     pm = tok.decode_midi(ids)
     assert pm.instruments[0].program == 25 and len(pm.instruments[0].notes) == 4
-    assert tok.cache_key() == "notes-chords-v1-p25-t0.05" and tok.tokens_per_second == 2.0
+    import symusic
+
+    assert tok.cache_key() == f"notes-chords-v1-symusic{symusic.__version__}-p25-t0.05"  # the parser too
+    assert tok.tokens_per_second == 2.0

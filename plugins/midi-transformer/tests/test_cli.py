@@ -190,7 +190,7 @@ def test_generate_drum_primer_and_long_primer(tiny_model, tmp_path):
     r = cli("music", "generate", "--model", tiny_model["ckpt"], "--primer", long, "--tokens", 5,
             "--out", tmp_path / "o2.mid", "--seed", 1)
     assert r.exit_code == 0, r.output
-    assert "more than the model's context" in r.stderr
+    assert "is longer than the model's context" in r.stderr
 
 
 def test_corrupted_fixtures_fail_cleanly(tiny_model, tmp_path):
@@ -258,3 +258,63 @@ def test_unknown_preset_fails_before_any_data_is_read(tmp_path):
 def test_tokenize_to_an_unwritable_place_fails_before_tokenizing(tmp_path):
     r = cli("music", "tokenize", "--data", tmp_path / "not-there", "--out", tmp_path / "no" / "such" / "t.npz")
     assert r.exit_code == 2 and "is not a writable folder" in r.stderr and "Traceback" not in r.output
+
+
+# -- issue 17: the README's primer, the cut notice, progress, --top-p's range -------------------
+
+def test_the_example_primer_is_made_by_the_plugin_and_continued(tiny_model, tmp_path):
+    import pretty_midi
+
+    r = cli("music", "primer", tmp_path / "primer.mid")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith(f"wrote {tmp_path / 'primer.mid'}: 64 notes, 9.6 s")
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "primer.mid"))
+    notes = sorted(pm.instruments[0].notes, key=lambda n: n.start)
+    assert len(notes) == 64 and [n.pitch for n in notes[:8]] == [60, 64, 67, 72, 76, 67, 72, 76]  # BWV 846
+    r = cli("music", "generate", "--model", tiny_model["ckpt"], "--primer", tmp_path / "primer.mid",
+            "--tokens", 8, "--out", tmp_path / "continued.mid", "--seed", 0)
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "continued.mid").exists()
+
+
+def test_a_missing_primer_says_how_to_make_one(tiny_model, tmp_path):
+    r = cli("music", "generate", "--model", tiny_model["ckpt"], "--primer", tmp_path / "primer.mid",
+            "--out", tmp_path / "x.mid")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
+    assert f"seqkit music primer {tmp_path / 'primer.mid'}" in r.stderr
+
+
+def test_a_primer_longer_than_the_context_is_cut_with_one_line_saying_how(tiny_model, tmp_path):
+    long = make_midi(tmp_path / "l.mid", scale_notes(200))  # the tiny model's context is 64 tokens
+    r = cli("music", "generate", "--model", tiny_model["ckpt"], "--primer", long, "--tokens", 3,
+            "--out", tmp_path / "o.mid", "--seed", 1)
+    assert r.exit_code == 0, r.output
+    notice = [line for line in r.stderr.splitlines() if "the primer" in line]
+    assert len(notice) == 1
+    assert "is longer than the model's context: continuing its last 64 tokens, from" in notice[0]
+    assert "--primer-seconds" in notice[0] and "--primer-tokens" in notice[0]
+
+
+def test_generate_reports_progress_per_token(tiny_model, tmp_path):
+    import torch
+    from seqkit_midi_transformer.commands import load_music_model
+
+    net = load_music_model(str(tiny_model["ckpt"]), "cpu").model
+    steps = []
+    net.generate(torch.zeros(1, 1, dtype=torch.long), 7, generator=torch.Generator().manual_seed(0),
+                 on_step=steps.append)
+    assert steps == [1] * 7
+    r = run_cli(["music", "generate", "--model", str(tiny_model["ckpt"]), "--tokens", "5", "--out",
+                 str(tmp_path / "p.mid"), "--seed", "0"], plugins=[plugin], env={"SEQKIT_PROGRESS": "1"})
+    assert r.exit_code == 0 and "generating tokens" in r.stderr
+    quiet = cli("music", "generate", "--model", tiny_model["ckpt"], "--tokens", 5, "--out", tmp_path / "q.mid")
+    assert quiet.exit_code == 0 and "generating tokens" not in quiet.stderr  # not a terminal
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.1", "nan"])
+def test_top_p_help_says_what_is_accepted(tiny_model, tmp_path, value):
+    r = cli("music", "generate", "--help")
+    assert "[0<x<=1]" in " ".join(r.stdout.split()) and "0.0<=x<=1.0" not in r.stdout
+    r = cli("music", "generate", "--model", tiny_model["ckpt"], "--tokens", 2, "--top-p", value,
+            "--out", tmp_path / "t.mid")
+    assert r.exit_code == 2 and r.stderr.startswith("Error: --top-p must be") and r.stderr.count("\n") == 1

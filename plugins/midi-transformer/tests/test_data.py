@@ -25,8 +25,9 @@ def test_maestro_loader_splits_and_cache(maestro_folder, tmp_path):
     assert (s["train"]["pieces"], s["validation"]["pieces"], s["test"]["pieces"]) == (3, 1, 1)
     first = corpus.split("train")[0].tokens
     assert first[0] == BOS and first[-1] == EOS and first.dtype == np.uint16
-    cached = list((tmp_path / "cache" / "music").rglob("*.npy"))
-    assert len(cached) == 5
+    cached = list((tmp_path / "cache" / "music").rglob("*.npz"))  # ids and seconds of music
+    assert len(cached) == 5 and all("symusic" in p.parent.name for p in cached)
+    assert corpus.seconds("validation") == pytest.approx(0.5 + 39 * 0.25 + 0.2)  # its last note's end
     again = load_maestro(maestro_folder, splits=("validation",), progress=False)
     assert len(again.pieces) == 1
     assert np.array_equal(again.pieces[0].tokens, corpus.split("validation")[0].tokens)
@@ -34,6 +35,7 @@ def test_maestro_loader_splits_and_cache(maestro_folder, tmp_path):
     corpus.save(tmp_path / "c.npz")
     back = load_token_archive(tmp_path / "c.npz")
     assert back.summary() == s and np.array_equal(back.pieces[2].tokens, corpus.pieces[2].tokens)
+    assert back.seconds() == pytest.approx(corpus.seconds())
 
 
 def test_maestro_json_v3_layout(maestro_folder):

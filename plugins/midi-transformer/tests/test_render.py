@@ -1,5 +1,6 @@
 """Audio rendering: FluidSynth when pyfluidsynth and libfluidsynth are present, sine otherwise."""
 
+import os
 import sys
 import types
 import wave
@@ -20,6 +21,9 @@ def _fluidsynth_available() -> bool:
     try:
         import fluidsynth  # noqa: F401  (pyfluidsynth raises ImportError without libfluidsynth)
     except (ImportError, OSError):
+        if os.environ.get("SEQKIT_REQUIRE_FLUIDSYNTH"):  # CI installs it: a skip there is a failure
+            raise RuntimeError("SEQKIT_REQUIRE_FLUIDSYNTH is set but FluidSynth cannot be loaded "
+                               "(pip install pyfluidsynth; apt-get install fluidsynth)") from None
         return False
     return True
 

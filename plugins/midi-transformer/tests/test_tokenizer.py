@@ -42,6 +42,33 @@ def test_round_trip_keeps_quantized_notes(raw):
     assert encode_quantized(back) == ids
 
 
+def encode_loop(q):
+    """The event-by-event encoder that the vectorised ``encode_quantized`` replaced (reference)."""
+    n = len(q)
+    events = sorted([(e, 0, p, v) for _, e, p, v in q.tolist()] + [(s, 1, p, v) for s, _, p, v in q.tolist()])
+    out, now, velocity = [], 0, -1
+    for t, kind, p, v in events:
+        while t > now:
+            k = min(t - now, 100)
+            out.append(TIME_SHIFT + k - 1)
+            now += k
+        if kind:
+            if v != velocity:
+                out.append(VELOCITY + v)
+                velocity = v
+            out.append(NOTE_ON + p)
+        else:
+            out.append(NOTE_OFF + p)
+    return out if n else []
+
+
+@settings(max_examples=150, deadline=None)
+@given(notes_strategy)
+def test_vectorised_encoder_matches_the_event_loop(raw):
+    q = quantize_notes(as_float_notes(raw))
+    assert encode_quantized(q) == encode_loop(q)
+
+
 @settings(max_examples=100, deadline=None)
 @given(notes_strategy)
 def test_non_overlapping_notes_survive_exactly(raw):

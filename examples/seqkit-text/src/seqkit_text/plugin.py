@@ -1,6 +1,6 @@
 """The hooks of seqkit-text. Nothing heavy is imported here: `seqkit --help` stays fast."""
 
-from seqkit import DatasetType, Task, TokenizerType, hookimpl
+from seqkit import DatasetType, LazyCommand, Task, TokenizerType, hookimpl
 
 
 @hookimpl
@@ -21,7 +21,7 @@ def register_tokenizers(register):
 
 
 @hookimpl
-def register_commands(app):
-    from .commands import app as text_app
-
-    app.add_typer(text_app, name="text")
+def register_lazy_commands(register):
+    # built only when used: `seqkit --help` shows the line without importing commands.py
+    register(LazyCommand("text", "seqkit_text.commands:app",
+                         "Character-level models of any text (example)"))

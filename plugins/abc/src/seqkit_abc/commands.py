@@ -170,7 +170,10 @@ def to_midi(
     fmt: FormatOption = "auto",
     as_json: JsonOption = False,
 ):
-    """Convert ABC to MIDI offline (music21; abc2midi with --engine abc2midi when installed)."""
+    """Convert ABC to MIDI offline (music21; abc2midi with --engine abc2midi when installed).
+
+    Every tune that converts is written; if any tune fails, the command ends with one Error line
+    saying how many failed and why, and exit code 2."""
     from .data import load_tunes
     from .midi import abc_to_midi, pick_engine
 
@@ -196,10 +199,13 @@ def to_midi(
                 _info(f"tune {i}: cannot convert: {conv.error}")
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
-    if not any(r["midi"] for r in rows):
-        if len(tunes) == 1:
-            raise SeqkitError(f"cannot convert {file} to MIDI: {rows[0]['error']}")
-        raise SeqkitError(f"none of the {len(tunes)} tunes in {file} could be converted")
+    failed = [r for r in rows if not r["midi"]]
+    if len(tunes) == 1 and failed:
+        raise SeqkitError(f"cannot convert {file} to MIDI: {rows[0]['error']}")
+    if failed:  # the others are written; the exit code still says that not all went well
+        why = "; ".join(f"tune {r['tune']}: {r['error']}" for r in failed[:3]) + ("; ..." if len(failed) > 3 else "")
+        raise SeqkitError(f"{len(failed)} of the {len(tunes)} tunes in {file} could not be converted "
+                          f"({why}); the other {len(tunes) - len(failed)} were written")
 
 
 # ----------------------------------------------------------------------------- eval
@@ -223,7 +229,7 @@ def evaluate(
     import time
 
     from .data import load_tunes
-    from .generate import sample_tunes
+    from .generate import number_tune, sample_tunes
     from .midi import abc_to_midi, pick_engine
     from .sweep import parse_list
     from .training import evaluate_loss
@@ -268,7 +274,8 @@ def evaluate(
                      "ended": sum(s.ended for s in gen),
                      "mean_chars": sum(len(s.abc) for s in gen) / count, "errors": errors})
         if samples is not None:
-            _write(samples / f"T{temp:g}.abc", ("\n\n".join(s.abc for s in gen) + "\n").encode())
+            _write(samples / f"T{temp:g}.abc", ("\n\n".join(number_tune(s.abc, i) for i, s in enumerate(gen, 1))
+                                                + "\n").encode())
     report["generation"] = rows
     report["seed"] = seed
     if as_json:

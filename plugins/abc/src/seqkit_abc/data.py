@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 START, END = "<start>", "<end>"
 DEFAULT_PRIMER = f"{START}\nX:"

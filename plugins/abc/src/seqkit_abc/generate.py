@@ -18,6 +18,17 @@ class Sample:
     ended: bool  # reached <end> (else cut at max_chars)
 
 
+def number_tune(abc: str, number: int) -> str:
+    """The tune with reference number ``X:number``: its first ``X:`` line (whatever number the
+    model wrote, if any) is replaced, or one is put first when it has none."""
+    lines = abc.split("\n")
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("X:"):
+            lines[i] = f"X:{number}"
+            return "\n".join(lines)
+    return f"X:{number}\n{abc}" if abc else f"X:{number}"
+
+
 def encode_primer(tok, primer: str) -> list[int]:
     if not primer:
         raise SeqkitError("the primer is empty")
@@ -31,8 +42,9 @@ def encode_primer(tok, primer: str) -> list[int]:
 @torch.no_grad()
 def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
                  max_chars: int = 1000, generator: torch.Generator | None = None,
-                 device="cpu") -> list[Sample]:
-    """``n`` tunes sampled in one batch; special tokens (pad, unk ...) are never drawn."""
+                 device="cpu", on_step=None) -> list[Sample]:
+    """``n`` tunes sampled in one batch; special tokens (pad, unk ...) are never drawn.
+    ``on_step(1)`` is called after each character step (progress)."""
     if n < 1:
         raise SeqkitError("--count must be at least 1")
     if max_chars < 1:
@@ -59,6 +71,8 @@ def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
                 texts[r] += tok.itos[i]
                 done[r] = texts[r].endswith(END) or (texts[r].endswith(START)
                                                      and len(texts[r]) > len(primer))
+        if on_step is not None:
+            on_step(1)
         if all(done):
             break
         logits, state = model(nxt[:, None], cache=state)

@@ -61,21 +61,29 @@ def make_tunes(model, primer, temperature, max_chars, count, engine, seed, devic
     """``count`` tunes in one batch: each one's ABC text, whether it reached ``<end>``, and its
     MIDI (``files["mid"]``) when ``"mid"`` is wanted and the tune converts."""
     from .commands import load_abc_model, torch_generator
-    from .generate import sample_tunes
+    from .generate import number_tune, sample_tunes
     from .midi import abc_to_midi, pick_engine
 
     pick_engine(engine)
     ckpt, dev = load_abc_model(model, device)
     text = _read_primer(primer)
+    done = [0]
+
+    def step(k: int = 1) -> None:
+        done[0] += k
+        if ctx is not None:
+            ctx.progress(done[0], max_chars, f"sampling {count} tune{'s' * (count > 1)}")
+
     samples = sample_tunes(ckpt.model, ckpt.tokenizer, text, count, temperature, max_chars,
-                           torch_generator(seed, dev), dev)
+                           torch_generator(seed, dev), dev, on_step=step)
     outputs, notes = [], []
     for i, s in enumerate(samples, 1):
-        out = Output(s.abc, meta={"index": i, "ended": s.ended, "chars": len(s.text) - len(text)})
+        # X:1, X:2 ... whatever the model wrote: a file of several tunes needs distinct numbers
+        out = Output(number_tune(s.abc, i), meta={"index": i, "ended": s.ended, "chars": len(s.text) - len(text)})
         if not s.ended:
             notes.append(f"tune {i}: no <end> within {max_chars} characters (cut)")
         if "mid" in want:
-            conv = abc_to_midi(s.abc, engine)
+            conv = abc_to_midi(out.text, engine)
             if conv.ok:
                 out.files["mid"] = conv.midi
                 out.meta["notes"] = conv.notes

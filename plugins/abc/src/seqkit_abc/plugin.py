@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from seqkit import DatasetType, Task, hookimpl
+from seqkit import DatasetType, LazyCommand, Task, hookimpl
 
 
 @hookimpl
@@ -19,10 +19,10 @@ def register_datasets(register):
 
 
 @hookimpl
-def register_commands(app):
-    from .commands import abc_app
-
-    app.add_typer(abc_app, name="abc")
+def register_lazy_commands(register):
+    # built only when used: `seqkit --help` shows the line and imports nothing
+    register(LazyCommand("abc", "seqkit_abc.commands:abc_app",
+                         "Folk tunes in ABC notation: generate, train, to-midi"))
 
 
 @hookimpl

@@ -14,8 +14,17 @@ from pathlib import Path
 
 import torch
 
-from seqkit import RNNLM, CharTokenizer, RNNConfig, SeqkitError, TrainConfig, Trainer, lm_loss
-from seqkit.data import pad_sequences, seeded_split
+from seqkit import (
+    RNNLM,
+    CharTokenizer,
+    RNNConfig,
+    SeqkitError,
+    TrainConfig,
+    Trainer,
+    lm_loss,
+    pad_sequences,
+    seeded_split,
+)
 
 from .data import DEFAULT_PRIMER, load_tunes, stream, wrap
 

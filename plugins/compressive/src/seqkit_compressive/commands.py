@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 from seqkit.options import JsonOption, SeedOption
 
 compressive_app = typer.Typer(help="Compressive Transformer: model settings and the Lakh loader.",

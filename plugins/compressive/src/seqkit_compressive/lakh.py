@@ -16,12 +16,11 @@ from __future__ import annotations
 import csv
 import io
 import random
-import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 MIDI_SUFFIXES = (".mid", ".midi")
 
@@ -125,15 +124,13 @@ def read_programs(path: Path) -> tuple[int, ...]:
 
 @lru_cache(maxsize=65536)
 def _read_programs(path: str, size: int, mtime: int):
-    import pretty_midi
+    from symusic import Score  # the C++ parser: thousands of files a second
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pm = pretty_midi.PrettyMIDI(path)
+        score = Score(path)
     except Exception as exc:  # noqa: BLE001 - any parser failure means unreadable
         return exc
-    return tuple(sorted({int(i.program) for i in pm.instruments if not i.is_drum and i.notes}))
+    return tuple(sorted({int(t.program) for t in score.tracks if not t.is_drum and len(t.notes)}))
 
 
 def load_lakh(path, program: int | None = None, genres=None, genre=None, per_genre: int | None = None,

@@ -33,8 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.attention.bias import causal_lower_right
 
-from seqkit.errors import SeqkitError
-from seqkit.models.transformer import MLP, rope_tables
+from seqkit import MLP, SeqkitError, rope_tables
 
 COMPRESSIONS = ("conv", "mean", "max")
 _INTS = ("vocab_size", "n_layer", "n_head", "n_embd", "d_ff", "n_cond", "seg_len", "mem_len",

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from seqkit import CheckpointFolder, DatasetType, ModelType, TokenizerType, hookimpl
+from seqkit import CheckpointFolder, DatasetType, LazyCommand, ModelType, TokenizerType, hookimpl
 
 PKG = "seqkit_compressive"
 
@@ -35,7 +35,6 @@ def register_datasets(register):
 
 
 @hookimpl
-def register_commands(app):
-    from .commands import compressive_app
-
-    app.add_typer(compressive_app, name="compressive")
+def register_lazy_commands(register):
+    register(LazyCommand("compressive", f"{PKG}.commands:compressive_app",
+                         "Compressive Transformer settings and the Lakh loader"))

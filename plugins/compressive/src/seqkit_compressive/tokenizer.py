@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)
@@ -50,32 +50,64 @@ def symbol_step(symbol: str) -> tuple[int, ...]:
 
 
 def load_midi(source):
-    """A ``pretty_midi.PrettyMIDI`` from a path, bytes or an existing object; an unreadable file is
-    a ``SeqkitError``."""
-    import io
-    import warnings
-
-    import pretty_midi
-
-    if isinstance(source, pretty_midi.PrettyMIDI):
+    """A ``symusic.Score`` from a path, bytes or an existing Score; an unreadable file is a
+    ``SeqkitError``."""
+    if type(source).__module__.startswith("symusic"):
         return source
+    from symusic import Score
+
     name = "the data" if isinstance(source, (bytes, bytearray)) else str(source)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if isinstance(source, (bytes, bytearray)):
-                return pretty_midi.PrettyMIDI(io.BytesIO(source))
-            return pretty_midi.PrettyMIDI(str(source))
-    except Exception as exc:  # noqa: BLE001 - mido/pretty_midi raise many kinds
+        data = bytes(source) if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
+    except OSError as exc:
+        raise SeqkitError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        if not data:
+            raise ValueError("it is empty")
+        return Score.from_midi(data)
+    except Exception as exc:  # noqa: BLE001 - symusic raises RuntimeError/ValueError/...
         msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise SeqkitError(f"{name} is not a readable MIDI file ({msg})") from None
 
 
+def onset_seconds(score, ticks):
+    """Seconds (float64) of ticks of a ``symusic.Score`` with pretty_midi's arithmetic (seconds per
+    tick per tempo segment; tempos of equal value start no segment), as the midi-transformer
+    plugin's reader computes them: symusic's own seconds are float32, which moves onsets that sit on
+    the 50 ms grouping boundary."""
+    import numpy as np
+
+    scales = [(0, 60.0 / (120.0 * score.tpq))]
+    t = score.tempos.numpy()
+    for tick, mspq in sorted(zip(t["time"].tolist(), t["mspq"].tolist()), key=lambda r: r[0]):
+        scale = 60.0 / ((6e7 / mspq) * score.tpq)
+        if tick == 0:
+            scales = [(0, scale)]
+        elif scale != scales[-1][1]:
+            scales.append((tick, scale))
+    ticks = np.asarray(ticks, dtype=np.int64)
+    seg = np.searchsorted(np.array([s for s, _ in scales]), ticks, side="right") - 1
+    out = np.empty(len(ticks), dtype=np.float64)
+    last_end = 0.0
+    for k, (start, scale) in enumerate(scales):
+        out[seg == k] = last_end + scale * (ticks[seg == k] - start)
+        if k + 1 < len(scales):
+            last_end = float(last_end + scale * np.float64(scales[k + 1][0] - start))
+    return out
+
+
 def midi_steps(source, program: int | None = None, tolerance: float = 0.05) -> list[tuple[int, ...]]:
-    """Notes of the non-drum instruments (only those playing ``program`` if given) grouped by onset."""
-    pm = load_midi(source)
-    notes = sorted((n.start, n.pitch) for inst in pm.instruments if not inst.is_drum
-                   and (program is None or inst.program == program) for n in inst.notes if n.pitch >= 12)
+    """Notes of the non-drum instruments (only those playing ``program`` if given) grouped by onset
+    (zero-length notes are skipped, as pretty_midi, the reader before symusic, dropped them)."""
+    score = load_midi(source)
+    rows = []
+    for tr in score.tracks:
+        if tr.is_drum or (program is not None and tr.program != program):
+            continue
+        n = tr.notes.numpy()
+        keep = (n["pitch"] >= 12) & (n["duration"] > 0)
+        rows += zip(onset_seconds(score, n["time"][keep]).tolist(), n["pitch"][keep].astype(int).tolist())
+    notes = sorted(rows)
     steps: list[tuple[int, ...]] = []
     group: set[int] = set()
     start = None
@@ -130,16 +162,16 @@ class NotesChordsTokenizer:
         return cls(kept, **options)
 
     def steps(self, source) -> list[tuple[int, ...]]:
-        """A MIDI file (path, bytes or PrettyMIDI) as onset steps, with this tokenizer's settings."""
+        """A MIDI file (path, bytes or ``symusic.Score``) as onset steps, with this tokenizer's settings."""
         return midi_steps(source, self.program, self.tolerance)
 
     def encode(self, x, add_bos: bool = False, add_eos: bool = False) -> list[int]:
-        """Ids of a MIDI file (path/bytes/PrettyMIDI), a list of steps (pitch tuples) or a string
+        """Ids of a MIDI file (path/bytes/``symusic.Score``), a list of steps (pitch tuples) or a string
         of symbols separated by spaces (``"C4 E4.G4"``)."""
         if isinstance(x, str) and not x.lower().endswith((".mid", ".midi")):
             symbols = x.split()
         else:
-            if isinstance(x, (str, Path, bytes, bytearray)) or hasattr(x, "instruments"):
+            if isinstance(x, (str, Path, bytes, bytearray)) or hasattr(x, "tracks"):
                 x = self.steps(x)
             symbols = [step_symbol(s) for s in x]
         ids = [self.stoi.get(s, self.unk_id) for s in symbols]
@@ -161,8 +193,10 @@ class NotesChordsTokenizer:
 
     # -- the music commands' tokenizer contract (docs/music.md) --------------------------------
     def cache_key(self) -> str:
-        """The settings that change :meth:`steps` (the vocabulary is learned apart)."""
-        return f"notes-chords-v1-p{self.program}-t{self.tolerance:g}"
+        """The settings and MIDI parser that change :meth:`steps` (the vocabulary is learned apart)."""
+        import symusic
+
+        return f"notes-chords-v1-symusic{symusic.__version__}-p{self.program}-t{self.tolerance:g}"
 
     @property
     def tokens_per_second(self) -> float:

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, generator_command
+from seqkit import SeqkitError, check_writable, generator_command
 from seqkit.options import DeviceOption, JsonOption, SeedOption
 
 from .generator import MUSIC, show_pieces
@@ -34,7 +34,7 @@ TASK = "music"
 
 
 def _info(msg: str) -> None:
-    from seqkit.progress import info
+    from seqkit import info
 
     info(msg)
 
@@ -51,9 +51,7 @@ def _emit(data: dict, as_json: bool, lines: list[str]) -> None:
 
 def load_music_model(spec: str | None, device: str = "auto"):
     """A loaded music checkpoint (``seqkit.Checkpoint``) from a name or a path."""
-    from seqkit.checkpoints import find_checkpoint, list_checkpoints, load_checkpoint
-    from seqkit.device import pick_device
-    from seqkit.errors import CheckpointError
+    from seqkit import CheckpointError, find_checkpoint, list_checkpoints, load_checkpoint, pick_device
 
     spec = spec or DEFAULT_MODEL
     try:
@@ -106,7 +104,7 @@ def parse_sets(pairs: list[str], config_class) -> dict:
 def build_config(model_type: str, vocab_size: int, preset: str | None, sets: list[str],
                  seq_len: int | None, position: str | None = None):
     """The model config: preset, then ``--position``, then ``--set`` values (last wins)."""
-    from seqkit.registry import get_model_type
+    from seqkit import get_model_type
 
     from .model import PRESETS
 
@@ -166,15 +164,12 @@ def primer_tokens(path: Path, tokenizer, seconds: float | None, n_tokens: int | 
 
 def primer_tokens_generic(path: Path, tokenizer, seconds: float | None, n_tokens: int | None) -> tuple[list[int], dict]:
     """The primer through any music tokenizer's ``encode`` (notes after ``seconds`` dropped first)."""
-    from .tokenizer import load_midi
+    from .midi_read import cut_seconds, load_midi
 
-    pm = load_midi(path)
+    score = load_midi(path)
     if seconds:
-        for inst in pm.instruments:
-            inst.notes = [n for n in inst.notes if n.start < seconds]
-            for n in inst.notes:
-                n.end = min(n.end, seconds)
-    ids = tokenizer.encode(pm)
+        score = cut_seconds(score, seconds)
+    ids = tokenizer.encode(score)
     if not ids:
         raise SeqkitError(f"{path} has no notes to continue"
                           + (f" in its first {seconds:g} s" if seconds else "")
@@ -190,6 +185,19 @@ def primer_tokens_generic(path: Path, tokenizer, seconds: float | None, n_tokens
     return ids, info
 
 
+def cut_notice(prompt: list[int], limit: int, tok) -> str:
+    """One line: a primer longer than the context is cut to its last part; how much, and how to
+    choose another part."""
+    told = f"{len(prompt):,} tokens"
+    kept = f"{limit:,} tokens"
+    if hasattr(tok, "token_seconds"):
+        times = tok.token_seconds(prompt)
+        told += f", {float(times[-1]):.1f} s"
+        kept += f", from {float(times[-limit]):.1f} s on"
+    return (f"the primer ({told}) is longer than the model's context: continuing its last {kept}; "
+            f"to continue its beginning instead, give --primer-seconds S or --primer-tokens N")
+
+
 # -- generate -----------------------------------------------------------------------------------
 
 def cpu_threads(model, batch: int) -> None:
@@ -203,6 +211,20 @@ def cpu_threads(model, batch: int) -> None:
 
 
 music_app.command("generate")(generator_command(MUSIC, show=show_pieces))
+
+
+@music_app.command("primer")
+def primer_command(
+    out: Annotated[Path, typer.Argument(help="MIDI file to write.")] = Path("primer.mid"),
+    as_json: JsonOption = False,
+):
+    """Write an example primer to continue: the first bars of Bach's Prelude in C (10 s)."""
+    from .primer import write_example_primer
+
+    check_writable(out, "OUT")
+    done = write_example_primer(out)
+    _emit(done, as_json, [f"wrote {done['out']}: {done['notes']} notes, {done['seconds']} s; "
+                          f"continue it with: seqkit music generate --primer {out}"])
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -245,7 +267,7 @@ def _corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_opt
 
 @music_app.command()
 def tokenize(
-    data: Annotated[Path, typer.Option("--data", help="MAESTRO folder or MIDI folder.")],
+    data: Annotated[Path, typer.Option("--data", help="MAESTRO folder, MIDI folder or what --dataset reads.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The compressed token archive (.npz) to write.")],
     dataset: DatasetOpt = "auto",
     dataset_option: DatasetOptionOpt = None,
@@ -253,9 +275,11 @@ def tokenize(
     tokenizer_option: TokenizerOptionOpt = None,
     drums: Annotated[bool, typer.Option(help="Keep drum tracks (drum datasets).")] = False,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes (default: all cores).")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Only the first N files of each split (0 = all).")] = 0,
     as_json: JsonOption = False,
 ):
-    """Tokenize a MIDI dataset (cached per file) into one compressed .npz archive."""
+    """Tokenize a MIDI dataset (read with symusic, cached per file) into one compressed .npz archive
+    (a progress bar on a terminal)."""
     if out.suffix != ".npz":
         raise SeqkitError("--out must end in .npz")
     import os
@@ -264,7 +288,7 @@ def tokenize(
     if not parent.is_dir() or not os.access(parent, os.W_OK):  # before the (long) tokenizing
         raise SeqkitError(f"cannot write {out}: {parent} is not a writable folder")
     corpus, _, _ = _corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_option, drums,
-                                        workers=workers)
+                                        limit=limit, workers=workers)
     corpus.save(out)
     summary = corpus.summary()
     _emit({"out": str(out), "bytes": out.stat().st_size, "splits": summary}, as_json,
@@ -325,7 +349,7 @@ def train(
 ):
     """Train a music language model on MAESTRO, a MIDI folder or any registered music dataset
     (core Trainer: resume, bf16, DDP)."""
-    from seqkit.training import TrainConfig, Trainer
+    from seqkit import TrainConfig, Trainer
 
     from .data import augmenter, collate
 
@@ -352,8 +376,7 @@ def train(
             raise SeqkitError(f"--init {init}: the checkpoint has no tokenizer")
         fixed = start.tokenizer
     elif resume and (out / "last.json").exists():
-        from seqkit.checkpoints import read_meta
-        from seqkit.tokenizers import tokenizer_from_dict
+        from seqkit import read_meta, tokenizer_from_dict
 
         recorded = read_meta(out / "last.json").get("tokenizer")
         fixed = tokenizer_from_dict(recorded) if recorded else None  # the run's vocabulary, not a new one
@@ -428,7 +451,7 @@ def train(
         _info(f"interrupted before the first evaluation: nothing exported to {name} "
               f"(continue with --resume --out {out})")
     elif name and trainer.best_path.exists():
-        from seqkit.checkpoints import export_checkpoint, user_checkpoint_dir
+        from seqkit import export_checkpoint, user_checkpoint_dir
 
         dest = user_checkpoint_dir(TASK) / f"{name}.json"
         export_checkpoint(trainer.best_path, dest, dtype="float16")
@@ -507,7 +530,7 @@ def evaluate(
     dev = next(net.parameters()).device
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
     t0 = time.perf_counter()
-    from seqkit.progress import progress_bar
+    from seqkit import progress_bar
 
     unk_id = getattr(tok, "unk_id", None)
     with amp, progress_bar() as bar:
@@ -521,6 +544,11 @@ def evaluate(
     how = " (each piece one stream, memories carried)" if streams else ""
     lines = [f"{split}: NLL {res['nll']:.4f} nats/token (perplexity {res['perplexity']:.2f}), "
              f"accuracy {res['accuracy']:.4f} over {count:,} tokens in {res['windows']} windows of {seq_len}{how}"]
+    per_second = _per_second_of_music(corpus, split, tok, nll)
+    if per_second:
+        res.update(per_second)
+        lines.append(f"  {res['nll_per_second']:.3f} nats per second of music ({res['tokens_per_second']:.1f} tokens "
+                     f"per second over {res['music_seconds']:,.0f} s of music)")
     if unk_id is not None:  # a learned vocabulary: how much of the split it could not name
         res["unknown_fraction"] = round(unknown / max(count, 1), 4)
         lines.append(f"  {unknown:,} of the target tokens ({res['unknown_fraction']:.1%}) are <unk>: "
@@ -528,10 +556,26 @@ def evaluate(
     _emit(res, as_json, lines)
 
 
+def _per_second_of_music(corpus, split: str, tok, nll: float) -> dict:
+    """NLL per second of music (nats per token x tokens per second over the split's pieces), the
+    measure that compares tokenizers fairly; {} when the split's seconds are not known."""
+    arrays = corpus.arrays(split)
+    targets = sum(len(a) - 1 for a in arrays)  # every token after <bos> is a target
+    music = corpus.seconds(split)
+    if not music and hasattr(tok, "token_seconds"):  # an archive made before seconds were recorded
+        music = float(sum(tok.token_seconds(a)[-1] for a in arrays if len(a)))
+    if not music or not targets:
+        return {}
+    rate = targets / music
+    return {"music_seconds": round(music, 2), "tokens_per_second": round(rate, 2),
+            "nll_per_second": round(nll * rate, 4)}
+
+
 # -- render / inspect / piano-roll --------------------------------------------------------------
 
 def _midi_arg(path: Path):
-    from .tokenizer import load_midi
+    """A MIDI file as a ``symusic.Score`` (one ``Error:`` line when unreadable)."""
+    from .midi_read import load_midi
 
     return load_midi(path)
 
@@ -544,9 +588,10 @@ def render(
     as_json: JsonOption = False,
 ):
     """Render MIDI to WAV with FluidSynth (sine-wave fallback without the FluidSynth library)."""
+    from .midi_read import load_pretty_midi
     from .render import write_wav
 
-    pm = _midi_arg(midi)
+    pm = load_pretty_midi(midi)  # synthesis is pretty_midi's (FluidSynth or sine waves)
     if not any(i.notes for i in pm.instruments):
         raise SeqkitError(f"{midi} has no notes")
     res = write_wav(pm, wav, soundfont)
@@ -560,22 +605,21 @@ def inspect(
     as_json: JsonOption = False,
 ):
     """Instruments, notes, length and performance-token count of a MIDI file."""
+    from .midi_read import end_seconds, instrument_name, score_tracks
     from .tokenizer import PerformanceTokenizer, midi_notes
 
-    pm = _midi_arg(midi)
+    score = _midi_arg(midi)
     tok = PerformanceTokenizer(drums=drums)
-    import pretty_midi
-
-    insts = [{"name": i.name, "program": i.program, "drum": i.is_drum, "notes": len(i.notes),
-              "instrument": "drums" if i.is_drum else pretty_midi.program_to_instrument_name(i.program),
-              "pedal_events": sum(1 for c in i.control_changes if c.number == 64)} for i in pm.instruments]
-    notes = midi_notes(pm, drums=drums, sustain=tok.sustain)
+    insts = [{"name": t.name, "program": t.program, "drum": t.is_drum, "notes": len(t.notes),
+              "instrument": "drums" if t.is_drum else instrument_name(t.program),
+              "pedal_events": len(t.pedal_times)} for t in score_tracks(score) if len(t.notes)]
+    notes = midi_notes(score, drums=drums, sustain=tok.sustain)
     ids = tok.encode_notes(notes)
-    length = float(pm.get_end_time())
+    length = end_seconds(score)
     res = {"file": str(midi), "seconds": round(length, 2), "instruments": insts,
            "notes": sum(i["notes"] for i in insts), "tokens": len(ids),
            "tokens_per_second": round(len(ids) / length, 1) if length else 0.0,
-           "resolution": int(pm.resolution)}
+           "resolution": int(score.tpq)}
     lines = [f"{midi}: {res['seconds']} s, {res['notes']} notes, {res['tokens']} performance tokens "
              f"({res['tokens_per_second']}/s)"]
     lines += [f"  {'drums' if i['drum'] else i['instrument']:<28} {i['notes']:>6} notes"
@@ -596,10 +640,10 @@ def piano_roll_cmd(
     from .render import write_piano_roll
     from .tokenizer import midi_notes
 
-    pm = _midi_arg(midi)
-    notes = midi_notes(pm, drums=drums)
+    score = _midi_arg(midi)
+    notes = midi_notes(score, drums=drums)
     if len(notes) == 0:
-        notes = midi_notes(pm, drums=True)
+        notes = midi_notes(score, drums=True)
     if len(notes) == 0:
         raise SeqkitError(f"{midi} has no notes")
     write_piano_roll(notes, out, title=midi.name, max_seconds=seconds)

@@ -3,8 +3,8 @@
 ``load_maestro(folder)`` and ``load_midi_folder(folder)`` (registered as the datasets ``maestro`` and
 ``midi-folder``) return a ``MusicCorpus``: token arrays per split plus the tokenizer. Each piece is
 stored as ``[<bos>] + events + [<eos>]``. Tokenizing runs in parallel processes with a progress bar;
-each file's result is cached in ``seqkit.data.cache_dir("music", tokenizer.cache_key())`` under the
-SHA-256 of its bytes, so a second run (or another folder with the same files) reads the cache.
+each file is read with symusic (``midi_read``) and its result (with its seconds of music) is
+cached in ``seqkit.data.cache_dir("music", tokenizer.cache_key())`` under the SHA-256 of its bytes, so a second run (or another folder with the same files) reads the cache.
 ``MusicCorpus.save(path.npz)`` / ``load_token_archive`` move a tokenized corpus around as one
 compressed file; ``--data`` accepts such an archive wherever it accepts a folder.
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 from .tokenizer import BOS, EOS, N_SHIFTS, NOTE_OFF, NOTE_ON, PAD, TIME_SHIFT, VELOCITY, PerformanceTokenizer
 
@@ -40,6 +40,7 @@ class Piece:
     name: str
     split: str
     tokens: np.ndarray  # uint16 (int32 for vocabularies over 65,536), [<bos>] + events + [<eos>]
+    seconds: float = 0.0  # of music in the file (the end of its last note); 0 when not known
 
 
 def token_dtype(vocab_size: int):
@@ -97,6 +98,10 @@ class MusicCorpus:
     def n_tokens(self, name: str | None = None) -> int:
         return int(sum(len(p.tokens) for p in self.pieces if name is None or p.split == name))
 
+    def seconds(self, name: str | None = None) -> float:
+        """Seconds of music in a split (0 when the archive predates recording them)."""
+        return float(sum(p.seconds for p in self.pieces if name is None or p.split == name))
+
     def dataset(self, split: str, seq_len: int, augment: bool = False, seed: int = 0,
                 random_windows: bool | None = None):
         """A map-style dataset of ``{"input", "target"}`` windows (see ``TokenWindows``)."""
@@ -124,7 +129,7 @@ class MusicCorpus:
         """One compressed ``.npz`` with every piece (tokens, offsets, names, splits, tokenizer)."""
         import io
 
-        from seqkit.checkpoints import atomic_write_bytes
+        from seqkit import atomic_write_bytes
 
         tokens = np.concatenate([p.tokens for p in self.pieces]).astype(token_dtype(self.tokenizer.vocab_size))
         offsets = np.cumsum([0] + [len(p.tokens) for p in self.pieces]).astype(np.int64)
@@ -132,6 +137,7 @@ class MusicCorpus:
         np.savez_compressed(buf, tokens=tokens, offsets=offsets,
                             names=np.array([p.name for p in self.pieces]),
                             splits=np.array([p.split for p in self.pieces]),
+                            seconds=np.array([p.seconds for p in self.pieces], dtype=np.float64),
                             tokenizer=np.array(json.dumps(self.tokenizer.to_dict())),
                             source=np.array(self.source))
         atomic_write_bytes(Path(path), buf.getvalue())
@@ -142,7 +148,7 @@ def load_token_archive(path: str | Path) -> MusicCorpus:
     import zipfile
     import zlib
 
-    from seqkit.tokenizers import tokenizer_from_dict
+    from seqkit import tokenizer_from_dict
 
     try:
         z = np.load(path, allow_pickle=False)
@@ -150,16 +156,17 @@ def load_token_archive(path: str | Path) -> MusicCorpus:
         tok = tokenizer_from_dict(json.loads(str(z["tokenizer"])))
         names, splits = z["names"].tolist(), z["splits"].tolist()
         source = str(z["source"]) if "source" in z else str(path)
+        seconds = z["seconds"].tolist() if "seconds" in z else [0.0] * len(names)
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # e.g. truncated
         raise SeqkitError(f"{path} is not a music token archive ({exc})") from None
-    pieces = [Piece(n, s, tokens[offsets[i]:offsets[i + 1]]) for i, (n, s) in enumerate(zip(names, splits))]
+    pieces = [Piece(n, s, tokens[offsets[i]:offsets[i + 1]], seconds[i]) for i, (n, s) in enumerate(zip(names, splits))]
     return MusicCorpus(tok, pieces, source=source)
 
 
 # -- tokenizing files (parallel, cached) ----------------------------------------------------------
 
 def _cache_folder(tokenizer) -> Path:
-    from seqkit.data import cache_dir
+    from seqkit import cache_dir
 
     key = tokenizer.cache_key() if hasattr(tokenizer, "cache_key") else \
         f"{getattr(tokenizer, 'type', 'tok')}-" + hashlib.sha256(
@@ -171,46 +178,58 @@ def _tuples(x):
     return tuple(_tuples(v) for v in x) if isinstance(x, list) else x
 
 
-def _tokenize_file(args) -> tuple[object, str]:
-    """``(ids array or steps, "")`` for one file, or ``(None, why)``; ``mode`` is ``ids`` (encode)
-    or ``steps`` (``tokenizer.steps``, for vocabularies learned from the data)."""
-    from seqkit.tokenizers import tokenizer_from_dict
+def _read_cached(cached: Path, mode: str):
+    """``(result, seconds)`` from a per-file cache entry, or None when it is missing or damaged."""
+    if not cached.exists():
+        return None
+    try:
+        if mode == "ids":
+            with np.load(cached, allow_pickle=False) as z:
+                return z["ids"], float(z["seconds"])
+        entry = json.loads(cached.read_text())
+        return [_tuples(s) for s in entry["steps"]], float(entry["seconds"])
+    except (OSError, ValueError, KeyError, TypeError, EOFError):
+        return None
 
-    from .tokenizer import load_midi
+
+def _tokenize_file(args) -> tuple[object, float, str]:
+    """``(ids array or steps, seconds of music, "")`` for one file, or ``(None, 0, why)``;
+    ``mode`` is ``ids`` (encode) or ``steps`` (``tokenizer.steps``, for vocabularies learned
+    from the data). The file is read with symusic (``midi_read``)."""
+    from seqkit import tokenizer_from_dict
+
+    from .midi_read import load_midi, music_seconds
 
     path, tok_dict, cache_folder, mode = args
     tok = tokenizer_from_dict(tok_dict)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return None, f"{path}: {exc.strerror or exc}"
-    suffix = ".npy" if mode == "ids" else ".json"
+        return None, 0.0, f"{path}: {exc.strerror or exc}"
+    suffix = ".npz" if mode == "ids" else ".json"
     cached = Path(cache_folder) / (hashlib.sha256(data).hexdigest()[:40] + suffix)
-    if cached.exists():
-        try:
-            if mode == "ids":
-                return np.load(cached, allow_pickle=False), ""
-            return [_tuples(s) for s in json.loads(cached.read_text())], ""
-        except (OSError, ValueError):
-            pass
+    hit = _read_cached(cached, mode)
+    if hit is not None:
+        return hit[0], hit[1], ""
     try:
         midi = load_midi(data, name=str(path))
+        seconds = music_seconds(midi)
     except SeqkitError as exc:  # the message names the file
-        return None, str(exc)
+        return None, 0.0, str(exc)
     try:
         if mode == "ids":
             result = np.asarray(tok.encode(midi, add_bos=True, add_eos=True), dtype=token_dtype(tok.vocab_size))
         else:
             result = [_tuples(list(s)) if isinstance(s, (list, tuple)) else s for s in tok.steps(midi)]
     except SeqkitError as exc:
-        return None, f"{path}: {exc}"
-    tmp = cached.with_suffix(f".{os.getpid()}.tmp{suffix}")
+        return None, 0.0, f"{path}: {exc}"
+    tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp{suffix}")
     if mode == "ids":
-        np.save(tmp, result)
+        np.savez(tmp, ids=result, seconds=np.float64(seconds))
     else:
-        tmp.write_text(json.dumps(result, separators=(",", ":")))
+        tmp.write_text(json.dumps({"steps": result, "seconds": seconds}, separators=(",", ":")))
     os.replace(tmp, cached)
-    return result, ""
+    return result, seconds, ""
 
 
 def _env_workers() -> int:
@@ -224,15 +243,20 @@ def _env_workers() -> int:
 
 
 def tokenize_files(paths: list[Path], tokenizer, workers: int | None = None, progress: bool = True,
-                   label: str = "tokenizing MIDI", mode: str = "ids") -> tuple[list, list[str]]:
+                   label: str = "tokenizing MIDI", mode: str = "ids", with_seconds: bool = False) -> tuple:
     """Token arrays (``mode="ids"``) or step lists (``mode="steps"``) for ``paths`` (``None``
-    where a file failed) and the failure messages."""
-    from seqkit.progress import progress_bar
+    where a file failed) and the failure messages; with ``with_seconds`` also each file's
+    seconds of music (a third list)."""
+    import sys
 
+    from seqkit import progress_bar
+
+    progress = progress and sys.stderr.isatty()  # a bar on a terminal only, never into a pipe or log
     folder = _cache_folder(tokenizer)
     jobs = [(str(p), tokenizer.to_dict(), str(folder), mode) for p in paths]
     workers = workers or _env_workers() or min(len(jobs), os.cpu_count() or 1)
     results: list = [None] * len(jobs)
+    seconds: list[float] = [0.0] * len(jobs)
     failed: list[str] = []
     with progress_bar(disable=not progress) as bar:
         task = bar.add_task(label, total=len(jobs))
@@ -243,22 +267,23 @@ def tokenize_files(paths: list[Path], tokenizer, workers: int | None = None, pro
             pool = ProcessPoolExecutor(max_workers=workers)
             outputs = pool.map(_tokenize_file, jobs, chunksize=1)
         try:
-            for i, (arr, err) in enumerate(outputs):
-                results[i] = arr
+            for i, (arr, secs, err) in enumerate(outputs):
+                results[i], seconds[i] = arr, secs
                 if err:
                     failed.append(err)
                 bar.advance(task)
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
-    return results, failed
+    return (results, failed, seconds) if with_seconds else (results, failed)
 
 
 def _encode_steps(rows, tokenizer, workers, progress):
     """Steps of every file (cached), the vocabulary learned from the train split when
     ``tokenizer`` is a ``VocabularyBuilder``, then the token arrays."""
     probe = tokenizer.probe() if isinstance(tokenizer, VocabularyBuilder) else tokenizer
-    steps, failed = tokenize_files([r[2] for r in rows], probe, workers, progress, mode="steps")
+    steps, failed, seconds = tokenize_files([r[2] for r in rows], probe, workers, progress, mode="steps",
+                                            with_seconds=True)
     if isinstance(tokenizer, VocabularyBuilder):
         train = [s for r, s in zip(rows, steps) if s and r[1] == "train"]
         if not train:
@@ -267,20 +292,21 @@ def _encode_steps(rows, tokenizer, workers, progress):
     dtype = token_dtype(tokenizer.vocab_size)
     arrays = [None if s is None else np.asarray(tokenizer.encode(s, add_bos=True, add_eos=True), dtype=dtype)
               for s in steps]
-    return tokenizer, arrays, failed
+    return tokenizer, arrays, failed, seconds
 
 
 def _build(rows: list[tuple[str, str, Path]], tokenizer, source: str, workers, progress) -> MusicCorpus:
     if not rows:  # e.g. eval's validation split of a selection of fewer than 3 files (all train)
         raise SeqkitError(f"{source} has no MIDI files in the split(s) asked for")
     if isinstance(tokenizer, VocabularyBuilder) or learns_vocabulary(tokenizer):
-        tokenizer, arrays, failed = _encode_steps(rows, tokenizer, workers, progress)
+        tokenizer, arrays, failed, seconds = _encode_steps(rows, tokenizer, workers, progress)
     else:
-        arrays, failed = tokenize_files([r[2] for r in rows], tokenizer, workers, progress)
-    pieces = [Piece(name, split, arr) for (name, split, _), arr in zip(rows, arrays)
+        arrays, failed, seconds = tokenize_files([r[2] for r in rows], tokenizer, workers, progress,
+                                                 with_seconds=True)
+    pieces = [Piece(name, split, arr, secs) for (name, split, _), arr, secs in zip(rows, arrays, seconds)
               if arr is not None and len(arr) > 2]
     if failed:
-        from seqkit.progress import info
+        from seqkit import info
 
         info(f"skipped {len(failed)} unreadable MIDI file(s), e.g. {failed[0]}")
     if not pieces and len(failed) == len(rows):
@@ -403,7 +429,7 @@ def split_rows(files: list[Path], root: Path | None = None, fraction: float = 0.
                seed: int = 0) -> list[tuple[str, str, Path]]:
     """``(name, split, path)`` rows: a seeded split with ``fraction`` of the files each for
     validation and test (all train below 3 files); names relative to ``root`` when inside it."""
-    from seqkit.data import seeded_split
+    from seqkit import seeded_split
 
     _check_fraction(fraction)
     files = sorted(Path(f) for f in files)

@@ -34,7 +34,7 @@ MUSIC = Generator(
     "seqkit_midi_transformer.generator:continue_music",
     [
         Param("primer", "file", None, "MIDI file to continue (none: start from silence).",
-              accept=(".mid", ".midi")),
+              accept=(".mid", ".midi"), hint="seqkit music primer {value} writes an example one"),
         Param("primer_seconds", "float", None, "Use the primer's first N seconds.", min=0.01),
         Param("primer_tokens", "int", None, "Use the primer's first N tokens.", min=1),
         Param("tokens", "int", 1024, "Tokens to generate (~40 per second of piano).", min=1, max=MAX_TOKENS),
@@ -73,23 +73,31 @@ def _prompt(tok, net, primer, primer_seconds, primer_tokens, notes: list[str]) -
     prompt, info = read_primer(primer, tok, primer_seconds, primer_tokens)
     limit = getattr(net.config, "max_len", None)
     if limit and len(prompt) > limit:
-        notes.append(f"the primer has {len(prompt)} tokens, more than the model's context of {limit}: "
-                     f"using its last {limit}")
+        from .commands import cut_notice
+
+        notes.append(cut_notice(prompt, limit, tok))
         prompt = prompt[-limit:]
     return prompt, info
 
 
-def _sample(net, tok, x, n_new, temperature, top_k, top_p, gen):
+def _sample(net, tok, x, n_new, temperature, top_k, top_p, gen, ctx):
     from .model import MusicTransformer
+
+    done = [0]
+
+    def step(k: int = 1) -> None:
+        done[0] += k
+        if ctx is not None:
+            ctx.progress(done[0], n_new, "generating tokens")
 
     if isinstance(net, MusicTransformer):  # ring-buffer cache: no recompute past the context
         return net.generate(x, n_new, temperature, top_k or 0, top_p or 1.0, generator=gen,
-                            stop_ids=(tok.eos_id,))
+                            stop_ids=(tok.eos_id,), on_step=step)
     from seqkit import generate as lm_generate
 
     input_only = [i for i in (getattr(tok, "pad_id", None), tok.bos_id) if i is not None]
     return lm_generate(net, x, n_new, temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0,
-                       stop_ids=(tok.eos_id,), suppress_ids=input_only, generator=gen)
+                       stop_ids=(tok.eos_id,), suppress_ids=input_only, generator=gen, on_step=step)
 
 
 def _files(tok, pm, notes, split_at, want, soundfont, title: str) -> tuple[dict, dict]:
@@ -144,7 +152,7 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
     gen = torch.Generator(device=dev)
     gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31, (1,)).item()))
     t0 = time.perf_counter()
-    new = _sample(net, tok, x, n_new, temperature, top_k, top_p, gen)
+    new = _sample(net, tok, x, n_new, temperature, top_k, top_p, gen, ctx)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - t0

@@ -46,11 +46,11 @@ class MusicTransformerConfig:
 
     def __post_init__(self):
         if self.position not in ("relative", "rope"):
-            from seqkit.errors import SeqkitError
+            from seqkit import SeqkitError
 
             raise SeqkitError(f"position must be 'relative' or 'rope', not {self.position!r}")
         if self.n_embd % self.n_head:
-            from seqkit.errors import SeqkitError
+            from seqkit import SeqkitError
 
             raise SeqkitError(f"n_embd {self.n_embd} is not a multiple of n_head {self.n_head}")
 
@@ -270,7 +270,7 @@ class MusicTransformer(nn.Module):
             cache.pos += T
             return logits, cache
         if T > self.config.max_len:  # a user setting (--seq-len), so one clear line, not a traceback
-            from seqkit.errors import SeqkitError
+            from seqkit import SeqkitError
 
             raise SeqkitError(f"a window of {T} tokens is longer than the model's context (max_len "
                               f"{self.config.max_len}): use --seq-len {self.config.max_len} or less")
@@ -309,12 +309,13 @@ class MusicTransformer(nn.Module):
     @torch.no_grad()
     def generate(self, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
                  top_k: int = 0, top_p: float = 1.0, generator=None, stop_ids=(),
-                 compile: bool = False) -> torch.Tensor:
-        """Sample ``max_new_tokens`` for each row of ``prompt`` [B, T] (KV-cached, batched).
+                 compile: bool = False, on_step=None) -> torch.Tensor:
+        """Sample ``max_new_tokens`` for each row of ``prompt`` [B, T] (KV-cached, batched);
+        ``on_step(1)`` after each token (progress).
 
         ``compile=True`` (CUDA): the one-token step runs as a CUDA graph (``torch.compile`` with
         ``mode="reduce-overhead"``) over static ring buffers; compiled once per batch size."""
-        from seqkit.sampling import filter_logits
+        from seqkit import filter_logits
 
         was_training = self.training
         self.eval()
@@ -347,6 +348,8 @@ class MusicTransformer(nn.Module):
                     nxt = torch.where(done, out[-1], nxt)
                 done = done | torch.isin(nxt, stops)
             out.append(nxt)
+            if on_step is not None:
+                on_step(1)
             if i == max_new_tokens - 1 or (stop_ids and i % 16 == 15 and bool(done.all())):
                 break
             if step is not None:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from seqkit import DatasetType, ModelType, Task, TokenizerType, hookimpl
+from seqkit import DatasetType, LazyCommand, ModelType, Task, TokenizerType, hookimpl
 
 PKG = "seqkit_midi_transformer"
 
@@ -23,6 +23,17 @@ def register_models(register):
 def register_tokenizers(register):
     register(TokenizerType("performance", f"{PKG}.tokenizer:PerformanceTokenizer",
                            "MIDI performance events (Oore et al. 2018): note-on/off, 10 ms shifts, velocity"))
+    for name, cls, what in MIDITOK:
+        register(TokenizerType(name, f"{PKG}.miditok_tokenizers:{cls}", f"miditok {what}"))
+
+
+MIDITOK = (  # (type, class, description) of the miditok tokenizers (miditok_tokenizers.py)
+    ("remi", "RemiTokenizer", "REMI: bar, position, pitch, velocity, duration"),
+    ("tsd", "TSDTokenizer", "TSD: time shift, pitch, velocity, duration"),
+    ("midilike", "MIDILikeTokenizer", "MIDI-Like: note-on/off, velocity, time shift in beats"),
+    ("structured", "StructuredTokenizer", "Structured: pitch, velocity, duration, time shift, fixed order"),
+    ("mmm", "MMMTokenizer", "MMM: multi-track, one REMI sequence per track between track tokens"),
+)
 
 
 @hookimpl
@@ -36,10 +47,9 @@ def register_datasets(register):
 
 
 @hookimpl
-def register_commands(app):
-    from .commands import music_app
-
-    app.add_typer(music_app, name="music")
+def register_lazy_commands(register):
+    register(LazyCommand("music", f"{PKG}.commands:music_app",
+                         "Piano MIDI: continue a primer, train, render audio"))
 
 
 @hookimpl

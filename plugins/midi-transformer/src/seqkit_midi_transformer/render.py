@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 
 def synthesize(pm, soundfont: str | Path | None = None, fs: int = 44100) -> tuple[np.ndarray, str]:
@@ -30,9 +30,10 @@ def synthesize(pm, soundfont: str | Path | None = None, fs: int = 44100) -> tupl
             raise SeqkitError(f"FluidSynth rendered only silence with {sf_name}: it has no "
                               f"instrument for these notes (try a General MIDI SoundFont)")
     except (ImportError, OSError, AttributeError):
-        from seqkit.progress import info
+        from seqkit import info
 
-        info("FluidSynth (pyfluidsynth + libfluidsynth) is not available: rendering with sine waves")
+        info("FluidSynth (pyfluidsynth + libfluidsynth) is not available: rendering with sine waves "
+             "(seqkit doctor says how to install it)")
         audio = pm.synthesize(fs=fs)
         how = "sine synthesis (no FluidSynth)"
     return audio, how
@@ -69,7 +70,7 @@ def wav_bytes(audio: np.ndarray, fs: int = 44100) -> bytes:
 
 
 def write_wav(pm, path, soundfont=None, fs: int = 44100) -> dict:
-    from seqkit.checkpoints import atomic_write_bytes
+    from seqkit import atomic_write_bytes
 
     audio, how = synthesize(pm, soundfont, fs)
     try:

@@ -14,7 +14,7 @@ import difflib
 import inspect
 from pathlib import Path
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 TASK = "music"
 # what the music commands pass to a loader themselves (never a --dataset-option)
@@ -101,7 +101,7 @@ def parse_options(options: dict, params: dict[str, inspect.Parameter], what: str
 # -- datasets ------------------------------------------------------------------------------------
 
 def music_datasets() -> dict:
-    from seqkit.registry import datasets
+    from seqkit import datasets
 
     return {n: d for n, d in datasets().items() if d.task in (TASK, "")}
 
@@ -115,7 +115,7 @@ def detect_dataset(data: Path) -> str:
 
 def music_dataset(name: str):
     """The registered ``DatasetType`` for ``--dataset NAME`` (task ``music``)."""
-    from seqkit.registry import datasets
+    from seqkit import datasets
 
     if name == "folder":
         name = "midi-folder"
@@ -132,11 +132,9 @@ def music_dataset(name: str):
 
 def dataset_options(name: str, options: dict) -> dict:
     """``--dataset-option`` values checked against the loader's keyword parameters."""
-    from seqkit.registry import resolve
-
     if not options:
         return {}
-    load = resolve(music_dataset(name).load)
+    load = music_dataset(name).resolve()
     return parse_options(options, keyword_params(load, INTERNAL), "--dataset-option", f"dataset {name!r}")
 
 
@@ -144,7 +142,7 @@ def dataset_options(name: str, options: dict) -> dict:
 
 def tokenizer_class(name: str):
     """The class of a registered tokenizer type that satisfies the music tokenizer contract."""
-    from seqkit.registry import get_tokenizer_type, tokenizer_types
+    from seqkit import get_tokenizer_type, tokenizer_types
 
     table = tokenizer_types()
     if name not in table:
@@ -215,8 +213,7 @@ def open_corpus(data: Path, dataset: str | None = "auto", tokenizer=None, option
     split (seeded 80/10/10), tokenized and cached here. ``strict``: a token archive made with
     another tokenizer than ``tokenizer`` is an error.
     """
-    from seqkit.progress import info
-    from seqkit.registry import resolve
+    from seqkit import info
 
     from .data import MusicCorpus, VocabularyBuilder, load_paths
 
@@ -226,7 +223,7 @@ def open_corpus(data: Path, dataset: str | None = "auto", tokenizer=None, option
     name = detect_dataset(data) if dataset in (None, "auto") else dataset
     dt = music_dataset(name)
     name = dt.name
-    load = resolve(dt.load)
+    load = dt.resolve()
     opts = dataset_options(name, options or {})
     accepted = inspect.signature(load).parameters
     internal = {"tokenizer": tokenizer, "splits": splits, "limit": limit, "workers": workers}

@@ -29,14 +29,12 @@ the last time reached (at least one step after they start), special tokens are s
 from __future__ import annotations
 
 import io
-import os
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 NOTE_ON, NOTE_OFF, TIME_SHIFT, VELOCITY = 0, 128, 256, 356
 N_SHIFTS, N_VELOCITY = 100, 32
@@ -46,50 +44,26 @@ STEPS_PER_SECOND = 100
 VERSION = 1  # bump when the encoding changes: part of the cache key
 
 
-def load_midi(source, name: str | None = None) -> pretty_midi.PrettyMIDI:  # noqa: F821
-    """A ``PrettyMIDI`` from a path, bytes or PrettyMIDI; anything unreadable is a SeqkitError
-    (naming ``name``, e.g. the file the bytes came from)."""
-    import pretty_midi
+def load_midi(source, name: str | None = None):
+    """A ``symusic.Score`` from a path, bytes or Score (see ``midi_read``); anything unreadable
+    is a SeqkitError naming ``name``."""
+    from .midi_read import load_midi as read
 
-    if isinstance(source, pretty_midi.PrettyMIDI):
-        return source
-    try:
-        if isinstance(source, (bytes, bytearray)):
-            name = name or "the data"
-            stream = io.BytesIO(source)
-        else:
-            name = name or str(source)
-            if os.path.isdir(source):
-                raise SeqkitError(f"{name} is a folder, not a MIDI file")
-            if not os.path.isfile(source):
-                raise SeqkitError(f"no such MIDI file: {name}")
-            stream = open(source, "rb")
-        with stream, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return pretty_midi.PrettyMIDI(stream)
-    except SeqkitError:
-        raise
-    except Exception as exc:  # mido/pretty_midi raise many kinds (EOFError, ValueError, KeyError...)
-        msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise SeqkitError(f"{name} is not a readable MIDI file ({msg})") from None
+    return read(source, name)
 
 
-def _sustained_ends(inst, starts: np.ndarray, ends: np.ndarray, last_time: float) -> np.ndarray:
-    """Note ends extended to the pedal release when a note is released while CC 64 is down."""
-    downs, ups, down_at = [], [], None
-    for cc in sorted((c for c in inst.control_changes if c.number == 64), key=lambda c: c.time):
-        if cc.value >= 64 and down_at is None:
-            down_at = cc.time
-        elif cc.value < 64 and down_at is not None:
-            downs.append(down_at)
-            ups.append(cc.time)
-            down_at = None
-    if down_at is not None:
-        downs.append(down_at)
-        ups.append(max(last_time, down_at))
-    if not downs:
+def _sustained_ends(pedal_times, pedal_values, ends: np.ndarray, last_time: float) -> np.ndarray:
+    """Note ends extended to the pedal release when a note is released while CC 64 is down
+    (``pedal_times``/``pedal_values``: the CC 64 events in time order; a value >= 64 presses the
+    pedal, a repeated press or release changes nothing)."""
+    times = np.asarray(pedal_times, dtype=np.float64)
+    down = np.asarray(pedal_values) >= 64
+    was = np.concatenate([[False], down[:-1]])
+    downs, ups = times[down & ~was], times[~down & was]
+    if len(ups) < len(downs):  # still down at the end
+        ups = np.append(ups, max(last_time, downs[-1]))
+    if not len(downs):
         return ends
-    downs, ups = np.asarray(downs), np.asarray(ups)
     k = np.searchsorted(downs, ends, side="right") - 1  # last pedal-down at or before the release
     held = (k >= 0) & (ends < ups[np.clip(k, 0, None)])
     out = ends.copy()
@@ -97,18 +71,39 @@ def _sustained_ends(inst, starts: np.ndarray, ends: np.ndarray, last_time: float
     return out
 
 
-def midi_notes(pm, drums: bool = False, sustain: bool = True) -> np.ndarray:
-    """Notes as a float array ``[N, 4]`` of (start s, end s, pitch, velocity), pedal applied."""
-    rows = []
-    last_time = pm.get_end_time()
+def _pretty_midi_tracks(pm):
+    """The tracks of a ``PrettyMIDI`` as ``midi_read.TrackNotes`` (the pre-symusic reader)."""
+    from .midi_read import TrackNotes
+
+    out = []
     for inst in pm.instruments:
-        if inst.is_drum and not drums:
+        notes = np.array([(n.start, n.end, n.pitch, n.velocity) for n in inst.notes],
+                         dtype=np.float64).reshape(-1, 4)
+        pedal = sorted((c for c in inst.control_changes if c.number == 64), key=lambda c: c.time)
+        out.append(TrackNotes(inst.name, inst.program, inst.is_drum, notes,
+                              np.array([c.time for c in pedal]), np.array([c.value for c in pedal])))
+    return out
+
+
+def midi_notes(midi, drums: bool = False, sustain: bool = True) -> np.ndarray:
+    """Notes as a float array ``[N, 4]`` of (start s, end s, pitch, velocity), pedal applied, of a
+    ``symusic.Score`` (or of a ``pretty_midi.PrettyMIDI``: the old reader, for comparisons)."""
+    from .midi_read import end_seconds, is_score, score_tracks
+
+    if is_score(midi):
+        tracks, last_time = score_tracks(midi), None
+    else:
+        tracks, last_time = _pretty_midi_tracks(midi), midi.get_end_time()
+    rows = []
+    for tr in tracks:
+        if (tr.is_drum and not drums) or len(tr.notes) == 0:
             continue
-        if not inst.notes:
-            continue
-        a = np.array([(n.start, n.end, n.pitch, n.velocity) for n in inst.notes], dtype=np.float64)
-        if sustain and not inst.is_drum:
-            a[:, 1] = _sustained_ends(inst, a[:, 0], a[:, 1], last_time)
+        a = tr.notes
+        if sustain and not tr.is_drum and len(tr.pedal_times):
+            if last_time is None:
+                last_time = end_seconds(midi)
+            a = a.copy()
+            a[:, 1] = _sustained_ends(tr.pedal_times, tr.pedal_values, a[:, 1], last_time)
         rows.append(a)
     if not rows:
         return np.zeros((0, 4))
@@ -153,7 +148,9 @@ def _shift_tokens(steps: int, out: list) -> None:
 
 
 def encode_quantized(q: np.ndarray) -> list[int]:
-    """Event ids for quantized notes (see ``quantize_notes``)."""
+    """Event ids for quantized notes (see ``quantize_notes``), vectorised: per event the time
+    shifts since the previous one (runs of 1 s, then the rest), a velocity token when an onset's
+    velocity differs from the previous onset's, then the note-on or note-off."""
     if len(q) == 0:
         return []
     n = len(q)
@@ -163,21 +160,21 @@ def encode_quantized(q: np.ndarray) -> list[int]:
     pitches = np.concatenate([q[:, 2], q[:, 2]])
     vels = np.concatenate([q[:, 3], q[:, 3]])
     order = np.lexsort((pitches, kinds, times))
-    out: list[int] = []
-    now, velocity = 0, -1
-    for t, kind, p, v in zip(times[order].tolist(), kinds[order].tolist(),
-                             pitches[order].tolist(), vels[order].tolist()):
-        if t > now:
-            _shift_tokens(t - now, out)
-            now = t
-        if kind:
-            if v != velocity:
-                out.append(VELOCITY + v)
-                velocity = v
-            out.append(NOTE_ON + p)
-        else:
-            out.append(NOTE_OFF + p)
-    return out
+    t, on, p, v = times[order], kinds[order] == 1, pitches[order], vels[order]
+    delta = np.diff(t, prepend=0)
+    n_shift = -(-delta // N_SHIFTS)  # ceil
+    v_on = v[on]
+    new_velocity = np.zeros(len(t), dtype=bool)
+    new_velocity[on] = np.concatenate([[True], v_on[1:] != v_on[:-1]])
+    count = n_shift + new_velocity + 1
+    end = np.cumsum(count)
+    start = end - count
+    out = np.full(int(end[-1]), TIME_SHIFT + N_SHIFTS - 1, dtype=np.int64)
+    has = n_shift > 0
+    out[(start + n_shift - 1)[has]] = TIME_SHIFT + delta[has] - (n_shift[has] - 1) * N_SHIFTS - 1
+    out[(start + n_shift)[new_velocity]] = VELOCITY + v[new_velocity]
+    out[end - 1] = np.where(on, NOTE_ON + p, NOTE_OFF + p)
+    return out.tolist()
 
 
 def decode_quantized(ids: Iterable[int]) -> np.ndarray:
@@ -251,16 +248,18 @@ class PerformanceTokenizer:
 
     # -- encoding ---------------------------------------------------------------------------
     def notes(self, source, drums: bool | None = None) -> np.ndarray:
-        """Float notes (start, end, pitch, velocity) of a MIDI path/bytes/PrettyMIDI."""
-        pm = load_midi(source)
-        return midi_notes(pm, drums=self.drums if drums is None else drums, sustain=self.sustain)
+        """Float notes (start, end, pitch, velocity) of a MIDI path/bytes/``symusic.Score`` (or
+        ``PrettyMIDI``)."""
+        midi = source if hasattr(source, "instruments") else load_midi(source)
+        return midi_notes(midi, drums=self.drums if drums is None else drums, sustain=self.sustain)
 
     def encode_notes(self, notes, add_bos: bool = False, add_eos: bool = False) -> list[int]:
         ids = encode_quantized(quantize_notes(np.asarray(notes, dtype=np.float64).reshape(-1, 4)))
         return ([BOS] if add_bos else []) + ids + ([EOS] if add_eos else [])
 
     def encode(self, x, add_bos: bool = False, add_eos: bool = False) -> list[int]:
-        """Ids of a MIDI file (path), its bytes, a PrettyMIDI or a notes array ``[N, 4]``."""
+        """Ids of a MIDI file (path), its bytes, a ``symusic.Score`` (or ``PrettyMIDI``) or a notes
+        array ``[N, 4]``."""
         if isinstance(x, np.ndarray):
             notes = x
         else:
@@ -312,7 +311,10 @@ class PerformanceTokenizer:
                    program=d.get("program", 0))
 
     def cache_key(self) -> str:
-        return f"perf-v{VERSION}-d{int(self.drums)}-s{int(self.sustain)}"
+        """Settings, encoding version and MIDI parser (another parser's tokens are cached apart)."""
+        from .midi_read import parser_key
+
+        return f"perf-v{VERSION}-{parser_key()}-d{int(self.drums)}-s{int(self.sustain)}"
 
     def describe(self, i: int) -> str:
         return describe(i)
@@ -326,7 +328,7 @@ class PerformanceTokenizer:
 
 def write_midi(pm, path: str | Path) -> None:
     """Write a PrettyMIDI atomically (temp file + rename); a clear error when not writable."""
-    from seqkit.checkpoints import atomic_write_bytes
+    from seqkit import atomic_write_bytes
 
     buf = io.BytesIO()
     pm.write(buf)

@@ -76,7 +76,7 @@ def countries(
         counts = load_folder(data).counts()
         source = str(data)
     else:
-        from seqkit.checkpoints import find_checkpoint, read_meta
+        from seqkit import find_checkpoint, read_meta
 
         from .sample import DEFAULT_MODEL
 
@@ -103,7 +103,7 @@ def countries(
 
 
 def _save_path(save: str | None, arch: str) -> Path:
-    from seqkit.checkpoints import user_checkpoint_path
+    from seqkit import user_checkpoint_path
 
     if save is None:
         return user_checkpoint_path(TASK, arch)
@@ -184,7 +184,7 @@ def train(
     if resume and out is None:
         raise SeqkitError("--resume needs the --out folder of the run to continue")
     if out is None:
-        from seqkit.data import data_dir
+        from seqkit import data_dir
 
         out = data_dir("runs", TASK) / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
     _note(f"training {model} on {len(names_data)} names of {len(names_data.countries)} countries "
@@ -224,8 +224,7 @@ def evaluate(
     _check_temperature(temperature)
     import torch
 
-    from seqkit.checkpoints import find_checkpoint
-    from seqkit.device import pick_device
+    from seqkit import find_checkpoint, pick_device
 
     from .data import load_folder, resolve_data
     from .evaluate import classifier_report, evaluate_generator, load_classifier

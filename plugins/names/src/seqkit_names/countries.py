@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 ALIASES = {
     "Arabic": ["arab", "arabia", "saudi arabia", "egypt", "lebanon", "syria", "jordan", "iraq",

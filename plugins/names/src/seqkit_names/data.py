@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 ALPHABET = frozenset(string.ascii_letters + " '-")
 NOT_DECOMPOSED = {"ß": "ss", "ł": "l", "Ł": "L", "æ": "ae", "Æ": "Ae", "ø": "o", "Ø": "O",
@@ -102,7 +102,7 @@ class NamesData:
     def split(self, fraction: float = HELD_OUT, seed: int = SPLIT_SEED):
         """``(train, held_out)``: lists of ``(name, country_index)``, ``fraction`` of each country
         held out (at least one name when it has two or more), reproducible from ``seed``."""
-        from seqkit.data import seeded_split
+        from seqkit import seeded_split
 
         train, val = [], []
         for i, c in enumerate(self.countries):
@@ -176,7 +176,7 @@ def download_tutorial_data(progress: bool = True) -> Path:
     """
     import os
 
-    from seqkit.data import cache_dir, download, sha256_file
+    from seqkit import cache_dir, download, sha256_file
 
     target = cache_dir("names", "tutorial-data")
     if all((target / n).is_file() and sha256_file(target / n) == h for n, h in FILE_SHA256.items()):
@@ -188,7 +188,7 @@ def download_tutorial_data(progress: bool = True) -> Path:
             for info in z.infolist():
                 name = Path(info.filename).name
                 if info.filename.startswith("data/names/") and name in FILE_SHA256:
-                    from seqkit.checkpoints import atomic_write_bytes
+                    from seqkit import atomic_write_bytes
 
                     atomic_write_bytes(target / name, z.read(info))
     except zipfile.BadZipFile as exc:

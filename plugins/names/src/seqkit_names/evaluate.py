@@ -6,7 +6,7 @@ import math
 import time
 from pathlib import Path
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 from .data import NamesData
 from .train import MAX_NAME, TASK
@@ -43,7 +43,7 @@ def heldout_nll(model, tok, pairs, batch_size: int = 512) -> float:
 
 
 def load_classifier(spec: str | None, device: str = "cpu"):
-    from seqkit.checkpoints import find_checkpoint, load_checkpoint
+    from seqkit import find_checkpoint, load_checkpoint
 
     path = find_checkpoint(spec or "classifier", TASK)
     ck = load_checkpoint(path, device, expect_task=TASK)
@@ -56,7 +56,7 @@ def classify(model, tok, names: list[str], batch_size: int = 1024) -> list[int]:
     """The predicted country index of each name."""
     import torch
 
-    from seqkit.data import pad_sequences
+    from seqkit import pad_sequences
 
     device = next(model.parameters()).device
     out: list[int] = []

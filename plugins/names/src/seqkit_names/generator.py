@@ -92,6 +92,9 @@ def make_names(country, count, start, model, temperature, seed, max_length, nove
     missing_letters = [ch for ch in letters if ch not in gen.tokenizer.stoi]
     if missing_letters:
         raise SeqkitError(f"{gen.name} has no letter {', '.join(missing_letters)}")
+    if ctx is not None and count * max(1, len(letters)) > 100:
+        # rounds until enough distinct names: no known end, the bar shows that work goes on
+        ctx.progress(0, None, f"sampling {count * max(1, len(letters))} names")
     found, missing = pick_names(gen, name_country, count, letters, temperature, max_length, novel, seed)
     if missing:
         what = "new " if novel else ""

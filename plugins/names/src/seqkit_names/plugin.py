@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqkit import DatasetType, ModelType, Task, hookimpl
+from seqkit import DatasetType, LazyCommand, ModelType, Task, hookimpl
 
 
 @hookimpl
@@ -29,10 +29,9 @@ def register_datasets(register):
 
 
 @hookimpl
-def register_commands(app):
-    from .commands import names_app
-
-    app.add_typer(names_app, name="names")
+def register_lazy_commands(register):
+    register(LazyCommand("names", "seqkit_names.commands:names_app",
+                         "Surnames for a country: names --country Greek"))
 
 
 @hookimpl

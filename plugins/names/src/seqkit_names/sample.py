@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqkit.errors import CheckpointError, SeqkitError
+from seqkit import CheckpointError, SeqkitError
 
 from .train import GENERATORS, MAX_NAME, TASK
 
@@ -47,7 +47,7 @@ class Generator:
 
 def load_generator(spec: str | None = None, device: str = "cpu") -> Generator:
     """A generator checkpoint by name (``gru``: user's first, then shipped) or path."""
-    from seqkit.checkpoints import find_checkpoint, load_checkpoint
+    from seqkit import find_checkpoint, load_checkpoint
 
     path = find_checkpoint(spec or DEFAULT_MODEL, TASK)
     ck = load_checkpoint(path, device, expect_task=TASK)
@@ -75,7 +75,7 @@ def sample(gen: Generator, country_ids: list[int], starts: list[str], temperatur
     where the model did not end the name within ``max_length`` characters."""
     import torch
 
-    from seqkit.sampling import generate
+    from seqkit import generate
 
     tok = gen.tokenizer
     out: list[str | None] = []

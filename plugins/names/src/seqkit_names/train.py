@@ -19,7 +19,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 from .data import ALPHABET, HELD_OUT, SPLIT_SEED, NamesData
 
@@ -53,7 +53,7 @@ TRAIN_DEFAULTS = {
 
 def make_tokenizer():
     """The fixed character vocabulary: the 4 specials + ASCII letters, space, ' and -."""
-    from seqkit.tokenizers import CharTokenizer
+    from seqkit import CharTokenizer
 
     return CharTokenizer(sorted(ALPHABET))
 
@@ -160,7 +160,7 @@ def classifier_items(pairs, tok, weights) -> Items:
 def classifier_collate(items, pad_id: int) -> dict:
     import torch
 
-    from seqkit.data import pad_sequences
+    from seqkit import pad_sequences
 
     return {"input": pad_sequences([ids for ids, _, _ in items], pad_id),
             "target": torch.tensor([c for _, c, _ in items], dtype=torch.long),
@@ -177,8 +177,7 @@ def train(arch: str, data: NamesData, out: Path, save: Path, *, epochs=None, ste
     """Train ``arch`` on ``data``'s training split, export the best checkpoint to ``save``."""
     import torch
 
-    from seqkit.checkpoints import export_checkpoint
-    from seqkit.training import TrainConfig, Trainer, lm_loss
+    from seqkit import TrainConfig, Trainer, export_checkpoint, lm_loss
 
     from .classifier import classifier_loss
 

@@ -63,6 +63,18 @@ def pick_model(model: str, lang: str | None) -> Path:
                       f"`seqkit numerals train --model {arch} --lang {lang}` (then use --model {arch}-{lang})")
 
 
+def _words(tr, values: list[int], ctx=None, chunk: int = 512) -> list[str]:
+    """``tr.words(values)``, in chunks that report progress when there are many (stdin)."""
+    if len(values) <= chunk or ctx is None:
+        return tr.words(values)
+    out: list[str] = []
+    for lo in range(0, len(values), chunk):
+        ctx.progress(lo, len(values), "numbers")
+        out += tr.words(values[lo: lo + chunk])
+    ctx.progress(len(values), len(values))
+    return out
+
+
 def number_words(numbers, model, lang, check, device, ctx=None) -> Result:
     """The words for each number, with ``in_range`` (inside the range the model was trained on)
     and, with ``check``, num2words' own answer and whether they match."""
@@ -86,7 +98,7 @@ def number_words(numbers, model, lang, check, device, ctx=None) -> Result:
     too_long = [n for n in values if limit and len(str(n)) > limit]
     if too_long:
         raise SeqkitError(f"the {tr.name} model reads at most {limit} characters; {too_long[0]} has {len(str(too_long[0]))}")
-    words = tr.words(values)
+    words = _words(tr, values, ctx)
     notes = []
     outside = [n for n in values if not tr.spec.in_range(n)]
     if outside:

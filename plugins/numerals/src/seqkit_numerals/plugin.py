@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from seqkit import DatasetType, Task, hookimpl
+from seqkit import DatasetType, LazyCommand, Task, hookimpl
 
 
 @hookimpl
@@ -19,12 +19,13 @@ def register_datasets(register):
 
 
 @hookimpl
-def register_commands(app):
-    from .commands import num2words_command, numerals_app
-
+def register_lazy_commands(register):
     # ignore_unknown_options lets negative numbers through as arguments: seqkit num2words -5
-    app.command("num2words", context_settings={"ignore_unknown_options": True})(num2words_command)
-    app.add_typer(numerals_app, name="numerals")
+    register(LazyCommand("num2words", "seqkit_numerals.commands:num2words_command",
+                         "Numbers in words: num2words 101001001001",
+                         context_settings={"ignore_unknown_options": True}))
+    register(LazyCommand("numerals", "seqkit_numerals.commands:numerals_app",
+                         "Number-words data, training and evaluation"))
 
 
 @hookimpl

@@ -1,0 +1,87 @@
+"""``train_command(recipe)``: the Typer ``train`` command of a :class:`~seqkit.TrainRecipe`.
+
+The common options are defined here once, with their checks; the recipe's own parameters are
+added after them. Typer only (no torch) at import.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import SeqkitError
+from .generation_cli import _annotation, _default
+from .train_kit import TrainRecipe, check_settings, merge_settings, read_config_file, run_training
+
+
+def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
+    archs = ", ".join(recipe.archs)
+    opt = typer.Option
+    return [
+        ("arch", recipe.default_arch, Annotated[str, opt("--arch", help=f"Architecture to train: {archs}.")]),
+        ("data", None, Annotated[Path | None, opt("--data", help="Data folder or file.")]),
+        ("out", None, Annotated[Path | None, opt("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png). [default: a new folder under seqkit's data folder]")]),
+        ("save", None, Annotated[str | None, opt("--save", help="Export the best model as this name (or a .json path). [default: the architecture's name]")]),
+        ("resume", False, Annotated[bool, opt("--resume", help="Continue the run in --out.")]),
+        ("init", None, Annotated[str | None, opt("--init", help="Start from this checkpoint's weights (name or path).")]),
+        ("steps", None, Annotated[int | None, opt("--steps", min=1, help="Optimizer steps.")]),
+        ("epochs", None, Annotated[int | None, opt("--epochs", min=1, help="Passes over the training data.")]),
+        ("batch_size", None, Annotated[int | None, opt("--batch-size", min=1, help="Batch size.")]),
+        ("lr", None, Annotated[float | None, opt("--lr", help="Peak learning rate.")]),
+        ("seed", 0, Annotated[int, opt("--seed", min=0, max=2**63 - 1, help="Random seed (weights, data order, dropout).")]),
+        ("device", "auto", Annotated[str, opt("--device", help="auto, cpu, cuda, cuda:N or mps.")]),
+        ("threads", 0, Annotated[int, opt("--threads", min=0, help="CPU threads for torch (0 = torch's default; 1 is often faster on a busy machine).")]),
+        ("config", None, Annotated[Path | None, opt("--config", help="TOML file with [model] and [train] settings.")]),
+        ("set_", None, Annotated[list[str] | None, opt("--set", help="A model or training setting, key=value (repeatable; wins over --config).")]),
+        ("print_config", False, Annotated[bool, opt("--print-config", help="Print the merged settings as JSON and exit.")]),
+        ("as_json", False, Annotated[bool, opt("--json", help="Print the summary as JSON on stdout.")]),
+    ]
+
+
+def train_command(recipe: TrainRecipe):
+    """A function for ``app.command("train")`` that trains ``recipe``'s task."""
+    common = _common(recipe)
+
+    def command(**values):
+        options = {p.name: p.check(values.pop(p.name)) for p in recipe.params}
+        arch = values["arch"]
+        if arch not in recipe.archs:
+            import difflib
+
+            close = difflib.get_close_matches(arch, list(recipe.archs), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise SeqkitError(f"--arch must be one of {', '.join(recipe.archs)}, not {arch!r}{hint}")
+        flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}
+        flags.update(seed=values["seed"], device=values["device"])
+        file_settings = read_config_file(values["config"]) if values["config"] else None
+        model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags)
+        if values["print_config"]:
+            check_settings(recipe, arch, model, train)
+            typer.echo(json.dumps({"arch": arch, "model": model, "train": train}, indent=2))
+            return None
+        summary = run_training(recipe, arch, values["data"], values["out"], values["save"], values["resume"],
+                               values["init"], values["threads"], model, train, options)
+        if values["as_json"]:
+            typer.echo(json.dumps(summary, indent=2))
+        else:
+            loss = summary.get("best_val_loss")
+            what = f"best val loss {loss:.4f}" if loss is not None else "no validation"
+            print(f"{what} after {summary['steps']} steps in {summary['seconds']} s", file=sys.stderr)
+            if summary["saved"]:
+                typer.echo(summary["saved"])
+        return summary
+
+    params = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
+              for name, default, ann in common]
+    params += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=_default(p),
+                                 annotation=_annotation(p)) for p in recipe.params]
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__name__ = "train"
+    command.__doc__ = recipe.description or f"Train a {recipe.task} model."
+    return command

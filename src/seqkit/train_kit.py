@@ -1,0 +1,283 @@
+"""The ``train`` command kit: a plugin says what is its own (its data, its architectures, its
+options), core does the rest once for every task.
+
+A plugin declares a :class:`TrainRecipe` and gets a whole ``train`` command from
+:func:`train_command`: ``--arch``, ``--data``, ``--out`` (the run folder), ``--save NAME`` (the
+export), ``--resume``, ``--init``, ``--device``, ``--threads``, ``--seed``, ``--steps``,
+``--epochs``, ``--batch-size``, ``--lr``, ``--config FILE.toml``, ``--set key=value``,
+``--print-config`` and ``--json``, checked before any data is read; the run-folder check, the
+thread policy, the Trainer, the export rule (nothing exported before a validation; Ctrl-C keeps
+the best validated model and says so) and the summary.
+
+Plain Python at import (no torch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SeqkitError
+from .generation import Param
+
+
+@dataclass
+class Arch:
+    """An architecture ``--arch`` can name: a registered model type, its default settings and,
+    where it trains best otherwise, its own training defaults (``{"lr": 3e-3}``)."""
+
+    model_type: str
+    config: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Prepared:
+    """What a recipe's ``prepare`` returns: the data, and what the data fixes.
+
+    ``config`` holds the model settings the data decides (``vocab_size``, ``pad_id`` ...);
+    ``tokenizer``, ``data`` (a description) and ``extra`` go into the checkpoint; ``collate``,
+    ``loss_fn`` and ``evaluator`` go to the :class:`~seqkit.Trainer`; ``metrics(result)`` adds
+    numbers to the exported checkpoint and the summary.
+    """
+
+    train_set: Any
+    val_set: Any = None
+    config: dict[str, Any] = field(default_factory=dict)
+    tokenizer: Any = None
+    data: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    collate: Callable | None = None
+    loss_fn: Callable | None = None
+    evaluator: Callable | None = None
+    metrics: Callable[[dict], dict] | None = None
+
+
+@dataclass
+class TrainRecipe:
+    """A task's training: ``prepare(run) -> Prepared`` (or ``"module:function"``) reads the data
+    for a :class:`TrainRun`; ``archs`` are what ``--arch`` chooses from; ``params`` are the task's
+    own options (they arrive in ``run.options``); ``train`` holds the task's training defaults;
+    ``save_as`` names the export when ``--save`` is not given (default: the architecture)."""
+
+    task: str
+    prepare: Any
+    archs: dict[str, Arch]
+    default_arch: str = ""
+    params: list[Param] = field(default_factory=list)
+    train: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    save_as: str = ""  # the export's default name (default: the architecture's name)
+
+    def __post_init__(self):
+        if not self.archs:
+            raise TypeError(f"TrainRecipe {self.task!r} needs at least one architecture")
+        self.default_arch = self.default_arch or next(iter(self.archs))
+
+
+@dataclass
+class TrainRun:
+    """One run, as ``prepare`` sees it: ``data`` (the ``--data`` path or ``None``), ``arch``, the
+    task's own ``options``, the merged ``model`` settings and ``train`` config, ``seed``."""
+
+    data: Path | None
+    arch: str
+    options: dict[str, Any]
+    model: dict[str, Any]
+    train: dict[str, Any]
+    seed: int
+
+
+# ---------------------------------------------------------------- settings
+
+def parse_value(text: str):
+    """``--set`` values: JSON where it parses (numbers, true/false, null, lists), else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def read_config_file(path) -> dict:
+    """A TOML file with ``[model]`` and ``[train]`` tables (top-level keys go where they fit)."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise SeqkitError("--config needs Python 3.11 or `pip install tomli`") from None
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise SeqkitError(f"--config {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SeqkitError(f"--config {path} is not valid TOML: {exc}") from None
+
+
+def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, sets: list[str],
+                   flags: dict[str, Any]) -> tuple[dict, dict]:
+    """The model settings and training config of a run, later sources winning: the
+    architecture's defaults, the recipe's and the architecture's training defaults, ``--config``,
+    the common flags (``--steps`` ...), then ``--set``. Every key must be a setting of the model
+    type or of :class:`~seqkit.TrainConfig`."""
+    from .registry import get_model_type
+
+    chosen = recipe.archs[arch]
+    model_keys = {f.name for f in dataclasses.fields(get_model_type(chosen.model_type).resolve().config_class)}
+    train_keys = {f.name for f in dataclasses.fields(_train_config_class())}
+    model, train = dict(chosen.config), {**recipe.train, **chosen.train}
+
+    def put(key: str, value, where: str):
+        if key in model_keys:
+            model[key] = value
+        elif key in train_keys:
+            train[key] = value
+        else:
+            raise SeqkitError(f"{where}: {key!r} is not a setting of {chosen.model_type} nor of training; "
+                              f"model: {', '.join(sorted(model_keys))}; training: {', '.join(sorted(train_keys))}")
+
+    for section, values in (config_file or {}).items():
+        if isinstance(values, dict) and section in ("model", "train"):
+            for k, v in values.items():
+                put(k, v, f"--config [{section}]")
+        else:
+            put(section, values, "--config")
+    train.update({k: v for k, v in flags.items() if v is not None})
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SeqkitError(f"--set takes key=value, not {item!r}")
+        put(key.strip(), parse_value(value.strip()), f"--set {item}")
+    return model, train
+
+
+def _train_config_class():
+    from .training import TrainConfig
+
+    return TrainConfig
+
+
+def check_settings(recipe: TrainRecipe, arch: str, model: dict, train: dict):
+    """Refuse bad settings before any data is read: the TrainConfig, and the model config with
+    placeholders for what the data will fix (every error names the setting)."""
+    import math
+
+    from .registry import get_model_type
+
+    lr = train.get("lr")
+    if lr is not None and not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise SeqkitError(f"--lr must be a positive number, not {lr}")
+    for key, value in train.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SeqkitError(f"{key} must be a finite number, not {value}")
+    try:
+        config = _train_config_class()(**train)
+    except TypeError as exc:
+        raise SeqkitError(f"training settings: {exc}") from None
+    mt = get_model_type(recipe.archs[arch].model_type)
+    fields = dataclasses.fields(mt.resolve().config_class)
+    placeholders = {f.name: 2 for f in fields if f.name not in model and f.default is dataclasses.MISSING
+                    and f.default_factory is dataclasses.MISSING}
+    mt.make_config({**model, **placeholders})
+    return config
+
+
+# ---------------------------------------------------------------- the run
+
+def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | None, save: str | None,
+                 resume: bool, init: str | None, threads: int, model_settings: dict, train_settings: dict,
+                 options: dict) -> dict:
+    """Check, prepare, train, export: what ``train_command`` runs after parsing."""
+    from .checkpoints import user_checkpoint_path
+    from .options import set_threads
+    from .paths import check_writable
+    from .training import check_run_folder
+
+    train_config = check_settings(recipe, arch, model_settings, train_settings)
+    if resume and out is None:
+        raise SeqkitError("--resume needs the --out folder of the run to continue")
+    if out is None:
+        from .data import data_dir
+
+        out = data_dir("runs", recipe.task) / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
+    check_run_folder(out, resume)
+    target = _save_target(save, recipe.task, recipe.save_as or arch, user_checkpoint_path)
+    check_writable(target, "--save")
+    set_threads(threads)
+    run = TrainRun(Path(data) if data is not None else None, arch, options, model_settings,
+                   train_settings, train_config.seed)
+    from .registry import resolve
+
+    prepared = resolve(recipe.prepare, f"train recipe of {recipe.task!r}")(run)
+    model, model_type, config = _build(recipe, arch, model_settings, prepared, init)
+    return _fit_and_export(recipe, arch, model, model_type, config, train_config, prepared, out, target,
+                           resume)
+
+
+def _save_target(save: str | None, task: str, default: str, user_path) -> Path:
+    if save is None:
+        return user_path(task, default)
+    if "/" in save or save.endswith(".json"):
+        p = Path(save).expanduser()
+        return p if p.suffix == ".json" else p.with_suffix(".json")
+    return user_path(task, save)
+
+
+def _build(recipe, arch, model_settings, prepared, init):
+    from .registry import get_model_type
+
+    model_type = recipe.archs[arch].model_type
+    if init is None:
+        config = get_model_type(model_type).make_config({**model_settings, **prepared.config})
+        return get_model_type(model_type).build(config), model_type, config
+    from .checkpoints import find_checkpoint, load_checkpoint
+
+    ckpt = load_checkpoint(find_checkpoint(init, recipe.task), device="cpu", expect_task=recipe.task)
+    if ckpt.meta.get("model_type") != model_type:
+        raise SeqkitError(f"--init {init} is a {ckpt.meta.get('model_type')} model, not {model_type} (--arch {arch})")
+    clash = {k: v for k, v in prepared.config.items() if getattr(ckpt.config, k, v) != v}
+    if clash:
+        raise SeqkitError(f"--init {init} does not fit this data: " +
+                          ", ".join(f"{k} {getattr(ckpt.config, k)} vs {v}" for k, v in clash.items()))
+    return ckpt.model, model_type, ckpt.config
+
+
+def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepared, out, target, resume) -> dict:
+    from .checkpoints import export_checkpoint
+    from .training import Trainer, lm_loss
+
+    t0 = time.perf_counter()
+    trainer = Trainer(model, train_config, prepared.train_set, prepared.val_set, collate=prepared.collate,
+                      loss_fn=prepared.loss_fn or lm_loss, out=out, evaluator=prepared.evaluator,
+                      checkpoint=dict(model_type=model_type, config=config, tokenizer=prepared.tokenizer,
+                                      task=recipe.task, data=prepared.data,
+                                      extra={"arch": arch, **prepared.extra}))
+    result = trainer.fit(resume=resume)
+    summary = {"arch": arch, "run": str(out), "steps": result["steps"], "epochs": result["epochs"],
+               "interrupted": result["interrupted"], "best_val_loss": result.get("best_val_loss"),
+               "seconds": round(time.perf_counter() - t0, 1),
+               "parameters": sum(p.numel() for p in model.parameters())}
+    if result.get("best_val_loss") is None and result.get("best_train_loss") is not None:
+        summary["best_train_loss"] = result["best_train_loss"]
+    extra = prepared.metrics(result) if prepared.metrics else {}
+    summary.update(extra)
+    if not result.get("history"):  # stopped before any evaluation: nothing validated to export
+        summary["saved"] = None
+        print(f"interrupted before the first evaluation: nothing saved to {target} "
+              f"(continue with --resume --out {out})", file=sys.stderr)
+        return summary
+    metrics = {k: v for k, v in {"val_loss": summary.get("best_val_loss"), "steps": result["steps"],
+                                 **extra}.items() if v is not None}
+    summary["saved"] = str(export_checkpoint(trainer.best_path, target, metrics=metrics))
+    if result["interrupted"]:
+        print(f"interrupted at step {result['steps']}: the best validated model so far is saved", file=sys.stderr)
+    return summary
