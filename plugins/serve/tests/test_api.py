@@ -106,7 +106,7 @@ def test_job_progress_files_and_upload(client):
                     files=files)
     assert r.status_code == 202 and r.json()["status"] in ("queued", "running")
     answer = wait_for(client, r.json()["id"])
-    assert answer["status"] == "done" and answer["progress"] == {"done": 5, "total": 5}
+    assert answer["status"] == "done" and answer["progress"] == {"done": 5, "total": 5, "label": "making tones"}
     rows = answer["result"]["results"]
     assert [row["primer_notes"] for row in rows] == [3, 3]
     assert answer["result"]["primer"] == "primer.mid"  # the upload's name, not the server's temp path

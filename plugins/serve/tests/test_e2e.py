@@ -227,8 +227,8 @@ def test_progress_and_cancel(page, server):
     page.fill("#p-length", "400")
     page.fill("#p-step_seconds", "0.05")
     page.click("#run")
-    page.wait_for_function("() => /running: \\d+ of 400/.test(document.getElementById('status').textContent)")
-    done = int(re.search(r"running: (\d+)", page.inner_text("#status")).group(1))
+    page.wait_for_function("() => /making tones: \\d+ of 400/.test(document.getElementById('status').textContent)")
+    done = int(re.search(r"making tones: (\d+)", page.inner_text("#status")).group(1))
     assert 0 < done < 400 and page.is_visible("#progress")
     page.click("#cancel")
     page.wait_for_function("() => document.getElementById('status').textContent === 'cancelled'")
@@ -239,6 +239,23 @@ def test_progress_and_cancel(page, server):
         deadline -= 1
     assert [j.status for j in server.jobs._jobs.values() if j.generator == "test-tone" and
             j.total == 400] == ["cancelled"]
+
+
+@pytest.mark.skipif("music" not in seqkit.generators(), reason="no music generator registered")
+def test_music_shows_progress_and_cancels(page, server):
+    open_generator(page, server, "music")
+    page.fill("#p-tokens", "5000")
+    page.click("#run")
+    page.wait_for_function("() => /generating tokens: \\d+ of 5000/.test(document.getElementById('status').textContent)",
+                           timeout=120_000)
+    page.click("#cancel")
+    page.wait_for_function("() => document.getElementById('status').textContent === 'cancelled'")
+    deadline = 100
+    while deadline and any(j.status == "running" for j in server.jobs._jobs.values()):
+        page.wait_for_timeout(100)
+        deadline -= 1
+    music = [j for j in server.jobs._jobs.values() if j.generator == "music" and j.total == 5000]
+    assert [j.status for j in music] == ["cancelled"] and 0 < music[0].done < 5000
 
 
 def _fluidsynth_present() -> bool:

@@ -24,7 +24,7 @@ def make_tones(label, count, pitch, length, step_seconds, primer, loud, seed, ct
         if step_seconds:
             time.sleep(step_seconds)
         if ctx is not None:
-            ctx.progress(step + 1, length)
+            ctx.progress(step + 1, length, "making tones")
     primer_notes = _count_notes(primer) if primer is not None else None
     outputs = []
     for i in range(count):

@@ -150,7 +150,7 @@ async def _read_values(gen, request: Request, settings: Settings, folder: Path) 
 
 def describe(job: Job, jobs: JobQueue) -> dict:
     out = {"id": job.id, "generator": job.generator, "status": job.status,
-           "position": jobs.position(job), "progress": {"done": job.done, "total": job.total}}
+           "position": jobs.position(job), "progress": {"done": job.done, "total": job.total, "label": job.label}}
     if job.error is not None:
         out["error"] = job.error
     if job.result is not None:

@@ -31,12 +31,16 @@ class Job:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     status: str = "queued"  # queued, running, done, error, cancelled
     done: int = 0
-    total: int = 0
+    total: int | None = 0  # None: the generator does not know how many steps
+    label: str = ""
     result: Result | None = None
     error: str | None = None
     cancel_requested: bool = False
     finished: threading.Event = field(default_factory=threading.Event)
     listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def _progress(self, done: int, total: int | None, label: str) -> None:
+        self.done, self.total, self.label = done, total, label
 
     def when_finished(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (from the worker thread) when the job ends, or now if it has."""
@@ -54,11 +58,9 @@ class Job:
             except RuntimeError:  # the waiting request's event loop has closed: nobody to tell
                 pass
 
-    def _progress(self, done: int, total: int) -> None:
-        self.done, self.total = done, total
-
     def execute(self) -> None:
-        ctx = RunContext(on_progress=self._progress, cancelled=lambda: self.cancel_requested)
+        ctx = RunContext(on_progress=lambda done, total: self._progress(done, total, ctx.label),
+                         cancelled=lambda: self.cancel_requested)
         try:
             if self.cancel_requested:
                 raise Cancelled("cancelled")

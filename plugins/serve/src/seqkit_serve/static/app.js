@@ -144,10 +144,11 @@ async function follow(gen) {
   }
 }
 
-function progress({ done, total }) {
+function progress({ done, total, label }) {
   const bar = $("progress");
   if (total > 0) { bar.max = total; bar.value = done; } else bar.removeAttribute("value");
-  setBusy(true, total > 0 ? `running: ${done} of ${total}` : "running…");
+  const what = label ? `${label}: ` : "running: ";
+  setBusy(true, total > 0 ? `${what}${done} of ${total}` : done > 0 ? `${what}${done}` : `${label || "running"}…`);
 }
 
 function finish(gen, answer) {
