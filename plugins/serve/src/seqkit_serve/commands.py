@@ -1,0 +1,62 @@
+"""``seqkit serve``: the web page and JSON API over every registered generator."""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated
+
+import typer
+
+from seqkit import SeqkitError
+
+from .settings import Settings
+
+HostOption = Annotated[str, typer.Option("--host", help="Address to listen on. Anything but 127.0.0.1, "
+                                         "::1 or localhost lets other machines run your generators.")]
+PortOption = Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")]
+AllowHostOption = Annotated[list[str] | None, typer.Option(
+    "--allow-host", metavar="NAME", help="A name the page may be reached by besides localhost/127.0.0.1 (repeatable); "
+    "requests for any other Host are refused.")]
+UploadOption = Annotated[float, typer.Option("--max-upload-mb", min=0.001, max=1024,
+                                             help="Largest upload (a primer MIDI or ABC file).")]
+TokensOption = Annotated[int, typer.Option("--max-tokens", min=1, help="Most tokens one request may ask "
+                                           "for (items x length; see docs/serve.md).")]
+QueueOption = Annotated[int, typer.Option("--queue", min=1, max=1000, help="Requests that may wait for "
+                                          "each model (one generation at a time per model).")]
+
+
+def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, allow_host: AllowHostOption = None,
+          max_upload_mb: UploadOption = 2.0, max_tokens: TokensOption = 50_000, queue: QueueOption = 8):
+    """A local web page (and JSON API) for every registered generator: forms, results, audio, piano rolls."""
+    settings = Settings(host, port, tuple(allow_host or ()), int(max_upload_mb * 1024 * 1024),
+                        max_tokens, queue)
+    app, uvicorn = _load(settings)
+    _check_port_free(host, port)
+    if not settings.is_loopback:
+        typer.echo(f"Warning: listening on {host}: anyone who can reach this machine can run your "
+                   f"generators; the page answers only to {', '.join(sorted(settings.allowed))}", err=True)
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"seqkit serve: http://{'127.0.0.1' if host in ('0.0.0.0', '') else shown}:{port}/ (Ctrl-C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+
+
+def _load(settings: Settings):
+    try:
+        import uvicorn
+
+        from .app import create_app
+    except ImportError as exc:
+        raise SeqkitError(f"seqkit serve needs {exc.name}: pip install -e ./plugins/serve "
+                          f"(or pip install fastapi uvicorn python-multipart mido)") from None
+    return create_app(settings), uvicorn
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise SeqkitError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port "
+                              f"or --host") from None
