@@ -94,7 +94,7 @@ app.add_typer(plugins_app, name="plugins", short_help="List, install, uninstall 
 
 from .cli_onnx import export_onnx_command  # noqa: E402
 
-app.command("export-onnx")(export_onnx_command)
+app.command("export-onnx", short_help="Write a checkpoint's ONNX graphs beside it")(export_onnx_command)
 
 
 @app.command(short_help="Shipped and trained checkpoints with their metrics")

@@ -94,9 +94,9 @@ def test_front_door_runs_without_torch():
     assert "onnxruntime" in imported
     assert not [m for m in imported if m == "torch" or m.startswith("torch.")]
     out = json.loads(r.stdout)
-    assert out["backend"] == "onnx" and len(out["names"]) == 3
+    assert out["backend"] == "onnx" and len(out["results"]) == 3
     again = json.loads(_run(["names", "--country", "Greek", "-n", "3", "--seed", "1", "--json"]).stdout)
-    assert again["names"] == out["names"]  # same seed, same names
+    assert again["results"] == out["results"]  # same seed, same names
     forced = _run(["names", "--country", "Greek", "-n", "3", "--json"], SEQKIT_BACKEND="torch")
     assert json.loads(forced.stdout)["backend"] == "torch"
 

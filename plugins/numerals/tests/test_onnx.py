@@ -70,7 +70,7 @@ def test_front_door_runs_without_torch():
     assert not [m for m in imported if m == "torch" or m.startswith("torch.")]
     out = json.loads(r.stdout)
     assert out["backend"] == "onnx"
-    assert out["results"][0]["words"] == "one hundred and one billion, one million, one thousand and one"
+    assert out["results"][0]["text"] == "one hundred and one billion, one million, one thousand and one"
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -117,7 +117,7 @@ def sample(gen: Generator, country_ids: list[int], starts: list[str], temperatur
 def _torch_rows(model, prompt, cond, new, temperature, eos, never, rng) -> list[list[int]]:
     import torch
 
-    from seqkit.sampling import generate
+    from seqkit import generate
 
     device = next(model.parameters()).device
     with torch.no_grad():
