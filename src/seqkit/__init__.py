@@ -119,6 +119,13 @@ _EXPORTS = {
     "pick_device": "seqkit.device",
     "progress_bar": "seqkit.progress",
     "progress_steps": "seqkit.progress",
+    # MIDI files (symusic, imported when a file is read)
+    "read_midi": "seqkit.midi",
+    "midi_bytes": "seqkit.midi",
+    "unreadable_midi": "seqkit.midi",
+    "tick_scales": "seqkit.midi",
+    "seconds_of": "seqkit.midi",
+    "tick_seconds": "seqkit.midi",
     "info": "seqkit.progress",
     "plot_loss_curve": "seqkit.plotting",
     "save_figure": "seqkit.plotting",

@@ -50,50 +50,18 @@ def symbol_step(symbol: str) -> tuple[int, ...]:
 
 
 def load_midi(source):
-    """A ``symusic.Score`` from a path, bytes or an existing Score; an unreadable file is a
-    ``SeqkitError``."""
-    if type(source).__module__.startswith("symusic"):
-        return source
-    from symusic import Score
+    """A ``symusic.Score`` from a path, bytes or an existing Score (core's ``read_midi``)."""
+    from seqkit import read_midi
 
-    name = "the data" if isinstance(source, (bytes, bytearray)) else str(source)
-    try:
-        data = bytes(source) if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
-    except OSError as exc:
-        raise SeqkitError(f"cannot read {name}: {exc.strerror or exc}") from None
-    try:
-        if not data:
-            raise ValueError("it is empty")
-        return Score.from_midi(data)
-    except Exception as exc:  # noqa: BLE001 - symusic raises RuntimeError/ValueError/...
-        msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise SeqkitError(f"{name} is not a readable MIDI file ({msg})") from None
+    return read_midi(source)
 
 
 def onset_seconds(score, ticks):
-    """Seconds (float64) of ticks of a ``symusic.Score`` with pretty_midi's arithmetic (seconds per
-    tick per tempo segment; tempos of equal value start no segment), as the midi-transformer
-    plugin's reader computes them: symusic's own seconds are float32, which moves onsets that sit on
-    the 50 ms grouping boundary."""
-    import numpy as np
+    """Seconds (float64) of ticks with pretty_midi's tempo arithmetic (core's ``tick_seconds``):
+    symusic's own seconds are float32, which moves onsets that sit on the 50 ms grouping boundary."""
+    from seqkit import tick_seconds
 
-    scales = [(0, 60.0 / (120.0 * score.tpq))]
-    t = score.tempos.numpy()
-    for tick, mspq in sorted(zip(t["time"].tolist(), t["mspq"].tolist()), key=lambda r: r[0]):
-        scale = 60.0 / ((6e7 / mspq) * score.tpq)
-        if tick == 0:
-            scales = [(0, scale)]
-        elif scale != scales[-1][1]:
-            scales.append((tick, scale))
-    ticks = np.asarray(ticks, dtype=np.int64)
-    seg = np.searchsorted(np.array([s for s, _ in scales]), ticks, side="right") - 1
-    out = np.empty(len(ticks), dtype=np.float64)
-    last_end = 0.0
-    for k, (start, scale) in enumerate(scales):
-        out[seg == k] = last_end + scale * (ticks[seg == k] - start)
-        if k + 1 < len(scales):
-            last_end = float(last_end + scale * np.float64(scales[k + 1][0] - start))
-    return out
+    return tick_seconds(score, ticks)
 
 
 def midi_steps(source, program: int | None = None, tolerance: float = 0.05) -> list[tuple[int, ...]]:

@@ -14,13 +14,12 @@ what").
 from __future__ import annotations
 
 import io
-import os
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from seqkit import SeqkitError
+from seqkit import midi_bytes, read_midi, seconds_of, tick_scales, unreadable_midi
 
 
 def parser_key() -> str:
@@ -31,45 +30,13 @@ def parser_key() -> str:
     return f"symusic{symusic.__version__}"
 
 
-def _open(source, name: str | None):
-    """``(bytes, name)`` of a path or bytes; a clear error for folders and missing files."""
-    if isinstance(source, (bytes, bytearray)):
-        return bytes(source), name or "the data"
-    name = name or str(source)
-    if os.path.isdir(source):
-        raise SeqkitError(f"{name} is a folder, not a MIDI file")
-    if not os.path.isfile(source):
-        raise SeqkitError(f"no such MIDI file: {name}")
-    try:
-        with open(source, "rb") as f:
-            return f.read(), name
-    except OSError as exc:
-        raise SeqkitError(f"cannot read {name}: {exc.strerror or exc}") from None
-
-
-def _unreadable(name: str, exc: Exception) -> SeqkitError:
-    msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-    return SeqkitError(f"{name} is not a readable MIDI file ({msg})")
-
-
 def is_score(x) -> bool:
     return type(x).__module__.startswith("symusic")
 
 
 def load_midi(source, name: str | None = None):
-    """A ``symusic.Score`` (ticks) from a path, bytes or Score; anything unreadable is a
-    SeqkitError naming ``name`` (e.g. the file the bytes came from)."""
-    if is_score(source):
-        return source
-    from symusic import Score
-
-    data, name = _open(source, name)
-    if not data:
-        raise SeqkitError(f"{name} is not a readable MIDI file (it is empty)")
-    try:
-        return Score.from_midi(data)
-    except Exception as exc:  # noqa: BLE001 - symusic raises RuntimeError/ValueError/...
-        raise _unreadable(name, exc) from None
+    """A ``symusic.Score`` (ticks) from a path, bytes or Score (core's ``read_midi``)."""
+    return read_midi(source, name)
 
 
 def load_pretty_midi(source, name: str | None = None):
@@ -78,42 +45,13 @@ def load_pretty_midi(source, name: str | None = None):
 
     if isinstance(source, pretty_midi.PrettyMIDI):
         return source
-    data, name = _open(source, name)
+    data, name = midi_bytes(source, name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return pretty_midi.PrettyMIDI(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - mido/pretty_midi raise many kinds
-        raise _unreadable(name, exc) from None
-
-
-def tick_scales(score) -> list[tuple[int, float]]:
-    """``(tick, seconds per tick)`` segments, as pretty_midi builds them (120 bpm until the first
-    tempo; a tempo at tick 0 replaces it; a repeated tempo starts no segment)."""
-    scales = [(0, 60.0 / (120.0 * score.tpq))]
-    t = score.tempos.numpy()
-    for tick, mspq in sorted(zip(t["time"].tolist(), t["mspq"].tolist()), key=lambda r: r[0]):
-        scale = 60.0 / ((6e7 / mspq) * score.tpq)
-        if tick == 0:
-            scales = [(0, scale)]
-        elif scale != scales[-1][1]:
-            scales.append((tick, scale))
-    return scales
-
-
-def seconds_of(ticks, scales) -> np.ndarray:
-    """Seconds (float64) of integer ticks under ``tick_scales``."""
-    ticks = np.asarray(ticks, dtype=np.int64)
-    out = np.empty(len(ticks), dtype=np.float64)
-    starts = np.array([s for s, _ in scales], dtype=np.int64)
-    seg = np.searchsorted(starts, ticks, side="right") - 1
-    last_end = 0.0
-    for k, (start, scale) in enumerate(scales):
-        sel = seg == k
-        out[sel] = last_end + scale * (ticks[sel] - start)
-        if k + 1 < len(scales):
-            last_end = float(last_end + scale * np.float64(scales[k + 1][0] - start))
-    return out
+        raise unreadable_midi(name, exc) from None
 
 
 @dataclass
