@@ -12,24 +12,25 @@ from .errors import SeqkitError
 def check_writable(path, what: str = "", folder: bool = False) -> Path:
     """Fail now, not after a long run, when ``path`` cannot take a file (or, with ``folder``,
     files): a folder where a file goes, a file where a folder goes, a place that cannot be
-    written. Missing parent folders are created. Writing a real temporary file is the test
-    (``os.access`` says yes to root on read-only file systems). ``what`` names the option."""
+    written. Nothing is created: the nearest folder that exists must take a new file (a real
+    temporary file is the test; ``os.access`` says yes to root on read-only file systems), and
+    missing folders are made when the file is written. ``what`` names the option."""
     path = Path(path).expanduser()
     label = f"{what} {path}" if what else str(path)
-    if folder:
-        if path.exists() and not path.is_dir():
-            raise SeqkitError(f"{label} is a file, not a folder")
-        place = path
-    else:
-        if path.is_dir():
-            raise SeqkitError(f"{label} is a folder; give a file name")
-        place = path.parent
+    if folder and path.exists() and not path.is_dir():
+        raise SeqkitError(f"{label} is a file, not a folder")
+    if not folder and path.is_dir():
+        raise SeqkitError(f"{label} is a folder; give a file name")
+    place = path if folder else path.parent
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    if not place.is_dir():
+        raise SeqkitError(f"cannot write {label}: {place} is a file, not a folder")
     try:
-        place.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=place):
             pass
     except OSError as exc:
-        raise SeqkitError(f"cannot write {label}: {exc.strerror or exc}") from None
+        raise SeqkitError(f"cannot write {label}: {place} is not a writable folder ({exc.strerror or exc})") from None
     return path
 
 

@@ -256,8 +256,9 @@ def test_unknown_preset_fails_before_any_data_is_read(tmp_path):
 
 
 def test_tokenize_to_an_unwritable_place_fails_before_tokenizing(tmp_path):
-    r = cli("music", "tokenize", "--data", tmp_path / "not-there", "--out", tmp_path / "no" / "such" / "t.npz")
-    assert r.exit_code == 2 and "is not a writable folder" in r.stderr and "Traceback" not in r.output
+    (tmp_path / "a-file").write_text("")
+    r = cli("music", "tokenize", "--data", tmp_path / "not-there", "--out", tmp_path / "a-file" / "t.npz")
+    assert r.exit_code == 2 and "is a file, not a folder" in r.stderr and "Traceback" not in r.output
 
 
 # -- issue 17: the README's primer, the cut notice, progress, --top-p's range -------------------

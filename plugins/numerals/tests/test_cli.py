@@ -155,7 +155,7 @@ def test_shipped_models_are_exact_on_the_probes_and_small_numbers(model):
 @pytest.mark.parametrize("args, message", [
     (["train", "--batch-size", "0"], "must be at least 1"),
     (["train", "--steps", "-1"], "must be at least 1"),
-    (["train", "--steps", "2", "--out", "/proc/no-such-dir/x.json"], "cannot create the folder for --out"),
+    (["train", "--steps", "2", "--out", "/proc/no-such-dir/x.json"], "cannot write --out"),
     (["train", "--steps", "2", "--lr", "nan"], "--lr must be a positive number, not nan"),
     (["train", "--steps", "2", "--lr", "0"], "--lr must be a positive number"),
     (["train", "--steps", "2", "--hidden", "0"], "--hidden"),

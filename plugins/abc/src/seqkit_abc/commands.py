@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, generator_command
+from seqkit import SeqkitError, check_writable, generator_command
 from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, seed_option, set_threads
 
 from .generator import ABC, DEFAULT_MODEL, show_tunes
@@ -73,15 +73,9 @@ def torch_generator(seed: int | None, device):
 
 
 def _folder_target(path: Path | None, option: str) -> None:
-    """An output folder must not be an existing file (checked before any work is done)."""
-    if path is not None and path.exists() and not path.is_dir():
-        raise SeqkitError(f"{option} {path} is a file, not a folder")
-
-
-def _file_target(path: Path | None, option: str) -> None:
-    """An output file must not be an existing folder (checked before any work is done)."""
-    if path is not None and path.is_dir():
-        raise SeqkitError(f"{option} {path} is a folder; give a file name")
+    """An output folder that cannot take files fails before any work is done."""
+    if path is not None:
+        check_writable(path, option, folder=True)
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -283,11 +283,7 @@ def tokenize(
     (a progress bar on a terminal)."""
     if out.suffix != ".npz":
         raise SeqkitError("--out must end in .npz")
-    import os
-
-    parent = out.expanduser().resolve().parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):  # before the (long) tokenizing
-        raise SeqkitError(f"cannot write {out}: {parent} is not a writable folder")
+    check_writable(out, "--out")  # before the (long) tokenizing
     corpus, _, _ = _corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_option, drums,
                                         limit=limit, workers=workers)
     corpus.save(out)

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from seqkit import SeqkitError, generator_command
+from seqkit import SeqkitError, check_writable, generator_command
 from seqkit.options import (
     DataOption,
     DeviceOption,
@@ -117,18 +117,6 @@ def _save_path(save: str | None, arch: str) -> Path:
     return user_checkpoint_path(TASK, save)  # a plain name (no '..', no separators)
 
 
-def _check_writable(target: Path) -> None:
-    """Fail now, not after the training, when ``target``'s folder cannot take a file."""
-    import tempfile
-
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=target.parent):
-            pass
-    except OSError as exc:
-        raise SeqkitError(f"cannot write --save {target}: {exc.strerror or exc}") from None
-
-
 @names_app.command()
 def train(
     model: Annotated[str, typer.Option("--model", "-m", help=f"Architecture: {', '.join(ARCHS)}.")] = "gru",
@@ -178,7 +166,7 @@ def train(
     check_settings(model, **settings)
     set_threads(threads)
     target = _save_path(save, model)  # a bad --save fails before any data is read
-    _check_writable(target)
+    check_writable(target, "--save")
     folder = resolve_data(data)
     names_data = load_folder(folder)
     names_data.split()  # one Error line now when a folder has nothing to hold out

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, generator_command
+from seqkit import SeqkitError, check_writable, generator_command
 from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, set_threads
 
 from .generator import NUM2WORDS, show_words
@@ -145,17 +145,7 @@ def train_command(
     if lr is not None and not (0 < lr < float("inf")):  # the Trainer would name its internal batch size 1
         raise SeqkitError(f"--lr must be a positive number, not {lr}")
     check_settings(model, overrides)  # a width the heads do not divide: one line, before the data
-    import tempfile
-
-    try:  # fail before training, not after it, when --out cannot be written
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SeqkitError(f"cannot create the folder for --out {out_path}: {exc.strerror}") from None
-    try:  # a real file, not os.access: root passes that test for read-only places such as /proc
-        with tempfile.TemporaryFile(dir=out_path.parent):
-            pass
-    except OSError as exc:
-        raise SeqkitError(f"cannot write --out {out_path}: {exc.strerror or exc}") from None
+    check_writable(out_path, "--out")  # before training, not after it
     if not epochs and not steps:
         epochs = 5
     set_threads(threads)
