@@ -17,7 +17,6 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginConflictError
-from .generation import Generator
 from .registry import CheckpointFolder, DatasetType, ModelType, Registry, Task, TokenizerType
 
 ENTRY_POINT_GROUP = "seqkit"
@@ -32,7 +31,7 @@ _HOOK_TYPES = {
     "register_tokenizers": ("tokenizers", TokenizerType),
     "register_datasets": ("datasets", DatasetType),
     "register_checkpoints": ("checkpoint_folders", CheckpointFolder),
-    "register_generators": ("generators", Generator),
+    "register_generators": ("generators", "seqkit.generation:Generator"),  # imported when used
 }
 
 
@@ -184,6 +183,10 @@ def get_registry() -> Registry:
         return _registry
     registry = Registry()
     for hook_name, (kind, expected) in _HOOK_TYPES.items():
+        if isinstance(expected, str):  # keep `seqkit --help` from importing what only hooks need
+            from .registry import resolve
+
+            expected = resolve(expected)
         for plugin_name, function, _ in _call(hook_name):
             staged: list = []
             try:
