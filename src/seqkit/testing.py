@@ -34,7 +34,24 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["registered", "cli_app", "run_cli", "tiny_corpus", "write_corpus", "lm_items",
-           "lm_collate", "train_steps"]
+           "lm_collate", "train_steps", "isolate_dirs"]
+
+
+def isolate_dirs(monkeypatch, root) -> dict[str, Path]:
+    """Point seqkit's folders at ``root`` for one test: the user's data folder (where ``train``
+    saves named models) and the cache; progress bars off. Use it from an
+    autouse fixture in a plugin's ``conftest.py``::
+
+        @pytest.fixture(autouse=True)
+        def _isolated(tmp_path, monkeypatch):
+            isolate_dirs(monkeypatch, tmp_path)
+    """
+    root = Path(root)
+    dirs = {"SEQKIT_DATA_DIR": root / "seqkit-data", "SEQKIT_CACHE_DIR": root / "seqkit-cache"}
+    for name, path in dirs.items():
+        monkeypatch.setenv(name, str(path))
+    monkeypatch.setenv("SEQKIT_PROGRESS", "0")
+    return {"data": dirs["SEQKIT_DATA_DIR"], "cache": dirs["SEQKIT_CACHE_DIR"]}
 
 
 def _plugin_name(plugin) -> str:

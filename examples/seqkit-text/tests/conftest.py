@@ -1,9 +1,9 @@
 import pytest
 
+from seqkit.testing import isolate_dirs
+
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
-    """Each test gets its own seqkit data folder (where `train` saves named models)."""
-    monkeypatch.setenv("SEQKIT_DATA_DIR", str(tmp_path / "seqkit-data"))
-    monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path / "seqkit-cache"))
-    monkeypatch.setenv("SEQKIT_PROGRESS", "0")
+    """Each test gets its own seqkit data folder (where `train` saves named models) and cache."""
+    isolate_dirs(monkeypatch, tmp_path)
