@@ -64,8 +64,8 @@ function rangeText(p) {
   if (p.choices) return "";
   const lo = p.min, hi = p.max;
   if (hi != null && hi > 1e12) return lo != null ? ` [≥ ${lo}]` : "";
-  if (lo != null && hi != null) return lo > 0 && lo < 1e-6 ? ` [0 < x ≤ ${hi}]` : ` [${lo} … ${hi}]`;
-  if (lo != null) return ` [≥ ${lo}]`;
+  if (lo != null && hi != null) return p.above_min ? ` [${lo} < x ≤ ${hi}]` : ` [${lo} … ${hi}]`;
+  if (lo != null) return p.above_min ? ` [> ${lo}]` : ` [≥ ${lo}]`;
   if (hi != null) return ` [≤ ${hi}]`;
   return "";
 }
