@@ -164,3 +164,21 @@ def test_bad_model_settings_are_one_error_naming_the_field():
     with pytest.raises(SeqkitError, match="transformer-seq2seq.*divisible by n_head"):
         seqkit.get_model_type("transformer-seq2seq").build(
             {"src_vocab": 10, "tgt_vocab": 10, "n_embd": 32, "n_head": 3})
+
+
+def test_json_output_takes_numpy_and_paths(tmp_path):
+    import numpy as np
+
+    def numbers():
+        return Result([Output("x", meta={"n": np.int64(3), "v": np.float32(0.5), "a": np.arange(2),
+                                         "p": tmp_path})])
+
+    gen = Generator("numbers", numbers, [])
+    app = typer.Typer()
+    app.command("numbers")(seqkit.generator_command(gen))
+    app.command("other")(lambda: None)
+    from typer.testing import CliRunner
+
+    r = CliRunner().invoke(app, ["numbers", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["results"][0] == {"text": "x", "n": 3, "v": 0.5, "a": [0, 1], "p": str(tmp_path)}

@@ -57,7 +57,7 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
         for note in result.notes:
             print(note, file=sys.stderr)
         if as_json:
-            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=_plain))
         elif show is not None:
             show(result)
         elif not any(f.joined for f, _ in targets.values()):
@@ -110,6 +110,15 @@ def _save(result: Result, targets: dict) -> None:
         for o, target in zip(having, paths):
             atomic_write_bytes(target, o.files[suffix])
             o.saved[suffix] = str(target)
+
+
+def _plain(value):
+    """What ``json`` cannot write itself: numpy scalars and arrays, paths."""
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
 
 
 def _read_stdin(items: list[str]) -> list[str]:
