@@ -27,7 +27,6 @@ SETTING_FLAGS = ("--hidden", "--layers", "--heads", "--embd", "--n-embd", "--dro
 
 KNOWN = {
     ("numerals data", "-n"),  # -n is --show there
-    ("names eval", "device"), ("numerals eval", "device"),
     ("abc train", "arch"), ("music train", "arch"), ("names train", "arch"), ("numerals train", "arch"),
     ("music train", "save"), ("numerals train", "save"),
     ("music train", "resume"), ("music train", "threads"),

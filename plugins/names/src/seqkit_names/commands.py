@@ -207,22 +207,22 @@ def evaluate(
     temperature: TemperatureOption = 1.0,
     seed: Annotated[int, seed_option("Sampling seed.")] = 0,
     as_json: JsonOption = False,
-    device: DeviceOption = "cpu",
+    device: DeviceOption = "auto",
 ):
     """Held-out NLL per character, classifier agreement and share of new names, as one table."""
     _check_temperature(temperature)
     import torch
 
-    from seqkit import find_checkpoint, pick_device
+    from seqkit import find_checkpoint
 
     from .data import load_folder, resolve_data
     from .evaluate import classifier_report, evaluate_generator, load_classifier
-    from .sample import load_generator
+    from .sample import cpu_or_device, load_generator
 
     # small models, batches of short names: one thread; torch's default threads spin-wait on a busy
     # CPU (eval of two shipped models: 31 s instead of 4 s here while others trained)
     torch.set_num_threads(1)
-    dev = str(pick_device(device))
+    dev = cpu_or_device(device)  # auto: ONNX Runtime on the CPU where the graphs exist
     specs = list(model) if model else [g for g in GENERATORS if _exists(find_checkpoint, g)]
     if not specs:
         raise SeqkitError("no names models found; train one with seqkit names train")

@@ -176,7 +176,7 @@ def eval_command(
     seed: SeedOption = None,
     errors: Annotated[int, typer.Option("--errors", help="Show this many wrong answers per set.")] = 0,
     as_json: JsonOption = False,
-    device: DeviceOption = "cpu",
+    device: DeviceOption = "auto",
 ):
     """Exact-match and token accuracy on unseen in-range numbers and beyond the trained range."""
     if count < 1 or errors < 0:
