@@ -26,7 +26,6 @@ PAIRS = {"-n": "--count", "-t": "--temperature", "-m": "--model", "-o": "--out"}
 SETTING_FLAGS = ("--hidden", "--layers", "--heads", "--embd", "--n-embd", "--dropout")
 
 KNOWN = {
-    ("numerals data", "-n"),  # -n is --show there
     ("abc train", "arch"), ("music train", "arch"), ("names train", "arch"), ("numerals train", "arch"),
     ("music train", "save"), ("numerals train", "save"),
     ("music train", "resume"), ("music train", "threads"),
@@ -57,8 +56,8 @@ def _commands():
 
 def _violations(name: str, cmd) -> set[tuple[str, str]]:
     options = {}
-    for p in cmd.params:
-        if p.param_type_name == "option":
+    for p in cmd.params:  # hidden options are old spellings kept for a release, with a warning
+        if p.param_type_name == "option" and not getattr(p, "hidden", False):
             for spelling in [*p.opts, *p.secondary_opts]:
                 options[spelling] = p
     bad = set()

@@ -239,3 +239,16 @@ def test_many_numbers_are_written_on_one_thread(gru, monkeypatch):
     r = cli("num2words", "-", "--model", gru, input="\n".join(map(str, range(5000))) + "\n")
     assert r.exit_code == 0, r.output
     assert len(r.stdout.splitlines()) == 5000 and calls == [1]
+
+
+def test_data_minus_n_is_a_deprecated_spelling_of_show(tmp_path, monkeypatch):
+    """-n means --count everywhere (docs/architecture.md, "One vocabulary"); `numerals data -n`
+    still works for one release, with a one-line warning."""
+    monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path))
+    from seqkit.testing import run_cli
+
+    old = run_cli(["numerals", "data", "--size", "200", "-n", "2", "--json"])
+    new = run_cli(["numerals", "data", "--size", "200", "--show", "2", "--json"])
+    assert old.exit_code == new.exit_code == 0, old.output
+    assert old.stdout == new.stdout and len(json.loads(new.stdout)["examples"]) == 2
+    assert "`numerals data -n` is deprecated; use --show" in old.stderr and "deprecated" not in new.stderr

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, check_writable, generator_command
+from seqkit import SeqkitError, check_writable, generator_command, info
 from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, set_threads
 
 from .generator import NUM2WORDS, show_words
@@ -54,10 +54,14 @@ def data_command(
     sampling: SamplingOption = "digits",
     negatives: NegOption = 0.05,
     seed: SeedOption = None,
-    show: Annotated[int, typer.Option("--show", "-n", min=0, help="How many training pairs to print.")] = 5,
+    show: Annotated[int, typer.Option("--show", min=0, help="How many training pairs to print.")] = 5,
+    show_old: Annotated[int | None, typer.Option("-n", min=0, hidden=True)] = None,  # until seqkit 0.5
     as_json: JsonOption = False,
 ):
     """Build (or read from the cache) the num2words dataset and describe it."""
+    if show_old is not None:  # -n means --count everywhere else
+        info("Warning: `numerals data -n` is deprecated; use --show")
+        show = show_old
     from .data import build_pairs, cache_path, split_pairs, target_tokenizer
     from .numbers import describe_range
 
