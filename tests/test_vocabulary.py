@@ -27,8 +27,7 @@ SETTING_FLAGS = ("--hidden", "--layers", "--heads", "--embd", "--n-embd", "--dro
 
 KNOWN = {
     ("abc train", "arch"), ("music train", "arch"), ("names train", "arch"), ("numerals train", "arch"),
-    ("music train", "save"), ("numerals train", "save"),
-    ("music train", "resume"), ("music train", "threads"),
+    ("numerals train", "save"),
     ("abc train", "set"), ("names train", "set"), ("numerals train", "set"),
 }
 

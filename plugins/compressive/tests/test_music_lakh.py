@@ -87,7 +87,7 @@ def test_train_generate_eval_compressive_on_lakh_with_notes_chords(lakh, env):
     run = env / "run"
     r = cli("music", "train", "--data", lakh["root"].parent, "--dataset", "lakh-clean-midi",
             "--dataset-option", "program=25", "--tokenizer", "notes-chords",
-            "--tokenizer-option", "program=25", *TINY_COMPRESSIVE, *COMMON, "--out", run, "--name", "lakh-tiny")
+            "--tokenizer-option", "program=25", *TINY_COMPRESSIVE, *COMMON, "--out", run, "--save", "lakh-tiny")
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
     assert res["steps"] == 3 and res["exported"].endswith("lakh-tiny.json")

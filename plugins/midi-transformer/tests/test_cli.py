@@ -93,9 +93,11 @@ def test_train_unreadable_maestro_metadata(tmp_path, content):
 
 
 @pytest.mark.parametrize("name", ["../evil", "a/b", ""])
-def test_train_name_must_be_plain(maestro_folder, tmp_path, name):
-    r = cli("music", "train", "--data", maestro_folder, "--steps", 1, "--out", tmp_path / "run", "--name", name)
-    assert r.exit_code == 2 and "--name takes a plain name" in r.stderr
+@pytest.mark.parametrize("flag", ["--save", "--name"])  # --name: the old spelling, kept one release
+def test_train_save_name_must_be_plain(maestro_folder, tmp_path, name, flag):
+    r = cli("music", "train", "--data", maestro_folder, "--steps", 1, "--out", tmp_path / "run", flag, name)
+    assert r.exit_code == 2 and "--save takes a plain name" in r.stderr
+    assert ("`music train --name` is deprecated; use --save" in r.stderr) == (flag == "--name" and name != "")
     assert not (tmp_path / "run").exists()
 
 

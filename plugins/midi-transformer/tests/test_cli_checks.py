@@ -93,7 +93,7 @@ def test_eval_max_windows_scores_exactly_that_many(tmp_path, model, maestro_fold
 def test_ctrl_c_before_validation_keeps_the_users_named_model(tmp_path, maestro_folder, monkeypatch):
     """Regression (#13): Ctrl-C at step 1 overwrote the user's --name checkpoint with unvalidated
     weights (metrics {"steps": 1}); names, numerals and abc already refused to."""
-    r = _train(maestro_folder, tmp_path / "first", "--name", "mine")
+    r = _train(maestro_folder, tmp_path / "first", "--save", "mine")
     assert r.exit_code == 0, r.output
     exported = json.loads(r.stdout)["exported"]
     before = open(exported, "rb").read()
@@ -112,7 +112,7 @@ def test_ctrl_c_before_validation_keeps_the_users_named_model(tmp_path, maestro_
         self.loss_fn = interrupted
 
     monkeypatch.setattr(seqkit.training.Trainer, "__init__", init)
-    r = _train(maestro_folder, tmp_path / "second", "--name", "mine")
+    r = _train(maestro_folder, tmp_path / "second", "--save", "mine")
     assert r.exit_code == 0, r.output
     assert "nothing exported to mine" in r.stderr and "Traceback" not in r.output
     assert open(exported, "rb").read() == before and "exported" not in json.loads(r.stdout)

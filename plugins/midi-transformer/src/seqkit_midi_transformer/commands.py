@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from seqkit import SeqkitError, check_writable, generator_command
-from seqkit.options import DeviceOption, JsonOption, SeedOption
+from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, set_threads
 
 from .generator import MUSIC, show_pieces
 
@@ -332,8 +332,10 @@ def train(
     max_eval_batches: Annotated[int, typer.Option(min=0, help="Cap on validation batches per evaluation "
         "(with --streams: the first N x --batch-size windows, longest pieces first).")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, metrics).")] = Path("runs/music"),
-    name: Annotated[str | None, typer.Option(help="Also export the best model as this user checkpoint name.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from OUT/last.json.")] = False,
+    save: Annotated[str | None, typer.Option("--save", help="Also export the best model as this user checkpoint name.")] = None,
+    name: Annotated[str | None, typer.Option("--name", hidden=True)] = None,  # old --save, until seqkit 0.5
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/last.json.")] = False,
+    no_resume: Annotated[bool, typer.Option("--no-resume", hidden=True)] = False,  # the default; until 0.5
     init: Annotated[str | None, typer.Option("--init", help="Start from this checkpoint's weights (name or path; its model type and settings are used).")] = None,
     drums: Annotated[bool, typer.Option(help="Keep drum tracks (drum datasets).")] = False,
     limit: Annotated[int, typer.Option(min=0, help="Use only the first N files of each split.")] = 0,
@@ -342,6 +344,7 @@ def train(
     compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")] = False,
     seed: SeedOption = None,
     device: DeviceOption = "auto",
+    threads: ThreadsOption = 0,
     as_json: JsonOption = False,
 ):
     """Train a music language model on MAESTRO, a MIDI folder or any registered music dataset
@@ -352,8 +355,13 @@ def train(
 
     if not steps and not epochs:
         raise SeqkitError("give --steps or --epochs")
-    if name is not None and (not name.strip() or Path(name).name != name or name.startswith(".")):
-        raise SeqkitError(f"--name takes a plain name such as my-model, not {name!r}")
+    for old, new in (("--name", "--save"), ("--no-resume", "(leave it out: it is the default)")):
+        if (name if old == "--name" else no_resume):
+            _info(f"Warning: `music train {old}` is deprecated; use {new}")
+    save = save if save is not None else name
+    if save is not None and (not save.strip() or Path(save).name != save or save.startswith(".")):
+        raise SeqkitError(f"--save takes a plain name such as my-model, not {save!r}")
+    set_threads(threads)
     from .model import PRESETS
 
     if preset and preset not in PRESETS:  # before any tokenizing
@@ -444,13 +452,13 @@ def train(
     validated = bool(result.pop("history", None))  # best.json of a run stopped before any evaluation is not
     result.update(seconds=round(time.perf_counter() - t0, 1), best=str(trainer.best_path),
                   parameters=n_params)
-    if name and not validated:  # ... a model to put over the user's --name
-        _info(f"interrupted before the first evaluation: nothing exported to {name} "
+    if save and not validated:  # ... a model to put over the user's --save
+        _info(f"interrupted before the first evaluation: nothing exported to {save} "
               f"(continue with --resume --out {out})")
-    elif name and trainer.best_path.exists():
+    elif save and trainer.best_path.exists():
         from seqkit import export_checkpoint, user_checkpoint_dir
 
-        dest = user_checkpoint_dir(TASK) / f"{name}.json"
+        dest = user_checkpoint_dir(TASK) / f"{save}.json"
         export_checkpoint(trainer.best_path, dest, dtype="float16")
         result["exported"] = str(dest)
     _emit(result, as_json, [f"{k}: {v}" for k, v in result.items()])
