@@ -26,7 +26,6 @@ PAIRS = {"-n": "--count", "-t": "--temperature", "-m": "--model", "-o": "--out"}
 SETTING_FLAGS = ("--hidden", "--layers", "--heads", "--embd", "--n-embd", "--dropout")
 
 KNOWN = {
-    ("abc train", "arch"), ("music train", "arch"), ("names train", "arch"), ("numerals train", "arch"),
     ("numerals train", "save"),
     ("abc train", "set"), ("names train", "set"), ("numerals train", "set"),
 }

@@ -31,7 +31,7 @@ def test_music_commands_accept_model_compressive(music, tmp_path):
     assert "compressive" in model_types()
     run = tmp_path / "run"
     sets = ["n_layer=1", "n_embd=32", "n_head=2", "seg_len=16", "mem_len=16", "cmem_len=8", "memory_layers=1"]
-    args = ["music", "train", "--data", str(music), "--model", "compressive", "--seq-len", "64", "--steps", "2",
+    args = ["music", "train", "--data", str(music), "--arch", "compressive", "--seq-len", "64", "--steps", "2",
             "--batch-size", "2", "--warmup", "0", "--out", str(run), "--device", "cpu", "--no-augment", "--json"]
     for s in sets:
         args += ["--set", s]
@@ -54,14 +54,14 @@ def test_music_commands_accept_model_compressive(music, tmp_path):
 
 
 def test_inconsistent_settings_fail_cleanly(music, tmp_path):
-    r = CliRunner().invoke(app, ["music", "train", "--data", str(music), "--model", "compressive", "--set",
+    r = CliRunner().invoke(app, ["music", "train", "--data", str(music), "--arch", "compressive", "--set",
                                  "cmem_len=1", "--steps", "1", "--out", str(tmp_path / "r"), "--device", "cpu"])
     assert r.exit_code == 2
     assert "Error: cmem_len (1) is shorter than mem_len / cmem_ratio" in r.output
 
 
 def _train(music, out, *extra):
-    args = ["music", "train", "--data", str(music), "--model", "compressive", "--steps", "3", "--batch-size", "2",
+    args = ["music", "train", "--data", str(music), "--arch", "compressive", "--steps", "3", "--batch-size", "2",
             "--warmup", "0", "--out", str(out), "--device", "cpu", "--no-augment", "--json",
             "--set", "n_layer=1", "--set", "n_embd=32", "--set", "n_head=2", "--set", "seg_len=16",
             "--set", "mem_len=16", "--set", "cmem_len=8", *extra]
@@ -95,7 +95,7 @@ def test_compressive_trains_on_streams_by_default(music, tmp_path):
 def test_stream_settings_are_checked(music, tmp_path):
     r = _train(music, tmp_path / "a", "--seq-len", "24")
     assert r.exit_code == 2 and "--seq-len 24 must be a multiple of the model's seg_len 16" in r.output
-    r = CliRunner().invoke(app, ["music", "train", "--data", str(music), "--model", "music-transformer",
+    r = CliRunner().invoke(app, ["music", "train", "--data", str(music), "--arch", "music-transformer",
                                  "--streams", "--steps", "1", "--out", str(tmp_path / "b"), "--device", "cpu"])
     assert r.exit_code == 2 and "--streams needs a model that carries memories" in r.output
 

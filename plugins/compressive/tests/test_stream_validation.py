@@ -43,7 +43,7 @@ def music(tmp_path, monkeypatch):
 
 
 def _train(music, out, *extra):
-    args = ["music", "train", "--data", str(music), "--dataset", "folder", "--model", "compressive",
+    args = ["music", "train", "--data", str(music), "--dataset", "folder", "--arch", "compressive",
             "--steps", "4", "--eval-every", "2", "--batch-size", "2", "--warmup", "0", "--out", str(out),
             "--device", "cpu", "--no-augment", "--json", "--set", "n_layer=1", "--set", "n_embd=32",
             "--set", "n_head=2", "--set", "seg_len=16", "--set", "mem_len=16", "--set", "cmem_len=8",

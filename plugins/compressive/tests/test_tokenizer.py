@@ -63,7 +63,7 @@ def test_music_train_rejects_a_zero_step_before_training(tmp_path, midi_fixtures
 
     from seqkit.cli import app
 
-    r = CliRunner().invoke(app, ["music", "train", "--data", str(midi_fixtures / "one_track"), "--model", "compressive",
+    r = CliRunner().invoke(app, ["music", "train", "--data", str(midi_fixtures / "one_track"), "--arch", "compressive",
                                  "--tokenizer", "notes-chords", "--tokenizer-option", "step_seconds=0",
                                  "--steps", "1", "--out", str(tmp_path / "run")])
     assert r.exit_code == 2, r.output

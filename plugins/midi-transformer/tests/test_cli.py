@@ -53,7 +53,7 @@ def test_train_with_set_and_position(tmp_path, maestro_folder):
 
 def test_train_any_registered_lm(tmp_path, maestro_folder):
     # core's transformer-lm through the same command: the model is looked up in the registry
-    r = cli("music", "train", "--data", maestro_folder, "--model", "transformer-lm", "--preset", "tiny",
+    r = cli("music", "train", "--data", maestro_folder, "--arch", "transformer-lm", "--preset", "tiny",
             "--seq-len", 32, "--steps", 2, "--batch-size", 2, "--out", tmp_path / "r", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "r" / "best.json").read_text())["model_type"] == "transformer-lm"
@@ -75,7 +75,7 @@ def test_train_init_from_a_checkpoint(tmp_path, tiny_model):
 def test_train_bad_settings(tmp_path, maestro_folder):
     r = cli("music", "train", "--data", maestro_folder, "--set", "n_layers=3", "--steps", 1)
     assert r.exit_code == 2 and "no such setting" in r.output
-    r = cli("music", "train", "--data", maestro_folder, "--model", "gru-seq2seq", "--steps", 1)
+    r = cli("music", "train", "--data", maestro_folder, "--arch", "gru-seq2seq", "--steps", 1)
     assert r.exit_code == 2 and "not a language model" in r.output
     r = cli("music", "train", "--data", tmp_path / "nope", "--steps", 1)
     assert r.exit_code == 2 and "no such data" in r.output

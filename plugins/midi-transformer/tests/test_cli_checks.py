@@ -43,7 +43,7 @@ def test_train_checks_out_and_lengths_before_tokenizing(tmp_path, maestro_folder
     r = _train(maestro_folder, tmp_path / "long", "--set", "max_len=16")
     assert r.exit_code == 2 and "--seq-len 32 is longer than the model's context (max_len 16)" in r.stderr
     assert not (tmp_path / "long").exists()
-    r = cli("music", "train", "--data", maestro_folder, "--model", "transformer-lm", "--preset", "tiny",
+    r = cli("music", "train", "--data", maestro_folder, "--arch", "transformer-lm", "--preset", "tiny",
             "--set", "max_len=16", "--seq-len", 32, "--steps", 1, "--out", tmp_path / "tl", "--device", "cpu")
     assert r.exit_code == 2 and "longer than the model's context" in r.stderr and "Traceback" not in r.output
     if os.geteuid() != 0:  # root may write anywhere

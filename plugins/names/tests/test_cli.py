@@ -100,9 +100,9 @@ def test_bad_data_and_checkpoints(tmp_path, tiny_models):
     assert r.exit_code == 2 and "corrupt" in r.stderr and "Traceback" not in r.output
     r = run("--country", "Alpha", "--model", tiny_models["classifier"])
     assert r.exit_code == 2 and "classifier, not a name generator" in r.stderr
-    r = run("train", "--model", "gru", "--heads", 2, "--data", tmp_path)
+    r = run("train", "--arch", "gru", "--heads", 2, "--data", tmp_path)
     assert r.exit_code == 2 and "--heads does not apply" in r.stderr
-    r = run("train", "--model", "gru", "--save", "..", "--data", tmp_path)
+    r = run("train", "--arch", "gru", "--save", "..", "--data", tmp_path)
     assert r.exit_code == 2 and "invalid checkpoint name" in r.stderr
 
 
@@ -111,7 +111,7 @@ def test_train_and_eval_from_the_cli(tiny_folder, tiny_models, tmp_path, monkeyp
 
     threads, real = [], torch.set_num_threads
     monkeypatch.setattr(torch, "set_num_threads", lambda n: (threads.append(n), real(n)))
-    r = run("train", "--model", "rnn", "--data", tiny_folder, "--epochs", 1, "--hidden", 8, "--threads", 1,
+    r = run("train", "--arch", "rnn", "--data", tiny_folder, "--epochs", 1, "--hidden", 8, "--threads", 1,
             "--batch-size", 16, "--out", tmp_path / "run", "--save", tmp_path / "mine.json")
     assert r.exit_code == 0, r.output
     assert threads == [1]
@@ -173,13 +173,13 @@ def test_huge_count_with_start_letters_caps_the_total(tiny_models, monkeypatch):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--model", "gru", "--steps", "-1"], "--steps"),
-    (["--model", "gru", "--epochs", "-2"], "--epochs"),
-    (["--model", "gru", "--hidden", "0"], "--hidden"),
-    (["--model", "lstm", "--layers", "0"], "--layers"),
-    (["--model", "transformer", "--heads", "3"], "must be divisible by n_head"),
-    (["--model", "transformer", "--embd", "0"], "--embd"),
-    (["--model", "classifier", "--balance", "0.5"], "--balance does not apply to --model classifier"),
+    (["--arch", "gru", "--steps", "-1"], "--steps"),
+    (["--arch", "gru", "--epochs", "-2"], "--epochs"),
+    (["--arch", "gru", "--hidden", "0"], "--hidden"),
+    (["--arch", "lstm", "--layers", "0"], "--layers"),
+    (["--arch", "transformer", "--heads", "3"], "must be divisible by n_head"),
+    (["--arch", "transformer", "--embd", "0"], "--embd"),
+    (["--arch", "classifier", "--balance", "0.5"], "--balance does not apply to --arch classifier"),
 ])
 def test_bad_model_and_training_settings_are_one_error(tiny_folder, tmp_path, args, message):
     r = run("train", *args, "--data", tiny_folder, "--out", tmp_path / "run", "--save", tmp_path / "m.json")
@@ -194,7 +194,7 @@ def test_data_with_nothing_to_hold_out_is_one_error(tmp_path):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "A.txt").write_text("Smith\n")
     (tmp_path / "d" / "B.txt").write_text("Ivanov\n")
-    r = run("train", "--model", "rnn", "--data", tmp_path / "d", "--steps", 2, "--out", tmp_path / "run",
+    r = run("train", "--arch", "rnn", "--data", tmp_path / "d", "--steps", 2, "--out", tmp_path / "run",
             "--save", tmp_path / "m.json")
     assert r.exit_code == 2, r.output
     assert "no names to hold out" in r.stderr and "Traceback" not in r.output and r.stderr.count("\n") == 1
@@ -204,13 +204,13 @@ def test_data_with_nothing_to_hold_out_is_one_error(tmp_path):
 def test_save_to_a_folder_or_an_unwritable_place_fails_before_training(tiny_folder, tmp_path):
     folder = tmp_path / "models"
     folder.mkdir()
-    r = run("train", "--model", "rnn", "--data", tiny_folder, "--steps", 1, "--out", tmp_path / "run",
+    r = run("train", "--arch", "rnn", "--data", tiny_folder, "--steps", 1, "--out", tmp_path / "run",
             "--save", folder)
     assert r.exit_code == 2, r.output
     assert "is a folder" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "models.json").exists() and not (tmp_path / "run").exists()
     (tmp_path / "afile").write_text("not a folder")
-    r = run("train", "--model", "rnn", "--data", tiny_folder, "--steps", 1, "--out", tmp_path / "run",
+    r = run("train", "--arch", "rnn", "--data", tiny_folder, "--steps", 1, "--out", tmp_path / "run",
             "--save", tmp_path / "afile" / "m.json")
     assert r.exit_code == 2, r.output
     assert "cannot write --save" in r.stderr and len(r.stderr.strip().splitlines()) == 1
@@ -234,7 +234,7 @@ def test_ctrl_c_saves_only_a_validated_model(tiny_folder, tmp_path, monkeypatch,
     monkeypatch.setattr(seqkit.training, "lm_loss", loss)
     monkeypatch.setattr(seqkit, "lm_loss", loss, raising=False)  # what `from seqkit import lm_loss` reads
     target = tmp_path / "m.json"
-    r = run("train", "--model", "gru", "--hidden", 8, "--embd", 8, "--data", tiny_folder, "--steps", 50,
+    r = run("train", "--arch", "gru", "--hidden", 8, "--embd", 8, "--data", tiny_folder, "--steps", 50,
             "--batch-size", 8, "--out", tmp_path / "run", "--save", target)
     assert r.exit_code == 0, r.output
     assert "interrupted at step" in r.stderr and "Traceback" not in r.output
@@ -243,3 +243,13 @@ def test_ctrl_c_saves_only_a_validated_model(tiny_folder, tmp_path, monkeypatch,
         assert "interrupted; best so far: val NLL/char" in r.stderr and r.stdout.strip() == str(target)
     else:
         assert "nothing saved to" in r.stderr and r.stdout == ""
+
+
+def test_train_model_is_the_old_spelling_of_arch(tiny_folder, tmp_path):
+    """--arch names the architecture to train (docs/architecture.md, "One vocabulary"); --model
+    still works for one release, with a one-line warning; both at once is an error."""
+    r = run("train", "--model", "gru", "--heads", 2, "--data", tiny_folder)
+    assert r.exit_code == 2 and "`names train --model` is deprecated; use --arch" in r.stderr
+    assert "--heads does not apply to --arch gru" in r.stderr
+    r = run("train", "--arch", "gru", "--model", "rnn", "--data", tiny_folder)
+    assert r.exit_code == 2 and "give --arch only (--model is its old spelling)" in r.stderr

@@ -119,7 +119,7 @@ def test_edited_checkpoint_json_is_one_error(gru, tmp_path, edit, message):
 
 def test_train_eval_and_data_commands(gru, tmp_path):
     out = tmp_path / "mini.json"
-    r = cli("numerals", "train", "--model", "transformer", "--max", "1000", "--size", "300",
+    r = cli("numerals", "train", "--arch", "transformer", "--max", "1000", "--size", "300",
             "--negatives", "0", "--steps", "5", "--n-embd", "32", "--layers", "1", "--heads", "2",
             "--out", str(out), "--run-dir", str(tmp_path / "run"), "--device", "cpu")
     assert r.exit_code == 0, r.output
@@ -138,8 +138,8 @@ def test_train_eval_and_data_commands(gru, tmp_path):
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert data["splits"] == {"train": 90, "val": 5, "test": 5}
-    r = cli("numerals", "train", "--model", "lstm")
-    assert r.exit_code == 2 and "unknown --model 'lstm'" in r.stderr
+    r = cli("numerals", "train", "--arch", "lstm")
+    assert r.exit_code == 2 and "unknown --arch 'lstm'" in r.stderr
 
 
 @pytest.mark.parametrize("model", ["gru", "transformer"])
@@ -161,13 +161,13 @@ def test_shipped_models_are_exact_on_the_probes_and_small_numbers(model):
     (["train", "--steps", "2", "--hidden", "0"], "--hidden"),
     (["train", "--steps", "2", "--layers", "0"], "--layers"),
     (["train", "--steps", "2", "--n-embd", "0"], "--n-embd"),
-    (["train", "--steps", "2", "--model", "transformer", "--heads", "3"], "must be divisible by n_head"),
+    (["train", "--steps", "2", "--arch", "transformer", "--heads", "3"], "must be divisible by n_head"),
     (["train", "--steps", "2", "--threads", "-2"], "--threads"),
     (["train", "--steps", "2", "--warmup", "-5"], "--warmup"),
     (["train", "--steps", "2", "--eval-every", "-1"], "--eval-every"),
     (["train", "--steps", "2", "--out", ".."], "invalid checkpoint name"),
-    (["train", "--steps", "2", "--heads", "8"], "--heads does not apply to --model gru"),
-    (["train", "--steps", "2", "--model", "transformer", "--hidden", "64"], "--hidden does not apply"),
+    (["train", "--steps", "2", "--heads", "8"], "--heads does not apply to --arch gru"),
+    (["train", "--steps", "2", "--arch", "transformer", "--hidden", "64"], "--hidden does not apply"),
     (["eval", "-n", "-5"], "--count must be at least 1"),
     (["eval", "-n", "100000000"], "--count"),
 ])

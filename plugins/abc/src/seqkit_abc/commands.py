@@ -14,7 +14,15 @@ from typing import Annotated
 import typer
 
 from seqkit import SeqkitError, check_writable, generator_command
-from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, seed_option, set_threads
+from seqkit.options import (
+    DeviceOption,
+    JsonOption,
+    SeedOption,
+    ThreadsOption,
+    renamed,
+    seed_option,
+    set_threads,
+)
 
 from .generator import ABC, DEFAULT_MODEL, show_tunes
 
@@ -96,7 +104,8 @@ def train(
     data: Annotated[Path | None, typer.Option("--data", help="Training tunes: a course file (<start>/<end>), an .abc file or a folder. Default: ../shared/data/abc-pa3/train.txt.")] = None,
     val: Annotated[Path | None, typer.Option("--val", help="Validation tunes (default: 10% of --data, fixed seed).")] = None,
     fmt: FormatOption = "auto",
-    model: Annotated[str, typer.Option("--model", help="Recurrent cell: lstm, gru or rnn.")] = "lstm",
+    arch: Annotated[str | None, typer.Option("--arch", help="Recurrent cell: lstm, gru or rnn. [default: lstm]")] = None,
+    model: Annotated[str | None, typer.Option("--model", hidden=True)] = None,  # old --arch, until 0.5
     hidden: Annotated[int, typer.Option("--hidden", help="Hidden units per layer.")] = 150,
     layers: Annotated[int, typer.Option("--layers", help="Recurrent layers.")] = 1,
     embd: Annotated[int, typer.Option("--embd", help="Character embedding size.")] = 64,
@@ -118,6 +127,7 @@ def train(
     as_json: JsonOption = False,
 ):
     """Train a character model on ABC tunes; prints loss and accuracy after every epoch."""
+    model = renamed(arch, model, "--arch", "--model", "abc train") or "lstm"
     from .training import Settings, load_corpus
     from .training import train as run_training
 

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from seqkit import SeqkitError, check_writable, generator_command
-from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, set_threads
+from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, renamed, set_threads
 
 from .generator import MUSIC, show_pieces
 
@@ -302,7 +302,8 @@ def train(
     dataset_option: DatasetOptionOpt = None,
     tokenizer: TokenizerOpt = None,
     tokenizer_option: TokenizerOptionOpt = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="Model type (any registered LM: music-transformer, compressive, transformer-lm ...).")] = DEFAULT_MODEL,
+    arch: Annotated[str | None, typer.Option("--arch", help="Model type (any registered LM: music-transformer, compressive, transformer-lm ...). [default: music-transformer]")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", hidden=True)] = None,  # old --arch, until 0.5
     preset: Annotated[str | None, typer.Option(help="paper or small (settings the model type has).")] = "small",
     position: Annotated[str | None, typer.Option(help="relative (paper) or rope (fast fused attention).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Model setting key=value (repeatable).")] = None,
@@ -349,6 +350,7 @@ def train(
 ):
     """Train a music language model on MAESTRO, a MIDI folder or any registered music dataset
     (core Trainer: resume, bf16, DDP)."""
+    model = renamed(arch, model, "--arch", "--model", "music train") or DEFAULT_MODEL
     from seqkit import TrainConfig, Trainer
 
     from .data import augmenter, collate

@@ -23,6 +23,7 @@ from seqkit.options import (
     SeedOption,
     TemperatureOption,
     ThreadsOption,
+    renamed,
     seed_option,
     set_threads,
 )
@@ -119,7 +120,8 @@ def _save_path(save: str | None, arch: str) -> Path:
 
 @names_app.command()
 def train(
-    model: Annotated[str, typer.Option("--model", "-m", help=f"Architecture: {', '.join(ARCHS)}.")] = "gru",
+    arch: Annotated[str | None, typer.Option("--arch", help=f"Architecture: {', '.join(ARCHS)}. [default: gru]")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", hidden=True)] = None,  # old --arch, until 0.5
     data: DataOption = None,
     epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Epochs. [default: per architecture]")] = None,
     steps: Annotated[int | None, typer.Option("--steps", min=1, help="Stop after this many steps.")] = None,
@@ -144,11 +146,12 @@ def train(
     as_json: JsonOption = False,
 ):
     """Train a generator (rnn, lstm, gru, transformer) or the country classifier on the core trainer."""
+    model = renamed(arch, model, "--arch", "--model", "names train") or "gru"
     from .data import load_folder, resolve_data
     from .train import train as run_training
 
     if model not in ARCHS:
-        raise SeqkitError(f"unknown --model {model!r}; choose one of {', '.join(ARCHS)}")
+        raise SeqkitError(f"unknown --arch {model!r}; choose one of {', '.join(ARCHS)}")
     settings = {"hidden": hidden, "n_layers": layers, "n_embd": embd, "n_head": heads, "dropout": dropout}
     applies = {"rnn": {"hidden", "dropout"}, "lstm": {"hidden", "n_layers", "n_embd", "dropout"},
                "gru": {"hidden", "n_layers", "n_embd", "dropout"},
@@ -159,7 +162,7 @@ def train(
     if model == "classifier":  # it weights the countries instead of repeating names
         wrong += [flag for flag, v in (("--balance", balance), ("--balance-cap", balance_cap)) if v is not None]
     if wrong:
-        raise SeqkitError(f"{', '.join(wrong)} does not apply to --model {model}")
+        raise SeqkitError(f"{', '.join(wrong)} does not apply to --arch {model}")
     if model == "transformer" and layers is not None:
         settings["n_layer"] = settings.pop("n_layers")
     settings = {k: v for k, v in settings.items() if v is not None}

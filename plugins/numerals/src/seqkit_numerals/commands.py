@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from seqkit import SeqkitError, check_writable, generator_command, info
-from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, set_threads
+from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, renamed, set_threads
 
 from .generator import NUM2WORDS, show_words
 
@@ -95,7 +95,8 @@ def data_command(
 
 @numerals_app.command("train")
 def train_command(
-    model: Annotated[str, typer.Option("--model", "-m", help="gru or transformer.")] = "gru",
+    arch: Annotated[str | None, typer.Option("--arch", help="gru or transformer. [default: gru]")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", hidden=True)] = None,  # old --arch, until 0.5
     max_: MaxOption = "1e9",
     size: SizeOption = 100_000,
     lang: LangOption = "en",
@@ -122,12 +123,13 @@ def train_command(
     export: Annotated[str, typer.Option("--export", help="Which weights --out gets: best (lowest validation loss) or last.")] = "best",
 ):
     """Train a gru or transformer model on num2words pairs with core's Trainer."""
+    model = renamed(arch, model, "--arch", "--model", "numerals train") or "gru"
     from seqkit import data_dir, info, user_checkpoint_path
 
     from .train import ARCHS, DEFAULT_LR, check_settings
 
     if model not in ARCHS:
-        raise SeqkitError(f"unknown --model {model!r}; use {' or '.join(ARCHS)}")
+        raise SeqkitError(f"unknown --arch {model!r}; use {' or '.join(ARCHS)}")
     spec = _spec(max_, size, lang, sampling, negatives, seed)
     name = out or f"{model}-{lang}"
     if "/" in name or name.endswith(".json"):
@@ -143,7 +145,7 @@ def train_command(
     flags = {"hidden": ("--hidden", "transformer"), "n_head": ("--heads", "gru")}  # (flag, ignored by)
     wrong = [flag for k, (flag, ignored_by) in flags.items() if k in overrides and model == ignored_by]
     if wrong:
-        raise SeqkitError(f"{', '.join(wrong)} does not apply to --model {model}")
+        raise SeqkitError(f"{', '.join(wrong)} does not apply to --arch {model}")
     if batch_size < 1 or (steps is not None and steps < 1) or (epochs is not None and epochs < 1):
         raise SeqkitError("--batch-size, --steps and --epochs must be at least 1")
     if lr is not None and not (0 < lr < float("inf")):  # the Trainer would name its internal batch size 1
