@@ -323,10 +323,22 @@ def _read_tensors(folder: Path, name: str, digest: str | None, what: str, source
         raise CheckpointError(f"{source}: its {what} file {name} is corrupt ({exc})") from None
 
 
+def checkpoint_tokenizer(meta: dict, path):
+    """The tokenizer a checkpoint's metadata records (``None`` if it has none), or one
+    :class:`CheckpointError` naming the file."""
+    from .tokenizers import tokenizer_from_dict
+
+    if not meta.get("tokenizer"):
+        return None
+    try:
+        return tokenizer_from_dict(meta["tokenizer"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: unreadable tokenizer ({exc})") from None
+
+
 def load_checkpoint(path, device="cpu", with_train_state: bool = False, expect_task: str | None = None) -> Checkpoint:
     """Rebuild the model (eval mode, on ``device``) and tokenizer from a checkpoint."""
     from .registry import get_model_type
-    from .tokenizers import tokenizer_from_dict
 
     path = Path(path)
     meta = read_meta(path)
@@ -358,12 +370,7 @@ def load_checkpoint(path, device="cpu", with_train_state: bool = False, expect_t
         raise CheckpointError(f"{path}: weights do not fit the model ({detail[:300]})") from None
     model.to(device)
     model.eval()
-    tokenizer = None
-    if meta.get("tokenizer"):
-        try:
-            tokenizer = tokenizer_from_dict(meta["tokenizer"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path}: unreadable tokenizer ({exc})") from None
+    tokenizer = checkpoint_tokenizer(meta, path)
     train_state = None
     if with_train_state and meta.get("train_state"):
         flat = _read_tensors(path.parent, meta["train_state"], meta.get("train_state_sha256"),

@@ -226,9 +226,8 @@ def _check_weights(path: Path, meta: dict) -> None:
 
 def load_for_inference(path, device="cpu", expect_task: str | None = None):
     """The checkpoint at ``path`` ready to run, on ONNX Runtime when it can (see the module)."""
-    from .checkpoints import Checkpoint, load_checkpoint, read_meta
+    from .checkpoints import Checkpoint, checkpoint_tokenizer, load_checkpoint, read_meta
     from .errors import CheckpointError
-    from .tokenizers import tokenizer_from_dict
 
     setting = backend_setting()
     path = Path(path)
@@ -255,13 +254,7 @@ def load_for_inference(path, device="cpu", expect_task: str | None = None):
         ckpt = load_checkpoint(path, device, expect_task=expect_task)
         ckpt.backend = "torch"
         return ckpt
-    tokenizer = None
-    if meta.get("tokenizer"):
-        try:
-            tokenizer = tokenizer_from_dict(meta["tokenizer"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path}: unreadable tokenizer ({exc})") from None
-    return Checkpoint(model, tokenizer, meta, path, None, model.config, backend="onnx")
+    return Checkpoint(model, checkpoint_tokenizer(meta, path), meta, path, None, model.config, backend="onnx")
 
 
 def backend_report() -> str:
