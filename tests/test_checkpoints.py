@@ -136,7 +136,7 @@ def test_export_to_a_json_path_is_still_a_path(tmp_path):
 WRITER = textwrap.dedent("""
     import sys, torch
     from seqkit import RNNConfig, RNNLM, save_checkpoint
-    cfg = RNNConfig(vocab_size=50, hidden=256, n_layers=2)
+    cfg = RNNConfig(vocab_size=50, hidden=256, n_layer=2)
     i = 0
     print("ready", flush=True)
     while True:

@@ -201,7 +201,7 @@ def test_the_largest_seed_trains(tmp_path):
     from seqkit.testing import train_steps
 
     tok, items = pattern_data(16)
-    model = RNNLM(RNNConfig(vocab_size=tok.vocab_size, hidden=8, n_layers=1))
+    model = RNNLM(RNNConfig(vocab_size=tok.vocab_size, hidden=8, n_layer=1))
     result = train_steps(model, items, steps=2, out=tmp_path / "run", seed=SEED_MAX)
     assert result["steps"] == 2
 

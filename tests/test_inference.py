@@ -38,7 +38,7 @@ def cli():
     return lambda args: CliRunner().invoke(app, args)
 
 LMS = {
-    "gru": (RNNLM, RNNConfig(vocab_size=11, cell="gru", n_embd=8, hidden=16, n_layers=2, n_cond=3)),
+    "gru": (RNNLM, RNNConfig(vocab_size=11, cell="gru", n_embd=8, hidden=16, n_layer=2, n_cond=3)),
     "lstm": (RNNLM, RNNConfig(vocab_size=11, cell="lstm", n_embd=8, hidden=16, n_cond=3, cond_dim=4)),
     "rnn": (RNNLM, RNNConfig(vocab_size=11, cell="rnn", n_embd=8, hidden=16)),
     "transformer": (TransformerLM, TransformerConfig(vocab_size=11, n_layer=2, n_head=2, n_embd=16,
@@ -145,9 +145,9 @@ def test_filter_logits_numpy_matches_torch(top_k, top_p):
 
 
 SEQ2SEQ = {
-    "gru": (GRUSeq2Seq, Seq2SeqConfig(src_vocab=9, tgt_vocab=12, n_embd=8, hidden=16, n_layers=2, max_len=40)),
+    "gru": (GRUSeq2Seq, Seq2SeqConfig(src_vocab=9, tgt_vocab=12, n_embd=8, hidden=16, n_layer=2, max_len=40)),
     "transformer": (TransformerSeq2Seq, Seq2SeqConfig(src_vocab=9, tgt_vocab=12, n_embd=16, n_head=2,
-                                                       n_layers=2, d_ff=32, max_len=40)),
+                                                       n_layer=2, d_ff=32, max_len=40)),
 }
 
 

@@ -14,7 +14,7 @@ from seqkit import (
 )
 
 LMS = [
-    ("gru", lambda: RNNLM(RNNConfig(vocab_size=11, cell="gru", hidden=32, n_layers=2))),
+    ("gru", lambda: RNNLM(RNNConfig(vocab_size=11, cell="gru", hidden=32, n_layer=2))),
     ("lstm", lambda: RNNLM(RNNConfig(vocab_size=11, cell="lstm", hidden=32, n_cond=3))),
     ("rnn", lambda: RNNLM(RNNConfig(vocab_size=11, cell="rnn", hidden=32, n_cond=3, cond_dim=4))),
     ("transformer", lambda: TransformerLM(TransformerConfig(vocab_size=11, n_layer=2, n_head=2, n_embd=32, max_len=64))),

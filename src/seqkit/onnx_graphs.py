@@ -78,8 +78,8 @@ class RNNStep(nn.Module):
 def rnn_lm_graph(model) -> GraphSpec:
     c = model.config
     states = 2 if c.cell == "lstm" else 1
-    shape = [c.n_layers, "B", c.hidden]
-    state = tuple(torch.zeros(c.n_layers, 2, c.hidden) for _ in range(states))
+    shape = [c.n_layer, "B", c.hidden]
+    state = tuple(torch.zeros(c.n_layer, 2, c.hidden) for _ in range(states))
     return _lm_spec(RNNStep(model), c, state, [shape] * states, {1: "B"})
 
 
@@ -154,9 +154,9 @@ class GRUEncoder(nn.Module):
 
     def forward(self, src):
         m, c = self.m, self.m.config
-        h0 = torch.zeros(2 * c.n_layers, src.size(0), c.hidden, device=src.device)
+        h0 = torch.zeros(2 * c.n_layer, src.size(0), c.hidden, device=src.device)
         out, h = m.encoder(m.src_embed(src), h0)
-        h = h.view(c.n_layers, 2, src.size(0), c.hidden)
+        h = h.view(c.n_layer, 2, src.size(0), c.hidden)
         h = torch.tanh(m.bridge(torch.cat([h[:, 0], h[:, 1]], dim=-1)))
         keys = m.enc_proj(out)
         return keys, h, torch.zeros_like(keys[:, :1])
@@ -180,9 +180,9 @@ def gru_seq2seq_graphs(model) -> dict[str, GraphSpec]:
     c = model.config
     src = torch.ones(2, 5, dtype=torch.long)
     keys = torch.zeros(2, 5, c.hidden)
-    h = torch.zeros(c.n_layers, 2, c.hidden)
+    h = torch.zeros(c.n_layer, 2, c.hidden)
     feed = torch.zeros(2, 1, c.hidden)
-    meta = {"kind": "seq2seq", "states": [[c.n_layers, "B", c.hidden], ["B", 1, c.hidden]],
+    meta = {"kind": "seq2seq", "states": [[c.n_layer, "B", c.hidden], ["B", 1, c.hidden]],
             "max_len": c.max_len, "tokens_per_call": 1}
     enc = GraphSpec(GRUEncoder(model), (src,), ["src"], ["memory_0", "state_0", "state_1"],
                     {"src": {0: "B", 1: "S"}, "memory_0": {0: "B", 1: "S"}, "state_0": {1: "B"},
@@ -239,7 +239,7 @@ class TransformerDecoder(nn.Module):
 
 def transformer_seq2seq_graphs(model) -> dict[str, GraphSpec]:
     c = model.config
-    L, H, D = c.n_layers, c.n_head, c.n_embd // c.n_head
+    L, H, D = c.n_layer, c.n_head, c.n_embd // c.n_head
     src = torch.ones(2, 5, dtype=torch.long)
     mem = torch.zeros(L, 2, H, 5, D)
     past = torch.zeros(L, 2, H, 0, D)

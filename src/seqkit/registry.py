@@ -83,8 +83,10 @@ class ModelType:
         """The config dataclass from a dict, rejecting unknown settings with a clear error."""
         import dataclasses
 
+        from .models.settings import fold_renamed
+
         config_class = self.resolve().config_class
-        values = dict(values or {})
+        values = fold_renamed(config_class, dict(values or {}))
         known = {f.name for f in dataclasses.fields(config_class)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -136,7 +136,12 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
     train_keys = {f.name for f in dataclasses.fields(_train_config_class())}
     model, train = dict(chosen.config), {**recipe.train, **chosen.train}
 
+    renamed = getattr(get_model_type(chosen.model_type).resolve().config_class, "RENAMED", {})
+
     def put(key: str, value, where: str):
+        if key in renamed and renamed[key] in model_keys:
+            print(f"Warning: the model setting {key!r} is deprecated; use {renamed[key]!r}", file=sys.stderr)
+            key = renamed[key]
         if key in model_keys:
             model[key] = value
         elif key in train_keys:

@@ -11,7 +11,7 @@ from seqkit.testing import run_cli, tiny_corpus, write_corpus
 
 SMALL = ["--context", "32", "--set", "n_layer=1", "--set", "n_embd=32", "--set", "n_head=2", "--batch-size", "16",
          "--lr", "3e-3", "--set", "warmup_steps=0", "--device", "cpu"]
-SMALL_RNN = ["--context", "32", "--set", "n_layers=1", "--set", "hidden=32", "--batch-size", "16",
+SMALL_RNN = ["--context", "32", "--set", "n_layer=1", "--set", "hidden=32", "--batch-size", "16",
              "--lr", "3e-3", "--set", "warmup_steps=0", "--device", "cpu"]
 
 

@@ -52,7 +52,7 @@ def tiny_folder(tmp_path_factory) -> Path:
     return write_folder(tmp_path_factory.mktemp("names") / "names")
 
 
-TINY = {"rnn": dict(hidden=32), "lstm": dict(hidden=32, n_embd=16, n_layers=1, steps=300), "gru": dict(hidden=32, n_embd=16),
+TINY = {"rnn": dict(hidden=32), "lstm": dict(hidden=32, n_embd=16, n_layer=1, steps=300), "gru": dict(hidden=32, n_embd=16),
         "transformer": dict(n_layer=1, n_embd=32, n_head=2), "classifier": dict(hidden=16, n_embd=8)}
 
 

@@ -32,7 +32,7 @@ def tiny_models(seqkit_dirs, tmp_path_factory):
     spec = DataSpec(max=1000, size=1000, negatives=0.0, seed=0)
     settings = {
         "gru": (dict(n_embd=32, hidden=64), dict(steps=400, lr=1e-2)),
-        "transformer": (dict(n_embd=64, n_layers=2, n_head=4, d_ff=128), dict(steps=400, lr=3e-3)),
+        "transformer": (dict(n_embd=64, n_layer=2, n_head=4, d_ff=128), dict(steps=400, lr=3e-3)),
     }
     models = {}
     try:

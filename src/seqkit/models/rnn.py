@@ -9,25 +9,32 @@ the cache is the recurrent state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .settings import renamed_setting
+
 
 @dataclass
 class RNNConfig:
+    RENAMED: ClassVar[dict] = {"n_layers": "n_layer"}  # old spelling -> new (seqkit 0.5)
+
     vocab_size: int
     cell: str = "gru"  # rnn | lstm | gru
     n_embd: int = 64
     hidden: int = 256
-    n_layers: int = 1
+    n_layer: int = 1
     dropout: float = 0.0
     n_cond: int = 0  # number of classes to condition on (0 = unconditional)
     cond_dim: int = 0  # 0 = one-hot, else an embedding of this size
+    n_layers: InitVar[int | None] = None  # the old spelling of n_layer (seqkit < 0.5), kept one release
 
-    def __post_init__(self):
+    def __post_init__(self, n_layers=None):
+        self.n_layer = renamed_setting(self, "n_layers", n_layers, "n_layer", self.n_layer)
         if self.cell not in ("rnn", "lstm", "gru"):
             raise ValueError(f"cell must be rnn, lstm or gru, not {self.cell!r}")
 
@@ -48,8 +55,8 @@ class RNNLM(nn.Module):
             else:
                 cond_size = c.n_cond
         rnn_cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[c.cell]
-        self.rnn = rnn_cls(c.n_embd + cond_size, c.hidden, num_layers=c.n_layers, batch_first=True,
-                           dropout=c.dropout if c.n_layers > 1 else 0.0)
+        self.rnn = rnn_cls(c.n_embd + cond_size, c.hidden, num_layers=c.n_layer, batch_first=True,
+                           dropout=c.dropout if c.n_layer > 1 else 0.0)
         self.drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.hidden, c.vocab_size)
 

@@ -8,26 +8,35 @@ whole batch at once, caching the encoder output (and, for the Transformer, decod
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .settings import renamed_setting
+
 
 @dataclass
 class Seq2SeqConfig:
+    RENAMED: ClassVar[dict] = {"n_layers": "n_layer"}  # old spelling -> new (seqkit 0.5)
+
     src_vocab: int
     tgt_vocab: int
     n_embd: int = 128
     hidden: int = 256  # GRU hidden size (per direction in the encoder)
-    n_layers: int = 1  # GRU layers; Transformer encoder and decoder layers
+    n_layer: int = 1  # GRU layers; Transformer encoder and decoder layers
     n_head: int = 4
     d_ff: int = 0  # 0 = 4 * n_embd
     dropout: float = 0.0
     max_len: int = 256
     src_pad_id: int = 0
     tgt_pad_id: int = 0
+    n_layers: InitVar[int | None] = None  # the old spelling of n_layer (seqkit < 0.5), kept one release
+
+    def __post_init__(self, n_layers=None):
+        self.n_layer = renamed_setting(self, "n_layers", n_layers, "n_layer", self.n_layer)
 
 
 class _Decoding:
@@ -60,12 +69,12 @@ class GRUSeq2Seq(_Decoding, nn.Module):
         self.config = c = config
         self.src_embed = nn.Embedding(c.src_vocab, c.n_embd, padding_idx=c.src_pad_id)
         self.tgt_embed = nn.Embedding(c.tgt_vocab, c.n_embd, padding_idx=c.tgt_pad_id)
-        drop = c.dropout if c.n_layers > 1 else 0.0
-        self.encoder = nn.GRU(c.n_embd, c.hidden, c.n_layers, batch_first=True, bidirectional=True,
+        drop = c.dropout if c.n_layer > 1 else 0.0
+        self.encoder = nn.GRU(c.n_embd, c.hidden, c.n_layer, batch_first=True, bidirectional=True,
                               dropout=drop)
         self.bridge = nn.Linear(2 * c.hidden, c.hidden)
         self.enc_proj = nn.Linear(2 * c.hidden, c.hidden, bias=False)
-        self.decoder = nn.GRU(c.n_embd + c.hidden, c.hidden, c.n_layers, batch_first=True, dropout=drop)
+        self.decoder = nn.GRU(c.n_embd + c.hidden, c.hidden, c.n_layer, batch_first=True, dropout=drop)
         self.combine = nn.Linear(2 * c.hidden, c.hidden)
         self.drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.hidden, c.tgt_vocab)
@@ -78,7 +87,7 @@ class GRUSeq2Seq(_Decoding, nn.Module):
                                                    batch_first=True, enforce_sorted=False)
         out, h = self.encoder(packed)
         out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
-        h = h.view(c.n_layers, 2, src.size(0), c.hidden)
+        h = h.view(c.n_layer, 2, src.size(0), c.hidden)
         h = torch.tanh(self.bridge(torch.cat([h[:, 0], h[:, 1]], dim=-1))).contiguous()
         keys = self.enc_proj(out)
         feed = torch.zeros(src.size(0), 1, c.hidden, device=src.device, dtype=keys.dtype)
@@ -118,8 +127,8 @@ class TransformerSeq2Seq(_Decoding, nn.Module):
         self.tgt_embed = nn.Embedding(c.tgt_vocab, c.n_embd)
         self.pos = nn.Embedding(c.max_len, c.n_embd)
         d_ff = c.d_ff or 4 * c.n_embd
-        self.encoder = nn.ModuleList(_EncoderLayer(c.n_embd, c.n_head, d_ff, c.dropout) for _ in range(c.n_layers))
-        self.decoder = nn.ModuleList(_DecoderLayer(c.n_embd, c.n_head, d_ff, c.dropout) for _ in range(c.n_layers))
+        self.encoder = nn.ModuleList(_EncoderLayer(c.n_embd, c.n_head, d_ff, c.dropout) for _ in range(c.n_layer))
+        self.decoder = nn.ModuleList(_DecoderLayer(c.n_embd, c.n_head, d_ff, c.dropout) for _ in range(c.n_layer))
         self.enc_norm = nn.LayerNorm(c.n_embd)
         self.dec_norm = nn.LayerNorm(c.n_embd)
         self.drop = nn.Dropout(c.dropout)

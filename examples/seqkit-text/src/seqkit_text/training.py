@@ -12,7 +12,7 @@ TEXT_TRAINING = TrainRecipe(
     prepare="seqkit_text.training:prepare",
     archs={
         "transformer": Arch("transformer-lm", {"n_layer": 4, "n_head": 4, "n_embd": 128}),
-        "rnn": Arch("rnn-lm", {"cell": "lstm", "n_embd": 64, "hidden": 128, "n_layers": 4}),
+        "rnn": Arch("rnn-lm", {"cell": "lstm", "n_embd": 64, "hidden": 128, "n_layer": 4}),
     },
     params=[
         Param("val", "file", None, "Validation text file (default: the last 10% of --data)."),

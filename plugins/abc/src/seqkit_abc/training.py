@@ -140,7 +140,7 @@ def build(settings: Settings, corpus: Corpus):
     text = stream(corpus.train)
     tok = CharTokenizer.build([text])
     config = RNNConfig(tok.vocab_size, cell=settings.model, n_embd=settings.embd,
-                       hidden=settings.hidden, n_layers=settings.layers, dropout=settings.dropout)
+                       hidden=settings.hidden, n_layer=settings.layers, dropout=settings.dropout)
     torch.manual_seed(settings.seed)
     model = RNNLM(config)
     train_set = SliceDataset(torch.tensor(tok.encode(text), dtype=torch.long), settings.seq_len,

@@ -152,19 +152,19 @@ def train(
 
     if model not in ARCHS:
         raise SeqkitError(f"unknown --arch {model!r}; choose one of {', '.join(ARCHS)}")
-    settings = {"hidden": hidden, "n_layers": layers, "n_embd": embd, "n_head": heads, "dropout": dropout}
-    applies = {"rnn": {"hidden", "dropout"}, "lstm": {"hidden", "n_layers", "n_embd", "dropout"},
-               "gru": {"hidden", "n_layers", "n_embd", "dropout"},
-               "transformer": {"n_layers", "n_embd", "n_head", "dropout"},
+    settings = {"hidden": hidden, "n_layer": layers, "n_embd": embd, "n_head": heads, "dropout": dropout}
+    applies = {"rnn": {"hidden", "dropout"}, "lstm": {"hidden", "n_layer", "n_embd", "dropout"},
+               "gru": {"hidden", "n_layer", "n_embd", "dropout"},
+               "transformer": {"n_layer", "n_embd", "n_head", "dropout"},
                "classifier": {"hidden", "n_embd", "dropout"}}[model]
-    flags = {"hidden": "--hidden", "n_layers": "--layers", "n_embd": "--embd", "n_head": "--heads", "dropout": "--dropout"}
+    flags = {"hidden": "--hidden", "n_layer": "--layers", "n_embd": "--embd", "n_head": "--heads", "dropout": "--dropout"}
     wrong = [flags[k] for k, v in settings.items() if v is not None and k not in applies]
     if model == "classifier":  # it weights the countries instead of repeating names
         wrong += [flag for flag, v in (("--balance", balance), ("--balance-cap", balance_cap)) if v is not None]
     if wrong:
         raise SeqkitError(f"{', '.join(wrong)} does not apply to --arch {model}")
     if model == "transformer" and layers is not None:
-        settings["n_layer"] = settings.pop("n_layers")
+        settings["n_layer"] = settings.pop("n_layer")
     settings = {k: v for k, v in settings.items() if v is not None}
     check_settings(model, **settings)
     set_threads(threads)

@@ -33,8 +33,8 @@ MODEL_TYPES = {"rnn": "names-rnn", "lstm": "rnn-lm", "gru": "rnn-lm",
 # model settings (overridable from the CLI) and training defaults, per architecture
 MODEL_DEFAULTS = {
     "rnn": dict(hidden=128, dropout=0.1),
-    "lstm": dict(cell="lstm", n_embd=64, hidden=256, n_layers=2, dropout=0.3),
-    "gru": dict(cell="gru", n_embd=64, hidden=256, n_layers=1, dropout=0.3),
+    "lstm": dict(cell="lstm", n_embd=64, hidden=256, n_layer=2, dropout=0.3),
+    "gru": dict(cell="gru", n_embd=64, hidden=256, n_layer=1, dropout=0.3),
     "transformer": dict(n_layer=4, n_head=4, n_embd=128, dropout=0.3, max_len=MAX_NAME + 2),
     "classifier": dict(n_embd=32, hidden=128, dropout=0.2),
 }

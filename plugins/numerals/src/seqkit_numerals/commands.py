@@ -140,7 +140,7 @@ def train_command(
     else:
         out_path = user_checkpoint_path("numerals", name)  # a plain name: no '/' or '..'
     run = run_dir or data_dir("runs", "numerals", out_path.stem)
-    overrides = {k: v for k, v in dict(n_embd=n_embd, hidden=hidden, n_layers=layers, n_head=heads).items()
+    overrides = {k: v for k, v in dict(n_embd=n_embd, hidden=hidden, n_layer=layers, n_head=heads).items()
                  if v is not None}
     flags = {"hidden": ("--hidden", "transformer"), "n_head": ("--heads", "gru")}  # (flag, ignored by)
     wrong = [flag for k, (flag, ignored_by) in flags.items() if k in overrides and model == ignored_by]

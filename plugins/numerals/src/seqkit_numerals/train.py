@@ -21,8 +21,8 @@ ARCHS = {"gru": "gru-seq2seq", "transformer": "transformer-seq2seq"}
 
 # Small enough to train on a laptop CPU and ship (< 10 MB in float16).
 DEFAULT_MODEL = {
-    "gru": dict(n_embd=64, hidden=192, n_layers=1),
-    "transformer": dict(n_embd=128, n_layers=2, n_head=4, d_ff=512),
+    "gru": dict(n_embd=64, hidden=192, n_layer=1),
+    "transformer": dict(n_embd=128, n_layer=2, n_head=4, d_ff=512),
 }
 DEFAULT_LR = {"gru": 2e-3, "transformer": 1e-3}
 
