@@ -123,3 +123,18 @@ def test_ctrl_c_before_the_first_evaluation_exports_nothing(tmp_path, monkeypatc
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["saved"] is None and "nothing saved to" in r.stderr
     assert not (tmp_path / "data" / "checkpoints" / "kit" / "mine.json").exists()
+
+
+def test_an_arch_from_a_plugin_that_is_not_installed_is_one_error_line():
+    import typer
+    from typer.testing import CliRunner
+
+    from seqkit import Arch, TrainRecipe, train_command
+
+    recipe = TrainRecipe("t", prepare=lambda run: None,
+                         archs={"rnn": Arch("rnn-lm"), "other": Arch("no-such-model-type")})
+    app = typer.Typer()
+    app.command("train")(train_command(recipe))
+    app.command("noop")(lambda: None)
+    result = CliRunner().invoke(app, ["train", "--arch", "other"])
+    assert "no installed plugin registers" in str(result.exception) + result.output

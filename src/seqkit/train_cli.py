@@ -43,6 +43,16 @@ def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
     ]
 
 
+def _check_registered(recipe: TrainRecipe, arch: str) -> None:
+    """An architecture may come from another plugin (``compressive``): say which is missing."""
+    from .registry import model_types
+
+    model_type = recipe.archs[arch].model_type
+    if model_type not in model_types():
+        raise SeqkitError(f"--arch {arch} needs the model type {model_type!r}, which no installed plugin "
+                          f"registers (install its plugin; `seqkit plugins` lists what is installed)")
+
+
 def train_command(recipe: TrainRecipe):
     """A function for ``app.command("train")`` that trains ``recipe``'s task."""
     common = _common(recipe)
@@ -56,6 +66,7 @@ def train_command(recipe: TrainRecipe):
             close = difflib.get_close_matches(arch, list(recipe.archs), n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise SeqkitError(f"--arch must be one of {', '.join(recipe.archs)}, not {arch!r}{hint}")
+        _check_registered(recipe, arch)
         flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}
         flags.update(seed=values["seed"], device=values["device"])
         file_settings = read_config_file(values["config"]) if values["config"] else None
