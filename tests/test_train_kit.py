@@ -138,3 +138,99 @@ def test_an_arch_from_a_plugin_that_is_not_installed_is_one_error_line():
     app.command("noop")(lambda: None)
     result = CliRunner().invoke(app, ["train", "--arch", "other"])
     assert "no installed plugin registers" in str(result.exception) + result.output
+
+
+# ---------------------------------------------------------------- old spellings, export steps, budgets
+
+EXPORTED = []
+
+
+def prepare_half(run):
+    prepared = prepare(run)
+    prepared.export_dtype = "float16"
+    prepared.after_export = EXPORTED.append
+    return prepared
+
+
+OLD = TrainRecipe(task="kit", prepare=prepare_half, archs=RECIPE.archs, train=RECIPE.train,
+                  deprecated={"--model": "arch", "--hidden": "hidden", "--patience": "patience"})
+
+
+class OldKitPlugin(KitPlugin):
+    @hookimpl
+    def register_commands(self, app):
+        kit = typer.Typer()
+        kit.command("train")(seqkit.train_command(OLD))
+        app.add_typer(kit, name="kit")
+
+
+def old_kit(*args):
+    return run_cli(["kit", "train", *map(str, args)], plugins=[OldKitPlugin()])
+
+
+def test_old_spellings_are_hidden_and_say_what_they_are_now():
+    r = old_kit("--help")
+    assert "--hidden" not in r.stdout and "--patience" not in r.stdout and "--arch" in r.stdout
+    r = old_kit("--model", "gru", "--hidden", 24, "--patience", 3, "--set", "steps=2", "--print-config")
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.stdout)
+    assert printed["arch"] == "gru" and printed["model"]["hidden"] == 24 and printed["train"]["patience"] == 3
+    assert r.stderr.splitlines() == ["Warning: `kit train --model` is deprecated; use --arch",
+                                     "Warning: `kit train --hidden` is deprecated; use --set hidden=24",
+                                     "Warning: `kit train --patience` is deprecated; use --set patience=3"]
+    r = old_kit("--hidden", 24, "--set", "hidden=32", "--print-config")  # the new spelling wins
+    assert json.loads(r.stdout)["model"]["hidden"] == 32
+    r = old_kit("--arch", "gru", "--model", "gru")
+    assert r.exit_code == 2 and "give --arch only (--model is its old spelling)" in r.stderr and PREPARED == []
+
+
+def test_export_dtype_and_after_export(tmp_path):
+    EXPORTED.clear()
+    r = old_kit("--out", tmp_path / "run", "--save", tmp_path / "m.json", "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "m.json").read_text())["dtype"] == "float16"
+    assert EXPORTED == [tmp_path / "m.json"]
+
+
+def test_a_budget_flag_replaces_the_defaults_other_budget(tmp_path):
+    from seqkit.train_kit import merge_settings
+
+    recipe = TrainRecipe(task="kit", prepare=prepare, archs=RECIPE.archs, train={"epochs": 3, "steps": 6})
+    _, train = merge_settings(recipe, "gru", None, [], {"steps": 50})
+    assert train["steps"] == 50 and "epochs" not in train  # --steps 50 means 50 steps
+    _, train = merge_settings(recipe, "gru", None, [], {"epochs": 9})
+    assert train["epochs"] == 9 and "steps" not in train
+    _, train = merge_settings(recipe, "gru", {"train": {"epochs": 2}}, [], {"steps": 50})
+    assert train == {"epochs": 2, "steps": 50}  # a budget from --config stays
+    _, train = merge_settings(recipe, "gru", None, [], {"steps": 50, "epochs": 1})
+    assert train == {"epochs": 1, "steps": 50}
+
+
+def test_the_seed_fixes_the_initial_weights(tmp_path):
+    from seqkit import load_checkpoint
+
+    for name in ("a", "b", "c"):
+        seed = 1 if name == "c" else 0
+        r = kit("--arch", "gru", "--steps", 1, "--set", "eval_every=1", "--lr", 1e-9, "--seed", seed,
+                "--out", tmp_path / name, "--save", tmp_path / f"{name}.json", "--device", "cpu")
+        assert r.exit_code == 0, r.output
+    a, b, c = (load_checkpoint(tmp_path / f"{n}.json").model.state_dict() for n in "abc")
+    assert all(a[k].equal(b[k]) for k in a) and not all(a[k].equal(c[k]) for k in a)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "hidden=0"], "model type 'rnn-lm': hidden must be a whole number >= 1, not 0"),
+    (["--arch", "tiny-transformer", "--set", "n_head=0"], "n_head must be a whole number >= 1, not 0"),
+    (["--set", "n_embd=2.5"], "n_embd must be a whole number >= 1, not 2.5"),
+    (["--set", "dropout=1"], "dropout must be a number in [0, 1), not 1"),
+])
+def test_sizes_below_one_are_one_error_line(args, message, tmp_path):
+    r = kit(*args, "--out", tmp_path / "run")
+    assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output, r.output
+    assert PREPARED == [] and not (tmp_path / "run").exists()
+
+
+def test_save_to_a_folder_is_one_error_line(tmp_path):
+    (tmp_path / "models").mkdir()
+    r = kit("--save", tmp_path / "models", "--out", tmp_path / "run")
+    assert r.exit_code == 2 and "is a folder; give a .json path such as" in r.stderr and PREPARED == []

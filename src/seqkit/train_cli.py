@@ -23,7 +23,7 @@ def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
     archs = ", ".join(recipe.archs)
     opt = typer.Option
     return [
-        ("arch", recipe.default_arch, Annotated[str, opt("--arch", help=f"Architecture to train: {archs}.")]),
+        ("arch", None, Annotated[str | None, opt("--arch", help=f"Architecture to train: {archs}. [default: {recipe.default_arch}]")]),
         ("data", None, Annotated[Path | None, opt("--data", help="Data folder or file.")]),
         ("out", None, Annotated[Path | None, opt("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png). [default: a new folder under seqkit's data folder]")]),
         ("save", None, Annotated[str | None, opt("--save", help="Export the best model as this name (or a .json path). [default: the architecture's name]")]),
@@ -43,6 +43,35 @@ def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
     ]
 
 
+def _deprecated(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
+    """A hidden option for each of the recipe's old spellings (``recipe.deprecated``)."""
+    return [(_old_name(flag), None, Annotated[str | None, typer.Option(flag, hidden=True)])
+            for flag in recipe.deprecated]
+
+
+def _old_name(flag: str) -> str:
+    return "deprecated_" + flag.lstrip("-").replace("-", "_")
+
+
+def _apply_deprecated(recipe: TrainRecipe, values: dict) -> list[str]:
+    """Take the old spellings out of ``values``: ``--arch`` set from its old flag, the rest as
+    ``--set key=value`` items (returned; the user's own ``--set`` wins), one warning each."""
+    sets = []
+    for flag, meaning in recipe.deprecated.items():
+        value = values.pop(_old_name(flag))
+        if value is None:
+            continue
+        if meaning == "arch":
+            if values["arch"] is not None:
+                raise SeqkitError(f"give --arch only ({flag} is its old spelling)")
+            values["arch"], use = value, "--arch"
+        else:
+            sets.append(f"{meaning}={value}")
+            use = f"--set {meaning}={value}"
+        print(f"Warning: `{recipe.task} train {flag}` is deprecated; use {use}", file=sys.stderr)
+    return sets
+
+
 def _check_registered(recipe: TrainRecipe, arch: str) -> None:
     """An architecture may come from another plugin (``compressive``): say which is missing."""
     from .registry import model_types
@@ -58,8 +87,9 @@ def train_command(recipe: TrainRecipe):
     common = _common(recipe)
 
     def command(**values):
+        old_sets = _apply_deprecated(recipe, values)
         options = {p.name: p.check(values.pop(p.name)) for p in recipe.params}
-        arch = values["arch"]
+        arch = values["arch"] or recipe.default_arch
         if arch not in recipe.archs:
             import difflib
 
@@ -70,7 +100,7 @@ def train_command(recipe: TrainRecipe):
         flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}
         flags.update(seed=values["seed"], device=values["device"])
         file_settings = read_config_file(values["config"]) if values["config"] else None
-        model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags)
+        model, train = merge_settings(recipe, arch, file_settings, old_sets + (values["set_"] or []), flags)
         if values["print_config"]:
             check_settings(recipe, arch, model, train)
             typer.echo(json.dumps({"arch": arch, "model": model, "train": train}, indent=2))
@@ -91,6 +121,8 @@ def train_command(recipe: TrainRecipe):
               for name, default, ann in common]
     params += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=_default(p),
                                  annotation=_annotation(p)) for p in recipe.params]
+    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
+               for name, default, ann in _deprecated(recipe)]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__name__ = "train"

@@ -44,7 +44,9 @@ class Prepared:
     ``config`` holds the model settings the data decides (``vocab_size``, ``pad_id`` ...);
     ``tokenizer``, ``data`` (a description) and ``extra`` go into the checkpoint; ``collate``,
     ``loss_fn`` and ``evaluator`` go to the :class:`~seqkit.Trainer`; ``metrics(result)`` adds
-    numbers to the exported checkpoint and the summary.
+    numbers to the exported checkpoint and the summary. ``export_dtype`` casts the exported
+    weights (``"float16"`` halves the file); ``after_export(path)`` runs once the export is
+    written (e.g. ``export_onnx``).
     """
 
     train_set: Any
@@ -57,6 +59,8 @@ class Prepared:
     loss_fn: Callable | None = None
     evaluator: Callable | None = None
     metrics: Callable[[dict], dict] | None = None
+    export_dtype: str | None = None
+    after_export: Callable[[Path], Any] | None = None
 
 
 @dataclass
@@ -64,7 +68,10 @@ class TrainRecipe:
     """A task's training: ``prepare(run) -> Prepared`` (or ``"module:function"``) reads the data
     for a :class:`TrainRun`; ``archs`` are what ``--arch`` chooses from; ``params`` are the task's
     own options (they arrive in ``run.options``); ``train`` holds the task's training defaults;
-    ``save_as`` names the export when ``--save`` is not given (default: the architecture)."""
+    ``save_as`` names the export when ``--save`` is not given (default: the architecture);
+    ``deprecated`` maps old option spellings, kept one release as hidden options, onto what they
+    mean now: ``{"--hidden": "hidden"}`` (a setting, as ``--set hidden=VALUE``) or
+    ``{"--model": "arch"}`` (``--arch``); each use prints a one-line deprecation."""
 
     task: str
     prepare: Any
@@ -74,6 +81,7 @@ class TrainRecipe:
     train: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     save_as: str = ""  # the export's default name (default: the architecture's name)
+    deprecated: dict[str, str] = field(default_factory=dict)  # old flag -> "arch" or a setting
 
     def __post_init__(self):
         if not self.archs:
@@ -128,7 +136,8 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
     """The model settings and training config of a run, later sources winning: the
     architecture's defaults, the recipe's and the architecture's training defaults, ``--config``,
     the common flags (``--steps`` ...), then ``--set``. Every key must be a setting of the model
-    type or of :class:`~seqkit.TrainConfig`."""
+    type or of :class:`~seqkit.TrainConfig`. A budget given as a flag alone (``--steps`` without
+    ``--epochs``, or the reverse) replaces the defaults' other budget (not one from ``--config``)."""
     from .registry import get_model_type
 
     chosen = recipe.archs[arch]
@@ -138,7 +147,10 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
 
     renamed = getattr(get_model_type(chosen.model_type).resolve().config_class, "RENAMED", {})
 
+    configured = set()
+
     def put(key: str, value, where: str):
+        configured.add(key)
         if key in renamed and renamed[key] in model_keys:
             print(f"Warning: the model setting {key!r} is deprecated; use {renamed[key]!r}", file=sys.stderr)
             key = renamed[key]
@@ -156,6 +168,11 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
                 put(k, v, f"--config [{section}]")
         else:
             put(section, values, "--config")
+    given = [k for k in ("steps", "epochs") if flags.get(k) is not None]
+    if len(given) == 1:
+        other = "epochs" if given == ["steps"] else "steps"
+        if other not in configured:
+            train.pop(other, None)
     train.update({k: v for k, v in flags.items() if v is not None})
     for item in sets:
         key, sep, value = item.partition("=")
@@ -223,7 +240,7 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
     from .registry import resolve
 
     prepared = resolve(recipe.prepare, f"train recipe of {recipe.task!r}")(run)
-    model, model_type, config = _build(recipe, arch, model_settings, prepared, init)
+    model, model_type, config = _build(recipe, arch, model_settings, prepared, init, train_config.seed)
     return _fit_and_export(recipe, arch, model, model_type, config, train_config, prepared, out, target,
                            resume)
 
@@ -233,15 +250,21 @@ def _save_target(save: str | None, task: str, default: str, user_path) -> Path:
         return user_path(task, default)
     if "/" in save or save.endswith(".json"):
         p = Path(save).expanduser()
+        if p.is_dir():
+            raise SeqkitError(f"--save {save} is a folder; give a .json path such as "
+                              f"{p / (default + '.json')}, or a name for your checkpoint folder")
         return p if p.suffix == ".json" else p.with_suffix(".json")
     return user_path(task, save)
 
 
-def _build(recipe, arch, model_settings, prepared, init):
+def _build(recipe, arch, model_settings, prepared, init, seed: int = 0):
     from .registry import get_model_type
 
     model_type = recipe.archs[arch].model_type
     if init is None:
+        import torch
+
+        torch.manual_seed(seed)  # the same --seed, the same initial weights
         config = get_model_type(model_type).make_config({**model_settings, **prepared.config})
         return get_model_type(model_type).build(config), model_type, config
     from .checkpoints import find_checkpoint, load_checkpoint
@@ -282,7 +305,10 @@ def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepa
         return summary
     metrics = {k: v for k, v in {"val_loss": summary.get("best_val_loss"), "steps": result["steps"],
                                  **extra}.items() if v is not None}
-    summary["saved"] = str(export_checkpoint(trainer.best_path, target, metrics=metrics))
+    saved = export_checkpoint(trainer.best_path, target, dtype=prepared.export_dtype, metrics=metrics)
+    summary["saved"] = str(saved)
+    if prepared.after_export is not None:
+        prepared.after_export(saved)
     if result["interrupted"]:
         print(f"interrupted at step {result['steps']}: the best validated model so far is saved", file=sys.stderr)
     return summary

@@ -100,8 +100,8 @@ def test_bad_data_and_checkpoints(tmp_path, tiny_models):
     assert r.exit_code == 2 and "corrupt" in r.stderr and "Traceback" not in r.output
     r = run("--country", "Alpha", "--model", tiny_models["classifier"])
     assert r.exit_code == 2 and "classifier, not a name generator" in r.stderr
-    r = run("train", "--arch", "gru", "--heads", 2, "--data", tmp_path)
-    assert r.exit_code == 2 and "--heads does not apply" in r.stderr
+    r = run("train", "--arch", "gru", "--set", "n_head=2", "--data", tmp_path)
+    assert r.exit_code == 2 and "'n_head' is not a setting of rnn-lm" in r.stderr
     r = run("train", "--arch", "gru", "--save", "..", "--data", tmp_path)
     assert r.exit_code == 2 and "invalid checkpoint name" in r.stderr
 
@@ -111,7 +111,7 @@ def test_train_and_eval_from_the_cli(tiny_folder, tiny_models, tmp_path, monkeyp
 
     threads, real = [], torch.set_num_threads
     monkeypatch.setattr(torch, "set_num_threads", lambda n: (threads.append(n), real(n)))
-    r = run("train", "--arch", "rnn", "--data", tiny_folder, "--epochs", 1, "--hidden", 8, "--threads", 1,
+    r = run("train", "--arch", "rnn", "--data", tiny_folder, "--epochs", 1, "--set", "hidden=8", "--threads", 1,
             "--batch-size", 16, "--out", tmp_path / "run", "--save", tmp_path / "mine.json")
     assert r.exit_code == 0, r.output
     assert threads == [1]
@@ -175,10 +175,12 @@ def test_huge_count_with_start_letters_caps_the_total(tiny_models, monkeypatch):
 @pytest.mark.parametrize("args, message", [
     (["--arch", "gru", "--steps", "-1"], "--steps"),
     (["--arch", "gru", "--epochs", "-2"], "--epochs"),
-    (["--arch", "gru", "--hidden", "0"], "--hidden"),
-    (["--arch", "lstm", "--layers", "0"], "--layers"),
-    (["--arch", "transformer", "--heads", "3"], "must be divisible by n_head"),
-    (["--arch", "transformer", "--embd", "0"], "--embd"),
+    (["--arch", "gru", "--set", "hidden=0"], "hidden must be a whole number >= 1, not 0"),
+    (["--arch", "lstm", "--set", "n_layer=0"], "n_layer must be a whole number >= 1, not 0"),
+    (["--arch", "transformer", "--set", "n_head=3"], "must be divisible by n_head"),
+    (["--arch", "transformer", "--set", "n_embd=0"], "n_embd must be a whole number >= 1, not 0"),
+    (["--arch", "rnn", "--set", "dropout=1"], "dropout must be in [0, 1), not 1"),
+    (["--arch", "classifier", "--set", "hidden=-1"], "hidden must be a whole number >= 1, not -1"),
     (["--arch", "classifier", "--balance", "0.5"], "--balance does not apply to --arch classifier"),
 ])
 def test_bad_model_and_training_settings_are_one_error(tiny_folder, tmp_path, args, message):
@@ -234,13 +236,13 @@ def test_ctrl_c_saves_only_a_validated_model(tiny_folder, tmp_path, monkeypatch,
     monkeypatch.setattr(seqkit.training, "lm_loss", loss)
     monkeypatch.setattr(seqkit, "lm_loss", loss, raising=False)  # what `from seqkit import lm_loss` reads
     target = tmp_path / "m.json"
-    r = run("train", "--arch", "gru", "--hidden", 8, "--embd", 8, "--data", tiny_folder, "--steps", 50,
+    r = run("train", "--arch", "gru", "--set", "hidden=8", "--set", "n_embd=8", "--data", tiny_folder, "--steps", 50,
             "--batch-size", 8, "--out", tmp_path / "run", "--save", target)
     assert r.exit_code == 0, r.output
     assert "interrupted at step" in r.stderr and "Traceback" not in r.output
     assert target.exists() == saved
     if saved:
-        assert "interrupted; best so far: val NLL/char" in r.stderr and r.stdout.strip() == str(target)
+        assert "the best validated model so far is saved" in r.stderr and r.stdout.strip() == str(target)
     else:
         assert "nothing saved to" in r.stderr and r.stdout == ""
 
@@ -250,6 +252,55 @@ def test_train_model_is_the_old_spelling_of_arch(tiny_folder, tmp_path):
     still works for one release, with a one-line warning; both at once is an error."""
     r = run("train", "--model", "gru", "--heads", 2, "--data", tiny_folder)
     assert r.exit_code == 2 and "`names train --model` is deprecated; use --arch" in r.stderr
-    assert "--heads does not apply to --arch gru" in r.stderr
+    assert "'n_head' is not a setting of rnn-lm" in r.stderr
     r = run("train", "--arch", "gru", "--model", "rnn", "--data", tiny_folder)
     assert r.exit_code == 2 and "give --arch only (--model is its old spelling)" in r.stderr
+
+
+def test_old_setting_flags_are_hidden_and_mean_set(tiny_folder, tmp_path):
+    """--hidden --layers --embd --heads --dropout --weight-decay --patience (seqkit < 0.5) are
+    --set key=value now: hidden from --help, one deprecation line each, the --set spelling wins."""
+    r = run("train", "--help")
+    for flag in ("--hidden", "--layers", "--embd", "--heads", "--dropout", "--weight-decay", "--patience"):
+        assert flag not in r.stdout
+    r = run("train", "--arch", "lstm", "--hidden", 8, "--layers", 3, "--embd", 4, "--dropout", 0.2,
+            "--weight-decay", 0.01, "--patience", 2, "--set", "hidden=16", "--print-config")
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.stdout)
+    assert printed["model"] == {"cell": "lstm", "n_embd": 4, "hidden": 16, "n_layer": 3, "dropout": 0.2}
+    assert printed["train"]["weight_decay"] == 0.01 and printed["train"]["patience"] == 2
+    assert "Warning: `names train --layers` is deprecated; use --set n_layer=3" in r.stderr
+    assert r.stderr.count("is deprecated") == 6
+    r = run("train", "--arch", "rnn", "--data", tiny_folder, "--steps", 2, "--hidden", 8, "--out", tmp_path / "run",
+            "--save", tmp_path / "m.json", "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "m.json").read_text())["config"]["hidden"] == 8
+
+
+def test_train_defaults_and_export_per_architecture(tiny_folder, tmp_path):
+    """Each architecture's defaults (model, training, balance) as before the kit; a --steps budget
+    replaces the default epochs; the export is float16 with ONNX graphs unless --float32."""
+    r = run("train", "--arch", "transformer", "--print-config")
+    printed = json.loads(r.stdout)
+    assert printed["model"] == {"n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.3, "max_len": 32}
+    assert {k: printed["train"][k] for k in ("epochs", "lr", "batch_size", "warmup_steps", "schedule")} == \
+        {"epochs": 20, "lr": 2e-3, "batch_size": 128, "warmup_steps": 200, "schedule": "cosine"}
+    r = run("train", "--arch", "lstm", "--steps", 7, "--print-config")
+    train = json.loads(r.stdout)["train"]
+    assert train["steps"] == 7 and "epochs" not in train and train["weight_decay"] == 0.1
+    r = run("train", "--arch", "rnn", "--data", tiny_folder, "--steps", 3, "--set", "hidden=8", "--float32",
+            "--balance", 0.5, "--balance-cap", 2, "--out", tmp_path / "run", "--save", tmp_path / "m.json",
+            "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    meta = json.loads((tmp_path / "m.json").read_text())
+    assert meta["dtype"] == "float32" and meta["extra"]["train"]["balance"] == 0.5
+    assert meta["extra"]["train"]["balance_cap"] == 2 and meta["extra"]["countries"] == ["Alpha", "Beta"]
+    assert summary["train_seconds"] == meta["metrics"]["train_seconds"] > 0 and meta["metrics"]["epochs"] >= 0
+    assert list(tmp_path.glob("m-*.onnx"))
+    r = run("train", "--arch", "classifier", "--data", tiny_folder, "--steps", 3, "--out", tmp_path / "clf",
+            "--save", tmp_path / "c.json", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.output
+    meta = json.loads((tmp_path / "c.json").read_text())
+    assert meta["dtype"] == "float16" and 0 <= meta["metrics"]["val_acc"] <= 1
+    assert "known" not in meta["extra"] and "balance" not in meta["extra"]["train"]

@@ -1,6 +1,8 @@
-"""Model settings that changed their spelling: the old key keeps working for one release.
+"""Model settings: the checks every config makes, and the old spellings that keep working for
+one release.
 
-A config dataclass lists its old keys in ``RENAMED`` (old -> new) and takes each as an
+:func:`check_sizes` refuses sizes below 1 and a dropout outside [0, 1) with a ``ValueError`` that
+names the setting (``ModelType.make_config`` turns it into one ``Error:`` line). A config dataclass lists its old keys in ``RENAMED`` (old -> new) and takes each as an
 ``InitVar``; :func:`renamed_setting` moves the value with a one-line deprecation. Checkpoints
 written with an old key load silently (``ModelType.make_config`` renames before building).
 """
@@ -38,3 +40,15 @@ def fold_renamed(config_class, values: dict, warn: bool = False) -> dict:
             if warn:
                 print(f"Warning: the model setting {old!r} is deprecated; use {new!r}", file=sys.stderr)
     return values
+
+
+def check_sizes(config, *names: str) -> None:
+    """A ``ValueError`` naming the first of ``names`` that is not a whole number >= 1, or a
+    ``dropout`` outside [0, 1) (where the config has one)."""
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, not {value!r}")
+    dropout = getattr(config, "dropout", 0.0)
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a number in [0, 1), not {dropout!r}")

@@ -33,6 +33,9 @@ class TransformerConfig:
     bias: bool = False
 
     def __post_init__(self):
+        from .settings import check_sizes
+
+        check_sizes(self, "vocab_size", "n_layer", "n_head", "n_embd", "max_len")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if self.position not in ("learned", "rope"):

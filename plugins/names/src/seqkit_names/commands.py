@@ -8,28 +8,23 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
 
-from seqkit import SeqkitError, check_writable, generator_command
+from seqkit import SeqkitError, generator_command, train_command
 from seqkit.options import (
     DataOption,
     DeviceOption,
     JsonOption,
-    SeedOption,
     TemperatureOption,
-    ThreadsOption,
-    renamed,
     seed_option,
-    set_threads,
 )
 
 from .generator import NAMES
-from .train import ARCHS, GENERATORS, TASK, check_settings
+from .train import GENERATORS, TASK
+from .training import NAMES_TRAINING
 
 
 class _NamesGroup(TyperGroup):
@@ -104,100 +99,7 @@ def countries(
     Console().print(table)
 
 
-def _save_path(save: str | None, arch: str) -> Path:
-    from seqkit import user_checkpoint_path
-
-    if save is None:
-        return user_checkpoint_path(TASK, arch)
-    p = Path(save).expanduser()
-    if "/" in save or save.endswith(".json"):
-        if p.is_dir():
-            raise SeqkitError(f"--save {save} is a folder; give a .json path such as "
-                              f"{p / (arch + '.json')}, or a name for your checkpoint folder")
-        return p if p.suffix == ".json" else p.with_suffix(".json")
-    return user_checkpoint_path(TASK, save)  # a plain name (no '..', no separators)
-
-
-@names_app.command()
-def train(
-    arch: Annotated[str | None, typer.Option("--arch", help=f"Architecture: {', '.join(ARCHS)}. [default: gru]")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", hidden=True)] = None,  # old --arch, until 0.5
-    data: DataOption = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Epochs. [default: per architecture]")] = None,
-    steps: Annotated[int | None, typer.Option("--steps", min=1, help="Stop after this many steps.")] = None,
-    hidden: Annotated[int | None, typer.Option("--hidden", min=1, help="Hidden size (rnn, lstm, gru, classifier).")] = None,
-    layers: Annotated[int | None, typer.Option("--layers", min=1, help="Layers (lstm, gru, transformer).")] = None,
-    embd: Annotated[int | None, typer.Option("--embd", min=1, help="Embedding size (lstm, gru, transformer, classifier).")] = None,
-    heads: Annotated[int | None, typer.Option("--heads", min=1, help="Attention heads (transformer).")] = None,
-    dropout: Annotated[float | None, typer.Option("--dropout", min=0.0, max=0.9, help="Dropout.")] = None,
-    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate (cosine decay).")] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Batch size.")] = None,
-    weight_decay: Annotated[float | None, typer.Option("--weight-decay", min=0.0, help="AdamW weight decay. [default: per architecture]")] = None,
-    balance: Annotated[float | None, typer.Option("--balance", min=0.0, max=1.0, help="Oversample small countries: repeat their names (mean/count)**B times (0 = off; generators only). [default: per architecture]")] = None,
-    balance_cap: Annotated[int | None, typer.Option("--balance-cap", min=0, help="At most this many repeats per name with --balance (0 = no cap). [default: per architecture]")] = None,
-    patience: Annotated[int, typer.Option("--patience", min=0, help="Stop after N epochs without improvement (0 = off).")] = 0,
-    seed: SeedOption = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png).")] = None,
-    save: Annotated[str | None, typer.Option("--save", help="Where the best model goes: a name (in your checkpoint folder) or a .json path. [default: the architecture's name]")] = None,
-    float32: Annotated[bool, typer.Option("--float32", help="Save float32 weights (default float16).")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
-    device: DeviceOption = "auto",
-    threads: ThreadsOption = 0,
-    as_json: JsonOption = False,
-):
-    """Train a generator (rnn, lstm, gru, transformer) or the country classifier on the core trainer."""
-    model = renamed(arch, model, "--arch", "--model", "names train") or "gru"
-    from .data import load_folder, resolve_data
-    from .train import train as run_training
-
-    if model not in ARCHS:
-        raise SeqkitError(f"unknown --arch {model!r}; choose one of {', '.join(ARCHS)}")
-    settings = {"hidden": hidden, "n_layer": layers, "n_embd": embd, "n_head": heads, "dropout": dropout}
-    applies = {"rnn": {"hidden", "dropout"}, "lstm": {"hidden", "n_layer", "n_embd", "dropout"},
-               "gru": {"hidden", "n_layer", "n_embd", "dropout"},
-               "transformer": {"n_layer", "n_embd", "n_head", "dropout"},
-               "classifier": {"hidden", "n_embd", "dropout"}}[model]
-    flags = {"hidden": "--hidden", "n_layer": "--layers", "n_embd": "--embd", "n_head": "--heads", "dropout": "--dropout"}
-    wrong = [flags[k] for k, v in settings.items() if v is not None and k not in applies]
-    if model == "classifier":  # it weights the countries instead of repeating names
-        wrong += [flag for flag, v in (("--balance", balance), ("--balance-cap", balance_cap)) if v is not None]
-    if wrong:
-        raise SeqkitError(f"{', '.join(wrong)} does not apply to --arch {model}")
-    if model == "transformer" and layers is not None:
-        settings["n_layer"] = settings.pop("n_layer")
-    settings = {k: v for k, v in settings.items() if v is not None}
-    check_settings(model, **settings)
-    set_threads(threads)
-    target = _save_path(save, model)  # a bad --save fails before any data is read
-    check_writable(target, "--save")
-    folder = resolve_data(data)
-    names_data = load_folder(folder)
-    names_data.split()  # one Error line now when a folder has nothing to hold out
-    if resume and out is None:
-        raise SeqkitError("--resume needs the --out folder of the run to continue")
-    if out is None:
-        from seqkit import data_dir
-
-        out = data_dir("runs", TASK) / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    _note(f"training {model} on {len(names_data)} names of {len(names_data.countries)} countries "
-          f"from {folder}; run folder {out}")
-    result = run_training(model, names_data, out, target, epochs=epochs, steps=steps, lr=lr,
-                          batch_size=batch_size, weight_decay=weight_decay, patience=patience, balance=balance,
-                          balance_cap=balance_cap,
-                          seed=seed or 0, device=device, dtype=None if float32 else "float16", resume=resume,
-                          **settings)
-    if result["path"] is None:
-        _note(f"interrupted before the first evaluation: nothing saved to {target} "
-              f"(continue with --resume --out {out})")
-    else:
-        what = "val accuracy" if model == "classifier" else "val NLL/char"
-        value = result.get("val_acc") if model == "classifier" else result.get("val_loss")
-        stopped = "interrupted; best so far: " if result["interrupted"] else ""
-        _note(f"{stopped}{what} {value:.4f} after {result['steps']} steps in {result['seconds']:.0f} s")
-    if as_json:
-        typer.echo(json.dumps(result, indent=2))
-    elif result["path"] is not None:
-        typer.echo(result["path"])
+names_app.command("train")(train_command(NAMES_TRAINING))
 
 
 @names_app.command("eval")

@@ -1,0 +1,130 @@
+"""What `seqkit names train` needs that is this plugin's own: the architectures with their
+defaults, the oversampling of small countries, the classifier's loss and accuracy, and the export
+(float16 weights and ONNX graphs). Options, checks, the Trainer and the export rule are seqkit's.
+
+Architectures (``--arch``) and the registered model types they use:
+
+* ``rnn``: ``names-rnn``, the tutorial's cell (one-hot country and char, i2h/i2o/o2o, dropout 0.1)
+* ``lstm``, ``gru``: core ``rnn-lm`` with ``n_cond`` = number of countries, the one-hot country
+  concatenated to every input step (``cond_dim=0``)
+* ``transformer``: core ``transformer-lm``; the country is a learned embedding added to every
+  position (no prefix token)
+* ``compressive`` (when the compressive plugin is installed): its ``compressive`` model, the
+  country as a learned embedding (``n_cond``), a small one with short memories
+* ``classifier``: ``names-classifier``, the character-level country classifier used by ``eval``
+
+Every name is ``<bos> chars <eos>``; the loss is the cross-entropy of each next character, the end
+token included.
+"""
+
+from __future__ import annotations
+
+from seqkit import Arch, Param, Prepared, SeqkitError, TrainRecipe
+
+from .train import MAX_NAME, TASK
+
+# balance, balance_cap: how the small countries are oversampled (see ``train.oversample``). It
+# trades held-out NLL (dominated by Russian and English: best without it) against agreement with
+# the classifier (needs it) and novelty (falls when tiny countries are repeated too often): the
+# lstm is tuned for NLL, the transformer (the default generator) for agreement and novelty
+# (docs/names.md). The classifier weights the countries instead.
+BALANCE = {"rnn": (0.75, 0), "lstm": (0.0, 0), "gru": (0.75, 0), "transformer": (1.0, 8),
+           "compressive": (0.75, 0)}
+
+NAMES_TRAINING = TrainRecipe(
+    task=TASK,
+    prepare="seqkit_names.training:prepare",
+    archs={
+        "rnn": Arch("names-rnn", dict(hidden=128, dropout=0.1), dict(epochs=12, lr=3e-3, batch_size=64)),
+        "lstm": Arch("rnn-lm", dict(cell="lstm", n_embd=64, hidden=256, n_layer=2, dropout=0.3),
+                     dict(epochs=25, lr=3e-3, batch_size=64, weight_decay=0.1)),
+        "gru": Arch("rnn-lm", dict(cell="gru", n_embd=64, hidden=256, n_layer=1, dropout=0.3),
+                    dict(epochs=15, lr=3e-3, batch_size=64)),
+        "transformer": Arch("transformer-lm", dict(n_layer=4, n_head=4, n_embd=128, dropout=0.3,
+                                                   max_len=MAX_NAME + 2),
+                            dict(epochs=20, lr=2e-3, batch_size=128, warmup_steps=200)),
+        "compressive": Arch("compressive", dict(n_layer=2, n_head=4, n_embd=64, dropout=0.1, seg_len=16,
+                                                mem_len=16, cmem_len=4, cmem_ratio=4),
+                            dict(epochs=10, lr=2e-3, batch_size=64, warmup_steps=100)),
+        "classifier": Arch("names-classifier", dict(n_embd=32, hidden=128, dropout=0.2),
+                           dict(epochs=12, lr=3e-3, batch_size=64)),
+    },
+    default_arch="gru",
+    params=[
+        Param("balance", "float", None, "Oversample small countries: repeat their names (mean/count)**B "
+              "times (0 = off; generators only). [default: per architecture]", min=0.0, max=1.0),
+        Param("balance_cap", "int", None, "At most this many repeats per name with --balance (0 = no cap). "
+              "[default: per architecture]", min=0),
+        Param("float32", "bool", False, "Save float32 weights (default float16)."),
+    ],
+    train={"schedule": "cosine"},
+    description="Train a generator (rnn, lstm, gru, transformer, compressive) or the country classifier.",
+    deprecated={"--model": "arch", "-m": "arch", "--hidden": "hidden", "--layers": "n_layer",
+                "--embd": "n_embd", "--heads": "n_head", "--dropout": "dropout",
+                "--weight-decay": "weight_decay", "--patience": "patience"},  # until seqkit 0.5
+)
+
+
+def prepare(run) -> Prepared:
+    """The names folder (``--data``, else the tutorial's data), split as ``eval`` splits it."""
+    import time
+
+    from seqkit import export_onnx, info
+
+    from .data import HELD_OUT, SPLIT_SEED, load_folder, resolve_data
+    from .train import make_tokenizer
+
+    cpu0 = time.process_time()
+    classifier = run.arch == "classifier"
+    if classifier:  # it weights the countries instead of repeating names
+        wrong = [f"--{k.replace('_', '-')}" for k in ("balance", "balance_cap") if run.options[k] is not None]
+        if wrong:
+            raise SeqkitError(f"{', '.join(wrong)} does not apply to --arch classifier")
+    folder = resolve_data(run.data)
+    data = load_folder(folder)
+    train_pairs, val_pairs = data.split(HELD_OUT, SPLIT_SEED)  # one Error line when nothing to hold out
+    info(f"training {run.arch} on {len(data)} names of {len(data.countries)} countries from {folder}")
+    tok, n = make_tokenizer(), len(data.countries)
+    extra = {"countries": data.countries, "train": dict(run.train)}
+    if classifier:
+        sets, collate, loss_fn = _classifier_sets(train_pairs, val_pairs, tok, n)
+        config = {"vocab_size": tok.vocab_size, "n_classes": n, "pad_id": tok.pad_id}
+    else:
+        sets, collate, loss_fn = _generator_sets(train_pairs, val_pairs, tok, n, run, extra)
+        config = {"vocab_size": tok.vocab_size, "n_cond": n}
+        extra["known"] = "\n".join(sorted(data.known()))
+
+    def metrics(result: dict) -> dict:
+        return {"train_seconds": round(result["seconds"], 1),
+                "train_cpu_seconds": round(time.process_time() - cpu0, 1), "epochs": result["epochs"],
+                **({"val_acc": result.get("best_val_acc")} if classifier else {})}
+
+    return Prepared(*sets, config=config, tokenizer=tok, data=data.describe(), extra=extra, collate=collate,
+                    loss_fn=loss_fn, metrics=metrics, export_dtype=None if run.options["float32"] else "float16",
+                    after_export=lambda path: export_onnx(path, strict=False))  # graphs for ONNX Runtime
+
+
+def _generator_sets(train_pairs, val_pairs, tok, n: int, run, extra: dict):
+    from functools import partial
+
+    from seqkit import lm_loss
+
+    from .train import lm_collate, lm_items, oversample
+
+    balance, cap = BALANCE[run.arch]
+    balance = balance if run.options["balance"] is None else run.options["balance"]
+    cap = cap if run.options["balance_cap"] is None else run.options["balance_cap"]
+    extra["train"].update(balance=balance, balance_cap=cap)
+    sets = (lm_items(oversample(train_pairs, n, balance, cap), tok), lm_items(val_pairs, tok))
+    return sets, partial(lm_collate, pad_id=tok.pad_id), lm_loss
+
+
+def _classifier_sets(train_pairs, val_pairs, tok, n: int):
+    from functools import partial
+
+    from .classifier import classifier_loss
+    from .train import class_weights, classifier_collate, classifier_items
+
+    w = class_weights(train_pairs, n)
+    sets = (classifier_items(train_pairs, tok, w), classifier_items(val_pairs, tok, w))
+    return sets, partial(classifier_collate, pad_id=tok.pad_id), classifier_loss
