@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import math
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from seqkit import train_command
+from seqkit import eval_command, train_command
 from seqkit.options import seed_option
 
+from .evaluation import TEXT_EVAL
 from .training import TEXT_TRAINING
 
 app = typer.Typer(help="Character-level language models of any UTF-8 text (example plugin).",
@@ -22,6 +21,7 @@ TOKENIZERS = ("char", "bytes")
 
 
 app.command("train")(train_command(TEXT_TRAINING))
+app.command("eval")(eval_command(TEXT_EVAL))
 
 
 @app.command()
@@ -68,50 +68,6 @@ def generate(
         if i:
             typer.echo("\n---")
         typer.echo(t)
-
-
-@app.command("eval")
-def evaluate(
-    text_file: Path = typer.Argument(..., help="UTF-8 text to score (e.g. a held-out file)."),
-    model: str = typer.Option("default", "--model", "-m", help="Model name or checkpoint path."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
-    as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON on stdout."),
-):
-    """Score TEXT_FILE: cross-entropy per token (nats and bits) over non-overlapping windows."""
-    import torch
-
-    from seqkit import lm_loss
-
-    from .data import read_text, windows
-
-    ckpt = _load(model, device)
-    tok = ckpt.tokenizer
-    context = int(ckpt.extra.get("context") or 128)
-    text = read_text(text_file)
-    ds = windows(text, tok, context, what=f"file {text_file}")
-    dev = next(ckpt.model.parameters()).device
-    loss_sum = n_tokens = n_correct = 0.0
-    with torch.no_grad():
-        for start in range(0, len(ds), batch_size):
-            items = [ds[i] for i in range(start, min(start + batch_size, len(ds)))]
-            batch = {k: torch.stack([it[k] for it in items]).to(dev) for k in ("input", "target")}
-            loss, n, correct = lm_loss(ckpt.model, batch)
-            loss_sum += float(loss) * int(n)
-            n_tokens += int(n)
-            n_correct += int(correct)
-    loss = loss_sum / n_tokens
-    unknown = tok.unknown(text) if hasattr(tok, "unknown") else []
-    scores = {"model": str(ckpt.path), "file": str(text_file), "tokens": int(n_tokens),
-              "loss": loss, "bits_per_token": loss / math.log(2), "accuracy": n_correct / n_tokens,
-              "tokenizer": tok.type, "unknown_symbols": len(unknown)}
-    if as_json:
-        typer.echo(json.dumps(scores))
-        return
-    unit = "char" if tok.type == "char" else "byte" if tok.type == "bytes" else "token"
-    typer.echo(f"{text_file}: {scores['bits_per_token']:.3f} bits/{unit} "
-               f"(loss {loss:.4f} nats, next-{unit} accuracy {scores['accuracy']:.1%}) "
-               f"over {int(n_tokens)} {unit}s")
 
 
 def _load(model: str, device: str):
