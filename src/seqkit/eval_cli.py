@@ -6,7 +6,6 @@ added after them. Typer only (no torch) at import.
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +13,7 @@ from typing import Annotated
 import typer
 
 from .eval_kit import EvalRecipe, EvalRun, default_models, print_report, run_evaluation
-from .generation_cli import _annotation, _default, _plain, _terminal_progress
+from .generation_cli import _plain, _terminal_progress, keyword_params, typer_signature
 
 
 def _common(recipe: EvalRecipe) -> list[tuple[str, object, object]]:
@@ -58,12 +57,5 @@ def eval_command(recipe: EvalRecipe):
             print_report(recipe, report)
         return report
 
-    params = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
-              for name, default, ann in common]
-    params += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=_default(p),
-                                 annotation=_annotation(p)) for p in recipe.params]
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params}
-    command.__name__ = "eval"
-    command.__doc__ = recipe.description or f"Measure a {recipe.task} model on held-out data."
-    return command
+    return typer_signature(command, keyword_params(common, recipe.params), "eval",
+                           recipe.description or f"Measure a {recipe.task} model on held-out data.")
