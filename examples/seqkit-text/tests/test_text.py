@@ -54,7 +54,7 @@ def test_train_generate_eval(corpus, tmp_path):
     assert first.stdout.startswith("the cat")
 
     many = text("generate", "-p", "a ", "-n", 3, "-l", 10, "--seed", 0, "--json", "--device", "cpu")
-    samples = json.loads(many.stdout)
+    samples = json.loads(many.stdout)["results"]
     assert len(samples) == 3
     assert all(s["text"].startswith("a ") and len(s["text"]) == 2 + 10 for s in samples)
 
