@@ -304,3 +304,36 @@ def test_train_defaults_and_export_per_architecture(tiny_folder, tmp_path):
     meta = json.loads((tmp_path / "c.json").read_text())
     assert meta["dtype"] == "float16" and 0 <= meta["metrics"]["val_acc"] <= 1
     assert "known" not in meta["extra"] and "balance" not in meta["extra"]["train"]
+
+
+def test_compressive_arch_trains_and_samples(tiny_folder, tmp_path):
+    """--arch compressive: the compressive plugin's model, conditioned on the country (n_cond),
+    trained by names train and sampled by the names front door."""
+    from seqkit.registry import model_types
+
+    if "compressive" not in model_types():
+        pytest.skip("the compressive plugin is not installed")
+    r = run("train", "--arch", "compressive", "--data", tiny_folder, "--steps", 5, "--out", tmp_path / "run",
+            "--save", tmp_path / "c.json", "--device", "cpu", "--threads", 1)
+    assert r.exit_code == 0, r.output
+    meta = json.loads((tmp_path / "c.json").read_text())
+    assert meta["model_type"] == "compressive" and meta["config"]["n_cond"] == 2 and meta["dtype"] == "float16"
+    r = run("--country", "Beta", "--model", tmp_path / "c.json", "-n", 3, "--seed", 0, "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["arch"] == "compressive" and out["backend"] == "torch" and out["country"] == "Beta"
+
+
+def test_eval_limit_and_its_table(tiny_folder, tiny_models):
+    r = run("eval", "--data", tiny_folder, "-m", tiny_models["gru"], "--classifier", tiny_models["classifier"],
+            "--per-country", 5, "--limit", 3, "-t", 0.5, "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    assert report["classifier"]["names"] == 3 and report["models"][0]["temperature"] == 0.5
+    assert report["models"][0]["generated"] == 10
+    r = run("eval", "--data", tiny_folder, "-m", tiny_models["gru"], "--classifier", tiny_models["classifier"],
+            "--per-country", 5)
+    assert r.exit_code == 0, r.output
+    assert "5 names per country at T=1.0" in r.stdout and "NLL/char" in r.stdout and "gru" in r.stdout
+    r = run("eval", "--data", tiny_folder, "-m", tiny_models["gru"], "-t", "inf")
+    assert r.exit_code == 2 and "--temperature must be a finite number" in r.stderr

@@ -6,24 +6,17 @@ Typer only at import time; torch is imported inside the commands that need it.
 from __future__ import annotations
 
 import json
-import math
-import sys
 from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
 
-from seqkit import SeqkitError, generator_command, train_command
-from seqkit.options import (
-    DataOption,
-    DeviceOption,
-    JsonOption,
-    TemperatureOption,
-    seed_option,
-)
+from seqkit import SeqkitError, eval_command, generator_command, train_command
+from seqkit.options import DataOption, JsonOption
 
+from .evaluation import NAMES_EVAL
 from .generator import NAMES
-from .train import GENERATORS, TASK
+from .train import TASK
 from .training import NAMES_TRAINING
 
 
@@ -43,15 +36,6 @@ names_app = typer.Typer(
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-def _note(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
-def _check_temperature(temperature: float) -> None:
-    if not math.isfinite(temperature):  # the option's min=0 lets inf through
-        raise SeqkitError(f"--temperature must be a finite number >= 0, not {temperature}")
 
 
 names_app.callback(invoke_without_command=True)(generator_command(NAMES, group=True))
@@ -102,68 +86,4 @@ def countries(
 names_app.command("train")(train_command(NAMES_TRAINING))
 
 
-@names_app.command("eval")
-def evaluate(
-    model: Annotated[list[str] | None, typer.Option(
-        "--model", "-m", help="Generators to evaluate (repeatable). [default: rnn lstm gru transformer]")] = None,
-    classifier: Annotated[str, typer.Option("--classifier", help="Country classifier name or path.")] = "classifier",
-    data: DataOption = None,
-    per_country: Annotated[int, typer.Option("--per-country", min=1, max=10000, help="Names generated per country.")] = 100,
-    temperature: TemperatureOption = 1.0,
-    seed: Annotated[int, seed_option("Sampling seed.")] = 0,
-    as_json: JsonOption = False,
-    device: DeviceOption = "auto",
-):
-    """Held-out NLL per character, classifier agreement and share of new names, as one table."""
-    _check_temperature(temperature)
-    import torch
-
-    from seqkit import find_checkpoint
-
-    from .data import load_folder, resolve_data
-    from .evaluate import classifier_report, evaluate_generator, load_classifier
-    from .sample import cpu_or_device, load_generator
-
-    # small models, batches of short names: one thread; torch's default threads spin-wait on a busy
-    # CPU (eval of two shipped models: 31 s instead of 4 s here while others trained)
-    torch.set_num_threads(1)
-    dev = cpu_or_device(device)  # auto: ONNX Runtime on the CPU where the graphs exist
-    specs = list(model) if model else [g for g in GENERATORS if _exists(find_checkpoint, g)]
-    if not specs:
-        raise SeqkitError("no names models found; train one with seqkit names train")
-    names_data = load_folder(resolve_data(data))
-    clf = load_classifier(classifier, dev)
-    if list(clf.extra.get("countries") or []) != names_data.countries:
-        raise SeqkitError(f"{clf.path} was trained on other countries than those of {names_data.source}")
-    report = {"classifier": {"model": clf.path.stem, **classifier_report(clf, names_data)},
-              "data": names_data.source, "models": []}
-    for spec in specs:
-        gen = load_generator(spec, dev)
-        report["models"].append(evaluate_generator(gen, clf, names_data, per_country, temperature, seed))
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    c = report["classifier"]
-    table = Table(title=f"held-out NLL; {per_country} names per country at T={temperature}",
-                  caption=f"classifier {c['model']}: {c['accuracy']:.1%} of {c['names']} held-out names "
-                          f"({c['macro_accuracy']:.1%} averaged over countries)")
-    for col in ("model", "params", "MB", "NLL/char", "agree", "new", "train s"):
-        table.add_column(col, justify="left" if col == "model" else "right")
-    for r in report["models"]:
-        secs = r.get("train_seconds")
-        label = r["model"] if r["model"] == r["arch"] else f"{r['model']} ({r['arch']})"
-        table.add_row(label, f"{r['parameters']:,}", f"{r['size_bytes'] / 1e6:.2f}",
-                      f"{r['nll']:.3f}", f"{r['agreement']:.1%}", f"{r['new']:.1%}",
-                      f"{secs:.0f}" if secs else "?")
-    Console().print(table)
-
-
-def _exists(find, spec) -> bool:
-    try:
-        find(spec, TASK)
-        return True
-    except SeqkitError:
-        return False
+names_app.command("eval")(eval_command(NAMES_EVAL))

@@ -121,10 +121,17 @@ def per_country_share(hits: list[bool], countries: list[int], n: int) -> list[fl
     return [num[i] / den[i] if den[i] else math.nan for i in range(n)]
 
 
-def classifier_report(clf, data: NamesData) -> dict:
-    """The classifier's accuracy on the held-out names (overall and averaged over countries)."""
-    split = clf.meta.get("data") or {}
+def heldout(meta: dict, data: NamesData, limit: int | None = None) -> list:
+    """The held-out (name, country) pairs of the split a checkpoint was trained with (the first
+    ``limit`` of them: a quick check)."""
+    split = meta.get("data") or {}
     _, val = data.split(split.get("held_out", 0.1), split.get("split_seed", 0))
+    return val[:limit] if limit else val
+
+
+def classifier_report(clf, data: NamesData, limit: int | None = None) -> dict:
+    """The classifier's accuracy on the held-out names (overall and averaged over countries)."""
+    val = heldout(clf.meta, data, limit)
     pred = classify(clf.model, clf.tokenizer, [n for n, _ in val])
     hits = [p == c for p, (_, c) in zip(pred, val)]
     per = per_country_share(hits, [c for _, c in val], len(data.countries))
@@ -138,7 +145,7 @@ def _mean(xs):
 
 
 def evaluate_generator(gen, clf, data: NamesData, per_country: int = 100, temperature: float = 1.0,
-                       seed: int = 0) -> dict:
+                       seed: int = 0, limit: int | None = None, batch_size: int = 512) -> dict:
     """Held-out NLL/char, and for ``per_country`` names generated per country: the share the
     classifier gives to the requested country (averaged over countries) and the share that is new."""
     from .sample import make_rng, sample
@@ -147,9 +154,7 @@ def evaluate_generator(gen, clf, data: NamesData, per_country: int = 100, temper
     if gen.countries != data.countries:
         raise SeqkitError(f"{gen.path} was trained on countries {', '.join(gen.countries)}, "
                           f"not those of {data.source}")
-    split = gen.meta.get("data") or {}
-    _, val = data.split(split.get("held_out", 0.1), split.get("split_seed", 0))
-    nll = heldout_nll(gen.model, gen.tokenizer, val)
+    nll = heldout_nll(gen.model, gen.tokenizer, heldout(gen.meta, data, limit), batch_size)
     n = len(data.countries)
     conds = [c for c in range(n) for _ in range(per_country)]
     names = sample(gen, conds, [""] * len(conds), temperature, MAX_NAME, make_rng(seed, gen.backend))
