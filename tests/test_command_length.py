@@ -20,7 +20,6 @@ LONG = {
     ("plugins/abc/src/seqkit_abc/commands.py", "evaluate"),
     ("plugins/abc/src/seqkit_abc/commands.py", "train"),
     ("plugins/abc/src/seqkit_abc/commands.py", "heatmap"),
-    ("plugins/names/src/seqkit_names/commands.py", "train"),
     ("plugins/numerals/src/seqkit_numerals/commands.py", "train_command"),
 }
 
