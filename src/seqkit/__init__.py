@@ -80,6 +80,7 @@ _EXPORTS = {
     "Seq2SeqConfig": "seqkit.models.seq2seq",
     "GRUSeq2Seq": "seqkit.models.seq2seq",
     "TransformerSeq2Seq": "seqkit.models.seq2seq",
+    "check_sizes": "seqkit.models.settings",
     # training and sampling
     "TrainConfig": "seqkit.training",
     "Trainer": "seqkit.training",

@@ -179,7 +179,7 @@ def test_huge_count_with_start_letters_caps_the_total(tiny_models, monkeypatch):
     (["--arch", "lstm", "--set", "n_layer=0"], "n_layer must be a whole number >= 1, not 0"),
     (["--arch", "transformer", "--set", "n_head=3"], "must be divisible by n_head"),
     (["--arch", "transformer", "--set", "n_embd=0"], "n_embd must be a whole number >= 1, not 0"),
-    (["--arch", "rnn", "--set", "dropout=1"], "dropout must be in [0, 1), not 1"),
+    (["--arch", "rnn", "--set", "dropout=1"], "dropout must be a number in [0, 1), not 1"),
     (["--arch", "classifier", "--set", "hidden=-1"], "hidden must be a whole number >= 1, not -1"),
     (["--arch", "classifier", "--balance", "0.5"], "--balance does not apply to --arch classifier"),
 ])

@@ -31,11 +31,9 @@ class TutorialRNNConfig:
     dropout: float = 0.1
 
     def __post_init__(self):  # a bad setting is one Error line (make_config), naming it
-        for name in ("vocab_size", "n_cond", "hidden"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, not {getattr(self, name)!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
+        from seqkit import check_sizes
+
+        check_sizes(self, "vocab_size", "n_cond", "hidden")
 
 
 class TutorialRNN(nn.Module):
