@@ -2,7 +2,9 @@
 one release.
 
 :func:`check_sizes` refuses sizes below 1 and a dropout outside [0, 1) with a ``ValueError`` that
-names the setting (``ModelType.make_config`` turns it into one ``Error:`` line). A config dataclass lists its old keys in ``RENAMED`` (old -> new) and takes each as an
+names the setting (``ModelType.make_config`` turns it into one ``Error:`` line).
+
+A config dataclass lists its old keys in ``RENAMED`` (old -> new) and takes each as an
 ``InitVar``; :func:`renamed_setting` moves the value with a one-line deprecation. Checkpoints
 written with an old key load silently (``ModelType.make_config`` renames before building).
 """
