@@ -26,7 +26,7 @@ def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
         ("arch", recipe.default_arch, Annotated[str, opt("--arch", help=f"Architecture to train: {archs}.")]),
         ("data", None, Annotated[Path | None, opt("--data", help="Data folder or file.")]),
         ("out", None, Annotated[Path | None, opt("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png). [default: a new folder under seqkit's data folder]")]),
-        ("save", None, Annotated[str | None, opt("--save", help="Export the best model as this name (or a .json path). [default: the architecture's name]")]),
+        ("save", None, Annotated[str | None, opt("--save", help=f"Export the best model as this name (or a .json path). [default: {recipe.save_as or 'the architecture'}]")]),
         ("resume", False, Annotated[bool, opt("--resume", help="Continue the run in --out.")]),
         ("init", None, Annotated[str | None, opt("--init", help="Start from this checkpoint's weights (name or path).")]),
         ("steps", None, Annotated[int | None, opt("--steps", min=1, help="Optimizer steps.")]),
@@ -53,11 +53,41 @@ def _check_registered(recipe: TrainRecipe, arch: str) -> None:
                           f"registers (install its plugin; `seqkit plugins` lists what is installed)")
 
 
+def _old_flags(recipe: TrainRecipe, common) -> list[tuple[str, object, object]]:
+    """A hidden option per deprecated flag, of the type of what it maps onto (text for a setting)."""
+    import typing
+
+    types = {name: typing.get_args(ann)[0] for name, _, ann in common}
+    types.update({p.name: typing.get_args(_annotation(p))[0] for p in recipe.params})
+    return [(f"old_{i}", None, Annotated[types.get(target, str) | None, typer.Option(old, hidden=True)])
+            for i, (old, target) in enumerate(recipe.deprecated.items())]
+
+
+def _apply_old_flags(recipe: TrainRecipe, values: dict, defaults: dict) -> None:
+    """Map the deprecated flags given onto what they are now, with a one-line warning each."""
+    for i, (old, target) in enumerate(recipe.deprecated.items()):
+        value = values.pop(f"old_{i}")
+        if value is None:
+            continue
+        if target in defaults:  # a common option or a param
+            new = "--" + target.replace("_", "-")
+            if values[target] != defaults[target]:
+                out = "; --out is the run folder, --save NAME the export" if target == "out" else ""
+                raise SeqkitError(f"give {new} only ({old} is its old spelling{out})")
+            values[target] = value
+        else:  # a model or training setting
+            new = f"--set {target}={value}"
+            values["set_"] = [f"{target}={value}", *(values["set_"] or [])]  # an explicit --set wins
+        print(f"Warning: `{recipe.task} train {old}` is deprecated; use {new}", file=sys.stderr)
+
+
 def train_command(recipe: TrainRecipe):
     """A function for ``app.command("train")`` that trains ``recipe``'s task."""
     common = _common(recipe)
+    defaults = {name: default for name, default, _ in common} | {p.name: _default(p) for p in recipe.params}
 
     def command(**values):
+        _apply_old_flags(recipe, values, defaults)
         options = {p.name: p.check(values.pop(p.name)) for p in recipe.params}
         arch = values["arch"]
         if arch not in recipe.archs:
@@ -91,6 +121,8 @@ def train_command(recipe: TrainRecipe):
               for name, default, ann in common]
     params += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=_default(p),
                                  annotation=_annotation(p)) for p in recipe.params]
+    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
+               for name, default, ann in _old_flags(recipe, common)]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__name__ = "train"

@@ -37,6 +37,11 @@ class Seq2SeqConfig:
 
     def __post_init__(self, n_layers=None):
         self.n_layer = renamed_setting(self, "n_layers", n_layers, "n_layer", self.n_layer)
+        for name in ("src_vocab", "tgt_vocab", "n_embd", "hidden", "n_layer", "n_head", "max_len"):
+            if getattr(self, name) < 1:  # torch would name its own argument (num_layers, input_size)
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.d_ff < 0 or not 0 <= self.dropout < 1:
+            raise ValueError(f"d_ff must be 0 or more and dropout in [0, 1) (got {self.d_ff}, {self.dropout})")
 
 
 class _Decoding:

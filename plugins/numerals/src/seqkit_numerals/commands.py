@@ -6,15 +6,15 @@ Typer only at module level: torch and num2words are imported inside the commands
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, check_writable, generator_command, info
-from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, renamed, set_threads
+from seqkit import SeqkitError, generator_command, info, train_command
+from seqkit.options import DeviceOption, JsonOption, SeedOption
 
 from .generator import NUM2WORDS, show_words
+from .training import NUMERALS_TRAINING
 
 MAX_EVAL_COUNT = 100_000
 
@@ -93,83 +93,7 @@ def data_command(
 # ---------------------------------------------------------------- seqkit numerals train
 
 
-@numerals_app.command("train")
-def train_command(
-    arch: Annotated[str | None, typer.Option("--arch", help="gru or transformer. [default: gru]")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", hidden=True)] = None,  # old --arch, until 0.5
-    max_: MaxOption = "1e9",
-    size: SizeOption = 100_000,
-    lang: LangOption = "en",
-    sampling: SamplingOption = "digits",
-    negatives: NegOption = 0.05,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Passes over the training set.")] = None,
-    steps: Annotated[int | None, typer.Option("--steps", help="Optimizer steps (default: 5 epochs).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per step.")] = 128,
-    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate (default 2e-3 gru, 1e-3 transformer).")] = None,
-    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Linear warmup steps.")] = 200,
-    schedule: Annotated[str, typer.Option("--schedule", help="constant, cosine or linear.")] = "cosine",
-    eval_every: Annotated[int, typer.Option("--eval-every", min=0, help="Steps between validations (0 = each epoch).")] = 0,
-    n_embd: Annotated[int | None, typer.Option("--n-embd", min=1, help="Embedding / model width.")] = None,
-    hidden: Annotated[int | None, typer.Option("--hidden", min=1, help="GRU hidden size.")] = None,
-    layers: Annotated[int | None, typer.Option("--layers", min=1, help="GRU layers / Transformer layers per stack.")] = None,
-    heads: Annotated[int | None, typer.Option("--heads", min=1, help="Transformer attention heads.")] = None,
-    seed: SeedOption = None,
-    device: DeviceOption = "auto",
-    out: Annotated[str | None, typer.Option("--out", "-o", help="Checkpoint name or .json path (default MODEL-LANG, e.g. gru-en).")] = None,
-    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Folder for the run (last.json, metrics, loss.png).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --run-dir.")] = False,
-    threads: ThreadsOption = 0,
-    balance: Annotated[bool, typer.Option("--balance/--no-balance", help="Repeat numbers of rare digit counts (1-3 digits) in training.")] = True,
-    export: Annotated[str, typer.Option("--export", help="Which weights --out gets: best (lowest validation loss) or last.")] = "best",
-):
-    """Train a gru or transformer model on num2words pairs with core's Trainer."""
-    model = renamed(arch, model, "--arch", "--model", "numerals train") or "gru"
-    from seqkit import data_dir, info, user_checkpoint_path
-
-    from .train import ARCHS, DEFAULT_LR, check_settings
-
-    if model not in ARCHS:
-        raise SeqkitError(f"unknown --arch {model!r}; use {' or '.join(ARCHS)}")
-    spec = _spec(max_, size, lang, sampling, negatives, seed)
-    name = out or f"{model}-{lang}"
-    if "/" in name or name.endswith(".json"):
-        out_path = Path(name).expanduser()
-        if out_path.is_dir():
-            raise SeqkitError(f"--out {name} is a folder; give a .json path such as "
-                              f"{out_path / f'{model}-{lang}.json'}, or a checkpoint name")
-    else:
-        out_path = user_checkpoint_path("numerals", name)  # a plain name: no '/' or '..'
-    run = run_dir or data_dir("runs", "numerals", out_path.stem)
-    overrides = {k: v for k, v in dict(n_embd=n_embd, hidden=hidden, n_layer=layers, n_head=heads).items()
-                 if v is not None}
-    flags = {"hidden": ("--hidden", "transformer"), "n_head": ("--heads", "gru")}  # (flag, ignored by)
-    wrong = [flag for k, (flag, ignored_by) in flags.items() if k in overrides and model == ignored_by]
-    if wrong:
-        raise SeqkitError(f"{', '.join(wrong)} does not apply to --arch {model}")
-    if batch_size < 1 or (steps is not None and steps < 1) or (epochs is not None and epochs < 1):
-        raise SeqkitError("--batch-size, --steps and --epochs must be at least 1")
-    if lr is not None and not (0 < lr < float("inf")):  # the Trainer would name its internal batch size 1
-        raise SeqkitError(f"--lr must be a positive number, not {lr}")
-    check_settings(model, overrides)  # a width the heads do not divide: one line, before the data
-    check_writable(out_path, "--out")  # before training, not after it
-    if not epochs and not steps:
-        epochs = 5
-    set_threads(threads)
-    tc = dict(epochs=epochs, steps=steps, batch_size=batch_size, lr=lr or DEFAULT_LR[model],
-              warmup_steps=warmup, schedule=schedule, eval_every=eval_every, device=device,
-              seed=seed or 0)
-    from .train import train
-
-    result = train(model, spec, out=out_path, run_dir=run, train_config=tc, model_overrides=overrides,
-                   resume=resume, balance=balance, export=export)
-    if result["checkpoint"] is None:
-        info(f"interrupted before the first validation: nothing saved to {out_path} "
-             f"(continue with --resume --run-dir {run})")
-        return
-    t = result["test"]
-    info(f"test split ({t['n']:,} unseen numbers): exact {t['exact']:.2%}, token accuracy {t['token_acc']:.2%}")
-    stopped = f"interrupted at step {result['steps']}; " if result["interrupted"] else ""
-    info(f"{stopped}saved {result['checkpoint']} ({export} weights; run: {run}, loss curve: {run / 'loss.png'})")
+numerals_app.command("train")(train_command(NUMERALS_TRAINING))
 
 
 # ---------------------------------------------------------------- seqkit numerals eval
