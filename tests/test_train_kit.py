@@ -138,3 +138,104 @@ def test_an_arch_from_a_plugin_that_is_not_installed_is_one_error_line():
     app.command("noop")(lambda: None)
     result = CliRunner().invoke(app, ["train", "--arch", "other"])
     assert "no installed plugin registers" in str(result.exception) + result.output
+
+
+# ---------------------------------------------------------------- old flags, default names, own export
+
+def _variant_cli(recipe):
+    class Variant:
+        @hookimpl
+        def register_tasks(self, register):
+            register(seqkit.Task("kit", "a test task"))
+
+        @hookimpl
+        def register_commands(self, app):
+            kit = typer.Typer()
+            kit.command("train")(seqkit.train_command(recipe))
+            app.add_typer(kit, name="kit")
+
+    return lambda *args: run_cli(["kit", "train", *map(str, args)], plugins=[Variant()])
+
+
+def test_deprecated_flags_are_hidden_and_map_onto_a_setting_an_option_or_a_param(tmp_path):
+    import dataclasses
+
+    old = _variant_cli(dataclasses.replace(RECIPE, deprecated={"--hidden": "hidden", "--run-dir": "out",
+                                                               "--taste": "flavour", "--warmup": "warmup_steps"}))
+    r = old("--hidden", "24", "--warmup", "2", "--set", "warmup_steps=3", "--print-config")
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.stdout)
+    assert printed["model"]["hidden"] == 24 and printed["train"]["warmup_steps"] == 3  # an explicit --set wins
+    assert r.stderr.splitlines() == ["Warning: `kit train --hidden` is deprecated; use --set hidden=24",
+                                     "Warning: `kit train --warmup` is deprecated; use --set warmup_steps=2"]
+    r = old("--arch", "gru", "--run-dir", tmp_path / "run", "--taste", "salty", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "run" / "last.json").exists() and PREPARED[0].options == {"flavour": "salty"}
+    assert "`kit train --run-dir` is deprecated; use --out" in r.stderr
+    assert "`kit train --taste` is deprecated; use --flavour" in r.stderr
+    r = old("--run-dir", tmp_path / "a", "--out", tmp_path / "b")
+    assert r.exit_code == 2 and "give --out only (--run-dir is its old spelling" in r.stderr, r.output
+    help_text = old("--help").stdout
+    assert "--flavour" in help_text and not {"--hidden", "--run-dir", "--taste"} & set(help_text.split())
+
+
+def test_save_as_names_the_export_from_the_arch_and_params_and_prepared_export_replaces_the_export(tmp_path):
+    import dataclasses
+
+    calls = []
+
+    def export(result, target, metrics):
+        from seqkit import export_checkpoint
+
+        calls.append(result["steps"])
+        return export_checkpoint(result["best_path"], target, dtype="float16", metrics=metrics)
+
+    def prepare_half(run):
+        return dataclasses.replace(prepare(run), export=export)
+
+    own = _variant_cli(dataclasses.replace(RECIPE, prepare=prepare_half, save_as="{arch}-{flavour}"))
+    r = own("--arch", "gru", "--flavour", "salty", "--out", tmp_path / "run", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.output
+    saved = json.loads(r.stdout)["saved"]
+    assert saved.endswith("kit/gru-salty.json") and calls == [6]
+    meta = json.loads(open(saved).read())
+    assert meta["dtype"] == "float16" and meta["metrics"]["lines"] == 40
+
+
+def test_a_length_the_user_gives_replaces_the_defaults_length():
+    import dataclasses
+
+    from seqkit.train_kit import merge_settings
+
+    recipe = dataclasses.replace(RECIPE, train={"epochs": 5, "batch_size": 8})
+    assert merge_settings(recipe, "gru", None, [], {})[1]["epochs"] == 5
+    _, train = merge_settings(recipe, "gru", None, [], {"steps": 40})
+    assert train["steps"] == 40 and "epochs" not in train  # not "5 epochs or 40 steps, whichever is first"
+    _, train = merge_settings(RECIPE, "gru", {"train": {"epochs": 2}}, [], {})
+    assert train["epochs"] == 2 and "steps" not in train
+    _, train = merge_settings(recipe, "gru", None, ["steps=7", "epochs=1"], {})
+    assert train["steps"] == 7 and train["epochs"] == 1
+
+
+def test_out_as_a_json_file_and_save_as_a_folder_are_one_error_line(tmp_path):
+    r = kit("--out", tmp_path / "m.json")
+    assert r.exit_code == 2 and f"--out is the run folder; to export the model as {tmp_path / 'm.json'}, use --save" in r.stderr
+    (tmp_path / "models").mkdir()
+    r = kit("--out", tmp_path / "run", "--save", tmp_path / "models")
+    assert r.exit_code == 2 and "is a folder" in r.stderr and not (tmp_path / "models.json").exists()
+    assert PREPARED == [] and not (tmp_path / "run").exists()
+
+
+def test_the_seed_fixes_the_initial_weights(tmp_path):
+    """The model is built after the data is read, in the same process as earlier runs: without
+    seeding there, two runs with one --seed started from different weights."""
+    from seqkit import load_checkpoint
+
+    def weights(i, seed):
+        r = kit("--arch", "gru", "--out", tmp_path / f"run{i}", "--save", tmp_path / f"m{i}.json", "--seed", seed,
+                "--device", "cpu", "--set", "lr=1e-9")
+        assert r.exit_code == 0, r.output
+        return load_checkpoint(tmp_path / f"m{i}.json").model.state_dict()
+
+    a, b, c = weights(0, 3), weights(1, 3), weights(2, 4)
+    assert all(a[k].equal(b[k]) for k in a) and not all(a[k].equal(c[k]) for k in a)
