@@ -129,13 +129,19 @@ def test_train_eval_and_data_commands(gru, tmp_path):
     assert json.loads(out.read_text())["dtype"] == "float16"
     r = cli("numerals", "eval", "--model", gru, "-n", "20", "--json")
     assert r.exit_code == 0, r.output
-    rows = json.loads(r.stdout)[0]["rows"]
+    report = json.loads(r.stdout)
+    assert {k: report[k] for k in ("count", "seed", "errors_shown")} == {"count": 20, "seed": 0, "errors_shown": 0}
+    assert set(report["models"][0]) == {"model", "path", "backend", "trained_range", "data", "rows"}
+    rows = report["models"][0]["rows"]
     assert rows[0]["set"].startswith("test split") and rows[0]["n"] == 50
     assert [row["n"] for row in rows[1:]] == [1000, 20, 1, 1]  # 0..999 all in the data: no unseen set
     assert rows[1]["set"].startswith("every integer in [0, 1000)")
     assert rows[3]["set"] == "101,001,001,001 (out of range)"
-    r = cli("numerals", "eval", "--model", gru, "-n", "20")
-    assert r.exit_code == 0 and "exact match" in r.stdout
+    r = cli("numerals", "eval", "--model", gru, "-n", "20", "--errors", "1")
+    assert r.exit_code == 0 and "exact match" in r.stdout and "gru: trained on 0 <= n < 10^3 (1,000 numbers" in r.stdout
+    assert "  101001001001: got '" in r.stdout and "want 'one hundred and one billion, one million," in r.stdout
+    r = cli("numerals", "eval", "--model", gru, "--limit", "3", "--json")
+    assert r.exit_code == 0 and [row["n"] for row in json.loads(r.stdout)["models"][0]["rows"]] == [3, 3, 3, 1, 1]
     r = cli("numerals", "data", "--max", "1000", "--size", "100", "--json")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
@@ -185,7 +191,9 @@ def test_shipped_models_are_exact_on_the_probes_and_small_numbers(model):
     (["train", "--steps", "2", "--data", "pairs.tsv"], "numerals makes its data with num2words"),
     (["train", "--steps", "2", "--save-weights", "lats"], "--save-weights must be one of best, last"),
     (["eval", "-n", "-5"], "--count must be at least 1"),
-    (["eval", "-n", "100000000"], "--count"),
+    (["eval", "-n", "100000000"], "--count must be at most 100000, not 100000000"),
+    (["eval", "--errors", "-1"], "--errors must be at least 0"),
+    (["eval", "--data", "x.tsv"], "--data is not used"),
 ])
 def test_bad_training_and_eval_options_fail_before_any_work(gru, tmp_path, args, message, monkeypatch):
     import seqkit_numerals.data

@@ -10,13 +10,12 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, generator_command, info, train_command
-from seqkit.options import DeviceOption, JsonOption, SeedOption
+from seqkit import eval_command, generator_command, info, train_command
+from seqkit.options import JsonOption, SeedOption
 
+from .evaluate import NUMERALS_EVAL
 from .generator import NUM2WORDS, show_words
-from .training import NUMERALS_TRAINING
-
-MAX_EVAL_COUNT = 100_000
+from .training import NUMERALS_TRAINING, data_spec
 
 numerals_app = typer.Typer(help="Numbers as words: build the num2words data, train and evaluate models.",
                            no_args_is_help=True)
@@ -27,14 +26,6 @@ LangOption = Annotated[str, typer.Option("--lang", help="Any language num2words 
 SamplingOption = Annotated[str, typer.Option(
     "--sampling", help="digits: every digit count equally often, zero groups common; uniform: uniform over the range.")]
 NegOption = Annotated[float, typer.Option("--negatives", help="Share of negative numbers (0 = none).")]
-
-
-def _spec(max_: str, size: int, lang: str, sampling: str, negatives: float, seed: int | None):
-    from .data import DataSpec
-    from .numbers import check_lang, parse_bound
-
-    return DataSpec(lang=check_lang(lang), max=parse_bound(max_), size=size, sampling=sampling,
-                    negatives=negatives, seed=seed or 0)
 
 
 # ---------------------------------------------------------------- seqkit num2words
@@ -65,7 +56,7 @@ def data_command(
     from .data import build_pairs, cache_path, split_pairs, target_tokenizer
     from .numbers import describe_range
 
-    spec = _spec(max_, size, lang, sampling, negatives, seed)
+    spec = data_spec({"max": max_, "size": size, "lang": lang, "sampling": sampling, "negatives": negatives}, seed or 0)
     pairs = build_pairs(spec)
     splits = split_pairs(pairs, spec)
     tok = target_tokenizer(w for _, w in splits["train"])
@@ -99,57 +90,4 @@ numerals_app.command("train")(train_command(NUMERALS_TRAINING))
 # ---------------------------------------------------------------- seqkit numerals eval
 
 
-@numerals_app.command("eval")
-def eval_command(
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Checkpoint name or path; repeat for several (default gru and transformer).")] = None,
-    count: Annotated[int, typer.Option("--count", "-n", help="Numbers in each generated set (uniform, out of range).")] = 1000,
-    seed: SeedOption = None,
-    errors: Annotated[int, typer.Option("--errors", help="Show this many wrong answers per set.")] = 0,
-    as_json: JsonOption = False,
-    device: DeviceOption = "auto",
-):
-    """Exact-match and token accuracy on unseen in-range numbers and beyond the trained range."""
-    if count < 1 or errors < 0:
-        raise SeqkitError("--count must be at least 1 and --errors at least 0")
-    if count > MAX_EVAL_COUNT:
-        raise SeqkitError(f"--count is at most {MAX_EVAL_COUNT:,}, not {count:,} (num2words and each model "
-                          "write every number of the uniform and out-of-range sets, a few thousand a second)")
-    import torch
-
-    from .evaluate import evaluate
-    from .numbers import describe_range
-    from .translate import Translator
-
-    torch.set_num_threads(1)  # batches of 512 short sequences: extra threads mostly wait
-    results = []
-    for name in model or ["gru", "transformer"]:
-        tr = Translator.load(name, device=device)
-        rows = evaluate(tr, count=count, seed=1 if seed is None else seed)
-        results.append({"model": tr.name, "path": str(tr.path), "backend": tr.backend,
-                        "trained_range": [tr.spec.low, tr.spec.max],
-                        "data": tr.spec.to_dict(), "rows": rows, "tr": tr})
-    if as_json:
-        for r in results:
-            r.pop("tr")
-            for row in r["rows"]:
-                row["errors"] = [list(e) for e in row["errors"][:errors or 20]]
-        typer.echo(json.dumps(results, ensure_ascii=False, indent=1))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    for r in results:
-        tr = r["tr"]
-        table = Table(title=f"{r['model']}: trained on {describe_range(tr.spec.low, tr.spec.max)} "
-                            f"({tr.spec.size:,} numbers, {tr.spec.sampling})")
-        for col in ("set", "n", "exact match", "token accuracy", "first error"):
-            table.add_column(col, justify="right" if col in ("n", "exact match", "token accuracy") else "left")
-        for row in r["rows"]:
-            err = row["errors"][0] if row["errors"] else None
-            table.add_row(row["set"], f"{row['n']:,}", f"{row['exact']:.2%}", f"{row['token_acc']:.2%}",
-                          f"{err[0]}: {err[1]}" if err else "")
-        console.print(table)
-        for row in r["rows"] if errors else []:
-            for n, got, want in row["errors"][:errors]:
-                console.print(f"  {n}: got {got!r}\n  {' ' * len(str(n))}  want {want!r}", markup=False)
+numerals_app.command("eval")(eval_command(NUMERALS_EVAL))
