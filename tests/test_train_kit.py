@@ -39,6 +39,9 @@ RECIPE = TrainRecipe(
 
 
 class KitPlugin:
+    def __init__(self, recipe=None):
+        self.recipe = recipe or RECIPE
+
     @hookimpl
     def register_tasks(self, register):
         register(seqkit.Task("kit", "a test task"))
@@ -46,7 +49,7 @@ class KitPlugin:
     @hookimpl
     def register_commands(self, app):
         kit = typer.Typer()
-        kit.command("train")(seqkit.train_command(RECIPE))
+        kit.command("train")(seqkit.train_command(self.recipe))
         app.add_typer(kit, name="kit")
 
 
@@ -143,18 +146,7 @@ def test_an_arch_from_a_plugin_that_is_not_installed_is_one_error_line():
 # ---------------------------------------------------------------- old flags, default names, own export
 
 def _variant_cli(recipe):
-    class Variant:
-        @hookimpl
-        def register_tasks(self, register):
-            register(seqkit.Task("kit", "a test task"))
-
-        @hookimpl
-        def register_commands(self, app):
-            kit = typer.Typer()
-            kit.command("train")(seqkit.train_command(recipe))
-            app.add_typer(kit, name="kit")
-
-    return lambda *args: run_cli(["kit", "train", *map(str, args)], plugins=[Variant()])
+    return lambda *args: run_cli(["kit", "train", *map(str, args)], plugins=[KitPlugin(recipe)])
 
 
 def test_deprecated_flags_are_hidden_and_map_onto_a_setting_an_option_or_a_param(tmp_path):
