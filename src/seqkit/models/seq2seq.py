@@ -37,11 +37,13 @@ class Seq2SeqConfig:
 
     def __post_init__(self, n_layers=None):
         self.n_layer = renamed_setting(self, "n_layers", n_layers, "n_layer", self.n_layer)
-        for name in ("src_vocab", "tgt_vocab", "n_embd", "hidden", "n_layer", "n_head", "max_len"):
-            if getattr(self, name) < 1:  # torch would name its own argument (num_layers, input_size)
-                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.d_ff < 0 or not 0 <= self.dropout < 1:
-            raise ValueError(f"d_ff must be 0 or more and dropout in [0, 1) (got {self.d_ff}, {self.dropout})")
+        for name, low in (("src_vocab", 1), ("tgt_vocab", 1), ("n_embd", 1), ("hidden", 1), ("n_layer", 1),
+                          ("n_head", 1), ("max_len", 1), ("d_ff", 0)):  # torch names its own (num_layers ...)
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be a whole number of at least {low}, not {value!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), not {self.dropout!r}")
 
 
 class _Decoding:

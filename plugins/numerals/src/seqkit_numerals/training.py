@@ -48,10 +48,22 @@ def data_spec(options: dict, seed: int):
                     sampling=options["sampling"], negatives=options["negatives"], seed=seed)
 
 
+def check_model(run) -> None:
+    """Before the data is built: settings the architecture does not use, and what only building
+    the model finds (a Transformer's n_embd 128 that n_head 3 does not divide)."""
+    from seqkit import get_model_type
+
+    wrong = [k for k in IGNORED[run.arch] if k in run.model]
+    if wrong:
+        raise SeqkitError(f"{', '.join(wrong)} does not apply to --arch {run.arch}")
+    model_type = get_model_type(NUMERALS_TRAINING.archs[run.arch].model_type)
+    model_type.build(model_type.make_config({**run.model, "src_vocab": 8, "tgt_vocab": 8}))
+
+
 def prepare(run) -> Prepared:
     """The num2words pairs of the run's spec: training batches of one length, the validation
     split, the tokenizers, and the test-split score and float16 export after training."""
-    from seqkit import get_model_type, info, seq2seq_loss
+    from seqkit import info, seq2seq_loss
 
     from .data import (
         Collate,
@@ -68,11 +80,7 @@ def prepare(run) -> Prepared:
     if run.data is not None:
         raise SeqkitError("numerals makes its data with num2words: choose it with --max, --size, --lang, "
                           "--sampling and --negatives, not --data")
-    wrong = [k for k in IGNORED[run.arch] if k in run.model]
-    if wrong:
-        raise SeqkitError(f"{', '.join(wrong)} does not apply to --arch {run.arch}")
-    model_type = get_model_type(NUMERALS_TRAINING.archs[run.arch].model_type)  # a bad setting fails before the data:
-    model_type.build(model_type.make_config({**run.model, "src_vocab": 8, "tgt_vocab": 8}))  # n_head 3, hidden 0
+    check_model(run)
     spec, balance = data_spec(run.options, run.seed), run.options["balance"]
     splits = load_splits(spec)
     src_tok, tgt_tok = source_tokenizer(), target_tokenizer(w for _, w in splits["train"])
