@@ -20,7 +20,6 @@ LONG = {
     ("plugins/abc/src/seqkit_abc/commands.py", "evaluate"),
     ("plugins/abc/src/seqkit_abc/commands.py", "train"),
     ("plugins/abc/src/seqkit_abc/commands.py", "heatmap"),
-    ("plugins/numerals/src/seqkit_numerals/commands.py", "train_command"),
 }
 
 

@@ -39,6 +39,9 @@ RECIPE = TrainRecipe(
 
 
 class KitPlugin:
+    def __init__(self, recipe=None):
+        self.recipe = recipe or RECIPE
+
     @hookimpl
     def register_tasks(self, register):
         register(seqkit.Task("kit", "a test task"))
@@ -46,7 +49,7 @@ class KitPlugin:
     @hookimpl
     def register_commands(self, app):
         kit = typer.Typer()
-        kit.command("train")(seqkit.train_command(RECIPE))
+        kit.command("train")(seqkit.train_command(self.recipe))
         app.add_typer(kit, name="kit")
 
 
@@ -140,81 +143,93 @@ def test_an_arch_from_a_plugin_that_is_not_installed_is_one_error_line():
     assert "no installed plugin registers" in str(result.exception) + result.output
 
 
-# ---------------------------------------------------------------- old spellings, export steps, budgets
+# ---------------------------------------------------------------- old flags, default names, own export
 
-EXPORTED = []
-
-
-def prepare_half(run):
-    prepared = prepare(run)
-    prepared.export_dtype = "float16"
-    prepared.after_export = EXPORTED.append
-    return prepared
+def _variant_cli(recipe):
+    return lambda *args: run_cli(["kit", "train", *map(str, args)], plugins=[KitPlugin(recipe)])
 
 
-OLD = TrainRecipe(task="kit", prepare=prepare_half, archs=RECIPE.archs, train=RECIPE.train,
-                  deprecated={"--model": "arch", "--hidden": "hidden", "--patience": "patience"})
+def test_deprecated_flags_are_hidden_and_map_onto_a_setting_an_option_or_a_param(tmp_path):
+    import dataclasses
 
-
-class OldKitPlugin(KitPlugin):
-    @hookimpl
-    def register_commands(self, app):
-        kit = typer.Typer()
-        kit.command("train")(seqkit.train_command(OLD))
-        app.add_typer(kit, name="kit")
-
-
-def old_kit(*args):
-    return run_cli(["kit", "train", *map(str, args)], plugins=[OldKitPlugin()])
-
-
-def test_old_spellings_are_hidden_and_say_what_they_are_now():
-    r = old_kit("--help")
-    assert "--hidden" not in r.stdout and "--patience" not in r.stdout and "--arch" in r.stdout
-    r = old_kit("--model", "gru", "--hidden", 24, "--patience", 3, "--set", "steps=2", "--print-config")
+    old = _variant_cli(dataclasses.replace(RECIPE, deprecated={"--hidden": "hidden", "--run-dir": "out",
+                                                               "--taste": "--flavour", "--warmup": "warmup_steps"}))
+    r = old("--hidden", "24", "--warmup", "2", "--set", "warmup_steps=3", "--print-config")
     assert r.exit_code == 0, r.output
     printed = json.loads(r.stdout)
-    assert printed["arch"] == "gru" and printed["model"]["hidden"] == 24 and printed["train"]["patience"] == 3
-    assert r.stderr.splitlines() == ["Warning: `kit train --model` is deprecated; use --arch",
-                                     "Warning: `kit train --hidden` is deprecated; use --set hidden=24",
-                                     "Warning: `kit train --patience` is deprecated; use --set patience=3"]
-    r = old_kit("--hidden", 24, "--set", "hidden=32", "--print-config")  # the new spelling wins
-    assert json.loads(r.stdout)["model"]["hidden"] == 32
-    r = old_kit("--arch", "gru", "--model", "gru")
-    assert r.exit_code == 2 and "give --arch only (--model is its old spelling)" in r.stderr and PREPARED == []
-
-
-def test_export_dtype_and_after_export(tmp_path):
-    EXPORTED.clear()
-    r = old_kit("--out", tmp_path / "run", "--save", tmp_path / "m.json", "--device", "cpu")
+    assert printed["model"]["hidden"] == 24 and printed["train"]["warmup_steps"] == 3  # an explicit --set wins
+    assert r.stderr.splitlines() == ["Warning: `kit train --hidden` is deprecated; use --set hidden=24",
+                                     "Warning: `kit train --warmup` is deprecated; use --set warmup_steps=2"]
+    r = old("--arch", "gru", "--run-dir", tmp_path / "run", "--taste", "salty", "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
-    assert json.loads((tmp_path / "m.json").read_text())["dtype"] == "float16"
-    assert EXPORTED == [tmp_path / "m.json"]
+    assert (tmp_path / "run" / "last.json").exists() and PREPARED[0].options == {"flavour": "salty"}
+    assert "`kit train --run-dir` is deprecated; use --out" in r.stderr
+    assert "`kit train --taste` is deprecated; use --flavour" in r.stderr
+    r = old("--run-dir", tmp_path / "a", "--out", tmp_path / "b")
+    assert r.exit_code == 2 and "give --out only (--run-dir is its old spelling" in r.stderr, r.output
+    help_text = old("--help").stdout
+    assert "--flavour" in help_text and not {"--hidden", "--run-dir", "--taste"} & set(help_text.split())
 
 
-def test_a_budget_flag_replaces_the_defaults_other_budget(tmp_path):
+def test_save_as_names_the_export_from_the_arch_and_params_and_prepared_export_replaces_the_export(tmp_path):
+    import dataclasses
+
+    calls = []
+
+    def export(result, target, metrics):
+        from seqkit import export_checkpoint
+
+        calls.append(result["steps"])
+        return export_checkpoint(result["best_path"], target, dtype="float16", metrics=metrics)
+
+    def prepare_half(run):
+        return dataclasses.replace(prepare(run), export=export)
+
+    own = _variant_cli(dataclasses.replace(RECIPE, prepare=prepare_half, save_as="{arch}-{flavour}"))
+    r = own("--arch", "gru", "--flavour", "salty", "--out", tmp_path / "run", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.output
+    saved = json.loads(r.stdout)["saved"]
+    assert saved.endswith("kit/gru-salty.json") and calls == [6]
+    meta = json.loads(open(saved).read())
+    assert meta["dtype"] == "float16" and meta["metrics"]["lines"] == 40
+
+
+def test_a_length_the_user_gives_replaces_the_defaults_length():
+    import dataclasses
+
     from seqkit.train_kit import merge_settings
 
-    recipe = TrainRecipe(task="kit", prepare=prepare, archs=RECIPE.archs, train={"epochs": 3, "steps": 6})
-    _, train = merge_settings(recipe, "gru", None, [], {"steps": 50})
-    assert train["steps"] == 50 and "epochs" not in train  # --steps 50 means 50 steps
-    _, train = merge_settings(recipe, "gru", None, [], {"epochs": 9})
-    assert train["epochs"] == 9 and "steps" not in train
-    _, train = merge_settings(recipe, "gru", {"train": {"epochs": 2}}, [], {"steps": 50})
-    assert train == {"epochs": 2, "steps": 50}  # a budget from --config stays
-    _, train = merge_settings(recipe, "gru", None, [], {"steps": 50, "epochs": 1})
-    assert train == {"epochs": 1, "steps": 50}
+    recipe = dataclasses.replace(RECIPE, train={"epochs": 5, "batch_size": 8})
+    assert merge_settings(recipe, "gru", None, [], {})[1]["epochs"] == 5
+    _, train = merge_settings(recipe, "gru", None, [], {"steps": 40})
+    assert train["steps"] == 40 and "epochs" not in train  # not "5 epochs or 40 steps, whichever is first"
+    _, train = merge_settings(RECIPE, "gru", {"train": {"epochs": 2}}, [], {})
+    assert train["epochs"] == 2 and "steps" not in train
+    _, train = merge_settings(recipe, "gru", None, ["steps=7", "epochs=1"], {})
+    assert train["steps"] == 7 and train["epochs"] == 1
+
+
+def test_out_as_a_json_file_and_save_as_a_folder_are_one_error_line(tmp_path):
+    r = kit("--out", tmp_path / "m.json")
+    assert r.exit_code == 2 and f"--out is the run folder; to export the model as {tmp_path / 'm.json'}, use --save" in r.stderr
+    (tmp_path / "models").mkdir()
+    r = kit("--out", tmp_path / "run", "--save", tmp_path / "models")
+    assert r.exit_code == 2 and "is a folder" in r.stderr and not (tmp_path / "models.json").exists()
+    assert PREPARED == [] and not (tmp_path / "run").exists()
 
 
 def test_the_seed_fixes_the_initial_weights(tmp_path):
+    """The model is built after the data is read, in the same process as earlier runs: without
+    seeding there, two runs with one --seed started from different weights."""
     from seqkit import load_checkpoint
 
-    for name in ("a", "b", "c"):
-        seed = 1 if name == "c" else 0
-        r = kit("--arch", "gru", "--steps", 1, "--set", "eval_every=1", "--lr", 1e-9, "--seed", seed,
-                "--out", tmp_path / name, "--save", tmp_path / f"{name}.json", "--device", "cpu")
+    def weights(i, seed):
+        r = kit("--arch", "gru", "--out", tmp_path / f"run{i}", "--save", tmp_path / f"m{i}.json", "--seed", seed,
+                "--device", "cpu", "--set", "lr=1e-9")
         assert r.exit_code == 0, r.output
-    a, b, c = (load_checkpoint(tmp_path / f"{n}.json").model.state_dict() for n in "abc")
+        return load_checkpoint(tmp_path / f"m{i}.json").model.state_dict()
+
+    a, b, c = weights(0, 3), weights(1, 3), weights(2, 4)
     assert all(a[k].equal(b[k]) for k in a) and not all(a[k].equal(c[k]) for k in a)
 
 
@@ -225,12 +240,8 @@ def test_the_seed_fixes_the_initial_weights(tmp_path):
     (["--set", "dropout=1"], "dropout must be a number in [0, 1), not 1"),
 ])
 def test_sizes_below_one_are_one_error_line(args, message, tmp_path):
+    """RNNConfig and TransformerConfig check their sizes (check_sizes): before, hidden=0 failed in
+    torch after the data was read, and a Transformer's n_embd=0 or n_head=0 was a traceback."""
     r = kit(*args, "--out", tmp_path / "run")
     assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output, r.output
     assert PREPARED == [] and not (tmp_path / "run").exists()
-
-
-def test_save_to_a_folder_is_one_error_line(tmp_path):
-    (tmp_path / "models").mkdir()
-    r = kit("--save", tmp_path / "models", "--out", tmp_path / "run")
-    assert r.exit_code == 2 and "is a folder; give a .json path such as" in r.stderr and PREPARED == []

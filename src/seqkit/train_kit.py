@@ -44,9 +44,10 @@ class Prepared:
     ``config`` holds the model settings the data decides (``vocab_size``, ``pad_id`` ...);
     ``tokenizer``, ``data`` (a description) and ``extra`` go into the checkpoint; ``collate``,
     ``loss_fn`` and ``evaluator`` go to the :class:`~seqkit.Trainer`; ``metrics(result)`` adds
-    numbers to the exported checkpoint and the summary. ``export_dtype`` casts the exported
-    weights (``"float16"`` halves the file); ``after_export(path)`` runs once the export is
-    written (e.g. ``export_onnx``).
+    numbers to the exported checkpoint and the summary. ``export(result, target, metrics)``, where
+    a task exports otherwise (float16, ONNX graphs, its last weights), replaces the default
+    ``export_checkpoint(result["best_path"], target, metrics=metrics)`` and returns the saved path;
+    it is called only after a validation, like the default.
     """
 
     train_set: Any
@@ -59,8 +60,7 @@ class Prepared:
     loss_fn: Callable | None = None
     evaluator: Callable | None = None
     metrics: Callable[[dict], dict] | None = None
-    export_dtype: str | None = None
-    after_export: Callable[[Path], Any] | None = None
+    export: Callable[[dict, Path, dict], Any] | None = None  # (result, target, metrics) -> the saved path
 
 
 @dataclass
@@ -68,10 +68,11 @@ class TrainRecipe:
     """A task's training: ``prepare(run) -> Prepared`` (or ``"module:function"``) reads the data
     for a :class:`TrainRun`; ``archs`` are what ``--arch`` chooses from; ``params`` are the task's
     own options (they arrive in ``run.options``); ``train`` holds the task's training defaults;
-    ``save_as`` names the export when ``--save`` is not given (default: the architecture);
-    ``deprecated`` maps old option spellings, kept one release as hidden options, onto what they
-    mean now: ``{"--hidden": "hidden"}`` (a setting, as ``--set hidden=VALUE``) or
-    ``{"--model": "arch"}`` (``--arch``); each use prints a one-line deprecation."""
+    ``save_as`` names the export when ``--save`` is not given (default: the architecture; ``{arch}``
+    and ``{name}`` of a param in it are filled in, e.g. ``"{arch}-{lang}"``); ``deprecated`` maps
+    old flags, kept one release as hidden options that print a one-line deprecation, onto what they
+    are now: a model or training setting (``{"--layers": "n_layer"}``, as ``--set n_layer=V``), a
+    common option (``{"--run-dir": "out"}`` or ``"--out"``) or one of the params."""
 
     task: str
     prepare: Any
@@ -81,7 +82,7 @@ class TrainRecipe:
     train: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     save_as: str = ""  # the export's default name (default: the architecture's name)
-    deprecated: dict[str, str] = field(default_factory=dict)  # old flag -> "arch" or a setting
+    deprecated: dict[str, str] = field(default_factory=dict)  # old flag -> setting, option or param
 
     def __post_init__(self):
         if not self.archs:
@@ -136,8 +137,7 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
     """The model settings and training config of a run, later sources winning: the
     architecture's defaults, the recipe's and the architecture's training defaults, ``--config``,
     the common flags (``--steps`` ...), then ``--set``. Every key must be a setting of the model
-    type or of :class:`~seqkit.TrainConfig`. A budget given as a flag alone (``--steps`` without
-    ``--epochs``, or the reverse) replaces the defaults' other budget (not one from ``--config``)."""
+    type or of :class:`~seqkit.TrainConfig`."""
     from .registry import get_model_type
 
     chosen = recipe.archs[arch]
@@ -147,10 +147,9 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
 
     renamed = getattr(get_model_type(chosen.model_type).resolve().config_class, "RENAMED", {})
 
-    configured = set()
+    given = set()  # training keys the user gave
 
     def put(key: str, value, where: str):
-        configured.add(key)
         if key in renamed and renamed[key] in model_keys:
             print(f"Warning: the model setting {key!r} is deprecated; use {renamed[key]!r}", file=sys.stderr)
             key = renamed[key]
@@ -158,6 +157,7 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
             model[key] = value
         elif key in train_keys:
             train[key] = value
+            given.add(key)
         else:
             raise SeqkitError(f"{where}: {key!r} is not a setting of {chosen.model_type} nor of training; "
                               f"model: {', '.join(sorted(model_keys))}; training: {', '.join(sorted(train_keys))}")
@@ -168,17 +168,17 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
                 put(k, v, f"--config [{section}]")
         else:
             put(section, values, "--config")
-    given = [k for k in ("steps", "epochs") if flags.get(k) is not None]
-    if len(given) == 1:
-        other = "epochs" if given == ["steps"] else "steps"
-        if other not in configured:
-            train.pop(other, None)
     train.update({k: v for k, v in flags.items() if v is not None})
+    given.update(k for k, v in flags.items() if v is not None)
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise SeqkitError(f"--set takes key=value, not {item!r}")
         put(key.strip(), parse_value(value.strip()), f"--set {item}")
+    lengths = {"steps", "epochs"}
+    if lengths & given:  # a length the user gives replaces the defaults' length, not caps it
+        for key in lengths - given:
+            train.pop(key, None)
     return model, train
 
 
@@ -227,12 +227,15 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
     train_config = check_settings(recipe, arch, model_settings, train_settings)
     if resume and out is None:
         raise SeqkitError("--resume needs the --out folder of the run to continue")
+    if out is not None and Path(out).suffix == ".json":  # the old meaning of --out in some plugins
+        raise SeqkitError(f"--out is the run folder; to export the model as {out}, use --save {out}")
     if out is None:
         from .data import data_dir
 
         out = data_dir("runs", recipe.task) / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_run_folder(out, resume)
-    target = _save_target(save, recipe.task, recipe.save_as or arch, user_checkpoint_path)
+    default = (recipe.save_as or arch).format(arch=arch, **options)
+    target = _save_target(save, recipe.task, default, user_checkpoint_path)
     check_writable(target, "--save")
     set_threads(threads)
     run = TrainRun(Path(data) if data is not None else None, arch, options, model_settings,
@@ -305,10 +308,10 @@ def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepa
         return summary
     metrics = {k: v for k, v in {"val_loss": summary.get("best_val_loss"), "steps": result["steps"],
                                  **extra}.items() if v is not None}
-    saved = export_checkpoint(trainer.best_path, target, dtype=prepared.export_dtype, metrics=metrics)
-    summary["saved"] = str(saved)
-    if prepared.after_export is not None:
-        prepared.after_export(saved)
+    if prepared.export is not None:
+        summary["saved"] = str(prepared.export(result, target, metrics))
+    else:
+        summary["saved"] = str(export_checkpoint(trainer.best_path, target, metrics=metrics))
     if result["interrupted"]:
         print(f"interrupted at step {result['steps']}: the best validated model so far is saved", file=sys.stderr)
     return summary

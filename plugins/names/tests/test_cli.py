@@ -253,7 +253,7 @@ def test_train_model_is_the_old_spelling_of_arch(tiny_folder, tmp_path):
     r = run("train", "--model", "gru", "--heads", 2, "--data", tiny_folder)
     assert r.exit_code == 2 and "`names train --model` is deprecated; use --arch" in r.stderr
     assert "'n_head' is not a setting of rnn-lm" in r.stderr
-    r = run("train", "--arch", "gru", "--model", "rnn", "--data", tiny_folder)
+    r = run("train", "--arch", "lstm", "--model", "rnn", "--data", tiny_folder)
     assert r.exit_code == 2 and "give --arch only (--model is its old spelling)" in r.stderr
 
 

@@ -69,7 +69,7 @@ def prepare(run) -> Prepared:
     """The names folder (``--data``, else the tutorial's data), split as ``eval`` splits it."""
     import time
 
-    from seqkit import export_onnx, info
+    from seqkit import export_checkpoint, export_onnx, info
 
     from .data import HELD_OUT, SPLIT_SEED, load_folder, resolve_data
     from .train import make_tokenizer
@@ -99,9 +99,14 @@ def prepare(run) -> Prepared:
                 "train_cpu_seconds": round(time.process_time() - cpu0, 1), "epochs": result["epochs"],
                 **({"val_acc": result.get("best_val_acc")} if classifier else {})}
 
+    def export(result: dict, target, metrics: dict):
+        dtype = None if run.options["float32"] else "float16"
+        path = export_checkpoint(result["best_path"], target, dtype=dtype, metrics=metrics)
+        export_onnx(path, strict=False)  # its graphs for ONNX Runtime (torch serves a model without)
+        return path
+
     return Prepared(*sets, config=config, tokenizer=tok, data=data.describe(), extra=extra, collate=collate,
-                    loss_fn=loss_fn, metrics=metrics, export_dtype=None if run.options["float32"] else "float16",
-                    after_export=lambda path: export_onnx(path, strict=False))  # graphs for ONNX Runtime
+                    loss_fn=loss_fn, metrics=metrics, export=export)
 
 
 def _generator_sets(train_pairs, val_pairs, tok, n: int, run, extra: dict):
