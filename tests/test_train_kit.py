@@ -138,3 +138,77 @@ def test_an_arch_from_a_plugin_that_is_not_installed_is_one_error_line():
     app.command("noop")(lambda: None)
     result = CliRunner().invoke(app, ["train", "--arch", "other"])
     assert "no installed plugin registers" in str(result.exception) + result.output
+
+
+# ---------------------------------------------------------------- old flags, export dtype, save_as, on_eval
+
+EVALS = []
+
+
+def prepare_reporting(run):
+    prepared = prepare(run)
+    prepared.on_eval = EVALS.append
+    return prepared
+
+
+OLD = TrainRecipe(
+    task="kit", prepare=prepare_reporting, archs=RECIPE.archs, train=RECIPE.train,
+    save_as="my-{arch}", export_dtype="float16",
+    deprecated={"--model": "--arch", "--hidden": "hidden", "--patience": "patience"},
+)
+
+
+class OldKitPlugin:
+    @hookimpl
+    def register_tasks(self, register):
+        register(seqkit.Task("kit", "a test task"))
+
+    @hookimpl
+    def register_commands(self, app):
+        kit = typer.Typer()
+        kit.command("train")(seqkit.train_command(OLD))
+        app.add_typer(kit, name="oldkit")
+
+
+def oldkit(*args):
+    return run_cli(["oldkit", "train", *map(str, args)], plugins=[OldKitPlugin()])
+
+
+def test_deprecated_flags_are_hidden_and_map_onto_the_new_spelling(tmp_path):
+    r = oldkit("--model", "gru", "--hidden", "24", "--patience", "2", "--set", "patience=3", "--print-config")
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.stdout)
+    assert printed["arch"] == "gru" and printed["model"]["hidden"] == 24
+    assert printed["train"]["patience"] == 3  # --set, given explicitly, wins over the old flag
+    assert r.stderr.splitlines() == ["Warning: `kit train --model` is deprecated; use --arch",
+                                     "Warning: `kit train --hidden` is deprecated; use --set hidden=24",
+                                     "Warning: `kit train --patience` is deprecated; use --set patience=2"]
+    assert "--hidden" not in oldkit("--help").stdout
+    r = oldkit("--arch", "tiny-transformer", "--model", "gru")
+    assert r.exit_code == 2 and "give --arch only (--model is its old spelling)" in r.stderr
+    r = oldkit("--hidden", "lots", "--out", tmp_path / "run")
+    assert r.exit_code == 2 and "hidden must be an integer, not 'lots'" in r.stderr and PREPARED == []
+
+
+def test_export_dtype_save_as_and_on_eval(tmp_path):
+    EVALS.clear()
+    r = oldkit("--arch", "gru", "--out", tmp_path / "run", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.output
+    saved = json.loads(r.stdout)["saved"]
+    assert saved.endswith("kit/my-gru.json")  # save_as "my-{arch}"
+    assert json.loads(open(saved).read())["dtype"] == "float16"
+    assert json.loads((tmp_path / "run" / "best.json").read_text())["dtype"] != "float16"
+    assert [row["step"] for row in EVALS] == [3, 6] and all("val_loss" in row for row in EVALS)
+
+
+def test_the_seed_fixes_the_initial_weights(tmp_path):
+    from seqkit import load_checkpoint
+
+    weights = []
+    for i, seed in enumerate((5, 5, 6)):
+        r = kit("--arch", "gru", "--out", tmp_path / f"run{i}", "--save", tmp_path / f"m{i}.json",
+                "--steps", "1", "--set", "eval_every=1", "--seed", seed, "--device", "cpu")
+        assert r.exit_code == 0, r.output
+        weights.append(load_checkpoint(tmp_path / f"m{i}.json").model.state_dict())
+    same = [all(bool((a[k] == b[k]).all()) for k in a) for a, b in ((weights[0], weights[1]), (weights[0], weights[2]))]
+    assert same == [True, False]

@@ -27,7 +27,7 @@ SETTING_FLAGS = ("--hidden", "--layers", "--heads", "--embd", "--n-embd", "--dro
 
 KNOWN = {
     ("numerals train", "save"),
-    ("abc train", "set"), ("names train", "set"), ("numerals train", "set"),
+    ("names train", "set"), ("numerals train", "set"),
 }
 
 

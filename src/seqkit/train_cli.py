@@ -21,12 +21,13 @@ from .train_kit import TrainRecipe, check_settings, merge_settings, read_config_
 
 def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
     archs = ", ".join(recipe.archs)
+    save_as = recipe.save_as.replace("{arch}", "ARCH") if recipe.save_as else "the architecture's name"
     opt = typer.Option
     return [
         ("arch", recipe.default_arch, Annotated[str, opt("--arch", help=f"Architecture to train: {archs}.")]),
         ("data", None, Annotated[Path | None, opt("--data", help="Data folder or file.")]),
         ("out", None, Annotated[Path | None, opt("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png). [default: a new folder under seqkit's data folder]")]),
-        ("save", None, Annotated[str | None, opt("--save", help="Export the best model as this name (or a .json path). [default: the architecture's name]")]),
+        ("save", None, Annotated[str | None, opt("--save", help=f"Export the best model as this name (or a .json path). [default: {save_as}]")]),
         ("resume", False, Annotated[bool, opt("--resume", help="Continue the run in --out.")]),
         ("init", None, Annotated[str | None, opt("--init", help="Start from this checkpoint's weights (name or path).")]),
         ("steps", None, Annotated[int | None, opt("--steps", min=1, help="Optimizer steps.")]),
@@ -53,11 +54,38 @@ def _check_registered(recipe: TrainRecipe, arch: str) -> None:
                           f"registers (install its plugin; `seqkit plugins` lists what is installed)")
 
 
+def _old_name(flag: str) -> str:
+    return "old_" + flag.lstrip("-").replace("-", "_")
+
+
+def _deprecated(recipe: TrainRecipe, values: dict, defaults: dict) -> list[str]:
+    """The recipe's old flags, each with a one-line deprecation: a common option's old spelling
+    gives it its value; a setting's becomes ``key=value``, before ``--set`` (which wins)."""
+    from .options import renamed
+
+    sets = []
+    for old, new in recipe.deprecated.items():
+        value = values.pop(_old_name(old))
+        if value is None:
+            continue
+        if new.startswith("--"):
+            name = new[2:].replace("-", "_")
+            given = None if values[name] == defaults[name] else values[name]
+            value = renamed(given, value, new, old, f"{recipe.task} train")
+            values[name] = Path(value) if name in ("data", "out", "config") else value
+        else:
+            print(f"Warning: `{recipe.task} train {old}` is deprecated; use --set {new}={value}", file=sys.stderr)
+            sets.append(f"{new}={value}")
+    return sets
+
+
 def train_command(recipe: TrainRecipe):
     """A function for ``app.command("train")`` that trains ``recipe``'s task."""
     common = _common(recipe)
+    defaults = {name: default for name, default, _ in common}
 
     def command(**values):
+        old_sets = _deprecated(recipe, values, defaults)
         options = {p.name: p.check(values.pop(p.name)) for p in recipe.params}
         arch = values["arch"]
         if arch not in recipe.archs:
@@ -70,7 +98,7 @@ def train_command(recipe: TrainRecipe):
         flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}
         flags.update(seed=values["seed"], device=values["device"])
         file_settings = read_config_file(values["config"]) if values["config"] else None
-        model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags)
+        model, train = merge_settings(recipe, arch, file_settings, old_sets + (values["set_"] or []), flags)
         if values["print_config"]:
             check_settings(recipe, arch, model, train)
             typer.echo(json.dumps({"arch": arch, "model": model, "train": train}, indent=2))
@@ -91,6 +119,9 @@ def train_command(recipe: TrainRecipe):
               for name, default, ann in common]
     params += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=_default(p),
                                  annotation=_annotation(p)) for p in recipe.params]
+    params += [inspect.Parameter(_old_name(old), inspect.Parameter.KEYWORD_ONLY, default=None,
+                                 annotation=Annotated[str | None, typer.Option(old, hidden=True)])
+               for old in recipe.deprecated]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__name__ = "train"

@@ -43,8 +43,9 @@ class Prepared:
 
     ``config`` holds the model settings the data decides (``vocab_size``, ``pad_id`` ...);
     ``tokenizer``, ``data`` (a description) and ``extra`` go into the checkpoint; ``collate``,
-    ``loss_fn`` and ``evaluator`` go to the :class:`~seqkit.Trainer`; ``metrics(result)`` adds
-    numbers to the exported checkpoint and the summary.
+    ``loss_fn``, ``evaluator`` and ``on_eval`` (called with each evaluation's row, e.g. to print
+    it) go to the :class:`~seqkit.Trainer`; ``metrics(result)`` adds numbers to the exported
+    checkpoint and the summary.
     """
 
     train_set: Any
@@ -57,6 +58,7 @@ class Prepared:
     loss_fn: Callable | None = None
     evaluator: Callable | None = None
     metrics: Callable[[dict], dict] | None = None
+    on_eval: Callable[[dict], None] | None = None
 
 
 @dataclass
@@ -64,7 +66,12 @@ class TrainRecipe:
     """A task's training: ``prepare(run) -> Prepared`` (or ``"module:function"``) reads the data
     for a :class:`TrainRun`; ``archs`` are what ``--arch`` chooses from; ``params`` are the task's
     own options (they arrive in ``run.options``); ``train`` holds the task's training defaults;
-    ``save_as`` names the export when ``--save`` is not given (default: the architecture)."""
+    ``save_as`` names the export when ``--save`` is not given (default: the architecture; ``{arch}``
+    in it stands for the architecture, e.g. ``"my-{arch}"``); ``export_dtype`` casts the export
+    (``"float16"``; the run folder keeps float32). ``deprecated`` keeps old flags one release as
+    hidden options that print a one-line deprecation: ``{"--hidden": "hidden"}`` gives the value
+    to a model or training setting (as ``--set hidden=...``), ``{"--model": "--arch"}`` to a
+    common option."""
 
     task: str
     prepare: Any
@@ -74,6 +81,8 @@ class TrainRecipe:
     train: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     save_as: str = ""  # the export's default name (default: the architecture's name)
+    export_dtype: str | None = None
+    deprecated: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.archs:
@@ -215,7 +224,8 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
 
         out = data_dir("runs", recipe.task) / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_run_folder(out, resume)
-    target = _save_target(save, recipe.task, recipe.save_as or arch, user_checkpoint_path)
+    target = _save_target(save, recipe.task, (recipe.save_as or arch).replace("{arch}", arch),
+                          user_checkpoint_path)
     check_writable(target, "--save")
     set_threads(threads)
     run = TrainRun(Path(data) if data is not None else None, arch, options, model_settings,
@@ -223,7 +233,7 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
     from .registry import resolve
 
     prepared = resolve(recipe.prepare, f"train recipe of {recipe.task!r}")(run)
-    model, model_type, config = _build(recipe, arch, model_settings, prepared, init)
+    model, model_type, config = _build(recipe, arch, model_settings, prepared, init, train_config.seed)
     return _fit_and_export(recipe, arch, model, model_type, config, train_config, prepared, out, target,
                            resume)
 
@@ -237,11 +247,14 @@ def _save_target(save: str | None, task: str, default: str, user_path) -> Path:
     return user_path(task, save)
 
 
-def _build(recipe, arch, model_settings, prepared, init):
+def _build(recipe, arch, model_settings, prepared, init, seed: int = 0):
     from .registry import get_model_type
 
     model_type = recipe.archs[arch].model_type
     if init is None:
+        import torch
+
+        torch.manual_seed(seed)  # the same --seed, the same initial weights
         config = get_model_type(model_type).make_config({**model_settings, **prepared.config})
         return get_model_type(model_type).build(config), model_type, config
     from .checkpoints import find_checkpoint, load_checkpoint
@@ -263,6 +276,7 @@ def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepa
     t0 = time.perf_counter()
     trainer = Trainer(model, train_config, prepared.train_set, prepared.val_set, collate=prepared.collate,
                       loss_fn=prepared.loss_fn or lm_loss, out=out, evaluator=prepared.evaluator,
+                      on_eval=prepared.on_eval,
                       checkpoint=dict(model_type=model_type, config=config, tokenizer=prepared.tokenizer,
                                       task=recipe.task, data=prepared.data,
                                       extra={"arch": arch, **prepared.extra}))
@@ -282,7 +296,7 @@ def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepa
         return summary
     metrics = {k: v for k, v in {"val_loss": summary.get("best_val_loss"), "steps": result["steps"],
                                  **extra}.items() if v is not None}
-    summary["saved"] = str(export_checkpoint(trainer.best_path, target, metrics=metrics))
+    summary["saved"] = str(export_checkpoint(trainer.best_path, target, dtype=recipe.export_dtype, metrics=metrics))
     if result["interrupted"]:
         print(f"interrupted at step {result['steps']}: the best validated model so far is saved", file=sys.stderr)
     return summary

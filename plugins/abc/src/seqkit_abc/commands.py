@@ -7,24 +7,23 @@ inside the commands.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, check_writable, generator_command
+from seqkit import SeqkitError, check_writable, generator_command, train_command
 from seqkit.options import (
     DeviceOption,
     JsonOption,
     SeedOption,
     ThreadsOption,
-    renamed,
     seed_option,
     set_threads,
 )
 
 from .generator import ABC, DEFAULT_MODEL, show_tunes
+from .recipes import ABC_TRAINING
 
 abc_app = typer.Typer(
     help="Folk tunes in ABC notation, one character at a time (LSTM/GRU/RNN), and ABC -> MIDI.",
@@ -41,29 +40,13 @@ def _info(msg: str) -> None:
     typer.echo(msg, err=True)
 
 
-def shared_data() -> Path:
-    """``$SEQKIT_SHARED_DATA`` or ``../shared/data`` (the course data's usual place)."""
-    return Path(os.environ.get("SEQKIT_SHARED_DATA", "../shared/data"))
-
-
-def _default_data(data: Path | None, val: Path | None) -> tuple[Path, Path | None]:
-    if data is not None:
-        return data, val
-    course = shared_data() / "abc-pa3"
-    if (course / "train.txt").exists():
-        _info(f"using the course data in {course} (train.txt, val.txt)")
-        return course / "train.txt", val or (course / "val.txt")
-    raise SeqkitError("give --data FILE|FOLDER (no course data found at "
-                      f"{course}; set SEQKIT_SHARED_DATA)")
-
-
 def load_abc_model(model: str, device: str):
     from seqkit import find_checkpoint, load_checkpoint, pick_device
 
     dev = pick_device(device)
     path = find_checkpoint(model, "abc")
     ckpt = load_checkpoint(path, device=dev, expect_task="abc")
-    if not hasattr(ckpt.model, "hidden_sequence") or ckpt.tokenizer is None:
+    if ckpt.tokenizer is None or not hasattr(ckpt.tokenizer, "unknown"):
         raise SeqkitError(f"{path} is not a character-level abc model")
     vocab = getattr(ckpt.model.config, "vocab_size", None)
     if vocab is not None and ckpt.tokenizer.vocab_size != vocab:
@@ -99,72 +82,7 @@ abc_app.command("generate")(generator_command(ABC, show=show_tunes))
 
 # ----------------------------------------------------------------------------- train
 
-@abc_app.command()
-def train(
-    data: Annotated[Path | None, typer.Option("--data", help="Training tunes: a course file (<start>/<end>), an .abc file or a folder. Default: ../shared/data/abc-pa3/train.txt.")] = None,
-    val: Annotated[Path | None, typer.Option("--val", help="Validation tunes (default: 10% of --data, fixed seed).")] = None,
-    fmt: FormatOption = "auto",
-    arch: Annotated[str | None, typer.Option("--arch", help="Recurrent cell: lstm, gru or rnn. [default: lstm]")] = None,
-    model: Annotated[str | None, typer.Option("--model", hidden=True)] = None,  # old --arch, until 0.5
-    hidden: Annotated[int, typer.Option("--hidden", help="Hidden units per layer.")] = 150,
-    layers: Annotated[int, typer.Option("--layers", help="Recurrent layers.")] = 1,
-    embd: Annotated[int, typer.Option("--embd", help="Character embedding size.")] = 64,
-    dropout: Annotated[float, typer.Option("--dropout", help="Dropout on inputs, outputs and between layers.")] = 0.0,
-    optimizer: Annotated[str, typer.Option("--optimizer", help="adam, adamw, rmsprop, adagrad or sgd.")] = "adam",
-    lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 4e-3,
-    schedule: Annotated[str, typer.Option("--schedule", help="Learning-rate schedule: constant, cosine or linear.")] = "constant",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Slices per batch.")] = 32,
-    seq_len: Annotated[int, typer.Option("--seq-len", help="Characters per training slice.")] = 100,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (one epoch = the training stream's length in slices).")] = 20,
-    steps: Annotated[int | None, typer.Option("--steps", help="Stop after this many steps (with or instead of --epochs).")] = None,
-    patience: Annotated[int, typer.Option("--patience", help="Stop after this many epochs without a better val loss (0 = off).")] = 3,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: best.json, last.json, metrics.jsonl, loss.png.")] = Path("runs/abc"),
-    save: Annotated[str | None, typer.Option("--save", help="Also export the best model as NAME into your abc checkpoints (float16).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
-    seed: Annotated[int, seed_option("Random seed.")] = 0,
-    device: DeviceOption = "auto",
-    threads: ThreadsOption = 0,
-    as_json: JsonOption = False,
-):
-    """Train a character model on ABC tunes; prints loss and accuracy after every epoch."""
-    model = renamed(arch, model, "--arch", "--model", "abc train") or "lstm"
-    from .training import Settings, load_corpus
-    from .training import train as run_training
-
-    set_threads(threads)
-    data, val = _default_data(data, val)
-    settings = Settings(model=model, hidden=hidden, layers=layers, embd=embd, dropout=dropout,
-                        optimizer=optimizer, lr=lr, batch_size=batch_size, seq_len=seq_len,
-                        epochs=epochs, steps=steps, patience=patience, schedule=schedule, seed=seed,
-                        device=device)
-    settings.check()
-    _folder_target(out, "--out")
-    from seqkit import check_run_folder
-
-    check_run_folder(out, resume)  # before reading the data (26 s for the course's)
-    if save is not None and (not save.strip() or Path(save).name != save or save.startswith(".")):
-        raise SeqkitError(f"--save takes a plain name such as my-lstm, not {save!r}")
-    corpus = load_corpus(data, val, fmt, seed=seed)
-    _info(f"{corpus.source['train_tunes']} training tunes, {corpus.source['val_tunes']} validation tunes")
-    result = run_training(settings, corpus, out, resume=resume, progress=not as_json, report=_info)
-    best = result["best_val_loss"]
-    if best is None:  # interrupted before the first evaluation
-        _info(f"no evaluation yet ({result['steps']} steps, {result['seconds']:.0f} s)")
-    else:
-        _info(f"best val loss {best:.4f} nats/char, accuracy {result['best_val_acc']:.3f}; "
-              f"{result['seconds']:.0f} s; model {result['best_path']}")
-    if save and result["interrupted"] and not result["history"]:
-        # stopped before the first evaluation: do not replace a model the user may rely on
-        _info(f"interrupted before the first evaluation: not saved as {save!r}")
-    elif save:
-        from seqkit import export_checkpoint, user_checkpoint_dir
-
-        dest = export_checkpoint(result["best_path"], user_checkpoint_dir("abc") / f"{save}.json",
-                                 dtype="float16")
-        result["saved"] = str(dest)
-        _info(f"saved as {save!r} ({dest}): seqkit abc generate --model {save}")
-    if as_json:
-        typer.echo(json.dumps({k: v for k, v in result.items()}, indent=2, default=str))
+abc_app.command("train")(train_command(ABC_TRAINING))
 
 
 # ----------------------------------------------------------------------------- to-midi
@@ -248,6 +166,8 @@ def evaluate(
         raise SeqkitError("--temperatures must be finite numbers >= 0 and --max-chars at least 1")
     _folder_target(samples, "--samples")
     if data is None:
+        from .data import shared_data
+
         data = shared_data() / "abc-pa3" / "val.txt"
         if not data.exists():
             raise SeqkitError(f"give --data (no course val.txt at {data})")
@@ -402,6 +322,7 @@ def sweep(
     as_json: JsonOption = False,
 ):
     """Run the hyperparameter study: a CSV, a results table and one curve plot per varied parameter."""
+    from .data import course_data
     from .sweep import parse_list, plan, run_sweep, write_outputs
     from .training import Settings, load_corpus
 
@@ -414,7 +335,7 @@ def sweep(
     base = Settings(epochs=epochs, steps=steps, patience=patience, seed=seed, device=device)
     runs = plan(base, values, mode)
     _folder_target(out, "--out")
-    data, val = _default_data(data, val)
+    data, val = course_data(data, val)
     corpus = load_corpus(data, val, fmt, seed=seed)
     _info(f"{len(runs)} runs on {corpus.source['train_tunes']} training tunes")
     rows = run_sweep(runs, corpus, out, report=_info, progress=not as_json)

@@ -16,6 +16,8 @@ from .data import header_mask
 @torch.no_grad()
 def activations(model, tok, text: str, device="cpu") -> np.ndarray:
     """``[len(text), hidden]``: the top layer's output after reading each character."""
+    if not hasattr(model, "hidden_sequence"):
+        raise SeqkitError(f"heatmaps need a recurrent model (lstm, gru, rnn), not {type(model).__name__}")
     missing = tok.unknown(text)
     if missing:
         shown = ", ".join(repr(c) for c in missing[:10])
