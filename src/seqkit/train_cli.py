@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from .errors import SeqkitError
-from .generation_cli import _annotation, _default
+from .generation_cli import keyword_params, typer_signature
 from .train_kit import TrainRecipe, check_settings, merge_settings, read_config_file, run_training
 
 
@@ -115,15 +115,8 @@ def train_command(recipe: TrainRecipe):
                 typer.echo(summary["saved"])
         return summary
 
-    params = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
-              for name, default, ann in common]
-    params += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=_default(p),
-                                 annotation=_annotation(p)) for p in recipe.params]
-    params += [inspect.Parameter(_old_name(old), inspect.Parameter.KEYWORD_ONLY, default=None,
-                                 annotation=Annotated[str | None, typer.Option(old, hidden=True)])
-               for old in recipe.deprecated]
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params}
-    command.__name__ = "train"
-    command.__doc__ = recipe.description or f"Train a {recipe.task} model."
-    return command
+    old = [inspect.Parameter(_old_name(flag), inspect.Parameter.KEYWORD_ONLY, default=None,
+                             annotation=Annotated[str | None, typer.Option(flag, hidden=True)])
+           for flag in recipe.deprecated]
+    return typer_signature(command, keyword_params(common, recipe.params) + old, "train",
+                           recipe.description or f"Train a {recipe.task} model.")
