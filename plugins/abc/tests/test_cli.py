@@ -73,6 +73,17 @@ def test_eval_json(h, tiny_run, tmp_path):
     assert rep["val_loss"] < 1.0 and rep["chars"] > 100
     assert [g["temperature"] for g in rep["generation"]] == [0.5, 1.0]
     assert rep["generation"][0]["valid"] >= 2
+    assert rep["engine"] == "auto" and rep["seed"] == 0 and rep["tunes"] == 3
+
+
+def test_eval_limit_and_table(h, tiny_run, tmp_path):
+    """--limit N (the eval kit's quick check) scores the first N held-out tunes; without --json the
+    report is the loss line and the table of generated tunes."""
+    r = h.cli(["abc", "eval", "-m", tiny_run["ckpt"], "--data", tiny_run["val"], "--limit", "1", "-n", "2",
+               "--temperatures", "0.5", "--max-chars", "200", "--device", "cpu"], tmp_path)
+    assert r.exit_code == 0, r.output
+    assert "val loss" in r.stdout and "on 1 tunes" in r.stdout
+    assert "generated tunes that convert to MIDI (auto, seed 0)" in r.stdout and "0.5" in r.stdout
 
 
 def test_heatmap_neurons_and_find(h, tiny_run, tmp_path):
@@ -233,11 +244,16 @@ def test_heatmap_bad_sizes(h, tiny_run, tmp_path, args, needle):
     assert not (tmp_path / "heat").exists()
 
 
-@pytest.mark.parametrize("args", [["--temperatures", "1,-1"], ["--temperatures", "nan"],
-                                  ["--temperatures", "0.5,inf"], ["--max-chars", "0"]])
-def test_eval_bad_temperatures_and_limits(h, tiny_run, tmp_path, args):
+@pytest.mark.parametrize("args, needle", [
+    (["--temperatures", "1,-1"], "--temperatures must be finite numbers >= 0"),
+    (["--temperatures", "nan"], "--temperatures must be finite numbers >= 0"),
+    (["--temperatures", "0.5,inf"], "--temperatures must be finite numbers >= 0"),
+    (["--max-chars", "0"], "--max-chars must be at least 1"),
+    (["-n", "-1"], "--count must be at least 0"),
+])
+def test_eval_bad_temperatures_and_limits(h, tiny_run, tmp_path, args, needle):
     r = h.cli(["abc", "eval", "-m", tiny_run["ckpt"], "--data", tiny_run["val"], "-n", "1", *args], tmp_path)
-    _fails(r, "--temperatures must be finite numbers >= 0")
+    _fails(r, needle)
 
 
 def test_infinite_temperature_is_one_error(h, tiny_run, tmp_path):

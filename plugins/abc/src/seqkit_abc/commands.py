@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, check_writable, generator_command, train_command
+from seqkit import SeqkitError, check_writable, eval_command, generator_command, train_command
 from seqkit.options import (
     DeviceOption,
     JsonOption,
@@ -22,6 +22,7 @@ from seqkit.options import (
     set_threads,
 )
 
+from .evaluation import ABC_EVAL
 from .generator import ABC, DEFAULT_MODEL, show_tunes
 from .recipes import ABC_TRAINING
 
@@ -135,96 +136,7 @@ def to_midi(
 
 # ----------------------------------------------------------------------------- eval
 
-@abc_app.command("eval")
-def evaluate(
-    model: ModelCkpt = DEFAULT_MODEL,
-    data: Annotated[Path | None, typer.Option("--data", help="Validation tunes. Default: ../shared/data/abc-pa3/val.txt.")] = None,
-    fmt: FormatOption = "auto",
-    count: Annotated[int, typer.Option("--count", "-n", min=0, help="Tunes to generate per temperature (0 = skip).")] = 30,
-    temperatures: Annotated[str, typer.Option("--temperatures", help="Comma-separated sampling temperatures.")] = "0.5,1,2",
-    max_chars: Annotated[int, typer.Option("--max-chars", help="Character limit per generated tune.")] = 1000,
-    samples: Annotated[Path | None, typer.Option("--samples", help="Also write the generated tunes to DIR/T<temp>.abc.")] = None,
-    engine: EngineOption = "auto",
-    seed: Annotated[int, seed_option("Random seed for the generated tunes.")] = 0,
-    device: DeviceOption = "auto",
-    threads: ThreadsOption = 0,
-    as_json: JsonOption = False,
-):
-    """Val loss (nats/char) and accuracy, and the share of generated tunes that convert to MIDI."""
-    import time
-
-    from .data import load_tunes
-    from .generate import number_tune, sample_tunes
-    from .midi import abc_to_midi, pick_engine
-    from .sweep import parse_list
-    from .training import evaluate_loss
-
-    set_threads(threads)
-    pick_engine(engine)
-    temps = parse_list(temperatures, float, "temperatures")
-    if not all(0 <= t < float("inf") for t in temps) or max_chars < 1:  # also rejects nan
-        raise SeqkitError("--temperatures must be finite numbers >= 0 and --max-chars at least 1")
-    _folder_target(samples, "--samples")
-    if data is None:
-        from .data import shared_data
-
-        data = shared_data() / "abc-pa3" / "val.txt"
-        if not data.exists():
-            raise SeqkitError(f"give --data (no course val.txt at {data})")
-    ckpt, dev = load_abc_model(model, device)
-    tunes = load_tunes(data, fmt)
-    t0 = time.time()
-    report = {"model": str(ckpt.path), "data": str(data), "tunes": len(tunes),
-              **{f"val_{k}" if k in ("loss", "acc") else k: v
-                 for k, v in evaluate_loss(ckpt.model, ckpt.tokenizer, tunes, dev).items()}}
-    report["val_bits_per_char"] = report["val_loss"] / 0.6931471805599453
-    report["seconds_loss"] = round(time.time() - t0, 1)
-    if report["unknown_chars"]:
-        _info(f"{report['unknown_chars']:,} characters of {data} are not in the model's vocabulary "
-              f"(read as <unk>): the loss is not comparable with other data")
-    rows = []
-    for temp in temps if count else []:
-        g = torch_generator(seed, dev)
-        gen = sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), count,
-                           temp, max_chars, g, dev)
-        convs = [abc_to_midi(s.abc, engine) for s in gen]
-        errors: dict[str, int] = {}
-        for c in convs:
-            if not c.ok:
-                key = c.error.split(":")[0]
-                errors[key] = errors.get(key, 0) + 1
-        rows.append({"temperature": temp, "tunes": count, "valid": sum(c.ok for c in convs),
-                     "valid_share": sum(c.ok for c in convs) / count,
-                     "strict": sum(c.strict for c in convs),
-                     "repairs": {f: sum(f in c.fixes for c in convs if c.ok)
-                                 for f in ("default-L", "repeats-once", "shared-meter")},
-                     "ended": sum(s.ended for s in gen),
-                     "mean_chars": sum(len(s.abc) for s in gen) / count, "errors": errors})
-        if samples is not None:
-            _write(samples / f"T{temp:g}.abc", ("\n\n".join(number_tune(s.abc, i) for i, s in enumerate(gen, 1))
-                                                + "\n").encode())
-    report["generation"] = rows
-    report["seed"] = seed
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    con = Console()
-    con.print(f"{ckpt.path.name}: val loss [bold]{report['val_loss']:.4f}[/bold] nats/char "
-              f"({report['val_bits_per_char']:.3f} bits), accuracy {report['val_acc']:.3f} "
-              f"on {report['tunes']} tunes / {report['chars']:,} chars of {data}")
-    if rows:
-        table = Table(title=f"generated tunes that convert to MIDI ({engine}, seed {seed})")
-        for col in ("T", "valid", "valid without repairs", "ended with <end>", "mean chars", "failures"):
-            table.add_column(col)
-        for r in rows:
-            table.add_row(f"{r['temperature']:g}", f"{r['valid']}/{r['tunes']} ({r['valid_share']:.0%})",
-                          f"{r['strict']}/{r['tunes']}",
-                          f"{r['ended']}/{r['tunes']}", f"{r['mean_chars']:.0f}",
-                          ", ".join(f"{k} x{v}" for k, v in r["errors"].items()))
-        con.print(table)
+abc_app.command("eval")(eval_command(ABC_EVAL))
 
 
 # ----------------------------------------------------------------------------- heatmap
