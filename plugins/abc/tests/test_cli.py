@@ -46,6 +46,8 @@ def test_old_setting_flags_work_with_a_deprecation(h, tmp_path):
     help_text = h.cli(["abc", "train", "--help"], tmp_path).stdout
     assert "--hidden" not in help_text and "--set" in help_text
     _fails(h.cli(["abc", "train", "--data", f, "--arch", "rnn", "--model", "gru"], tmp_path), "give --arch only")
+    r = h.cli(["abc", "sweep", "--data", f, "--model", "lstm,nope", "--out", tmp_path / "sweep"], tmp_path)
+    assert r.stderr.startswith("Warning: `abc sweep --model` is deprecated; use --arch\nError: unknown model 'nope'")
     _fails(h.cli(["abc", "train", "--data", f, "--set", "hidden=many"], tmp_path), "hidden must be an integer")
 
 
@@ -106,7 +108,7 @@ def test_heatmap_neurons_and_find(h, tiny_run, tmp_path):
 def test_sweep_tiny(h, tiny_run, tmp_path):
     out = tmp_path / "sweep"
     r = h.cli(["abc", "sweep", "--data", tiny_run["train"], "--val", tiny_run["val"],
-               "--model", "lstm,gru", "--hidden", "16", "--dropout", "0,0.1", "--mode", "one-at-a-time",
+               "--arch", "lstm,gru", "--hidden", "16", "--dropout", "0,0.1", "--mode", "one-at-a-time",
                "--epochs", "1", "--batch-size", "16", "--seq-len", "32", "--out", out,
                "--device", "cpu"], tmp_path)
     assert r.exit_code == 0, r.output
@@ -115,7 +117,7 @@ def test_sweep_tiny(h, tiny_run, tmp_path):
     assert (out / "sweep_model.png").exists() and (out / "sweep_dropout.png").exists()
     assert "best val loss" in (out / "results.md").read_text()
     again = h.cli(["abc", "sweep", "--data", tiny_run["train"], "--val", tiny_run["val"],
-                   "--model", "lstm,gru", "--hidden", "16", "--dropout", "0,0.1", "--mode",
+                   "--arch", "lstm,gru", "--hidden", "16", "--dropout", "0,0.1", "--mode",
                    "one-at-a-time", "--epochs", "1", "--batch-size", "16", "--seq-len", "32",
                    "--out", out, "--device", "cpu"], tmp_path)
     assert again.exit_code == 0 and again.stderr.count("done before") == 3

@@ -17,7 +17,9 @@ from seqkit.options import (
     DeviceOption,
     JsonOption,
     SeedOption,
+    TemperatureOption,
     ThreadsOption,
+    renamed,
     seed_option,
     set_threads,
 )
@@ -64,18 +66,6 @@ def torch_generator(seed: int | None, device):
     return g
 
 
-def _folder_target(path: Path | None, option: str) -> None:
-    """An output folder that cannot take files fails before any work is done."""
-    if path is not None:
-        check_writable(path, option, folder=True)
-
-
-def _write(path: Path, data: bytes) -> None:
-    from seqkit import atomic_write_bytes
-
-    atomic_write_bytes(path, data)
-
-
 # ----------------------------------------------------------------------------- generate
 
 abc_app.command("generate")(generator_command(ABC, show=show_tunes))
@@ -100,6 +90,8 @@ def to_midi(
 
     Every tune that converts is written; if any tune fails, the command ends with one Error line
     saying how many failed and why, and exit code 2."""
+    from seqkit import atomic_write_bytes
+
     from .data import load_tunes
     from .midi import abc_to_midi, pick_engine
 
@@ -115,7 +107,7 @@ def to_midi(
         path = target if len(tunes) == 1 else target.with_name(f"{target.stem}_{i}{target.suffix or '.mid'}")
         conv = abc_to_midi(tune, engine)
         if conv.ok:
-            _write(path, conv.midi)
+            atomic_write_bytes(path, conv.midi)
             rows.append({"tune": i, "midi": str(path), "notes": conv.notes})
             if not as_json:
                 _info(f"wrote {path} ({conv.notes} notes)")
@@ -151,60 +143,21 @@ def heatmap(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNGs.")] = Path("abc-heatmaps"),
     max_chars: Annotated[int, typer.Option("--max-chars", help="Draw at most this many characters.")] = 800,
     width: Annotated[int, typer.Option("--width", help="Wrap lines at this many characters.")] = 64,
-    temperature: Annotated[float, typer.Option("--temperature", "-t", min=0.0, help="Temperature for --generate.")] = 1.0,
+    temperature: TemperatureOption = 1.0,
     seed: SeedOption = 0,
     device: DeviceOption = "auto",
     as_json: JsonOption = False,
 ):
     """Draw hidden units' activations over the characters of a tune, laid out like the text."""
-    from .data import read_text
-    from .generate import sample_tunes
-    from .heatmap import activations, draw, header_scores
-    from .sweep import parse_list
+    from .heatmap import heatmaps
 
-    if (text is None) == (not gen):
-        raise SeqkitError("give exactly one of --text FILE or --generate")
-    if not neurons and not find:
-        raise SeqkitError("give --neurons 21,57 or --find K")
-    if max_chars < 1 or width < 1:
-        raise SeqkitError("--max-chars and --width must be at least 1")
-    _folder_target(out, "--out")
-    ckpt, dev = load_abc_model(model, device)
-    units_in_model = getattr(ckpt.model.config, "hidden", None)
-    if units_in_model is not None and find > units_in_model:
-        raise SeqkitError(f"--find {find}: this model has only {units_in_model} units")
-    if text is not None:
-        content = read_text(text)
-    else:
-        s = sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), 1,
-                         temperature, 1000, torch_generator(seed, dev), dev)[0]
-        content = s.text
-    # --find ranks units on up to 20,000 characters; only --max-chars of them are drawn
-    content = content[: max(max_chars, 20_000) if find else max_chars]
-    acts = activations(ckpt.model, ckpt.tokenizer, content, dev)
-    hidden = acts.shape[1]
-    units = parse_list(neurons, int, "neurons") if neurons else []
-    bad = [u for u in units if not 0 <= u < hidden]
-    if bad:
-        raise SeqkitError(f"--neurons {', '.join(map(str, bad))}: this model has units 0..{hidden - 1}")
-    ranking = []
-    if find:
-        ranking = header_scores(acts, content)[:find]
-        units += [r.unit for r in ranking if r.unit not in units]
-    shown = content[:max_chars]
-    files = []
-    scores = {r.unit: r for r in ranking}
-    for u in units:
-        note = f", header-vs-body d={scores[u].score:+.2f}" if u in scores else ""
-        files.append(str(draw(shown, acts[: len(shown), u], out / f"neuron_{u:03d}.png",
-                              f"{ckpt.path.stem}: unit {u} of {hidden}{note}", width)))
+    done = heatmaps(model, text, gen, neurons, find, out, max_chars, width, temperature, seed, device)
     if as_json:
-        typer.echo(json.dumps({"files": files, "units": units,
-                               "ranking": [r.__dict__ for r in ranking]}, indent=2))
+        typer.echo(json.dumps({**done, "ranking": [r.__dict__ for r in done["ranking"]]}, indent=2))
         return
-    for r in ranking:
+    for r in done["ranking"]:
         _info(f"unit {r.unit:4d}: d={r.score:+.2f} (header mean {r.header_mean:+.2f}, body mean {r.body_mean:+.2f})")
-    for f in files:
+    for f in done["files"]:
         _info(f"wrote {f}")
 
 
@@ -215,7 +168,8 @@ def sweep(
     data: Annotated[Path | None, typer.Option("--data", help="Training tunes (default: the course train.txt).")] = None,
     val: Annotated[Path | None, typer.Option("--val", help="Validation tunes (default: the course val.txt, else 10% of --data).")] = None,
     fmt: FormatOption = "auto",
-    model: Annotated[str, typer.Option("--model", help="Cells, comma-separated: lstm,gru,rnn.")] = "lstm",
+    arch: Annotated[str | None, typer.Option("--arch", help="Cells, comma-separated: lstm,gru,rnn. [default: lstm]")] = None,
+    model: Annotated[str | None, typer.Option("--model", hidden=True)] = None,  # old --arch, until 0.5
     hidden: Annotated[str, typer.Option("--hidden", help="Hidden sizes, e.g. 150,200,250.")] = "150",
     layers: Annotated[str, typer.Option("--layers", help="Layer counts.")] = "1",
     dropout: Annotated[str, typer.Option("--dropout", help="Dropouts, e.g. 0,0.1,0.2,0.3.")] = "0",
@@ -239,14 +193,15 @@ def sweep(
     from .training import Settings, load_corpus
 
     set_threads(threads)
-    values = {"model": parse_list(model, str, "model"), "hidden": parse_list(hidden, int, "hidden"),
+    cells = renamed(arch, model, "--arch", "--model", "abc sweep") or "lstm"
+    values = {"model": parse_list(cells, str, "arch"), "hidden": parse_list(hidden, int, "hidden"),
               "layers": parse_list(layers, int, "layers"), "dropout": parse_list(dropout, float, "dropout"),
               "optimizer": parse_list(optimizer, str, "optimizer"), "lr": parse_list(lr, float, "lr"),
               "batch_size": parse_list(batch_size, int, "batch_size"),
               "seq_len": parse_list(seq_len, int, "seq_len")}
     base = Settings(epochs=epochs, steps=steps, patience=patience, seed=seed, device=device)
     runs = plan(base, values, mode)
-    _folder_target(out, "--out")
+    check_writable(out, "--out", folder=True)
     data, val = course_data(data, val)
     corpus = load_corpus(data, val, fmt, seed=seed)
     _info(f"{len(runs)} runs on {corpus.source['train_tunes']} training tunes")
