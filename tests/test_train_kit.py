@@ -158,11 +158,7 @@ OLD = TrainRecipe(
 )
 
 
-class OldKitPlugin:
-    @hookimpl
-    def register_tasks(self, register):
-        register(seqkit.Task("kit", "a test task"))
-
+class OldKitPlugin(KitPlugin):
     @hookimpl
     def register_commands(self, app):
         kit = typer.Typer()
