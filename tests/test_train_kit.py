@@ -39,6 +39,9 @@ RECIPE = TrainRecipe(
 
 
 class KitPlugin:
+    def __init__(self, recipe=None):
+        self.recipe = recipe or RECIPE
+
     @hookimpl
     def register_tasks(self, register):
         register(seqkit.Task("kit", "a test task"))
@@ -46,7 +49,7 @@ class KitPlugin:
     @hookimpl
     def register_commands(self, app):
         kit = typer.Typer()
-        kit.command("train")(seqkit.train_command(RECIPE))
+        kit.command("train")(seqkit.train_command(self.recipe))
         app.add_typer(kit, name="kit")
 
 
@@ -140,71 +143,119 @@ def test_an_arch_from_a_plugin_that_is_not_installed_is_one_error_line():
     assert "no installed plugin registers" in str(result.exception) + result.output
 
 
-# ---------------------------------------------------------------- old flags, export dtype, save_as, on_eval
+# ---------------------------------------------------------------- old flags, default names, own export
 
-EVALS = []
-
-
-def prepare_reporting(run):
-    prepared = prepare(run)
-    prepared.on_eval = EVALS.append
-    return prepared
+def _variant_cli(recipe):
+    return lambda *args: run_cli(["kit", "train", *map(str, args)], plugins=[KitPlugin(recipe)])
 
 
-OLD = TrainRecipe(
-    task="kit", prepare=prepare_reporting, archs=RECIPE.archs, train=RECIPE.train,
-    save_as="my-{arch}", export_dtype="float16",
-    deprecated={"--model": "--arch", "--hidden": "hidden", "--patience": "patience"},
-)
+def test_deprecated_flags_are_hidden_and_map_onto_a_setting_an_option_or_a_param(tmp_path):
+    import dataclasses
 
-
-class OldKitPlugin(KitPlugin):
-    @hookimpl
-    def register_commands(self, app):
-        kit = typer.Typer()
-        kit.command("train")(seqkit.train_command(OLD))
-        app.add_typer(kit, name="oldkit")
-
-
-def oldkit(*args):
-    return run_cli(["oldkit", "train", *map(str, args)], plugins=[OldKitPlugin()])
-
-
-def test_deprecated_flags_are_hidden_and_map_onto_the_new_spelling(tmp_path):
-    r = oldkit("--model", "gru", "--hidden", "24", "--patience", "2", "--set", "patience=3", "--print-config")
+    old = _variant_cli(dataclasses.replace(RECIPE, deprecated={"--hidden": "hidden", "--run-dir": "out",
+                                                               "--taste": "flavour", "--warmup": "warmup_steps"}))
+    r = old("--hidden", "24", "--warmup", "2", "--set", "warmup_steps=3", "--print-config")
     assert r.exit_code == 0, r.output
     printed = json.loads(r.stdout)
-    assert printed["arch"] == "gru" and printed["model"]["hidden"] == 24
-    assert printed["train"]["patience"] == 3  # --set, given explicitly, wins over the old flag
-    assert r.stderr.splitlines() == ["Warning: `kit train --model` is deprecated; use --arch",
-                                     "Warning: `kit train --hidden` is deprecated; use --set hidden=24",
-                                     "Warning: `kit train --patience` is deprecated; use --set patience=2"]
-    assert "--hidden" not in oldkit("--help").stdout
-    r = oldkit("--arch", "tiny-transformer", "--model", "gru")
-    assert r.exit_code == 2 and "give --arch only (--model is its old spelling)" in r.stderr
-    r = oldkit("--hidden", "lots", "--out", tmp_path / "run")
-    assert r.exit_code == 2 and "hidden must be an integer, not 'lots'" in r.stderr and PREPARED == []
+    assert printed["model"]["hidden"] == 24 and printed["train"]["warmup_steps"] == 3  # an explicit --set wins
+    assert r.stderr.splitlines() == ["Warning: `kit train --hidden` is deprecated; use --set hidden=24",
+                                     "Warning: `kit train --warmup` is deprecated; use --set warmup_steps=2"]
+    r = old("--arch", "gru", "--run-dir", tmp_path / "run", "--taste", "salty", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "run" / "last.json").exists() and PREPARED[0].options == {"flavour": "salty"}
+    assert "`kit train --run-dir` is deprecated; use --out" in r.stderr
+    assert "`kit train --taste` is deprecated; use --flavour" in r.stderr
+    r = old("--run-dir", tmp_path / "a", "--out", tmp_path / "b")
+    assert r.exit_code == 2 and "give --out only (--run-dir is its old spelling" in r.stderr, r.output
+    help_text = old("--help").stdout
+    assert "--flavour" in help_text and not {"--hidden", "--run-dir", "--taste"} & set(help_text.split())
 
 
-def test_export_dtype_save_as_and_on_eval(tmp_path):
-    EVALS.clear()
-    r = oldkit("--arch", "gru", "--out", tmp_path / "run", "--device", "cpu", "--json")
+def test_save_as_names_the_export_from_the_arch_and_params_and_prepared_export_replaces_the_export(tmp_path):
+    import dataclasses
+
+    calls = []
+
+    def export(result, target, metrics):
+        from seqkit import export_checkpoint
+
+        calls.append(result["steps"])
+        return export_checkpoint(result["best_path"], target, dtype="float16", metrics=metrics)
+
+    def prepare_half(run):
+        return dataclasses.replace(prepare(run), export=export)
+
+    own = _variant_cli(dataclasses.replace(RECIPE, prepare=prepare_half, save_as="{arch}-{flavour}"))
+    r = own("--arch", "gru", "--flavour", "salty", "--out", tmp_path / "run", "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
     saved = json.loads(r.stdout)["saved"]
-    assert saved.endswith("kit/my-gru.json")  # save_as "my-{arch}"
-    assert json.loads(open(saved).read())["dtype"] == "float16"
-    assert json.loads((tmp_path / "run" / "best.json").read_text())["dtype"] != "float16"
-    assert [row["step"] for row in EVALS] == [3, 6] and all("val_loss" in row for row in EVALS)
+    assert saved.endswith("kit/gru-salty.json") and calls == [6]
+    meta = json.loads(open(saved).read())
+    assert meta["dtype"] == "float16" and meta["metrics"]["lines"] == 40
+
+
+def test_a_length_the_user_gives_replaces_the_defaults_length():
+    import dataclasses
+
+    from seqkit.train_kit import merge_settings
+
+    recipe = dataclasses.replace(RECIPE, train={"epochs": 5, "batch_size": 8})
+    assert merge_settings(recipe, "gru", None, [], {})[1]["epochs"] == 5
+    _, train = merge_settings(recipe, "gru", None, [], {"steps": 40})
+    assert train["steps"] == 40 and "epochs" not in train  # not "5 epochs or 40 steps, whichever is first"
+    _, train = merge_settings(RECIPE, "gru", {"train": {"epochs": 2}}, [], {})
+    assert train["epochs"] == 2 and "steps" not in train
+    _, train = merge_settings(recipe, "gru", None, ["steps=7", "epochs=1"], {})
+    assert train["steps"] == 7 and train["epochs"] == 1
+
+
+def test_out_as_a_json_file_and_save_as_a_folder_are_one_error_line(tmp_path):
+    r = kit("--out", tmp_path / "m.json")
+    assert r.exit_code == 2 and f"--out is the run folder; to export the model as {tmp_path / 'm.json'}, use --save" in r.stderr
+    (tmp_path / "models").mkdir()
+    r = kit("--out", tmp_path / "run", "--save", tmp_path / "models")
+    assert r.exit_code == 2 and "is a folder" in r.stderr and not (tmp_path / "models.json").exists()
+    assert PREPARED == [] and not (tmp_path / "run").exists()
 
 
 def test_the_seed_fixes_the_initial_weights(tmp_path):
+    """The model is built after the data is read, in the same process as earlier runs: without
+    seeding there, two runs with one --seed started from different weights."""
     from seqkit import load_checkpoint
 
-    weights = []
-    for i, seed in enumerate((5, 5, 6)):
-        r = kit("--arch", "gru", "--out", tmp_path / f"run{i}", "--save", tmp_path / f"m{i}.json",
-                "--steps", "1", "--set", "eval_every=1", "--seed", seed, "--device", "cpu")
+    def weights(i, seed):
+        r = kit("--arch", "gru", "--out", tmp_path / f"run{i}", "--save", tmp_path / f"m{i}.json", "--seed", seed,
+                "--device", "cpu", "--set", "lr=1e-9")
         assert r.exit_code == 0, r.output
-        weights.append(load_checkpoint(tmp_path / f"m{i}.json").model.state_dict())
-    same = [all(bool((a[k] == b[k]).all()) for k in a) for a, b in ((weights[0], weights[1]), (weights[0], weights[2]))]
-    assert same == [True, False]
+        return load_checkpoint(tmp_path / f"m{i}.json").model.state_dict()
+
+    a, b, c = weights(0, 3), weights(1, 3), weights(2, 4)
+    assert all(a[k].equal(b[k]) for k in a) and not all(a[k].equal(c[k]) for k in a)
+
+
+# ---------------------------------------------------------------- each evaluation's row; settings that are not numbers
+
+def test_prepared_on_eval_gets_each_evaluation_row(tmp_path):
+    import dataclasses
+
+    rows = []
+
+    def prepare_reporting(run):
+        return dataclasses.replace(prepare(run), on_eval=rows.append)
+
+    own = _variant_cli(dataclasses.replace(RECIPE, prepare=prepare_reporting))
+    r = own("--arch", "gru", "--out", tmp_path / "run", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.output
+    assert [row["step"] for row in rows] == [3, 6] and all("val_loss" in row for row in rows)
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("hidden=lots", "hidden must be an integer, not 'lots'"),
+    ("hidden=0", "hidden must be at least 1, not 0"),
+    ("dropout=1.5", "dropout must be in [0, 1), not 1.5"),
+])
+def test_a_model_setting_of_the_wrong_kind_is_one_error_line_before_any_data_is_read(setting, message, tmp_path):
+    """--set hidden=lots was a TypeError traceback from inside torch (after reading the data)."""
+    r = kit("--arch", "gru", "--set", setting, "--out", tmp_path / "run")
+    assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output, r.output
+    assert PREPARED == []

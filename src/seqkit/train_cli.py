@@ -6,7 +6,6 @@ added after them. Typer only (no torch) at import.
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -15,19 +14,18 @@ from typing import Annotated
 import typer
 
 from .errors import SeqkitError
-from .generation_cli import keyword_params, typer_signature
+from .generation_cli import _annotation, _default, keyword_params, typer_signature
 from .train_kit import TrainRecipe, check_settings, merge_settings, read_config_file, run_training
 
 
 def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
     archs = ", ".join(recipe.archs)
-    save_as = recipe.save_as.replace("{arch}", "ARCH") if recipe.save_as else "the architecture's name"
     opt = typer.Option
     return [
         ("arch", recipe.default_arch, Annotated[str, opt("--arch", help=f"Architecture to train: {archs}.")]),
         ("data", None, Annotated[Path | None, opt("--data", help="Data folder or file.")]),
         ("out", None, Annotated[Path | None, opt("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png). [default: a new folder under seqkit's data folder]")]),
-        ("save", None, Annotated[str | None, opt("--save", help=f"Export the best model as this name (or a .json path). [default: {save_as}]")]),
+        ("save", None, Annotated[str | None, opt("--save", help=f"Export the best model as this name (or a .json path). [default: {recipe.save_as or 'the architecture'}]")]),
         ("resume", False, Annotated[bool, opt("--resume", help="Continue the run in --out.")]),
         ("init", None, Annotated[str | None, opt("--init", help="Start from this checkpoint's weights (name or path).")]),
         ("steps", None, Annotated[int | None, opt("--steps", min=1, help="Optimizer steps.")]),
@@ -54,38 +52,41 @@ def _check_registered(recipe: TrainRecipe, arch: str) -> None:
                           f"registers (install its plugin; `seqkit plugins` lists what is installed)")
 
 
-def _old_name(flag: str) -> str:
-    return "old_" + flag.lstrip("-").replace("-", "_")
+def _old_flags(recipe: TrainRecipe, common) -> list[tuple[str, object, object]]:
+    """A hidden option per deprecated flag, of the type of what it maps onto (text for a setting)."""
+    import typing
+
+    types = {name: typing.get_args(ann)[0] for name, _, ann in common}
+    types.update({p.name: typing.get_args(_annotation(p))[0] for p in recipe.params})
+    return [(f"old_{i}", None, Annotated[types.get(target, str) | None, typer.Option(old, hidden=True)])
+            for i, (old, target) in enumerate(recipe.deprecated.items())]
 
 
-def _deprecated(recipe: TrainRecipe, values: dict, defaults: dict) -> list[str]:
-    """The recipe's old flags, each with a one-line deprecation: a common option's old spelling
-    gives it its value; a setting's becomes ``key=value``, before ``--set`` (which wins)."""
-    from .options import renamed
-
-    sets = []
-    for old, new in recipe.deprecated.items():
-        value = values.pop(_old_name(old))
+def _apply_old_flags(recipe: TrainRecipe, values: dict, defaults: dict) -> None:
+    """Map the deprecated flags given onto what they are now, with a one-line warning each."""
+    for i, (old, target) in enumerate(recipe.deprecated.items()):
+        value = values.pop(f"old_{i}")
         if value is None:
             continue
-        if new.startswith("--"):
-            name = new[2:].replace("-", "_")
-            given = None if values[name] == defaults[name] else values[name]
-            value = renamed(given, value, new, old, f"{recipe.task} train")
-            values[name] = Path(value) if name in ("data", "out", "config") else value
-        else:
-            print(f"Warning: `{recipe.task} train {old}` is deprecated; use --set {new}={value}", file=sys.stderr)
-            sets.append(f"{new}={value}")
-    return sets
+        if target in defaults:  # a common option or a param
+            new = "--" + target.replace("_", "-")
+            if values[target] != defaults[target]:
+                out = "; --out is the run folder, --save NAME the export" if target == "out" else ""
+                raise SeqkitError(f"give {new} only ({old} is its old spelling{out})")
+            values[target] = value
+        else:  # a model or training setting
+            new = f"--set {target}={value}"
+            values["set_"] = [f"{target}={value}", *(values["set_"] or [])]  # an explicit --set wins
+        print(f"Warning: `{recipe.task} train {old}` is deprecated; use {new}", file=sys.stderr)
 
 
 def train_command(recipe: TrainRecipe):
     """A function for ``app.command("train")`` that trains ``recipe``'s task."""
     common = _common(recipe)
-    defaults = {name: default for name, default, _ in common}
+    defaults = {name: default for name, default, _ in common} | {p.name: _default(p) for p in recipe.params}
 
     def command(**values):
-        old_sets = _deprecated(recipe, values, defaults)
+        _apply_old_flags(recipe, values, defaults)
         options = {p.name: p.check(values.pop(p.name)) for p in recipe.params}
         arch = values["arch"]
         if arch not in recipe.archs:
@@ -98,7 +99,7 @@ def train_command(recipe: TrainRecipe):
         flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}
         flags.update(seed=values["seed"], device=values["device"])
         file_settings = read_config_file(values["config"]) if values["config"] else None
-        model, train = merge_settings(recipe, arch, file_settings, old_sets + (values["set_"] or []), flags)
+        model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags)
         if values["print_config"]:
             check_settings(recipe, arch, model, train)
             typer.echo(json.dumps({"arch": arch, "model": model, "train": train}, indent=2))
@@ -115,8 +116,5 @@ def train_command(recipe: TrainRecipe):
                 typer.echo(summary["saved"])
         return summary
 
-    old = [inspect.Parameter(_old_name(flag), inspect.Parameter.KEYWORD_ONLY, default=None,
-                             annotation=Annotated[str | None, typer.Option(flag, hidden=True)])
-           for flag in recipe.deprecated]
-    return typer_signature(command, keyword_params(common, recipe.params) + old, "train",
-                           recipe.description or f"Train a {recipe.task} model.")
+    params = keyword_params(common, recipe.params) + keyword_params(_old_flags(recipe, common), [])
+    return typer_signature(command, params, "train", recipe.description or f"Train a {recipe.task} model.")

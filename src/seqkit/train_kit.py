@@ -43,9 +43,12 @@ class Prepared:
 
     ``config`` holds the model settings the data decides (``vocab_size``, ``pad_id`` ...);
     ``tokenizer``, ``data`` (a description) and ``extra`` go into the checkpoint; ``collate``,
-    ``loss_fn``, ``evaluator`` and ``on_eval`` (called with each evaluation's row, e.g. to print
-    it) go to the :class:`~seqkit.Trainer`; ``metrics(result)`` adds numbers to the exported
-    checkpoint and the summary.
+    ``loss_fn`` and ``evaluator`` go to the :class:`~seqkit.Trainer`; ``metrics(result)`` adds
+    numbers to the exported checkpoint and the summary. ``export(result, target, metrics)``, where
+    a task exports otherwise (float16, ONNX graphs, its last weights), replaces the default
+    ``export_checkpoint(result["best_path"], target, metrics=metrics)`` and returns the saved path;
+    it is called only after a validation, like the default. ``on_eval(row)`` is called with each
+    evaluation's row (abc prints one line per epoch).
     """
 
     train_set: Any
@@ -58,7 +61,8 @@ class Prepared:
     loss_fn: Callable | None = None
     evaluator: Callable | None = None
     metrics: Callable[[dict], dict] | None = None
-    on_eval: Callable[[dict], None] | None = None
+    export: Callable[[dict, Path, dict], Any] | None = None  # (result, target, metrics) -> the saved path
+    on_eval: Callable[[dict], None] | None = None  # called with each evaluation's row (e.g. to print it)
 
 
 @dataclass
@@ -67,11 +71,10 @@ class TrainRecipe:
     for a :class:`TrainRun`; ``archs`` are what ``--arch`` chooses from; ``params`` are the task's
     own options (they arrive in ``run.options``); ``train`` holds the task's training defaults;
     ``save_as`` names the export when ``--save`` is not given (default: the architecture; ``{arch}``
-    in it stands for the architecture, e.g. ``"my-{arch}"``); ``export_dtype`` casts the export
-    (``"float16"``; the run folder keeps float32). ``deprecated`` keeps old flags one release as
-    hidden options that print a one-line deprecation: ``{"--hidden": "hidden"}`` gives the value
-    to a model or training setting (as ``--set hidden=...``), ``{"--model": "--arch"}`` to a
-    common option."""
+    and ``{name}`` of a param in it are filled in, e.g. ``"{arch}-{lang}"``); ``deprecated`` maps
+    old flags, kept one release as hidden options that print a one-line deprecation, onto what they
+    are now: a model or training setting (``{"--layers": "n_layer"}``, as ``--set n_layer=V``), a
+    common option (``{"--run-dir": "out"}``) or one of the params."""
 
     task: str
     prepare: Any
@@ -81,8 +84,7 @@ class TrainRecipe:
     train: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     save_as: str = ""  # the export's default name (default: the architecture's name)
-    export_dtype: str | None = None
-    deprecated: dict[str, str] = field(default_factory=dict)
+    deprecated: dict[str, str] = field(default_factory=dict)  # old flag -> setting, option or param
 
     def __post_init__(self):
         if not self.archs:
@@ -147,6 +149,8 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
 
     renamed = getattr(get_model_type(chosen.model_type).resolve().config_class, "RENAMED", {})
 
+    given = set()  # training keys the user gave
+
     def put(key: str, value, where: str):
         if key in renamed and renamed[key] in model_keys:
             print(f"Warning: the model setting {key!r} is deprecated; use {renamed[key]!r}", file=sys.stderr)
@@ -155,6 +159,7 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
             model[key] = value
         elif key in train_keys:
             train[key] = value
+            given.add(key)
         else:
             raise SeqkitError(f"{where}: {key!r} is not a setting of {chosen.model_type} nor of training; "
                               f"model: {', '.join(sorted(model_keys))}; training: {', '.join(sorted(train_keys))}")
@@ -166,11 +171,16 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
         else:
             put(section, values, "--config")
     train.update({k: v for k, v in flags.items() if v is not None})
+    given.update(k for k, v in flags.items() if v is not None)
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise SeqkitError(f"--set takes key=value, not {item!r}")
         put(key.strip(), parse_value(value.strip()), f"--set {item}")
+    lengths = {"steps", "epochs"}
+    if lengths & given:  # a length the user gives replaces the defaults' length, not caps it
+        for key in lengths - given:
+            train.pop(key, None)
     return model, train
 
 
@@ -219,13 +229,15 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
     train_config = check_settings(recipe, arch, model_settings, train_settings)
     if resume and out is None:
         raise SeqkitError("--resume needs the --out folder of the run to continue")
+    if out is not None and Path(out).suffix == ".json":  # the old meaning of --out in some plugins
+        raise SeqkitError(f"--out is the run folder; to export the model as {out}, use --save {out}")
     if out is None:
         from .data import data_dir
 
         out = data_dir("runs", recipe.task) / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_run_folder(out, resume)
-    target = _save_target(save, recipe.task, (recipe.save_as or arch).replace("{arch}", arch),
-                          user_checkpoint_path)
+    default = (recipe.save_as or arch).format(arch=arch, **options)
+    target = _save_target(save, recipe.task, default, user_checkpoint_path)
     check_writable(target, "--save")
     set_threads(threads)
     run = TrainRun(Path(data) if data is not None else None, arch, options, model_settings,
@@ -233,7 +245,10 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
     from .registry import resolve
 
     prepared = resolve(recipe.prepare, f"train recipe of {recipe.task!r}")(run)
-    model, model_type, config = _build(recipe, arch, model_settings, prepared, init, train_config.seed)
+    import torch
+
+    torch.manual_seed(train_config.seed)  # the initial weights follow --seed
+    model, model_type, config = _build(recipe, arch, model_settings, prepared, init)
     return _fit_and_export(recipe, arch, model, model_type, config, train_config, prepared, out, target,
                            resume)
 
@@ -243,18 +258,17 @@ def _save_target(save: str | None, task: str, default: str, user_path) -> Path:
         return user_path(task, default)
     if "/" in save or save.endswith(".json"):
         p = Path(save).expanduser()
+        if p.is_dir():  # not a folder.json beside it
+            raise SeqkitError(f"--save {save} is a folder; give a .json path such as {p / default}.json, or a name")
         return p if p.suffix == ".json" else p.with_suffix(".json")
     return user_path(task, save)
 
 
-def _build(recipe, arch, model_settings, prepared, init, seed: int = 0):
+def _build(recipe, arch, model_settings, prepared, init):
     from .registry import get_model_type
 
     model_type = recipe.archs[arch].model_type
     if init is None:
-        import torch
-
-        torch.manual_seed(seed)  # the same --seed, the same initial weights
         config = get_model_type(model_type).make_config({**model_settings, **prepared.config})
         return get_model_type(model_type).build(config), model_type, config
     from .checkpoints import find_checkpoint, load_checkpoint
@@ -296,7 +310,10 @@ def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepa
         return summary
     metrics = {k: v for k, v in {"val_loss": summary.get("best_val_loss"), "steps": result["steps"],
                                  **extra}.items() if v is not None}
-    summary["saved"] = str(export_checkpoint(trainer.best_path, target, dtype=recipe.export_dtype, metrics=metrics))
+    if prepared.export is not None:
+        summary["saved"] = str(prepared.export(result, target, metrics))
+    else:
+        summary["saved"] = str(export_checkpoint(trainer.best_path, target, metrics=metrics))
     if result["interrupted"]:
         print(f"interrupted at step {result['steps']}: the best validated model so far is saved", file=sys.stderr)
     return summary

@@ -33,9 +33,8 @@ ABC_TRAINING = TrainRecipe(
                 "folder; default ../shared/data/abc-pa3/train.txt and val.txt. Prints loss and accuracy "
                 "after every epoch.",
     save_as="my-{arch}",
-    export_dtype="float16",
     # old flags, hidden until 0.5 with a one-line deprecation: settings are --set key=value now
-    deprecated={"--model": "--arch", "--hidden": "hidden", "--layers": "n_layer", "--embd": "n_embd",
+    deprecated={"--model": "arch", "--hidden": "hidden", "--layers": "n_layer", "--embd": "n_embd",
                 "--dropout": "dropout", "--optimizer": "optimizer", "--schedule": "schedule",
                 "--patience": "patience"},
 )

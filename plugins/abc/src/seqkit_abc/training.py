@@ -158,7 +158,14 @@ def prepare(run) -> Prepared:
     return Prepared(train_set, val_set, config={"vocab_size": tok.vocab_size}, tokenizer=tok,
                     data=corpus.source, extra={"primer": DEFAULT_PRIMER, "seq_len": seq_len},
                     collate=make_collate(tok.pad_id), on_eval=lambda row: info(format_row(row)),
-                    metrics=lambda result: {"val_acc": result.get("best_val_acc")})
+                    metrics=lambda result: {"val_acc": result.get("best_val_acc")}, export=export_float16)
+
+
+def export_float16(result: dict, target, metrics: dict):
+    """The best model as float16 (half the file; the run folder keeps float32 to resume from)."""
+    from seqkit import export_checkpoint
+
+    return export_checkpoint(result["best_path"], target, dtype="float16", metrics=metrics)
 
 
 def build(settings: Settings, corpus: Corpus):
