@@ -17,9 +17,6 @@ LIMIT = 60
 LONG = {
     ("plugins/midi-transformer/src/seqkit_midi_transformer/commands.py", "train"),
     ("plugins/midi-transformer/src/seqkit_midi_transformer/commands.py", "evaluate"),
-    ("plugins/abc/src/seqkit_abc/commands.py", "evaluate"),
-    ("plugins/abc/src/seqkit_abc/commands.py", "train"),
-    ("plugins/abc/src/seqkit_abc/commands.py", "heatmap"),
     ("plugins/names/src/seqkit_names/commands.py", "train"),
     ("plugins/numerals/src/seqkit_numerals/commands.py", "train_command"),
 }
