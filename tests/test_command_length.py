@@ -18,7 +18,6 @@ LONG = {
     ("plugins/midi-transformer/src/seqkit_midi_transformer/commands.py", "train"),
     ("plugins/midi-transformer/src/seqkit_midi_transformer/commands.py", "evaluate"),
     ("plugins/names/src/seqkit_names/commands.py", "train"),
-    ("plugins/numerals/src/seqkit_numerals/commands.py", "train_command"),
 }
 
 

@@ -153,7 +153,7 @@ def test_deprecated_flags_are_hidden_and_map_onto_a_setting_an_option_or_a_param
     import dataclasses
 
     old = _variant_cli(dataclasses.replace(RECIPE, deprecated={"--hidden": "hidden", "--run-dir": "out",
-                                                               "--taste": "flavour", "--warmup": "warmup_steps"}))
+                                                               "--taste": "--flavour", "--warmup": "warmup_steps"}))
     r = old("--hidden", "24", "--warmup", "2", "--set", "warmup_steps=3", "--print-config")
     assert r.exit_code == 0, r.output
     printed = json.loads(r.stdout)

@@ -26,8 +26,7 @@ PAIRS = {"-n": "--count", "-t": "--temperature", "-m": "--model", "-o": "--out"}
 SETTING_FLAGS = ("--hidden", "--layers", "--heads", "--embd", "--n-embd", "--dropout")
 
 KNOWN = {
-    ("numerals train", "save"),
-    ("names train", "set"), ("numerals train", "set"),
+    ("names train", "set"),
 }
 
 

@@ -58,8 +58,13 @@ def _old_flags(recipe: TrainRecipe, common) -> list[tuple[str, object, object]]:
 
     types = {name: typing.get_args(ann)[0] for name, _, ann in common}
     types.update({p.name: typing.get_args(_annotation(p))[0] for p in recipe.params})
-    return [(f"old_{i}", None, Annotated[types.get(target, str) | None, typer.Option(old, hidden=True)])
+    return [(f"old_{i}", None, Annotated[types.get(_target(target), str) | None, typer.Option(old, hidden=True)])
             for i, (old, target) in enumerate(recipe.deprecated.items())]
+
+
+def _target(target: str) -> str:
+    """An option named as a flag (``"--out"``) or by name (``"out"``, ``"save_weights"``)."""
+    return target[2:].replace("-", "_") if target.startswith("--") else target
 
 
 def _apply_old_flags(recipe: TrainRecipe, values: dict, defaults: dict) -> None:
@@ -68,6 +73,7 @@ def _apply_old_flags(recipe: TrainRecipe, values: dict, defaults: dict) -> None:
         value = values.pop(f"old_{i}")
         if value is None:
             continue
+        target = _target(target)
         if target in defaults:  # a common option or a param
             new = "--" + target.replace("_", "-")
             if values[target] != defaults[target]:

@@ -74,7 +74,7 @@ class TrainRecipe:
     and ``{name}`` of a param in it are filled in, e.g. ``"{arch}-{lang}"``); ``deprecated`` maps
     old flags, kept one release as hidden options that print a one-line deprecation, onto what they
     are now: a model or training setting (``{"--layers": "n_layer"}``, as ``--set n_layer=V``), a
-    common option (``{"--run-dir": "out"}``) or one of the params."""
+    common option (``{"--run-dir": "out"}`` or ``"--out"``) or one of the params."""
 
     task: str
     prepare: Any
@@ -245,10 +245,7 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
     from .registry import resolve
 
     prepared = resolve(recipe.prepare, f"train recipe of {recipe.task!r}")(run)
-    import torch
-
-    torch.manual_seed(train_config.seed)  # the initial weights follow --seed
-    model, model_type, config = _build(recipe, arch, model_settings, prepared, init)
+    model, model_type, config = _build(recipe, arch, model_settings, prepared, init, train_config.seed)
     return _fit_and_export(recipe, arch, model, model_type, config, train_config, prepared, out, target,
                            resume)
 
@@ -258,17 +255,21 @@ def _save_target(save: str | None, task: str, default: str, user_path) -> Path:
         return user_path(task, default)
     if "/" in save or save.endswith(".json"):
         p = Path(save).expanduser()
-        if p.is_dir():  # not a folder.json beside it
-            raise SeqkitError(f"--save {save} is a folder; give a .json path such as {p / default}.json, or a name")
+        if p.is_dir():
+            raise SeqkitError(f"--save {save} is a folder; give a .json path such as "
+                              f"{p / (default + '.json')}, or a name for your checkpoint folder")
         return p if p.suffix == ".json" else p.with_suffix(".json")
     return user_path(task, save)
 
 
-def _build(recipe, arch, model_settings, prepared, init):
+def _build(recipe, arch, model_settings, prepared, init, seed: int = 0):
     from .registry import get_model_type
 
     model_type = recipe.archs[arch].model_type
     if init is None:
+        import torch
+
+        torch.manual_seed(seed)  # the same --seed, the same initial weights
         config = get_model_type(model_type).make_config({**model_settings, **prepared.config})
         return get_model_type(model_type).build(config), model_type, config
     from .checkpoints import find_checkpoint, load_checkpoint

@@ -1,3 +1,4 @@
+import json
 import os
 
 import pytest
@@ -20,28 +21,31 @@ def _isolated(seqkit_dirs, monkeypatch):
 
 @pytest.fixture(scope="session")
 def tiny_models(seqkit_dirs, tmp_path_factory):
-    """A GRU and a Transformer trained on 0..999 for a few CPU seconds: {"gru": path, ...}."""
+    """A GRU and a Transformer trained on 0..999 for a few CPU seconds by `seqkit numerals train`:
+    {"gru": (path, the command's --json summary), ...}."""
+    import seqkit_numerals.plugin as plugin
     import torch
-    from seqkit_numerals.data import DataSpec
-    from seqkit_numerals.train import train
+
+    from seqkit.testing import run_cli
 
     old = {k: os.environ.get(k) for k in seqkit_dirs}
     os.environ.update(seqkit_dirs)
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("models")
-    spec = DataSpec(max=1000, size=1000, negatives=0.0, seed=0)
     settings = {
-        "gru": (dict(n_embd=32, hidden=64), dict(steps=400, lr=1e-2)),
-        "transformer": (dict(n_embd=64, n_layer=2, n_head=4, d_ff=128), dict(steps=400, lr=3e-3)),
+        "gru": ["--lr", "1e-2", "--set", "n_embd=32", "--set", "hidden=64"],
+        "transformer": ["--lr", "3e-3", "--set", "n_embd=64", "--set", "n_layer=2", "--set", "n_head=4",
+                        "--set", "d_ff=128"],
     }
     models = {}
     try:
-        for arch, (model, tc) in settings.items():
-            r = train(arch, spec, out=out / f"{arch}.json", run_dir=out / f"run-{arch}",
-                      train_config=dict(batch_size=32, warmup_steps=20, schedule="cosine",
-                                        device="cpu", progress=False, eval_every=200, **tc),
-                      model_overrides=model, progress=False)
-            models[arch] = (out / f"{arch}.json", r)
+        for arch, args in settings.items():
+            r = run_cli(["numerals", "train", "--arch", arch, "--max", "1000", "--size", "1000", "--negatives", "0",
+                         "--steps", "400", "--batch-size", "32", "--set", "warmup_steps=20", "--set", "eval_every=200",
+                         "--device", "cpu", "--out", str(out / f"run-{arch}"), "--save", str(out / f"{arch}.json"),
+                         "--json", *args], plugins=[plugin])
+            assert r.exit_code == 0, r.output
+            models[arch] = (out / f"{arch}.json", json.loads(r.stdout))
     finally:
         for k, v in old.items():
             if v is None:

@@ -120,26 +120,43 @@ def test_edited_checkpoint_json_is_one_error(gru, tmp_path, edit, message):
 def test_train_eval_and_data_commands(gru, tmp_path):
     out = tmp_path / "mini.json"
     r = cli("numerals", "train", "--arch", "transformer", "--max", "1000", "--size", "300",
-            "--negatives", "0", "--steps", "5", "--n-embd", "32", "--layers", "1", "--heads", "2",
-            "--out", str(out), "--run-dir", str(tmp_path / "run"), "--device", "cpu")
+            "--negatives", "0", "--steps", "5", "--set", "n_embd=32", "--set", "n_layer=1", "--set", "n_head=2",
+            "--save", str(out), "--out", str(tmp_path / "run"), "--device", "cpu")
     assert r.exit_code == 0, r.output
-    assert out.exists() and (tmp_path / "run" / "metrics.jsonl").exists()
-    assert "test split (15 unseen numbers)" in r.stderr
+    assert out.exists() and (tmp_path / "run" / "metrics.jsonl").exists() and r.stdout == f"{out}\n"
+    assert "test split (15 unseen numbers)" in r.stderr and "deprecated" not in r.stderr
+    assert sorted(p.suffix for p in tmp_path.glob("mini-*")) == [".onnx", ".onnx", ".safetensors"]
+    assert json.loads(out.read_text())["dtype"] == "float16"
     r = cli("numerals", "eval", "--model", gru, "-n", "20", "--json")
     assert r.exit_code == 0, r.output
-    rows = json.loads(r.stdout)[0]["rows"]
+    report = json.loads(r.stdout)
+    assert {k: report[k] for k in ("count", "seed", "errors_shown")} == {"count": 20, "seed": 0, "errors_shown": 0}
+    assert set(report["models"][0]) == {"model", "path", "backend", "trained_range", "data", "rows"}
+    rows = report["models"][0]["rows"]
     assert rows[0]["set"].startswith("test split") and rows[0]["n"] == 50
     assert [row["n"] for row in rows[1:]] == [1000, 20, 1, 1]  # 0..999 all in the data: no unseen set
     assert rows[1]["set"].startswith("every integer in [0, 1000)")
     assert rows[3]["set"] == "101,001,001,001 (out of range)"
-    r = cli("numerals", "eval", "--model", gru, "-n", "20")
-    assert r.exit_code == 0 and "exact match" in r.stdout
+    r = cli("numerals", "eval", "--model", gru, "-n", "20", "--errors", "1")
+    assert r.exit_code == 0 and "exact match" in r.stdout and "gru: trained on 0 <= n < 10^3 (1,000 numbers" in r.stdout
+    assert "  101001001001: got '" in r.stdout and "want 'one hundred and one billion, one million," in r.stdout
+    r = cli("numerals", "eval", "--model", gru, "--limit", "3", "--json")
+    assert r.exit_code == 0 and [row["n"] for row in json.loads(r.stdout)["models"][0]["rows"]] == [3, 3, 3, 1, 1]
     r = cli("numerals", "data", "--max", "1000", "--size", "100", "--json")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert data["splits"] == {"train": 90, "val": 5, "test": 5}
     r = cli("numerals", "train", "--arch", "lstm")
-    assert r.exit_code == 2 and "unknown --arch 'lstm'" in r.stderr
+    assert r.exit_code == 2 and "--arch must be one of gru, transformer, not 'lstm'" in r.stderr
+
+
+def test_train_saves_under_arch_and_lang_by_default(tmp_path):
+    r = cli("numerals", "train", "--max", "1000", "--size", "300", "--negatives", "0", "--steps", "2",
+            "--set", "n_embd=16", "--set", "hidden=16", "--out", str(tmp_path / "run"), "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    from seqkit import user_checkpoint_path
+
+    assert r.stdout.strip() == str(user_checkpoint_path("numerals", "gru-en"))
 
 
 @pytest.mark.parametrize("model", ["gru", "transformer"])
@@ -153,46 +170,57 @@ def test_shipped_models_are_exact_on_the_probes_and_small_numbers(model):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "--batch-size", "0"], "must be at least 1"),
-    (["train", "--steps", "-1"], "must be at least 1"),
-    (["train", "--steps", "2", "--out", "/proc/no-such-dir/x.json"], "cannot write --out"),
+    (["train", "--batch-size", "0"], "--batch-size"),
+    (["train", "--steps", "-1"], "--steps"),
+    (["train", "--steps", "2", "--save", "/proc/no-such-dir/x.json"], "cannot write --save"),
     (["train", "--steps", "2", "--lr", "nan"], "--lr must be a positive number, not nan"),
     (["train", "--steps", "2", "--lr", "0"], "--lr must be a positive number"),
-    (["train", "--steps", "2", "--hidden", "0"], "--hidden"),
-    (["train", "--steps", "2", "--layers", "0"], "--layers"),
-    (["train", "--steps", "2", "--n-embd", "0"], "--n-embd"),
-    (["train", "--steps", "2", "--arch", "transformer", "--heads", "3"], "must be divisible by n_head"),
+    (["train", "--steps", "2", "--set", "hidden=0"], "hidden must be a whole number of at least 1, not 0"),
+    (["train", "--steps", "2", "--set", "n_layer=0"], "n_layer must be a whole number of at least 1"),
+    (["train", "--steps", "2", "--set", "n_embd=abc"], "n_embd must be a whole number of at least 1, not 'abc'"),
+    (["train", "--steps", "2", "--set", "dropout=1"], "dropout must be in [0, 1), not 1"),
+    (["train", "--steps", "2", "--arch", "transformer", "--set", "n_head=3"], "must be divisible by n_head"),
     (["train", "--steps", "2", "--threads", "-2"], "--threads"),
-    (["train", "--steps", "2", "--warmup", "-5"], "--warmup"),
-    (["train", "--steps", "2", "--eval-every", "-1"], "--eval-every"),
-    (["train", "--steps", "2", "--out", ".."], "invalid checkpoint name"),
-    (["train", "--steps", "2", "--heads", "8"], "--heads does not apply to --arch gru"),
-    (["train", "--steps", "2", "--arch", "transformer", "--hidden", "64"], "--hidden does not apply"),
+    (["train", "--steps", "2", "--set", "warmup_steps=-5"], "warmup_steps"),
+    (["train", "--steps", "2", "--set", "eval_every=-1"], "eval_every"),
+    (["train", "--steps", "2", "--set", "hiden=64"], "'hiden' is not a setting of gru-seq2seq"),
+    (["train", "--steps", "2", "--save", ".."], "invalid checkpoint name"),
+    (["train", "--steps", "2", "--set", "n_head=8"], "n_head does not apply to --arch gru"),
+    (["train", "--steps", "2", "--arch", "transformer", "--set", "hidden=64"], "hidden does not apply"),
+    (["train", "--steps", "2", "--lang", "xx"], "does not know the language 'xx'"),
+    (["train", "--steps", "2", "--negatives", "1"], "--negatives must be a fraction"),
+    (["train", "--steps", "2", "--data", "pairs.tsv"], "numerals makes its data with num2words"),
+    (["train", "--steps", "2", "--save-weights", "lats"], "--save-weights must be one of best, last"),
     (["eval", "-n", "-5"], "--count must be at least 1"),
-    (["eval", "-n", "100000000"], "--count"),
+    (["eval", "-n", "100000000"], "--count must be at most 100000, not 100000000"),
+    (["eval", "--errors", "-1"], "--errors must be at least 0"),
+    (["eval", "--data", "x.tsv"], "--data is not used"),
 ])
-def test_bad_training_and_eval_options_fail_before_any_work(gru, tmp_path, args, message):
-    extra = ["--max", "1000", "--size", "300", "--run-dir", str(tmp_path / "run")] if args[0] == "train" else []
+def test_bad_training_and_eval_options_fail_before_any_work(gru, tmp_path, args, message, monkeypatch):
+    import seqkit_numerals.data
+
+    monkeypatch.setattr(seqkit_numerals.data, "build_pairs", lambda *a, **k: pytest.fail("data built"))
+    extra = ["--max", "1000", "--size", "300", "--out", str(tmp_path / "run")] if args[0] == "train" else []
     r = cli("numerals", *args, *extra, *(["--model", gru] if args[0] == "eval" else []))
     assert r.exit_code == 2, r.output
     assert message in r.stderr and "Traceback" not in r.output and r.stderr.count("\n") <= 2  # Click: + "Try ..."
     assert not (tmp_path / "run").exists()
 
 
-def test_train_out_to_a_folder_or_an_unwritable_place_fails_before_training(tmp_path):
+def test_train_save_to_a_folder_or_an_unwritable_place_fails_before_training(tmp_path):
     folder = tmp_path / "models"
     folder.mkdir()
-    args = ["numerals", "train", "--max", "1000", "--size", "300", "--steps", "2", "--run-dir", str(tmp_path / "run")]
-    r = cli(*args, "--out", str(folder))
+    args = ["numerals", "train", "--max", "1000", "--size", "300", "--steps", "2", "--out", str(tmp_path / "run")]
+    r = cli(*args, "--save", str(folder))
     assert r.exit_code == 2, r.output
     assert "is a folder" in r.stderr and r.stderr.count("\n") == 1
     assert not (tmp_path / "models.json").exists() and not (tmp_path / "run").exists()
     (tmp_path / "afile").write_text("not a folder")
-    r = cli(*args, "--out", str(tmp_path / "afile" / "x.json"))
-    assert r.exit_code == 2 and "--out" in r.stderr and not (tmp_path / "run").exists()
+    r = cli(*args, "--save", str(tmp_path / "afile" / "x.json"))
+    assert r.exit_code == 2 and "--save" in r.stderr and not (tmp_path / "run").exists()
     if Path("/proc/self").is_dir():  # a folder that exists and takes no files, even for root
-        r = cli(*args, "--out", "/proc/x.json")
-        assert r.exit_code == 2 and "cannot write --out /proc/x.json" in r.stderr, r.output
+        r = cli(*args, "--save", "/proc/x.json")
+        assert r.exit_code == 2 and "cannot write --save /proc/x.json" in r.stderr, r.output
         assert not (tmp_path / "run").exists()
 
 
@@ -219,8 +247,8 @@ def test_ctrl_c_saves_only_a_validated_model(tmp_path, monkeypatch, stop_at, sav
     monkeypatch.setattr(seqkit, "seq2seq_loss", loss, raising=False)
     out = tmp_path / "m.json"
     r = cli("numerals", "train", "--max", "1000", "--size", "300", "--negatives", "0", "--steps", "50",
-            "--eval-every", "5", "--n-embd", "16", "--hidden", "16", "--out", str(out),
-            "--run-dir", str(tmp_path / "run"), "--device", "cpu")
+            "--set", "eval_every=5", "--set", "n_embd=16", "--set", "hidden=16", "--save", str(out),
+            "--out", str(tmp_path / "run"), "--device", "cpu")
     assert r.exit_code == 0, r.output
     assert "interrupted at step" in r.stderr and "Traceback" not in r.output
     assert out.exists() == saved
@@ -252,3 +280,49 @@ def test_data_minus_n_is_a_deprecated_spelling_of_show(tmp_path, monkeypatch):
     assert old.exit_code == new.exit_code == 0, old.output
     assert old.stdout == new.stdout and len(json.loads(new.stdout)["examples"]) == 2
     assert "`numerals data -n` is deprecated; use --show" in old.stderr and "deprecated" not in new.stderr
+
+
+def test_old_train_spellings_still_work_with_one_deprecation_line_each(tmp_path):
+    """Model and training settings were numerals' own flags, the run folder --run-dir, the export
+    -o/--out and its choice --export, the architecture --model: hidden for one release."""
+    r = cli("numerals", "train", "-m", "transformer", "--n-embd", "32", "--layers", "1", "--heads", "2",
+            "--warmup", "3", "--schedule", "linear", "--eval-every", "7", "--print-config")
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.stdout)
+    assert printed["arch"] == "transformer"
+    assert {k: printed["model"][k] for k in ("n_embd", "n_layer", "n_head")} == {"n_embd": 32, "n_layer": 1, "n_head": 2}
+    assert {k: printed["train"][k] for k in ("warmup_steps", "schedule", "eval_every")} == {
+        "warmup_steps": 3, "schedule": "linear", "eval_every": 7}
+    for old, new in [("-m", "--arch"), ("--n-embd", "--set n_embd=32"), ("--layers", "--set n_layer=1"),
+                     ("--heads", "--set n_head=2"), ("--warmup", "--set warmup_steps=3"),
+                     ("--schedule", "--set schedule=linear"), ("--eval-every", "--set eval_every=7")]:
+        assert f"Warning: `numerals train {old}` is deprecated; use {new}\n" in r.stderr
+    r = cli("numerals", "train", "--model", "gru", "--hidden", "24", "--print-config")
+    assert r.exit_code == 0 and json.loads(r.stdout)["model"]["hidden"] == 24, r.output
+    assert "`numerals train --model` is deprecated; use --arch" in r.stderr
+    assert "`numerals train --hidden` is deprecated; use --set hidden=24" in r.stderr
+    r = cli("numerals", "train", "--hidden", "24", "--set", "hidden=32", "--print-config")
+    assert json.loads(r.stdout)["model"]["hidden"] == 32  # the new spelling wins
+
+
+def test_old_run_dir_and_export_spellings_train_and_save_the_last_weights(tmp_path):
+    save = tmp_path / "m.json"
+    r = cli("numerals", "train", "--max", "1000", "--size", "300", "--negatives", "0", "--steps", "4",
+            "--set", "eval_every=2", "--set", "n_embd=16", "--set", "hidden=16", "--device", "cpu",
+            "--run-dir", str(tmp_path / "run"), "--export", "last", "--save", str(save))
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "run" / "last.json").exists() and json.loads(save.read_text())["metrics"]["exported"] == "last"
+    assert "`numerals train --run-dir` is deprecated; use --out" in r.stderr
+    assert "`numerals train --export` is deprecated; use --save-weights" in r.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--out", "gru-1e9.json"], "--out is the run folder; to export the model as gru-1e9.json, use --save gru-1e9.json"),
+    (["--run-dir", "runs/x", "--out", "mine"], "give --out only (--run-dir is its old spelling; --out is the run folder"),
+])
+def test_the_old_meaning_of_out_is_one_error_line(tmp_path, monkeypatch, args, message):
+    """-o/--out was the export before; now it is the run folder (as in every train command)."""
+    monkeypatch.chdir(tmp_path)
+    r = cli("numerals", "train", "--steps", "2", *args)
+    assert r.exit_code == 2 and message in r.stderr and r.stderr.count("Error:") == 1, r.output
+    assert list(tmp_path.iterdir()) == []

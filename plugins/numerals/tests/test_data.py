@@ -81,11 +81,17 @@ def test_length_batches_cover_every_pair_once():
     pairs = build_pairs(spec, progress=False)
     src, tgt = source_tokenizer(), target_tokenizer(w for _, w in pairs)
     ds = PairDataset(pairs, src, tgt)
-    lb = LengthBatches(ds, 32, seed=0)
-    assert sorted(i for b in lb.batches for i in b) == list(range(300))
-    batch = Collate(src.pad_id, tgt.pad_id)([lb[0]])
+    lb = LengthBatches(ds, seed=0)
+    epoch0 = lb.batches(epoch=0, batch_size=32, seed=0)  # what the Trainer asks for (its own-order protocol)
+    assert sorted(i for b in epoch0 for i in b) == list(range(300)) and len(epoch0) == 10
+    epoch1 = lb.batches(epoch=1, batch_size=32, seed=0)
+    assert epoch1 != epoch0 and sorted(map(sorted, epoch1)) == sorted(map(sorted, epoch0))  # reshuffled, same make-up
+    halves = [lb.batches(epoch=0, batch_size=32, seed=0, rank=r, world=2) for r in (0, 1)]
+    assert len(halves[0]) == len(halves[1]) == 5 and sorted(halves[0] + halves[1]) == sorted(epoch0)
+    items = [lb[i] for i in epoch0[0]]
+    batch = Collate(src.pad_id, tgt.pad_id)(items)
     assert batch["src"].shape[0] == 32 and batch["tgt_in"].shape == batch["tgt_out"].shape
-    for row_src, row_in, row_out, (s, t) in zip(batch["src"], batch["tgt_in"], batch["tgt_out"], lb[0]):
+    for row_src, row_in, row_out, (s, t) in zip(batch["src"], batch["tgt_in"], batch["tgt_out"], items):
         assert row_src[: len(s)].tolist() == s  # targets shifted by one; padding ignored by the loss
         assert row_in[: len(t) - 1].tolist() == t[:-1] and row_out[: len(t) - 1].tolist() == t[1:]
         assert (row_out[len(t) - 1:] == -100).all() and (row_in[len(t) - 1:] == tgt.pad_id).all()

@@ -37,6 +37,13 @@ class Seq2SeqConfig:
 
     def __post_init__(self, n_layers=None):
         self.n_layer = renamed_setting(self, "n_layers", n_layers, "n_layer", self.n_layer)
+        for name, low in (("src_vocab", 1), ("tgt_vocab", 1), ("n_embd", 1), ("hidden", 1), ("n_layer", 1),
+                          ("n_head", 1), ("max_len", 1), ("d_ff", 0)):  # torch names its own (num_layers ...)
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be a whole number of at least {low}, not {value!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), not {self.dropout!r}")
 
 
 class _Decoding:

@@ -269,12 +269,16 @@ def target_tokenizer(texts):
 
 
 class PairDataset:
-    """Map-style dataset of encoded ``(src_ids, tgt_ids)`` for the Trainer."""
+    """Map-style dataset of encoded ``(src_ids, tgt_ids)`` for the Trainer; ``by_length`` orders
+    the pairs by target length (validation batches then hold pairs of about one length)."""
 
-    def __init__(self, pairs, src_tok, tgt_tok):
+    def __init__(self, pairs, src_tok, tgt_tok, by_length: bool = False):
         self.pairs = list(pairs)
         self.src = [src_tok.encode(source_text(n)) for n, _ in self.pairs]
         self.tgt = [tgt_tok.encode(w, add_bos=True, add_eos=True) for _, w in self.pairs]
+        if by_length:
+            order = sorted(range(len(self.pairs)), key=lambda i: len(self.tgt[i]))
+            self.pairs, self.src, self.tgt = ([xs[i] for i in order] for xs in (self.pairs, self.src, self.tgt))
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -284,25 +288,37 @@ class PairDataset:
 
 
 class LengthBatches:
-    """A dataset whose items are whole batches of pairs of about the same target length.
+    """Training pairs served in batches of about the same target length.
 
     Numbers of every magnitude make targets of 2 to 40 tokens; random batches would be padded to
-    their longest member and spend about half of their compute on padding. The Trainer runs over
-    these with ``batch_size=1``; ``Collate`` unwraps them. The order of the batches is shuffled
-    by the Trainer every epoch, their make-up is fixed by ``seed``.
+    their longest member and spend about half of their compute on padding. The Trainer asks for
+    each epoch's batches (``batches``, its protocol for sets that order their own): their make-up
+    is fixed by ``seed``, their order shuffled every epoch as the Trainer shuffles items.
     """
 
-    def __init__(self, dataset: PairDataset, batch_size: int, seed: int = 0):
+    def __init__(self, dataset: PairDataset, seed: int = 0):
         rng = random.Random(seed)
-        order = sorted(range(len(dataset)), key=lambda i: len(dataset.tgt[i]) + 3 * rng.random())
         self.dataset = dataset
-        self.batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        self.order = sorted(range(len(dataset)), key=lambda i: len(dataset.tgt[i]) + 3 * rng.random())
 
     def __len__(self) -> int:
-        return len(self.batches)
+        return len(self.dataset)
 
     def __getitem__(self, i):
-        return [self.dataset[j] for j in self.batches[i]]
+        return self.dataset[i]
+
+    def batches(self, epoch: int, batch_size: int, seed: int, rank: int = 0, world: int = 1) -> list[list[int]]:
+        import math
+
+        import torch
+
+        groups = [self.order[i : i + batch_size] for i in range(0, len(self.order), batch_size)]
+        g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % 2**63)
+        order = torch.randperm(len(groups), generator=g).tolist()
+        if world > 1:  # every rank the same number of batches
+            per = math.ceil(len(order) / world)
+            order = (order * math.ceil(per * world / len(order)))[: per * world][rank::world]
+        return [groups[i] for i in order]
 
 
 class Collate:
@@ -314,8 +330,6 @@ class Collate:
     def __call__(self, items):
         from seqkit import pad_sequences
 
-        if len(items) == 1 and isinstance(items[0], list):  # one LengthBatches item
-            items = items[0]
         src = pad_sequences([s for s, _ in items], self.src_pad)
         tgt_in = pad_sequences([t[:-1] for _, t in items], self.tgt_pad)
         tgt_out = pad_sequences([t[1:] for _, t in items], -100)
