@@ -27,7 +27,7 @@ def test_train_exports_float16_with_its_metrics(tiny_run):
 
 
 def test_old_setting_flags_work_with_a_deprecation(h, tmp_path):
-    """seqkit < 0.4 spelled model and training settings as flags: hidden, one line each, until 0.5."""
+    """Before 0.5 model and training settings were flags: kept one release, hidden, one line each."""
     f = tmp_path / "data.txt"
     f.write_text(h.course_text(h.TUNES, n=2))
     r = h.cli(["abc", "train", "--data", f, "--model", "gru", "--hidden", "8", "--layers", "2", "--embd", "4",

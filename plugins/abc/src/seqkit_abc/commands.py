@@ -169,7 +169,7 @@ def sweep(
     val: Annotated[Path | None, typer.Option("--val", help="Validation tunes (default: the course val.txt, else 10% of --data).")] = None,
     fmt: FormatOption = "auto",
     arch: Annotated[str | None, typer.Option("--arch", help="Cells, comma-separated: lstm,gru,rnn. [default: lstm]")] = None,
-    model: Annotated[str | None, typer.Option("--model", hidden=True)] = None,  # old --arch, until 0.5
+    model: Annotated[str | None, typer.Option("--model", hidden=True)] = None,  # old spelling of --arch (before 0.5), kept one release
     hidden: Annotated[str, typer.Option("--hidden", help="Hidden sizes, e.g. 150,200,250.")] = "150",
     layers: Annotated[str, typer.Option("--layers", help="Layer counts.")] = "1",
     dropout: Annotated[str, typer.Option("--dropout", help="Dropouts, e.g. 0,0.1,0.2,0.3.")] = "0",

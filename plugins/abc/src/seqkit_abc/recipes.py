@@ -33,7 +33,7 @@ ABC_TRAINING = TrainRecipe(
                 "folder; default ../shared/data/abc-pa3/train.txt and val.txt. Prints loss and accuracy "
                 "after every epoch.",
     save_as="my-{arch}",
-    # old flags, hidden until 0.5 with a one-line deprecation: settings are --set key=value now
+    # the flags before 0.5, kept one release, hidden, with a one-line deprecation: settings are --set key=value
     deprecated={"--model": "arch", "--hidden": "hidden", "--layers": "n_layer", "--embd": "n_embd",
                 "--dropout": "dropout", "--optimizer": "optimizer", "--schedule": "schedule",
                 "--patience": "patience"},
