@@ -17,9 +17,6 @@ LIMIT = 60
 LONG = {
     ("plugins/midi-transformer/src/seqkit_midi_transformer/commands.py", "train"),
     ("plugins/midi-transformer/src/seqkit_midi_transformer/commands.py", "evaluate"),
-    ("plugins/abc/src/seqkit_abc/commands.py", "evaluate"),
-    ("plugins/abc/src/seqkit_abc/commands.py", "train"),
-    ("plugins/abc/src/seqkit_abc/commands.py", "heatmap"),
 }
 
 
@@ -43,7 +40,7 @@ def command_lengths() -> dict[tuple[str, str], int]:
 
 def test_the_measure_sees_the_commands():
     lengths = command_lengths()
-    assert len(lengths) >= 15  # every plugin's commands, not an empty walk
+    assert len(lengths) >= 10  # the plugins' own command functions (kit commands are core's), not an empty walk
     assert ("plugins/abc/src/seqkit_abc/commands.py", "to_midi") in lengths
 
 

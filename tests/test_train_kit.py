@@ -233,15 +233,43 @@ def test_the_seed_fixes_the_initial_weights(tmp_path):
     assert all(a[k].equal(b[k]) for k in a) and not all(a[k].equal(c[k]) for k in a)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--set", "hidden=0"], "model type 'rnn-lm': hidden must be a whole number >= 1, not 0"),
-    (["--arch", "tiny-transformer", "--set", "n_head=0"], "n_head must be a whole number >= 1, not 0"),
-    (["--set", "n_embd=2.5"], "n_embd must be a whole number >= 1, not 2.5"),
-    (["--set", "dropout=1"], "dropout must be a number in [0, 1), not 1"),
+# ---------------------------------------------------------------- each evaluation's row; settings that are not numbers
+
+def test_prepared_on_eval_gets_each_evaluation_row(tmp_path):
+    import dataclasses
+
+    rows = []
+
+    def prepare_reporting(run):
+        return dataclasses.replace(prepare(run), on_eval=rows.append)
+
+    own = _variant_cli(dataclasses.replace(RECIPE, prepare=prepare_reporting))
+    r = own("--arch", "gru", "--out", tmp_path / "run", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.output
+    assert [row["step"] for row in rows] == [3, 6] and all("val_loss" in row for row in rows)
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("hidden=lots", "hidden must be an integer, not 'lots'"),
+    ("hidden=0", "hidden must be at least 1, not 0"),
+    ("dropout=1.5", "dropout must be in [0, 1), not 1.5"),
 ])
-def test_sizes_below_one_are_one_error_line(args, message, tmp_path):
-    """RNNConfig and TransformerConfig check their sizes (check_sizes): before, hidden=0 failed in
-    torch after the data was read, and a Transformer's n_embd=0 or n_head=0 was a traceback."""
+def test_a_model_setting_of_the_wrong_kind_is_one_error_line_before_any_data_is_read(setting, message, tmp_path):
+    """--set hidden=lots was a TypeError traceback from inside torch (after reading the data)."""
+    r = kit("--arch", "gru", "--set", setting, "--out", tmp_path / "run")
+    assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output, r.output
+    assert PREPARED == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--arch", "tiny-transformer", "--set", "n_head=0"], "n_head must be at least 1, not 0"),
+    (["--arch", "tiny-transformer", "--set", "n_embd=0"], "n_embd must be at least 1, not 0"),
+    (["--arch", "tiny-transformer", "--set", "max_len=0"], "max_len must be at least 1, not 0"),
+    (["--arch", "tiny-transformer", "--set", "dropout=1"], "dropout must be in [0, 1), not 1"),
+])
+def test_transformer_sizes_below_one_are_one_error_line(args, message, tmp_path):
+    """TransformerConfig checks its sizes (check_sizes): n_head=0 was a ZeroDivisionError
+    traceback, n_embd=0 a traceback from inside the first forward pass, after the data was read."""
     r = kit(*args, "--out", tmp_path / "run")
     assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output, r.output
     assert PREPARED == [] and not (tmp_path / "run").exists()

@@ -62,6 +62,29 @@ def resolve(target, what: str = "", plugin: str = ""):
     return obj
 
 
+def _check_numbers(model_type: str, config_class, values: dict) -> None:
+    """A number setting given something that is not one (``--set hidden=abc``): one error naming it
+    (strings that read as the number are left to the config, which may convert them)."""
+    import typing
+
+    try:
+        hints = typing.get_type_hints(config_class)
+    except Exception:  # annotations that cannot be evaluated here: the config checks itself
+        return
+    for key, value in values.items():
+        kind = hints.get(key)
+        if kind not in (int, float) or value is None:
+            continue
+        try:
+            ok = not isinstance(value, bool) and (isinstance(value, (int, float) if kind is float else int)
+                                                  or (isinstance(value, str) and kind(value) is not None))
+        except ValueError:
+            ok = False
+        if not ok:
+            what = "an integer" if kind is int else "a number"
+            raise SeqkitError(f"model type {model_type!r}: {key} must be {what}, not {value!r}")
+
+
 @dataclass
 class ModelType:
     """A model architecture.
@@ -98,6 +121,7 @@ class ModelType:
                          and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
         if missing:
             raise SeqkitError(f"model type {self.name!r} needs the setting(s) {', '.join(missing)}")
+        _check_numbers(self.name, config_class, values)
         try:
             return config_class(**values)
         except (ValueError, TypeError, AssertionError) as exc:  # the config's own checks

@@ -47,7 +47,8 @@ class Prepared:
     numbers to the exported checkpoint and the summary. ``export(result, target, metrics)``, where
     a task exports otherwise (float16, ONNX graphs, its last weights), replaces the default
     ``export_checkpoint(result["best_path"], target, metrics=metrics)`` and returns the saved path;
-    it is called only after a validation, like the default.
+    it is called only after a validation, like the default. ``on_eval(row)`` is called with each
+    evaluation's row (abc prints one line per epoch).
     """
 
     train_set: Any
@@ -61,6 +62,7 @@ class Prepared:
     evaluator: Callable | None = None
     metrics: Callable[[dict], dict] | None = None
     export: Callable[[dict, Path, dict], Any] | None = None  # (result, target, metrics) -> the saved path
+    on_eval: Callable[[dict], None] | None = None  # called with each evaluation's row (e.g. to print it)
 
 
 @dataclass
@@ -289,6 +291,7 @@ def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepa
     t0 = time.perf_counter()
     trainer = Trainer(model, train_config, prepared.train_set, prepared.val_set, collate=prepared.collate,
                       loss_fn=prepared.loss_fn or lm_loss, out=out, evaluator=prepared.evaluator,
+                      on_eval=prepared.on_eval,
                       checkpoint=dict(model_type=model_type, config=config, tokenizer=prepared.tokenizer,
                                       task=recipe.task, data=prepared.data,
                                       extra={"arch": arch, **prepared.extra}))

@@ -58,8 +58,8 @@ def tiny_run(tmp_path_factory):
     val = root / "val.txt"
     val.write_text(course_text(TUNES))
     out = root / "run"
-    result = cli(["abc", "train", "--data", train, "--val", val, "--hidden", "48", "--embd", "16",
+    result = cli(["abc", "train", "--data", train, "--val", val, "--set", "hidden=48", "--set", "n_embd=16",
                   "--seq-len", "48", "--batch-size", "16", "--lr", "1e-2", "--epochs", "12",
-                  "--patience", "0", "--out", out, "--device", "cpu", "--json"], root)
+                  "--set", "patience=0", "--out", out, "--save", "tiny", "--device", "cpu", "--json"], root)
     assert result.exit_code == 0, result.output
     return {"root": root, "train": train, "val": val, "ckpt": out / "best.json", "result": result}

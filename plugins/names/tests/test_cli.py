@@ -175,12 +175,12 @@ def test_huge_count_with_start_letters_caps_the_total(tiny_models, monkeypatch):
 @pytest.mark.parametrize("args, message", [
     (["--arch", "gru", "--steps", "-1"], "--steps"),
     (["--arch", "gru", "--epochs", "-2"], "--epochs"),
-    (["--arch", "gru", "--set", "hidden=0"], "hidden must be a whole number >= 1, not 0"),
-    (["--arch", "lstm", "--set", "n_layer=0"], "n_layer must be a whole number >= 1, not 0"),
+    (["--arch", "gru", "--set", "hidden=0"], "hidden must be at least 1, not 0"),
+    (["--arch", "lstm", "--set", "n_layer=0"], "n_layer must be at least 1, not 0"),
     (["--arch", "transformer", "--set", "n_head=3"], "must be divisible by n_head"),
-    (["--arch", "transformer", "--set", "n_embd=0"], "n_embd must be a whole number >= 1, not 0"),
-    (["--arch", "rnn", "--set", "dropout=1"], "dropout must be a number in [0, 1), not 1"),
-    (["--arch", "classifier", "--set", "hidden=-1"], "hidden must be a whole number >= 1, not -1"),
+    (["--arch", "transformer", "--set", "n_embd=0"], "n_embd must be at least 1, not 0"),
+    (["--arch", "rnn", "--set", "dropout=1"], "dropout must be in [0, 1), not 1"),
+    (["--arch", "classifier", "--set", "hidden=-1"], "hidden must be at least 1, not -1"),
     (["--arch", "classifier", "--balance", "0.5"], "--balance does not apply to --arch classifier"),
 ])
 def test_bad_model_and_training_settings_are_one_error(tiny_folder, tmp_path, args, message):

@@ -45,14 +45,16 @@ def fold_renamed(config_class, values: dict, warn: bool = False) -> dict:
 
 
 def check_sizes(config, *names: str) -> None:
-    """A ``ValueError`` naming the first of ``names`` that is not a whole number >= 1, or a
-    ``dropout`` outside [0, 1) (where the config has one)."""
+    """A ``ValueError`` naming the first of ``names`` that is not an integer of at least 1, or a
+    ``dropout`` outside [0, 1) (where the config has one): the wording of ``RNNConfig``'s checks."""
     from numbers import Integral, Real
 
     for name in names:
         value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ValueError(f"{name} must be a whole number >= 1, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise ValueError(f"{name} must be an integer, not {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, not {value}")
     dropout = getattr(config, "dropout", 0.0)
     if isinstance(dropout, bool) or not isinstance(dropout, Real) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a number in [0, 1), not {dropout!r}")
+        raise ValueError(f"dropout must be in [0, 1), not {dropout!r}")

@@ -7,24 +7,26 @@ inside the commands.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, check_writable, generator_command
+from seqkit import SeqkitError, check_writable, eval_command, generator_command, train_command
 from seqkit.options import (
     DeviceOption,
     JsonOption,
     SeedOption,
+    TemperatureOption,
     ThreadsOption,
     renamed,
     seed_option,
     set_threads,
 )
 
+from .evaluation import ABC_EVAL
 from .generator import ABC, DEFAULT_MODEL, show_tunes
+from .recipes import ABC_TRAINING
 
 abc_app = typer.Typer(
     help="Folk tunes in ABC notation, one character at a time (LSTM/GRU/RNN), and ABC -> MIDI.",
@@ -41,29 +43,13 @@ def _info(msg: str) -> None:
     typer.echo(msg, err=True)
 
 
-def shared_data() -> Path:
-    """``$SEQKIT_SHARED_DATA`` or ``../shared/data`` (the course data's usual place)."""
-    return Path(os.environ.get("SEQKIT_SHARED_DATA", "../shared/data"))
-
-
-def _default_data(data: Path | None, val: Path | None) -> tuple[Path, Path | None]:
-    if data is not None:
-        return data, val
-    course = shared_data() / "abc-pa3"
-    if (course / "train.txt").exists():
-        _info(f"using the course data in {course} (train.txt, val.txt)")
-        return course / "train.txt", val or (course / "val.txt")
-    raise SeqkitError("give --data FILE|FOLDER (no course data found at "
-                      f"{course}; set SEQKIT_SHARED_DATA)")
-
-
 def load_abc_model(model: str, device: str):
     from seqkit import find_checkpoint, load_checkpoint, pick_device
 
     dev = pick_device(device)
     path = find_checkpoint(model, "abc")
     ckpt = load_checkpoint(path, device=dev, expect_task="abc")
-    if not hasattr(ckpt.model, "hidden_sequence") or ckpt.tokenizer is None:
+    if ckpt.tokenizer is None or not hasattr(ckpt.tokenizer, "unknown"):
         raise SeqkitError(f"{path} is not a character-level abc model")
     vocab = getattr(ckpt.model.config, "vocab_size", None)
     if vocab is not None and ckpt.tokenizer.vocab_size != vocab:
@@ -80,18 +66,6 @@ def torch_generator(seed: int | None, device):
     return g
 
 
-def _folder_target(path: Path | None, option: str) -> None:
-    """An output folder that cannot take files fails before any work is done."""
-    if path is not None:
-        check_writable(path, option, folder=True)
-
-
-def _write(path: Path, data: bytes) -> None:
-    from seqkit import atomic_write_bytes
-
-    atomic_write_bytes(path, data)
-
-
 # ----------------------------------------------------------------------------- generate
 
 abc_app.command("generate")(generator_command(ABC, show=show_tunes))
@@ -99,72 +73,7 @@ abc_app.command("generate")(generator_command(ABC, show=show_tunes))
 
 # ----------------------------------------------------------------------------- train
 
-@abc_app.command()
-def train(
-    data: Annotated[Path | None, typer.Option("--data", help="Training tunes: a course file (<start>/<end>), an .abc file or a folder. Default: ../shared/data/abc-pa3/train.txt.")] = None,
-    val: Annotated[Path | None, typer.Option("--val", help="Validation tunes (default: 10% of --data, fixed seed).")] = None,
-    fmt: FormatOption = "auto",
-    arch: Annotated[str | None, typer.Option("--arch", help="Recurrent cell: lstm, gru or rnn. [default: lstm]")] = None,
-    model: Annotated[str | None, typer.Option("--model", hidden=True)] = None,  # old --arch, until 0.5
-    hidden: Annotated[int, typer.Option("--hidden", help="Hidden units per layer.")] = 150,
-    layers: Annotated[int, typer.Option("--layers", help="Recurrent layers.")] = 1,
-    embd: Annotated[int, typer.Option("--embd", help="Character embedding size.")] = 64,
-    dropout: Annotated[float, typer.Option("--dropout", help="Dropout on inputs, outputs and between layers.")] = 0.0,
-    optimizer: Annotated[str, typer.Option("--optimizer", help="adam, adamw, rmsprop, adagrad or sgd.")] = "adam",
-    lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 4e-3,
-    schedule: Annotated[str, typer.Option("--schedule", help="Learning-rate schedule: constant, cosine or linear.")] = "constant",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Slices per batch.")] = 32,
-    seq_len: Annotated[int, typer.Option("--seq-len", help="Characters per training slice.")] = 100,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (one epoch = the training stream's length in slices).")] = 20,
-    steps: Annotated[int | None, typer.Option("--steps", help="Stop after this many steps (with or instead of --epochs).")] = None,
-    patience: Annotated[int, typer.Option("--patience", help="Stop after this many epochs without a better val loss (0 = off).")] = 3,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: best.json, last.json, metrics.jsonl, loss.png.")] = Path("runs/abc"),
-    save: Annotated[str | None, typer.Option("--save", help="Also export the best model as NAME into your abc checkpoints (float16).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
-    seed: Annotated[int, seed_option("Random seed.")] = 0,
-    device: DeviceOption = "auto",
-    threads: ThreadsOption = 0,
-    as_json: JsonOption = False,
-):
-    """Train a character model on ABC tunes; prints loss and accuracy after every epoch."""
-    model = renamed(arch, model, "--arch", "--model", "abc train") or "lstm"
-    from .training import Settings, load_corpus
-    from .training import train as run_training
-
-    set_threads(threads)
-    data, val = _default_data(data, val)
-    settings = Settings(model=model, hidden=hidden, layers=layers, embd=embd, dropout=dropout,
-                        optimizer=optimizer, lr=lr, batch_size=batch_size, seq_len=seq_len,
-                        epochs=epochs, steps=steps, patience=patience, schedule=schedule, seed=seed,
-                        device=device)
-    settings.check()
-    _folder_target(out, "--out")
-    from seqkit import check_run_folder
-
-    check_run_folder(out, resume)  # before reading the data (26 s for the course's)
-    if save is not None and (not save.strip() or Path(save).name != save or save.startswith(".")):
-        raise SeqkitError(f"--save takes a plain name such as my-lstm, not {save!r}")
-    corpus = load_corpus(data, val, fmt, seed=seed)
-    _info(f"{corpus.source['train_tunes']} training tunes, {corpus.source['val_tunes']} validation tunes")
-    result = run_training(settings, corpus, out, resume=resume, progress=not as_json, report=_info)
-    best = result["best_val_loss"]
-    if best is None:  # interrupted before the first evaluation
-        _info(f"no evaluation yet ({result['steps']} steps, {result['seconds']:.0f} s)")
-    else:
-        _info(f"best val loss {best:.4f} nats/char, accuracy {result['best_val_acc']:.3f}; "
-              f"{result['seconds']:.0f} s; model {result['best_path']}")
-    if save and result["interrupted"] and not result["history"]:
-        # stopped before the first evaluation: do not replace a model the user may rely on
-        _info(f"interrupted before the first evaluation: not saved as {save!r}")
-    elif save:
-        from seqkit import export_checkpoint, user_checkpoint_dir
-
-        dest = export_checkpoint(result["best_path"], user_checkpoint_dir("abc") / f"{save}.json",
-                                 dtype="float16")
-        result["saved"] = str(dest)
-        _info(f"saved as {save!r} ({dest}): seqkit abc generate --model {save}")
-    if as_json:
-        typer.echo(json.dumps({k: v for k, v in result.items()}, indent=2, default=str))
+abc_app.command("train")(train_command(ABC_TRAINING))
 
 
 # ----------------------------------------------------------------------------- to-midi
@@ -181,6 +90,8 @@ def to_midi(
 
     Every tune that converts is written; if any tune fails, the command ends with one Error line
     saying how many failed and why, and exit code 2."""
+    from seqkit import atomic_write_bytes
+
     from .data import load_tunes
     from .midi import abc_to_midi, pick_engine
 
@@ -196,7 +107,7 @@ def to_midi(
         path = target if len(tunes) == 1 else target.with_name(f"{target.stem}_{i}{target.suffix or '.mid'}")
         conv = abc_to_midi(tune, engine)
         if conv.ok:
-            _write(path, conv.midi)
+            atomic_write_bytes(path, conv.midi)
             rows.append({"tune": i, "midi": str(path), "notes": conv.notes})
             if not as_json:
                 _info(f"wrote {path} ({conv.notes} notes)")
@@ -217,94 +128,7 @@ def to_midi(
 
 # ----------------------------------------------------------------------------- eval
 
-@abc_app.command("eval")
-def evaluate(
-    model: ModelCkpt = DEFAULT_MODEL,
-    data: Annotated[Path | None, typer.Option("--data", help="Validation tunes. Default: ../shared/data/abc-pa3/val.txt.")] = None,
-    fmt: FormatOption = "auto",
-    count: Annotated[int, typer.Option("--count", "-n", min=0, help="Tunes to generate per temperature (0 = skip).")] = 30,
-    temperatures: Annotated[str, typer.Option("--temperatures", help="Comma-separated sampling temperatures.")] = "0.5,1,2",
-    max_chars: Annotated[int, typer.Option("--max-chars", help="Character limit per generated tune.")] = 1000,
-    samples: Annotated[Path | None, typer.Option("--samples", help="Also write the generated tunes to DIR/T<temp>.abc.")] = None,
-    engine: EngineOption = "auto",
-    seed: Annotated[int, seed_option("Random seed for the generated tunes.")] = 0,
-    device: DeviceOption = "auto",
-    threads: ThreadsOption = 0,
-    as_json: JsonOption = False,
-):
-    """Val loss (nats/char) and accuracy, and the share of generated tunes that convert to MIDI."""
-    import time
-
-    from .data import load_tunes
-    from .generate import number_tune, sample_tunes
-    from .midi import abc_to_midi, pick_engine
-    from .sweep import parse_list
-    from .training import evaluate_loss
-
-    set_threads(threads)
-    pick_engine(engine)
-    temps = parse_list(temperatures, float, "temperatures")
-    if not all(0 <= t < float("inf") for t in temps) or max_chars < 1:  # also rejects nan
-        raise SeqkitError("--temperatures must be finite numbers >= 0 and --max-chars at least 1")
-    _folder_target(samples, "--samples")
-    if data is None:
-        data = shared_data() / "abc-pa3" / "val.txt"
-        if not data.exists():
-            raise SeqkitError(f"give --data (no course val.txt at {data})")
-    ckpt, dev = load_abc_model(model, device)
-    tunes = load_tunes(data, fmt)
-    t0 = time.time()
-    report = {"model": str(ckpt.path), "data": str(data), "tunes": len(tunes),
-              **{f"val_{k}" if k in ("loss", "acc") else k: v
-                 for k, v in evaluate_loss(ckpt.model, ckpt.tokenizer, tunes, dev).items()}}
-    report["val_bits_per_char"] = report["val_loss"] / 0.6931471805599453
-    report["seconds_loss"] = round(time.time() - t0, 1)
-    if report["unknown_chars"]:
-        _info(f"{report['unknown_chars']:,} characters of {data} are not in the model's vocabulary "
-              f"(read as <unk>): the loss is not comparable with other data")
-    rows = []
-    for temp in temps if count else []:
-        g = torch_generator(seed, dev)
-        gen = sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), count,
-                           temp, max_chars, g, dev)
-        convs = [abc_to_midi(s.abc, engine) for s in gen]
-        errors: dict[str, int] = {}
-        for c in convs:
-            if not c.ok:
-                key = c.error.split(":")[0]
-                errors[key] = errors.get(key, 0) + 1
-        rows.append({"temperature": temp, "tunes": count, "valid": sum(c.ok for c in convs),
-                     "valid_share": sum(c.ok for c in convs) / count,
-                     "strict": sum(c.strict for c in convs),
-                     "repairs": {f: sum(f in c.fixes for c in convs if c.ok)
-                                 for f in ("default-L", "repeats-once", "shared-meter")},
-                     "ended": sum(s.ended for s in gen),
-                     "mean_chars": sum(len(s.abc) for s in gen) / count, "errors": errors})
-        if samples is not None:
-            _write(samples / f"T{temp:g}.abc", ("\n\n".join(number_tune(s.abc, i) for i, s in enumerate(gen, 1))
-                                                + "\n").encode())
-    report["generation"] = rows
-    report["seed"] = seed
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    con = Console()
-    con.print(f"{ckpt.path.name}: val loss [bold]{report['val_loss']:.4f}[/bold] nats/char "
-              f"({report['val_bits_per_char']:.3f} bits), accuracy {report['val_acc']:.3f} "
-              f"on {report['tunes']} tunes / {report['chars']:,} chars of {data}")
-    if rows:
-        table = Table(title=f"generated tunes that convert to MIDI ({engine}, seed {seed})")
-        for col in ("T", "valid", "valid without repairs", "ended with <end>", "mean chars", "failures"):
-            table.add_column(col)
-        for r in rows:
-            table.add_row(f"{r['temperature']:g}", f"{r['valid']}/{r['tunes']} ({r['valid_share']:.0%})",
-                          f"{r['strict']}/{r['tunes']}",
-                          f"{r['ended']}/{r['tunes']}", f"{r['mean_chars']:.0f}",
-                          ", ".join(f"{k} x{v}" for k, v in r["errors"].items()))
-        con.print(table)
+abc_app.command("eval")(eval_command(ABC_EVAL))
 
 
 # ----------------------------------------------------------------------------- heatmap
@@ -319,60 +143,21 @@ def heatmap(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNGs.")] = Path("abc-heatmaps"),
     max_chars: Annotated[int, typer.Option("--max-chars", help="Draw at most this many characters.")] = 800,
     width: Annotated[int, typer.Option("--width", help="Wrap lines at this many characters.")] = 64,
-    temperature: Annotated[float, typer.Option("--temperature", "-t", min=0.0, help="Temperature for --generate.")] = 1.0,
+    temperature: TemperatureOption = 1.0,
     seed: SeedOption = 0,
     device: DeviceOption = "auto",
     as_json: JsonOption = False,
 ):
     """Draw hidden units' activations over the characters of a tune, laid out like the text."""
-    from .data import read_text
-    from .generate import sample_tunes
-    from .heatmap import activations, draw, header_scores
-    from .sweep import parse_list
+    from .heatmap import heatmaps
 
-    if (text is None) == (not gen):
-        raise SeqkitError("give exactly one of --text FILE or --generate")
-    if not neurons and not find:
-        raise SeqkitError("give --neurons 21,57 or --find K")
-    if max_chars < 1 or width < 1:
-        raise SeqkitError("--max-chars and --width must be at least 1")
-    _folder_target(out, "--out")
-    ckpt, dev = load_abc_model(model, device)
-    units_in_model = getattr(ckpt.model.config, "hidden", None)
-    if units_in_model is not None and find > units_in_model:
-        raise SeqkitError(f"--find {find}: this model has only {units_in_model} units")
-    if text is not None:
-        content = read_text(text)
-    else:
-        s = sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), 1,
-                         temperature, 1000, torch_generator(seed, dev), dev)[0]
-        content = s.text
-    # --find ranks units on up to 20,000 characters; only --max-chars of them are drawn
-    content = content[: max(max_chars, 20_000) if find else max_chars]
-    acts = activations(ckpt.model, ckpt.tokenizer, content, dev)
-    hidden = acts.shape[1]
-    units = parse_list(neurons, int, "neurons") if neurons else []
-    bad = [u for u in units if not 0 <= u < hidden]
-    if bad:
-        raise SeqkitError(f"--neurons {', '.join(map(str, bad))}: this model has units 0..{hidden - 1}")
-    ranking = []
-    if find:
-        ranking = header_scores(acts, content)[:find]
-        units += [r.unit for r in ranking if r.unit not in units]
-    shown = content[:max_chars]
-    files = []
-    scores = {r.unit: r for r in ranking}
-    for u in units:
-        note = f", header-vs-body d={scores[u].score:+.2f}" if u in scores else ""
-        files.append(str(draw(shown, acts[: len(shown), u], out / f"neuron_{u:03d}.png",
-                              f"{ckpt.path.stem}: unit {u} of {hidden}{note}", width)))
+    done = heatmaps(model, text, gen, neurons, find, out, max_chars, width, temperature, seed, device)
     if as_json:
-        typer.echo(json.dumps({"files": files, "units": units,
-                               "ranking": [r.__dict__ for r in ranking]}, indent=2))
+        typer.echo(json.dumps({**done, "ranking": [r.__dict__ for r in done["ranking"]]}, indent=2))
         return
-    for r in ranking:
+    for r in done["ranking"]:
         _info(f"unit {r.unit:4d}: d={r.score:+.2f} (header mean {r.header_mean:+.2f}, body mean {r.body_mean:+.2f})")
-    for f in files:
+    for f in done["files"]:
         _info(f"wrote {f}")
 
 
@@ -383,7 +168,8 @@ def sweep(
     data: Annotated[Path | None, typer.Option("--data", help="Training tunes (default: the course train.txt).")] = None,
     val: Annotated[Path | None, typer.Option("--val", help="Validation tunes (default: the course val.txt, else 10% of --data).")] = None,
     fmt: FormatOption = "auto",
-    model: Annotated[str, typer.Option("--model", help="Cells, comma-separated: lstm,gru,rnn.")] = "lstm",
+    arch: Annotated[str | None, typer.Option("--arch", help="Cells, comma-separated: lstm,gru,rnn. [default: lstm]")] = None,
+    model: Annotated[str | None, typer.Option("--model", hidden=True)] = None,  # old spelling of --arch (before 0.5), kept one release
     hidden: Annotated[str, typer.Option("--hidden", help="Hidden sizes, e.g. 150,200,250.")] = "150",
     layers: Annotated[str, typer.Option("--layers", help="Layer counts.")] = "1",
     dropout: Annotated[str, typer.Option("--dropout", help="Dropouts, e.g. 0,0.1,0.2,0.3.")] = "0",
@@ -402,19 +188,21 @@ def sweep(
     as_json: JsonOption = False,
 ):
     """Run the hyperparameter study: a CSV, a results table and one curve plot per varied parameter."""
+    from .data import course_data
     from .sweep import parse_list, plan, run_sweep, write_outputs
     from .training import Settings, load_corpus
 
     set_threads(threads)
-    values = {"model": parse_list(model, str, "model"), "hidden": parse_list(hidden, int, "hidden"),
+    cells = renamed(arch, model, "--arch", "--model", "abc sweep") or "lstm"
+    values = {"model": parse_list(cells, str, "arch"), "hidden": parse_list(hidden, int, "hidden"),
               "layers": parse_list(layers, int, "layers"), "dropout": parse_list(dropout, float, "dropout"),
               "optimizer": parse_list(optimizer, str, "optimizer"), "lr": parse_list(lr, float, "lr"),
               "batch_size": parse_list(batch_size, int, "batch_size"),
               "seq_len": parse_list(seq_len, int, "seq_len")}
     base = Settings(epochs=epochs, steps=steps, patience=patience, seed=seed, device=device)
     runs = plan(base, values, mode)
-    _folder_target(out, "--out")
-    data, val = _default_data(data, val)
+    check_writable(out, "--out", folder=True)
+    data, val = course_data(data, val)
     corpus = load_corpus(data, val, fmt, seed=seed)
     _info(f"{len(runs)} runs on {corpus.source['train_tunes']} training tunes")
     rows = run_sweep(runs, corpus, out, report=_info, progress=not as_json)

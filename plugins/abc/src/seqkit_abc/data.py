@@ -18,6 +18,7 @@ Quirks handled (see ../shared/data/abc-pa3/SOURCE.md and nottingham/SOURCE.md):
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -27,6 +28,25 @@ START, END = "<start>", "<end>"
 DEFAULT_PRIMER = f"{START}\nX:"
 _X_LINE = re.compile(r"^X:", re.M)
 _FIELD_LINE = re.compile(r"^[A-Za-z]:")
+
+
+def shared_data() -> Path:
+    """``$SEQKIT_SHARED_DATA`` or ``../shared/data`` (the course data's usual place)."""
+    return Path(os.environ.get("SEQKIT_SHARED_DATA", "../shared/data"))
+
+
+def course_data(data: Path | None, val: Path | None) -> tuple[Path, Path | None]:
+    """``--data``/``--val`` as given, or the course's train.txt and val.txt when ``--data`` is not."""
+    if data is not None:
+        return data, val
+    course = shared_data() / "abc-pa3"
+    if (course / "train.txt").exists():
+        from seqkit import info
+
+        info(f"using the course data in {course} (train.txt, val.txt)")
+        return course / "train.txt", val or (course / "val.txt")
+    raise SeqkitError("give --data FILE|FOLDER (no course data found at "
+                      f"{course}; set SEQKIT_SHARED_DATA)")
 
 
 def read_text(path: Path) -> str:

@@ -16,6 +16,8 @@ from .data import header_mask
 @torch.no_grad()
 def activations(model, tok, text: str, device="cpu") -> np.ndarray:
     """``[len(text), hidden]``: the top layer's output after reading each character."""
+    if not hasattr(model, "hidden_sequence"):
+        raise SeqkitError(f"heatmaps need a recurrent model (lstm, gru, rnn), not {type(model).__name__}")
     missing = tok.unknown(text)
     if missing:
         shown = ", ".join(repr(c) for c in missing[:10])
@@ -94,3 +96,54 @@ def draw(text: str, values: np.ndarray, out_png: Path, title: str, width: int = 
 
 def header_scores(acts: np.ndarray, text: str) -> list[UnitScore]:
     return rank_units(acts, header_mask(text))
+
+
+def _content(ckpt, dev, text: Path | None, temperature: float, seed: int | None) -> str:
+    """The text to read: the file's, or one tune sampled from the model (seeded)."""
+    if text is not None:
+        from .data import read_text
+
+        return read_text(text)
+    from .commands import torch_generator
+    from .generate import sample_tunes
+
+    return sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), 1,
+                        temperature, 1000, torch_generator(seed, dev), dev)[0].text
+
+
+def heatmaps(model: str, text: Path | None, generate: bool, neurons: str | None, find: int, out: Path,
+             max_chars: int, width: int, temperature: float, seed: int | None, device: str) -> dict:
+    """``seqkit abc heatmap``: one PNG per unit (``--neurons``, and the top ``--find`` header
+    detectors) in ``out``; returns ``files``, ``units`` and ``ranking`` (:class:`UnitScore`)."""
+    from seqkit import check_writable
+
+    from .commands import load_abc_model
+    from .sweep import parse_list
+
+    if (text is None) == (not generate):
+        raise SeqkitError("give exactly one of --text FILE or --generate")
+    if not neurons and not find:
+        raise SeqkitError("give --neurons 21,57 or --find K")
+    if max_chars < 1 or width < 1:
+        raise SeqkitError("--max-chars and --width must be at least 1")
+    check_writable(out, "--out", folder=True)
+    ckpt, dev = load_abc_model(model, device)
+    units_in_model = getattr(ckpt.model.config, "hidden", None)
+    if units_in_model is not None and find > units_in_model:
+        raise SeqkitError(f"--find {find}: this model has only {units_in_model} units")
+    # --find ranks units on up to 20,000 characters; only --max-chars of them are drawn
+    content = _content(ckpt, dev, text, temperature, seed)[: max(max_chars, 20_000) if find else max_chars]
+    acts = activations(ckpt.model, ckpt.tokenizer, content, dev)
+    hidden = acts.shape[1]
+    units = parse_list(neurons, int, "neurons") if neurons else []
+    bad = [u for u in units if not 0 <= u < hidden]
+    if bad:
+        raise SeqkitError(f"--neurons {', '.join(map(str, bad))}: this model has units 0..{hidden - 1}")
+    ranking = header_scores(acts, content)[:find] if find else []
+    units += [r.unit for r in ranking if r.unit not in units]
+    shown, scores, files = content[:max_chars], {r.unit: r for r in ranking}, []
+    for u in units:
+        note = f", header-vs-body d={scores[u].score:+.2f}" if u in scores else ""
+        files.append(str(draw(shown, acts[: len(shown), u], out / f"neuron_{u:03d}.png",
+                              f"{ckpt.path.stem}: unit {u} of {hidden}{note}", width)))
+    return {"files": files, "units": units, "ranking": ranking}

@@ -1,4 +1,7 @@
-"""Training a character-level RNN on ABC tunes: random slices of the tune stream, teacher forcing.
+"""Training a character model on ABC tunes: random slices of the tune stream, teacher forcing.
+
+``prepare`` is ``seqkit abc train``'s data (its recipe is ``recipes.ABC_TRAINING``: the train
+command kit does the rest); ``Settings`` and ``train`` run one training of ``seqkit abc sweep``.
 
 Train items are random slices (``seq_len`` characters) of the course-format stream of all
 training tunes; one epoch is as many slices as fit in the stream end to end. Validation is done
@@ -17,6 +20,7 @@ import torch
 from seqkit import (
     RNNLM,
     CharTokenizer,
+    Prepared,
     RNNConfig,
     SeqkitError,
     TrainConfig,
@@ -26,7 +30,7 @@ from seqkit import (
     seeded_split,
 )
 
-from .data import DEFAULT_PRIMER, load_tunes, stream, wrap
+from .data import DEFAULT_PRIMER, course_data, load_tunes, stream, wrap
 
 CELLS = ("lstm", "gru", "rnn")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "adagrad", "sgd")
@@ -134,18 +138,45 @@ def load_corpus(data: Path, val: Path | None = None, fmt: str = "auto", val_frac
     return Corpus(tunes, val_tunes, source)
 
 
+def datasets(tok, corpus: Corpus, seq_len: int, seed: int) -> tuple[SliceDataset, list[dict]]:
+    """Random ``seq_len`` slices of the training stream; whole validation tunes."""
+    ids = torch.tensor(tok.encode(stream(corpus.train)), dtype=torch.long)
+    return SliceDataset(ids, seq_len, seed), tune_items(corpus.val, tok)
+
+
+def prepare(run) -> Prepared:
+    """``seqkit abc train``'s data: ``--data``/``--val`` (default: the course files), read in
+    ``--format``; the characters of the training tunes are the vocabulary."""
+    from seqkit import info
+
+    data, val = course_data(run.data, run.options["val"])
+    corpus = load_corpus(data, val, run.options["format"], seed=run.seed)
+    info(f"{corpus.source['train_tunes']} training tunes, {corpus.source['val_tunes']} validation tunes")
+    tok = CharTokenizer.build([stream(corpus.train)])
+    seq_len = run.options["seq_len"]
+    train_set, val_set = datasets(tok, corpus, seq_len, run.seed)
+    return Prepared(train_set, val_set, config={"vocab_size": tok.vocab_size}, tokenizer=tok,
+                    data=corpus.source, extra={"primer": DEFAULT_PRIMER, "seq_len": seq_len},
+                    collate=make_collate(tok.pad_id), on_eval=lambda row: info(format_row(row)),
+                    metrics=lambda result: {"val_acc": result.get("best_val_acc")}, export=export_float16)
+
+
+def export_float16(result: dict, target, metrics: dict):
+    """The best model as float16 (half the file; the run folder keeps float32 to resume from)."""
+    from seqkit import export_checkpoint
+
+    return export_checkpoint(result["best_path"], target, dtype="float16", metrics=metrics)
+
+
 def build(settings: Settings, corpus: Corpus):
     """Tokenizer, model and datasets for ``settings`` on ``corpus``."""
     settings.check()
-    text = stream(corpus.train)
-    tok = CharTokenizer.build([text])
+    tok = CharTokenizer.build([stream(corpus.train)])
     config = RNNConfig(tok.vocab_size, cell=settings.model, n_embd=settings.embd,
                        hidden=settings.hidden, n_layer=settings.layers, dropout=settings.dropout)
     torch.manual_seed(settings.seed)
     model = RNNLM(config)
-    train_set = SliceDataset(torch.tensor(tok.encode(text), dtype=torch.long), settings.seq_len,
-                             settings.seed)
-    val_set = tune_items(corpus.val, tok)
+    train_set, val_set = datasets(tok, corpus, settings.seq_len, settings.seed)
     return tok, config, model, train_set, val_set
 
 
