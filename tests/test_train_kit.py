@@ -120,8 +120,9 @@ def test_ctrl_c_before_the_first_evaluation_exports_nothing(tmp_path, monkeypatc
     def interrupted(model, batch):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(seqkit.training, "lm_loss", interrupted)
+    # seqkit's own name first: read after the module's is patched, it would be restored as the patch
     monkeypatch.setattr(seqkit, "lm_loss", interrupted, raising=False)
+    monkeypatch.setattr(seqkit.training, "lm_loss", interrupted)
     r = kit("--arch", "gru", "--out", tmp_path / "run", "--save", "mine", "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["saved"] is None and "nothing saved to" in r.stderr

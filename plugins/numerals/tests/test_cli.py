@@ -177,7 +177,7 @@ def test_shipped_models_are_exact_on_the_probes_and_small_numbers(model):
     (["train", "--steps", "2", "--lr", "0"], "--lr must be a positive number"),
     (["train", "--steps", "2", "--set", "hidden=0"], "hidden must be a whole number of at least 1, not 0"),
     (["train", "--steps", "2", "--set", "n_layer=0"], "n_layer must be a whole number of at least 1"),
-    (["train", "--steps", "2", "--set", "n_embd=abc"], "n_embd must be a whole number of at least 1, not 'abc'"),
+    (["train", "--steps", "2", "--set", "n_embd=abc"], "n_embd must be an integer, not 'abc'"),
     (["train", "--steps", "2", "--set", "dropout=1"], "dropout must be in [0, 1), not 1"),
     (["train", "--steps", "2", "--arch", "transformer", "--set", "n_head=3"], "must be divisible by n_head"),
     (["train", "--steps", "2", "--threads", "-2"], "--threads"),
