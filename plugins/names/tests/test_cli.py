@@ -233,8 +233,9 @@ def test_ctrl_c_saves_only_a_validated_model(tiny_folder, tmp_path, monkeypatch,
             raise KeyboardInterrupt
         return real(model, batch)
 
-    monkeypatch.setattr(seqkit.training, "lm_loss", loss)
+    # seqkit's own name first: read after seqkit.training's is patched, undo would restore the patch
     monkeypatch.setattr(seqkit, "lm_loss", loss, raising=False)  # what `from seqkit import lm_loss` reads
+    monkeypatch.setattr(seqkit.training, "lm_loss", loss)
     target = tmp_path / "m.json"
     r = run("train", "--arch", "gru", "--set", "hidden=8", "--set", "n_embd=8", "--data", tiny_folder, "--steps", 50,
             "--batch-size", 8, "--out", tmp_path / "run", "--save", target)
