@@ -182,6 +182,9 @@ def test_music_piano_roll_audio_and_midi(page, server, tmp_path):
     page.fill("#p-seed", "1")
     run_and_wait(page, 1, timeout=180_000)
     roll = page.locator('li.output img[data-suffix="png"]')
+    # the image loads after the job ends: wait for it (a busy machine may take a while)
+    page.wait_for_function("() => { const i = document.querySelector('li.output img[data-suffix=\"png\"]');"
+                           " return i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
     assert roll.evaluate("img => img.complete && img.naturalWidth") > 100
     audio = page.locator('li.output audio[data-suffix="wav"]')
     assert audio.get_attribute("src").startswith("/api/jobs/")  # the server's WAV
