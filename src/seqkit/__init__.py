@@ -82,6 +82,14 @@ _EXPORTS = {
     "check_run_folder": "seqkit.training",
     "lm_loss": "seqkit.training",
     "seq2seq_loss": "seqkit.training",
+    # models that carry memory across training windows, and the streams they train on
+    "MemoryModel": "seqkit.streaming",
+    "carries_memory": "seqkit.streaming",
+    "TokenStreams": "seqkit.streaming",
+    "stream_batches": "seqkit.streaming",
+    "count_windows": "seqkit.streaming",
+    "score_batches": "seqkit.streaming",
+    "stream_evaluator": "seqkit.streaming",
     "generate": "seqkit.sampling",
     "filter_logits": "seqkit.sampling",
     # inference without torch (ONNX Runtime), torch as the fallback

@@ -404,7 +404,9 @@ def train(
         mt, config = build_config(model, tok.vocab_size, preset, set_ or [], seq_len, position)
     if not init:
         net = mt.build(config)
-    can_stream = hasattr(net, "carry_memories")
+    from seqkit import carries_memory
+
+    can_stream = carries_memory(net)
     if streams and not can_stream:
         raise SeqkitError(f"--streams needs a model that carries memories (compressive); {mt.name} does not")
     streams = can_stream if streams is None else streams
@@ -420,7 +422,6 @@ def train(
             raise SeqkitError(f"{flag} {length} is longer than the model's context (max_len {max_len}); "
                               f"use at most {max_len} or --set max_len={length}")
     if streams:
-        net.carry_memories, net.memory_reset, net.stream_groups = True, memory_reset, stream_groups
         train_set = corpus.streams("train", seq_len, augment=augment, seed=seed or 0, groups=stream_groups)
     else:
         train_set = corpus.dataset("train", seq_len, augment=augment, seed=seed or 0)
@@ -441,7 +442,7 @@ def train(
     tc = TrainConfig(epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                      warmup_steps=warmup, schedule=schedule, eval_every=eval_every, device=device,
                      bf16=bf16, compile=compile_, seed=seed or 0, num_workers=workers,
-                     max_eval_batches=max_eval_batches)
+                     max_eval_batches=max_eval_batches, memory_reset=memory_reset if streams else 0.0)
     trainer = Trainer(net, tc, train_set, val_set, collate=collate, out=out, evaluator=evaluator, checkpoint=dict(
         model_type=mt.name, config=config, tokenizer=tok, task=TASK,
         data={"dataset": dataset, "options": dataset_opts, "source": corpus.source,
@@ -519,14 +520,16 @@ def evaluate(
     seq_len = (seq_len or ckpt.extra.get("eval_seq_len") or ckpt.extra.get("seq_len")
                or getattr(net.config, "max_len", None) or 512)
     streams = bool(ckpt.extra.get("streams")) if streams is None else streams
-    if streams and not hasattr(net, "carry_memories"):
+    from seqkit import carries_memory
+
+    if streams and not carries_memory(net):
         raise SeqkitError(f"--streams needs a model that carries memories; {type(net).__name__} does not")
     from .scoring import count_windows, score, stream_batches, window_batches
 
     if streams:
         if not corpus.arrays(split):
             raise SeqkitError(f"{corpus.source or data} has no pieces in split {split!r}")
-        seg = net.config.seg_len
+        seg = getattr(net, "memory_segment", 1)
         seq_len = -(-seq_len // seg) * seg  # whole segments, so that every window reads on
         batches = stream_batches(corpus.arrays(split), seq_len, batch_size, tok.pad_id)
         n_all = count_windows(corpus.arrays(split), seq_len)
@@ -543,7 +546,7 @@ def evaluate(
     unk_id = getattr(tok, "unk_id", None)
     with amp, progress_bar() as bar:
         task = bar.add_task(f"eval {split}", total=n)
-        s = score(net, batches, n, unk_id, on_batch=lambda k: bar.advance(task, k))
+        s = score(net, batches, n, unk_id, on_batch=lambda k: bar.advance(task, k), memory=streams)
     count, unknown = s["tokens"], s["unknown"]
     nll = s["nll_sum"] / max(count, 1)
     res = {"model": str(ckpt.path), "split": split, "pieces": len(corpus.split(split)), "windows": s["windows"],
