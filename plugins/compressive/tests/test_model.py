@@ -191,19 +191,17 @@ def test_short_windows_keep_the_compression_in_the_graph_for_ddp():
 def test_config_command_reports_settings_and_errors():
     import json
 
-    from typer.testing import CliRunner
+    from seqkit.testing import run_cli
 
-    from seqkit.cli import app
-
-    r = CliRunner().invoke(app, ["compressive", "config", "--set", "memory_layers=5,6", "--set", "mem_len=1024",
+    r = run_cli(["compressive", "config", "--set", "memory_layers=5,6", "--set", "mem_len=1024",
                                  "--set", "cmem_len=256", "--set", "seg_len=1024", "--json"])
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)
     assert info["memory_layers"] == [5, 6] and info["context"] == 1024 + 1024 + 256 * 4
     assert 19_000_000 < info["parameters"] < 23_000_000
-    r = CliRunner().invoke(app, ["compressive", "config", "--set", "compression=median"])
+    r = run_cli(["compressive", "config", "--set", "compression=median"])
     assert r.exit_code == 2 and "Error: compression must be one of conv, mean, max" in r.output
-    r = CliRunner().invoke(app, ["compressive", "config", "--set", "mem_len"])
+    r = run_cli(["compressive", "config", "--set", "mem_len"])
     assert r.exit_code == 2 and "--set takes key=value" in r.output
 
 
