@@ -54,6 +54,7 @@ _EXPORTS = {
     "Arch": "seqkit.train_kit",
     "Prepared": "seqkit.train_kit",
     "TrainRun": "seqkit.train_kit",
+    "Renamed": "seqkit.train_kit",
     "train_command": "seqkit.train_cli",
     "unregister_plugin": "seqkit.plugins",
     # errors

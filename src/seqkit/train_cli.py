@@ -53,11 +53,45 @@ def _check_registered(recipe: TrainRecipe, arch: str) -> None:
                           f"registers (install its plugin; `seqkit plugins` lists what is installed)")
 
 
+def _renamed_options(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
+    kinds = {"str": str, "int": int, "float": float, "bool": bool}
+    return [(f"renamed_{i}", None, Annotated[kinds[r.type] | None, typer.Option(*r.flags, hidden=True)])
+            for i, r in enumerate(recipe.renamed)]
+
+
+def apply_renamed(recipe: TrainRecipe, values: dict, defaults: dict) -> None:
+    """Map the old spellings given (``renamed_<i>`` in ``values``) onto their new ones, each with
+    a one-line deprecation on stderr: a common option's value, or ``--set key=value``."""
+    from .options import renamed as choose
+
+    command = f"{recipe.task} train"
+    sets = []
+    for i, old in enumerate(recipe.renamed):
+        value = values.pop(f"renamed_{i}")
+        if value is None:
+            continue
+        on, _, off = old.flags[0].partition("/")
+        spelled = off if value is False and off else on
+        if old.to.startswith("--"):
+            key = old.to.lstrip("-").replace("-", "_")
+            given = values[key] if values[key] != defaults.get(key) else None
+            values[key] = choose(given, value, old.to, spelled, command)
+            continue
+        use = old.note or (f"use --set {old.to}={str(value).lower() if isinstance(value, bool) else value}"
+                           if old.to else "leave it out")
+        print(f"Warning: `{command} {spelled}` is deprecated; {use}", file=sys.stderr)
+        if old.to:
+            sets.append(f"{old.to}={json.dumps(value) if not isinstance(value, str) else value}")
+    values["set_"] = sets + list(values["set_"] or [])
+
+
 def train_command(recipe: TrainRecipe):
     """A function for ``app.command("train")`` that trains ``recipe``'s task."""
-    common = _common(recipe)
+    common = _common(recipe) + _renamed_options(recipe)
+    defaults = {name: default for name, default, _ in common}
 
     def command(**values):
+        apply_renamed(recipe, values, defaults)
         options = {p.name: p.check(values.pop(p.name)) for p in recipe.params}
         arch = values["arch"]
         if arch not in recipe.archs:
@@ -70,7 +104,7 @@ def train_command(recipe: TrainRecipe):
         flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}
         flags.update(seed=values["seed"], device=values["device"])
         file_settings = read_config_file(values["config"]) if values["config"] else None
-        model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags)
+        model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags, options)
         if values["print_config"]:
             check_settings(recipe, arch, model, train)
             typer.echo(json.dumps({"arch": arch, "model": model, "train": train}, indent=2))
