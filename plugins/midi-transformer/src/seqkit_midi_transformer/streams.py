@@ -1,0 +1,49 @@
+"""`music train` on streams, for models that carry memories from one training window to the next
+(the compressive Transformer): every stream set-up of the command is in this one function."""
+
+from __future__ import annotations
+
+from seqkit import SeqkitError
+
+
+def stream_training(run, model_class, config, corpus, seq_len, augment):
+    """A :class:`~seqkit_midi_transformer.training.TrainingData` on streams, or ``None`` to train
+    on windows (the model carries no memories, or ``--windows``).
+
+    Each batch row reads its piece(s) on where the previous step stopped (``corpus.streams``);
+    the model carries its memories across steps (``carry_memories``, ``memory_reset``,
+    ``stream_groups``, set on the model by ``setup``); validation reads each piece from its start
+    in windows of ``--val-seq-len`` (default 4 x ``--seq-len``), as ``music eval`` scores it."""
+    from .training import TrainingData
+
+    o = run.options
+    can_stream = hasattr(model_class, "reset_memories")  # models that carry memories have it
+    if o["streams"] and not can_stream:
+        raise SeqkitError(f"--streams needs a model that carries memories (compressive); "
+                          f"{run.arch} does not")
+    if not (can_stream if o["streams"] is None else o["streams"]):
+        return None
+    seg_len = getattr(config, "seg_len", None)
+    seq_len = seq_len or getattr(config, "max_len", None) or seg_len or 512
+    if seg_len and seq_len % seg_len:
+        raise SeqkitError(f"--seq-len {seq_len} must be a multiple of the model's seg_len {seg_len} "
+                          f"to train on streams (or pass --windows)")
+    val_seq_len = o["val_seq_len"] or 4 * seq_len
+    groups, batch = o["stream_groups"], run.train.get("batch_size", 16)
+    train_set = corpus.streams("train", seq_len, augment=augment, seed=run.seed, groups=groups)
+    evaluator = None
+    if corpus.split("validation"):  # scored as `music eval` scores it: piece by piece
+        from .scoring import stream_evaluator
+
+        evaluator = stream_evaluator(corpus.arrays("validation"), val_seq_len, batch, corpus.tokenizer.pad_id,
+                                     max_windows=run.train.get("max_eval_batches", 0) * batch)
+
+    def setup(net):
+        if not hasattr(net, "carry_memories"):
+            raise SeqkitError(f"--streams needs a model that carries memories; {type(net).__name__} does not")
+        net.carry_memories, net.memory_reset, net.stream_groups = True, o["memory_reset"], groups
+
+    turns = f" (taking turns among {groups} groups)" if groups > 1 else ""
+    return TrainingData(seq_len, val_seq_len, train_set, None, evaluator, setup=setup,
+                        extra={"streams": True, "memory_reset": o["memory_reset"], "stream_groups": groups},
+                        describe=f"{batch} streams read {seq_len} tokens a step{turns}, memories carried")
