@@ -6,7 +6,6 @@ added after them. Typer only (no torch) at import.
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Annotated
 import typer
 
 from .errors import SeqkitError
-from .generation_cli import _annotation, _default
+from .generation_cli import keyword_params, typer_signature
 from .train_kit import TrainRecipe, check_settings, merge_settings, read_config_file, run_training
 
 
@@ -121,12 +120,5 @@ def train_command(recipe: TrainRecipe):
                 typer.echo(summary["saved"])
         return summary
 
-    params = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
-              for name, default, ann in common]
-    params += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=_default(p),
-                                 annotation=_annotation(p)) for p in recipe.params]
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params}
-    command.__name__ = "train"
-    command.__doc__ = recipe.description or f"Train a {recipe.task} model."
-    return command
+    return typer_signature(command, keyword_params(common, recipe.params), "train",
+                           recipe.description or f"Train a {recipe.task} model.")
