@@ -1,12 +1,13 @@
 """Training speed of each shipped architecture on the CPU through the core Trainer, against a
 reference revision of the code in the same run.
 
-For each architecture the Trainer trains on synthetic data, once for ``--short`` and once for
-``--long`` steps, in a fresh process (one thread); the difference of the two wall times divided by
-the difference of steps is the time of one step, without start-up, saving and the final
-evaluation. The reference revision (default ``main``) is checked out with ``git archive`` into a
-temporary folder and measured the same way, alternating with the working tree, ``--rounds``
-times; the table gives the medians and their ratio (above 1 = slower now).
+For each architecture the Trainer trains on synthetic data for ``--steps`` steps in a fresh
+process (one thread); a step's time is the time from one call of the loss function to the next
+(forward, backward, optimizer, the Trainer's bookkeeping and, on streams, its memories), and a
+run's number is the median over its steps after the first two, so start-up, saving and
+evaluation do not count. The reference revision (default ``main``) is checked out with ``git
+archive`` into a temporary folder and measured the same way, alternating with the working tree,
+``--rounds`` times; the table gives the medians over rounds and their ratio (above 1 = slower now).
 
     OMP_NUM_THREADS=1 python benchmarks/train_speed.py                # every architecture vs main
     python benchmarks/train_speed.py --ref HEAD~3 --only compressive-streams --rounds 5
@@ -79,6 +80,7 @@ def _data(kind: str, batch: int, length: int):
 
 
 def child(arch: str, steps: int, out: str) -> float:
+    """Median milliseconds per training step of ``arch`` (see the module's doc)."""
     import torch
 
     import seqkit
@@ -93,11 +95,17 @@ def child(arch: str, steps: int, out: str) -> float:
     if kind == "streams" and not hasattr(seqkit, "carries_memory"):  # before the memory protocol
         model.carry_memories, model.stream_groups = True, data.stream_groups
     loss = seqkit.seq2seq_loss if kind == "seq2seq" else seqkit.lm_loss
+    calls: list[float] = []
+
+    def timed(model, batch):
+        calls.append(time.perf_counter())
+        return loss(model, batch)
+
     config = seqkit.TrainConfig(steps=steps, batch_size=batch, lr=1e-3, eval_every=steps, device="cpu",
                                 progress=False, seed=0)
-    t0 = time.perf_counter()
-    seqkit.Trainer(model, config, data, loss_fn=loss, out=out).fit()
-    return time.perf_counter() - t0
+    seqkit.Trainer(model, config, data, loss_fn=timed, out=out).fit()
+    gaps = [b - a for a, b in zip(calls[2:steps], calls[3:steps])]
+    return 1000 * statistics.median(gaps)
 
 
 # ---------------------------------------------------------------- the comparison
@@ -115,6 +123,7 @@ def _pythonpath(tree: Path) -> str:
 
 
 def _measure(tree: Path, arch: str, steps: int, work: Path) -> float:
+    """Milliseconds per step of ``arch`` with the code in ``tree`` (a child process)."""
     env = {**os.environ, "PYTHONPATH": _pythonpath(tree), "OMP_NUM_THREADS": "1", "SEQKIT_PROGRESS": "0",
            "SEQKIT_NO_COMMAND_CACHE": "1"}
     out = tempfile.mkdtemp(dir=work)
@@ -122,14 +131,13 @@ def _measure(tree: Path, arch: str, steps: int, work: Path) -> float:
                        env=env, capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError(f"{arch} at {tree}: {r.stderr.strip().splitlines()[-1:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+    return json.loads(r.stdout.strip().splitlines()[-1])["ms_per_step"]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ref", default="main", help="git revision to compare with (default: main)")
-    ap.add_argument("--short", type=int, default=5, help="steps of the short run")
-    ap.add_argument("--long", type=int, default=25, help="steps of the long run")
+    ap.add_argument("--train-steps", type=int, default=20, help="steps per run (the first two are not timed)")
     ap.add_argument("--rounds", type=int, default=3, help="alternating measurements per tree")
     ap.add_argument("--only", default="", help="comma-separated architectures (default: all)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -137,7 +145,7 @@ def main():
     ap.add_argument("--out", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        print(json.dumps({"seconds": child(a.child, a.steps, a.out)}))
+        print(json.dumps({"ms_per_step": child(a.child, a.steps, a.out)}))
         return
     archs = [x for x in a.only.split(",") if x] or list(ARCHS)
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,9 +157,7 @@ def main():
             per_step: dict[str, list[float]] = {name: [] for name in trees}
             for _ in range(a.rounds):
                 for name, tree in trees.items():
-                    short = _measure(tree, arch, a.short, work)
-                    long = _measure(tree, arch, a.long, work)
-                    per_step[name].append(1000 * (long - short) / (a.long - a.short))
+                    per_step[name].append(_measure(tree, arch, a.train_steps, work))
             ref, now = (statistics.median(per_step[n]) for n in trees)
             _, _, batch, length, _ = ARCHS[arch]
             print(f"| {arch} ({batch} x {length}) | {ref:.1f} | {now:.1f} | {now / ref:.2f} |", flush=True)

@@ -15,6 +15,7 @@ from seqkit.testing import run_cli
 FILES = {"pyproject.toml", "README.md", "src/seqkit_demo_seq/__init__.py",
          "src/seqkit_demo_seq/plugin.py", "src/seqkit_demo_seq/model.py",
          "src/seqkit_demo_seq/data.py", "src/seqkit_demo_seq/commands.py", "src/seqkit_demo_seq/training.py",
+         "src/seqkit_demo_seq/generator.py", "src/seqkit_demo_seq/evaluation.py",
          "src/seqkit_demo_seq/sample.txt", "tests/test_plugin.py"}
 
 

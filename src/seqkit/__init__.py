@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 _EXPORTS = {
     # hooks and registry
@@ -54,7 +54,12 @@ _EXPORTS = {
     "Arch": "seqkit.train_kit",
     "Prepared": "seqkit.train_kit",
     "TrainRun": "seqkit.train_kit",
+    "Renamed": "seqkit.train_kit",
     "train_command": "seqkit.train_cli",
+    # the eval command kit
+    "EvalRecipe": "seqkit.eval_kit",
+    "EvalRun": "seqkit.eval_kit",
+    "eval_command": "seqkit.eval_cli",
     "unregister_plugin": "seqkit.plugins",
     # errors
     "SeqkitError": "seqkit.errors",

@@ -81,11 +81,25 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
     signature.append(inspect.Parameter(
         "as_json", inspect.Parameter.KEYWORD_ONLY, default=False,
         annotation=Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]))
-    command.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
-    command.__annotations__ = {s.name: s.annotation for s in signature}
-    command.__name__ = gen.name.replace("-", "_")
-    command.__doc__ = gen.description or f"Run the {gen.name} generator."
+    return typer_signature(command, signature, gen.name.replace("-", "_"),
+                           gen.description or f"Run the {gen.name} generator.")
+
+
+def typer_signature(command: Callable, params: list[inspect.Parameter], name: str, doc: str) -> Callable:
+    """``command(**values)`` with the signature Typer reads its options from."""
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__name__ = name
+    command.__doc__ = doc
     return command
+
+
+def keyword_params(common: list[tuple[str, object, object]], params: list) -> list[inspect.Parameter]:
+    """The kits' signatures: their common options ``(name, default, annotation)``, then one
+    option per :class:`~seqkit.Param` of the recipe."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    return ([inspect.Parameter(name, kw, default=default, annotation=ann) for name, default, ann in common]
+            + [inspect.Parameter(p.name, kw, default=_default(p), annotation=_annotation(p)) for p in params])
 
 
 def _save(result: Result, targets: dict) -> None:
@@ -135,7 +149,7 @@ def _default(p):
     if p.type == "list":
         return None
     if p.type == "bool":
-        return bool(p.default)
+        return None if p.default is None else bool(p.default)  # None: neither flag given
     return p.default
 
 

@@ -6,7 +6,6 @@ added after them. Typer only (no torch) at import.
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Annotated
 import typer
 
 from .errors import SeqkitError
-from .generation_cli import _annotation, _default
+from .generation_cli import keyword_params, typer_signature
 from .train_kit import TrainRecipe, check_settings, merge_settings, read_config_file, run_training
 
 
@@ -53,11 +52,45 @@ def _check_registered(recipe: TrainRecipe, arch: str) -> None:
                           f"registers (install its plugin; `seqkit plugins` lists what is installed)")
 
 
+def _renamed_options(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
+    kinds = {"str": str, "int": int, "float": float, "bool": bool}
+    return [(f"renamed_{i}", None, Annotated[kinds[r.type] | None, typer.Option(*r.flags, hidden=True)])
+            for i, r in enumerate(recipe.renamed)]
+
+
+def apply_renamed(recipe: TrainRecipe, values: dict, defaults: dict) -> None:
+    """Map the old spellings given (``renamed_<i>`` in ``values``) onto their new ones, each with
+    a one-line deprecation on stderr: a common option's value, or ``--set key=value``."""
+    from .options import renamed as choose
+
+    command = f"{recipe.task} train"
+    sets = []
+    for i, old in enumerate(recipe.renamed):
+        value = values.pop(f"renamed_{i}")
+        if value is None:
+            continue
+        on, _, off = old.flags[0].partition("/")
+        spelled = off if value is False and off else on
+        if old.to.startswith("--"):
+            key = old.to.lstrip("-").replace("-", "_")
+            given = values[key] if values[key] != defaults.get(key) else None
+            values[key] = choose(given, value, old.to, spelled, command)
+            continue
+        use = old.note or (f"use --set {old.to}={str(value).lower() if isinstance(value, bool) else value}"
+                           if old.to else "leave it out")
+        print(f"Warning: `{command} {spelled}` is deprecated; {use}", file=sys.stderr)
+        if old.to:
+            sets.append(f"{old.to}={json.dumps(value) if not isinstance(value, str) else value}")
+    values["set_"] = sets + list(values["set_"] or [])
+
+
 def train_command(recipe: TrainRecipe):
     """A function for ``app.command("train")`` that trains ``recipe``'s task."""
-    common = _common(recipe)
+    common = _common(recipe) + _renamed_options(recipe)
+    defaults = {name: default for name, default, _ in common}
 
     def command(**values):
+        apply_renamed(recipe, values, defaults)
         options = {p.name: p.check(values.pop(p.name)) for p in recipe.params}
         arch = values["arch"]
         if arch not in recipe.archs:
@@ -70,7 +103,7 @@ def train_command(recipe: TrainRecipe):
         flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}
         flags.update(seed=values["seed"], device=values["device"])
         file_settings = read_config_file(values["config"]) if values["config"] else None
-        model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags)
+        model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags, options)
         if values["print_config"]:
             check_settings(recipe, arch, model, train)
             typer.echo(json.dumps({"arch": arch, "model": model, "train": train}, indent=2))
@@ -87,12 +120,5 @@ def train_command(recipe: TrainRecipe):
                 typer.echo(summary["saved"])
         return summary
 
-    params = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
-              for name, default, ann in common]
-    params += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=_default(p),
-                                 annotation=_annotation(p)) for p in recipe.params]
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params}
-    command.__name__ = "train"
-    command.__doc__ = recipe.description or f"Train a {recipe.task} model."
-    return command
+    return typer_signature(command, keyword_params(common, recipe.params), "train",
+                           recipe.description or f"Train a {recipe.task} model.")

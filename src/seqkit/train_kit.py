@@ -44,7 +44,8 @@ class Prepared:
     ``config`` holds the model settings the data decides (``vocab_size``, ``pad_id`` ...);
     ``tokenizer``, ``data`` (a description) and ``extra`` go into the checkpoint; ``collate``,
     ``loss_fn`` and ``evaluator`` go to the :class:`~seqkit.Trainer`; ``metrics(result)`` adds
-    numbers to the exported checkpoint and the summary.
+    numbers to the exported checkpoint and the summary; ``train`` holds the
+    :class:`~seqkit.TrainConfig` settings the data decides (``memory_reset`` for streams).
     """
 
     train_set: Any
@@ -57,6 +58,28 @@ class Prepared:
     loss_fn: Callable | None = None
     evaluator: Callable | None = None
     metrics: Callable[[dict], dict] | None = None
+    setup: Callable | None = None  # setup(model): run on the built (or --init) model before training
+    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig settings the data decides (memory_reset)
+
+
+@dataclass
+class Renamed:
+    """An old spelling of a ``train`` option, kept one release as a hidden option that prints a
+    one-line deprecation: ``to`` is a common option (``"--save"``), a model or training setting
+    (``"warmup_steps"``: the value goes in as ``--set warmup_steps=VALUE`` before the real
+    ``--set`` values) or ``""`` (accepted and ignored, e.g. a flag that was the default).
+    ``flags`` spell it (``("--model", "-m")``, ``("--bf16/--no-bf16",)``); ``type`` is ``str``,
+    ``int``, ``float`` or ``bool``; ``note`` replaces "use ..." in the deprecation."""
+
+    flags: tuple[str, ...] | str
+    to: str
+    type: str = "str"
+    note: str = ""
+
+    def __post_init__(self):
+        self.flags = (self.flags,) if isinstance(self.flags, str) else tuple(self.flags)
+        if self.type not in ("str", "int", "float", "bool"):
+            raise TypeError(f"Renamed {self.flags[0]}: type must be str, int, float or bool, not {self.type!r}")
 
 
 @dataclass
@@ -64,7 +87,11 @@ class TrainRecipe:
     """A task's training: ``prepare(run) -> Prepared`` (or ``"module:function"``) reads the data
     for a :class:`TrainRun`; ``archs`` are what ``--arch`` chooses from; ``params`` are the task's
     own options (they arrive in ``run.options``); ``train`` holds the task's training defaults;
-    ``save_as`` names the export when ``--save`` is not given (default: the architecture)."""
+    ``save_as`` names the export when ``--save`` is not given (default: the architecture).
+    ``model_defaults(arch, options)`` (or ``"module:function"``) returns model settings that the
+    task's own options decide (a ``--preset``), applied over the architecture's defaults and under
+    ``--config``/``--set``; ``export_dtype`` casts the export (``"float16"``); ``renamed`` lists
+    old spellings (:class:`Renamed`)."""
 
     task: str
     prepare: Any
@@ -74,6 +101,9 @@ class TrainRecipe:
     train: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     save_as: str = ""  # the export's default name (default: the architecture's name)
+    model_defaults: Any = None  # (arch, options) -> model settings the task's own options decide
+    export_dtype: str | None = None  # e.g. "float16": the export's weights (default: as trained)
+    renamed: list[Renamed] = field(default_factory=list)  # old spellings kept one release, hidden
 
     def __post_init__(self):
         if not self.archs:
@@ -92,6 +122,9 @@ class TrainRun:
     model: dict[str, Any]
     train: dict[str, Any]
     seed: int
+    out: Path | None = None  # the run folder (``--resume`` continues the run in it)
+    resume: bool = False
+    init: str | None = None  # --init: the checkpoint the weights come from
 
 
 # ---------------------------------------------------------------- settings
@@ -124,17 +157,21 @@ def read_config_file(path) -> dict:
 
 
 def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, sets: list[str],
-                   flags: dict[str, Any]) -> tuple[dict, dict]:
+                   flags: dict[str, Any], options: dict | None = None) -> tuple[dict, dict]:
     """The model settings and training config of a run, later sources winning: the
-    architecture's defaults, the recipe's and the architecture's training defaults, ``--config``,
-    the common flags (``--steps`` ...), then ``--set``. Every key must be a setting of the model
-    type or of :class:`~seqkit.TrainConfig`."""
+    architecture's defaults, ``recipe.model_defaults(arch, options)``, the recipe's and the
+    architecture's training defaults, ``--config``, the common flags (``--steps`` ...), then
+    ``--set``. Every key must be a setting of the model type or of :class:`~seqkit.TrainConfig`."""
     from .registry import get_model_type
 
     chosen = recipe.archs[arch]
     model_keys = {f.name for f in dataclasses.fields(get_model_type(chosen.model_type).resolve().config_class)}
     train_keys = {f.name for f in dataclasses.fields(_train_config_class())}
     model, train = dict(chosen.config), {**recipe.train, **chosen.train}
+    if recipe.model_defaults is not None:
+        from .registry import resolve
+
+        model.update(resolve(recipe.model_defaults, f"model defaults of {recipe.task!r}")(arch, options or {}))
 
     renamed = getattr(get_model_type(chosen.model_type).resolve().config_class, "RENAMED", {})
 
@@ -218,12 +255,19 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
     target = _save_target(save, recipe.task, recipe.save_as or arch, user_checkpoint_path)
     check_writable(target, "--save")
     set_threads(threads)
+    from .options import seed_everything
+
+    seed_everything(train_config.seed)  # the model's initial weights too: one seed, one run
     run = TrainRun(Path(data) if data is not None else None, arch, options, model_settings,
-                   train_settings, train_config.seed)
+                   train_settings, train_config.seed, out=Path(out), resume=resume, init=init)
     from .registry import resolve
 
     prepared = resolve(recipe.prepare, f"train recipe of {recipe.task!r}")(run)
     model, model_type, config = _build(recipe, arch, model_settings, prepared, init)
+    if prepared.setup is not None:
+        prepared.setup(model)
+    if prepared.train:
+        train_config = dataclasses.replace(train_config, **prepared.train)  # checked again
     return _fit_and_export(recipe, arch, model, model_type, config, train_config, prepared, out, target,
                            resume)
 
@@ -282,7 +326,7 @@ def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepa
         return summary
     metrics = {k: v for k, v in {"val_loss": summary.get("best_val_loss"), "steps": result["steps"],
                                  **extra}.items() if v is not None}
-    summary["saved"] = str(export_checkpoint(trainer.best_path, target, metrics=metrics))
+    summary["saved"] = str(export_checkpoint(trainer.best_path, target, dtype=recipe.export_dtype, metrics=metrics))
     if result["interrupted"]:
         print(f"interrupted at step {result['steps']}: the best validated model so far is saved", file=sys.stderr)
     return summary

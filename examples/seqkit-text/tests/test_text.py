@@ -54,7 +54,7 @@ def test_train_generate_eval(corpus, tmp_path):
     assert first.stdout.startswith("the cat")
 
     many = text("generate", "-p", "a ", "-n", 3, "-l", 10, "--seed", 0, "--json", "--device", "cpu")
-    samples = json.loads(many.stdout)
+    samples = json.loads(many.stdout)["results"]
     assert len(samples) == 3
     assert all(s["text"].startswith("a ") and len(s["text"]) == 2 + 10 for s in samples)
 
@@ -120,7 +120,9 @@ def test_byte_tokenizer_round_trip():
 @pytest.mark.parametrize("args, message", [
     (["train", "--data", "missing.txt"], "missing.txt does not exist"),
     (["generate", "--primer", "x"], "no text model yet"),
-    (["eval", "missing.txt", "--model", "nope"], "no text checkpoint named 'nope'"),
+    (["eval", "held.txt", "--model", "nope"], "no text checkpoint named 'nope'"),
+    (["eval", "missing.txt"], "TEXT_FILE missing.txt does not exist"),
+    (["eval", "held.txt"], "no text model yet"),
     (["train", "--data", "missing.txt", "--save", ".."], "'..'"),
     (["generate", "--top-p", "0"], "--top-p must be above 0"),
     (["train", "--data", "missing.txt", "--set", "n_head=3"], "n_embd (128) must be divisible by n_head (3)"),
@@ -128,6 +130,7 @@ def test_byte_tokenizer_round_trip():
 ])
 def test_clear_errors(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "held.txt").write_text("some held-out text\n")
     result = text(*args)
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.output

@@ -25,3 +25,10 @@ def register_lazy_commands(register):
     # built only when used: `seqkit --help` shows the line without importing commands.py
     register(LazyCommand("text", "seqkit_text.commands:app",
                          "Character-level models of any text (example)"))
+
+
+@hookimpl
+def register_generators(register):
+    from .generator import TEXT
+
+    register(TEXT)
