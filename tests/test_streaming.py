@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 
 from seqkit import (
+    MemoryModel,
     ModelType,
     SeqkitError,
     TokenStreams,
@@ -98,6 +99,7 @@ def config(**kw):
 def test_the_test_model_follows_the_protocol():
     model = GRUMemoryLM()
     assert carries_memory(model) and not carries_memory(nn.Linear(2, 2))
+    assert isinstance(model, MemoryModel) and not isinstance(nn.Linear(2, 2), MemoryModel)
     check_memory_model(model, VOCAB, batch_size=3, windows=4, window=5)
 
 

@@ -1,5 +1,6 @@
-"""A training run's folder: the check before a run starts, the leftovers a crash may leave, and
-``metrics.jsonl`` (one JSON row per evaluation, appended and ``fsync``ed; cleaned on resume)."""
+"""A training run's folder: the check before a run starts, the leftovers a crash may leave,
+``metrics.jsonl`` (one JSON row per evaluation, appended and ``fsync``ed; cleaned on resume) and
+the check that a checkpoint to resume fits the model."""
 
 from __future__ import annotations
 
@@ -96,3 +97,24 @@ def keep_metrics(out: Path, upto_step: int, write: bool = True) -> list[dict]:
     if path.exists() and write:
         atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
     return rows
+
+
+def check_fits(own: dict, saved: dict, out) -> None:
+    """Refuse to resume the run in ``out`` when its checkpoint's weights ``saved`` do not fit the
+    model's state dict ``own`` (other model settings): one line naming the first difference."""
+    from .errors import CheckpointError
+
+    problem = None
+    for key in [*own, *(k for k in saved if k not in own)]:  # in the model's order
+        if key not in saved:
+            problem = f"{key} is missing from the checkpoint"
+        elif key not in own:
+            problem = f"{key} is in the checkpoint but not in the model"
+        elif tuple(own[key].shape) != tuple(saved[key].shape):
+            problem = (f"{key} has shape {list(saved[key].shape)} in the checkpoint "
+                       f"but {list(own[key].shape)} in the model")
+        if problem:
+            raise CheckpointError(
+                f"cannot resume from {out}: its checkpoint was trained with different "
+                f"model settings ({problem}); use the same settings or another output folder"
+            )

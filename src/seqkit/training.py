@@ -15,8 +15,9 @@ of each batch continues row ``b`` of the previous one). A set of streams (``stre
 a model that carries memory train on streams: the Trainer carries the memories (``streaming.py``).
 
 The pieces live in their own modules, re-exported here: ``TrainConfig`` (``train_config``), the
-loss functions (``losses``), the run folder and ``metrics.jsonl`` (``run_folder``), torchrun
-(``distributed``), signals (``train_signals``) and streams (``streaming``).
+loss functions (``losses``), the run folder and ``metrics.jsonl`` (``run_folder``), batch order and
+learning rate (``train_batches``), torchrun (``distributed``), signals (``train_signals``) and
+streams (``streaming``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .errors import SeqkitError
 from .losses import lm_loss, seq2seq_loss
 from .progress import info
 from .run_folder import check_run_folder
+from .train_batches import count_batches, epoch_batches, learning_rate
 from .train_config import TrainConfig, make_optimizer
 from .train_signals import signal_name as _signal_name
 
@@ -124,25 +126,11 @@ class Trainer:
         self.last_path = self.out / "last.json"
         self.best_path = self.out / "best.json"
 
-    # ------------------------------------------------------------------ setup
-
-    def _own_batches(self, epoch: int):
-        """The training set's own batches for ``epoch`` when it orders them (see ``fit``), else None."""
-        own = getattr(self.train_set, "batches", None)
-        if not callable(own):
-            return None
-        return own(epoch=epoch, batch_size=self.config.batch_size, seed=self.config.seed,
-                    rank=self.rank, world=self.world)
+    # ------------------------------------------------------------------ batches
 
     def batches_per_epoch(self) -> int:
         if self._per_epoch is None:  # once: lr_at asks every step, and an own order is a long list
-            own = self._own_batches(0)
-            if own is not None:
-                self._per_epoch = max(1, len(own))
-            else:
-                n = math.ceil(len(self.train_set) / self.world)
-                b = self.config.batch_size
-                self._per_epoch = max(1, n // b if self.config.drop_last and n >= b else math.ceil(n / b))
+            self._per_epoch = count_batches(self.train_set, self.config, self.world)
         return self._per_epoch
 
     def total_steps(self) -> int:
@@ -151,19 +139,7 @@ class Trainer:
         return min(x for x in (by_epochs, c.steps) if x)
 
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
-        own = self._own_batches(epoch)
-        if own is not None:
-            return own
-        g = torch.Generator().manual_seed((self.config.seed * 1_000_003 + epoch) % 2**63)
-        order = torch.randperm(len(self.train_set), generator=g).tolist()
-        if self.world > 1:  # pad so every rank gets the same number of batches
-            per = math.ceil(len(order) / self.world)
-            order = (order * 2)[: per * self.world][self.rank :: self.world]
-        b = self.config.batch_size
-        batches = [order[i : i + b] for i in range(0, len(order), b)]
-        if self.config.drop_last and len(batches) > 1 and len(batches[-1]) < b:
-            batches.pop()
-        return batches
+        return epoch_batches(self.train_set, self.config, epoch, self.rank, self.world)
 
     def _loader(self, dataset, batches):
         return torch.utils.data.DataLoader(
@@ -175,18 +151,7 @@ class Trainer:
         )
 
     def lr_at(self, step: int) -> float:
-        c = self.config
-        if c.warmup_steps and step < c.warmup_steps:
-            return c.lr * (step + 1) / c.warmup_steps
-        if c.schedule == "constant":
-            return c.lr
-        total = max(1, self.total_steps() - c.warmup_steps)
-        progress = min(1.0, (step - c.warmup_steps) / total)
-        if c.schedule == "cosine":
-            factor = 0.5 * (1 + math.cos(math.pi * progress))
-        else:
-            factor = 1 - progress
-        return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * factor)
+        return learning_rate(self.config, step, self.total_steps())
 
     def _autocast(self):
         if self.use_bf16:
@@ -275,23 +240,9 @@ class Trainer:
 
     def _check_fits(self, saved: dict) -> None:
         """Refuse to resume from a checkpoint made with different model settings."""
-        from .errors import CheckpointError
+        from .run_folder import check_fits
 
-        own = self.raw_model.state_dict()
-        problem = None
-        for key in [*own, *(k for k in saved if k not in own)]:  # in the model's order
-            if key not in saved:
-                problem = f"{key} is missing from the checkpoint"
-            elif key not in own:
-                problem = f"{key} is in the checkpoint but not in the model"
-            elif tuple(own[key].shape) != tuple(saved[key].shape):
-                problem = (f"{key} has shape {list(saved[key].shape)} in the checkpoint "
-                           f"but {list(own[key].shape)} in the model")
-            if problem:
-                raise CheckpointError(
-                    f"cannot resume from {self.out}: its checkpoint was trained with different "
-                    f"model settings ({problem}); use the same settings or another output folder"
-                )
+        check_fits(self.raw_model.state_dict(), saved, self.out)
 
     # ------------------------------------------------------------------ evaluation
 
