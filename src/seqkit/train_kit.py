@@ -203,7 +203,7 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
 
 
 def _train_config_class():
-    from .training import TrainConfig
+    from .train_config import TrainConfig  # no torch: settings are checked before it loads
 
     return TrainConfig
 
