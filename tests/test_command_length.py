@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 60
 
 LONG = {
-    ("plugins/midi-transformer/src/seqkit_midi_transformer/commands.py", "evaluate"),
     ("plugins/abc/src/seqkit_abc/commands.py", "evaluate"),
     ("plugins/abc/src/seqkit_abc/commands.py", "train"),
     ("plugins/abc/src/seqkit_abc/commands.py", "heatmap"),

@@ -235,6 +235,12 @@ def test_eval(tiny_model):
     res = json.loads(r.stdout)
     assert res["split"] == "validation" and res["tokens"] > 0 and 0 < res["nll"] < 7
     assert 0 <= res["accuracy"] <= 1
+    assert res["music_seconds"] > 0 and res["nll_per_second"] > res["nll"]  # NLL per second of music too
+    text = cli("music", "eval", "--model", tiny_model["ckpt"], "--data", tiny_model["data"], "--split", "validation")
+    assert text.exit_code == 0, text.output
+    assert f"validation: NLL {res['nll']:.4f} nats/token" in text.stdout and "nats per second of music" in text.stdout
+    r = cli("music", "eval", "--model", tiny_model["ckpt"], "--data", tiny_model["data"], "--split", "dev")
+    assert r.exit_code == 2 and "--split must be one of validation, test, train" in r.stderr
 
 
 def test_inspect_render_piano_roll(primer, tmp_path):

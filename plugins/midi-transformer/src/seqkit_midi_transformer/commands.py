@@ -1,25 +1,25 @@
 """``seqkit music ...``: generate, train, eval, render, inspect, piano-roll, tokenize.
 
 Imports torch and the MIDI libraries inside the commands only (``seqkit --help`` stays fast).
-``--model`` takes any registered language-model type for ``train`` (``music-transformer``,
-``compressive`` ...) and any music checkpoint (name or path) for ``generate``/``eval``;
-``--dataset`` any registered music dataset, ``--tokenizer`` any registered music tokenizer
-(see ``sources.py``).
+``train`` is seqkit's train kit with this task's recipe (``training.py``), ``eval`` the eval kit
+(``evaluation.py``), ``generate`` a registered generator (``generator.py``); ``--model`` takes
+any music checkpoint (name or path), ``--dataset`` any registered music dataset, ``--tokenizer``
+any registered music tokenizer (see ``sources.py``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, check_writable, generator_command, train_command
-from seqkit.options import DeviceOption, JsonOption
+from seqkit import SeqkitError, check_writable, eval_command, generator_command, train_command
+from seqkit.options import JsonOption
 
+from .evaluation import MUSIC_EVAL
 from .generator import MUSIC, show_pieces
 from .training import MUSIC_TRAINING
 
@@ -32,7 +32,6 @@ music_app = typer.Typer(
 DEFAULT_MODEL = "music-transformer"
 
 TASK = "music"
-
 
 
 def _info(msg: str) -> None:
@@ -223,117 +222,7 @@ music_app.command("train")(train_command(MUSIC_TRAINING))
 
 # -- eval ---------------------------------------------------------------------------------------
 
-@music_app.command("eval")
-def evaluate(
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
-    data: Annotated[Path | None, typer.Option("--data", help="MAESTRO folder, MIDI folder or .npz (default: what the model was trained on).")] = None,
-    dataset: Annotated[str, typer.Option(
-        "--dataset", help="Any registered music dataset, or auto: the model's own dataset and options when "
-                          "--data is what it was trained on, else maestro/midi-folder by the folder.")] = "auto",
-    dataset_option: DatasetOptionOpt = None,
-    split: Annotated[str, typer.Option(help="validation or test.")] = "validation",
-    seq_len: Annotated[int | None, typer.Option("--seq-len", min=8, help="Window length (default: the training window).")] = None,
-    streams: Annotated[bool | None, typer.Option(
-        "--streams/--windows", help="Models that carry memories: score each piece from its start as one stream, "
-        "memories carried from window to window (default for models trained on streams), or each window alone.")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Windows (with --streams: pieces) per forward pass.")] = 8,
-    max_windows: Annotated[int, typer.Option(min=0, help="Evaluate only the first N windows (0 = all).")] = 0,
-    limit: Annotated[int, typer.Option(min=0, help="Use only the first N files of the split.")] = 0,
-    device: DeviceOption = "auto",
-    as_json: JsonOption = False,
-):
-    """NLL per token (nats), NLL per second of music and next-token accuracy over consecutive
-    windows of every piece."""
-    import math
-
-    import torch
-
-    from .windows import collate
-
-    if split not in ("train", "validation", "test"):
-        raise SeqkitError("--split must be train, validation or test")
-    from .sources import open_corpus, pairs_to_dict
-
-    ckpt = load_music_model(model, device)
-    net, tok = ckpt.model, ckpt.tokenizer
-    recorded = ckpt.meta.get("data") or {}
-    if data is None:
-        source = recorded.get("path") or recorded.get("source")
-        if not source or not Path(source).exists():
-            raise SeqkitError("give --data (the folder this model was trained on is not here)")
-        data = Path(source)
-    options = pairs_to_dict(dataset_option, "--dataset-option")
-    same_data = any(p and Path(p).resolve() == Path(data).resolve()
-                    for p in (recorded.get("path"), recorded.get("source")))
-    if same_data and recorded.get("dataset") not in (None, "auto", "folder"):
-        if dataset == "auto":
-            dataset = recorded["dataset"]
-        if dataset == recorded["dataset"] and not options:
-            options = dict(recorded.get("options") or {})  # the selection the model was trained on
-    corpus, _, _ = open_corpus(data, dataset, tok, options, splits=(split,), limit=limit)
-    seq_len = (seq_len or ckpt.extra.get("eval_seq_len") or ckpt.extra.get("seq_len")
-               or getattr(net.config, "max_len", None) or 512)
-    streams = bool(ckpt.extra.get("streams")) if streams is None else streams
-    from seqkit import carries_memory
-
-    if streams and not carries_memory(net):
-        raise SeqkitError(f"--streams needs a model that carries memories; {type(net).__name__} does not")
-    from .scoring import count_windows, score, stream_batches, window_batches
-
-    if streams:
-        if not corpus.arrays(split):
-            raise SeqkitError(f"{corpus.source or data} has no pieces in split {split!r}")
-        seg = getattr(net, "memory_segment", 1)
-        seq_len = -(-seq_len // seg) * seg  # whole segments, so that every window reads on
-        batches = stream_batches(corpus.arrays(split), seq_len, batch_size, tok.pad_id)
-        n_all = count_windows(corpus.arrays(split), seq_len)
-    else:
-        ds = corpus.dataset(split, seq_len, random_windows=False)
-        batches = window_batches(ds, batch_size, collate)
-        n_all = len(ds)
-    n = min(n_all, max_windows) if max_windows else n_all
-    dev = next(net.parameters()).device
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
-    t0 = time.perf_counter()
-    from seqkit import progress_bar
-
-    unk_id = getattr(tok, "unk_id", None)
-    with amp, progress_bar() as bar:
-        task = bar.add_task(f"eval {split}", total=n)
-        s = score(net, batches, n, unk_id, on_batch=lambda k: bar.advance(task, k), memory=streams)
-    count, unknown = s["tokens"], s["unknown"]
-    nll = s["nll_sum"] / max(count, 1)
-    res = {"model": str(ckpt.path), "split": split, "pieces": len(corpus.split(split)), "windows": s["windows"],
-           "seq_len": seq_len, "streams": streams, "tokens": count, "nll": round(nll, 4), "perplexity": round(math.exp(nll), 3),
-           "accuracy": round(s["correct"] / max(count, 1), 4), "seconds": round(time.perf_counter() - t0, 1)}
-    how = " (each piece one stream, memories carried)" if streams else ""
-    lines = [f"{split}: NLL {res['nll']:.4f} nats/token (perplexity {res['perplexity']:.2f}), "
-             f"accuracy {res['accuracy']:.4f} over {count:,} tokens in {res['windows']} windows of {seq_len}{how}"]
-    per_second = _per_second_of_music(corpus, split, tok, nll)
-    if per_second:
-        res.update(per_second)
-        lines.append(f"  {res['nll_per_second']:.3f} nats per second of music ({res['tokens_per_second']:.1f} tokens "
-                     f"per second over {res['music_seconds']:,.0f} s of music)")
-    if unk_id is not None:  # a learned vocabulary: how much of the split it could not name
-        res["unknown_fraction"] = round(unknown / max(count, 1), 4)
-        lines.append(f"  {unknown:,} of the target tokens ({res['unknown_fraction']:.1%}) are <unk>: "
-                     f"not in the vocabulary learned from the train split")
-    _emit(res, as_json, lines)
-
-
-def _per_second_of_music(corpus, split: str, tok, nll: float) -> dict:
-    """NLL per second of music (nats per token x tokens per second over the split's pieces), the
-    measure that compares tokenizers fairly; {} when the split's seconds are not known."""
-    arrays = corpus.arrays(split)
-    targets = sum(len(a) - 1 for a in arrays)  # every token after <bos> is a target
-    music = corpus.seconds(split)
-    if not music and hasattr(tok, "token_seconds"):  # an archive made before seconds were recorded
-        music = float(sum(tok.token_seconds(a)[-1] for a in arrays if len(a)))
-    if not music or not targets:
-        return {}
-    rate = targets / music
-    return {"music_seconds": round(music, 2), "tokens_per_second": round(rate, 2),
-            "nll_per_second": round(nll * rate, 4)}
+music_app.command("eval")(eval_command(MUSIC_EVAL))
 
 
 # -- render / inspect / piano-roll --------------------------------------------------------------
