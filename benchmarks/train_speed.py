@@ -7,7 +7,9 @@ process (one thread); a step's time is the time from one call of the loss functi
 run's number is the median over its steps after the first two, so start-up, saving and
 evaluation do not count. The reference revision (default ``main``) is checked out with ``git
 archive`` into a temporary folder and measured the same way, alternating with the working tree,
-``--rounds`` times; the table gives the medians over rounds and their ratio (above 1 = slower now).
+``--rounds`` times; the table gives each tree's best round (on a shared machine the least
+disturbed one; the median of the rounds is in brackets) and the ratio of the best rounds (above 1
+= slower now).
 
     OMP_NUM_THREADS=1 python benchmarks/train_speed.py                # every architecture vs main
     python benchmarks/train_speed.py --ref HEAD~3 --only compressive-streams --rounds 5
@@ -151,16 +153,18 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         trees = {a.ref: _reference_tree(a.ref, Path(tempfile.mkdtemp(dir=work))), "now": ROOT}
-        print(f"| architecture (batch x tokens) | {a.ref} ms/step | now ms/step | now / {a.ref} |")
+        print(f"| architecture (batch x tokens) | {a.ref} ms/step (median) | now ms/step (median) | now / {a.ref} |")
         print("|---|---|---|---|")
         for arch in archs:
             per_step: dict[str, list[float]] = {name: [] for name in trees}
             for _ in range(a.rounds):
                 for name, tree in trees.items():
                     per_step[name].append(_measure(tree, arch, a.train_steps, work))
-            ref, now = (statistics.median(per_step[n]) for n in trees)
+            ref, now = (min(per_step[n]) for n in trees)
+            mid = {n: statistics.median(per_step[n]) for n in trees}
             _, _, batch, length, _ = ARCHS[arch]
-            print(f"| {arch} ({batch} x {length}) | {ref:.1f} | {now:.1f} | {now / ref:.2f} |", flush=True)
+            print(f"| {arch} ({batch} x {length}) | {ref:.1f} ({mid[a.ref]:.1f}) | {now:.1f} ({mid['now']:.1f}) "
+                  f"| {now / ref:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
