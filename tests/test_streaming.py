@@ -222,3 +222,40 @@ def test_stream_evaluator_scores_each_piece_as_one_pass():
             total += nn.functional.cross_entropy(logits[0], ids[0, 1:], reduction="sum").item()
     assert res["tokens"] == 3 * 22
     assert math.isclose(res["loss"], total / res["tokens"], rel_tol=1e-5)
+
+
+DDP_SCRIPT = """
+import sys, torch
+sys.path.insert(0, {tests!r})
+torch.set_num_threads(1)
+from test_streaming import GRUMemoryLM, config, pieces
+from seqkit import TokenStreams, Trainer
+model = GRUMemoryLM()
+t = Trainer(model, config(steps=6, eval_every=0), TokenStreams(pieces(4, 40), seq_len=5, groups=2), out=sys.argv[1])
+t.fit()
+for step, (_, mem_in, _) in enumerate(model.log):  # each rank carries its own rows' memories
+    assert torch.equal(mem_in, model.log[step - 2][2] if step >= 2 else torch.zeros_like(mem_in)), step
+w = torch.cat([p.detach().flatten() for p in model.parameters()])
+torch.save({{"weights": w, "inputs": torch.stack([idx for idx, _, _ in model.log])}}, f"{{sys.argv[1]}}/rank{{t.rank}}.pt")
+"""
+
+
+def test_streams_under_torchrun_shard_rows_by_rank_and_carry_each_ranks_memories(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "train.py"
+    script.write_text(DDP_SCRIPT.format(tests=str(Path(__file__).parent)))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                           port, str(script), str(tmp_path / "run")], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    r0, r1 = (torch.load(tmp_path / "run" / f"rank{r}.pt") for r in (0, 1))
+    assert torch.equal(r0["weights"], r1["weights"])  # one model, synchronised
+    assert r0["inputs"].shape == (6, 2, 5) and not torch.equal(r0["inputs"], r1["inputs"])  # each rank its streams
