@@ -85,6 +85,10 @@ class Trainer:
         self._made_group = False
         self.world, self.rank = _world_and_rank()
         self.is_main = self.rank == 0
+        from .streaming import stream_memories
+
+        # a model that carries memory, on a set of streams: the memories each step reads on from
+        self.memories = stream_memories(model, train_set, config)  # checked before any process group
         if self.world > 1:
             from .distributed import init_distributed
 
@@ -107,10 +111,6 @@ class Trainer:
             self.model = DDP(self.model, device_ids=ids)
         params = [p for p in self.raw_model.parameters() if p.requires_grad]
         self.optimizer = make_optimizer(params, config)
-        from .streaming import stream_memories
-
-        # a model that carries memory, on a set of streams: the memories each step reads on from
-        self.memories = stream_memories(self.raw_model, train_set, config)
         self.use_bf16 = config.bf16 and self.device.type == "cuda"
         self.step = 0
         self.epoch = 0
