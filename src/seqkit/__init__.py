@@ -90,11 +90,11 @@ _EXPORTS = {
     # models that carry memory across training windows, and the streams they train on
     "MemoryModel": "seqkit.streaming",
     "carries_memory": "seqkit.streaming",
-    "TokenStreams": "seqkit.streaming",
-    "stream_batches": "seqkit.streaming",
-    "count_windows": "seqkit.streaming",
-    "score_batches": "seqkit.streaming",
-    "stream_evaluator": "seqkit.streaming",
+    "TokenStreams": "seqkit.token_streams",
+    "stream_batches": "seqkit.stream_scoring",
+    "count_windows": "seqkit.stream_scoring",
+    "score_batches": "seqkit.stream_scoring",
+    "stream_evaluator": "seqkit.stream_scoring",
     "generate": "seqkit.sampling",
     "filter_logits": "seqkit.sampling",
     # inference without torch (ONNX Runtime), torch as the fallback
