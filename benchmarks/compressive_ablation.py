@@ -41,12 +41,10 @@ def main():
     val = eval_windows(pieces["validation"], a.eval_segments * S, 64)
     dims = dict(n_layer=2, n_head=4, n_embd=a.n_embd)
 
-    def comp(stream=False, reset=0.0, **kw):
+    def comp(reset=0.0, **kw):
         def make():
-            model = CompressiveTransformer(CompressiveConfig(vocab_size=vocab, seg_len=S, **dims, **kw))
-            model.carry_memories = stream
-            model.memory_reset = reset
-            return model
+            return CompressiveTransformer(CompressiveConfig(vocab_size=vocab, seg_len=S, **dims, **kw))
+        make.memory_reset = reset
         return make
 
     device = torch.device(a.device)
@@ -58,11 +56,11 @@ def main():
         (f"compressive, mem {S}, no cmem (4 x {W})", comp(mem_len=S, cmem_len=0), W, 4, 0, False),
         (f"compressive, mem {S}, cmem {S // 2}, conv (4 x {W})", comp(mem_len=S, cmem_len=S // 2), W, 4, 0, False),
         (f"compressive, mem {S}, no cmem, streams (16 x {S})",
-         comp(stream=True, mem_len=S, cmem_len=0), S, 16, 0, True),
+         comp(mem_len=S, cmem_len=0), S, 16, 0, True),
         (f"compressive, mem {S}, cmem {S // 2}, conv, streams (16 x {S})",
-         comp(stream=True, mem_len=S, cmem_len=S // 2), S, 16, 0, True),
+         comp(mem_len=S, cmem_len=S // 2), S, 16, 0, True),
         (f"compressive, mem {S}, cmem {S // 2}, conv, streams, memory_reset 0.125 (16 x {S})",
-         comp(stream=True, reset=0.125, mem_len=S, cmem_len=S // 2), S, 16, 0, True),
+         comp(reset=0.125, mem_len=S, cmem_len=S // 2), S, 16, 0, True),
     ]
     only = {int(x) for x in a.only.split(",") if x}
     for k, (name, make, length, batch, chunk, stream) in enumerate(rows, 1):
@@ -71,7 +69,8 @@ def main():
         torch.manual_seed(0)
         model = make().to(device)
         data = Streams(pieces["train"], length, batch, seed=1) if stream else Windows(pieces["train"], length, seed=1)
-        train(model, data, a.steps, batch, a.lr, device, 0)
+        train(model, data, a.steps, batch, a.lr, device, 0, streams=stream,
+              memory_reset=getattr(make, "memory_reset", 0.0))
         v, per = nll(model, val, chunk, device)
         segs = ", ".join(f"{x:.3f}" for x in per.view(-1, S).mean(1).tolist())
         print(f"| {name} | {v:.3f} | {segs} |", flush=True)

@@ -56,7 +56,7 @@ class Windows:
 class Streams:
     """``rows`` endless streams, each reading whole random pieces one after another; a batch is
     the next ``length + 1`` tokens of every row (overlapping the previous batch by one token), so
-    row ``b`` of a batch continues row ``b`` of the one before (for ``carry_memories``)."""
+    row ``b`` of a batch continues row ``b`` of the one before (for models that carry memory)."""
 
     def __init__(self, pieces, length, rows, seed):
         self.pieces = pieces
@@ -88,8 +88,13 @@ def eval_windows(pieces, length, limit):
     return np.stack(out)
 
 
-def train(model, windows, steps, batch, lr, device, seconds):
+def train(model, windows, steps, batch, lr, device, seconds, streams=False, memory_reset=0.0):
+    """``steps`` AdamW steps; with ``streams``, each step reads on from the memories the step before
+    left (core's ``StreamMemories``, as the Trainer carries them)."""
+    from seqkit.streaming import StreamMemories
     from seqkit.training import lm_loss
+
+    memories = StreamMemories(1, memory_reset, seed=0) if streams else None
 
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     warm = max(1, steps // 20)
@@ -101,12 +106,15 @@ def train(model, windows, steps, batch, lr, device, seconds):
         for g in opt.param_groups:
             g["lr"] = lr * f
         x, y = windows.batch(batch, device)
+        run = memories.reading(model, step, step, batch, device) if memories else model
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss, _, _ = lm_loss(model, {"input": x, "target": y})
+            loss, _, _ = lm_loss(run, {"input": x, "target": y})
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if memories:
+            memories.commit(run, step)
         done = step + 1
         if seconds and time.perf_counter() - t0 > seconds:
             break

@@ -39,8 +39,11 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def bench_train(model, device, batch, length, steps, warmup, compile_model):
+def bench_train(model, device, batch, length, steps, warmup, compile_model, streams=False):
+    from seqkit.streaming import StreamMemories
     from seqkit.training import lm_loss
+
+    memories = StreamMemories(1) if streams else None
 
     model.train()
     run = torch.compile(model) if compile_model else model
@@ -57,14 +60,17 @@ def bench_train(model, device, batch, length, steps, warmup, compile_model):
             t0 = time.perf_counter()
         t_step = time.perf_counter()
         batch_ = {"input": data[s, :, :-1], "target": data[s, :, 1:]}
+        reading = memories.reading(run, s, s, batch, device) if memories else run
         with amp:
-            loss, n, correct = lm_loss(run, batch_)
+            loss, n, correct = lm_loss(reading, batch_)
         if not torch.isfinite(loss):
             raise RuntimeError("non-finite loss")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if memories:
+            memories.commit(reading, s)
         if s == 0:
             sync(device)
             t_first = time.perf_counter() - t_step
@@ -109,7 +115,7 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--compile", action="store_true", help="torch.compile the model for training")
-    ap.add_argument("--streams", action="store_true", help="train with carry_memories (rows read on across "
+    ap.add_argument("--streams", action="store_true", help="train on streams (rows read on across "
                     "steps, as `seqkit music train` does by default); --length must be whole segments")
     ap.add_argument("--compile-decode", action="store_true", help="only: generation with a compiled one-token step")
     ap.add_argument("--gen-tokens", type=int, default=2048)
@@ -126,7 +132,6 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = True
     cfg = config(a.small, a.vocab)
     model = CompressiveTransformer(cfg).to(device)
-    model.carry_memories = a.streams
     res = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
            "torch": torch.__version__, "parameters": sum(p.numel() for p in model.parameters()),
            "config": {k: getattr(cfg, k) for k in ("n_layer", "n_head", "n_embd", "seg_len", "mem_len",
@@ -134,7 +139,7 @@ def main():
            "batch": [a.batch, a.length], "streams": a.streams}
     if not a.no_train:
         try:
-            res["train"] = bench_train(model, device, a.batch, a.length, a.steps, a.warmup, a.compile)
+            res["train"] = bench_train(model, device, a.batch, a.length, a.steps, a.warmup, a.compile, a.streams)
             res["train"]["compiled"] = a.compile
         except Exception as exc:  # report and go on with generation
             print(f"training failed: {exc!r}", flush=True)

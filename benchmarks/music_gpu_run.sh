@@ -24,11 +24,11 @@ TPS=$(python3 -c "import json;r=[json.loads(l) for l in open('$OUT/bench.jsonl')
 STEPS=$(( (TRAIN_S - 75) * TPS / 65536 )); log "train tokens/s $TPS -> $STEPS steps"
 
 log "train (budget ${TRAIN_S}s)"
-TRAIN="$SK music train --data $TOKENS --preset paper --position rope --batch-size 32 --seq-len 2048 --lr 1e-3 --warmup 200 --weight-decay 0.1 --max-eval-batches 12 --workers 10 --out /tmp/run --json"
-timeout -s INT $TRAIN_S $TRAIN --steps $STEPS --eval-every $(( STEPS / 3 )) --compile > /tmp/train.json
+TRAIN="$SK music train --data $TOKENS --preset paper --set position=rope --batch-size 32 --seq-len 2048 --lr 1e-3 --set warmup_steps=200 --set weight_decay=0.1 --set max_eval_batches=12 --set num_workers=10 --out /tmp/run --save /tmp/run/export.json --json"
+timeout -s INT $TRAIN_S $TRAIN --steps $STEPS --set eval_every=$(( STEPS / 3 )) --set compile=true > /tmp/train.json
 if [ ! -f /tmp/run/best.json ]; then
   log "compiled training failed; retrying eager"; STEPS=$(( (TRAIN_S - 20) * TPS * 7 / 10 / 65536 ))
-  timeout -s INT $(( $(left) - 150 )) $TRAIN --steps $STEPS --eval-every $(( STEPS / 3 )) > /tmp/train.json
+  timeout -s INT $(( $(left) - 150 )) $TRAIN --steps $STEPS --set eval_every=$(( STEPS / 3 )) > /tmp/train.json
 fi
 cat /tmp/train.json; cp /tmp/run/metrics.jsonl /tmp/run/loss.png "$OUT/" 2>/dev/null
 

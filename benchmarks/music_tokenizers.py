@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "maestro-v2.0.0"
 MODEL = ["--preset", "small", "--set", "n_layer=2", "--set", "n_embd=128", "--set", "n_head=4",
-         "--set", "d_ff=512", "--seq-len", "256", "--batch-size", "8", "--lr", "1e-3", "--warmup", "30",
+         "--set", "d_ff=512", "--seq-len", "256", "--batch-size", "8", "--lr", "1e-3", "--set", "warmup_steps=30",
          "--no-augment"]  # the miditok tokenizers have no augmentation: none for any, to compare alike
 
 
@@ -49,8 +49,8 @@ def main() -> None:
         run = args.out / name
         t0 = time.perf_counter()
         trained = seqkit("music", "train", "--data", str(args.data), "--tokenizer", name, "--limit", str(args.limit),
-                         *MODEL, "--steps", str(args.steps), "--eval-every", str(args.steps), "--seed", "0",
-                         "--out", str(run), "--device", "cpu")
+                         *MODEL, "--steps", str(args.steps), "--set", f"eval_every={args.steps}", "--seed", "0",
+                         "--out", str(run), "--save", str(run / "export.json"), "--device", "cpu")
         train_s = time.perf_counter() - t0
         ev = seqkit("music", "eval", "--model", str(run / "best.json"), "--data", str(args.data),
                     "--limit", str(args.limit), "--device", "cpu")

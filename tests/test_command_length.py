@@ -1,9 +1,6 @@
 """A command function reads in one screen: no Typer command (or group callback) in plugins/ or
 examples/ is longer than 60 lines, measured with ``ast``. Core owns the plumbing (the generator,
 train and eval kits), so what is left in a command is the task's own.
-
-``LONG`` lists the commands that are still longer (issue #13's remaining work). It is a ratchet:
-a new long command fails, and so does shortening a listed one without taking it off the list.
 """
 
 from __future__ import annotations
@@ -13,11 +10,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 60
-
-LONG = {
-    ("plugins/midi-transformer/src/seqkit_midi_transformer/commands.py", "train"),
-    ("plugins/midi-transformer/src/seqkit_midi_transformer/commands.py", "evaluate"),
-}
 
 
 def _is_command(node) -> bool:
@@ -45,8 +37,5 @@ def test_the_measure_sees_the_commands():
 
 
 def test_no_command_function_is_longer_than_a_screen():
-    too_long = {key: n for key, n in command_lengths().items() if n > LIMIT}
-    new = {f"{path}:{name} ({n} lines)" for (path, name), n in too_long.items() if (path, name) not in LONG}
-    assert not new, f"command functions over {LIMIT} lines: {sorted(new)}"
-    fixed = sorted(f"{p}:{n}" for p, n in LONG - set(too_long))
-    assert not fixed, f"now at most {LIMIT} lines (or gone): take them off LONG: {fixed}"
+    too_long = sorted(f"{path}:{name} ({n} lines)" for (path, name), n in command_lengths().items() if n > LIMIT)
+    assert not too_long, f"command functions over {LIMIT} lines: {too_long}"

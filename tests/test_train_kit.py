@@ -274,3 +274,79 @@ def test_transformer_sizes_below_one_are_one_error_line(args, message, tmp_path)
     r = kit(*args, "--out", tmp_path / "run")
     assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output, r.output
     assert PREPARED == [] and not (tmp_path / "run").exists()
+
+
+# -- old spellings, settings a task option decides, the export's dtype, setup(model), the seed --------
+
+SET_UP = []
+
+RECIPE2 = TrainRecipe(
+    task="kit",
+    prepare=lambda run: _prepared_with_setup(run),
+    archs={"gru": Arch("rnn-lm", {"cell": "gru", "hidden": 16, "n_embd": 8})},
+    params=[Param("size", "choice", "small", "Model size.", choices=("small", "big"))],
+    train={"steps": 3, "batch_size": 8, "lr": 1e-2, "eval_every": 3},
+    model_defaults=lambda arch, options: {"hidden": 32} if options["size"] == "big" else {},
+    export_dtype="float16",
+    deprecated={"--name": "--save", "--warmup": seqkit.Renamed("warmup_steps", "int"),
+                "--bf16/--no-bf16": seqkit.Renamed("bf16", "bool"),
+                "--no-resume": seqkit.Renamed("", "bool", note="leave it out (it is the default)")},
+)
+
+
+def _prepared_with_setup(run):
+    prepared = prepare(run)
+    prepared.setup = SET_UP.append
+    return prepared
+
+
+class KitPlugin2(KitPlugin):
+    @hookimpl
+    def register_commands(self, app):
+        kit = typer.Typer()
+        kit.command("train")(seqkit.train_command(RECIPE2))
+        app.add_typer(kit, name="kit")
+
+
+def kit2(*args):
+    return run_cli(["kit", "train", *map(str, args)], plugins=[KitPlugin2()])
+
+
+def test_old_spellings_are_hidden_and_map_onto_the_new_ones(tmp_path):
+    r = kit2("--warmup", 2, "--no-bf16", "--no-resume", "--set", "warmup_steps=4", "--print-config")
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.stdout)
+    assert printed["train"]["warmup_steps"] == 4 and printed["train"]["bf16"] is False  # --set wins
+    assert "`kit train --warmup` is deprecated; use --set warmup_steps=2" in r.stderr
+    assert "`kit train --no-bf16` is deprecated; use --set bf16=false" in r.stderr
+    assert "`kit train --no-resume` is deprecated; leave it out (it is the default)" in r.stderr
+    helped = kit2("--help")
+    assert "--warmup" not in helped.stdout and "--name" not in helped.stdout and "--save" in helped.stdout
+    r = kit2("--name", "x", "--save", "y", "--out", tmp_path / "run")
+    assert r.exit_code == 2 and "give --save only (--name is its old spelling)" in r.stderr
+
+
+def test_model_defaults_from_a_task_option_sit_under_set():
+    r = kit2("--size", "big", "--print-config")
+    assert json.loads(r.stdout)["model"]["hidden"] == 32
+    r = kit2("--size", "big", "--set", "hidden=24", "--print-config")
+    assert json.loads(r.stdout)["model"]["hidden"] == 24
+
+
+def test_old_save_spelling_exports_in_the_recipes_dtype_after_setup(tmp_path):
+    r = kit2("--name", "old", "--out", tmp_path / "run", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.output
+    assert "`kit train --name` is deprecated; use --save" in r.stderr
+    saved = json.loads(r.stdout)["saved"]
+    assert saved.endswith("kit/old.json") and json.loads(open(saved).read())["dtype"] == "float16"
+    assert len(SET_UP) == 1 and hasattr(SET_UP[0], "parameters")  # setup(model) saw the model it trains
+    run = PREPARED[-1]
+    assert (run.out, run.resume, run.init) == (tmp_path / "run", False, None)
+    SET_UP.clear()
+
+
+def test_one_seed_one_run(tmp_path):
+    a = kit("--arch", "gru", "--out", tmp_path / "a", "--seed", 5, "--device", "cpu", "--json")
+    b = kit("--arch", "gru", "--out", tmp_path / "b", "--seed", 5, "--device", "cpu", "--json")
+    assert a.exit_code == b.exit_code == 0, a.output + b.output
+    assert json.loads(a.stdout)["best_val_loss"] == json.loads(b.stdout)["best_val_loss"]  # the weights too

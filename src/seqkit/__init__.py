@@ -54,6 +54,7 @@ _EXPORTS = {
     "Arch": "seqkit.train_kit",
     "Prepared": "seqkit.train_kit",
     "TrainRun": "seqkit.train_kit",
+    "Renamed": "seqkit.train_kit",
     "train_command": "seqkit.train_cli",
     # the eval command kit
     "EvalRecipe": "seqkit.eval_kit",
@@ -87,6 +88,14 @@ _EXPORTS = {
     "check_run_folder": "seqkit.training",
     "lm_loss": "seqkit.training",
     "seq2seq_loss": "seqkit.training",
+    # models that carry memory across training windows, and the streams they train on
+    "MemoryModel": "seqkit.streaming",
+    "carries_memory": "seqkit.streaming",
+    "TokenStreams": "seqkit.token_streams",
+    "stream_batches": "seqkit.stream_scoring",
+    "count_windows": "seqkit.stream_scoring",
+    "score_batches": "seqkit.stream_scoring",
+    "stream_evaluator": "seqkit.stream_scoring",
     "generate": "seqkit.sampling",
     "filter_logits": "seqkit.sampling",
     # inference without torch (ONNX Runtime), torch as the fallback

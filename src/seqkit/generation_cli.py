@@ -149,7 +149,7 @@ def _default(p):
     if p.type == "list":
         return None
     if p.type == "bool":
-        return bool(p.default)
+        return None if p.default is None else bool(p.default)  # None: neither flag given
     return p.default
 
 

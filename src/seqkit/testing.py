@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["registered", "cli_app", "run_cli", "tiny_corpus", "write_corpus", "lm_items",
-           "lm_collate", "train_steps", "isolate_dirs"]
+           "lm_collate", "train_steps", "isolate_dirs", "check_memory_model"]
 
 
 def isolate_dirs(monkeypatch, root) -> dict[str, Path]:
@@ -213,3 +213,55 @@ def train_steps(model, train_set, steps: int = 10, out: str | Path | None = None
                       collate=collate, loss_fn=loss_fn or lm_loss, out=out,
                       checkpoint=checkpoint)
     return trainer.fit()
+
+
+def check_memory_model(model, vocab_size: int, batch_size: int = 2, windows: int = 3, window: int | None = None,
+                       equals_long_pass: bool = True, atol: float = 1e-5, rtol: float = 1e-4) -> None:
+    """Assert that ``model`` follows seqkit's memory protocol (docs/plugins.md, "Models that carry
+    memory"): ``init_memory(batch_size, device)``; ``model(idx, memory=m) -> (logits, new memory)``
+    with logits ``[B, T, vocab]``; the new memory a nest of tensors, detached, one row per batch
+    row, storable in a checkpoint; the input memory left as it was. With ``equals_long_pass``
+    (models whose memory loses nothing a long pass would see, such as recurrent state or memories
+    within their length), ``windows`` windows read on one after another give the logits of one
+    pass over them all (in eval mode, within ``atol``/``rtol``). ``window`` defaults to two
+    ``memory_segment``s."""
+    import torch
+
+    from .checkpoints import flatten_state, unflatten_state
+    from .streaming import carries_memory, map_tensors, memory_rows, memory_segment
+
+    def _tensors(nest) -> list:
+        found: list = []
+        map_tensors(found.append, nest)
+        return found
+
+    assert carries_memory(model), f"{type(model).__name__} has no init_memory(batch_size, device)"
+    window = window or 2 * memory_segment(model)
+    device = next(model.parameters()).device
+    was_training = model.training
+    g = torch.Generator().manual_seed(0)
+    idx = torch.randint(0, vocab_size, (batch_size, windows * window), generator=g).to(device)
+    model.train()
+    memory = model.init_memory(batch_size, device)
+    before = map_tensors(lambda t: t.clone(), memory)
+    out = model(idx[:, :window], memory=memory)
+    assert isinstance(out, tuple) and len(out) == 2, "model(idx, memory=m) must return (logits, memory)"
+    logits, new = out
+    assert tuple(logits.shape) == (batch_size, window, vocab_size), f"logits {tuple(logits.shape)}"
+    assert not any(t.requires_grad for t in _tensors(new)), \
+        "the new memory must be detached (truncated backprop through time)"
+    assert memory_rows(new) in (None, batch_size), f"the memory holds {memory_rows(new)} rows, not {batch_size}"
+    skeleton, tensors = flatten_state(new)  # storable in last.json's training state
+    unflatten_state(skeleton, tensors)
+    assert all(torch.equal(a, b) for a, b in zip(_tensors(memory), _tensors(before))), \
+        "reading must not change the memory it was given"
+    if equals_long_pass:
+        model.eval()
+        with torch.no_grad():
+            whole, _ = model(idx)
+            memory, parts = model.init_memory(batch_size, device), []
+            for s in range(0, idx.size(1), window):
+                part, memory = model(idx[:, s:s + window], memory=memory)
+                parts.append(part)
+        torch.testing.assert_close(torch.cat(parts, 1), whole, atol=atol, rtol=rtol)
+    model.train(was_training)

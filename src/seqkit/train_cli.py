@@ -15,7 +15,7 @@ import typer
 
 from .errors import SeqkitError
 from .generation_cli import _annotation, _default, keyword_params, typer_signature
-from .train_kit import TrainRecipe, check_settings, merge_settings, read_config_file, run_training
+from .train_kit import Renamed, TrainRecipe, check_settings, merge_settings, read_config_file, run_training
 
 
 def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
@@ -52,19 +52,29 @@ def _check_registered(recipe: TrainRecipe, arch: str) -> None:
                           f"registers (install its plugin; `seqkit plugins` lists what is installed)")
 
 
-def _old_flags(recipe: TrainRecipe, common) -> list[tuple[str, object, object]]:
-    """A hidden option per deprecated flag, of the type of what it maps onto (text for a setting)."""
-    import typing
-
-    types = {name: typing.get_args(ann)[0] for name, _, ann in common}
-    types.update({p.name: typing.get_args(_annotation(p))[0] for p in recipe.params})
-    return [(f"old_{i}", None, Annotated[types.get(_target(target), str) | None, typer.Option(old, hidden=True)])
-            for i, (old, target) in enumerate(recipe.deprecated.items())]
+def _spec(target) -> Renamed:
+    return target if isinstance(target, Renamed) else Renamed(target)
 
 
 def _target(target: str) -> str:
     """An option named as a flag (``"--out"``) or by name (``"out"``, ``"save_weights"``)."""
     return target[2:].replace("-", "_") if target.startswith("--") else target
+
+
+def _old_flags(recipe: TrainRecipe, common) -> list[tuple[str, object, object]]:
+    """A hidden option per deprecated flag, of its own type or that of what it maps onto (text
+    for a setting); ``--on/--off`` pairs are on/off flags."""
+    import typing
+
+    kinds = {"str": str, "int": int, "float": float, "bool": bool}
+    types = {name: typing.get_args(ann)[0] for name, _, ann in common}
+    types.update({p.name: typing.get_args(_annotation(p))[0] for p in recipe.params})
+    options = []
+    for i, (old, target) in enumerate(recipe.deprecated.items()):
+        spec = _spec(target)
+        kind = bool if "/" in old else kinds.get(spec.type) or types.get(_target(spec.to), str)
+        options.append((f"old_{i}", None, Annotated[kind | None, typer.Option(old, hidden=True)]))
+    return options
 
 
 def _apply_old_flags(recipe: TrainRecipe, values: dict, defaults: dict) -> None:
@@ -73,17 +83,23 @@ def _apply_old_flags(recipe: TrainRecipe, values: dict, defaults: dict) -> None:
         value = values.pop(f"old_{i}")
         if value is None:
             continue
-        target = _target(target)
-        if target in defaults:  # a common option or a param
+        spec = _spec(target)
+        on, _, off = old.partition("/")
+        spelled, target = (off if value is False and off else on), _target(spec.to)
+        if not target:  # accepted and ignored
+            new = "nothing: leave it out"
+        elif target in defaults:  # a common option or a param
             new = "--" + target.replace("_", "-")
             if values[target] != defaults[target]:
                 out = "; --out is the run folder, --save NAME the export" if target == "out" else ""
-                raise SeqkitError(f"give {new} only ({old} is its old spelling{out})")
+                raise SeqkitError(f"give {new} only ({spelled} is its old spelling{out})")
             values[target] = value
         else:  # a model or training setting
-            new = f"--set {target}={value}"
-            values["set_"] = [f"{target}={value}", *(values["set_"] or [])]  # an explicit --set wins
-        print(f"Warning: `{recipe.task} train {old}` is deprecated; use {new}", file=sys.stderr)
+            text = json.dumps(value) if not isinstance(value, str) else value
+            new = f"--set {target}={text}"
+            values["set_"] = [f"{target}={text}", *(values["set_"] or [])]  # an explicit --set wins
+        use = spec.note or f"use {new}"
+        print(f"Warning: `{recipe.task} train {spelled}` is deprecated; {use}", file=sys.stderr)
 
 
 def train_command(recipe: TrainRecipe):
@@ -105,7 +121,7 @@ def train_command(recipe: TrainRecipe):
         flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}
         flags.update(seed=values["seed"], device=values["device"])
         file_settings = read_config_file(values["config"]) if values["config"] else None
-        model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags)
+        model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags, options)
         if values["print_config"]:
             check_settings(recipe, arch, model, train)
             typer.echo(json.dumps({"arch": arch, "model": model, "train": train}, indent=2))

@@ -45,10 +45,12 @@ class Prepared:
     ``tokenizer``, ``data`` (a description) and ``extra`` go into the checkpoint; ``collate``,
     ``loss_fn`` and ``evaluator`` go to the :class:`~seqkit.Trainer`; ``metrics(result)`` adds
     numbers to the exported checkpoint and the summary. ``export(result, target, metrics)``, where
-    a task exports otherwise (float16, ONNX graphs, its last weights), replaces the default
-    ``export_checkpoint(result["best_path"], target, metrics=metrics)`` and returns the saved path;
-    it is called only after a validation, like the default. ``on_eval(row)`` is called with each
-    evaluation's row (abc prints one line per epoch).
+    a task exports otherwise (ONNX graphs, its last weights), replaces the default
+    ``export_checkpoint(result["best_path"], target, dtype=recipe.export_dtype, metrics=metrics)``
+    and returns the saved path; it is called only after a validation, like the default.
+    ``on_eval(row)`` is called with each evaluation's row (abc prints one line per epoch);
+    ``setup(model)`` runs on the built (or ``--init``) model before training; ``train`` holds the
+    :class:`~seqkit.TrainConfig` settings the data decides (``memory_reset`` for streams).
     """
 
     train_set: Any
@@ -63,6 +65,25 @@ class Prepared:
     metrics: Callable[[dict], dict] | None = None
     export: Callable[[dict, Path, dict], Any] | None = None  # (result, target, metrics) -> the saved path
     on_eval: Callable[[dict], None] | None = None  # called with each evaluation's row (e.g. to print it)
+    setup: Callable | None = None  # setup(model): run on the built (or --init) model before training
+    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig settings the data decides (memory_reset)
+
+
+@dataclass
+class Renamed:
+    """What an old ``train`` flag means now, where a plain target in ``TrainRecipe.deprecated`` is
+    not enough: ``to`` is a common option or param (``"--save"``), a model or training setting
+    (``"warmup_steps"``) or ``""`` (accepted and ignored, e.g. a flag that was the default);
+    ``type`` is ``str``, ``int``, ``float`` or ``bool`` (default: the type of what it maps onto,
+    text for a setting); ``note`` replaces "use ..." in the deprecation."""
+
+    to: str
+    type: str = ""
+    note: str = ""
+
+    def __post_init__(self):
+        if self.type not in ("", "str", "int", "float", "bool"):
+            raise TypeError(f"Renamed {self.to!r}: type must be str, int, float or bool, not {self.type!r}")
 
 
 @dataclass
@@ -74,7 +95,11 @@ class TrainRecipe:
     and ``{name}`` of a param in it are filled in, e.g. ``"{arch}-{lang}"``); ``deprecated`` maps
     old flags, kept one release as hidden options that print a one-line deprecation, onto what they
     are now: a model or training setting (``{"--layers": "n_layer"}``, as ``--set n_layer=V``), a
-    common option (``{"--run-dir": "out"}`` or ``"--out"``) or one of the params."""
+    common option (``{"--run-dir": "out"}`` or ``"--out"``), one of the params, or a
+    :class:`Renamed` (a typed or on/off flag: ``{"--bf16/--no-bf16": Renamed("bf16", "bool")}``).
+    ``model_defaults(arch, options)`` (or ``"module:function"``) returns model settings that the
+    task's own options decide (a ``--preset``), applied over the architecture's defaults and under
+    ``--config``/``--set``; ``export_dtype`` casts the default export (``"float16"``)."""
 
     task: str
     prepare: Any
@@ -84,7 +109,9 @@ class TrainRecipe:
     train: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     save_as: str = ""  # the export's default name (default: the architecture's name)
-    deprecated: dict[str, str] = field(default_factory=dict)  # old flag -> setting, option or param
+    deprecated: dict[str, Any] = field(default_factory=dict)  # old flag -> setting, option, param or Renamed
+    model_defaults: Any = None  # (arch, options) -> model settings the task's own options decide
+    export_dtype: str | None = None  # e.g. "float16": the export's weights (default: as trained)
 
     def __post_init__(self):
         if not self.archs:
@@ -103,6 +130,9 @@ class TrainRun:
     model: dict[str, Any]
     train: dict[str, Any]
     seed: int
+    out: Path | None = None  # the run folder (``--resume`` continues the run in it)
+    resume: bool = False
+    init: str | None = None  # --init: the checkpoint the weights come from
 
 
 # ---------------------------------------------------------------- settings
@@ -135,17 +165,21 @@ def read_config_file(path) -> dict:
 
 
 def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, sets: list[str],
-                   flags: dict[str, Any]) -> tuple[dict, dict]:
+                   flags: dict[str, Any], options: dict | None = None) -> tuple[dict, dict]:
     """The model settings and training config of a run, later sources winning: the
-    architecture's defaults, the recipe's and the architecture's training defaults, ``--config``,
-    the common flags (``--steps`` ...), then ``--set``. Every key must be a setting of the model
-    type or of :class:`~seqkit.TrainConfig`."""
+    architecture's defaults, ``recipe.model_defaults(arch, options)``, the recipe's and the
+    architecture's training defaults, ``--config``, the common flags (``--steps`` ...), then
+    ``--set``. Every key must be a setting of the model type or of :class:`~seqkit.TrainConfig`."""
     from .registry import get_model_type
 
     chosen = recipe.archs[arch]
     model_keys = {f.name for f in dataclasses.fields(get_model_type(chosen.model_type).resolve().config_class)}
     train_keys = {f.name for f in dataclasses.fields(_train_config_class())}
     model, train = dict(chosen.config), {**recipe.train, **chosen.train}
+    if recipe.model_defaults is not None:
+        from .registry import resolve
+
+        model.update(resolve(recipe.model_defaults, f"model defaults of {recipe.task!r}")(arch, options or {}))
 
     renamed = getattr(get_model_type(chosen.model_type).resolve().config_class, "RENAMED", {})
 
@@ -185,7 +219,7 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
 
 
 def _train_config_class():
-    from .training import TrainConfig
+    from .train_config import TrainConfig  # no torch: settings are checked before it loads
 
     return TrainConfig
 
@@ -240,12 +274,19 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
     target = _save_target(save, recipe.task, default, user_checkpoint_path)
     check_writable(target, "--save")
     set_threads(threads)
+    from .options import seed_everything
+
+    seed_everything(train_config.seed)  # the model's initial weights too: one seed, one run
     run = TrainRun(Path(data) if data is not None else None, arch, options, model_settings,
-                   train_settings, train_config.seed)
+                   train_settings, train_config.seed, out=Path(out), resume=resume, init=init)
     from .registry import resolve
 
     prepared = resolve(recipe.prepare, f"train recipe of {recipe.task!r}")(run)
     model, model_type, config = _build(recipe, arch, model_settings, prepared, init, train_config.seed)
+    if prepared.setup is not None:
+        prepared.setup(model)
+    if prepared.train:
+        train_config = dataclasses.replace(train_config, **prepared.train)  # checked again
     return _fit_and_export(recipe, arch, model, model_type, config, train_config, prepared, out, target,
                            resume)
 
@@ -314,7 +355,8 @@ def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepa
     if prepared.export is not None:
         summary["saved"] = str(prepared.export(result, target, metrics))
     else:
-        summary["saved"] = str(export_checkpoint(trainer.best_path, target, metrics=metrics))
+        summary["saved"] = str(export_checkpoint(trainer.best_path, target, dtype=recipe.export_dtype,
+                                                 metrics=metrics))
     if result["interrupted"]:
         print(f"interrupted at step {result['steps']}: the best validated model so far is saved", file=sys.stderr)
     return summary

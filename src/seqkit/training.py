@@ -11,132 +11,37 @@ a rich progress bar with the live loss; Ctrl-C saves and stops; ``fit(resume=Tru
 Batches are shuffled indices into the training set (each rank its share), unless the set orders
 its own: a ``train_set.batches(epoch=, batch_size=, seed=, rank=, world=)`` method returning one
 epoch's list of index lists for this rank is used as is (e.g. contiguous streams, where row ``b``
-of each batch continues row ``b`` of the previous one, for models that carry memories).
+of each batch continues row ``b`` of the previous one). A set of streams (``stream_groups``) and
+a model that carries memory train on streams: the Trainer carries the memories (``streaming.py``).
+
+The pieces live in their own modules, re-exported here: ``TrainConfig`` (``train_config``), the
+loss functions (``losses``), the run folder and ``metrics.jsonl`` (``run_folder``), batch order and
+learning rate (``train_batches``), torchrun (``distributed``), signals (``train_signals``) and
+streams (``streaming``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
+from .distributed import world_and_rank as _world_and_rank
 from .errors import SeqkitError
+from .losses import lm_loss, seq2seq_loss
 from .progress import info
+from .run_folder import check_run_folder
+from .train_batches import count_batches, epoch_batches, learning_rate
+from .train_config import TrainConfig, make_optimizer
+from .train_signals import signal_name as _signal_name
 
-
-@dataclass
-class TrainConfig:
-    epochs: int | None = None
-    steps: int | None = None
-    batch_size: int = 64
-    lr: float = 1e-3
-    optimizer: str = "adamw"  # adamw | adam | rmsprop | adagrad | sgd
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0  # 0 = off
-    warmup_steps: int = 0
-    schedule: str = "constant"  # constant | cosine | linear
-    min_lr_ratio: float = 0.1
-    eval_every: int = 0  # steps; 0 = at the end of every epoch
-    save_every: int = 0  # steps; 0 = at every evaluation
-    patience: int = 0  # evaluations without improvement before stopping; 0 = off
-    device: str = "auto"
-    bf16: bool = True  # autocast to bfloat16 on CUDA
-    compile: bool = False
-    seed: int = 0
-    num_workers: int = 0
-    progress: bool = True
-    max_eval_batches: int = 0  # 0 = the whole validation set
-    drop_last: bool = False
-
-    def __post_init__(self):
-        if not self.epochs and not self.steps:
-            raise SeqkitError("give a number of epochs or steps to train for")
-        if self.optimizer not in _OPTIMIZERS:
-            raise SeqkitError(f"unknown optimizer {self.optimizer!r}; use {', '.join(_OPTIMIZERS)}")
-        if self.schedule not in ("constant", "cosine", "linear"):
-            raise SeqkitError(f"unknown schedule {self.schedule!r}; use constant, cosine or linear")
-        if self.batch_size < 1 or not (math.isfinite(self.lr) and self.lr > 0):  # nan too
-            raise SeqkitError(f"batch size and learning rate must be positive (got {self.batch_size}, {self.lr})")
-        for name in ("epochs", "steps", "warmup_steps", "eval_every", "save_every", "patience",
-                     "max_eval_batches", "num_workers"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise SeqkitError(f"{name} must be 0 or more, not {value}")
-        from .options import check_seed
-
-        check_seed(self.seed)
-        for name in ("weight_decay", "grad_clip", "min_lr_ratio"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise SeqkitError(f"{name} must be a finite number >= 0, not {value}")
-
-
-_OPTIMIZERS = {
-    "adamw": lambda p, c: torch.optim.AdamW(p, lr=c.lr, weight_decay=c.weight_decay),
-    "adam": lambda p, c: torch.optim.Adam(p, lr=c.lr, weight_decay=c.weight_decay),
-    "rmsprop": lambda p, c: torch.optim.RMSprop(p, lr=c.lr, weight_decay=c.weight_decay),
-    "adagrad": lambda p, c: torch.optim.Adagrad(p, lr=c.lr, weight_decay=c.weight_decay),
-    "sgd": lambda p, c: torch.optim.SGD(p, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay),
-}
-
-
-def check_run_folder(out, resume: bool = False) -> Path:
-    """Refuse a run folder that cannot take this run: a file, an earlier run (``last.json``)
-    unless resuming it, or a place that cannot be written. ``Trainer.fit()`` checks this; call it
-    yourself before slow data preparation, so that a bad ``--out`` fails at once."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SeqkitError(f"{out} is a file; give a folder for the run")
-    if (out / "last.json").exists() and not resume:
-        raise SeqkitError(f"{out} already holds a run; pass --resume to continue it or choose another output folder")
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise SeqkitError(f"cannot write the run folder {out}: {existing} is not a writable folder")
-    return out
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise SeqkitError(f"{name}={value[:40]!r} is not a whole number (torchrun sets it)") from None
-    if number < 0:
-        raise SeqkitError(f"{name}={number} must be 0 or more")
-    return number
-
-
-def _world_and_rank() -> tuple[int, int]:
-    """``WORLD_SIZE`` and ``RANK`` as torchrun sets them, checked."""
-    world, rank = _env_int("WORLD_SIZE", 1), _env_int("RANK", 0)
-    if world < 1 or rank >= max(world, 1):
-        raise SeqkitError(f"RANK={rank} and WORLD_SIZE={world} do not fit (start distributed runs with torchrun)")
-    if world > 1 and not os.environ.get("MASTER_ADDR"):
-        raise SeqkitError(f"WORLD_SIZE={world} but no MASTER_ADDR: start distributed runs with torchrun, "
-                          "or unset WORLD_SIZE")
-    return world, rank
-
-
-def _signal_name(signum: int) -> str:
-    import signal
-
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
+__all__ = ["TrainConfig", "Trainer", "check_run_folder", "lm_loss", "seq2seq_loss"]
 
 
 def _count(state: dict, key: str) -> int:
@@ -144,70 +49,6 @@ def _count(state: dict, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{key} is {value!r}, not a count")
     return value
-
-
-def _read_metrics(path: Path, upto_step: int) -> tuple[list[dict], int, int]:
-    """The rows of ``metrics.jsonl`` up to ``upto_step`` (one per step, the last written), and how
-    many lines were unreadable (a crash mid-append leaves a cut line) and how many rows were after
-    ``upto_step`` (written after the checkpoint the run resumes from)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return [], 0, 0
-    by_step: dict[int, dict] = {}
-    bad = later = 0
-    for line in raw.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            bad += 1
-            continue
-        step = row.get("step") if isinstance(row, dict) else None
-        if not isinstance(step, int) or isinstance(step, bool):
-            bad += 1
-        elif step > upto_step:
-            later += 1
-        else:
-            by_step.pop(step, None)
-            by_step[step] = row
-    return list(by_step.values()), bad, later
-
-
-def _unwrap(model):
-    model = getattr(model, "module", model)  # DDP
-    return getattr(model, "_orig_mod", model)  # torch.compile
-
-
-def _token_stats(logits, target, loss):
-    mask = target != -100
-    n_tokens = mask.sum()
-    correct = ((logits.argmax(-1) == target) & mask).sum()
-    return loss, n_tokens, correct
-
-
-def lm_loss(model, batch):
-    """Next-token cross-entropy for ``{"input", "target" (-100 = ignore), "cond"?}``.
-
-    Adds ``model.aux_loss`` when the model sets it during its forward pass (e.g. the compressive
-    Transformer's reconstruction loss) in training mode.
-    """
-    logits, _ = model(batch["input"], cond=batch.get("cond"))
-    target = batch["target"]
-    loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100)
-    aux = getattr(_unwrap(model), "aux_loss", None)
-    if aux is not None and torch.is_tensor(aux) and aux.requires_grad:
-        loss = loss + aux
-    return _token_stats(logits, target, loss)
-
-
-def seq2seq_loss(model, batch):
-    """Cross-entropy of ``model(src, tgt_in)`` against ``tgt_out`` (-100 = ignore)."""
-    logits = model(batch["src"], batch["tgt_in"])
-    target = batch["tgt_out"]
-    loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100)
-    return _token_stats(logits, target, loss)
 
 
 def _to(batch, device):
@@ -244,8 +85,14 @@ class Trainer:
         self._made_group = False
         self.world, self.rank = _world_and_rank()
         self.is_main = self.rank == 0
+        from .streaming import stream_memories
+
+        # a model that carries memory, on a set of streams: the memories each step reads on from
+        self.memories = stream_memories(model, train_set, config)  # checked before any process group
         if self.world > 1:
-            self._init_distributed()
+            from .distributed import init_distributed
+
+            self.device, self._made_group = init_distributed()  # ended when fit() returns
         else:
             from .device import pick_device
 
@@ -263,7 +110,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.model = DDP(self.model, device_ids=ids)
         params = [p for p in self.raw_model.parameters() if p.requires_grad]
-        self.optimizer = _OPTIMIZERS[config.optimizer](params, config)
+        self.optimizer = make_optimizer(params, config)
         self.use_bf16 = config.bf16 and self.device.type == "cuda"
         self.step = 0
         self.epoch = 0
@@ -279,40 +126,11 @@ class Trainer:
         self.last_path = self.out / "last.json"
         self.best_path = self.out / "best.json"
 
-    # ------------------------------------------------------------------ setup
-
-    def _init_distributed(self):
-        import torch.distributed as dist
-
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        if torch.cuda.is_available():
-            torch.cuda.set_device(local)
-            self.device = torch.device("cuda", local)
-            backend = "nccl"
-        else:
-            self.device = torch.device("cpu")
-            backend = "gloo"
-        if not dist.is_initialized():
-            dist.init_process_group(backend)
-            self._made_group = True  # ended again when fit() returns (see _end_distributed)
-
-    def _own_batches(self, epoch: int):
-        """The training set's own batches for ``epoch`` when it orders them (see ``fit``), else None."""
-        own = getattr(self.train_set, "batches", None)
-        if not callable(own):
-            return None
-        return own(epoch=epoch, batch_size=self.config.batch_size, seed=self.config.seed,
-                    rank=self.rank, world=self.world)
+    # ------------------------------------------------------------------ batches
 
     def batches_per_epoch(self) -> int:
         if self._per_epoch is None:  # once: lr_at asks every step, and an own order is a long list
-            own = self._own_batches(0)
-            if own is not None:
-                self._per_epoch = max(1, len(own))
-            else:
-                n = math.ceil(len(self.train_set) / self.world)
-                b = self.config.batch_size
-                self._per_epoch = max(1, n // b if self.config.drop_last and n >= b else math.ceil(n / b))
+            self._per_epoch = count_batches(self.train_set, self.config, self.world)
         return self._per_epoch
 
     def total_steps(self) -> int:
@@ -321,19 +139,7 @@ class Trainer:
         return min(x for x in (by_epochs, c.steps) if x)
 
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
-        own = self._own_batches(epoch)
-        if own is not None:
-            return own
-        g = torch.Generator().manual_seed((self.config.seed * 1_000_003 + epoch) % 2**63)
-        order = torch.randperm(len(self.train_set), generator=g).tolist()
-        if self.world > 1:  # pad so every rank gets the same number of batches
-            per = math.ceil(len(order) / self.world)
-            order = (order * 2)[: per * self.world][self.rank :: self.world]
-        b = self.config.batch_size
-        batches = [order[i : i + b] for i in range(0, len(order), b)]
-        if self.config.drop_last and len(batches) > 1 and len(batches[-1]) < b:
-            batches.pop()
-        return batches
+        return epoch_batches(self.train_set, self.config, epoch, self.rank, self.world)
 
     def _loader(self, dataset, batches):
         return torch.utils.data.DataLoader(
@@ -345,18 +151,7 @@ class Trainer:
         )
 
     def lr_at(self, step: int) -> float:
-        c = self.config
-        if c.warmup_steps and step < c.warmup_steps:
-            return c.lr * (step + 1) / c.warmup_steps
-        if c.schedule == "constant":
-            return c.lr
-        total = max(1, self.total_steps() - c.warmup_steps)
-        progress = min(1.0, (step - c.warmup_steps) / total)
-        if c.schedule == "cosine":
-            factor = 0.5 * (1 + math.cos(math.pi * progress))
-        else:
-            factor = 1 - progress
-        return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * factor)
+        return learning_rate(self.config, step, self.total_steps())
 
     def _autocast(self):
         if self.use_bf16:
@@ -385,6 +180,8 @@ class Trainer:
         train_state = None
         if with_state:
             train_state = {"optimizer": self.optimizer.state_dict(), "torch_rng": torch.get_rng_state()}
+            if self.memories is not None and self.world == 1:  # under DDP each rank has its own
+                train_state["streams"] = self.memories.state()
         return save_checkpoint(
             path or self.last_path, self.raw_model,
             model_type=info_.get("model_type", type(self.raw_model).__name__),
@@ -412,6 +209,8 @@ class Trainer:
             if ckpt.train_state:
                 self.optimizer.load_state_dict(ckpt.train_state["optimizer"])
                 torch.set_rng_state(ckpt.train_state["torch_rng"])
+            if self.memories is not None:
+                self._resume_memories((ckpt.train_state or {}).get("streams"), state)
             counters = [_count(state, k) for k in ("step", "epoch", "batch_in_epoch", "bad_evals")]
             best = state.get("best_val")
             best = math.inf if best is None else float(best)
@@ -426,43 +225,24 @@ class Trainer:
         self.best_val, self.best_on = best, best_on
         self.best_acc = state.get("best_acc")
         self.eval_due = bool(state.get("eval_due", False))
-        self.history = self._keep_metrics(self.step)
+        from .run_folder import keep_metrics
+
+        self.history = keep_metrics(self.out, self.step, write=self.is_main)
         return True
 
-    def _keep_metrics(self, upto_step: int) -> list[dict]:
-        """Rewrite ``metrics.jsonl`` to the readable rows up to ``upto_step`` (what the checkpoint
-        covers), saying what was dropped; returns them."""
-        from .checkpoints import atomic_write_bytes
-
-        path = self.out / "metrics.jsonl"
-        rows, bad, later = _read_metrics(path, upto_step)
-        if bad or later:
-            what = [f"{bad} unreadable line(s)"] if bad else []
-            what += [f"{later} row(s) after step {upto_step}, which last.json does not cover"] if later else []
-            info(f"{path}: dropped {' and '.join(what)}")
-        if path.exists() and self.is_main:
-            atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
-        return rows
+    def _resume_memories(self, saved: dict | None, state: dict) -> None:
+        """The stream memories of the run resumed (a multi-process run saves none: its streams
+        then read on from empty memories)."""
+        if saved is not None:
+            self.memories.load(saved, self.device)
+        elif _count(state, "batch_in_epoch") and self.is_main:
+            info("the memories of the streams were not saved (a multi-process run): they start empty")
 
     def _check_fits(self, saved: dict) -> None:
         """Refuse to resume from a checkpoint made with different model settings."""
-        from .errors import CheckpointError
+        from .run_folder import check_fits
 
-        own = self.raw_model.state_dict()
-        problem = None
-        for key in [*own, *(k for k in saved if k not in own)]:  # in the model's order
-            if key not in saved:
-                problem = f"{key} is missing from the checkpoint"
-            elif key not in own:
-                problem = f"{key} is in the checkpoint but not in the model"
-            elif tuple(own[key].shape) != tuple(saved[key].shape):
-                problem = (f"{key} has shape {list(saved[key].shape)} in the checkpoint "
-                           f"but {list(own[key].shape)} in the model")
-            if problem:
-                raise CheckpointError(
-                    f"cannot resume from {self.out}: its checkpoint was trained with different "
-                    f"model settings ({problem}); use the same settings or another output folder"
-                )
+        check_fits(self.raw_model.state_dict(), saved, self.out)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -503,9 +283,9 @@ class Trainer:
             n = torch.as_tensor(n, device=self.device, dtype=torch.float64)
             tot += torch.stack([loss.detach().double() * n, n, torch.as_tensor(correct, device=self.device).double()])
         if self.world > 1:
-            import torch.distributed as dist
+            from .distributed import all_reduce
 
-            dist.all_reduce(tot)
+            all_reduce(tot)
         self.model.train()
         loss_sum, n, correct = tot.tolist()
         if n == 0:
@@ -540,43 +320,12 @@ class Trainer:
         if resume:
             info(f"resuming {self.last_path} at step {self.step} (epoch {self.epoch + 1})" if resumed
                  else f"nothing to resume in {self.out}; starting fresh")
-        self.out.mkdir(parents=True, exist_ok=True)
-        from .checkpoints import remove_unreferenced
+        from .run_folder import clean_run_folder
 
-        for tmp in self.out.glob(".*.tmp"):  # a write that a crash cut short; the folder is locked
-            tmp.unlink(missing_ok=True)
-        for stem in ("last", "best"):  # weights a crash wrote but no checkpoint names
-            remove_unreferenced(self.out, stem)
-        stale = self.out / "metrics.jsonl"
-        if not resumed and stale.exists():  # rows of a run that never checkpointed
-            stale.unlink()
-            info(f"{stale}: removed the rows of an earlier run that saved no checkpoint")
+        clean_run_folder(self.out, resumed)
 
-    @contextlib.contextmanager
-    def _stop_on_signals(self):
-        """Ctrl-C, SIGTERM and SIGHUP ask training to stop at the next safe point (after a step,
-        or between evaluation batches) instead of killing it mid-write; more of them while it
-        saves change nothing."""
-        import signal
-        import threading
-
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def stop(signum, frame):  # only a flag: printing here could interrupt a print
-            self._stop = signum
-
-        old = {}
-        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-            sig = getattr(signal, name, None)
-            if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:  # nohup stays
-                old[sig] = signal.signal(sig, stop)
-        try:
-            yield
-        finally:
-            for sig, handler in old.items():
-                signal.signal(sig, handler)
+    def _on_signal(self, signum: int) -> None:  # only a flag: the loop stops at its next safe point
+        self._stop = signum
 
     def _check_stop(self) -> None:
         if self._stop is not None:
@@ -598,7 +347,9 @@ class Trainer:
         from .progress import progress_bar
 
         bar = progress_bar(disable=not (c.progress and self.is_main))
-        with self._stop_on_signals():
+        from .train_signals import stop_on_signals
+
+        with stop_on_signals(self._on_signal):
             try:
                 with bar:
                     self._train(bar, total, eval_every, window, t0, result)
@@ -624,63 +375,78 @@ class Trainer:
         return result
 
     def _train(self, bar, total: int, eval_every: int, window, t0: float, result: dict) -> None:
+        """Epochs of steps until ``total`` steps, the epochs asked for, early stopping or a signal."""
         c = self.config
         task = bar.add_task("training", total=total, completed=self.step)
         if self.eval_due:  # the run stopped during an evaluation: do it first
             if self._evaluate_and_save(window, self.lr_at(max(0, self.step - 1)), t0, result):
                 return
         while self.step < total and (not c.epochs or self.epoch < c.epochs):
-            batches = self._epoch_batches(self.epoch)[self.batch_in_epoch :]
-            for batch in self._loader(self.train_set, batches):
-                lr = self.lr_at(self.step)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                batch = _to(batch, self.device)
-                with self._autocast():
-                    loss, n, correct = self.loss_fn(self.model, batch)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if c.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), c.grad_clip)
-                self.optimizer.step()
-                self.step += 1
-                self.batch_in_epoch += 1
-                n_t = torch.as_tensor(n, device=self.device, dtype=torch.float64)
-                window += torch.stack([loss.detach().double() * n_t, n_t,
-                                       torch.as_tensor(correct, device=self.device).double()])
-                if self.step % 10 == 0 or self.step == total:  # one host sync per 10 steps
-                    w = window.tolist()
-                    if not math.isfinite(w[0]):
-                        raise SeqkitError(f"the loss became {w[0]} by step {self.step}; try a lower --lr")
-                    bar.update(task, completed=self.step,
-                               description=f"epoch {self.epoch + 1} loss {w[0] / max(w[1], 1):.3f}")
-                if eval_every and self.step % eval_every == 0:
-                    if self._evaluate_and_save(window, lr, t0, result):
-                        break
-                    window.zero_()
-                elif c.save_every and self.step % c.save_every == 0:
-                    self.save()
-                self._check_stop()  # a signal came: stop here, between steps
-                if self.step >= total:
-                    break
-            else:
-                self.epoch += 1
-                self.batch_in_epoch = 0
-                if not eval_every:
-                    if self._evaluate_and_save(window, lr, t0, result):
-                        break
-                    window.zero_()
-                continue
-            if result["stopped_early"]:
-                break
-            if self.step >= total:
-                if self.batch_in_epoch >= self.batches_per_epoch():
-                    self.epoch += 1
-                    self.batch_in_epoch = 0
+            if self._train_epoch(bar, task, total, eval_every, window, t0, result):
                 break
         if window[1] > 0 and not result["stopped_early"]:
             self._evaluate_and_save(window, self.lr_at(max(0, self.step - 1)), t0, result)
         self.save()  # the final position (epoch counters included)
+
+    def _train_epoch(self, bar, task, total: int, eval_every: int, window, t0: float, result: dict) -> bool:
+        """The rest of the current epoch; True when training ends within it."""
+        batches = self._epoch_batches(self.epoch)[self.batch_in_epoch :]
+        lr = self.lr_at(self.step)
+        for batch in self._loader(self.train_set, batches):
+            lr = self._train_step(batch, window)
+            if self.step % 10 == 0 or self.step == total:  # one host sync per 10 steps
+                w = window.tolist()
+                if not math.isfinite(w[0]):
+                    raise SeqkitError(f"the loss became {w[0]} by step {self.step}; try a lower --lr")
+                bar.update(task, completed=self.step,
+                           description=f"epoch {self.epoch + 1} loss {w[0] / max(w[1], 1):.3f}")
+            if eval_every and self.step % eval_every == 0:
+                if self._evaluate_and_save(window, lr, t0, result):
+                    return True
+                window.zero_()
+            elif self.config.save_every and self.step % self.config.save_every == 0:
+                self.save()
+            self._check_stop()  # a signal came: stop here, between steps
+            if self.step >= total:
+                if self.batch_in_epoch >= self.batches_per_epoch():
+                    self.epoch += 1
+                    self.batch_in_epoch = 0
+                return True
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        if not eval_every:
+            if self._evaluate_and_save(window, lr, t0, result):
+                return True
+            window.zero_()
+        return False
+
+    def _train_step(self, batch, window) -> float:
+        """One optimizer step on ``batch`` (on streams: read on from its group's memory); adds
+        its loss to ``window`` and returns the learning rate it used."""
+        c = self.config
+        lr = self.lr_at(self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        batch = _to(batch, self.device)
+        model = self.model
+        if self.memories is not None:
+            rows = len(next(iter(batch.values()))) if isinstance(batch, dict) else c.batch_size
+            model = self.memories.reading(self.model, self.batch_in_epoch, self.step, rows, self.device)
+        with self._autocast():
+            loss, n, correct = self.loss_fn(model, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if c.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), c.grad_clip)
+        self.optimizer.step()
+        if self.memories is not None:
+            self.memories.commit(model, self.batch_in_epoch)
+        self.step += 1
+        self.batch_in_epoch += 1
+        n_t = torch.as_tensor(n, device=self.device, dtype=torch.float64)
+        window += torch.stack([loss.detach().double() * n_t, n_t,
+                               torch.as_tensor(correct, device=self.device).double()])
+        return lr
 
     def _end_distributed(self, synchronise: bool = True):
         """Free the DDP wrapper and end the process group this Trainer started.
@@ -693,13 +459,12 @@ class Trainer:
             return
         import gc
 
-        import torch.distributed as dist
+        from .distributed import end_process_group
 
         self.model = self._unwrapped
         gc.collect()
-        if synchronise and self._made_group and dist.is_initialized():
-            dist.barrier()
-            dist.destroy_process_group()
+        if synchronise and self._made_group:
+            end_process_group()
             self._made_group = False
 
     def plot(self) -> None:
@@ -735,10 +500,9 @@ class Trainer:
         else:
             self.bad_evals += 1
         if self.is_main:
-            with open(self.out / "metrics.jsonl", "a") as f:  # before last.json: resume drops rows it does not cover
-                f.write(json.dumps(row) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
+            from .run_folder import append_metrics
+
+            append_metrics(self.out, row)  # before last.json: resume drops rows it does not cover
             if self.on_eval is not None:
                 self.on_eval(row)
             if improved:

@@ -79,6 +79,28 @@ def test_rnn_with_byte_tokenizer_reads_any_primer(corpus, tmp_path):
     assert "vocabulary" not in out.stderr
 
 
+def test_compressive_trains_on_streams_and_samples(corpus, tmp_path):
+    """--arch compressive (the compressive plugin's model, where installed) reads the corpus as
+    streams, memories carried by the Trainer, and is validated on the held-out text as one stream."""
+    from seqkit import model_types
+
+    if "compressive" not in model_types():
+        pytest.skip("the compressive plugin is not installed")
+    result = text("train", "--data", corpus, "--arch", "compressive", "--steps", 40, "--context", 32,
+                  "--set", "n_layer=1", "--set", "n_embd=32", "--set", "n_head=2", "--set", "seg_len=16",
+                  "--set", "mem_len=16", "--set", "cmem_len=8", "--batch-size", 8, "--lr", "3e-3",
+                  "--set", "memory_reset=0.1", "--save", "comp", "--out", tmp_path / "run", "--device", "cpu",
+                  "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["val_loss"] < 0.8 * math.log(len(set(corpus.read_text())))
+    meta = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert meta["model_type"] == "compressive" and meta["extra"]["streams"] is True
+    out = text("generate", "--model", "comp", "--primer", "the ", "-l", 20, "--seed", 0, "--device", "cpu")
+    assert out.exit_code == 0, out.output
+    assert out.stdout.startswith("the ")
+
+
 def test_char_model_warns_about_unknown_primer_characters(corpus, tmp_path):
     assert text("train", "--data", corpus, "--steps", 2, "--out", tmp_path / "r", *SMALL).exit_code == 0
     out = text("generate", "--primer", "Zoë", "-l", 3, "--device", "cpu")

@@ -3,14 +3,13 @@
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from seqkit import get_model_type
-from seqkit.cli import app
+from seqkit.testing import run_cli
 
 
 def _config(*args):
-    return CliRunner().invoke(app, ["compressive", "config", *args])
+    return run_cli(["compressive", "config", *args])
 
 
 def test_config_reports_what_the_model_has():

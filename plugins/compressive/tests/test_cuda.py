@@ -33,7 +33,7 @@ def test_cuda_steps_equal_recomputation(graphs):
 
 
 def test_bf16_generation_runs_and_is_seeded():
-    from seqkit.sampling import generate
+    from seqkit import generate
 
     m = model().to(torch.bfloat16)
     p = torch.zeros(1, 1, dtype=torch.long, device="cuda")
@@ -43,7 +43,7 @@ def test_bf16_generation_runs_and_is_seeded():
 
 
 def test_bf16_autocast_training_step():
-    from seqkit.training import lm_loss
+    from seqkit import lm_loss
 
     m = model().train()
     idx = torch.randint(0, 50, (2, 49), device="cuda")

@@ -3,10 +3,9 @@
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from seqkit import SeqkitError, get_dataset
-from seqkit.cli import app
+from seqkit.testing import run_cli
 
 
 def names(col):
@@ -44,7 +43,7 @@ def test_binary_genre_file_is_one_error_and_a_bom_is_read(lakh_root, tmp_path):
     junk.write_bytes(bytes(range(128, 256)) * 4)
     with pytest.raises(SeqkitError, match="is not UTF-8 text"):
         get_dataset("lakh-clean-midi")(lakh_root, genres=junk)
-    r = CliRunner().invoke(app, ["compressive", "lakh", str(lakh_root), "--genres", str(junk)])
+    r = run_cli(["compressive", "lakh", str(lakh_root), "--genres", str(junk)])
     assert r.exit_code == 2 and "Traceback" not in r.output
     bom = tmp_path / "bom.csv"
     bom.write_text("\ufeffpath,genre\nclean_midi/Lipps Inc/Funkytown.mid,funk\n", encoding="utf-8")
@@ -79,9 +78,9 @@ def test_bad_inputs_are_clear_errors(lakh_root, tmp_path):
 
 
 def test_cli_lists_songs_as_json(lakh_root):
-    r = CliRunner().invoke(app, ["compressive", "lakh", str(lakh_root), "--program", "25", "--json"])
+    r = run_cli(["compressive", "lakh", str(lakh_root), "--program", "25", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["songs"][0]["title"] == "Unexpected" and out["skipped"] == 2
-    r = CliRunner().invoke(app, ["compressive", "lakh", str(lakh_root), "--per-genre", "2"])
+    r = run_cli(["compressive", "lakh", str(lakh_root), "--per-genre", "2"])
     assert r.exit_code == 2 and "Error: genre filters need a genre CSV" in r.output

@@ -4,8 +4,7 @@ import pytest
 import torch
 from seqkit_compressive.model import CompressiveConfig, CompressiveTransformer
 
-from seqkit import SeqkitError, generate, get_model_type, lm_loss
-from seqkit.models.transformer import TransformerConfig, TransformerLM
+from seqkit import SeqkitError, TransformerConfig, TransformerLM, generate, get_model_type, lm_loss
 
 torch.set_num_threads(1)
 
@@ -192,19 +191,17 @@ def test_short_windows_keep_the_compression_in_the_graph_for_ddp():
 def test_config_command_reports_settings_and_errors():
     import json
 
-    from typer.testing import CliRunner
+    from seqkit.testing import run_cli
 
-    from seqkit.cli import app
-
-    r = CliRunner().invoke(app, ["compressive", "config", "--set", "memory_layers=5,6", "--set", "mem_len=1024",
+    r = run_cli(["compressive", "config", "--set", "memory_layers=5,6", "--set", "mem_len=1024",
                                  "--set", "cmem_len=256", "--set", "seg_len=1024", "--json"])
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)
     assert info["memory_layers"] == [5, 6] and info["context"] == 1024 + 1024 + 256 * 4
     assert 19_000_000 < info["parameters"] < 23_000_000
-    r = CliRunner().invoke(app, ["compressive", "config", "--set", "compression=median"])
+    r = run_cli(["compressive", "config", "--set", "compression=median"])
     assert r.exit_code == 2 and "Error: compression must be one of conv, mean, max" in r.output
-    r = CliRunner().invoke(app, ["compressive", "config", "--set", "mem_len"])
+    r = run_cli(["compressive", "config", "--set", "mem_len"])
     assert r.exit_code == 2 and "--set takes key=value" in r.output
 
 
@@ -239,33 +236,34 @@ def test_torch_compile_traces_training_forward_in_one_graph():
 
 
 @pytest.mark.parametrize("compression", ["conv", "mean"])
-def test_carried_memories_make_consecutive_passes_one_long_pass(compression):
-    """With carry_memories, training passes over consecutive pieces of each row compute what one
-    pass over the whole rows computes (memories detached either way)."""
+def test_reading_on_from_memories_equals_one_long_pass(compression):
+    """seqkit's memory protocol: windows of one stream read on from the memories the window before
+    left compute what one pass over the whole rows computes (memories detached either way)."""
+    from seqkit.testing import check_memory_model
+
     torch.manual_seed(0)
     model = tiny(compression=compression).train()
+    check_memory_model(model, vocab_size=40, batch_size=3, windows=3)
     idx = torch.randint(0, 40, (3, 24))
     whole, _ = model(idx)
-    model.carry_memories = True
-    parts = [model(idx[:, s:s + 8])[0] for s in range(0, 24, 8)]
+    memory, parts = model.init_memory(3, idx.device), []
+    for s in range(0, 24, 8):
+        logits, memory = model(idx[:, s:s + 8], memory=memory)
+        parts.append(logits)
     torch.testing.assert_close(torch.cat(parts, 1), whole)
-    if compression == "conv":  # the 3rd pass compressed what fell out: a reconstruction loss
+    if compression == "conv":  # the 3rd window compressed what fell out: a reconstruction loss
         assert model.aux_loss is not None and model.aux_loss.requires_grad
-    # evaluation neither uses nor disturbs the carried memories
-    model.eval()
+    assert memory["mem"][0].shape == (3, 8, 16) and not memory["mem"][0].requires_grad
+    # the model keeps no memory of its own: a window read without one starts empty
     torch.testing.assert_close(model(idx[:, :8])[0], whole[:, :8])
-    model.train()
-    model.reset_memories()
-    torch.testing.assert_close(model(idx[:, :8])[0], whole[:, :8])  # starts from empty memories
-    # another batch size starts from empty memories too
-    torch.testing.assert_close(model(idx[:2, 8:16])[0], model.eval()(idx[:2, 8:16])[0])
+    assert not hasattr(model, "carry_memories") and not hasattr(model, "reset_memories")
 
 
-def test_carried_memories_need_whole_segments():
+def test_reading_on_needs_whole_segments():
     model = tiny().train()
-    model.carry_memories = True
     with pytest.raises(SeqkitError, match="multiple of seg_len 4"):
-        model(torch.randint(0, 40, (2, 6)))
+        model(torch.randint(0, 40, (2, 6)), memory=model.init_memory(2, "cpu"))
+    assert model.memory_segment == 4
 
 
 def test_reading_on_from_a_segment_boundary_equals_one_pass():
@@ -281,29 +279,3 @@ def test_reading_on_from_a_segment_boundary_equals_one_pass():
     nxt = torch.randint(0, 40, (2, 3))  # inside a segment: one-token steps, still the same
     steps, _ = model(nxt, cache=cache)
     torch.testing.assert_close(steps, model(torch.cat([idx, nxt], 1))[0][:, 30:], atol=1e-5, rtol=1e-4)
-
-
-def test_memory_reset_sometimes_starts_a_pass_from_empty_memories():
-    torch.manual_seed(0)
-    model = tiny().train()
-    idx = torch.randint(0, 40, (2, 16))
-    alone = model(idx[:, 8:])[0]
-    model.carry_memories, model.memory_reset = True, 1.0
-    model(idx[:, :8])
-    torch.testing.assert_close(model(idx[:, 8:])[0], alone)  # always reset: as if read alone
-    model.memory_reset = 0.0
-    model(idx[:, :8])
-    assert not torch.allclose(model(idx[:, 8:])[0], alone)  # never reset: read on
-
-
-def test_stream_groups_keep_one_memory_per_group_in_turn():
-    """With stream_groups=2, pass i continues pass i-2: groups A and B interleaved (A1 B1 A2 B2)
-    compute what A1 A2 and B1 B2 compute read on alone."""
-    torch.manual_seed(0)
-    model = tiny().train()
-    a, b = torch.randint(0, 40, (2, 2, 16))
-    whole_a, whole_b = model(a)[0], model(b)[0]
-    model.carry_memories, model.stream_groups = True, 2
-    a1, b1, a2, b2 = (model(x)[0] for x in (a[:, :8], b[:, :8], a[:, 8:], b[:, 8:]))
-    torch.testing.assert_close(torch.cat([a1, a2], 1), whole_a)
-    torch.testing.assert_close(torch.cat([b1, b2], 1), whole_b)

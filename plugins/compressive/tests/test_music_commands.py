@@ -85,6 +85,8 @@ def test_compressive_trains_on_streams_by_default(music, tmp_path):
     assert "(taking turns among 2 groups)" in r.stderr
     extra = json.loads((tmp_path / "g" / "best.json").read_text())["extra"]
     assert extra["stream_groups"] == 2 and extra["memory_reset"] == 0.5
+    trainer = json.loads((tmp_path / "g" / "last.json").read_text())["trainer"]  # the Trainer resets them
+    assert trainer["train_config"]["memory_reset"] == 0.5
 
     r = _train(music, tmp_path / "w", "--windows", "--seq-len", "32")
     assert r.exit_code == 0, r.output

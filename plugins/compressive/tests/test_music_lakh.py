@@ -90,7 +90,7 @@ def test_train_generate_eval_compressive_on_lakh_with_notes_chords(lakh, env):
             "--tokenizer-option", "program=25", *TINY_COMPRESSIVE, *COMMON, "--out", run, "--save", "lakh-tiny")
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
-    assert res["steps"] == 3 and res["exported"].endswith("lakh-tiny.json")
+    assert res["steps"] == 3 and res["saved"].endswith("lakh-tiny.json")
     assert "9 MIDI files selected" in r.stderr and "skipped 1 unreadable" in r.stderr
     assert "no augmentation" in r.stderr
     meta = json.loads((run / "best.json").read_text())

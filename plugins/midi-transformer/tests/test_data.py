@@ -2,18 +2,13 @@ import numpy as np
 import pytest
 import torch
 from music_helpers import SHARED, make_midi, scale_notes
-from seqkit_midi_transformer.data import (
-    TokenStreams,
-    TokenWindows,
-    augment_performance,
-    augment_tokens,
-    collate,
-    load_maestro,
-    load_midi_folder,
-    load_token_archive,
-)
+from seqkit_midi_transformer.augment import augment_performance, augment_tokens
+from seqkit_midi_transformer.corpus import load_token_archive
+from seqkit_midi_transformer.loaders import load_maestro, load_midi_folder
 from seqkit_midi_transformer.tokenizer import BOS, EOS, PerformanceTokenizer
+from seqkit_midi_transformer.windows import TokenWindows, collate
 
+from seqkit import TokenStreams
 from seqkit.errors import SeqkitError
 
 tok = PerformanceTokenizer()
@@ -210,7 +205,7 @@ def test_maestro_metadata_with_an_unknown_split(maestro_folder):
 
 
 def test_a_split_with_no_files_says_so(tmp_path):
-    from seqkit_midi_transformer.data import load_paths
+    from seqkit_midi_transformer.loaders import load_paths
 
     paths = [make_midi(tmp_path / f"{i}.mid", scale_notes(8, seed=i)) for i in range(2)]  # < 3 files: all train
     assert len(load_paths(paths, progress=False).split("train")) == 2

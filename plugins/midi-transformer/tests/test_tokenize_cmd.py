@@ -3,7 +3,7 @@
 import json
 
 import seqkit_midi_transformer.plugin as plugin
-from seqkit_midi_transformer.data import load_token_archive
+from seqkit_midi_transformer.corpus import load_token_archive
 
 from seqkit.testing import run_cli
 
@@ -26,7 +26,7 @@ def test_tokenize_limit_and_no_bar_when_piped(maestro_folder, tmp_path, monkeypa
 def test_tokenize_shows_a_bar_on_a_terminal(maestro_folder, tmp_path, monkeypatch, capsys):
     import sys
 
-    from seqkit_midi_transformer.data import load_maestro
+    from seqkit_midi_transformer.loaders import load_maestro
 
     monkeypatch.delenv("SEQKIT_PROGRESS", raising=False)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)

@@ -13,6 +13,9 @@ TEXT_TRAINING = TrainRecipe(
     archs={
         "transformer": Arch("transformer-lm", {"n_layer": 4, "n_head": 4, "n_embd": 128}),
         "rnn": Arch("rnn-lm", {"cell": "lstm", "n_embd": 64, "hidden": 128, "n_layer": 4}),
+        # the compressive plugin's model (when installed): trained on streams, memories carried
+        "compressive": Arch("compressive", {"n_layer": 4, "n_head": 4, "n_embd": 128, "seg_len": 64,
+                                            "mem_len": 64, "cmem_len": 32}),
     },
     params=[
         Param("val", "file", None, "Validation text file (default: the last 10% of --data)."),
@@ -27,7 +30,7 @@ TEXT_TRAINING = TrainRecipe(
 
 
 def prepare(run) -> Prepared:
-    from seqkit import CharTokenizer, SeqkitError, get_tokenizer_type, info
+    from seqkit import CharTokenizer, SeqkitError, carries_memory, get_model_type, get_tokenizer_type, info
 
     from .data import read_text, windows
 
@@ -42,11 +45,29 @@ def prepare(run) -> Prepared:
     if val_set is None:
         info(f"validation text shorter than one window of {context + 1} tokens: training without it")
     fixed = {"vocab_size": tok.vocab_size, **({"max_len": context} if run.arch == "transformer" else {})}
+    evaluator = None
+    if carries_memory(get_model_type(TEXT_TRAINING.archs[run.arch].model_type).resolve()):
+        train_set, evaluator, val_set = _streams(train_text, val_text, tok, context, run)
 
     def metrics(result):
         loss = result.get("best_val_loss")
         return {"val_loss": loss, "val_bits_per_token": loss / math.log(2) if loss else None}
 
-    return Prepared(train_set, val_set, config=fixed, tokenizer=tok, metrics=metrics,
+    return Prepared(train_set, val_set, config=fixed, tokenizer=tok, metrics=metrics, evaluator=evaluator,
                     data={"train": str(run.data), "val": str(val) if val else "last 10% of train",
-                          "train_tokens": len(train_set.ids)}, extra={"context": context})
+                          "train_tokens": train_set.tokens if evaluator else len(train_set.ids)},
+                    extra={"context": context, "streams": evaluator is not None})
+
+
+def _streams(train_text, val_text, tok, context, run):
+    """A model that carries memory reads the corpus as streams: pieces of 8 windows dealt to the
+    batch rows, each row reading on where it stopped; validation reads the held-out text as one
+    stream from its start."""
+    from seqkit import TokenStreams, stream_evaluator
+
+    ids = tok.encode(train_text)
+    piece = 8 * context
+    train_set = TokenStreams([ids[i:i + piece] for i in range(0, len(ids), piece)], context, seed=run.seed)
+    val_ids = tok.encode(val_text)
+    evaluator = stream_evaluator([val_ids], context, 1, tok.pad_id) if len(val_ids) > 1 else None
+    return train_set, evaluator, None

@@ -332,12 +332,6 @@ class CompressiveTransformer(nn.Module):
         self.offset = (c.cmem_len + c.mem_len) if self.memory_layers else 0  # first segment position
         self._rope: dict = {}
         self.aux_loss = None
-        # training on streams: each forward pass continues the previous one's rows (see forward)
-        self.carry_memories = False
-        self.memory_reset = 0.0  # with carry_memories: chance that a pass starts from empty memories
-        self.stream_groups = 1  # with carry_memories: passes take turns among this many groups of rows
-        self._stream: dict = {}  # group -> (batch size, device, memories, compressed memories)
-        self._passes = 0
         self.cuda_graphs = True  # capture one-token steps on CUDA
         self.compile_decode = False  # torch.compile the one-token step before capturing it
 
@@ -400,45 +394,38 @@ class CompressiveTransformer(nn.Module):
 
     # ------------------------------------------------------------ forward
 
-    def forward(self, idx, cond=None, cache: CompressiveCache | None = None):
+    def forward(self, idx, cond=None, cache: CompressiveCache | None = None, memory=None):
+        if memory is not None:  # seqkit's memory protocol: read on from memories (streams)
+            return self._read_on(idx, cond, memory)
         if cache is not None and cache.started:
             if cache.t == 0 and idx.size(1) > 1:  # read on from a segment boundary: whole segments
                 return self._forward_segments(idx, cond, cache)
             return self._forward_steps(idx, cond, cache)
-        if cache is None and self.training and self.carry_memories:
-            return self._forward_stream(idx, cond)
         return self._forward_segments(idx, cond, cache if cache is not None else CompressiveCache())
 
-    def reset_memories(self) -> None:
-        """Forget the memories carried between training passes (``carry_memories``)."""
-        self._stream, self._passes = {}, 0
+    # ------------------------------------------------------------ memory across windows
 
-    def _forward_stream(self, idx, cond):
-        """Training on streams, as Rae et al. and Transformer-XL train: with ``carry_memories``
-        set, row ``b`` of each training batch continues row ``b`` of the previous one (a data
-        loader that reads each row's piece(s) on, segment after segment), so the memories this
-        pass starts from are the (detached) ones the previous pass left. Every optimizer step then
-        sees as many independent rows as a plain Transformer's and the memories cost nothing
-        extra. A different batch size or device starts from empty memories.
+    @property
+    def memory_segment(self) -> int:
+        """Windows read with a memory are whole segments."""
+        return self.config.seg_len
 
-        ``stream_groups = G`` keeps G sets of memories used in turn: pass ``i`` continues pass
-        ``i - G`` (the data loader takes turns among G groups of rows, so that consecutive steps
-        read different pieces)."""
-        B = idx.size(0)
+    def init_memory(self, batch_size: int, device) -> dict:
+        """Empty memories (seqkit's memory protocol): per layer, the memory and the compressed
+        memory, ``None`` until a segment has been read."""
+        L = self.config.n_layer
+        return {"mem": [None] * L, "cmem": [None] * L}
+
+    def _read_on(self, idx, cond, memory: dict):
+        """``idx`` read on from ``memory`` (the detached memories a previous window left), as
+        Rae et al. and Transformer-XL train on streams: ``(logits, memories after idx)``."""
         if idx.size(1) % self.config.seg_len:
-            raise SeqkitError(f"training on streams needs windows of whole segments: {idx.size(1)} "
+            raise SeqkitError(f"reading on from memories needs windows of whole segments: {idx.size(1)} "
                               f"tokens is not a multiple of seg_len {self.config.seg_len}")
         cache = CompressiveCache()
-        group = self._passes % max(1, int(self.stream_groups))
-        self._passes += 1
-        prev = self._stream.get(group)
-        if self.memory_reset > 0 and float(torch.rand(())) < self.memory_reset:
-            prev = None  # so that the model also learns to read with empty memories
-        if prev is not None and prev[0] == B and prev[1] == idx.device:
-            cache.mem, cache.cmem = list(prev[2]), list(prev[3])
+        cache.mem, cache.cmem = list(memory["mem"]), list(memory["cmem"])
         logits, cache = self._forward_segments(idx, cond, cache)
-        self._stream[group] = (B, idx.device, cache.mem, cache.cmem)
-        return logits, cache
+        return logits, {"mem": cache.mem, "cmem": cache.cmem}
 
     def _forward_segments(self, idx, cond, cache):
         """The whole sequence, segment by segment, memories carried (and detached) between them."""
@@ -448,7 +435,7 @@ class CompressiveTransformer(nn.Module):
         P = self.offset
         x_all = self._embed(idx, cond)
         cos, sin = self.rope(idx.device, _compute_dtype(x_all))
-        if not cache.mem:  # else memories carried over from the previous pass (_forward_stream)
+        if not cache.mem:  # else memories carried over from the previous window (_read_on)
             cache.mem, cache.cmem = [None] * L, [None] * L
         self.aux_loss = None
         aux, outs = [], []

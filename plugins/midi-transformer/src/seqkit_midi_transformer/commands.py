@@ -1,26 +1,27 @@
 """``seqkit music ...``: generate, train, eval, render, inspect, piano-roll, tokenize.
 
 Imports torch and the MIDI libraries inside the commands only (``seqkit --help`` stays fast).
-``--model`` takes any registered language-model type for ``train`` (``music-transformer``,
-``compressive`` ...) and any music checkpoint (name or path) for ``generate``/``eval``;
-``--dataset`` any registered music dataset, ``--tokenizer`` any registered music tokenizer
-(see ``sources.py``).
+``train`` is seqkit's train kit with this task's recipe (``training.py``), ``eval`` the eval kit
+(``evaluation.py``), ``generate`` a registered generator (``generator.py``); ``--model`` takes
+any music checkpoint (name or path), ``--dataset`` any registered music dataset, ``--tokenizer``
+any registered music tokenizer (see ``sources.py``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, check_writable, generator_command
-from seqkit.options import DeviceOption, JsonOption, SeedOption, ThreadsOption, renamed, set_threads
+from seqkit import SeqkitError, check_writable, eval_command, generator_command, train_command
+from seqkit.options import JsonOption
 
+from .evaluation import MUSIC_EVAL
 from .generator import MUSIC, show_pieces
+from .training import MUSIC_TRAINING
 
 music_app = typer.Typer(
     help="Piano performance MIDI: train a Music Transformer (or any seqkit LM) on MAESTRO or a "
@@ -31,7 +32,6 @@ music_app = typer.Typer(
 DEFAULT_MODEL = "music-transformer"
 
 TASK = "music"
-
 
 
 def _info(msg: str) -> None:
@@ -75,63 +75,6 @@ def load_music_model(spec: str | None, device: str = "auto"):
     if model_vocab is not None and tok_vocab is not None and model_vocab != tok_vocab:
         raise SeqkitError(f"{path}: its tokenizer has {tok_vocab} tokens but the model was built for {model_vocab}")
     return ckpt
-
-
-def _field_types(config_class) -> dict[str, str]:
-    import dataclasses
-
-    return {f.name: (f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type)))
-            for f in dataclasses.fields(config_class)}
-
-
-def parse_sets(pairs: list[str], config_class) -> dict:
-    """``["n_layer=4", "position=rope"]`` -> typed values by the config dataclass's field types
-    (int, float, bool, str); other types are passed on as strings for the config to parse."""
-    from .sources import pairs_to_dict, type_names, typed
-
-    types = _field_types(config_class)
-    out = {}
-    for key, value in pairs_to_dict(pairs, "--set").items():
-        if key not in types:
-            raise SeqkitError(f"--set {key}: no such setting; known: {', '.join(sorted(types))}")
-        kinds = type_names(types[key])[:1]  # the field's own type, not a fallback after '|'
-        try:
-            out[key] = typed(value, kinds)
-        except ValueError:
-            raise SeqkitError(f"--set {key}={value}: expected {kinds[0]}") from None
-    return out
-
-
-def build_config(model_type: str, vocab_size: int, preset: str | None, sets: list[str],
-                 seq_len: int | None, position: str | None = None):
-    """The model config: preset, then ``--position``, then ``--set`` values (last wins)."""
-    from seqkit import get_model_type
-
-    from .model import PRESETS
-
-    mt = get_model_type(model_type)
-    cls = mt.resolve()
-    config_class = getattr(cls, "config_class", None)
-    if config_class is None:
-        raise SeqkitError(f"model type {model_type!r} has no config_class")
-    fields = _field_types(config_class)
-    if "vocab_size" not in fields:
-        raise SeqkitError(f"model type {model_type!r} is not a language model (no vocab_size setting)")
-    values: dict = {}
-    if preset:
-        if preset not in PRESETS:
-            raise SeqkitError(f"unknown preset {preset!r}; use {', '.join(PRESETS)}")
-        values.update({k: v for k, v in PRESETS[preset].items() if k in fields})
-    if position:
-        if "position" not in fields:
-            raise SeqkitError(f"model type {model_type!r} has no position setting")
-        values["position"] = position
-    values.update(parse_sets(sets, config_class))
-    if "max_len" in fields and seq_len and seq_len > values.get("max_len", seq_len - 1) \
-            and not any(s.startswith("max_len=") for s in sets or []):
-        values["max_len"] = seq_len
-    values["vocab_size"] = vocab_size
-    return mt, mt.make_config(values)
 
 
 # -- primer -------------------------------------------------------------------------------------
@@ -243,29 +186,6 @@ TokenizerOptionOpt = Annotated[list[str] | None, typer.Option(
     "--tokenizer-option", help="A tokenizer setting, key=value (repeatable), e.g. program=25 for notes-chords.")]
 
 
-def _corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_option, drums, limit=0,
-                         workers=None, fixed=None):
-    """The corpus and its dataset name/options for train and tokenize; ``fixed`` is the tokenizer
-    of ``--init``/``--resume`` (then ``--tokenizer`` must name the same type)."""
-    from .sources import open_corpus, pairs_to_dict, tokenizer_class, training_tokenizer
-
-    topts = pairs_to_dict(tokenizer_option, "--tokenizer-option")
-    if fixed is not None:
-        have = getattr(fixed, "type", type(fixed).__name__)
-        if tokenizer and tokenizer != have:
-            tokenizer_class(tokenizer)  # an unknown name is reported as such
-            raise SeqkitError(f"--tokenizer {tokenizer} is incompatible with the checkpoint, whose "
-                              f"tokenizer is {have}")
-        if topts or (drums and not getattr(fixed, "drums", False)):
-            raise SeqkitError(f"the checkpoint's {have} tokenizer is fixed: drop --tokenizer-option/--drums")
-        tok, strict = fixed, True
-    else:
-        tok = training_tokenizer(tokenizer, topts, drums)
-        strict = bool(tokenizer or topts or drums)
-    return open_corpus(data, dataset, tok, pairs_to_dict(dataset_option, "--dataset-option"),
-                       limit=limit, workers=workers, strict=strict)
-
-
 @music_app.command()
 def tokenize(
     data: Annotated[Path, typer.Option("--data", help="MAESTRO folder, MIDI folder or what --dataset reads.")],
@@ -284,8 +204,10 @@ def tokenize(
     if out.suffix != ".npz":
         raise SeqkitError("--out must end in .npz")
     check_writable(out, "--out")  # before the (long) tokenizing
-    corpus, _, _ = _corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_option, drums,
-                                        limit=limit, workers=workers)
+    from .training import corpus_for_training
+
+    corpus, _, _ = corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_option, drums,
+                                       limit=limit, workers=workers)
     corpus.save(out)
     summary = corpus.summary()
     _emit({"out": str(out), "bytes": out.stat().st_size, "splits": summary}, as_json,
@@ -295,288 +217,12 @@ def tokenize(
 
 # -- train --------------------------------------------------------------------------------------
 
-@music_app.command()
-def train(
-    data: Annotated[Path, typer.Option("--data", help="MAESTRO folder, MIDI folder, .npz token archive, or what --dataset reads.")],
-    dataset: DatasetOpt = "auto",
-    dataset_option: DatasetOptionOpt = None,
-    tokenizer: TokenizerOpt = None,
-    tokenizer_option: TokenizerOptionOpt = None,
-    arch: Annotated[str | None, typer.Option("--arch", help="Model type (any registered LM: music-transformer, compressive, transformer-lm ...). [default: music-transformer]")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", hidden=True)] = None,  # old --arch, until 0.5
-    preset: Annotated[str | None, typer.Option(help="paper or small (settings the model type has).")] = "small",
-    position: Annotated[str | None, typer.Option(help="relative (paper) or rope (fast fused attention).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Model setting key=value (repeatable).")] = None,
-    seq_len: Annotated[int | None, typer.Option("--seq-len", "--max-seq", min=8, help="Training window in tokens (default: the model's max_len, else 512).")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Training windows per step.")] = 16,
-    steps: Annotated[int | None, typer.Option(min=1, help="Optimizer steps (with or instead of --epochs).")] = None,
-    epochs: Annotated[int | None, typer.Option(min=1, help="Passes over the training windows.")] = None,
-    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-4,
-    warmup: Annotated[int, typer.Option(min=0, help="Warm-up steps.")] = 200,
-    schedule: Annotated[str, typer.Option(help="constant, cosine or linear.")] = "cosine",
-    weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 0.01,
-    augment: Annotated[bool, typer.Option(help="Random transposition (±3) and time stretch (±5%).")] = True,
-    streams: Annotated[bool | None, typer.Option(
-        "--streams/--windows", help="Models that carry memories (compressive): each batch row reads on "
-        "where it stopped, memories kept across steps (default), or independent random windows.")] = None,
-    memory_reset: Annotated[float, typer.Option(
-        "--memory-reset", min=0.0, max=1.0, help="With --streams: the chance that a step starts from empty "
-        "memories, so that the model also learns to begin without them (as at the start of generation); "
-        "costs NLL on streams (docs/compressive.md).")] = 0.0,
-    stream_groups: Annotated[int, typer.Option(
-        "--stream-groups", min=1, help="With --streams: steps take turns among this many groups of "
-        "--batch-size streams (the model keeps a memory per group), so consecutive steps read different pieces.")] = 32,
-    val_seq_len: Annotated[int | None, typer.Option(
-        "--val-seq-len", min=8, help="Validation window (default: --seq-len). With --streams validation reads each piece from "
-        "its start as `music eval` does, in windows of this length (default 4 x --seq-len).")] = None,
-    eval_every: Annotated[int, typer.Option(min=0, help="Evaluate every N steps (0 = every epoch).")] = 0,
-    max_eval_batches: Annotated[int, typer.Option(min=0, help="Cap on validation batches per evaluation "
-        "(with --streams: the first N x --batch-size windows, longest pieces first).")] = 0,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, metrics).")] = Path("runs/music"),
-    save: Annotated[str | None, typer.Option("--save", help="Also export the best model as this user checkpoint name.")] = None,
-    name: Annotated[str | None, typer.Option("--name", hidden=True)] = None,  # old --save, until seqkit 0.5
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/last.json.")] = False,
-    no_resume: Annotated[bool, typer.Option("--no-resume", hidden=True)] = False,  # the default; until 0.5
-    init: Annotated[str | None, typer.Option("--init", help="Start from this checkpoint's weights (name or path; its model type and settings are used).")] = None,
-    drums: Annotated[bool, typer.Option(help="Keep drum tracks (drum datasets).")] = False,
-    limit: Annotated[int, typer.Option(min=0, help="Use only the first N files of each split.")] = 0,
-    workers: Annotated[int, typer.Option(min=0, help="DataLoader worker processes.")] = 0,
-    bf16: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = True,
-    compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")] = False,
-    seed: SeedOption = None,
-    device: DeviceOption = "auto",
-    threads: ThreadsOption = 0,
-    as_json: JsonOption = False,
-):
-    """Train a music language model on MAESTRO, a MIDI folder or any registered music dataset
-    (core Trainer: resume, bf16, DDP)."""
-    model = renamed(arch, model, "--arch", "--model", "music train") or DEFAULT_MODEL
-    from seqkit import TrainConfig, Trainer
-
-    from .data import augmenter, collate
-
-    if not steps and not epochs:
-        raise SeqkitError("give --steps or --epochs")
-    for old, new in (("--name", "--save"), ("--no-resume", "(leave it out: it is the default)")):
-        if (name if old == "--name" else no_resume):
-            _info(f"Warning: `music train {old}` is deprecated; use {new}")
-    save = save if save is not None else name
-    if save is not None and (not save.strip() or Path(save).name != save or save.startswith(".")):
-        raise SeqkitError(f"--save takes a plain name such as my-model, not {save!r}")
-    set_threads(threads)
-    from .model import PRESETS
-
-    if preset and preset not in PRESETS:  # before any tokenizing
-        raise SeqkitError(f"unknown preset {preset!r}; use {', '.join(PRESETS)}")
-    from seqkit import check_run_folder
-
-    check_run_folder(out, resume)  # before any tokenizing (MAESTRO takes minutes)
-    from seqkit.options import seed_everything
-
-    seed_everything(seed or 0)  # the model's initial weights too
-    fixed = start = None
-    if init:
-        from seqkit import find_checkpoint, load_checkpoint
-
-        start = load_checkpoint(find_checkpoint(init, TASK), device="cpu", expect_task=TASK)
-        if start.tokenizer is None:
-            raise SeqkitError(f"--init {init}: the checkpoint has no tokenizer")
-        fixed = start.tokenizer
-    elif resume and (out / "last.json").exists():
-        from seqkit import read_meta, tokenizer_from_dict
-
-        recorded = read_meta(out / "last.json").get("tokenizer")
-        fixed = tokenizer_from_dict(recorded) if recorded else None  # the run's vocabulary, not a new one
-    corpus, dataset, dataset_opts = _corpus_for_training(data, dataset, tokenizer, tokenizer_option,
-                                                         dataset_option, drums, limit=limit, fixed=fixed)
-    tok = corpus.tokenizer
-    if augment and augmenter(tok) is None:
-        _info(f"the {getattr(tok, 'type', '')} tokenizer has no augmentation: training without it")
-        augment = False
-    if init:
-        from seqkit import get_model_type
-
-        if start.tokenizer.vocab_size != tok.vocab_size:
-            raise SeqkitError(f"--init {init}: its tokenizer does not match this data's")
-        mt, config, net = get_model_type(start.meta["model_type"]), start.config, start.model
-        seq_len = seq_len or start.extra.get("seq_len")
-    else:
-        mt, config = build_config(model, tok.vocab_size, preset, set_ or [], seq_len, position)
-    if not init:
-        net = mt.build(config)
-    can_stream = hasattr(net, "carry_memories")
-    if streams and not can_stream:
-        raise SeqkitError(f"--streams needs a model that carries memories (compressive); {mt.name} does not")
-    streams = can_stream if streams is None else streams
-    seg_len = getattr(config, "seg_len", None)
-    seq_len = seq_len or getattr(config, "max_len", None) or (seg_len if streams else None) or 512
-    if streams and seg_len and seq_len % seg_len:
-        raise SeqkitError(f"--seq-len {seq_len} must be a multiple of the model's seg_len {seg_len} "
-                          f"to train on streams (or pass --windows)")
-    val_seq_len = val_seq_len or (4 * seq_len if streams else seq_len)
-    max_len = getattr(config, "max_len", None)
-    for flag, length in (("--seq-len", seq_len), ("--val-seq-len", val_seq_len)):
-        if max_len and length > max_len and not streams:
-            raise SeqkitError(f"{flag} {length} is longer than the model's context (max_len {max_len}); "
-                              f"use at most {max_len} or --set max_len={length}")
-    if streams:
-        net.carry_memories, net.memory_reset, net.stream_groups = True, memory_reset, stream_groups
-        train_set = corpus.streams("train", seq_len, augment=augment, seed=seed or 0, groups=stream_groups)
-    else:
-        train_set = corpus.dataset("train", seq_len, augment=augment, seed=seed or 0)
-    val_set = evaluator = None
-    if corpus.split("validation") and streams:  # scored as `music eval` scores it: piece by piece
-        from .scoring import stream_evaluator
-
-        evaluator = stream_evaluator(corpus.arrays("validation"), val_seq_len, batch_size, tok.pad_id,
-                                     max_windows=max_eval_batches * batch_size)
-    elif corpus.split("validation"):
-        val_set = corpus.dataset("validation", val_seq_len, random_windows=False)
-    n_params = sum(p.numel() for p in net.parameters())
-    turns = f" (taking turns among {stream_groups} groups)" if stream_groups > 1 else ""
-    how = (f"{batch_size} streams read {seq_len} tokens a step{turns}, memories carried" if streams
-           else f"windows of {seq_len}")
-    _info(f"{mt.name}: {n_params / 1e6:.2f}M parameters; {corpus.n_tokens('train'):,} training tokens "
-          f"in {len(corpus.split('train'))} pieces; {how}")
-    tc = TrainConfig(epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                     warmup_steps=warmup, schedule=schedule, eval_every=eval_every, device=device,
-                     bf16=bf16, compile=compile_, seed=seed or 0, num_workers=workers,
-                     max_eval_batches=max_eval_batches)
-    trainer = Trainer(net, tc, train_set, val_set, collate=collate, out=out, evaluator=evaluator, checkpoint=dict(
-        model_type=mt.name, config=config, tokenizer=tok, task=TASK,
-        data={"dataset": dataset, "options": dataset_opts, "source": corpus.source,
-              "path": str(Path(data).resolve()), "train_tokens": corpus.n_tokens("train"),
-              "augment": augment},
-        extra={"seq_len": seq_len, "eval_seq_len": val_seq_len, "streams": streams,
-               **({"memory_reset": memory_reset, "stream_groups": stream_groups} if streams else {})}))
-    t0 = time.perf_counter()
-    result = trainer.fit(resume=resume)
-    validated = bool(result.pop("history", None))  # best.json of a run stopped before any evaluation is not
-    result.update(seconds=round(time.perf_counter() - t0, 1), best=str(trainer.best_path),
-                  parameters=n_params)
-    if save and not validated:  # ... a model to put over the user's --save
-        _info(f"interrupted before the first evaluation: nothing exported to {save} "
-              f"(continue with --resume --out {out})")
-    elif save and trainer.best_path.exists():
-        from seqkit import export_checkpoint, user_checkpoint_dir
-
-        dest = user_checkpoint_dir(TASK) / f"{save}.json"
-        export_checkpoint(trainer.best_path, dest, dtype="float16")
-        result["exported"] = str(dest)
-    _emit(result, as_json, [f"{k}: {v}" for k, v in result.items()])
+music_app.command("train")(train_command(MUSIC_TRAINING))
 
 
 # -- eval ---------------------------------------------------------------------------------------
 
-@music_app.command("eval")
-def evaluate(
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint name or path.")] = None,
-    data: Annotated[Path | None, typer.Option("--data", help="MAESTRO folder, MIDI folder or .npz (default: what the model was trained on).")] = None,
-    dataset: Annotated[str, typer.Option(
-        "--dataset", help="Any registered music dataset, or auto: the model's own dataset and options when "
-                          "--data is what it was trained on, else maestro/midi-folder by the folder.")] = "auto",
-    dataset_option: DatasetOptionOpt = None,
-    split: Annotated[str, typer.Option(help="validation or test.")] = "validation",
-    seq_len: Annotated[int | None, typer.Option("--seq-len", min=8, help="Window length (default: the training window).")] = None,
-    streams: Annotated[bool | None, typer.Option(
-        "--streams/--windows", help="Models that carry memories: score each piece from its start as one stream, "
-        "memories carried from window to window (default for models trained on streams), or each window alone.")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Windows (with --streams: pieces) per forward pass.")] = 8,
-    max_windows: Annotated[int, typer.Option(min=0, help="Evaluate only the first N windows (0 = all).")] = 0,
-    limit: Annotated[int, typer.Option(min=0, help="Use only the first N files of the split.")] = 0,
-    device: DeviceOption = "auto",
-    as_json: JsonOption = False,
-):
-    """NLL per token (nats), NLL per second of music and next-token accuracy over consecutive
-    windows of every piece."""
-    import math
-
-    import torch
-
-    from .data import collate
-
-    if split not in ("train", "validation", "test"):
-        raise SeqkitError("--split must be train, validation or test")
-    from .sources import open_corpus, pairs_to_dict
-
-    ckpt = load_music_model(model, device)
-    net, tok = ckpt.model, ckpt.tokenizer
-    recorded = ckpt.meta.get("data") or {}
-    if data is None:
-        source = recorded.get("path") or recorded.get("source")
-        if not source or not Path(source).exists():
-            raise SeqkitError("give --data (the folder this model was trained on is not here)")
-        data = Path(source)
-    options = pairs_to_dict(dataset_option, "--dataset-option")
-    same_data = any(p and Path(p).resolve() == Path(data).resolve()
-                    for p in (recorded.get("path"), recorded.get("source")))
-    if same_data and recorded.get("dataset") not in (None, "auto", "folder"):
-        if dataset == "auto":
-            dataset = recorded["dataset"]
-        if dataset == recorded["dataset"] and not options:
-            options = dict(recorded.get("options") or {})  # the selection the model was trained on
-    corpus, _, _ = open_corpus(data, dataset, tok, options, splits=(split,), limit=limit)
-    seq_len = (seq_len or ckpt.extra.get("eval_seq_len") or ckpt.extra.get("seq_len")
-               or getattr(net.config, "max_len", None) or 512)
-    streams = bool(ckpt.extra.get("streams")) if streams is None else streams
-    if streams and not hasattr(net, "carry_memories"):
-        raise SeqkitError(f"--streams needs a model that carries memories; {type(net).__name__} does not")
-    from .scoring import count_windows, score, stream_batches, window_batches
-
-    if streams:
-        if not corpus.arrays(split):
-            raise SeqkitError(f"{corpus.source or data} has no pieces in split {split!r}")
-        seg = net.config.seg_len
-        seq_len = -(-seq_len // seg) * seg  # whole segments, so that every window reads on
-        batches = stream_batches(corpus.arrays(split), seq_len, batch_size, tok.pad_id)
-        n_all = count_windows(corpus.arrays(split), seq_len)
-    else:
-        ds = corpus.dataset(split, seq_len, random_windows=False)
-        batches = window_batches(ds, batch_size, collate)
-        n_all = len(ds)
-    n = min(n_all, max_windows) if max_windows else n_all
-    dev = next(net.parameters()).device
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
-    t0 = time.perf_counter()
-    from seqkit import progress_bar
-
-    unk_id = getattr(tok, "unk_id", None)
-    with amp, progress_bar() as bar:
-        task = bar.add_task(f"eval {split}", total=n)
-        s = score(net, batches, n, unk_id, on_batch=lambda k: bar.advance(task, k))
-    count, unknown = s["tokens"], s["unknown"]
-    nll = s["nll_sum"] / max(count, 1)
-    res = {"model": str(ckpt.path), "split": split, "pieces": len(corpus.split(split)), "windows": s["windows"],
-           "seq_len": seq_len, "streams": streams, "tokens": count, "nll": round(nll, 4), "perplexity": round(math.exp(nll), 3),
-           "accuracy": round(s["correct"] / max(count, 1), 4), "seconds": round(time.perf_counter() - t0, 1)}
-    how = " (each piece one stream, memories carried)" if streams else ""
-    lines = [f"{split}: NLL {res['nll']:.4f} nats/token (perplexity {res['perplexity']:.2f}), "
-             f"accuracy {res['accuracy']:.4f} over {count:,} tokens in {res['windows']} windows of {seq_len}{how}"]
-    per_second = _per_second_of_music(corpus, split, tok, nll)
-    if per_second:
-        res.update(per_second)
-        lines.append(f"  {res['nll_per_second']:.3f} nats per second of music ({res['tokens_per_second']:.1f} tokens "
-                     f"per second over {res['music_seconds']:,.0f} s of music)")
-    if unk_id is not None:  # a learned vocabulary: how much of the split it could not name
-        res["unknown_fraction"] = round(unknown / max(count, 1), 4)
-        lines.append(f"  {unknown:,} of the target tokens ({res['unknown_fraction']:.1%}) are <unk>: "
-                     f"not in the vocabulary learned from the train split")
-    _emit(res, as_json, lines)
-
-
-def _per_second_of_music(corpus, split: str, tok, nll: float) -> dict:
-    """NLL per second of music (nats per token x tokens per second over the split's pieces), the
-    measure that compares tokenizers fairly; {} when the split's seconds are not known."""
-    arrays = corpus.arrays(split)
-    targets = sum(len(a) - 1 for a in arrays)  # every token after <bos> is a target
-    music = corpus.seconds(split)
-    if not music and hasattr(tok, "token_seconds"):  # an archive made before seconds were recorded
-        music = float(sum(tok.token_seconds(a)[-1] for a in arrays if len(a)))
-    if not music or not targets:
-        return {}
-    rate = targets / music
-    return {"music_seconds": round(music, 2), "tokens_per_second": round(rate, 2),
-            "nll_per_second": round(nll * rate, 4)}
+music_app.command("eval")(eval_command(MUSIC_EVAL))
 
 
 # -- render / inspect / piano-roll --------------------------------------------------------------

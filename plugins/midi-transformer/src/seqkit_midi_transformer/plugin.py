@@ -38,10 +38,10 @@ MIDITOK = (  # (type, class, description) of the miditok tokenizers (miditok_tok
 
 @hookimpl
 def register_datasets(register):
-    register(DatasetType("maestro", f"{PKG}.data:load_maestro",
+    register(DatasetType("maestro", f"{PKG}.loaders:load_maestro",
                          "MAESTRO v2/v3 folder (csv or json split) as cached performance tokens",
                          task="music"))
-    register(DatasetType("midi-folder", f"{PKG}.data:load_midi_folder",
+    register(DatasetType("midi-folder", f"{PKG}.loaders:load_midi_folder",
                          "any folder of .mid/.midi (info.csv split column, else seeded split)",
                          task="music"))
 

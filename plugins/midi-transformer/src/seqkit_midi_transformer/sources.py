@@ -180,7 +180,7 @@ def tokenizer_settings(cls) -> dict[str, inspect.Parameter]:
 def training_tokenizer(name: str | None, options: dict, drums: bool = False):
     """The tokenizer for ``music train``/``tokenize``: an instance (fixed vocabulary) or a
     ``VocabularyBuilder`` (the vocabulary is learned from the train split)."""
-    from .data import VocabularyBuilder
+    from .token_cache import VocabularyBuilder
 
     name = name or "performance"
     cls = tokenizer_class(name)
@@ -215,7 +215,9 @@ def open_corpus(data: Path, dataset: str | None = "auto", tokenizer=None, option
     """
     from seqkit import info
 
-    from .data import MusicCorpus, VocabularyBuilder, load_paths
+    from .corpus import MusicCorpus
+    from .loaders import load_paths
+    from .token_cache import VocabularyBuilder
 
     data = Path(data)
     if not data.exists():

@@ -1,0 +1,182 @@
+"""What `seqkit music train` needs that is this plugin's own: the corpus (any registered music
+dataset, any music tokenizer), the architectures that can learn it, the presets, windows or
+streams, augmentation. The options, checks, Trainer, export and summary are seqkit's train kit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seqkit import Arch, Param, Prepared, Renamed, SeqkitError, TrainRecipe
+
+TASK = "music"
+
+MUSIC_TRAINING = TrainRecipe(
+    task=TASK,
+    prepare="seqkit_midi_transformer.training:prepare",
+    archs={"music-transformer": Arch("music-transformer"), "transformer-lm": Arch("transformer-lm"),
+           "compressive": Arch("compressive"), "rnn-lm": Arch("rnn-lm")},
+    params=[
+        Param("dataset", "str", "auto", "Any registered music dataset: maestro, midi-folder, lakh-clean-midi "
+              "(compressive plugin) ... or auto (maestro if the folder has MAESTRO metadata, else midi-folder)."),
+        Param("dataset_option", "list", None, "A keyword of the dataset loader, key=value (repeatable), e.g. "
+              "program=25, genres=genres.csv, per_genre=50 for lakh-clean-midi."),
+        Param("tokenizer", "str", None, "Any registered music tokenizer: performance (default), notes-chords "
+              "(compressive plugin) ..."),
+        Param("tokenizer_option", "list", None, "A tokenizer setting, key=value (repeatable), e.g. program=25 "
+              "for notes-chords."),
+        Param("preset", "choice", "small", "Model settings to start from (those the architecture has; "
+              "--set wins): paper (Huang et al. 2018), small, tiny.", choices=("paper", "small", "tiny")),
+        Param("seq_len", "int", None, "Training window in tokens (default: the model's max_len, else 512).",
+              min=8, flags=("--seq-len", "--max-seq")),
+        Param("val_seq_len", "int", None, "Validation window (default: --seq-len). With --streams validation "
+              "reads each piece from its start as `music eval` does, in windows of this length "
+              "(default 4 x --seq-len).", min=8),
+        Param("augment", "bool", True, "Random transposition (±3) and time stretch (±5%).",
+              flags=("--augment/--no-augment",)),
+        Param("streams", "bool", None, "Models that carry memories (compressive): each batch row reads on "
+              "where it stopped, memories kept across steps (default), or independent random windows.",
+              flags=("--streams/--windows",)),
+        Param("memory_reset", "float", 0.0, "With --streams: the chance that a step starts from empty "
+              "memories, so that the model also learns to begin without them (as at the start of "
+              "generation); costs NLL on streams (docs/compressive.md).", min=0.0, max=1.0),
+        Param("stream_groups", "int", 32, "With --streams: steps take turns among this many groups of "
+              "--batch-size streams (the model keeps a memory per group), so consecutive steps read "
+              "different pieces.", min=1),
+        Param("drums", "bool", False, "Keep drum tracks (drum datasets).", flags=("--drums/--no-drums",)),
+        Param("limit", "int", 0, "Use only the first N files of each split (0 = all).", min=0),
+    ],
+    train={"batch_size": 16, "lr": 3e-4, "warmup_steps": 200, "schedule": "cosine", "weight_decay": 0.01},
+    model_defaults="seqkit_midi_transformer.training:model_defaults",
+    export_dtype="float16",
+    deprecated={"--model": "arch", "-m": "arch", "--name": "save",
+                "--no-resume": Renamed("", "bool", note="leave it out (it is the default)"),
+                "--position": "position", "--warmup": Renamed("warmup_steps", "int"), "--schedule": "schedule",
+                "--weight-decay": Renamed("weight_decay", "float"), "--eval-every": Renamed("eval_every", "int"),
+                "--max-eval-batches": Renamed("max_eval_batches", "int"), "--workers": Renamed("num_workers", "int"),
+                "--bf16/--no-bf16": Renamed("bf16", "bool"), "--compile": Renamed("compile", "bool")},
+    description="Train a music language model on MAESTRO, a MIDI folder, a .npz token archive or any "
+                "registered music dataset (--data), and save the best one (--save NAME).",
+)
+
+
+def model_defaults(arch: str, options: dict) -> dict:
+    """``--preset``'s settings that the architecture has; ``max_len`` grown to a longer
+    ``--seq-len`` (``--set max_len=N`` still wins)."""
+    import dataclasses
+
+    from seqkit import get_model_type
+
+    from .model import PRESETS
+
+    fields = {f.name for f in dataclasses.fields(get_model_type(MUSIC_TRAINING.archs[arch].model_type).resolve().config_class)}
+    values = {k: v for k, v in PRESETS[options.get("preset") or "small"].items() if k in fields}
+    seq_len = options.get("seq_len")
+    if "max_len" in fields and seq_len and seq_len > values.get("max_len", seq_len - 1):
+        values["max_len"] = seq_len
+    return values
+
+
+def corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_option, drums, limit=0,
+                        workers=None, fixed=None):
+    """The corpus and its dataset name/options for train and tokenize; ``fixed`` is the tokenizer
+    of ``--init``/``--resume`` (then ``--tokenizer`` must name the same type)."""
+    from .sources import open_corpus, pairs_to_dict, tokenizer_class, training_tokenizer
+
+    topts = pairs_to_dict(tokenizer_option, "--tokenizer-option")
+    if fixed is not None:
+        have = getattr(fixed, "type", type(fixed).__name__)
+        if tokenizer and tokenizer != have:
+            tokenizer_class(tokenizer)  # an unknown name is reported as such
+            raise SeqkitError(f"--tokenizer {tokenizer} is incompatible with the checkpoint, whose "
+                              f"tokenizer is {have}")
+        if topts or (drums and not getattr(fixed, "drums", False)):
+            raise SeqkitError(f"the checkpoint's {have} tokenizer is fixed: drop --tokenizer-option/--drums")
+        tok, strict = fixed, True
+    else:
+        tok = training_tokenizer(tokenizer, topts, drums)
+        strict = bool(tokenizer or topts or drums)
+    return open_corpus(data, dataset, tok, pairs_to_dict(dataset_option, "--dataset-option"),
+                       limit=limit, workers=workers, strict=strict)
+
+
+def _starting_point(run):
+    """The ``--init`` checkpoint (or None) and the tokenizer the run must keep: ``--init``'s, or
+    that of the run ``--resume`` continues (its vocabulary, not a new one)."""
+    from seqkit import find_checkpoint, load_checkpoint, read_meta, tokenizer_from_dict
+
+    if run.init:
+        start = load_checkpoint(find_checkpoint(run.init, TASK), device="cpu", expect_task=TASK)
+        if start.tokenizer is None:
+            raise SeqkitError(f"--init {run.init}: the checkpoint has no tokenizer")
+        return start, start.tokenizer
+    if run.resume and run.out is not None and (run.out / "last.json").exists():
+        recorded = read_meta(run.out / "last.json").get("tokenizer")
+        return None, tokenizer_from_dict(recorded) if recorded else None
+    return None, None
+
+
+@dataclass
+class TrainingData:
+    """What `music train` reads: windows (``seq_len`` tokens each) or, for models that carry
+    memories, streams (``streams.py``); ``train`` holds the training settings they decide."""
+
+    seq_len: int
+    val_seq_len: int
+    train_set: Any
+    val_set: Any = None
+    evaluator: Any = None
+    extra: dict = field(default_factory=dict)  # into the checkpoint's extra
+    describe: str = ""
+    train: dict = field(default_factory=dict)  # training settings the data decides (memory_reset)
+
+
+def windows(run, corpus, config, seq_len, augment) -> TrainingData:
+    """Random windows of ``seq_len`` for training; consecutive ones of ``--val-seq-len`` for validation."""
+    seq_len = seq_len or getattr(config, "max_len", None) or 512
+    val_seq_len = run.options["val_seq_len"] or seq_len
+    max_len = getattr(config, "max_len", None)
+    for flag, length in (("--seq-len", seq_len), ("--val-seq-len", val_seq_len)):
+        if max_len and length > max_len:
+            raise SeqkitError(f"{flag} {length} is longer than the model's context (max_len {max_len}); "
+                              f"use at most {max_len} or --set max_len={length}")
+    train_set = corpus.dataset("train", seq_len, augment=augment, seed=run.seed)
+    val_set = corpus.dataset("validation", val_seq_len, random_windows=False) if corpus.split("validation") else None
+    return TrainingData(seq_len, val_seq_len, train_set, val_set, extra={"streams": False},
+                        describe=f"windows of {seq_len}")
+
+
+def prepare(run) -> Prepared:
+    from seqkit import get_model_type, info
+
+    from .augment import augmenter
+    from .streams import stream_training
+    from .windows import collate
+
+    if run.data is None:
+        raise SeqkitError("give the music to learn: --data FOLDER (MAESTRO, MIDI files) or FILE.npz")
+    o = run.options
+    start, fixed = _starting_point(run)
+    corpus, dataset, dataset_opts = corpus_for_training(run.data, o["dataset"], o["tokenizer"], o["tokenizer_option"],
+                                                        o["dataset_option"], o["drums"], limit=o["limit"], fixed=fixed)
+    tok, augment = corpus.tokenizer, o["augment"]
+    if augment and augmenter(tok) is None:
+        info(f"the {getattr(tok, 'type', '')} tokenizer has no augmentation: training without it")
+        augment = False
+    mt = get_model_type(MUSIC_TRAINING.archs[run.arch].model_type)
+    config = start.config if start else mt.make_config({**run.model, "vocab_size": tok.vocab_size})
+    seq_len = o["seq_len"] or (start.extra.get("seq_len") if start else None)
+    plan = (stream_training(run, mt.resolve(), config, corpus, seq_len, augment)
+            or windows(run, corpus, config, seq_len, augment))
+
+    def setup(net):
+        info(f"{mt.name}: {sum(p.numel() for p in net.parameters()) / 1e6:.2f}M parameters; "
+             f"{corpus.n_tokens('train'):,} training tokens in {len(corpus.split('train'))} pieces; {plan.describe}")
+
+    data = {"dataset": dataset, "options": dataset_opts, "source": corpus.source,
+            "path": str(Path(run.data).resolve()), "train_tokens": corpus.n_tokens("train"), "augment": augment}
+    return Prepared(plan.train_set, plan.val_set, config={"vocab_size": tok.vocab_size}, tokenizer=tok, data=data,
+                    extra={"seq_len": plan.seq_len, "eval_seq_len": plan.val_seq_len, **plan.extra},
+                    collate=collate, evaluator=plan.evaluator, setup=setup, train=plan.train)

@@ -1,0 +1,67 @@
+"""What the Trainer needs of ``torchrun``: the world size and rank it sets (checked), starting the
+process group, and ending it again."""
+
+from __future__ import annotations
+
+import os
+
+from .errors import SeqkitError
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise SeqkitError(f"{name}={value[:40]!r} is not a whole number (torchrun sets it)") from None
+    if number < 0:
+        raise SeqkitError(f"{name}={number} must be 0 or more")
+    return number
+
+
+def world_and_rank() -> tuple[int, int]:
+    """``WORLD_SIZE`` and ``RANK`` as torchrun sets them, checked."""
+    world, rank = _env_int("WORLD_SIZE", 1), _env_int("RANK", 0)
+    if world < 1 or rank >= max(world, 1):
+        raise SeqkitError(f"RANK={rank} and WORLD_SIZE={world} do not fit (start distributed runs with torchrun)")
+    if world > 1 and not os.environ.get("MASTER_ADDR"):
+        raise SeqkitError(f"WORLD_SIZE={world} but no MASTER_ADDR: start distributed runs with torchrun, "
+                          "or unset WORLD_SIZE")
+    return world, rank
+
+
+def init_distributed():
+    """This process's device (``cuda:LOCAL_RANK``, else the CPU) and whether this call started
+    the process group (NCCL on CUDA, gloo on the CPU)."""
+    import torch
+    import torch.distributed as dist
+
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local)
+        device, backend = torch.device("cuda", local), "nccl"
+    else:
+        device, backend = torch.device("cpu"), "gloo"
+    made = False
+    if not dist.is_initialized():
+        dist.init_process_group(backend)
+        made = True
+    return device, made
+
+
+def end_process_group() -> None:
+    """Wait for every rank, then end the process group."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def all_reduce(tensor) -> None:
+    """Sum ``tensor`` over the ranks, in place."""
+    import torch.distributed as dist
+
+    dist.all_reduce(tensor)

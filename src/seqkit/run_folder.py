@@ -1,0 +1,120 @@
+"""A training run's folder: the check before a run starts, the leftovers a crash may leave,
+``metrics.jsonl`` (one JSON row per evaluation, appended and ``fsync``ed; cleaned on resume) and
+the check that a checkpoint to resume fits the model."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .errors import SeqkitError
+from .progress import info
+
+
+def check_run_folder(out, resume: bool = False) -> Path:
+    """Refuse a run folder that cannot take this run: a file, an earlier run (``last.json``)
+    unless resuming it, or a place that cannot be written. ``Trainer.fit()`` checks this; call it
+    yourself before slow data preparation, so that a bad ``--out`` fails at once."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SeqkitError(f"{out} is a file; give a folder for the run")
+    if (out / "last.json").exists() and not resume:
+        raise SeqkitError(f"{out} already holds a run; pass --resume to continue it or choose another output folder")
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise SeqkitError(f"cannot write the run folder {out}: {existing} is not a writable folder")
+    return out
+
+
+def clean_run_folder(out: Path, resumed: bool) -> None:
+    """Create ``out`` and remove what a crash or an earlier run left: temporary files, weights no
+    checkpoint names, and (when not resuming) the metrics of a run that saved no checkpoint."""
+    from .checkpoints import remove_unreferenced
+
+    out.mkdir(parents=True, exist_ok=True)
+    for tmp in out.glob(".*.tmp"):  # a write that a crash cut short; the folder is locked
+        tmp.unlink(missing_ok=True)
+    for stem in ("last", "best"):  # weights a crash wrote but no checkpoint names
+        remove_unreferenced(out, stem)
+    stale = out / "metrics.jsonl"
+    if not resumed and stale.exists():  # rows of a run that never checkpointed
+        stale.unlink()
+        info(f"{stale}: removed the rows of an earlier run that saved no checkpoint")
+
+
+def append_metrics(out: Path, row: dict) -> None:
+    """Append one row to ``out/metrics.jsonl`` and ``fsync`` it (before ``last.json`` is saved:
+    resume drops the rows it does not cover)."""
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_metrics(path: Path, upto_step: int) -> tuple[list[dict], int, int]:
+    """The rows of ``metrics.jsonl`` up to ``upto_step`` (one per step, the last written), and how
+    many lines were unreadable (a crash mid-append leaves a cut line) and how many rows were after
+    ``upto_step`` (written after the checkpoint the run resumes from)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return [], 0, 0
+    by_step: dict[int, dict] = {}
+    bad = later = 0
+    for line in raw.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            bad += 1
+            continue
+        step = row.get("step") if isinstance(row, dict) else None
+        if not isinstance(step, int) or isinstance(step, bool):
+            bad += 1
+        elif step > upto_step:
+            later += 1
+        else:
+            by_step.pop(step, None)
+            by_step[step] = row
+    return list(by_step.values()), bad, later
+
+
+def keep_metrics(out: Path, upto_step: int, write: bool = True) -> list[dict]:
+    """Rewrite ``out/metrics.jsonl`` to the readable rows up to ``upto_step`` (what the checkpoint
+    covers), saying what was dropped; returns them."""
+    from .checkpoints import atomic_write_bytes
+
+    path = out / "metrics.jsonl"
+    rows, bad, later = read_metrics(path, upto_step)
+    if bad or later:
+        what = [f"{bad} unreadable line(s)"] if bad else []
+        what += [f"{later} row(s) after step {upto_step}, which last.json does not cover"] if later else []
+        info(f"{path}: dropped {' and '.join(what)}")
+    if path.exists() and write:
+        atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
+    return rows
+
+
+def check_fits(own: dict, saved: dict, out) -> None:
+    """Refuse to resume the run in ``out`` when its checkpoint's weights ``saved`` do not fit the
+    model's state dict ``own`` (other model settings): one line naming the first difference."""
+    from .errors import CheckpointError
+
+    problem = None
+    for key in [*own, *(k for k in saved if k not in own)]:  # in the model's order
+        if key not in saved:
+            problem = f"{key} is missing from the checkpoint"
+        elif key not in own:
+            problem = f"{key} is in the checkpoint but not in the model"
+        elif tuple(own[key].shape) != tuple(saved[key].shape):
+            problem = (f"{key} has shape {list(saved[key].shape)} in the checkpoint "
+                       f"but {list(own[key].shape)} in the model")
+        if problem:
+            raise CheckpointError(
+                f"cannot resume from {out}: its checkpoint was trained with different "
+                f"model settings ({problem}); use the same settings or another output folder"
+            )
