@@ -102,6 +102,7 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
     done = torch.zeros(B, dtype=torch.bool, device=device)
     fill = torch.zeros(B, dtype=torch.long, device=device)
     out = []
+    new = torch.empty(B, max_new_tokens, dtype=torch.long, device=device) if stop_fn is not None else None
     cache = _start_cache(model) if use_cache else None
     logits, cache = model(seq, cond=cond, cache=cache)
     for step in range(max_new_tokens):
@@ -126,7 +127,8 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
         if stop.numel() or stop_fn is not None:
             hit = torch.isin(nxt, stop) if stop.numel() else torch.zeros_like(done)
             if stop_fn is not None:
-                hit = hit | torch.as_tensor(stop_fn(torch.stack(out, dim=1)), dtype=torch.bool, device=device)
+                new[:, step] = nxt
+                hit = hit | torch.as_tensor(stop_fn(new[:, :step + 1]), dtype=torch.bool, device=device)
             if forced is not None and step < forced.size(1):
                 hit = hit & ~forced_mask[:, step]  # a forced token never ends a row
             hit = hit & ~done
