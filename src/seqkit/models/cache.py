@@ -79,12 +79,6 @@ class KVCache:
         (``[(k, v)]``, ``[B, H, T, D]``): copied into the ring when it is allocated."""
         self._pending, self.pos = (kvs, T), T
 
-    @property
-    def batch_size(self) -> int | None:
-        if self._pending is not None:
-            return self._pending[0][0][0].shape[0]
-        return self.k[0].shape[0] if self.allocated else None
-
     # ---------------------------------------------------------------- growing (absolute positions)
 
     def update(self, layer: int, k, v):
