@@ -57,7 +57,7 @@ def _time_steps(model, prompt, n, cond, repeat: int = 3) -> float:
         stamps = []
         t0 = time.process_time()
         _sample(model, prompt, n + 1, torch.Generator().manual_seed(0), cond,
-                on_step=lambda k=1: stamps.append(time.process_time()))
+                on_step=lambda k=1, stamps=stamps: stamps.append(time.process_time()))
         best = min(best, (stamps[-1] - stamps[0]) / (len(stamps) - 1))
         spent += time.process_time() - t0
         if spent > 5.0:
