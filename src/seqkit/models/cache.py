@@ -15,9 +15,11 @@ The cache slides past the model's context by itself, so the caller never recompu
   Transformer).
 * ``KVCache(sliding=False)`` (learned absolute positions, which cannot slide: the model never saw a
   position past ``max_len``): the keys grow up to ``size``; the token after that restarts the
-  cache on the last ``size // 2`` tokens (``ids``) at positions ``0 ..``, so past the context a
-  token sees between ``size // 2`` and ``size`` tokens and a step costs one token's work plus, every
-  ``size // 2`` steps, one read of half a window.
+  cache on the last ``size // 4`` tokens (``ids``) at positions ``0 ..``, so past the context a
+  token sees between ``size // 4`` and ``size`` tokens and a step costs one token's work plus, every
+  ``size - size // 4 + 1`` steps, one read of a quarter window: about 1.33 tokens' work per step
+  where compute is the limit (restarting on half a window would cost about 2, recomputing each
+  window ``size``).
 * a recurrent model's state (``RNNLM``) and the compressive Transformer's memories and compressed
   memories (``seqkit_compressive``) are caches too: they never fill.
 
@@ -99,9 +101,9 @@ class KVCache:
 
 
 def restart_window(size: int) -> int:
-    """Tokens a full growing cache restarts on: the last ``size // 2`` (at least 1), the new token
+    """Tokens a full growing cache restarts on: the last ``size // 4`` (at least 1), the new token
     among them."""
-    return max(1, size // 2)
+    return max(1, size // 4)
 
 
 def ring_window(kpos: torch.Tensor, qpos: torch.Tensor, n: int | None = None):

@@ -8,7 +8,7 @@ position), tied input/output embeddings.
 sequence; with one, only the new tokens. The cache is a ``KVCache`` (``seqkit.models.cache``): with
 rotary positions a ring of ``max_len`` slots (a sliding window: past ``max_len`` a step still costs
 one token's work), with learned positions keys that grow to ``max_len`` and then restart on the
-last half window.
+last quarter window.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class TransformerLM(nn.Module):
             if T > 1:  # one token at a time
                 outs = [self(idx[:, j:j + 1], cond, cache)[0] for j in range(T)]
                 return torch.cat(outs, dim=1), cache
-            if not cache.sliding:  # learned positions: restart on the last half window
+            if not cache.sliding:  # learned positions: restart on the last quarter window
                 ids = torch.cat([cache.ids, idx], dim=1)[:, -restart_window(c.max_len):]
                 cache.reset()
                 logits, cache = self(ids, cond, cache)
@@ -165,5 +165,5 @@ class TransformerLM(nn.Module):
 
     def new_cache(self) -> KVCache:
         """Rotary positions: a sliding window of ``max_len`` tokens; learned ones: a cache that
-        restarts on the last half window when it is full (see ``seqkit.models.cache``)."""
+        restarts on the last quarter window when it is full (see ``seqkit.models.cache``)."""
         return KVCache(self.config.n_layer, self.config.max_len, sliding=self.pos is None)
