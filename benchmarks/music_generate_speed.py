@@ -18,6 +18,8 @@ import time
 import torch
 from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig
 
+from seqkit import generate
+
 
 def sync(dev):
     if dev.type == "cuda":
@@ -27,14 +29,15 @@ def sync(dev):
 def bench(model, batch, primer, new, compile_, dev):
     prompt = torch.randint(0, 388, (batch, primer), device=dev)
     g = torch.Generator(device=dev).manual_seed(0)
+    model.compile_decode = compile_
     t0 = time.perf_counter()
-    model.generate(prompt, new if compile_ else 8, generator=g, compile=compile_)
+    generate(model, prompt, new if compile_ else 8, generator=g)
     sync(dev)
     warm = time.perf_counter() - t0
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    out = model.generate(prompt, new, generator=g, compile=compile_)
+    out = generate(model, prompt, new, generator=g)
     sync(dev)
     dt = time.perf_counter() - t0
     r = {"batch": batch, "primer": primer, "new_tokens": new, "compile": compile_,

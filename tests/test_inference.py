@@ -102,7 +102,7 @@ def test_lm_graph_gives_torchs_probabilities_at_every_step(name, tmp_path):
     assert np.abs(logits - full.numpy()).max() < 1e-4
 
 
-@pytest.mark.parametrize("name", ["gru", "transformer"])
+@pytest.mark.parametrize("name", ["gru", "transformer", "rope"])
 def test_greedy_generation_is_identical(name, tmp_path):
     cls, config = LMS[name]
     path, model = _saved(tmp_path, cls, config)
@@ -112,7 +112,10 @@ def test_greedy_generation_is_identical(name, tmp_path):
     kw = dict(temperature=0.0, stop_ids=(7,), suppress_ids=(0,))
     want = generate(model, torch.as_tensor(prompt), 20, cond=torch.as_tensor(cond), **kw)
     got = generate_numpy(onnx_model, prompt, 20, cond=cond, **kw)
-    assert got.tolist() == want.tolist()  # 20 tokens: the transformer's window (12) slides too
+    assert got.tolist() == want.tolist()  # 20 tokens: the transformers' window (12) slides too
+    # and 40: the learned one restarts its window twice, the rotary one slides 28 times
+    long_want = generate(model, torch.as_tensor(prompt), 40, cond=torch.as_tensor(cond), temperature=0.0)
+    assert generate_numpy(onnx_model, prompt, 40, cond=cond, temperature=0.0).tolist() == long_want.tolist()
 
 
 def test_sampling_follows_the_filtered_distribution(tmp_path):

@@ -79,8 +79,15 @@ def test_generation_slides_past_max_len():
     torch.manual_seed(0)
     model = TransformerLM(TransformerConfig(vocab_size=11, n_layer=1, n_head=2, n_embd=16, max_len=16))
     out = generate(model, torch.zeros(2, 10, dtype=torch.long), 40, temperature=0)
-    assert out.shape == (2, 40)
-    assert torch.equal(out, generate(model, torch.zeros(2, 10, dtype=torch.long), 40, temperature=0, use_cache=False))
+    assert out.shape == (2, 40)  # learned positions restart their window (tests/test_decoding.py)
+    # one rotary layer: the sliding window is exactly a recomputation of the last max_len tokens
+    rope = TransformerLM(TransformerConfig(vocab_size=11, n_layer=1, n_head=2, n_embd=16, max_len=16,
+                                           position="rope"))
+    for p in rope.parameters():
+        p.data.normal_(0, 0.5)
+    prompt = torch.randint(0, 11, (2, 10))
+    out = generate(rope, prompt, 40, temperature=0)
+    assert torch.equal(out, generate(rope, prompt, 40, temperature=0, use_cache=False))
 
 
 def test_filter_logits_top_k_top_p():

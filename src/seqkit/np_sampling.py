@@ -1,7 +1,11 @@
 """Sampling with numpy from a model that runs without torch (an ``OnnxLM``), like ``generate``.
 
 ``generate_numpy`` follows ``seqkit.generate`` step for step (temperature, top-k, top-p, stop and
-suppressed tokens, the sliding window), on numpy arrays. Its random numbers come from a numpy
+suppressed tokens, forced prefixes, the stop callback), on numpy arrays, and slides past a
+Transformer's context as torch's ``KVCache`` does (``seqkit.models.cache``): with rotary positions
+a sliding window of keys (the graph's key state keeps the last ``max_len - 1`` keys, turned back one
+position per step so that the new token sits at position ``max_len - 1``), with learned ones a
+restart on the last quarter window. Its random numbers come from a numpy
 ``Generator``, not torch's, so a seed gives other samples than the torch backend gives.
 """
 
@@ -56,10 +60,52 @@ def next_token_probs(last, temperature: float, top_k: int = 0, top_p: float = 1.
     return softmax(filter_logits_numpy(last / np.float32(temperature), top_k, top_p))
 
 
+def _turn_back(keys, base: float = 10000.0):
+    """Keys ``[L, B, H, S, D]`` rotated (RoPE) one position back."""
+    D = keys.shape[-1]
+    theta = -(1.0 / base ** (np.arange(0, D, 2, dtype=np.float32) / np.float32(D))).astype(np.float32)
+    cos, sin = np.cos(theta), np.sin(theta)
+    x1, x2 = keys[..., 0::2], keys[..., 1::2]
+    out = np.empty_like(keys)
+    out[..., 0::2] = x1 * cos - x2 * sin
+    out[..., 1::2] = x1 * sin + x2 * cos
+    return out
+
+
+def _advance(model, nxt, seq, held: int, cond, state, limit):
+    """One new token through the model's cache, sliding past ``limit`` like torch's ``KVCache``:
+    ``(logits, state, tokens held)``."""
+    if not limit or held < limit:
+        logits, state = model(nxt, cond=cond, cache=state)
+        return logits, state, held + 1
+    if getattr(model.config, "position", None) == "rope":  # the last limit - 1 keys, one position back
+        k, v = state[0][:, :, :, 1 - limit:], state[1][:, :, :, 1 - limit:]
+        logits, state = model(nxt, cond=cond, cache=[_turn_back(k), np.ascontiguousarray(v)])
+        return logits, state, limit
+    from .models.cache import restart_window
+
+    window = seq[:, -restart_window(limit):]
+    logits, state = model(window, cond=cond, cache=None)
+    return logits[:, -1:], state, window.shape[1]
+
+
+def _forced(prefix, B: int):
+    if prefix is None or not any(len(r) for r in prefix):
+        return None, None
+    if len(prefix) != B:
+        raise ValueError(f"prefix has {len(prefix)} rows for a batch of {B}")
+    n = max(len(r) for r in prefix)
+    ids = np.array([list(r) + [0] * (n - len(r)) for r in prefix], dtype=np.int64)
+    mask = np.array([[j < len(r) for j in range(n)] for r in prefix], dtype=bool)
+    return ids, mask
+
+
 def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int = 0,
-                   top_p: float = 1.0, cond=None, stop_ids=(), suppress_ids=(), rng=None):
+                   top_p: float = 1.0, cond=None, stop_ids=(), suppress_ids=(), rng=None, prefix=None,
+                   stop_fn=None):
     """``generate`` for a numpy model (``logits, cache = model(idx, cond=, cache=)``): the new
-    tokens ``int64 [B, n]``; ``rng`` is a ``numpy.random.Generator``."""
+    tokens ``int64 [B, n]``; ``rng`` is a ``numpy.random.Generator``. ``prefix`` and ``stop_fn``
+    as in ``generate`` (``stop_fn`` gets and returns numpy arrays)."""
     prompt = np.asarray(prompt, dtype=np.int64)
     if prompt.ndim != 2 or prompt.shape[1] == 0:
         raise ValueError("prompt must be a non-empty int array [B, T]")
@@ -74,8 +120,10 @@ def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0,
     done = np.zeros(B, dtype=bool)
     fill = np.zeros(B, dtype=np.int64)
     out = []
+    forced, forced_mask = _forced(prefix, B)
     logits, state = model(seq, cond=cond, cache=None)
-    for _ in range(max_new_tokens):
+    held = seq.shape[1]
+    for step in range(max_new_tokens):
         last = np.array(logits[:, -1, :], dtype=np.float32)
         if banned:
             last[:, banned] = -np.inf
@@ -83,20 +131,23 @@ def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0,
             nxt = last.argmax(-1)
         else:
             nxt = sample_rows(softmax(filter_logits_numpy(last / np.float32(temperature), top_k, top_p)), rng)
+        if forced is not None and step < forced.shape[1]:
+            nxt = np.where(forced_mask[:, step], forced[:, step], nxt)
         nxt = np.where(done, fill, nxt).astype(np.int64)
         out.append(nxt)
-        if stop.size:
-            hit = np.isin(nxt, stop) & ~done
+        if stop.size or stop_fn is not None:
+            hit = np.isin(nxt, stop) if stop.size else np.zeros(B, dtype=bool)
+            if stop_fn is not None:
+                hit = hit | np.asarray(stop_fn(np.stack(out, axis=1)), dtype=bool)
+            if forced is not None and step < forced.shape[1]:
+                hit = hit & ~forced_mask[:, step]
+            hit = hit & ~done
             fill = np.where(hit, nxt, fill)
             done |= hit
             if done.all():
                 break
         if len(out) == max_new_tokens:
             break
-        seq = np.concatenate([seq, nxt[:, None]], axis=1)
-        if limit and seq.shape[1] > limit:  # slide the window: start again on the last tokens
-            seq = seq[:, -limit:]
-            logits, state = model(seq, cond=cond, cache=None)
-        else:
-            logits, state = model(nxt[:, None], cond=cond, cache=state)
+        seq = np.concatenate([seq, nxt[:, None]], axis=1)[:, -(limit or 0):]
+        logits, state, held = _advance(model, nxt[:, None], seq, held, cond, state, limit)
     return np.stack(out, axis=1) if out else prompt[:, :0]

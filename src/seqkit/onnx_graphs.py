@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
-from .models.transformer import apply_rope
+from .models.rope import apply_rope, rope_tables
 
 
 @dataclass
@@ -98,10 +98,7 @@ class TransformerStep(nn.Module):
         if m.pos is not None:
             x = x + m.pos(positions)
         else:
-            hd = c.n_embd // c.n_head
-            inv = 1.0 / (10000.0 ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
-            freqs = positions.float()[:, None] * inv[None, :]
-            rope = (freqs.cos(), freqs.sin())
+            rope = rope_tables(c.n_embd // c.n_head, positions=positions)
         if m.cond is not None:
             x = x + m.cond(cond)[:, None, :]
         ks, vs = [], []

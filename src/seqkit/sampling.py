@@ -1,7 +1,9 @@
-"""Sampling from any seqkit language model: temperature, top-k, top-p, batches, stop tokens.
+"""Sampling from any seqkit language model: the one sampling loop of seqkit.
 
-``generate`` uses the model's cache whenever it has one (``model.new_cache()`` for Transformers,
-the returned recurrent state for RNNs), so each step costs one token's work.
+Temperature, top-k, top-p, batches, suppressed ids, forced prefixes, stop ids and a stop callback,
+conditioning, a progress callback. ``generate`` advances the model's cache (``seqkit.models.cache``:
+``model.new_cache()`` for Transformers, the returned recurrent state for RNNs, the compressive
+model's memories), so each step costs one token's work, also past the model's context.
 """
 
 from __future__ import annotations
@@ -42,18 +44,47 @@ def _start_cache(model):
     return new_cache() if callable(new_cache) else None
 
 
+def _forced(prefix, B: int, device):
+    """``prefix`` (a list of token lists, one per row; rows may differ in length) as a padded
+    ``[B, n]`` tensor and a mask of the positions that are forced."""
+    if prefix is None:
+        return None, None
+    rows = [list(map(int, r)) for r in prefix]
+    if len(rows) != B:
+        raise ValueError(f"prefix has {len(rows)} rows for a batch of {B}")
+    n = max((len(r) for r in rows), default=0)
+    if n == 0:
+        return None, None
+    ids = torch.tensor([r + [0] * (n - len(r)) for r in rows], dtype=torch.long, device=device)
+    mask = torch.tensor([[j < len(r) for j in range(n)] for r in rows], dtype=torch.bool, device=device)
+    return ids, mask
+
+
 @torch.no_grad()
 def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int = 0,
              top_p: float = 1.0, cond=None, stop_ids=(), suppress_ids=(),
-             generator: torch.Generator | None = None, use_cache: bool = True, on_step=None):
-    """Sample ``max_new_tokens`` after ``prompt`` (``LongTensor[B, T]``, same length per row).
+             generator: torch.Generator | None = None, use_cache: bool = True, on_step=None,
+             prefix=None, stop_fn=None):
+    """Sample ``max_new_tokens`` after ``prompt`` (``LongTensor[B, T]``, same length per row) from
+    any model that follows the cache protocol (``seqkit.models.cache``).
 
     Returns the new tokens ``[B, n]`` (``n <= max_new_tokens``: generation ends early once every
-    row has produced a stop token; a finished row is filled with its stop token).
-    ``suppress_ids`` are never produced (e.g. ``<pad>``/``<bos>``, which a model sees only as
-    input). ``temperature=0`` is greedy. A prompt longer than the model's ``max_len`` is cut to its end,
-    and once a sequence fills the context, the window slides (recomputing without a cache).
-    ``on_step(1)`` is called after each new token (e.g. ``advance`` of ``progress_steps``).
+    row has finished; a finished row is filled with its last token: its stop token).
+
+    * ``temperature=0`` is greedy; ``top_k``/``top_p`` filter the distribution (``filter_logits``).
+    * ``suppress_ids`` are never produced (e.g. ``<pad>``/``<bos>``, which a model sees only as input).
+    * ``prefix``: per row, tokens forced at the start of the new tokens (rows may differ in length,
+      e.g. the first letters of names); the rows draw their random numbers all the same, so a row's
+      samples do not depend on the other rows' prefixes.
+    * ``stop_ids`` end a row when produced; ``stop_fn(new)`` (``new``: the new tokens so far,
+      ``[B, n]``) returns a ``BoolTensor[B]`` of rows that end now (markers of several tokens, such
+      as ABC's ``<end>``).
+    * ``cond``: the per-row conditioning the model takes (e.g. class ids).
+    * ``on_step(1)`` is called after each new token (e.g. ``advance`` of ``progress_steps``).
+
+    A prompt longer than the model's ``max_len`` is cut to its end. Past the context the cache
+    slides by itself (one token's work per step); ``use_cache=False`` recomputes the last
+    ``max_len`` tokens at every step instead (a slow reference).
     """
     if prompt.dim() != 2 or prompt.size(1) == 0:
         raise ValueError("prompt must be a non-empty LongTensor[B, T]")
@@ -65,14 +96,16 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
     B = prompt.size(0)
     stop = torch.tensor(sorted(set(int(s) for s in stop_ids)), dtype=torch.long, device=device)
     banned = torch.tensor(sorted(set(int(s) for s in suppress_ids)), dtype=torch.long, device=device)
+    forced, forced_mask = _forced(prefix, B, device)
     limit = _max_len(model)
     seq = prompt if not limit else prompt[:, -limit:]
     done = torch.zeros(B, dtype=torch.bool, device=device)
     fill = torch.zeros(B, dtype=torch.long, device=device)
     out = []
+    new = torch.empty(B, max_new_tokens, dtype=torch.long, device=device) if stop_fn is not None else None
     cache = _start_cache(model) if use_cache else None
-    logits, state = model(seq, cond=cond, cache=cache)
-    for _ in range(max_new_tokens):
+    logits, cache = model(seq, cond=cond, cache=cache)
+    for step in range(max_new_tokens):
         last = logits[:, -1, :].float()
         if banned.numel():
             last = last.index_fill(-1, banned, float("-inf"))
@@ -85,26 +118,31 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
             except RuntimeError as exc:  # nan or inf: a model whose weights or inputs are broken
                 raise SeqkitError(f"the model's next-token probabilities are not numbers ({exc}); "
                                   "its weights may be damaged") from None
+        if forced is not None and step < forced.size(1):
+            nxt = torch.where(forced_mask[:, step], forced[:, step], nxt)
         nxt = torch.where(done, fill, nxt)
         out.append(nxt)
         if on_step is not None:
             on_step(1)
-        if stop.numel():
-            hit = torch.isin(nxt, stop) & ~done
+        if stop.numel() or stop_fn is not None:
+            hit = torch.isin(nxt, stop) if stop.numel() else torch.zeros_like(done)
+            if stop_fn is not None:
+                new[:, step] = nxt
+                hit = hit | torch.as_tensor(stop_fn(new[:, :step + 1]), dtype=torch.bool, device=device)
+            if forced is not None and step < forced.size(1):
+                hit = hit & ~forced_mask[:, step]  # a forced token never ends a row
+            hit = hit & ~done
             fill = torch.where(hit, nxt, fill)
             done |= hit
             if bool(done.all()):
                 break
         if len(out) == max_new_tokens:
             break
-        seq = torch.cat([seq, nxt[:, None]], dim=1)
-        if limit and seq.size(1) > limit:  # slide the window
-            seq = seq[:, -limit:]
-            cache = _start_cache(model) if use_cache else None
-            logits, state = model(seq, cond=cond, cache=cache)
-        elif use_cache:
-            logits, state = model(nxt[:, None], cond=cond, cache=state)
+        if use_cache:
+            logits, cache = model(nxt[:, None], cond=cond, cache=cache)
         else:
+            seq = torch.cat([seq, nxt[:, None]], dim=1)
+            seq = seq[:, -limit:] if limit else seq
             logits, _ = model(seq, cond=cond, cache=None)
     model.train(was_training)
     return torch.stack(out, dim=1) if out else prompt[:, :0]

@@ -331,8 +331,10 @@ def test_generate_reports_progress_per_token(tiny_model, tmp_path):
 
     net = load_music_model(str(tiny_model["ckpt"]), "cpu").model
     steps = []
-    net.generate(torch.zeros(1, 1, dtype=torch.long), 7, generator=torch.Generator().manual_seed(0),
-                 on_step=steps.append)
+    from seqkit import generate
+
+    generate(net, torch.zeros(1, 1, dtype=torch.long), 7, generator=torch.Generator().manual_seed(0),
+             on_step=steps.append)
     assert steps == [1] * 7
     r = run_cli(["music", "generate", "--model", str(tiny_model["ckpt"]), "--tokens", "5", "--out",
                  str(tmp_path / "p.mid"), "--seed", "0"], plugins=[plugin], env={"SEQKIT_PROGRESS": "1"})

@@ -10,6 +10,8 @@ from seqkit_midi_transformer.model import (
     skew,
 )
 
+from seqkit import generate
+
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
@@ -28,12 +30,14 @@ def test_skew_on_cuda_matches_naive():
 def test_compiled_cuda_graph_generation_equals_eager(position):
     m = model(position)
     prompt = torch.randint(0, 388, (4, 20), device="cuda")
-    eager = m.generate(prompt, 60, temperature=0)
-    graph = m.generate(prompt, 60, temperature=0, compile=True)
+    eager = generate(m, prompt, 60, temperature=0)
+    m.compile_decode = True
+    graph = generate(m, prompt, 60, temperature=0)
     assert torch.equal(eager, graph)
     # past the context (ring buffer wraps): still the same tokens
-    long_e = m.generate(prompt, 150, temperature=0)
-    long_g = m.generate(prompt, 150, temperature=0, compile=True)
+    long_g = generate(m, prompt, 150, temperature=0)
+    m.compile_decode = False
+    long_e = generate(m, prompt, 150, temperature=0)
     assert torch.equal(long_e, long_g)
 
 

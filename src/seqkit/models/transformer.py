@@ -5,18 +5,26 @@ GELU MLP), learned or rotary positions, optional class conditioning (an embeddin
 position), tied input/output embeddings.
 
 ``logits, cache = model(idx, cond=None, cache=None)``: without a cache ``idx`` is the whole
-sequence; with one, only the new tokens. The cache is a ``KVCache`` (one key/value tensor pair per
-layer) that grows by the new tokens on each call.
+sequence; with one, only the new tokens. The cache is a ``KVCache`` (``seqkit.models.cache``): with
+rotary positions a ring of ``max_len`` slots (a sliding window: past ``max_len`` a step still costs
+one token's work), with learned positions keys that grow to ``max_len`` and then restart on the
+last quarter window.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .cache import KVCache, restart_window
+from .init import init_weights
+from .rope import apply_rope, rope_tables
+
+__all__ = ["TransformerConfig", "TransformerLM", "Block", "MLP", "KVCache", "rope_tables", "apply_rope",
+           "init_weights"]
 
 
 @dataclass
@@ -42,48 +50,6 @@ class TransformerConfig:
             raise ValueError(f"position must be learned or rope, not {self.position!r}")
 
 
-class KVCache:
-    """Keys and values of every layer so far: lists of ``[B, H, T, D]`` tensors."""
-
-    def __init__(self, n_layer: int):
-        self.k: list = [None] * n_layer
-        self.v: list = [None] * n_layer
-
-    @property
-    def length(self) -> int:
-        return 0 if self.k[0] is None else self.k[0].size(2)
-
-    def layer_length(self, layer: int) -> int:
-        return 0 if self.k[layer] is None else self.k[layer].size(2)
-
-    def update(self, layer: int, k, v):
-        if self.k[layer] is not None:
-            k = torch.cat([self.k[layer], k], dim=2)
-            v = torch.cat([self.v[layer], v], dim=2)
-        self.k[layer], self.v[layer] = k, v
-        return k, v
-
-    def crop(self, keep: int) -> None:
-        """Keep only the last ``keep`` positions (positions must then be recomputed: see generate)."""
-        self.k = [k[:, :, -keep:] for k in self.k]
-        self.v = [v[:, :, -keep:] for v in self.v]
-
-
-def rope_tables(head_dim: int, length: int, device, base: float = 10000.0, offset: int = 0):
-    inv = 1.0 / (base ** (torch.arange(0, head_dim, 2, device=device, dtype=torch.float32) / head_dim))
-    t = torch.arange(offset, offset + length, device=device, dtype=torch.float32)
-    freqs = torch.outer(t, inv)
-    return freqs.cos(), freqs.sin()
-
-
-def apply_rope(x, cos, sin):
-    """Rotate pairs of channels of ``x`` ``[B, H, T, D]`` by position-dependent angles."""
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
-    out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
-    return out.flatten(-2)
-
-
 class CausalSelfAttention(nn.Module):
     def __init__(self, c: TransformerConfig):
         super().__init__()
@@ -100,12 +66,23 @@ class CausalSelfAttention(nn.Module):
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         past = 0
-        if cache is not None:
+        if cache is not None and cache.sliding:  # a ring: slots pos % size (never wrapping mid-call)
+            past = cache.pos
+            if not cache.allocated:
+                cache.allocate(B, self.n_head, C // self.n_head, x.device, k.dtype)
+            start = past % cache.size
+            cache.k[layer][:, :, start:start + T] = k
+            cache.v[layer][:, :, start:start + T] = v
+            n = min(past + T, cache.size)
+            if past + T > cache.size:  # T == 1: the ring holds exactly the last `size` tokens
+                past = 0
+            k, v = cache.k[layer][:, :, :n], cache.v[layer][:, :, :n]
+        elif cache is not None:
             past = cache.layer_length(layer)
             k, v = cache.update(layer, k, v)
         p = self.dropout if self.training else 0.0
         if past == 0:
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=T > 1)
         elif T == 1:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p)
         else:  # new tokens see all the past and the causal part of themselves
@@ -153,26 +130,23 @@ class TransformerLM(nn.Module):
         self.ln_f = nn.LayerNorm(c.n_embd, bias=c.bias)
         self.head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
         self.head.weight = self.tok.weight  # weight tying
-        self.apply(self._init)
-        for name, p in self.named_parameters():
-            if name.endswith("proj.weight"):
-                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layer))
-
-    @staticmethod
-    def _init(m):
-        if isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, mean=0.0, std=0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Embedding):
-            nn.init.normal_(m.weight, mean=0.0, std=0.02)
+        init_weights(self, c.n_layer)
 
     def forward(self, idx, cond=None, cache: KVCache | None = None):
         B, T = idx.shape
         c = self.config
-        past = cache.length if cache is not None else 0
-        if past + T > c.max_len:
-            raise ValueError(f"sequence of {past + T} tokens exceeds max_len {c.max_len}")
+        if cache is None and T > c.max_len:
+            raise ValueError(f"sequence of {T} tokens exceeds max_len {c.max_len}")
+        if cache is not None and cache.pos + T > c.max_len:  # the cache slides past the context
+            if T > 1:  # one token at a time
+                outs = [self(idx[:, j:j + 1], cond, cache)[0] for j in range(T)]
+                return torch.cat(outs, dim=1), cache
+            if not cache.sliding:  # learned positions: restart on the last quarter window
+                ids = torch.cat([cache.ids, idx], dim=1)[:, -restart_window(c.max_len):]
+                cache.reset()
+                logits, cache = self(ids, cond, cache)
+                return logits[:, -1:], cache
+        past = cache.pos if cache is not None else 0
         x = self.tok(idx)
         rope = None
         if self.pos is not None:
@@ -186,7 +160,13 @@ class TransformerLM(nn.Module):
         x = self.drop(x)
         for i, block in enumerate(self.blocks):
             x = block(x, rope, cache, i)
+        if cache is not None:
+            cache.pos += T
+            if not cache.sliding:
+                cache.ids = idx if cache.ids is None else torch.cat([cache.ids, idx], dim=1)
         return self.head(self.ln_f(x)), cache
 
     def new_cache(self) -> KVCache:
-        return KVCache(self.config.n_layer)
+        """Rotary positions: a sliding window of ``max_len`` tokens; learned ones: a cache that
+        restarts on the last quarter window when it is full (see ``seqkit.models.cache``)."""
+        return KVCache(self.config.n_layer, self.config.max_len, sliding=self.pos is None)

@@ -39,12 +39,14 @@ def encode_primer(tok, primer: str) -> list[int]:
     return tok.encode(primer)
 
 
-@torch.no_grad()
 def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
                  max_chars: int = 1000, generator: torch.Generator | None = None,
                  device="cpu", on_step=None) -> list[Sample]:
-    """``n`` tunes sampled in one batch; special tokens (pad, unk ...) are never drawn.
-    ``on_step(1)`` is called after each character step (progress)."""
+    """``n`` tunes sampled in one batch by ``seqkit.generate``; special tokens (pad, unk ...) are
+    never drawn, and a tune ends at ``<end>`` (several characters: a stop callback) or at a new
+    ``<start>``. ``on_step(1)`` is called after each character step (progress)."""
+    from seqkit import generate
+
     if n < 1:
         raise SeqkitError("--count must be at least 1")
     if max_chars < 1:
@@ -52,32 +54,24 @@ def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
     if not 0 <= temperature < float("inf"):  # also rejects nan
         raise SeqkitError(f"--temperature must be a finite number >= 0, not {temperature}")
     ids = encode_primer(tok, primer)
-    model.eval()
-    idx = torch.tensor([ids] * n, dtype=torch.long, device=device)
-    logits, state = model(idx)
-    banned = torch.tensor([tok.stoi[s] for s in tok.specials], dtype=torch.long, device=device)
     texts = [primer] * n
-    done = [END in primer] * n
-    for _ in range(max_chars):
-        last = logits[:, -1, :].float()
-        last[:, banned] = float("-inf")
-        if temperature <= 0:
-            nxt = last.argmax(-1)
-        else:
-            probs = (last / temperature).softmax(-1)
-            nxt = torch.multinomial(probs, 1, generator=generator)[:, 0]
-        for r, i in enumerate(nxt.tolist()):
-            if not done[r]:
+    ended = [END in primer] * n
+
+    def at_end(new: torch.Tensor) -> list[bool]:
+        """Rows whose text now ends with ``<end>`` (or starts a new tune)."""
+        for r, i in enumerate(new[:, -1].tolist()):
+            if not ended[r]:
                 texts[r] += tok.itos[i]
-                done[r] = texts[r].endswith(END) or (texts[r].endswith(START)
-                                                     and len(texts[r]) > len(primer))
-        if on_step is not None:
-            on_step(1)
-        if all(done):
-            break
-        logits, state = model(nxt[:, None], cache=state)
+                ended[r] = texts[r].endswith(END) or (texts[r].endswith(START) and len(texts[r]) > len(primer))
+        return ended
+
+    if not all(ended):
+        idx = torch.tensor([ids] * n, dtype=torch.long, device=device)
+        banned = [tok.stoi[s] for s in tok.specials]
+        generate(model, idx, max_chars, temperature=temperature, suppress_ids=banned, generator=generator,
+                 on_step=on_step, stop_fn=at_end)
     out = []
     for t in texts:
-        abc, ended = unwrap(t)
-        out.append(Sample(t, abc, ended))
+        abc, ended_ = unwrap(t)
+        out.append(Sample(t, abc, ended_))
     return out

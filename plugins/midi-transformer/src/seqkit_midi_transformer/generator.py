@@ -80,7 +80,7 @@ def _prompt(tok, net, primer, primer_seconds, primer_tokens, notes: list[str]) -
 
 
 def _sample(net, tok, x, n_new, temperature, top_k, top_p, gen, ctx):
-    from .model import MusicTransformer
+    from seqkit import generate
 
     done = [0]
 
@@ -89,14 +89,9 @@ def _sample(net, tok, x, n_new, temperature, top_k, top_p, gen, ctx):
         if ctx is not None:
             ctx.progress(done[0], n_new, "generating tokens")
 
-    if isinstance(net, MusicTransformer):  # ring-buffer cache: no recompute past the context
-        return net.generate(x, n_new, temperature, top_k or 0, top_p or 1.0, generator=gen,
-                            stop_ids=(tok.eos_id,), on_step=step)
-    from seqkit import generate as lm_generate
-
     input_only = [i for i in (getattr(tok, "pad_id", None), tok.bos_id) if i is not None]
-    return lm_generate(net, x, n_new, temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0,
-                       stop_ids=(tok.eos_id,), suppress_ids=input_only, generator=gen, on_step=step)
+    return generate(net, x, n_new, temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0,
+                    stop_ids=(tok.eos_id,), suppress_ids=input_only, generator=gen, on_step=step)
 
 
 def _files(tok, pm, notes, split_at, want, soundfont, title: str) -> tuple[dict, dict]:

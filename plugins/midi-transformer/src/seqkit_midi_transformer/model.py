@@ -11,14 +11,17 @@ in fp32). ``relative_logits_naive`` is the O(T^2) reference the tests compare ag
 relative position only, and leave the attention as plain causal SDPA, which runs as a
 FlashAttention kernel on CUDA.
 
-Both kinds need no absolute positions, so generation is not limited to ``max_len``: the KV cache is
-a ring buffer of ``max_len`` slots and attention beyond it is a sliding window. Call convention::
+Both kinds need no absolute positions, so generation is not limited to ``max_len``: the cache is
+core's sliding ``KVCache``, a ring of ``max_len`` slots, and attention beyond it is a sliding
+window. Call convention (core's cache protocol, so ``seqkit.generate`` samples from it)::
 
     logits, cache = model(idx, cond=None, cache=None)
 
 Without a cache the whole sequence is read (in eval mode a cache is returned to continue from);
 with the cache the call returned, ``idx`` holds only the new tokens. Batched: every row advances
-together.
+together. ``model.compile_decode = True`` (CUDA): the one-token step runs as a CUDA graph
+(``torch.compile`` with ``mode="reduce-overhead"``) over static ring buffers, compiled once per
+batch size.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from seqkit import KVCache, apply_rope, init_weights, ring_window, rope_tables
 
 
 @dataclass
@@ -81,54 +86,6 @@ def relative_logits_naive(q: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
         for j in range(i + 1):
             out[:, :, i, j] = (q[:, :, i] * er[:, T - 1 + j - i]).sum(-1)
     return out
-
-
-def rope_tables(positions: torch.Tensor, dim: int, base: float, dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    inv = 1.0 / (base ** (torch.arange(0, dim, 2, device=positions.device, dtype=torch.float32) / dim))
-    ang = positions.float()[:, None] * inv[None, :]  # [T, dim/2]
-    return ang.cos().to(dtype), ang.sin().to(dtype)
-
-
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
-    return out.flatten(-2)
-
-
-class KVCache:
-    """Ring buffer of ``max_len`` keys/values per layer; ``kpos`` is each slot's absolute
-    position (-1 = empty) and ``pos`` the number of tokens seen so far. Buffers are allocated on
-    first use (batch size, device and dtype from the first call)."""
-
-    def __init__(self, n_layer, n_head, max_len, head_dim):
-        self.n_layer, self.n_head, self.max_len, self.head_dim = n_layer, n_head, max_len, head_dim
-        self.k: list[torch.Tensor] = []
-        self.v: list[torch.Tensor] = []
-        self.kpos = None
-        self.pos = 0
-        self._pending = None  # (kvs, T) from a full forward, copied in on first use
-
-    def allocate(self, batch, device, dtype):
-        shape = (batch, self.n_head, self.max_len, self.head_dim)
-        self.k = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(self.n_layer)]
-        self.v = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(self.n_layer)]
-        self.kpos = torch.full((self.max_len,), -1, dtype=torch.long, device=device)
-        if self._pending is not None:
-            kvs, T = self._pending
-            self._pending = None
-            keep = min(T, self.max_len)
-            pos = torch.arange(T - keep, T, device=device)
-            slots = pos % self.max_len
-            for i, (k, v) in enumerate(kvs):
-                self.k[i].index_copy_(2, slots, k[:, :, T - keep:].to(dtype))
-                self.v[i].index_copy_(2, slots, v[:, :, T - keep:].to(dtype))
-            self.kpos.index_copy_(0, slots, pos)
-
-    @property
-    def batch_size(self) -> int | None:
-        if self._pending is not None:
-            return self._pending[0][0][0].shape[0]
-        return self.k[0].shape[0] if self.k else None
 
 
 class Attention(nn.Module):
@@ -220,27 +177,15 @@ class MusicTransformer(nn.Module):
         self.ln_f = nn.LayerNorm(config.n_embd)
         self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.head.weight = self.wte.weight  # tied
-        self.apply(self._init)
-        for name, p in self.named_parameters():
-            if name.endswith("attn.proj.weight") or name.endswith("mlp.2.weight"):
-                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * config.n_layer))
-
-    @staticmethod
-    def _init(m):
-        if isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Embedding):
-            nn.init.normal_(m.weight, 0.0, 0.02)
+        init_weights(self, config.n_layer, residual=("attn.proj.weight", "mlp.2.weight"))
+        self.compile_decode = False  # CUDA: one-token steps as a CUDA graph (see the module's doc)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
     def new_cache(self) -> KVCache:
-        """An empty cache (allocated on the first call that uses it)."""
-        c = self.config
-        return KVCache(c.n_layer, c.n_head, c.max_len, c.n_embd // c.n_head)
+        """An empty sliding cache of ``max_len`` slots (allocated on the first call that uses it)."""
+        return KVCache(self.config.n_layer, self.config.max_len, sliding=True)
 
     def _embed(self, idx, cond):
         x = self.wte(idx)
@@ -252,21 +197,36 @@ class MusicTransformer(nn.Module):
         c = self.config
         if c.position != "rope":
             return None
-        return rope_tables(qpos, c.n_embd // c.n_head, c.rope_base, dtype)
+        return rope_tables(c.n_embd // c.n_head, positions=qpos, base=c.rope_base, dtype=dtype)
+
+    def _allocate(self, cache: KVCache, batch: int, device) -> None:
+        c = self.config
+        if self.compile_decode and device.type == "cuda" and cache._pending is None:
+            dec = self._decoder(batch, device)  # the static decoder's buffers
+            dec.reset()
+            cache.k, cache.v, cache.kpos = dec.buffers_()
+            cache.decoder = dec
+            return
+        dtype = self.wte.weight.dtype
+        if device.type == "cuda" and torch.is_autocast_enabled("cuda"):
+            dtype = torch.get_autocast_dtype("cuda")
+        cache.allocate(batch, c.n_head, c.n_embd // c.n_head, device, dtype)
 
     def forward(self, idx, cond=None, cache: KVCache | None = None):
         B, T = idx.shape
         if cache is not None:
-            if T > cache.max_len:
-                raise ValueError(f"{T} new tokens do not fit a cache of {cache.max_len}")
-            if not cache.k:
-                dtype = self.wte.weight.dtype
-                if idx.device.type == "cuda" and torch.is_autocast_enabled("cuda"):
-                    dtype = torch.get_autocast_dtype("cuda")
-                cache.allocate(B, idx.device, dtype)
-            qpos = torch.arange(cache.pos, cache.pos + T, device=idx.device)
-            logits = self.step(idx, qpos, cache.k, cache.v, cache.kpos, cond,
-                               n_slots=min(cache.pos + T, cache.max_len))
+            if T > cache.size:
+                raise ValueError(f"{T} new tokens do not fit a cache of {cache.size}")
+            if not cache.allocated:
+                self._allocate(cache, B, idx.device)
+            decoder = getattr(cache, "decoder", None)
+            if decoder is not None and T == 1:  # the captured one-token step
+                torch.compiler.cudagraph_mark_step_begin()
+                logits = decoder.compiled(idx.clone(), torch.tensor([cache.pos], device=idx.device))
+            else:
+                qpos = torch.arange(cache.pos, cache.pos + T, device=idx.device)
+                logits = self.step(idx, qpos, cache.k, cache.v, cache.kpos, cond,
+                                   n_slots=min(cache.pos + T, cache.size))
             cache.pos += T
             return logits, cache
         if T > self.config.max_len:  # a user setting (--seq-len), so one clear line, not a traceback
@@ -283,8 +243,7 @@ class MusicTransformer(nn.Module):
         logits = self.head(self.ln_f(x))
         if not self.training:  # a cache to continue from, filled only if it is used
             cache = self.new_cache()
-            cache._pending = (kvs, T)
-            cache.pos = T
+            cache.continue_from(kvs, T)
         return logits, cache
 
     def step(self, idx, qpos, ks, vs, kpos, cond=None, n_slots: int | None = None):
@@ -292,74 +251,14 @@ class MusicTransformer(nn.Module):
         buffers ``ks``/``vs`` (per layer, ``[B, H, M, D]``) and ``kpos`` [M] in place. Plain tensor
         code with static shapes for a fixed T: ``torch.compile``/CUDA-graph friendly."""
         M = kpos.shape[0]
-        slots = qpos % M
-        kpos.index_copy_(0, slots, qpos)
         n = n_slots or M
-        kp = kpos[:n]
-        dist = kp[None, :] - qpos[:, None]  # key minus query position, [T, n]
-        valid = (kp[None, :] >= 0) & (dist <= 0) & (dist > -M)
-        mask = torch.zeros(dist.shape, device=idx.device).masked_fill(~valid, float("-inf"))
+        slots, mask, dist = ring_window(kpos, qpos, n)  # dist: key minus query position, [T, n]
         rel_idx = (dist + M - 1).clamp(0, M - 1)
         x = self._embed(idx, cond)
         rope = self._rope(qpos, x.dtype)
         for i, block in enumerate(self.blocks):
             x, _ = block(x, rope, (ks[i], vs[i], slots, mask, rel_idx, n))
         return self.head(self.ln_f(x))
-
-    @torch.no_grad()
-    def generate(self, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int = 0, top_p: float = 1.0, generator=None, stop_ids=(),
-                 compile: bool = False, on_step=None) -> torch.Tensor:
-        """Sample ``max_new_tokens`` for each row of ``prompt`` [B, T] (KV-cached, batched);
-        ``on_step(1)`` after each token (progress).
-
-        ``compile=True`` (CUDA): the one-token step runs as a CUDA graph (``torch.compile`` with
-        ``mode="reduce-overhead"``) over static ring buffers; compiled once per batch size."""
-        from seqkit import filter_logits
-
-        was_training = self.training
-        self.eval()
-        prompt = prompt[:, -self.config.max_len:]
-        B, T = prompt.shape
-        dev = prompt.device
-        if compile and dev.type == "cuda":
-            dec = self._decoder(B, dev)
-            dec.reset()
-            ks, vs, kpos = dec.buffers_()
-            logits = self.step(prompt, torch.arange(T, device=dev), ks, vs, kpos, n_slots=T)
-            step = dec.compiled
-        else:
-            cache = self.new_cache()
-            logits, cache = self(prompt, cache=cache)
-            step = None
-        pos = torch.tensor([T], device=dev)
-        out = []
-        done = torch.zeros(B, dtype=torch.bool, device=dev)
-        stops = torch.tensor(sorted(set(stop_ids)) or [-1], device=dev)
-        for i in range(max_new_tokens):
-            last = logits[:, -1].float()
-            if temperature <= 0:
-                nxt = last.argmax(-1)
-            else:
-                last = filter_logits(last / temperature, top_k, top_p)
-                nxt = torch.multinomial(torch.softmax(last, -1), 1, generator=generator)[:, 0]
-            if stop_ids:
-                if out:
-                    nxt = torch.where(done, out[-1], nxt)
-                done = done | torch.isin(nxt, stops)
-            out.append(nxt)
-            if on_step is not None:
-                on_step(1)
-            if i == max_new_tokens - 1 or (stop_ids and i % 16 == 15 and bool(done.all())):
-                break
-            if step is not None:
-                torch.compiler.cudagraph_mark_step_begin()
-                logits = step(nxt[:, None].clone(), pos)
-                pos += 1
-            else:
-                logits, cache = self(nxt[:, None], cache=cache)
-        self.train(was_training)
-        return torch.stack(out, 1)
 
     def _decoder(self, batch: int, device):
         decoders = self.__dict__.setdefault("_decoders", {})
