@@ -16,8 +16,8 @@ a model that carries memory train on streams: the Trainer carries the memories (
 
 The pieces live in their own modules, re-exported here: ``TrainConfig`` (``train_config``), the
 loss functions (``losses``), the run folder and ``metrics.jsonl`` (``run_folder``), batch order and
-learning rate (``train_batches``), torchrun (``distributed``), signals (``train_signals``) and
-streams (``streaming``).
+learning rate (``train_batches``), torchrun (``distributed``), signals (``train_signals``),
+streams (``streaming``) and what ``last.json`` keeps for a resume (``trainer_state``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from .run_folder import check_run_folder
 from .train_batches import count_batches, epoch_batches, learning_rate
 from .train_config import TrainConfig, make_optimizer
 from .train_signals import signal_name as _signal_name
+from .trainer_state import resume_run, save_run
 
 __all__ = ["TrainConfig", "Trainer", "check_run_folder", "lm_loss", "seq2seq_loss"]
 
@@ -158,91 +158,16 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    # ------------------------------------------------------------------ state
-
-    def _trainer_state(self) -> dict:
-        return {
-            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
-            "best_val": self.best_val if math.isfinite(self.best_val) else None,
-            "best_acc": self.best_acc, "best_on": self.best_on, "bad_evals": self.bad_evals,
-            "train_config": asdict(self.config), "world_size": self.world,
-            "eval_due": self.eval_due,
-        }
+    # ------------------------------------------------------------------ state (trainer_state.py)
 
     def save(self, path: Path | None = None, with_state: bool = True) -> Path | None:
-        if not self.is_main:
-            return None
-        from .checkpoints import save_checkpoint
-
-        info_ = self.checkpoint_info
-        best = self.best_val if math.isfinite(self.best_val) else None
-        metrics = {f"{self.best_on}_loss": best, f"{self.best_on}_acc": self.best_acc, "steps": self.step}
-        train_state = None
-        if with_state:
-            train_state = {"optimizer": self.optimizer.state_dict(), "torch_rng": torch.get_rng_state()}
-            if self.memories is not None and self.world == 1:  # under DDP each rank has its own
-                train_state["streams"] = self.memories.state()
-        return save_checkpoint(
-            path or self.last_path, self.raw_model,
-            model_type=info_.get("model_type", type(self.raw_model).__name__),
-            config=info_.get("config", getattr(self.raw_model, "config", {})),
-            tokenizer=info_.get("tokenizer"), task=info_.get("task", ""),
-            data=info_.get("data"), extra=info_.get("extra"),
-            metrics={**(info_.get("metrics") or {}), **{k: v for k, v in metrics.items() if v is not None}},
-            train_state=train_state, trainer=self._trainer_state() if with_state else None,
-        )
+        """Write the model to ``path`` (default ``out/last.json``); with ``with_state`` also the
+        optimizer, the RNG, the stream memories and the counters that resume needs. Only the
+        main process writes; it returns the path (``None`` elsewhere)."""
+        return save_run(self, path, with_state)
 
     def _resume(self) -> bool:
-        from .checkpoints import load_checkpoint, read_meta
-        from .errors import CheckpointError
-
-        if not self.last_path.exists():
-            return False
-        meta = read_meta(self.last_path)
-        ckpt = load_checkpoint(self.last_path, device="cpu", with_train_state=True)
-        self._check_fits(ckpt.model.state_dict())
-        try:
-            state = meta.get("trainer") or {}
-            if not isinstance(state, dict):
-                raise TypeError("'trainer' is not an object")
-            self.raw_model.load_state_dict(ckpt.model.state_dict())
-            if ckpt.train_state:
-                self.optimizer.load_state_dict(ckpt.train_state["optimizer"])
-                torch.set_rng_state(ckpt.train_state["torch_rng"])
-            if self.memories is not None:
-                self._resume_memories((ckpt.train_state or {}).get("streams"), state)
-            counters = [_count(state, k) for k in ("step", "epoch", "batch_in_epoch", "bad_evals")]
-            best = state.get("best_val")
-            best = math.inf if best is None else float(best)
-            best_on = state.get("best_on", "val")
-            if best_on not in ("val", "train"):
-                raise ValueError(f"best_on is {best_on!r}")
-        except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
-            detail = " ".join(str(exc).split())[:200]
-            raise CheckpointError(f"cannot resume from {self.last_path}: its training state is "
-                                  f"damaged ({type(exc).__name__}: {detail})") from None
-        self.step, self.epoch, self.batch_in_epoch, self.bad_evals = counters
-        self.best_val, self.best_on = best, best_on
-        self.best_acc = state.get("best_acc")
-        self.eval_due = bool(state.get("eval_due", False))
-        from .run_folder import keep_metrics
-
-        self.history = keep_metrics(self.out, self.step, write=self.is_main)
-        return True
-
-    def _resume_memories(self, saved: dict | None, state: dict) -> None:
-        """The stream memories of the run resumed (a multi-process run saves none: its streams
-        then read on from empty memories)."""
-        if saved is not None:
-            self.memories.load(saved, self.device)
-        elif _count(state, "batch_in_epoch") and self.is_main:
-            info("the memories of the streams were not saved (a multi-process run): they start empty")
-
-    def _check_fits(self, saved: dict) -> None:
-        """Refuse to resume from a checkpoint made with different model settings."""
-        from .run_folder import check_fits
-
-        check_fits(self.raw_model.state_dict(), saved, self.out)
+        return resume_run(self)
 
     # ------------------------------------------------------------------ evaluation
 

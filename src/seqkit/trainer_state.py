@@ -1,0 +1,113 @@
+"""What a run folder keeps of a Trainer beyond its weights, and reading it back: the optimizer,
+the RNG, the stream memories and the counters in ``last.json`` (``Trainer.save``), and a resume
+from it (``Trainer.fit(resume=True)``). Functions of the trainer, kept apart from its loop."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from .progress import info
+
+
+def _count(state: dict, key: str) -> int:
+    value = state.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key} is {value!r}, not a count")
+    return value
+
+
+def trainer_state(trainer) -> dict:
+    """The counters a resume needs (``last.json``'s ``trainer``)."""
+    return {
+        "step": trainer.step, "epoch": trainer.epoch, "batch_in_epoch": trainer.batch_in_epoch,
+        "best_val": trainer.best_val if math.isfinite(trainer.best_val) else None,
+        "best_acc": trainer.best_acc, "best_on": trainer.best_on, "bad_evals": trainer.bad_evals,
+        "train_config": asdict(trainer.config), "world_size": trainer.world,
+        "eval_due": trainer.eval_due,
+    }
+
+
+def save_run(trainer, path: Path | None = None, with_state: bool = True) -> Path | None:
+    """``Trainer.save``: the model, and with ``with_state`` what resume needs."""
+    if not trainer.is_main:
+        return None
+    from .checkpoints import save_checkpoint
+
+    info_ = trainer.checkpoint_info
+    best = trainer.best_val if math.isfinite(trainer.best_val) else None
+    metrics = {f"{trainer.best_on}_loss": best, f"{trainer.best_on}_acc": trainer.best_acc, "steps": trainer.step}
+    train_state = None
+    if with_state:
+        train_state = {"optimizer": trainer.optimizer.state_dict(), "torch_rng": torch.get_rng_state()}
+        if trainer.memories is not None and trainer.world == 1:  # under DDP each rank has its own
+            train_state["streams"] = trainer.memories.state()
+    return save_checkpoint(
+        path or trainer.last_path, trainer.raw_model,
+        model_type=info_.get("model_type", type(trainer.raw_model).__name__),
+        config=info_.get("config", getattr(trainer.raw_model, "config", {})),
+        tokenizer=info_.get("tokenizer"), task=info_.get("task", ""),
+        data=info_.get("data"), extra=info_.get("extra"),
+        metrics={**(info_.get("metrics") or {}), **{k: v for k, v in metrics.items() if v is not None}},
+        train_state=train_state, trainer=trainer_state(trainer) if with_state else None,
+    )
+
+
+def resume_run(trainer) -> bool:
+    """Load ``out/last.json`` into the trainer; ``False`` where there is none."""
+    from .checkpoints import load_checkpoint, read_meta
+    from .errors import CheckpointError
+
+    if not trainer.last_path.exists():
+        return False
+    meta = read_meta(trainer.last_path)
+    ckpt = load_checkpoint(trainer.last_path, device="cpu", with_train_state=True)
+    _check_fits(trainer, ckpt.model.state_dict())
+    try:
+        state = meta.get("trainer") or {}
+        if not isinstance(state, dict):
+            raise TypeError("'trainer' is not an object")
+        trainer.raw_model.load_state_dict(ckpt.model.state_dict())
+        if ckpt.train_state:
+            trainer.optimizer.load_state_dict(ckpt.train_state["optimizer"])
+            torch.set_rng_state(ckpt.train_state["torch_rng"])
+        if trainer.memories is not None:
+            _resume_memories(trainer, (ckpt.train_state or {}).get("streams"), state)
+        counters = [_count(state, k) for k in ("step", "epoch", "batch_in_epoch", "bad_evals")]
+        best = state.get("best_val")
+        best = math.inf if best is None else float(best)
+        best_on = state.get("best_on", "val")
+        if best_on not in ("val", "train"):
+            raise ValueError(f"best_on is {best_on!r}")
+    except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise CheckpointError(f"cannot resume from {trainer.last_path}: its training state is "
+                              f"damaged ({type(exc).__name__}: {detail})") from None
+    trainer.step, trainer.epoch, trainer.batch_in_epoch, trainer.bad_evals = counters
+    trainer.best_val, trainer.best_on = best, best_on
+    trainer.best_acc = state.get("best_acc")
+    trainer.eval_due = bool(state.get("eval_due", False))
+    from .run_folder import keep_metrics
+
+    trainer.history = keep_metrics(trainer.out, trainer.step, write=trainer.is_main)
+    return True
+
+
+def _resume_memories(trainer, saved: dict | None, state: dict) -> None:
+    """The stream memories of the run resumed (a multi-process run saves none: its streams
+    then read on from empty memories)."""
+    if saved is not None:
+        trainer.memories.load(saved, trainer.device)
+    elif _count(state, "batch_in_epoch") and trainer.is_main:
+        info("the memories of the streams were not saved (a multi-process run): they start empty")
+
+
+def _check_fits(trainer, saved: dict) -> None:
+    """Refuse to resume from a checkpoint made with different model settings."""
+    from .run_folder import check_fits
+
+    check_fits(trainer.raw_model.state_dict(), saved, trainer.out)
+
