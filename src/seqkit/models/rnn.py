@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .settings import renamed_setting
+from .settings import check_sizes, renamed_setting
 
 
 @dataclass
@@ -37,11 +37,7 @@ class RNNConfig:
         self.n_layer = renamed_setting(self, "n_layers", n_layers, "n_layer", self.n_layer)
         if self.cell not in ("rnn", "lstm", "gru"):
             raise ValueError(f"cell must be rnn, lstm or gru, not {self.cell!r}")
-        for name in ("n_embd", "hidden", "n_layer"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
+        check_sizes(self, "n_embd", "hidden", "n_layer")
 
 
 class RNNLM(nn.Module):

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .settings import renamed_setting
+from .settings import check_sizes, renamed_setting
 
 
 @dataclass
@@ -37,13 +37,10 @@ class Seq2SeqConfig:
 
     def __post_init__(self, n_layers=None):
         self.n_layer = renamed_setting(self, "n_layers", n_layers, "n_layer", self.n_layer)
-        for name, low in (("src_vocab", 1), ("tgt_vocab", 1), ("n_embd", 1), ("hidden", 1), ("n_layer", 1),
-                          ("n_head", 1), ("max_len", 1), ("d_ff", 0)):  # torch names its own (num_layers ...)
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be a whole number of at least {low}, not {value!r}")
-        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), not {self.dropout!r}")
+        # torch would name its own arguments (num_layers, input_size ...): name ours first
+        check_sizes(self, "src_vocab", "tgt_vocab", "n_embd", "hidden", "n_layer", "n_head", "max_len")
+        if isinstance(self.d_ff, bool) or not isinstance(self.d_ff, int) or self.d_ff < 0:
+            raise ValueError(f"d_ff must be an integer of at least 0 (0 = 4 * n_embd), not {self.d_ff!r}")
 
 
 class _Decoding:
