@@ -46,7 +46,7 @@ def fold_renamed(config_class, values: dict, warn: bool = False) -> dict:
 
 def check_sizes(config, *names: str) -> None:
     """A ``ValueError`` naming the first of ``names`` that is not an integer of at least 1, or a
-    ``dropout`` outside [0, 1) (where the config has one): the wording of ``RNNConfig``'s checks."""
+    ``dropout`` outside [0, 1) (where the config has one); every core config and the names configs call it."""
     from numbers import Integral, Real
 
     for name in names:
