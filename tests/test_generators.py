@@ -8,7 +8,7 @@ import pytest
 import typer
 
 import seqkit
-from seqkit import Generator, Output, Param, Result, SeqkitError, hookimpl
+from seqkit import Example, Generator, Output, Param, Result, SeqkitError, hookimpl
 from seqkit.testing import registered, run_cli
 
 
@@ -109,7 +109,44 @@ def test_schema_is_json():
     schema = json.loads(json.dumps(ECHO.schema()))
     assert [p["name"] for p in schema["params"]] == ["word", "count", "shout", "seed"]
     assert schema["params"][1] == {"name": "count", "type": "int", "default": 2, "help": "How many to make.",
-                                   "required": False, "flags": ["--count", "-n"], "min": 1, "max": 5}
+                                   "page_help": "How many to make.", "required": False,
+                                   "flags": ["--count", "-n"], "min": 1, "max": 5}
+    assert schema["examples"] == []
+
+
+def test_choices_may_be_found_at_schema_time_and_open_or_closed():
+    """A ``choices`` function is called each time the schema is built (never at import); a ``str``
+    with choices is a menu that still takes other values, a ``choice`` only its own."""
+    calls = []
+
+    def found():
+        calls.append(1)
+        return ["small", "big"]
+
+    def broken():
+        raise OSError("no checkpoint folder")
+
+    gen = Generator("menus", lambda **kw: [Output("x")], [
+        Param("model", "str", None, "Model.", choices=found, page_help="Which model."),
+        Param("size", "choice", "small", choices=found),
+        Param("where", "str", None, choices=broken),
+        Param("temperature", "float", 1.0, min=0.0, soft_max=2.0),
+    ], examples=[Example("a big one", {"size": "big"}, "Makes a big one.")])
+    assert calls == []
+    schema = json.loads(json.dumps(gen.schema()))
+    params = {p["name"]: p for p in schema["params"]}
+    assert params["model"]["choices"] == ["small", "big"] and params["model"]["open_choices"] is True
+    assert params["model"]["page_help"] == "Which model." and params["model"]["help"] == "Model."
+    assert params["size"]["choices"] == ["small", "big"] and "open_choices" not in params["size"]
+    assert params["where"]["choices"] == []  # a menu that cannot be built: none, no error
+    assert params["temperature"]["soft_max"] == 2.0 and "max" not in params["temperature"]
+    assert schema["examples"] == [{"title": "a big one", "description": "Makes a big one.",
+                                   "values": {"size": "big"}, "files": []}]
+    assert gen.check({"model": "other", "temperature": 7})["model"] == "other"  # open: taken
+    with pytest.raises(SeqkitError, match="--size must be one of small, big, not 'huge'"):
+        gen.check({"size": "huge"})
+    with pytest.raises(TypeError, match="unknown parameter"):
+        Generator("bad", lambda: [], [Param("a")], examples=[Example("x", {"b": 1})])
 
 
 def test_command_built_from_generator():

@@ -35,6 +35,9 @@ _EXPORTS = {
     # generators: what a task makes on request
     "Generator": "seqkit.generation",
     "Param": "seqkit.generation",
+    "Example": "seqkit.generation",
+    "installed_models": "seqkit.generation",
+    "found_devices": "seqkit.generation",
     "Output": "seqkit.generation",
     "FileOutput": "seqkit.generation",
     "Result": "seqkit.generation",

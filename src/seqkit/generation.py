@@ -34,6 +34,15 @@ class Param:
     with ``stdin=True`` a ``-`` among a list's values reads more, one per line, from standard input
     (on the command line only). ``hint`` is added to the error for a missing file
     (``{value}`` in it stands for the path given).
+
+    Front ends other than the command line (``seqkit serve``'s page) read three more things from
+    :meth:`schema`: ``choices`` may also be given to a ``str`` parameter (then they are the values
+    a form offers in a menu, and any other value the checks take is still accepted; for a
+    ``choice`` they are the only values), and may be a function of no arguments that returns them
+    (installed models, devices found), called each time the schema is built, never at import or
+    on the command line; ``soft_max`` is the top of a slider for a number without a ``max``
+    (larger values are still accepted); ``page_help`` is the help written for a form (no flags,
+    ``@FILE`` or stdin), ``help`` when empty.
     """
 
     name: str
@@ -42,7 +51,7 @@ class Param:
     help: str = ""
     min: float | None = None
     max: float | None = None
-    choices: Sequence[str] | None = None
+    choices: Sequence[str] | Callable[[], Sequence[str]] | None = None
     required: bool = False
     flags: tuple[str, ...] = ()
     argument: bool = False
@@ -50,6 +59,8 @@ class Param:
     stdin: bool = False
     above_min: bool = False
     hint: str = ""
+    soft_max: float | None = None
+    page_help: str = ""
 
     def __post_init__(self):
         if self.type not in PARAM_TYPES:
@@ -65,6 +76,19 @@ class Param:
         if self.argument:
             return self.name.upper()
         return max(self.flags, key=len)
+
+    def choice_list(self) -> list[str]:
+        """``choices`` as a list (a function's answer, for choices found at run time); a function
+        that fails gives no choices (a ``choice`` then takes nothing, with its error message)."""
+        if self.choices is None:
+            return []
+        if callable(self.choices):
+            try:
+                found = self.choices()
+            except Exception:  # a menu that cannot be built (no checkpoint folder ...): no menu
+                return []
+            return [str(c) for c in found or ()]
+        return [str(c) for c in self.choices]
 
     def check(self, value):
         """``value`` converted to this parameter's type and checked against its limits, or a
@@ -86,12 +110,12 @@ class Param:
                 raise SeqkitError(f"{self.flag} must be at least {_num(self.min)}, not {value}")
             if self.max is not None and value > self.max:
                 raise SeqkitError(f"{self.flag} must be at most {_num(self.max)}, not {value}")
-        if self.type == "choice" and value not in self.choices:
+        if self.type == "choice" and value not in (choices := self.choice_list()):
             import difflib
 
-            close = difflib.get_close_matches(str(value), list(self.choices), n=1)
+            close = difflib.get_close_matches(str(value), choices, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
-            raise SeqkitError(f"{self.flag} must be one of {', '.join(self.choices)}, "
+            raise SeqkitError(f"{self.flag} must be one of {', '.join(choices)}, "
                               f"not {_show(value)}{hint}")
         if self.type == "file" and not Path(value).is_file():
             what = "is a folder" if Path(value).is_dir() else "does not exist"
@@ -100,16 +124,23 @@ class Param:
         return value
 
     def schema(self) -> dict:
-        """A JSON-able description, for front ends that build a form."""
+        """A JSON-able description, for front ends that build a form: ``choices`` evaluated now
+        (with ``open_choices: true`` where other values are accepted too), ``page_help`` the help
+        for a form, ``argument``/``stdin`` how the command line takes it."""
         out = {"name": self.name, "type": self.type, "default": _jsonable(self.default),
-               "help": self.help, "required": self.required, "flags": list(self.flags)}
-        for key in ("min", "max"):
+               "help": self.help, "page_help": self.page_help or self.help, "required": self.required,
+               "flags": list(self.flags)}
+        for key in ("min", "max", "soft_max"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.above_min:
             out["above_min"] = True
-        if self.choices:
-            out["choices"] = list(self.choices)
+        if self.argument:
+            out["argument"] = True
+        if self.choices is not None:
+            out["choices"] = self.choice_list()
+            if self.type != "choice":
+                out["open_choices"] = True
         if self.accept:
             out["accept"] = list(self.accept)
         return out
@@ -211,6 +242,23 @@ class RunContext:
 
 
 @dataclass
+class Example:
+    """A ready-made request a front end offers in one click ("Greek names"): ``title``, a line
+    saying what it makes, and the parameter ``values``. ``files`` gives a ``file`` parameter's
+    content: a function of no arguments returning ``(file name, bytes)``, called when a front
+    end fetches it (``seqkit serve`` sends it to the page, which uploads it like a user's file)."""
+
+    title: str
+    values: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    files: dict[str, Callable[[], tuple[str, bytes]]] = field(default_factory=dict)
+
+    def schema(self) -> dict:
+        return {"title": self.title, "description": self.description,
+                "values": {k: _jsonable(v) for k, v in self.values.items()}, "files": sorted(self.files)}
+
+
+@dataclass
 class Generator:
     """A registered generator.
 
@@ -230,6 +278,7 @@ class Generator:
     command: str = ""
     files: list[FileOutput] = field(default_factory=list)
     plugin: str = ""
+    examples: list[Example] = field(default_factory=list)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
@@ -237,6 +286,11 @@ class Generator:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise TypeError(f"generator {self.name!r} has a parameter twice: {names}")
+        for example in self.examples:
+            unknown = sorted((set(example.values) | set(example.files)) - set(names))
+            if unknown:
+                raise TypeError(f"generator {self.name!r}: example {example.title!r} sets unknown "
+                                f"parameter(s) {', '.join(unknown)}")
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -279,7 +333,8 @@ class Generator:
         return {"name": self.name, "task": self.task, "description": self.description,
                 "command": self.command, "plugin": self.plugin,
                 "params": [p.schema() for p in self.params],
-                "files": sorted({f.suffix for f in self.files})}
+                "files": sorted({f.suffix for f in self.files}),
+                "examples": [e.schema() for e in self.examples]}
 
 
 def run_generator(name: str, ctx: RunContext | None = None, want: set[str] | None = None, **params) -> Result:
@@ -301,6 +356,9 @@ def seed_param(**overrides) -> Param:
 
 
 def temperature_param(default: float = 1.0, **overrides) -> Param:
+    overrides.setdefault("soft_max", 2.0)
+    overrides.setdefault("page_help", "Lower: safer, more typical; higher: more surprising (0 always "
+                         "takes the likeliest).")
     return Param("temperature", "float", default, "Sampling temperature (0 = greedy).", min=0.0,
                  flags=("--temperature", "-t"), **overrides)
 
@@ -320,12 +378,44 @@ def count_param(default: int = 1, max: int | None = None, help: str = "How many 
     return Param("count", "int", default, help, min=1, max=max, flags=("--count", "-n"), **overrides)
 
 
-def model_param(default: str | None = None, help: str = "Model name or checkpoint path.", **overrides) -> Param:
+def model_param(default: str | None = None, help: str = "Model name or checkpoint path.", task: str = "",
+                model_types: Sequence[str] = (), **overrides) -> Param:
+    """``task``: a form offers the checkpoints installed for it (see :func:`installed_models`;
+    ``model_types`` keeps only those), shipped and trained."""
+    if task:
+        overrides.setdefault("choices", lambda: installed_models(task, model_types))
+        overrides.setdefault("page_help", "Which trained model to sample from: those shipped with the plugins "
+                             "and the ones you trained.")
     return Param("model", "str", default, help, flags=("--model", "-m"), **overrides)
 
 
 def device_param(default: str = "auto", **overrides) -> Param:
+    overrides.setdefault("choices", found_devices)
+    overrides.setdefault("page_help", "Where to compute: auto takes a GPU when there is one.")
     return Param("device", "str", default, "auto, cpu, cuda, cuda:N or mps.", flags=("--device",), **overrides)
+
+
+def installed_models(task: str, model_types: Sequence[str] = ()) -> list[str]:
+    """The names of the checkpoints ``seqkit models`` lists for ``task`` (the user's first, then the
+    shipped ones), those of ``model_types`` only when given; unreadable ones left out."""
+    from .checkpoints import list_checkpoints
+
+    names = [c["name"] for c in list_checkpoints(task) if "error" not in c and c.get("task") in (task, "")
+             and (not model_types or c.get("model_type") in model_types)]
+    return list(dict.fromkeys(names))
+
+
+def found_devices() -> list[str]:
+    """``auto``, ``cpu`` and the GPUs torch finds here (``cuda:0`` ..., ``mps``)."""
+    import torch
+
+    found = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        found += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
 
 
 # ---------------------------------------------------------------- helpers

@@ -171,8 +171,8 @@ def _range_help(p) -> str:
     checks live in :class:`~seqkit.generation.Param`, the same for every front end)."""
     from .generation import _num
 
-    if p.choices:
-        return f" [one of: {', '.join(p.choices)}]"
+    if p.type == "choice":
+        return f" [one of: {', '.join(p.choice_list())}]"
     if p.max is not None and p.max > 1e12:  # e.g. a seed's 2**63 - 1: say only the floor
         return f" [x>={_num(p.min)}]" if p.min is not None else ""
     low = "<" if p.above_min else "<="

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqkit import (
+    Example,
     FileOutput,
     Generator,
     Output,
@@ -23,16 +24,21 @@ from seqkit import (
 
 DEFAULT_MODEL = "lstm"
 DEFAULT_PRIMER = "<start>\\nX:"
+REEL_IN_D = "<start>\\nX:1\\nR:reel\\nM:4/4\\nL:1/8\\nK:D\\n"
 
 ABC = Generator(
     "abc",
     "seqkit_abc.generator:make_tunes",
     [
-        model_param(DEFAULT_MODEL, help="Checkpoint name (see `seqkit models --task abc`) or path to its .json."),
-        Param("primer", "str", DEFAULT_PRIMER, "Text to start from, or @FILE. `\\n` is a newline."),
+        model_param(DEFAULT_MODEL, help="Checkpoint name (see `seqkit models --task abc`) or path to its .json.",
+                    task="abc"),
+        Param("primer", "str", DEFAULT_PRIMER, "Text to start from, or @FILE. `\\n` is a newline.",
+              page_help="ABC text the tune starts with, e.g. headers such as R:reel and K:D (`\\n` is a "
+                        "new line)."),
         temperature_param(),
-        Param("max_chars", "int", 1000, "Stop a tune after this many new characters.", min=1, max=100_000),
-        count_param(3, max=1000, help="How many tunes."),
+        Param("max_chars", "int", 1000, "Stop a tune after this many new characters.", min=1, max=100_000,
+              soft_max=2000, page_help="Stop a tune after this many new characters (about 300 make a short tune)."),
+        count_param(3, max=1000, help="How many tunes.", soft_max=10),
         Param("engine", "choice", "auto", "ABC -> MIDI converter: auto (music21), music21 or abc2midi.",
               choices=("auto", "music21", "abc2midi")),
         seed_param(),
@@ -41,6 +47,8 @@ ABC = Generator(
     task="abc",
     description="Sample tunes: prime the network (default `<start>\\nX:`), draw characters until `<end>`.",
     command="abc generate",
+    examples=[Example("A reel in D", {"primer": REEL_IN_D, "count": 1, "max_chars": 400},
+                      "An LSTM writes a folk tune in ABC notation, heard through its MIDI.")],
     files=[
         FileOutput("abc", ("--out", "-o"), "Write the tunes to this .abc file instead of stdout.", joined=True),
         FileOutput("mid", ("--midi",), "Also convert each tune to DIR/tune_N.mid.", folder=True, stem="tune"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from seqkit import (
+    Example,
     FileOutput,
     Generator,
     Output,
@@ -37,21 +38,29 @@ MUSIC = Generator(
         Param("primer_seconds", "float", None, "Use the primer's first N seconds.", min=0.01),
         Param("primer_tokens", "int", None, "Use the primer's first N tokens.", min=1),
         Param("tokens", "int", 1024, f"Tokens to generate (~40 per second of piano; at most {MAX_NEW_TOKENS:,}).",
-              min=1),
-        Param("seconds", "float", None, "Generate this many seconds instead of --tokens.", min=0.1),
-        count_param(1, max=MAX_COUNT, help="Pieces to generate (one batch)."),
+              min=1, soft_max=4096, page_help=f"How much music to make: about 40 tokens a second of piano (at "
+              f"most {MAX_NEW_TOKENS:,})."),
+        Param("seconds", "float", None, "Generate this many seconds instead of --tokens.", min=0.1,
+              page_help="Seconds of music to make instead of a number of tokens."),
+        count_param(1, max=MAX_COUNT, help="Pieces to generate (one batch).", soft_max=8),
         temperature_param(),
         top_k_param(),
         top_p_param(),
-        model_param(None, help="Checkpoint name or path. [default: the shipped music-transformer]"),
+        model_param(None, help="Checkpoint name or path. [default: the shipped music-transformer]", task="music",
+                    page_help="Which trained model: music-transformer (the default), compressive (long "
+                    "memory) or one you trained."),
         Param("continuation_only", "bool", False, "Write the continuation without the primer."),
-        Param("soundfont", "file", None, "SoundFont (.sf2) for --wav.", accept=(".sf2",)),
+        Param("soundfont", "file", None, "SoundFont (.sf2) for --wav.", accept=(".sf2",),
+              page_help="SoundFont (.sf2) for the audio."),
         seed_param(),
         device_param(),
     ],
     task="music",
     description="Continue a primer MIDI (or start from nothing) with a trained music model.",
     command="music generate",
+    examples=[Example("The Bach primer continued", {"tokens": 256, "seed": 1},
+                      "A transformer continues the first bars of Bach's Prelude in C (the primer that "
+                      "seqkit music primer writes).", files={"primer": lambda: _example_primer()})],
     files=[
         FileOutput("mid", ("--out", "-o"), "Output MIDI (with -n > 1: NAME_1.mid, NAME_2.mid ...; "
                    "likewise --wav and --piano-roll).", default="generated.mid"),
@@ -59,6 +68,18 @@ MUSIC = Generator(
         FileOutput("png", ("--piano-roll",), "Also draw a piano roll PNG."),
     ],
 )
+
+
+def _example_primer() -> tuple[str, bytes]:
+    """The primer ``seqkit music primer`` writes, as a file's name and bytes."""
+    import tempfile
+    from pathlib import Path
+
+    from .primer import write_example_primer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_example_primer(Path(tmp) / "primer.mid")
+        return "bach-prelude-primer.mid", (Path(tmp) / "primer.mid").read_bytes()
 
 
 def _prompt(tok, net, primer, primer_seconds, primer_tokens, notes: list[str]) -> tuple[list[int], dict]:
@@ -168,6 +189,10 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
         notes = tok.decode_notes(ids)
         files, meta = _files(tok, tok.decode_midi(ids), notes, split_at, want, soundfont,
                              title=f"piece {i + 1}")
+        if not len(notes):
+            why = "the model ended it at once" if not row else f"its {len(row)} tokens hold no notes"
+            notes_for_user.append(f"piece {i + 1} has no notes: {why}; another seed or a higher temperature "
+                                  "usually gives one")
         outputs.append(Output(files=files, meta={
             "tokens": len(row), "notes": int(len(notes)),
             "seconds": round(float(notes[:, 1].max()) if len(notes) else 0.0, 2), **meta}))

@@ -6,6 +6,7 @@ Importing this module is cheap (no torch): the run function imports what it need
 from __future__ import annotations
 
 from seqkit import (
+    Example,
     Generator,
     Output,
     Param,
@@ -26,23 +27,40 @@ NAMES = Generator(
     "seqkit_names.generator:make_names",
     [
         Param("country", "str", None, "Country or language: Greek, Greece, russia ... "
-              "(see `seqkit names countries`).", flags=("--country", "-c")),
+              "(see `seqkit names countries`).", flags=("--country", "-c"), choices=lambda: countries_offered(),
+              page_help="Whose surnames: the language or country of the names the model learned."),
         count_param(None, max=None, help=f"How many names (per --start letter). [default: "
-                    f"{DEFAULT_COUNT}; 1 per letter with --start; at most {MAX_COUNT} in all]"),
+                    f"{DEFAULT_COUNT}; 1 per letter with --start; at most {MAX_COUNT} in all]",
+                    soft_max=50, page_help=f"How many names (one per starting letter when starting letters "
+                    f"are given); at most {MAX_COUNT}."),
         Param("start", "str", None, "Starting letters, one name each, like the tutorial's tables: "
-              "--start ABCDEFGKMN."),
+              "--start ABCDEFGKMN.", page_help="Starting letters, one name each, e.g. ABCDEFGKMN (empty: any)."),
         model_param(None, help="rnn, lstm, gru, transformer or a checkpoint path. "
-                    "[default: transformer, the best shipped model]"),
+                    "[default: transformer, the best shipped model]", task="names",
+                    model_types=("names-rnn", "rnn-lm", "transformer-lm"),
+                    page_help="Which trained model: transformer (the default) is the best shipped one."),
         temperature_param(),
         seed_param(),
-        Param("max_length", "int", 20, "Longest name, in characters.", min=1),
+        Param("max_length", "int", 20, "Longest name, in characters.", min=1, soft_max=30),
         Param("novel", "bool", False, "Leave out names already in the data."),
         device_param("auto"),
     ],
     task="names",
     description="Print new surnames for a country: seqkit names --country Greek",
     command="names",
+    examples=[Example("Greek names", {"country": "Greek", "count": 8},
+                      "Eight surnames a small model invents for Greek, marked when they are new.")],
 )
+
+
+def countries_offered() -> list[str]:
+    """The countries of the default model (what ``seqkit names countries`` lists)."""
+    from seqkit import find_checkpoint, read_meta
+
+    from .sample import DEFAULT_MODEL
+
+    meta = read_meta(find_checkpoint(DEFAULT_MODEL, "names"))
+    return sorted((meta.get("data") or {}).get("counts") or {})
 
 
 def parse_start(start: str | None) -> list[str]:
@@ -77,7 +95,7 @@ def make_names(country, count, start, model, temperature, seed, max_length, nove
     notes: list[str] = []
     count = _capped(count, letters, notes)
     if country is None:
-        raise SeqkitError("which country? e.g. seqkit names --country Greek (list: seqkit names countries)")
+        raise SeqkitError("which country? e.g. --country Greek (one of the countries of the model)")
     from .sample import load_generator, one_thread, pick_names
 
     gen = one_thread(load_generator(model, device))  # a few dozen names: more threads only cost time

@@ -7,22 +7,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqkit import Generator, Output, Param, Result, SeqkitError, device_param, model_param
+from seqkit import Example, Generator, Output, Param, Result, SeqkitError, device_param, model_param
 
 NUM2WORDS = Generator(
     "num2words",
     "seqkit_numerals.generator:number_words",
     [
         Param("numbers", "list", None, "Integers such as 42, -7, 1,000 or 1_000; - reads one per line "
-              "from stdin.", argument=True, stdin=True),
-        model_param("gru", help="gru, transformer, a name you trained, or a .json path."),
-        Param("lang", "str", None, "Language (default: the model's own)."),
+              "from stdin.", argument=True, stdin=True,
+              page_help="Integers, one per line, such as 42, -7, 1,000 or 1_000."),
+        model_param("gru", help="gru, transformer, a name you trained, or a .json path.", task="numerals",
+                    page_help="Which trained model: gru (the default) or transformer, or one you trained."),
+        Param("lang", "str", None, "Language (default: the model's own).",
+              page_help="Language of the words (empty: the model's own)."),
         Param("check", "bool", False, "Also show num2words' answer and mark mismatches."),
         device_param("auto"),
     ],
     task="numerals",
     description="Write numbers as words with a trained seq2seq model: seqkit num2words 101001001001",
     command="num2words",
+    examples=[Example("101001001001 in words", {"numbers": ["101001001001"], "check": True},
+                      "A small seq2seq model writes a twelve-digit number as English words.")],
 )
 
 
