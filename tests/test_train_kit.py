@@ -350,3 +350,22 @@ def test_one_seed_one_run(tmp_path):
     b = kit("--arch", "gru", "--out", tmp_path / "b", "--seed", 5, "--device", "cpu", "--json")
     assert a.exit_code == b.exit_code == 0, a.output + b.output
     assert json.loads(a.stdout)["best_val_loss"] == json.loads(b.stdout)["best_val_loss"]  # the weights too
+
+
+def test_tensorboard_from_the_flag_or_the_config(tmp_path):
+    """``--tensorboard`` (or ``tensorboard = true`` under ``[train]``) writes TensorBoard events."""
+    pytest.importorskip("tensorboard", reason="the tensorboard extra: pip install tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    r = kit("--arch", "gru", "--out", tmp_path / "flag", "--device", "cpu", "--tensorboard")
+    assert r.exit_code == 0, r.output
+    (tmp_path / "tb.toml").write_text("[train]\ntensorboard = true\n")
+    r = kit("--arch", "gru", "--out", tmp_path / "config", "--device", "cpu", "--config", tmp_path / "tb.toml")
+    assert r.exit_code == 0, r.output
+    for run in ("flag", "config"):
+        events = EventAccumulator(str(tmp_path / run / "tensorboard"))
+        events.Reload()
+        rows = [json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+        assert [e.step for e in events.Scalars("loss/train")] == [r["step"] for r in rows]
+    r = kit("--arch", "gru", "--out", tmp_path / "none", "--device", "cpu")
+    assert r.exit_code == 0 and not (tmp_path / "none" / "tensorboard").exists()

@@ -226,3 +226,18 @@ def test_sampling_refuses_temperatures_it_cannot_use():
     for bad in (float("inf"), float("nan"), -1.0):
         with pytest.raises(SeqkitError, match="temperature must be a finite number"):
             generate(model, prompt, 3, temperature=bad)
+
+
+def test_tensorboard_events_read_back(tmp_path):
+    """``TrainConfig(tensorboard=True)`` (``--tensorboard``): each evaluation's losses are also
+    TensorBoard scalars in RUN/tensorboard/, which TensorBoard's own reader reads back."""
+    pytest.importorskip("tensorboard", reason="the tensorboard extra: pip install tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = _trainer(tmp_path, steps=30, tensorboard=True).fit()
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert {"loss/train", "loss/val", "accuracy/val", "learning_rate"} <= set(events.Tags()["scalars"])
+    val = events.Scalars("loss/val")
+    assert [e.step for e in val] == [10, 20, 30]
+    assert [e.value for e in val] == pytest.approx([h["val_loss"] for h in result["history"]], rel=1e-6)

@@ -35,6 +35,7 @@ def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
         ("seed", 0, Annotated[int, opt("--seed", min=0, max=2**63 - 1, help="Random seed (weights, data order, dropout).")]),
         ("device", "auto", Annotated[str, opt("--device", help="auto, cpu, cuda, cuda:N or mps.")]),
         ("threads", 0, Annotated[int, opt("--threads", min=0, help="CPU threads for torch (0 = torch's default; 1 is often faster on a busy machine).")]),
+        ("tensorboard", False, Annotated[bool, opt("--tensorboard", help="Also write TensorBoard event files to RUN/tensorboard/ (pip install tensorboard).")]),
         ("config", None, Annotated[Path | None, opt("--config", help="TOML file with [model] and [train] settings.")]),
         ("set_", None, Annotated[list[str] | None, opt("--set", help="A model or training setting, key=value (repeatable; wins over --config).")]),
         ("print_config", False, Annotated[bool, opt("--print-config", help="Print the merged settings as JSON and exit.")]),
@@ -119,7 +120,7 @@ def train_command(recipe: TrainRecipe):
             raise SeqkitError(f"--arch must be one of {', '.join(recipe.archs)}, not {arch!r}{hint}")
         _check_registered(recipe, arch)
         flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}
-        flags.update(seed=values["seed"], device=values["device"])
+        flags.update(seed=values["seed"], device=values["device"], tensorboard=values["tensorboard"] or None)
         file_settings = read_config_file(values["config"]) if values["config"] else None
         model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags, options)
         if values["print_config"]:

@@ -33,6 +33,7 @@ class TrainConfig:
     max_eval_batches: int = 0  # 0 = the whole validation set
     drop_last: bool = False
     memory_reset: float = 0.0  # streams: the chance that a step starts from empty memories
+    tensorboard: bool = False  # also write TensorBoard event files to RUN/tensorboard/
 
     def __post_init__(self):
         if not self.epochs and not self.steps:

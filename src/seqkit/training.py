@@ -233,6 +233,10 @@ class Trainer:
         from .locks import run_lock
 
         check_run_folder(self.out, resume)  # a clear message before anything is created
+        if self.config.tensorboard:
+            from .tensorboard_sink import check_available
+
+            check_available()
         with run_lock(self.out):
             check_run_folder(self.out, resume)  # again: another run may have finished meanwhile
             return self._fit(resume)
@@ -297,7 +301,20 @@ class Trainer:
                       steps=self.step, epochs=self.epoch, history=self.history, seconds=time.time() - t0, best_path=str(self.best_path),
                       last_path=str(self.last_path))
         self._end_distributed(synchronise=not result["interrupted"])
+        if getattr(self, "_tb", None) is not None:
+            self._tb.close()
+            self._tb = None
         return result
+
+    def _tensorboard(self, row: dict) -> None:
+        """``row`` as TensorBoard scalars too, when the config asks (see :mod:`seqkit.tensorboard_sink`)."""
+        if not self.config.tensorboard:
+            return
+        if getattr(self, "_tb", None) is None:
+            from .tensorboard_sink import TensorBoardSink
+
+            self._tb = TensorBoardSink(self.out / "tensorboard")
+        self._tb.write(row)
 
     def _train(self, bar, total: int, eval_every: int, window, t0: float, result: dict) -> None:
         """Epochs of steps until ``total`` steps, the epochs asked for, early stopping or a signal."""
@@ -428,6 +445,7 @@ class Trainer:
             from .run_folder import append_metrics
 
             append_metrics(self.out, row)  # before last.json: resume drops rows it does not cover
+            self._tensorboard(row)
             if self.on_eval is not None:
                 self.on_eval(row)
             if improved:
