@@ -14,7 +14,7 @@ import time
 import wave
 import zlib
 
-from seqkit import Generator, Output, Param, Result, count_param, hookimpl, seed_param
+from seqkit import Example, Generator, Output, Param, Result, count_param, hookimpl, seed_param
 
 RATE = 22050
 
@@ -54,7 +54,21 @@ TONE = Generator(
     task="test-tone",
     description="Make test tones: text, WAV, PNG and MIDI",
     command="test-tone",
+    examples=[Example("Two tones from a primer", {"count": 2, "label": "example"}, "Two test tones; the "
+                      "example uploads a MIDI primer of four notes.", files={"primer": lambda: example_primer()})],
 )
+
+
+def example_primer() -> tuple[str, bytes]:
+    import mido
+
+    track = mido.MidiTrack()
+    for note in (60, 62, 64, 65):
+        track += [mido.Message("note_on", note=note, velocity=90, time=0),
+                  mido.Message("note_off", note=note, velocity=0, time=240)]
+    buffer = io.BytesIO()
+    mido.MidiFile(tracks=[track]).save(file=buffer)
+    return "four-notes.mid", buffer.getvalue()
 
 
 class TonePlugin:

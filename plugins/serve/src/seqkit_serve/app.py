@@ -6,6 +6,8 @@
     GET  /api/jobs/{id}              a job: queued (position), running (progress), done, error ...
     POST /api/jobs/{id}/cancel       stop a queued or running job
     GET  /api/jobs/{id}/files/{i}/{suffix}   output i's file (mid, wav, png ...)
+    GET  /api/examples/{name}/{i}/{param}   the file an example of a generator uploads (a primer)
+    GET  /runs, /api/runs ...        with --runs DIR: the Runs page (see runs.py)
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ MEDIA_TYPES = {"mid": "audio/midi", "midi": "audio/midi", "wav": "audio/wav", "p
                "json": "application/json", "svg": "image/svg+xml", "mp3": "audio/mpeg", "ogg": "audio/ogg"}
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, runs: str | Path | None = None) -> FastAPI:
+    """``runs``: a folder of training runs for the Runs page (``seqkit serve --runs DIR``)."""
     settings = settings or Settings()
     jobs = JobQueue(settings.max_waiting, settings.keep_jobs)
     app = FastAPI(title="seqkit serve", docs_url=None, redoc_url=None, openapi_url=None)
@@ -50,7 +53,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/generators")
     def list_generators():
         return {"generators": [g.schema() for g in seqkit.generators().values()],
-                "limits": settings.limits()}
+                "limits": settings.limits(), "runs": runs is not None}
+
+    @app.get("/api/examples/{name}/{index}/{param}")
+    def example_file(name: str, index: int, param: str):
+        gen = seqkit.generators().get(name)
+        examples = gen.examples if gen is not None else []
+        if not 0 <= index < len(examples) or param not in examples[index].files:
+            return JSONResponse({"error": f"no example file {name}/{index}/{param}"}, status_code=404)
+        try:
+            filename, data = examples[index].files[param]()
+        except SeqkitError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=500)
+        safe = "".join(c for c in Path(str(filename)).name if c.isalnum() or c in "._-") or "example"
+        return Response(data, media_type=MEDIA_TYPES.get(safe.rsplit(".", 1)[-1], "application/octet-stream"),
+                        headers={"content-disposition": f'attachment; filename="{safe}"'})
+
+    if runs is not None:
+        from .runs import runs_router
+
+        app.include_router(runs_router(runs, STATIC))
 
     @app.post("/api/run/{name}")
     async def run(name: str, request: Request, wait: bool = True):
@@ -150,7 +172,8 @@ async def _read_values(gen, request: Request, settings: Settings, folder: Path) 
 
 def describe(job: Job, jobs: JobQueue) -> dict:
     out = {"id": job.id, "generator": job.generator, "status": job.status,
-           "position": jobs.position(job), "progress": {"done": job.done, "total": job.total, "label": job.label}}
+           "position": jobs.position(job), "progress": {"done": job.done, "total": job.total, "label": job.label},
+           "timing": job.timing()}
     if job.error is not None:
         out["error"] = job.error
     if job.result is not None:

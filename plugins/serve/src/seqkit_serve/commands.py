@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,26 +22,33 @@ UploadOption = Annotated[float, typer.Option("--max-upload-mb", min=0.001, max=1
                                              help="Largest upload (a primer MIDI or ABC file).")]
 TokensOption = Annotated[int, typer.Option("--max-tokens", min=1, help="Most tokens one request may ask "
                                            "for (items x length; see docs/serve.md).")]
+RunsOption = Annotated[Path | None, typer.Option(
+    "--runs", metavar="DIR", help="A folder of training runs (each with its metrics.jsonl): adds a Runs "
+    "page with live loss curves. Read only.")]
 QueueOption = Annotated[int, typer.Option("--queue", min=1, max=1000, help="Requests that may wait for "
                                           "each model (one generation at a time per model).")]
 
 
 def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, allow_host: AllowHostOption = None,
-          max_upload_mb: UploadOption = 2.0, max_tokens: TokensOption = 50_000, queue: QueueOption = 8):
+          max_upload_mb: UploadOption = 2.0, max_tokens: TokensOption = 50_000, queue: QueueOption = 8,
+          runs: RunsOption = None):
     """A local web page (and JSON API) for every registered generator: forms, results, audio, piano rolls."""
     settings = Settings(host, port, tuple(allow_host or ()), int(max_upload_mb * 1024 * 1024),
                         max_tokens, queue)
-    app, uvicorn = _load(settings)
+    if runs is not None and not runs.expanduser().is_dir():
+        raise SeqkitError(f"--runs {runs}: no such folder")
+    app, uvicorn = _load(settings, runs)
     _check_port_free(host, port)
     if not settings.is_loopback:
         typer.echo(f"Warning: listening on {host}: anyone who can reach this machine can run your "
                    f"generators; the page answers only to {', '.join(sorted(settings.allowed))}", err=True)
     shown = f"[{host}]" if ":" in host else host
-    typer.echo(f"seqkit serve: http://{'127.0.0.1' if host in ('0.0.0.0', '') else shown}:{port}/ (Ctrl-C stops)")
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else shown}:{port}/"
+    typer.echo(f"seqkit serve: {url} (Ctrl-C stops)" + (f"; training runs: {url}runs" if runs else ""))
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
 
 
-def _load(settings: Settings):
+def _load(settings: Settings, runs: Path | None = None):
     try:
         import uvicorn
 
@@ -48,7 +56,7 @@ def _load(settings: Settings):
     except ImportError as exc:
         raise SeqkitError(f"seqkit serve needs {exc.name}: pip install -e ./plugins/serve "
                           f"(or pip install fastapi uvicorn python-multipart mido)") from None
-    return create_app(settings), uvicorn
+    return create_app(settings, runs=runs), uvicorn
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -38,6 +39,20 @@ class Job:
     cancel_requested: bool = False
     finished: threading.Event = field(default_factory=threading.Event)
     listeners: list[Callable[[], None]] = field(default_factory=list)
+    started_at: float | None = None  # time.monotonic() when it began to run
+
+    def timing(self) -> dict:
+        """How long it has run, its steps (tokens) per second so far and, once some steps are
+        done and their total is known, the seconds left at that rate (for the page's estimate)."""
+        if self.started_at is None:
+            return {}
+        elapsed = max(time.monotonic() - self.started_at, 1e-6)
+        out = {"elapsed": round(elapsed, 2)}
+        if self.done > 0:
+            out["per_second"] = round(self.done / elapsed, 2)
+            if self.total:
+                out["eta"] = round(max(self.total - self.done, 0) / (self.done / elapsed), 1)
+        return out
 
     def _progress(self, done: int, total: int | None, label: str) -> None:
         self.done, self.total, self.label = done, total, label
@@ -111,6 +126,7 @@ class JobQueue:
                 job = waiting.popleft()
                 self._running[key] = job
                 job.status = "running"
+                job.started_at = time.monotonic()
             job.execute()
 
     def get(self, job_id: str) -> Job | None:
