@@ -77,14 +77,19 @@ function card(g) {
     item.append(button);
   }
   const open = el("button", { type: "button", class: "open" }, `Open ${g.name} with all its settings`);
-  open.addEventListener("click", () => { location.hash = encodeURIComponent(g.name); });
+  open.addEventListener("click", () => { location.hash = encodeURIComponent(g.name); select(); });
   item.append(open);
   const model = g.params.find((p) => p.name === "model");
   if (model && model.choices && model.choices.length > 1) {  // a task's other models: one click away
     const also = el("p", { class: "also" }, "Models:");
     for (const name of model.choices) {
       const pick = el("button", { type: "button", "data-model": name }, name);
-      pick.addEventListener("click", () => { location.hash = encodeURIComponent(g.name); setValue(model, name); showCommands(); });
+      pick.addEventListener("click", () => {
+        location.hash = encodeURIComponent(g.name);
+        select();
+        setValue(model, name);
+        showCommands();
+      });
       also.append(pick);
     }
     item.append(also);
@@ -123,9 +128,11 @@ async function openExample(g, index) {
 // ------------------------------------------------------------------ a generator's form
 
 function select() {
-  if (job) cancel();
   const name = decodeURIComponent(location.hash.slice(1));
-  current = generators.find((g) => g.name === name) || null;
+  const chosen = generators.find((g) => g.name === name) || null;
+  if (chosen !== null && chosen === current && !$("panel").hidden) return;  // already open (an example set it)
+  if (job) cancel();
+  current = chosen;
   for (const button of $("generators").querySelectorAll("button")) {
     button.setAttribute("aria-current", String(current !== null && button.dataset.name === current.name));
   }

@@ -61,8 +61,7 @@ function chart(run, rows) {
 }
 
 function legend() {
-  return el("p", { class: "legend" }, ...SERIES.map(([, name, colour, dash]) =>
-    el("span", { style: `border-top: 3px ${dash ? "dashed" : "solid"} ${colour}` }, name)),
+  return el("p", { class: "legend" }, ...SERIES.map(([key, name]) => el("span", { class: `key-${key}` }, name)),
     el("span", { class: "best" }, "● best"));
 }
 
