@@ -45,3 +45,11 @@ def test_seqkit_serve_answers_on_loopback_and_refuses_other_hosts(tmp_path):
         proc.terminate()
         proc.wait(10)
     assert proc.returncode is not None
+
+
+def test_runs_folder_must_exist(tmp_path):
+    from seqkit.testing import run_cli
+
+    r = run_cli(["serve", "--runs", str(tmp_path / "nowhere"), "--port", str(free_port())])
+    assert r.exit_code != 0 and r.output.strip().splitlines()[-1] == f"Error: --runs {tmp_path / 'nowhere'}: no such folder"
+    assert "Traceback" not in r.output
