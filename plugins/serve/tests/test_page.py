@@ -127,6 +127,14 @@ def test_no_sideways_scrolling_and_every_field_visible(browser, server, width):
         open_generator(page, server, name)
         got = fits(page)
         assert got["scroll"] <= got["width"] and got["bad"] == [], (name, got)
+    if "names" in seqkit.generators():  # with results too
+        page.goto(server.url)
+        page.click('#cards button[data-example="names"]')
+        page.wait_for_selector("li.output")
+        got = fits(page)
+        assert got["scroll"] <= got["width"] and got["bad"] == [], ("names results", got)
+        if SHOTS:
+            page.screenshot(path=str(Path(SHOTS) / f"serve-names-{width}.png"))
     assert page.errors == []
     page.context.close()
 
@@ -162,7 +170,9 @@ def test_each_generator_s_example_runs_from_the_start_page(page, server, name):
         if page.locator('a[data-suffix="mid"]').count():  # converted: a player, whatever its headers
             page.wait_for_selector('audio[data-rendered="page"]', timeout=30_000)
     if name == "music":
-        assert "primer: bach-prelude-primer.mid" in page.inner_text(".run-meta")
+        assert page.inner_text("#p-primer-example") == "using bach-prelude-primer.mid (the example's file)"
+        assert page.inner_text("#cli-command").startswith("seqkit music generate --primer bach-prelude-primer.mid")
+        assert int(page.inner_text('.chip[data-key="primer_tokens"]').split(": ")[1]) > 100  # it was sent
         assert page.locator('li.output a[data-suffix="mid"]').count() == 1
         notes = json.loads(page.evaluate("() => JSON.stringify([...document.querySelectorAll('.chip[data-key=notes]')]"
                                          ".map(c => c.textContent))"))
