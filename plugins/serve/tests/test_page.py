@@ -122,7 +122,7 @@ def test_no_sideways_scrolling_and_every_field_visible(browser, server, width):
         page.click('nav button[data-name="names"]' if "names" in seqkit.generators() else "nav button[data-name]")
         assert page.is_hidden("#generators")
     if SHOTS:
-        page.screenshot(path=str(Path(SHOTS) / f"serve-{width}.png"))
+        page.screenshot(path=str(ROOT / SHOTS / f"serve-{width}.png"))
     for name in seqkit.generators():
         open_generator(page, server, name)
         got = fits(page)
@@ -134,7 +134,7 @@ def test_no_sideways_scrolling_and_every_field_visible(browser, server, width):
         got = fits(page)
         assert got["scroll"] <= got["width"] and got["bad"] == [], ("names results", got)
         if SHOTS:
-            page.screenshot(path=str(Path(SHOTS) / f"serve-names-{width}.png"))
+            page.screenshot(path=str(ROOT / SHOTS / f"serve-names-{width}.png"))
     assert page.errors == []
     page.context.close()
 
@@ -276,28 +276,31 @@ def append_rows(path, steps):
                                 "val_loss": 4.2 / (1 + s / 60)}) + "\n")
 
 
-def test_the_runs_page_draws_a_run_still_training_and_it_grows(browser, server, runs_dir):
-    run = runs_dir / "names-gru"
-    run.mkdir()
+def test_the_runs_page_draws_a_run_still_training_and_it_grows(browser, tone, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # --runs runs, as a user types it: the resume command says the same
+    run = tmp_path / "runs" / "names-gru"
+    run.mkdir(parents=True)
     (run / "last.json").write_text(json.dumps({"task": "names", "extra": {"arch": "gru"}}))
     append_rows(run / "metrics.jsonl", (10, 20, 30))
-    page = new_page(browser, 1000)
-    page.goto(f"{server.url}/runs")
-    path = 'li[data-run="names-gru"] path[data-series="train_loss"]'
-    page.wait_for_selector(path)
-    assert page.get_attribute(path, "data-points") == "3"
-    assert "training: updated" in page.inner_text('li[data-run="names-gru"] .facts')
-    assert page.inner_text('li[data-run="names-gru"] pre.resume') == \
-        f"seqkit names train --arch gru --out {runs_dir}/names-gru --resume"
-    append_rows(run / "metrics.jsonl", (40, 50))  # the run goes on: the page follows by itself
-    page.wait_for_function(f"() => document.querySelector('{path}').dataset.points === '5'", timeout=15_000)
-    assert "last step 50" in page.inner_text('li[data-run="names-gru"] .facts')
-    assert "best step 50" in page.inner_text('li[data-run="names-gru"] .facts')
-    assert sorted(p.name for p in run.iterdir()) == ["last.json", "metrics.jsonl"]  # nothing written
-    if SHOTS:
-        page.screenshot(path=str(Path(SHOTS) / "serve-runs.png"))
-    assert page.errors == []
-    page.context.close()
+    app = create_app(Settings(), runs="runs")
+    with ServerThread(app, free_port()) as server:
+        page = new_page(browser, 1000, 640)
+        page.goto(f"{server.url}/runs")
+        path = 'li[data-run="names-gru"] path[data-series="train_loss"]'
+        page.wait_for_selector(path)
+        assert page.get_attribute(path, "data-points") == "3"
+        assert "training: updated" in page.inner_text('li[data-run="names-gru"] .facts')
+        assert page.inner_text('li[data-run="names-gru"] pre.resume') == \
+            "seqkit names train --arch gru --out runs/names-gru --resume"
+        append_rows(run / "metrics.jsonl", (40, 50))  # the run goes on: the page follows by itself
+        page.wait_for_function(f"() => document.querySelector('{path}').dataset.points === '5'", timeout=15_000)
+        facts = page.inner_text('li[data-run="names-gru"] .facts')
+        assert "last step 50" in facts and "best step 50" in facts
+        assert sorted(p.name for p in run.iterdir()) == ["last.json", "metrics.jsonl"]  # nothing written
+        if SHOTS:
+            page.screenshot(path=str(ROOT / SHOTS / "serve-runs.png"))
+        assert page.errors == []
+        page.context.close()
 
 
 def axe(page, where):

@@ -188,7 +188,10 @@ function field(p) {
     input.checked = Boolean(p.default);
   } else if (choices) {  // a closed choice, or a menu of the known values (countries, installed models, devices)
     input = el("select", { id, name: p.name });
-    if (p.default == null) input.append(el("option", { value: "" }, p.type === "choice" ? "(default)" : "(choose)"));
+    if (p.default == null) {  // no value sent: the generator's default where its help names one, else a choice to make
+      const named = p.type === "choice" || /default/i.test(`${p.help} ${p.page_help}`);
+      input.append(el("option", { value: "" }, named ? "(default)" : "(choose)"));
+    }
     for (const c of choices) input.append(el("option", { value: c }, c));
     if (p.default != null && !choices.includes(String(p.default))) input.append(el("option", { value: p.default }, p.default));
     if (p.default != null) input.value = String(p.default);
