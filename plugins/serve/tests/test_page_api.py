@@ -100,7 +100,7 @@ def test_runs_api_reads_runs_and_writes_nothing(client, tmp_path):
     before = snapshot(runs)
     answer = client.get("/api/runs").json()
     by_name = {r["name"]: r for r in answer["runs"]}
-    assert set(by_name) == {"first", "group/second"}
+    assert set(by_name) == {"first", "group/second"} and answer["refresh_seconds"] == 2  # one trains
     first = by_name["first"]
     assert (first["last_step"], first["best_step"], first["evaluations"], first["best_on"]) == (30, 20, 3, "val")
     assert first["going"] is True and by_name["group/second"]["going"] is False
