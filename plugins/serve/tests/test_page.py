@@ -115,6 +115,8 @@ def test_no_sideways_scrolling_and_every_field_visible(browser, server, width):
     assert "seqkit" in page.inner_text("#start-title") or page.inner_text(".intro")
     got = fits(page)
     assert got["scroll"] <= got["width"] and got["body"] <= got["width"], got
+    if SHOTS and width in WIDTHS:
+        page.screenshot(path=str(ROOT / SHOTS / f"serve-{width}.png"))
     assert page.is_visible("#generators") == (width > 720)
     if width <= 720:  # the sidebar is a menu
         assert page.get_attribute("#menu-toggle", "aria-expanded") == "false"
@@ -122,8 +124,6 @@ def test_no_sideways_scrolling_and_every_field_visible(browser, server, width):
         assert page.is_visible("#generators") and page.get_attribute("#menu-toggle", "aria-expanded") == "true"
         page.click('nav button[data-name="names"]' if "names" in seqkit.generators() else "nav button[data-name]")
         assert page.is_hidden("#generators")
-    if SHOTS and width in WIDTHS:
-        page.screenshot(path=str(ROOT / SHOTS / f"serve-{width}.png"))
     for name in seqkit.generators():
         open_generator(page, server, name)
         got = fits(page)
