@@ -219,3 +219,16 @@ def test_json_output_takes_numpy_and_paths(tmp_path):
     r = CliRunner().invoke(app, ["numbers", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["results"][0] == {"text": "x", "n": 3, "v": 0.5, "a": [0, 1], "p": str(tmp_path)}
+
+
+def test_found_devices_does_not_import_torch_for_a_form():
+    """A form's device menu costs no torch import (seconds) before a model ran; after, torch says."""
+    import subprocess
+    import sys
+
+    code = ("import sys, seqkit; d = seqkit.found_devices(); print(d[:2], 'torch' in sys.modules); "
+            "import torch; print(seqkit.found_devices() == ['auto', 'cpu'] + (['cuda'] + [f'cuda:{i}' for i in "
+            "range(torch.cuda.device_count())] if torch.cuda.is_available() else [])"
+            " + (['mps'] if torch.backends.mps.is_available() else []))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "['auto', 'cpu'] False" and out[1] == "True"

@@ -406,10 +406,23 @@ def installed_models(task: str, model_types: Sequence[str] = ()) -> list[str]:
 
 
 def found_devices() -> list[str]:
-    """``auto``, ``cpu`` and the GPUs torch finds here (``cuda:0`` ..., ``mps``)."""
-    import torch
+    """``auto``, ``cpu`` and the GPUs torch finds here (``cuda:0`` ..., ``mps``). Where torch is not
+    imported yet (a form built before any model ran) it is not imported for this (seconds): an
+    NVIDIA driver offers ``cuda``, an Apple-silicon Mac ``mps``."""
+    import sys
 
     found = ["auto", "cpu"]
+    if "torch" not in sys.modules:
+        import os
+        import platform
+
+        if os.path.exists("/proc/driver/nvidia/version"):
+            found.append("cuda")
+        if sys.platform == "darwin" and platform.machine() == "arm64":
+            found.append("mps")
+        return found
+    import torch
+
     if torch.cuda.is_available():
         found += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     mps = getattr(torch.backends, "mps", None)
