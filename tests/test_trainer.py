@@ -241,3 +241,12 @@ def test_tensorboard_events_read_back(tmp_path):
     val = events.Scalars("loss/val")
     assert [e.step for e in val] == [10, 20, 30]
     assert [e.value for e in val] == pytest.approx([h["val_loss"] for h in result["history"]], rel=1e-6)
+
+
+def test_tensorboard_missing_is_one_clear_error_before_training(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # as if not installed
+    with pytest.raises(SeqkitError, match=r"--tensorboard needs the tensorboard package: pip install tensorboard"):
+        _trainer(tmp_path, steps=10, tensorboard=True).fit()
+    assert not (tmp_path / "metrics.jsonl").exists() and not (tmp_path / "last.json").exists()
