@@ -29,9 +29,11 @@ class ServerThread:
 
     def __init__(self, app, port):
         import uvicorn
+        from seqkit_serve.connections import server_options
 
         self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        options = {**server_options(app.settings), "host": "127.0.0.1", "port": port}
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **options))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self):
