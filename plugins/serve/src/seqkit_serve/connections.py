@@ -38,14 +38,16 @@ def protocol_class(settings: Settings):
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self._deadline, self._stage = None, None
-            if len(self.connections) > self.max_connections:
+            self._over_limit = len(self.connections) > self.max_connections  # refused once it speaks
+            self._arm(self.header_timeout)
+
+        def data_received(self, data: bytes) -> None:
+            if self._over_limit:  # answered after its request is read, so that the client gets the answer
+                self._disarm()
                 self._refuse(503, f"this server has {self.max_connections} connections open, its most "
                                   f"(seqkit serve --max-connections); try again in a moment",
                              extra=[(b"retry-after", b"5")])
                 return
-            self._arm(self.header_timeout)
-
-        def data_received(self, data: bytes) -> None:
             super().data_received(data)
             state = self.conn.their_state
             if state is h11.SEND_BODY and self._stage != "body":
