@@ -22,8 +22,7 @@ from .settings import Settings
 def server_options(settings: Settings) -> dict:
     """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config`` (besides the app)."""
     return {"host": settings.host, "port": settings.port, "http": protocol_class(settings),
-            "timeout_keep_alive": settings.keep_alive_seconds, "server_header": False,
-            "h11_max_incomplete_event_size": 64 * 1024}
+            "timeout_keep_alive": settings.keep_alive_seconds, "server_header": False}
 
 
 def protocol_class(settings: Settings):
