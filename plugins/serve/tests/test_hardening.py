@@ -98,13 +98,15 @@ def test_the_audio_of_a_request_is_bounded():
 def test_the_server_answers_while_a_dense_upload_is_checked(tone):
     """A 1.98 MB MIDI of 330,000 notes took mido 5 to 20 s to read inside the request handler, and
     every other request waited for it. Now it is read in a worker process: a GET during the check
-    takes a small part of the upload's time (a relative bound, for a loaded machine)."""
+    takes a small part of the upload's time (a relative bound, for a loaded machine). The request
+    ends once the file is checked (its count=0 is refused next, if the notes are not)."""
     port = free_port()
     data = dense_midi()
     with ServerThread(create_app(Settings()), port) as server:
         get_seconds(server.url + "/api/generators")  # warm
         boundary = "seqkit-test-boundary"
-        body = (f"--{boundary}\r\ncontent-disposition: form-data; name=\"primer\"; filename=\"dense.mid\"\r\n"
+        body = (f"--{boundary}\r\ncontent-disposition: form-data; name=\"count\"\r\n\r\n0\r\n"  # refused after
+                f"--{boundary}\r\ncontent-disposition: form-data; name=\"primer\"; filename=\"dense.mid\"\r\n"
                 f"content-type: audio/midi\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
         upload = urllib.request.Request(server.url + "/api/run/test-tone", data=body, method="POST",
                                         headers={"content-type": f"multipart/form-data; boundary={boundary}"})
@@ -123,9 +125,11 @@ def test_the_server_answers_while_a_dense_upload_is_checked(tone):
         while thread.is_alive():
             times.append(get_seconds(server.url + "/api/generators"))
         thread.join()
-    assert answer["status"] == 422 and "has 330,000 notes" in answer["body"]["error"]
+    print(f"\ndense upload checked in {answer['seconds']:.2f} s; {len(times)} GETs meanwhile, the slowest "
+          f"{max(times) * 1000:.0f} ms, median {sorted(times)[len(times) // 2] * 1000:.0f} ms")
     assert times, "no GET ran during the upload"
     assert max(times) < 0.1 + 0.5 * answer["seconds"], (max(times), answer["seconds"], len(times))
+    assert answer["status"] == 422 and "has 330,000 notes" in answer["body"]["error"]
 
 
 # ------------------------------------------------------------------ 4. each client a bounded share, Retry-After
@@ -310,3 +314,19 @@ def test_connections_beyond_the_limit_are_refused_with_json(server):
     finally:
         for sock in held:
             sock.close()
+
+
+def test_finished_jobs_hold_a_bounded_number_of_bytes():
+    from seqkit_serve.jobs import Job, JobQueue
+
+    from seqkit import Output
+
+    queue = JobQueue(max_waiting=8, keep=32, keep_bytes=100)
+    jobs = []
+    for _ in range(3):
+        job = queue.submit(Job("g", ("g", ""), lambda ctx: Result([Output("x", files={"wav": b"\0" * 60})])))
+        assert job.finished.wait(10) and job.nbytes == 60
+        jobs.append(job)
+    queue.submit(Job("g", ("g", ""), lambda ctx: Result([]))).finished.wait(10)
+    assert queue.get(jobs[0].id) is None and queue.get(jobs[1].id) is None  # the oldest went first
+    assert queue.get(jobs[2].id) is jobs[2]

@@ -53,6 +53,7 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, allow_host: A
                    f"generators; the page answers only to {', '.join(sorted(settings.allowed))}", err=True)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"seqkit serve: http://{'127.0.0.1' if host in ('0.0.0.0', '') else shown}:{port}/ (Ctrl-C stops)")
+    app.app.state.checker.start()  # the upload checker's process, before the first upload
     uvicorn.run(app, log_level="warning", **server_options(settings))
 
 

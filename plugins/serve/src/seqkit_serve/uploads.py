@@ -120,6 +120,11 @@ class MidiChecker:
                 self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
             return self._pool
 
+    def start(self) -> None:
+        """Start the worker now (in the background: it imports symusic or mido), so that the first
+        upload does not wait for it."""
+        self._executor().submit(inspect_midi, WARM_UP)
+
     async def check(self, param, filename: str, data: bytes, max_notes: int, max_seconds: float) -> dict:
         pool = self._executor()
         future = pool.submit(inspect_midi, data)
@@ -155,6 +160,9 @@ class MidiChecker:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+WARM_UP = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk\x00\x00\x00\x04\x00\xff\x2f\x00"
 
 
 class UploadBusy(SeqkitError):
