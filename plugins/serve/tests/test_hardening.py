@@ -330,3 +330,11 @@ def test_finished_jobs_hold_a_bounded_number_of_bytes():
     queue.submit(Job("g", ("g", ""), lambda ctx: Result([]))).finished.wait(10)
     assert queue.get(jobs[0].id) is None and queue.get(jobs[1].id) is None  # the oldest went first
     assert queue.get(jobs[2].id) is jobs[2]
+
+
+@pytest.mark.skipif("abc" not in seqkit.generators(), reason="no abc generator registered")
+def test_abc_results_name_the_checkpoint_not_its_path(client):
+    r = client.post("/api/run/abc", json={"count": 1, "max_chars": 20, "seed": 1})
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["result"]["model"] == "lstm"
+    assert not any(str(v).startswith("/") for v in r.json()["result"].values())
