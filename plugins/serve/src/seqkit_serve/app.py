@@ -161,7 +161,8 @@ async def _submit(gen, request: Request, settings: Settings, jobs: JobQueue, che
             cap_tokens(gen, checked, settings.max_tokens)
             cap_seconds(gen, values, checked, settings)
         except SeqkitError as exc:  # about the client's own values (shown as sent), or an upload
-            raise type(exc)(unupload(str(exc), uploads)) from None
+            exc.args = (unupload(str(exc), uploads),)
+            raise
         model = str(checked.get("model") or "")
         job = Job(gen.name, (gen.name, _model_key(gen, model)), lambda ctx: gen(ctx=ctx, **checked),
                   cleanup=lambda: shutil.rmtree(folder, ignore_errors=True), uploads=uploads, client=client,
@@ -325,10 +326,11 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         return JSONResponse({"error": f"no such page or API endpoint: {request.url.path[:200]}"}, status_code=404)
     parts = []
     for e in errors:
-        where = e.get("loc", ())[-1] if e.get("loc") else "value"
-        wanted = "true or false" if e.get("type") == "bool_parsing" else e.get("msg", "a valid value").lower()
-        parts.append(f"{where} must be {wanted}, not {str(e.get('input'))[:60]!r}" if e.get("type") == "bool_parsing"
-                     else f"{where}: {wanted} (got {str(e.get('input'))[:60]!r})")
+        where, got = (e["loc"][-1] if e.get("loc") else "value"), str(e.get("input"))[:60]
+        if e.get("type") == "bool_parsing":
+            parts.append(f"{where} must be true or false, not {got!r}")
+        else:
+            parts.append(f"{where}: {e.get('msg', 'not a valid value').lower()} (got {got!r})")
     return JSONResponse({"error": "; ".join(parts) or "the request is malformed"}, status_code=422)
 
 
