@@ -38,7 +38,7 @@ class Job:
     run: Callable[[RunContext], Result]
     cleanup: Callable[[], None] | None = None
     uploads: dict[str, str] = field(default_factory=dict)  # temporary path -> the name shown
-    client: str = ""  # who asked (see app.client_id): each client has a bounded share of a queue
+    client: str = ""  # who asked (see app.ClientIds): each client has a bounded share of a queue
     model: str = ""  # the model's name as shown in messages (the key holds the checkpoint's path)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     status: str = "queued"  # queued, running, done, error, cancelled
