@@ -139,8 +139,6 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
         from .render import check_soundfont
 
         check_soundfont(soundfont)
-    if seconds is not None and max_seconds is not None and seconds > max_seconds:
-        raise SeqkitError(f"--seconds {seconds:g} is more than --max-seconds {max_seconds:g}")
     seed_everything(seed)
     ckpt = load_music_model(model, device)
     cpu_threads(ckpt.model, count)
