@@ -22,6 +22,7 @@ import urllib.request
 
 import uvicorn
 from seqkit_serve.app import create_app
+from seqkit_serve.connections import server_options
 from seqkit_serve.settings import Settings
 
 import seqkit
@@ -74,8 +75,8 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(port=port)), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    settings = Settings(port=port)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", **server_options(settings)))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)

@@ -29,9 +29,11 @@ class ServerThread:
 
     def __init__(self, app, port):
         import uvicorn
+        from seqkit_serve.connections import server_options
 
         self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        options = {**server_options(app.settings), "host": "127.0.0.1", "port": port}
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **options))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self):
@@ -46,3 +48,34 @@ class ServerThread:
     def __exit__(self, *exc):
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def raw_midi(track: bytes, division: int = 480) -> bytes:
+    """A one-track format-0 MIDI file around ``track``'s event bytes."""
+    import struct
+
+    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, division) + b"MTrk" + struct.pack(">I", len(track)) + track
+
+
+# issue 29: one note held for 2^28 ticks; 46 bytes, 279,620 s of music
+LONG_NOTE_TRACK = bytes.fromhex("00903C40FFFFFF7F803C0000904040836080400000FF2F00")
+
+
+def long_note_midi() -> bytes:
+    return raw_midi(LONG_NOTE_TRACK)
+
+
+def dense_midi(pairs: int = 330_000) -> bytes:
+    """``pairs`` note on/off pairs at one tick each, with running status: about 6 bytes a pair
+    (330,000: 1.98 MB), seconds for mido to read."""
+    return raw_midi(b"\x00\x90\x3c\x40" + b"\x00\x3c\x00" + b"\x01\x3c\x40\x00\x3c\x00" * (pairs - 1) + b"\x00\xff\x2f\x00")
+
+
+def get_seconds(url: str, timeout: float = 30) -> float:
+    """Seconds one GET takes (its body read)."""
+    import urllib.request
+
+    start = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=timeout) as answer:
+        answer.read()
+    return time.perf_counter() - start

@@ -125,7 +125,7 @@ def test_upload_folder_is_removed_after_the_run(client, monkeypatch):
     monkeypatch.setattr(gen, "run", lambda primer, **kw: seen.append(Path(primer)) or original(primer=primer, **kw))
     r = client.post("/api/run/test-tone", files={"primer": ("a.midi", midi_file(), "audio/midi")})
     assert r.json()["status"] == "done"
-    assert seen and seen[0].name == "primer.midi" and not seen[0].exists()
+    assert seen and seen[0].name == "a.midi" and not seen[0].exists()  # the name the client gave it
 
 
 def test_cancel_a_running_job(client):

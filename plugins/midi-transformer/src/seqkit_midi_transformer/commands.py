@@ -79,12 +79,16 @@ def load_music_model(spec: str | None, device: str = "auto"):
 
 # -- primer -------------------------------------------------------------------------------------
 
-def primer_tokens(path: Path, tokenizer, seconds: float | None, n_tokens: int | None) -> tuple[list[int], dict]:
-    """``[<bos>] + events`` of a primer file, cut to its first ``seconds`` / ``n_tokens``."""
+def primer_tokens(path: Path, tokenizer, seconds: float | None, n_tokens: int | None,
+                  max_seconds: float | None = None) -> tuple[list[int], dict]:
+    """``[<bos>] + events`` of a primer file, cut to its first ``seconds`` / ``n_tokens``; refused
+    if (after the cut) its music lasts more than ``max_seconds`` (see ``bounds.py``)."""
     import numpy as np
 
+    from .bounds import check_primer_seconds
+
     if not hasattr(tokenizer, "encode_notes"):
-        return primer_tokens_generic(path, tokenizer, seconds, n_tokens)
+        return primer_tokens_generic(path, tokenizer, seconds, n_tokens, max_seconds)
 
     notes = tokenizer.notes(path)
     info = {"primer": str(path)}
@@ -100,19 +104,23 @@ def primer_tokens(path: Path, tokenizer, seconds: float | None, n_tokens: int | 
         notes[:, 1] = np.minimum(notes[:, 1], seconds)
         if len(notes) == 0:
             raise SeqkitError(f"{path} has no notes in its first {seconds:g} s")
+    check_primer_seconds(path, float(notes[:, 1].max()), max_seconds)
     ids = [tokenizer.bos_id] + tokenizer.encode_notes(notes)
     if n_tokens:
         ids = ids[: n_tokens]
     return ids, info
 
 
-def primer_tokens_generic(path: Path, tokenizer, seconds: float | None, n_tokens: int | None) -> tuple[list[int], dict]:
+def primer_tokens_generic(path: Path, tokenizer, seconds: float | None, n_tokens: int | None,
+                          max_seconds: float | None = None) -> tuple[list[int], dict]:
     """The primer through any music tokenizer's ``encode`` (notes after ``seconds`` dropped first)."""
-    from .midi_read import cut_seconds, load_midi
+    from .bounds import check_primer_seconds
+    from .midi_read import cut_seconds, end_seconds, load_midi
 
     score = load_midi(path)
     if seconds:
         score = cut_seconds(score, seconds)
+    check_primer_seconds(path, end_seconds(score), max_seconds)
     ids = tokenizer.encode(score)
     if not ids:
         raise SeqkitError(f"{path} has no notes to continue"

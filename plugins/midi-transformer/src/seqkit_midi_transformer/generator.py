@@ -26,6 +26,8 @@ from seqkit import (
     top_p_param,
 )
 
+from .bounds import AUDIO_PIECES, MAX_SECONDS
+
 MAX_NEW_TOKENS = 20_000  # ~8 minutes of piano; ~6 minutes to sample on a laptop CPU
 MAX_COUNT = 256
 
@@ -42,13 +44,17 @@ MUSIC = Generator(
               f"most {MAX_NEW_TOKENS:,})."),
         Param("seconds", "float", None, "Generate this many seconds instead of --tokens.", min=0.1,
               page_help="Seconds of music to make instead of a number of tokens."),
+        Param("max_seconds", "float", MAX_SECONDS, "Most seconds of music in a piece: a longer primer is refused "
+              "(use its start with --primer-seconds), each piece and its WAV stop there, and one run renders "
+              f"at most {AUDIO_PIECES} x this in all.", min=1.0,
+              page_help="Longest piece, in seconds (a longer primer is refused)."),
         count_param(1, max=MAX_COUNT, help="Pieces to generate (one batch).", soft_max=8),
         temperature_param(),
         top_k_param(),
         top_p_param(),
-        model_param(None, help="Checkpoint name or path. [default: the shipped music-transformer]", task="music",
-                    page_help="Which trained model: music-transformer (the default), compressive (long "
-                    "memory) or one you trained."),
+        model_param("music-transformer", help="Checkpoint name or path (the default: the shipped one).",
+                    task="music", page_help="Which trained model: music-transformer (the default), compressive "
+                    "(long memory) or one you trained."),
         Param("continuation_only", "bool", False, "Write the continuation without the primer."),
         Param("soundfont", "file", None, "SoundFont (.sf2) for --wav.", accept=(".sf2",),
               page_help="SoundFont (.sf2) for the audio."),
@@ -82,7 +88,8 @@ def _example_primer() -> tuple[str, bytes]:
         return "bach-prelude-primer.mid", (Path(tmp) / "primer.mid").read_bytes()
 
 
-def _prompt(tok, net, primer, primer_seconds, primer_tokens, notes: list[str]) -> tuple[list[int], dict]:
+def _prompt(tok, net, primer, primer_seconds, primer_tokens, notes: list[str],
+            max_seconds: float | None = None) -> tuple[list[int], dict]:
     from .commands import primer_tokens as read_primer
 
     if primer is None:
@@ -90,7 +97,7 @@ def _prompt(tok, net, primer, primer_seconds, primer_tokens, notes: list[str]) -
             if value is not None:
                 raise SeqkitError(f"{flag} needs --primer")
         return [tok.bos_id], {}
-    prompt, info = read_primer(primer, tok, primer_seconds, primer_tokens)
+    prompt, info = read_primer(primer, tok, primer_seconds, primer_tokens, max_seconds=max_seconds)
     limit = getattr(net.config, "max_len", None)
     if limit and len(prompt) > limit:
         from .commands import cut_notice
@@ -142,11 +149,12 @@ def _files(tok, pm, notes, split_at, want, soundfont, title: str) -> tuple[dict,
 
 def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count, temperature, top_k,
                    top_p, model, continuation_only, soundfont, seed, device, want=frozenset({"mid"}),
-                   ctx=None) -> Result:
+                   ctx=None, max_seconds=MAX_SECONDS) -> Result:
     import torch
 
     from seqkit import seed_everything
 
+    from .bounds import check_audio_total, clip_piece
     from .commands import cpu_threads, load_music_model
 
     if "wav" in want and soundfont is not None:  # before any work
@@ -161,7 +169,7 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
         raise SeqkitError(f"the {getattr(tok, 'type', '')} tokenizer cannot measure seconds: use --tokens")
     dev = next(net.parameters()).device
     notes_for_user: list[str] = []
-    prompt, info = _prompt(tok, net, primer, primer_seconds, primer_tokens, notes_for_user)
+    prompt, info = _prompt(tok, net, primer, primer_seconds, primer_tokens, notes_for_user, max_seconds)
     n_new = tokens if seconds is None else int(min(seconds, 1e7) * getattr(tok, "tokens_per_second", 60)) + 64
     if n_new > MAX_NEW_TOKENS:  # hours of sampling, and memory for every token of every piece
         notes_for_user.append(f"generating {MAX_NEW_TOKENS:,} tokens, not {n_new:,} (the most one command "
@@ -179,20 +187,26 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
     split_at = None
     if primer is not None and not continuation_only and hasattr(tok, "token_seconds"):
         split_at = float(tok.token_seconds(prompt)[-1])
-    outputs = []
+    pieces = []
     for i, row in enumerate(new):
         if tok.eos_id in row:
             row = row[: row.index(tok.eos_id)]
         if seconds is not None:
             row = [t for t, s in zip(row, tok.token_seconds(row)) if s <= seconds]
         ids = row if continuation_only else prompt + row
-        notes = tok.decode_notes(ids)
-        files, meta = _files(tok, tok.decode_midi(ids), notes, split_at, want, soundfont,
-                             title=f"piece {i + 1}")
+        pm, notes, cut = clip_piece(tok.decode_midi(ids), tok.decode_notes(ids), max_seconds)
+        if cut:
+            notes_for_user.append(f"piece {i + 1} stops at {max_seconds:g} s (--max-seconds)")
         if not len(notes):
             why = "the model ended it at once" if not row else f"its {len(row)} tokens hold no notes"
             notes_for_user.append(f"piece {i + 1} has no notes: {why}; another seed or a higher temperature "
                                   "usually gives one")
+        pieces.append((row, pm, notes))
+    if "wav" in want and max_seconds is not None:  # before any audio is made
+        check_audio_total([pm.get_end_time() for _, pm, _ in pieces], max_seconds)
+    outputs = []
+    for i, (row, pm, notes) in enumerate(pieces):
+        files, meta = _files(tok, pm, notes, split_at, want, soundfont, title=f"piece {i + 1}")
         outputs.append(Output(files=files, meta={
             "tokens": len(row), "notes": int(len(notes)),
             "seconds": round(float(notes[:, 1].max()) if len(notes) else 0.0, 2), **meta}))
