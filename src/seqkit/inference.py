@@ -50,14 +50,23 @@ def onnx_files(path, meta: dict) -> dict[str, Path]:
     return {f.name[len(stem) + 1: -len(".onnx")]: f for f in sorted(path.parent.glob(f"{stem}.*.onnx"))}
 
 
+def import_onnxruntime():
+    """``onnxruntime``, quiet: no telemetry (which, in a read-only home, warns that it cannot
+    persist its device ID) and errors only in its log."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(3)
+    return ort
+
+
 def make_session(model):
     """An ONNX Runtime session on one thread (the models are tiny; more threads only wait).
 
     Basic optimizations only: the export applied them already, and the extended ones cost more at
     start than they save (names transformer: 27 ms to start and 0.71 ms a step for a batch of 22,
     against 35 ms and 1.05 ms with all of them)."""
-    import onnxruntime as ort
-
+    ort = import_onnxruntime()
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     opts.intra_op_num_threads = 1
@@ -184,18 +193,95 @@ class OnnxSeq2Seq:
         return out
 
 
-def _runner(files: dict[str, Path], config):
+class GraphMismatch(SeqkitError):
+    """The checkpoint's ONNX graphs are not the ones made from its weights (missing, corrupt,
+    swapped, or the wrong set): ``load_for_inference`` falls back to torch."""
+
+
+def file_sha256(path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def checked_onnx_files(path, meta: dict) -> dict[str, Path]:
+    """The checkpoint's graphs, checked against the SHA-256 of each that ``export_onnx`` recorded
+    in its JSON (``onnx_sha256``: part -> hex digest): the same set of parts, each file intact. A
+    checkpoint from before the record has its graphs checked by their signatures only
+    (:func:`_check_signatures`). A mismatch is a :class:`GraphMismatch`."""
+    files = onnx_files(path, meta)
+    recorded = meta.get("onnx_sha256")
+    if recorded is None:
+        return files
+    if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+        raise GraphMismatch("its onnx_sha256 record is damaged")
+    stem = Path(meta["weights"]).stem
+    missing = sorted(set(recorded) - set(files))
+    if missing:
+        raise GraphMismatch(f"its ONNX graph {stem}.{missing[0]}.onnx is missing")
+    extra = sorted(set(files) - set(recorded))
+    if extra:
+        raise GraphMismatch(f"{stem}.{extra[0]}.onnx is not one of its ONNX graphs")
+    for part, f in files.items():
+        if file_sha256(f) != recorded[part].lower():
+            raise GraphMismatch(f"its ONNX graph {f.name} does not match the checksum recorded at export")
+    return files
+
+
+def _signature(kind: str | None, part: str, n_states: int) -> tuple[set, set] | None:
+    """The inputs and outputs a graph of ``kind`` must have to be run as ``part``."""
+    states = {f"state_{i}" for i in range(n_states)}
+    outs = {"logits"} | {f"state_out_{i}" for i in range(n_states)}
+    if kind == "lm" and part == "step":
+        return {"idx"} | states, outs
+    if kind == "seq2seq" and part == "encoder":
+        return {"src"}, set()
+    if kind == "seq2seq" and part == "decoder":
+        return {"token"} | states, outs
+    return None
+
+
+def _check_signatures(graphs: dict, meta: dict) -> None:
+    """Each graph was made from these weights for this part, and has the inputs and outputs its
+    runner feeds and reads (a swapped or foreign graph is a :class:`GraphMismatch`)."""
+    for part, g in graphs.items():
+        made = g.meta
+        if made.get("part", part) != part or made.get("model_type", meta["model_type"]) != meta["model_type"]:
+            raise GraphMismatch(f"{g.file.name} is a {made.get('model_type')} {made.get('part')} graph, "
+                                f"not this {meta['model_type']} checkpoint's {part} graph")
+        if made.get("weights_sha256") and meta.get("weights_sha256") \
+                and made["weights_sha256"] != meta["weights_sha256"]:
+            raise GraphMismatch(f"{g.file.name} was made from other weights")
+        want = _signature(made.get("kind"), part, len(made.get("states") or []))
+        if want is not None:
+            ins, outs = want
+            lacks = sorted((ins - set(g.inputs)) | (outs - set(g.outputs)))
+            if lacks:
+                raise GraphMismatch(f"{g.file.name} lacks {', '.join(lacks)}")
+            unknown = sorted(set(g.inputs) - ins - {"cond"} - {i for i in g.inputs if i.startswith("memory_")})
+            if unknown:
+                raise GraphMismatch(f"{g.file.name} takes inputs this runner does not give ({', '.join(unknown)})")
+
+
+def _runner(files: dict[str, Path], config, meta: dict | None = None):
     graphs = {part: OnnxGraph(f) for part, f in files.items()}
-    kind = next(iter(graphs.values())).meta.get("kind")
-    if kind == "lm" and "step" in graphs:
+    if meta is not None:
+        _check_signatures(graphs, meta)
+    kinds = {g.meta.get("kind") for g in graphs.values()}
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind == "lm" and set(graphs) == {"step"}:
         return OnnxLM(graphs["step"], config)
-    if kind == "seq2seq" and {"encoder", "decoder"} <= set(graphs):
+    if kind == "seq2seq" and set(graphs) == {"encoder", "decoder"}:
         return OnnxSeq2Seq(graphs["encoder"], graphs["decoder"], config)
-    if len(graphs) == 1:
+    if kind not in ("lm", "seq2seq") and len(graphs) == 1:
         graph = next(iter(graphs.values()))
         graph.config = config
         return graph
-    raise SeqkitError(f"unknown ONNX graphs {', '.join(map(str, files.values()))}")
+    raise GraphMismatch(f"its ONNX graphs are not a set it can run ({', '.join(f.name for f in files.values())})")
 
 
 def _why_not_onnx(path, meta: dict, device) -> str | None:
@@ -203,9 +289,17 @@ def _why_not_onnx(path, meta: dict, device) -> str | None:
         return f"device {device} (ONNX Runtime runs here on the CPU only)"
     if onnxruntime_version() is None:
         return "onnxruntime is not installed"
-    if not onnx_files(path, meta):
+    if not onnx_files(path, meta) and not meta.get("onnx_sha256"):
         return f"{Path(path).name} has no ONNX graphs (make them with: seqkit export-onnx {path})"
     return None
+
+
+def _notice(path: Path, why: str) -> None:
+    """One line on stderr: the graphs are there but cannot serve, so torch does."""
+    import sys
+
+    print(f"Warning: {path.name}: {why}; running it on torch instead "
+          f"(remake the graphs with: seqkit export-onnx {path})", file=sys.stderr)
 
 
 def _check_weights(path: Path, meta: dict) -> None:
@@ -238,15 +332,22 @@ def load_for_inference(path, device="cpu", expect_task: str | None = None):
     # answer fastest there, and no torch is imported to look for a GPU); else torch's own choice
     onnx_device = "cpu" if str(device).strip().lower() == "auto" else device
     why = "SEQKIT_BACKEND=torch" if setting == "torch" else _why_not_onnx(path, meta, onnx_device)
+    broken = False  # graphs that are there but cannot serve: say so (a model without any: silently)
     if why is None:
         _check_weights(path, meta)  # a corrupt checkpoint is one error on either backend
         try:
-            model = _runner(onnx_files(path, meta), SimpleNamespace(**meta["config"]))
+            files = checked_onnx_files(path, meta)
+            model = _runner(files, SimpleNamespace(**meta["config"]), meta)
+        except GraphMismatch as exc:
+            why, broken = str(exc), True
         except Exception as exc:  # an unreadable graph or an operator this runtime lacks: use torch
-            why = f"ONNX Runtime cannot run its graphs ({type(exc).__name__}: {str(exc)[:200]})"
+            detail = " ".join(str(exc).split())[:160]
+            why, broken = f"ONNX Runtime cannot run its graphs ({type(exc).__name__}: {detail})", True
     if why is not None:
         if setting == "onnx":
             raise SeqkitError(f"SEQKIT_BACKEND=onnx, but {path}: {why}")
+        if broken:
+            _notice(path, why)
         if str(device).strip().lower() == "auto":
             from .device import pick_device
 

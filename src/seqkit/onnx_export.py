@@ -2,8 +2,9 @@
 
 The graphs are named after the weights file they were made from (``gru-c59c22f42281.safetensors``
 gives ``gru-c59c22f42281.step.onnx``, or ``.encoder.onnx`` and ``.decoder.onnx`` for seq2seq), so
-retrained weights never meet an old graph. Core's model types have their graphs in
-``seqkit.onnx_graphs``; a plugin's model class can offer its own with a method
+retrained weights never meet an old graph. Each graph's SHA-256 is recorded in the checkpoint's
+JSON (``onnx_sha256``), and ``load_for_inference`` runs only graphs that match it. Core's model
+types have their graphs in ``seqkit.onnx_graphs``; a plugin's model class can offer its own with a method
 ``onnx_graphs() -> {part: GraphSpec}``. Weights that are exact in float16 (every shipped model) are
 stored as float16 with a Cast, so a graph is about the size of the safetensors file. Exporting
 needs torch, onnx and onnxruntime; running needs only onnxruntime.
@@ -75,7 +76,20 @@ def export_onnx(path, check: bool = True, strict: bool = True) -> list[Path]:
         atomic_write_bytes(target, blob)
         written.append(target)
     _remove_stale(path, stem)
+    record_graphs(path, {part: f for part, f in zip(graphs, written)})
     return written
+
+
+def record_graphs(path, files: dict) -> None:
+    """Write each graph's SHA-256 into the checkpoint's JSON (``onnx_sha256``: part -> digest), which
+    ``load_for_inference`` checks before it runs them; the rest of the JSON is left as it was."""
+    from .checkpoints import atomic_write_bytes
+    from .inference import file_sha256
+
+    path = Path(path)
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["onnx_sha256"] = {part: file_sha256(f) for part, f in sorted(files.items())}
+    atomic_write_bytes(path, (json.dumps(meta, indent=1, sort_keys=False) + "\n").encode())
 
 
 def _simplify(blob: bytes) -> bytes:
@@ -83,8 +97,9 @@ def _simplify(blob: bytes) -> bytes:
     standard operators only, a third of the nodes, a faster start for every process that loads it."""
     import tempfile
 
-    import onnxruntime as ort
+    from .inference import import_onnxruntime
 
+    ort = import_onnxruntime()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "simplified.onnx"
         opts = ort.SessionOptions()
