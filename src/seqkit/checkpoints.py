@@ -42,6 +42,7 @@ class Checkpoint:
     train_state: dict | None = None
     config: Any = None
     backend: str = "torch"  # "onnx": ``model`` runs the exported graphs (seqkit.load_for_inference)
+    threads: int | None = None  # intra-op threads load_for_inference chose (None: not chosen)
 
     @property
     def extra(self) -> dict:

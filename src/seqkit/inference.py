@@ -60,8 +60,43 @@ def import_onnxruntime():
     return ort
 
 
-def make_session(model):
-    """An ONNX Runtime session on one thread (the models are tiny; more threads only wait).
+SMALL_WORK = 50_000_000  # batch x parameters a step below which one thread is fastest
+
+
+def idle_cores() -> int:
+    """CPU cores that no other work keeps busy now (cores minus the 1-minute load, at least 1)."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on every system
+        load = 0.0
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
+def pick_threads(requested: int | None = 0, batch: int = 1, parameters: int = 0) -> int:
+    """Intra-op threads for decoding ``batch`` rows through a model of ``parameters``:
+    ``requested`` when given (``--threads N``, N >= 1); else one thread for small work (batch x
+    parameters under ``SMALL_WORK``: batch-1 decoding of the shipped models, a few abc tunes),
+    where a second thread only waits (1 x 512 LSTM on a loaded 2-core machine: 0.86 ms a step on
+    one thread, 1.68 ms on two); else the idle cores, at most 8 (batched or long work; on a machine
+    that other work keeps busy, still one). The numbers: benchmarks/threads_choice.py."""
+    if requested:
+        return int(requested)
+    if batch * max(parameters, 1) < SMALL_WORK:
+        return 1
+    return min(8, idle_cores())
+
+
+def threads_report() -> str:
+    """One line for ``seqkit doctor``: how threads are chosen, and what batched work gets now."""
+    return (f"1 for small decoding (batch x parameters < {SMALL_WORK:.0e}); batched or long work: the "
+            f"idle cores, at most 8 (now {pick_threads(0, SMALL_WORK, 1)} of {os.cpu_count()}); "
+            "--threads N overrides")
+
+
+def make_session(model, threads: int = 1):
+    """An ONNX Runtime session on ``threads`` intra-op threads (one by default: the models are
+    tiny; more threads only wait; see :func:`pick_threads`).
 
     Basic optimizations only: the export applied them already, and the extended ones cost more at
     start than they save (names transformer: 27 ms to start and 0.71 ms a step for a batch of 22,
@@ -69,7 +104,7 @@ def make_session(model):
     ort = import_onnxruntime()
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    opts.intra_op_num_threads = 1
+    opts.intra_op_num_threads = max(1, int(threads))
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     return ort.InferenceSession(model if isinstance(model, bytes) else str(model), sess_options=opts,
@@ -79,9 +114,9 @@ def make_session(model):
 class OnnxGraph:
     """One graph: ``run(**inputs) -> {output name: array}``; inputs it does not take are ignored."""
 
-    def __init__(self, file):
+    def __init__(self, file, threads: int = 1):
         self.file = Path(file)
-        self.session = make_session(self.file)
+        self.session = make_session(self.file, threads)
         props = self.session.get_modelmeta().custom_metadata_map
         self.meta = json.loads(props.get("seqkit", "{}"))
         self.inputs = [i.name for i in self.session.get_inputs()]
@@ -129,6 +164,24 @@ class OnnxLM:
             return np.concatenate(logits, axis=1), [feeds[f"state_{i}"] for i in range(len(state))]
         out = self.graph.run(idx=idx, **feeds)
         return out["logits"], _states(out)
+
+    @property
+    def has_hidden(self) -> bool:
+        """The graph gives its top layer's output at every step (``hidden``: recurrent LMs)."""
+        return "hidden" in self.graph.outputs
+
+    def hidden_sequence(self, idx, cond=None):
+        """Top-layer outputs for every step, ``float32 [B, T, hidden]``, as the torch model's
+        ``hidden_sequence`` gives them (graphs with a ``hidden`` output)."""
+        import numpy as np
+
+        if not self.has_hidden:
+            raise SeqkitError(f"{self.graph.file.name} has no hidden output (re-export it)")
+        idx = np.asarray(idx, dtype=np.int64)
+        B = idx.shape[0]
+        feeds = {f"state_{i}": s for i, s in enumerate(_zeros(self.graph.meta["states"], B))}
+        feeds["cond"] = np.asarray(cond if cond is not None else np.zeros(B), dtype=np.int64)
+        return self.graph.run(idx=idx, **feeds)["hidden"]
 
 
 class OnnxSeq2Seq:
@@ -267,8 +320,8 @@ def _check_signatures(graphs: dict, meta: dict) -> None:
                 raise GraphMismatch(f"{g.file.name} takes inputs this runner does not give ({', '.join(unknown)})")
 
 
-def _runner(files: dict[str, Path], config, meta: dict | None = None):
-    graphs = {part: OnnxGraph(f) for part, f in files.items()}
+def _runner(files: dict[str, Path], config, meta: dict | None = None, threads: int = 1):
+    graphs = {part: OnnxGraph(f, threads) for part, f in files.items()}
     if meta is not None:
         _check_signatures(graphs, meta)
     kinds = {g.meta.get("kind") for g in graphs.values()}
@@ -318,8 +371,13 @@ def _check_weights(path: Path, meta: dict) -> None:
         raise CheckpointError(f"{path}: its weights file {name} is corrupt (checksum mismatch)")
 
 
-def load_for_inference(path, device="cpu", expect_task: str | None = None):
-    """The checkpoint at ``path`` ready to run, on ONNX Runtime when it can (see the module)."""
+def load_for_inference(path, device="cpu", expect_task: str | None = None, threads: int | None = None,
+                       batch: int = 1):
+    """The checkpoint at ``path`` ready to run, on ONNX Runtime when it can (see the module).
+
+    ``threads``: intra-op threads for its sessions, or for torch on the CPU (``--threads``);
+    ``None`` leaves torch's setting as it is and gives the sessions one; ``0`` chooses for
+    ``batch`` rows (:func:`pick_threads`). The choice is ``ckpt.threads``."""
     from .checkpoints import Checkpoint, checkpoint_tokenizer, load_checkpoint, read_meta
     from .errors import CheckpointError
 
@@ -328,6 +386,8 @@ def load_for_inference(path, device="cpu", expect_task: str | None = None):
     meta = read_meta(path)
     if expect_task and meta.get("task") and meta["task"] != expect_task:
         raise CheckpointError(f"{path} is a checkpoint for the {meta['task']!r} task, not for {expect_task!r}")
+    parameters = meta.get("parameters") if isinstance(meta.get("parameters"), int) else 0
+    n_threads = None if threads is None else pick_threads(threads, batch, parameters)
     # ``auto``: ONNX Runtime on the CPU where the model has graphs (the small models that have them
     # answer fastest there, and no torch is imported to look for a GPU); else torch's own choice
     onnx_device = "cpu" if str(device).strip().lower() == "auto" else device
@@ -337,7 +397,7 @@ def load_for_inference(path, device="cpu", expect_task: str | None = None):
         _check_weights(path, meta)  # a corrupt checkpoint is one error on either backend
         try:
             files = checked_onnx_files(path, meta)
-            model = _runner(files, SimpleNamespace(**meta["config"]), meta)
+            model = _runner(files, SimpleNamespace(**meta["config"]), meta, n_threads or 1)
         except GraphMismatch as exc:
             why, broken = str(exc), True
         except Exception as exc:  # an unreadable graph or an operator this runtime lacks: use torch
@@ -354,8 +414,14 @@ def load_for_inference(path, device="cpu", expect_task: str | None = None):
             device = pick_device("auto")
         ckpt = load_checkpoint(path, device, expect_task=expect_task)
         ckpt.backend = "torch"
+        if n_threads and str(device) == "cpu":
+            import torch
+
+            torch.set_num_threads(n_threads)
+            ckpt.threads = n_threads
         return ckpt
-    return Checkpoint(model, checkpoint_tokenizer(meta, path), meta, path, None, model.config, backend="onnx")
+    return Checkpoint(model, checkpoint_tokenizer(meta, path), meta, path, None, model.config, backend="onnx",
+                      threads=n_threads or 1)
 
 
 def backend_report() -> str:
