@@ -11,8 +11,9 @@ threads each default picks, side by side with the other choice, and what dynamic
    batch 1 and 3 (what `pick_threads` gives one thread) and batch 64 and 512 (batched work: the
    idle cores), on 1 and on 2 intra-op threads, the sessions interleaved; the load average with it.
 3. NLL (nats/char) on ../shared/data/abc-pa3/val.txt (whole tunes, fresh state per tune, as
-   `abc eval` reads them) through the fp32 graph and a dynamic int8 copy (onnxruntime.quantization,
-   per-channel weights): shipped as int8 only if it costs <= 0.01 nats/char. The graphs' sizes.
+   `abc eval` reads them) through the shipped dynamic int8 graph and an fp32 export of the same
+   weights (made in a temporary folder): int8 is shipped only if it costs <= 0.01 nats/char. The
+   graphs' sizes.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def front_door(runs: int) -> None:
             times[name].append(timed(cmd, env))
     base = statistics.median(times[cases[0][0]])
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"| command (fresh process, 3 tunes) | median s | best s | / import torch |\n|---|---:|---:|---:|")
+    print("| command (fresh process, 3 tunes) | median s | best s | / import torch |\n|---|---:|---:|---:|")
     for name, _, _ in cases:
         med = statistics.median(times[name])
         print(f"| {name} | {med:.2f} | {min(times[name]):.2f} | {med / base:.2f} |")
@@ -77,7 +78,7 @@ def threads(reps: int = 5) -> None:
 
     graph = step_graph()
     sessions = {n: make_session(graph, n) for n in (1, 2)}
-    print(f"\n| batch | pick_threads | 1 thread ms/step | 2 threads ms/step | load |\n|---:|---:|---:|---:|---:|")
+    print("\n| batch | pick_threads | 1 thread ms/step | 2 threads ms/step | load |\n|---:|---:|---:|---:|---:|")
     for B in (1, 3, 64, 512):
         feeds = {"idx": np.zeros((B, 1), np.int64), "state_0": np.zeros((1, B, 512), np.float32),
                  "state_1": np.zeros((1, B, 512), np.float32)}
@@ -95,9 +96,9 @@ def threads(reps: int = 5) -> None:
 
 def nll(graph, tunes, tok) -> float:
     import numpy as np
+    from seqkit_abc.data import wrap
 
     from seqkit.inference import make_session
-    from seqkit_abc.data import wrap
 
     sess = make_session(graph)
     total = n = 0.0
@@ -112,45 +113,27 @@ def nll(graph, tunes, tok) -> float:
     return total / n
 
 
-def float32_initializers(blob: bytes) -> bytes:
-    """The graph with its float16-stored weights (``W__f16`` + Cast) as plain float32 initializers,
-    which the quantizer recognises as the weights of MatMul, Gemm and LSTM."""
-    import numpy as np
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load_from_string(blob)
-    g = model.graph
-    half = {i.name: i for i in g.initializer if i.name.endswith("__f16")}
-    casts = [n for n in g.node if n.op_type == "Cast" and n.input[0] in half]
-    keep = [i for i in g.initializer if i.name not in half]
-    for n in casts:
-        keep.append(numpy_helper.from_array(numpy_helper.to_array(half[n.input[0]]).astype(np.float32), n.output[0]))
-    del g.initializer[:]
-    g.initializer.extend(keep)
-    nodes = [n for n in g.node if n not in casts]
-    del g.node[:]
-    g.node.extend(nodes)
-    return model.SerializeToString()
-
-
 def int8(limit: int) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    """The shipped int8 graph against an fp32 export of the same weights (made in a temp folder)."""
+    import shutil
 
-    from seqkit.checkpoints import checkpoint_tokenizer, read_meta
     from seqkit_abc.data import load_tunes, shared_data
 
-    graph = step_graph()
-    tok = checkpoint_tokenizer(read_meta(CKPT), CKPT)
+    from seqkit import export_onnx
+    from seqkit.checkpoints import checkpoint_tokenizer, read_meta
+
+    meta = read_meta(CKPT)
+    tok = checkpoint_tokenizer(meta, CKPT)
     tunes = load_tunes(shared_data() / "abc-pa3" / "val.txt", "auto")[:limit]  # $SEQKIT_SHARED_DATA
+    shipped = step_graph()
     with tempfile.TemporaryDirectory() as tmp:
-        q, plain = Path(tmp) / "int8.onnx", Path(tmp) / "fp32.onnx"
-        plain.write_bytes(float32_initializers(graph.read_bytes()))
-        quantize_dynamic(str(plain), str(q), weight_type=QuantType.QInt8, per_channel=True)
-        f32, i8 = nll(graph, tunes, tok), nll(q, tunes, tok)
+        for name in (CKPT.name, meta["weights"]):
+            shutil.copy(CKPT.parent / name, Path(tmp) / name)
+        fp32 = export_onnx(Path(tmp) / CKPT.name, int8=False)[0]
+        f32, i8 = nll(fp32, tunes, tok), nll(shipped, tunes, tok)
         print(f"\n| graph | bytes | NLL nats/char ({len(tunes)} val tunes) |\n|---|---:|---:|")
-        print(f"| fp32 (weights stored float16) | {graph.stat().st_size:,} | {f32:.5f} |")
-        print(f"| dynamic int8, per channel | {q.stat().st_size:,} | {i8:.5f} ({i8 - f32:+.5f}) |")
+        print(f"| fp32 (weights stored float16) | {fp32.stat().st_size:,} | {f32:.5f} |")
+        print(f"| dynamic int8, per channel (shipped) | {shipped.stat().st_size:,} | {i8:.5f} ({i8 - f32:+.5f}) |")
 
 
 def main() -> None:
