@@ -353,3 +353,26 @@ def test_read_only_home_runs_without_a_warning(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "onnx", out.stderr
     assert out.stderr == ""
+
+
+def test_threads_chosen_for_the_work(tmp_path, monkeypatch, cli):
+    """One thread for small decoding, the idle cores (at most 8) for batched work, --threads wins;
+    the choice reaches the sessions and shows in doctor."""
+    import os
+
+    from seqkit.inference import SMALL_WORK, pick_threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 0.0, 0.0))
+    assert pick_threads(0, 1, 1_240_000) == 1 and pick_threads(0, 3, 1_240_000) == 1
+    assert pick_threads(0, 512, 1_240_000) == 3  # 4 cores, 1.2 busy
+    assert pick_threads(2, 1, 10) == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    assert pick_threads(0, 10 * SMALL_WORK, 1) == 1  # a loaded machine: one thread even for big work
+    (tmp_path / "m").mkdir()
+    path, _ = _saved(tmp_path / "m", *LMS["gru"], name="gru")
+    ck = load_for_inference(path, threads=2)
+    assert ck.threads == 2 and ck.model.graph.session.get_session_options().intra_op_num_threads == 2
+    assert load_for_inference(path, threads=0).threads == 1
+    r = cli(["doctor", "--json"])
+    assert "--threads N overrides" in r.output
