@@ -8,8 +8,8 @@ threads each default picks, side by side with the other choice, and what dynamic
    ONNX Runtime), with --threads 2, on torch (SEQKIT_BACKEND=torch, default threads and
    --threads 1). The goal: the default at most 0.5x `import torch`.
 2. Threads, in one process: ms per decoding step of the shipped 1x512 LSTM's step graph at
-   batch 1 and 3 (what `pick_threads` gives one thread) and batch 64 and 512 (batched work: the
-   idle cores), on 1 and on 2 intra-op threads, the sessions interleaved; the load average with it.
+   batch 1 and 3 (what `pick_threads` gives one thread) and batch 64 and 512 (batched work: every
+   core), on 1 and on 2 intra-op threads, the sessions interleaved; the load average with it.
 3. NLL (nats/char) on ../shared/data/abc-pa3/val.txt (whole tunes, fresh state per tune, as
    `abc eval` reads them) through the shipped dynamic int8 graph and an fp32 export of the same
    weights (made in a temporary folder): int8 is shipped only if it costs <= 0.01 nats/char. The

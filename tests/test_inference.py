@@ -356,19 +356,18 @@ def test_read_only_home_runs_without_a_warning(tmp_path):
 
 
 def test_threads_chosen_for_the_work(tmp_path, monkeypatch, cli):
-    """One thread for small decoding, the idle cores (at most 8) for batched work, --threads wins;
+    """One thread for small decoding, every core (at most 8) for batched work, --threads wins;
     the choice reaches the sessions and shows in doctor."""
     import os
 
     from seqkit.inference import SMALL_WORK, pick_threads
 
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 0.0, 0.0))
     assert pick_threads(0, 1, 1_240_000) == 1 and pick_threads(0, 3, 1_240_000) == 1
-    assert pick_threads(0, 512, 1_240_000) == 3  # 4 cores, 1.2 busy
+    assert pick_threads(0, 64, 1_240_000) == 4 and pick_threads(0, 10 * SMALL_WORK, 1) == 4
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert pick_threads(0, 512, 1_240_000) == 8
     assert pick_threads(2, 1, 10) == 2
-    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 0.0, 0.0))
-    assert pick_threads(0, 10 * SMALL_WORK, 1) == 1  # a loaded machine: one thread even for big work
     (tmp_path / "m").mkdir()
     path, _ = _saved(tmp_path / "m", *LMS["gru"], name="gru")
     ck = load_for_inference(path, threads=2)

@@ -331,7 +331,7 @@ def device_param(default: str = "auto", **overrides) -> Param:
 def threads_param(**overrides) -> Param:
     """``--threads N``: CPU threads for the work (0 = chosen for it: ``seqkit.inference.pick_threads``)."""
     return Param("threads", "int", 0, "CPU threads (0 = chosen for the work: 1 for small decoding, "
-                 "the idle cores for batched work; see `seqkit doctor`).", min=0, max=64,
+                 "every core for batched work; see `seqkit doctor`).", min=0, max=64,
                  flags=("--threads",), **overrides)
 
 

@@ -120,6 +120,7 @@ def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0,
     done = np.zeros(B, dtype=bool)
     fill = np.zeros(B, dtype=np.int64)
     out = []
+    new = np.empty((B, max_new_tokens), dtype=np.int64) if stop_fn is not None else None  # (no restacking)
     forced, forced_mask = _forced(prefix, B)
     logits, state = model(seq, cond=cond, cache=None)
     held = seq.shape[1]
@@ -140,7 +141,8 @@ def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0,
         if stop.size or stop_fn is not None:
             hit = np.isin(nxt, stop) if stop.size else np.zeros(B, dtype=bool)
             if stop_fn is not None:
-                hit = hit | np.asarray(stop_fn(np.stack(out, axis=1)), dtype=bool)
+                new[:, step] = nxt
+                hit = hit | np.asarray(stop_fn(new[:, :step + 1]), dtype=bool)
             if forced is not None and step < forced.shape[1]:
                 hit = hit & ~forced_mask[:, step]
             hit = hit & ~done
@@ -150,6 +152,7 @@ def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0,
                 break
         if len(out) == max_new_tokens:
             break
-        seq = np.concatenate([seq, nxt[:, None]], axis=1)[:, -(limit or 0):]
+        if limit:  # the window a restart reads (a model without a context limit never restarts)
+            seq = np.concatenate([seq, nxt[:, None]], axis=1)[:, -limit:]
         logits, state, held = _advance(model, nxt[:, None], seq, held, cond, state, limit)
     return np.stack(out, axis=1) if out else prompt[:, :0]
