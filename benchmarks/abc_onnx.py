@@ -1,7 +1,7 @@
 """`seqkit abc generate` on ONNX Runtime: wall time against `python -c "import torch"`, the
 threads each default picks, side by side with the other choice, and what dynamic int8 would cost.
 
-    python benchmarks/abc_onnx.py [--runs 5] [--tunes 153] [--skip-int8]
+    python benchmarks/abc_onnx.py [--runs 5] [--tunes 153] [--skip-int8] [--quick]
 
 1. Fresh processes, interleaved round by round so a busy machine slows them alike (median, best,
    ratio to `import torch`): `seqkit abc generate` (3 tunes, --seed 1) at its default (1 thread on
@@ -39,7 +39,7 @@ def timed(cmd, env=None) -> float:
     return time.perf_counter() - t0
 
 
-def front_door(runs: int) -> None:
+def front_door(runs: int, quick: bool = False) -> None:
     seqkit = [sys.executable, "-m", "seqkit"]
     gen = seqkit + ["abc", "generate", "--seed", "1"]
     torch_env = {"SEQKIT_BACKEND": "torch"}
@@ -50,6 +50,8 @@ def front_door(runs: int) -> None:
         ("  torch, --threads 1 (its default now)", gen, torch_env),
         ("  torch, --threads 2", gen + ["--threads", "2"], torch_env),
     ]
+    if quick:  # torch on two threads: 1-2 minutes a run on a loaded machine
+        cases = cases[:-1]
     times: dict[str, list[float]] = {name: [] for name, _, _ in cases}
     for _, cmd, env in cases:
         timed(cmd, env)
@@ -141,8 +143,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--tunes", type=int, default=153)
     ap.add_argument("--skip-int8", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="without the torch --threads 2 row")
     args = ap.parse_args()
-    front_door(args.runs)
+    front_door(args.runs, args.quick)
     threads()
     if not args.skip_int8:
         int8(args.tunes)
