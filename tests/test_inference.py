@@ -375,3 +375,29 @@ def test_threads_chosen_for_the_work(tmp_path, monkeypatch, cli):
     assert load_for_inference(path, threads=0).threads == 1
     r = cli(["doctor", "--json"])
     assert "--threads N overrides" in r.output
+
+
+def test_export_onnx_int8_is_recorded_and_kept(tmp_path, cli):
+    """--int8: quantized weights (smaller), onnx_precision in the JSON, kept by a plain re-export;
+    --fp32 goes back."""
+    import json
+
+    cls, config = RNNLM, RNNConfig(vocab_size=11, cell="lstm", n_embd=8, hidden=96)
+    path, model = _saved(tmp_path, cls, config)
+    fp32 = next(tmp_path.glob("*.step.onnx")).stat().st_size
+    assert cli(["export-onnx", str(path), "--int8"]).exit_code == 0
+    graph = next(tmp_path.glob("*.step.onnx"))
+    assert graph.stat().st_size < 0.6 * fp32
+    assert json.loads(path.read_text())["onnx_precision"] == "int8"
+    assert cli(["export-onnx", str(path)]).exit_code == 0  # keeps int8
+    assert json.loads(path.read_text())["onnx_precision"] == "int8"
+    ck = load_for_inference(path)
+    seq = np.array([[1, 2, 3, 4]])
+    logits, _ = ck.model(seq)
+    with torch.no_grad():
+        want, _ = model(torch.as_tensor(seq))
+    assert ck.backend == "onnx"
+    assert np.corrcoef(logits.ravel(), want.numpy().ravel())[0, 1] > 0.9  # int8 rounding, not another model
+    assert cli(["export-onnx", str(path), "--fp32"]).exit_code == 0
+    assert json.loads(path.read_text())["onnx_precision"] == "fp32"
+    assert next(tmp_path.glob("*.step.onnx")).stat().st_size == fp32
