@@ -169,3 +169,38 @@ def test_atomic_write_to_a_folder_names_the_folder(tmp_path):
         atomic_write_bytes(tmp_path / "out", b"x")
     assert err.value.filename == str(tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []  # no temporary file left behind
+
+
+def test_loading_a_checkpoint_imports_no_dynamo(tmp_path):
+    """The shape check builds the model on the meta device; random init there must not pull in
+    ``torch._dynamo`` (about a second of imports) through ``torch._refs``."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from seqkit import RNNLM, RNNConfig, TransformerConfig, TransformerLM, save_checkpoint, load_checkpoint\n"
+        "for i, (cls, cfg, kind) in enumerate([\n"
+        "    (RNNLM, RNNConfig(vocab_size=9, cell='lstm', n_embd=8, hidden=16), 'rnn-lm'),\n"
+        "    (TransformerLM, TransformerConfig(vocab_size=9, n_layer=1, n_head=2, n_embd=8, max_len=8),\n"
+        "     'transformer-lm')]):\n"
+        f"    p = save_checkpoint({str(tmp_path)!r} + f'/m{{i}}.json', cls(cfg), model_type=kind, config=cfg)\n"
+        "    w = load_checkpoint(p).model.state_dict()\n"
+        "    assert all(v.abs().sum() > 0 for k, v in w.items() if k.endswith('weight')), 'weights loaded'\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_meta_build_leaves_random_fills_alone_elsewhere():
+    import torch
+
+    from seqkit.checkpoints import _no_random_fill_on_meta
+
+    with _no_random_fill_on_meta():
+        t = torch.zeros(1000).normal_()
+        m = torch.empty(3, device="meta").uniform_()
+    assert t.std() > 0.5 and m.is_meta
+    assert torch.Tensor.normal_ is torch._C.TensorBase.normal_ or "fill" not in torch.Tensor.normal_.__name__

@@ -232,7 +232,8 @@ def test_seqkit_debug_0_keeps_tracebacks_off():
 # ---------------------------------------------------------------- a read-only home
 
 @pytest.mark.parametrize("args", [["names", "--country", "Greek", "-n", "2", "--seed", "1"],
-                                  ["num2words", "42"], ["models", "--json"], ["doctor", "--json"]])
+                                  ["num2words", "42"], ["models", "--json"], ["doctor", "--json"],
+                                  ["abc", "generate", "-n", "1", "--max-chars", "30", "--seed", "1"]])
 def test_shipped_models_need_no_writable_home(tmp_path, monkeypatch, args):
     from seqkit.testing import run_cli
 
@@ -244,6 +245,7 @@ def test_shipped_models_need_no_writable_home(tmp_path, monkeypatch, args):
     if "No such command" in result.output:
         pytest.skip(f"the plugin of {args[0]} is not installed")
     assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr  # nothing falls back (ONNX Runtime needs no writable home)
     if args[0] == "doctor":
         report = json.loads(result.stdout)
         assert "is not a folder" in report["data folder"] and "is not a folder" in report["checkpoint folder"]

@@ -255,3 +255,149 @@ def test_export_onnx_command(tmp_path, cli):
 def test_doctor_names_the_backend(cli):
     r = cli(["doctor", "--json"])
     assert "onnxruntime" in r.output
+
+
+def _fallback(path, capsys):
+    """``load_for_inference`` falls back to torch with exactly one notice line."""
+    capsys.readouterr()
+    ck = load_for_inference(path)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert ck.backend == "torch"
+    assert len(err) == 1 and err[0].startswith("Warning: ") and "running it on torch" in err[0], err
+    return err[0]
+
+
+def test_graph_checksums_recorded_and_checked(tmp_path, capsys):
+    """#29 item 14: each graph's SHA-256 in the JSON; a corrupt, swapped, missing or extra graph
+    falls back to torch with one notice line, never a traceback."""
+    import json
+    import shutil
+
+    from seqkit.inference import file_sha256
+
+    for d in "ab":
+        (tmp_path / d).mkdir()
+    gru, _ = _saved(tmp_path / "a", *LMS["gru"], name="gru")
+    tr, _ = _saved(tmp_path / "b", *LMS["transformer"], name="tr")
+    meta = json.loads(gru.read_text())
+    step = next(gru.parent.glob("*.step.onnx"))
+    assert meta["onnx_sha256"] == {"step": file_sha256(step)}
+    good = step.read_bytes()
+    capsys.readouterr()
+    assert load_for_inference(gru).backend == "onnx" and capsys.readouterr().err == ""
+    shutil.copy(next(tr.parent.glob("*.step.onnx")), step)  # another model's graph under this name
+    assert "checksum" in _fallback(gru, capsys)
+    step.write_bytes(good[:-10])  # cut short
+    assert "checksum" in _fallback(gru, capsys)
+    step.unlink()
+    assert "missing" in _fallback(gru, capsys)
+    step.write_bytes(good)
+    extra = step.with_name(step.name.replace(".step.", ".decoder."))
+    extra.write_bytes(good)
+    assert "not one of its ONNX graphs" in _fallback(gru, capsys)
+    extra.unlink()
+    meta["onnx_sha256"] = ["x"]
+    gru.write_text(json.dumps(meta))
+    assert "damaged" in _fallback(gru, capsys)
+
+
+def test_graphs_without_checksums_are_checked_by_signature(tmp_path, capsys):
+    """A checkpoint from before the record: graphs made for another model type, part or weights
+    fall back to torch with one line; its own graphs still run on ONNX Runtime."""
+    import json
+    import shutil
+
+    for d in "ab":
+        (tmp_path / d).mkdir()
+    gru, _ = _saved(tmp_path / "a", *LMS["gru"], name="gru")
+    tr, _ = _saved(tmp_path / "b", *LMS["transformer"], name="tr")
+    for p in (gru, tr):
+        meta = json.loads(p.read_text())
+        del meta["onnx_sha256"]
+        p.write_text(json.dumps(meta))
+    assert load_for_inference(gru).backend == "onnx"
+    step = next(gru.parent.glob("*.step.onnx"))
+    good = step.read_bytes()
+    shutil.copy(next(tr.parent.glob("*.step.onnx")), step)
+    assert "transformer-lm step graph" in _fallback(gru, capsys)
+    step.unlink()
+    (step.with_name(step.name.replace(".step.", ".decoder."))).write_bytes(good)
+    assert "decoder graph" in _fallback(gru, capsys)
+    for f in gru.parent.glob("*.onnx"):
+        f.unlink()
+    capsys.readouterr()
+    assert load_for_inference(gru).backend == "torch" and capsys.readouterr().err == ""  # never exported
+
+
+def test_seq2seq_with_a_graph_missing_falls_back(tmp_path, capsys):
+    cls, config = GRUSeq2Seq, Seq2SeqConfig(src_vocab=9, tgt_vocab=9, n_embd=8, hidden=16, n_layer=1, max_len=12)
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path / "s.json", cls(config), model_type="gru-seq2seq", config=config)
+    export_onnx(path)
+    assert load_for_inference(path).backend == "onnx"
+    next(tmp_path.glob("*.encoder.onnx")).unlink()
+    assert "missing" in _fallback(path, capsys)
+
+
+def test_read_only_home_runs_without_a_warning(tmp_path):
+    """ONNX Runtime writes nothing under HOME; its telemetry warning there is silenced."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "m").mkdir()
+    path, _ = _saved(tmp_path / "m", *LMS["gru"], name="gru")
+    env = {**os.environ, "HOME": "/proc/seqkit-no-home", "XDG_DATA_HOME": "", "XDG_CACHE_HOME": "",
+           "XDG_CONFIG_HOME": "", "XDG_STATE_HOME": ""}
+    code = f"from seqkit import load_for_inference; print(load_for_inference({str(path)!r}).backend)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "onnx", out.stderr
+    assert out.stderr == ""
+
+
+def test_threads_chosen_for_the_work(tmp_path, monkeypatch, cli):
+    """One thread for small decoding, every core (at most 8) for batched work, --threads wins;
+    the choice reaches the sessions and shows in doctor."""
+    import os
+
+    from seqkit.inference import SMALL_WORK, pick_threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert pick_threads(0, 1, 1_240_000) == 1 and pick_threads(0, 3, 1_240_000) == 1
+    assert pick_threads(0, 64, 1_240_000) == 4 and pick_threads(0, 10 * SMALL_WORK, 1) == 4
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert pick_threads(0, 512, 1_240_000) == 8
+    assert pick_threads(2, 1, 10) == 2
+    (tmp_path / "m").mkdir()
+    path, _ = _saved(tmp_path / "m", *LMS["gru"], name="gru")
+    ck = load_for_inference(path, threads=2)
+    assert ck.threads == 2 and ck.model.graph.session.get_session_options().intra_op_num_threads == 2
+    assert load_for_inference(path, threads=0).threads == 1
+    r = cli(["doctor", "--json"])
+    assert "--threads N overrides" in r.output
+
+
+def test_export_onnx_int8_is_recorded_and_kept(tmp_path, cli):
+    """--int8: quantized weights (smaller), onnx_precision in the JSON, kept by a plain re-export;
+    --fp32 goes back."""
+    import json
+
+    cls, config = RNNLM, RNNConfig(vocab_size=11, cell="lstm", n_embd=8, hidden=96)
+    path, model = _saved(tmp_path, cls, config)
+    fp32 = next(tmp_path.glob("*.step.onnx")).stat().st_size
+    assert cli(["export-onnx", str(path), "--int8"]).exit_code == 0
+    graph = next(tmp_path.glob("*.step.onnx"))
+    assert graph.stat().st_size < 0.6 * fp32
+    assert json.loads(path.read_text())["onnx_precision"] == "int8"
+    assert cli(["export-onnx", str(path)]).exit_code == 0  # keeps int8
+    assert json.loads(path.read_text())["onnx_precision"] == "int8"
+    ck = load_for_inference(path)
+    seq = np.array([[1, 2, 3, 4]])
+    logits, _ = ck.model(seq)
+    with torch.no_grad():
+        want, _ = model(torch.as_tensor(seq))
+    assert ck.backend == "onnx"
+    assert np.corrcoef(logits.ravel(), want.numpy().ravel())[0, 1] > 0.9  # int8 rounding, not another model
+    assert cli(["export-onnx", str(path), "--fp32"]).exit_code == 0
+    assert json.loads(path.read_text())["onnx_precision"] == "fp32"
+    assert next(tmp_path.glob("*.step.onnx")).stat().st_size == fp32

@@ -51,6 +51,7 @@ _EXPORTS = {
     "count_param": "seqkit.generation",
     "model_param": "seqkit.generation",
     "device_param": "seqkit.generation",
+    "threads_param": "seqkit.generation",
     "generator_command": "seqkit.generation_cli",
     # the train command kit
     "TrainRecipe": "seqkit.train_kit",
@@ -111,6 +112,8 @@ _EXPORTS = {
     "OnnxLM": "seqkit.inference",
     "OnnxSeq2Seq": "seqkit.inference",
     "OnnxGraph": "seqkit.inference",
+    "GraphMismatch": "seqkit.inference",
+    "pick_threads": "seqkit.inference",
     "generate_numpy": "seqkit.np_sampling",
     "filter_logits_numpy": "seqkit.np_sampling",
     "next_token_probs": "seqkit.np_sampling",

@@ -12,6 +12,7 @@ The JSON holds: ``model_type`` and ``config`` (to rebuild the model through the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import glob
@@ -41,6 +42,7 @@ class Checkpoint:
     train_state: dict | None = None
     config: Any = None
     backend: str = "torch"  # "onnx": ``model`` runs the exported graphs (seqkit.load_for_inference)
+    threads: int | None = None  # intra-op threads load_for_inference chose (None: not chosen)
 
     @property
     def extra(self) -> dict:
@@ -389,7 +391,7 @@ def _shapes_of(mtype, config) -> dict | None:
     import torch
 
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _no_random_fill_on_meta():
             model = mtype.build(config)
         return {k: tuple(v.shape) for k, v in model.state_dict().items()}
     except (SeqkitError, TypeError, ValueError, OverflowError):
@@ -400,6 +402,33 @@ def _shapes_of(mtype, config) -> dict | None:
         return None
     except Exception:  # a model that needs real tensors to build: checked after building
         return None
+
+
+_RANDOM_FILLS = ("normal_", "uniform_", "random_", "bernoulli_", "exponential_", "log_normal_",
+                 "geometric_", "cauchy_")
+
+
+@contextlib.contextmanager
+def _no_random_fill_on_meta():
+    """Random fills (``nn.init.normal_`` ...) of meta tensors do nothing: on the meta device torch
+    runs them through ``torch._refs``, which imports ``torch._dynamo`` (about 1.1 s) to fill
+    nothing. Tensors on other devices are filled as usual."""
+    import torch
+
+    saved = {name: getattr(torch.Tensor, name) for name in _RANDOM_FILLS}
+
+    def skip(original):
+        def fill(self, *args, **kwargs):
+            return self if self.is_meta else original(self, *args, **kwargs)
+        return fill
+
+    try:
+        for name, original in saved.items():
+            setattr(torch.Tensor, name, skip(original))
+        yield
+    finally:
+        for name, original in saved.items():
+            setattr(torch.Tensor, name, original)
 
 
 def _check_shapes(path: Path, shapes: dict | None, tensors: dict) -> None:

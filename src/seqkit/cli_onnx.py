@@ -15,6 +15,10 @@ def export_onnx_command(
         help="Checkpoint .json paths, or names of --task's checkpoints (user's first, then shipped).",
         show_default=False)],
     task: Annotated[str | None, typer.Option("--task", help="The task whose checkpoint names to look up.")] = None,
+    int8: Annotated[bool | None, typer.Option(
+        "--int8/--fp32", help="Dynamic int8 weights (half the size; measure the NLL first) or float32. "
+                              "[default: what the checkpoint's graphs were, else fp32]",
+        show_default=False)] = None,
     as_json: JsonOption = False,
 ):
     """Export checkpoints' ONNX graphs (run without torch on ONNX Runtime) beside their weights."""
@@ -28,7 +32,7 @@ def export_onnx_command(
         if not is_path and task is None:
             raise SeqkitError(f"{spec!r} is a name: give --task (e.g. --task names) or the .json path")
         path = find_checkpoint(spec, task or "")
-        files = export_onnx(path)
+        files = export_onnx(path, int8=int8)
         rows.append({"checkpoint": str(path), "files": [{"path": str(f), "bytes": f.stat().st_size} for f in files]})
         if not as_json:
             for f in files:

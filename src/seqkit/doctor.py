@@ -82,9 +82,10 @@ def collect() -> dict:
         report["device (auto)"] = str(pick_device("auto"))
     except ImportError:
         report["torch"] = "NOT INSTALLED"
-    from .inference import backend_report
+    from .inference import backend_report, threads_report
 
     report["inference backend"] = backend_report()
+    report["threads"] = threads_report()
     report["synthesizer"] = _fluidsynth()
     if not fluidsynth_ok():
         report["install fluidsynth"] = install_hint()

@@ -431,6 +431,13 @@ def found_devices() -> list[str]:
     return found
 
 
+def threads_param(**overrides) -> Param:
+    """``--threads N``: CPU threads for the work (0 = chosen for it: ``seqkit.inference.pick_threads``)."""
+    return Param("threads", "int", 0, "CPU threads (0 = chosen for the work: 1 for small decoding, "
+                 "every core for batched work; see `seqkit doctor`).", min=0, max=64,
+                 flags=("--threads",), **overrides)
+
+
 # ---------------------------------------------------------------- helpers
 
 def _convert(kind: str, value):

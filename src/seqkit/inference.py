@@ -50,17 +50,51 @@ def onnx_files(path, meta: dict) -> dict[str, Path]:
     return {f.name[len(stem) + 1: -len(".onnx")]: f for f in sorted(path.parent.glob(f"{stem}.*.onnx"))}
 
 
-def make_session(model):
-    """An ONNX Runtime session on one thread (the models are tiny; more threads only wait).
+def import_onnxruntime():
+    """``onnxruntime``, quiet: no telemetry (which, in a read-only home, warns that it cannot
+    persist its device ID) and errors only in its log."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(3)
+    return ort
+
+
+SMALL_WORK = 50_000_000  # batch x parameters a step below which one thread is fastest
+
+
+def pick_threads(requested: int | None = 0, batch: int = 1, parameters: int = 0) -> int:
+    """Intra-op threads for decoding ``batch`` rows through a model of ``parameters``:
+    ``requested`` when given (``--threads N``, N >= 1); else one thread for small work (batch x
+    parameters under ``SMALL_WORK``: batch-1 decoding of the shipped models, a few abc tunes),
+    where a second thread only waits; else every core, at most 8 (batched or long work). Measured
+    side by side on this 2-core machine at load 15 (benchmarks/abc_onnx.py, the 1 x 512 LSTM's
+    step): batch 1 0.72 ms on one thread against 1.14 ms on two, batch 3 1.35 against 1.99; batch
+    64 21.7 against 16.0, batch 512 118 against 98."""
+    if requested:
+        return int(requested)
+    if batch * max(parameters, 1) < SMALL_WORK:
+        return 1
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def threads_report() -> str:
+    """One line for ``seqkit doctor``: how threads are chosen, and what batched work gets now."""
+    return (f"1 for small decoding (batch x parameters < {SMALL_WORK:.0e}); batched or long work: "
+            f"{pick_threads(0, SMALL_WORK, 1)} (every core, at most 8); --threads N overrides")
+
+
+def make_session(model, threads: int = 1):
+    """An ONNX Runtime session on ``threads`` intra-op threads (one by default: the models are
+    tiny; more threads only wait; see :func:`pick_threads`).
 
     Basic optimizations only: the export applied them already, and the extended ones cost more at
     start than they save (names transformer: 27 ms to start and 0.71 ms a step for a batch of 22,
     against 35 ms and 1.05 ms with all of them)."""
-    import onnxruntime as ort
-
+    ort = import_onnxruntime()
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    opts.intra_op_num_threads = 1
+    opts.intra_op_num_threads = max(1, int(threads))
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     return ort.InferenceSession(model if isinstance(model, bytes) else str(model), sess_options=opts,
@@ -70,9 +104,9 @@ def make_session(model):
 class OnnxGraph:
     """One graph: ``run(**inputs) -> {output name: array}``; inputs it does not take are ignored."""
 
-    def __init__(self, file):
+    def __init__(self, file, threads: int = 1):
         self.file = Path(file)
-        self.session = make_session(self.file)
+        self.session = make_session(self.file, threads)
         props = self.session.get_modelmeta().custom_metadata_map
         self.meta = json.loads(props.get("seqkit", "{}"))
         self.inputs = [i.name for i in self.session.get_inputs()]
@@ -120,6 +154,24 @@ class OnnxLM:
             return np.concatenate(logits, axis=1), [feeds[f"state_{i}"] for i in range(len(state))]
         out = self.graph.run(idx=idx, **feeds)
         return out["logits"], _states(out)
+
+    @property
+    def has_hidden(self) -> bool:
+        """The graph gives its top layer's output at every step (``hidden``: recurrent LMs)."""
+        return "hidden" in self.graph.outputs
+
+    def hidden_sequence(self, idx, cond=None):
+        """Top-layer outputs for every step, ``float32 [B, T, hidden]``, as the torch model's
+        ``hidden_sequence`` gives them (graphs with a ``hidden`` output)."""
+        import numpy as np
+
+        if not self.has_hidden:
+            raise SeqkitError(f"{self.graph.file.name} has no hidden output (re-export it)")
+        idx = np.asarray(idx, dtype=np.int64)
+        B = idx.shape[0]
+        feeds = {f"state_{i}": s for i, s in enumerate(_zeros(self.graph.meta["states"], B))}
+        feeds["cond"] = np.asarray(cond if cond is not None else np.zeros(B), dtype=np.int64)
+        return self.graph.run(idx=idx, **feeds)["hidden"]
 
 
 class OnnxSeq2Seq:
@@ -184,18 +236,95 @@ class OnnxSeq2Seq:
         return out
 
 
-def _runner(files: dict[str, Path], config):
-    graphs = {part: OnnxGraph(f) for part, f in files.items()}
-    kind = next(iter(graphs.values())).meta.get("kind")
-    if kind == "lm" and "step" in graphs:
+class GraphMismatch(SeqkitError):
+    """The checkpoint's ONNX graphs are not the ones made from its weights (missing, corrupt,
+    swapped, or the wrong set): ``load_for_inference`` falls back to torch."""
+
+
+def file_sha256(path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def checked_onnx_files(path, meta: dict) -> dict[str, Path]:
+    """The checkpoint's graphs, checked against the SHA-256 of each that ``export_onnx`` recorded
+    in its JSON (``onnx_sha256``: part -> hex digest): the same set of parts, each file intact. A
+    checkpoint from before the record has its graphs checked by their signatures only
+    (:func:`_check_signatures`). A mismatch is a :class:`GraphMismatch`."""
+    files = onnx_files(path, meta)
+    recorded = meta.get("onnx_sha256")
+    if recorded is None:
+        return files
+    if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+        raise GraphMismatch("its onnx_sha256 record is damaged")
+    stem = Path(meta["weights"]).stem
+    missing = sorted(set(recorded) - set(files))
+    if missing:
+        raise GraphMismatch(f"its ONNX graph {stem}.{missing[0]}.onnx is missing")
+    extra = sorted(set(files) - set(recorded))
+    if extra:
+        raise GraphMismatch(f"{stem}.{extra[0]}.onnx is not one of its ONNX graphs")
+    for part, f in files.items():
+        if file_sha256(f) != recorded[part].lower():
+            raise GraphMismatch(f"its ONNX graph {f.name} does not match the checksum recorded at export")
+    return files
+
+
+def _signature(kind: str | None, part: str, n_states: int) -> tuple[set, set] | None:
+    """The inputs and outputs a graph of ``kind`` must have to be run as ``part``."""
+    states = {f"state_{i}" for i in range(n_states)}
+    outs = {"logits"} | {f"state_out_{i}" for i in range(n_states)}
+    if kind == "lm" and part == "step":
+        return {"idx"} | states, outs
+    if kind == "seq2seq" and part == "encoder":
+        return {"src"}, set()
+    if kind == "seq2seq" and part == "decoder":
+        return {"token"} | states, outs
+    return None
+
+
+def _check_signatures(graphs: dict, meta: dict) -> None:
+    """Each graph was made from these weights for this part, and has the inputs and outputs its
+    runner feeds and reads (a swapped or foreign graph is a :class:`GraphMismatch`)."""
+    for part, g in graphs.items():
+        made = g.meta
+        if made.get("part", part) != part or made.get("model_type", meta["model_type"]) != meta["model_type"]:
+            raise GraphMismatch(f"{g.file.name} is a {made.get('model_type')} {made.get('part')} graph, "
+                                f"not this {meta['model_type']} checkpoint's {part} graph")
+        if made.get("weights_sha256") and meta.get("weights_sha256") \
+                and made["weights_sha256"] != meta["weights_sha256"]:
+            raise GraphMismatch(f"{g.file.name} was made from other weights")
+        want = _signature(made.get("kind"), part, len(made.get("states") or []))
+        if want is not None:
+            ins, outs = want
+            lacks = sorted((ins - set(g.inputs)) | (outs - set(g.outputs)))
+            if lacks:
+                raise GraphMismatch(f"{g.file.name} lacks {', '.join(lacks)}")
+            unknown = sorted(set(g.inputs) - ins - {"cond"} - {i for i in g.inputs if i.startswith("memory_")})
+            if unknown:
+                raise GraphMismatch(f"{g.file.name} takes inputs this runner does not give ({', '.join(unknown)})")
+
+
+def _runner(files: dict[str, Path], config, meta: dict | None = None, threads: int = 1):
+    graphs = {part: OnnxGraph(f, threads) for part, f in files.items()}
+    if meta is not None:
+        _check_signatures(graphs, meta)
+    kinds = {g.meta.get("kind") for g in graphs.values()}
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind == "lm" and set(graphs) == {"step"}:
         return OnnxLM(graphs["step"], config)
-    if kind == "seq2seq" and {"encoder", "decoder"} <= set(graphs):
+    if kind == "seq2seq" and set(graphs) == {"encoder", "decoder"}:
         return OnnxSeq2Seq(graphs["encoder"], graphs["decoder"], config)
-    if len(graphs) == 1:
+    if kind not in ("lm", "seq2seq") and len(graphs) == 1:
         graph = next(iter(graphs.values()))
         graph.config = config
         return graph
-    raise SeqkitError(f"unknown ONNX graphs {', '.join(map(str, files.values()))}")
+    raise GraphMismatch(f"its ONNX graphs are not a set it can run ({', '.join(f.name for f in files.values())})")
 
 
 def _why_not_onnx(path, meta: dict, device) -> str | None:
@@ -203,9 +332,17 @@ def _why_not_onnx(path, meta: dict, device) -> str | None:
         return f"device {device} (ONNX Runtime runs here on the CPU only)"
     if onnxruntime_version() is None:
         return "onnxruntime is not installed"
-    if not onnx_files(path, meta):
+    if not onnx_files(path, meta) and not meta.get("onnx_sha256"):
         return f"{Path(path).name} has no ONNX graphs (make them with: seqkit export-onnx {path})"
     return None
+
+
+def _notice(path: Path, why: str) -> None:
+    """One line on stderr: the graphs are there but cannot serve, so torch does."""
+    import sys
+
+    print(f"Warning: {path.name}: {why}; running it on torch instead "
+          f"(remake the graphs with: seqkit export-onnx {path})", file=sys.stderr)
 
 
 def _check_weights(path: Path, meta: dict) -> None:
@@ -224,8 +361,13 @@ def _check_weights(path: Path, meta: dict) -> None:
         raise CheckpointError(f"{path}: its weights file {name} is corrupt (checksum mismatch)")
 
 
-def load_for_inference(path, device="cpu", expect_task: str | None = None):
-    """The checkpoint at ``path`` ready to run, on ONNX Runtime when it can (see the module)."""
+def load_for_inference(path, device="cpu", expect_task: str | None = None, threads: int | None = None,
+                       batch: int = 1):
+    """The checkpoint at ``path`` ready to run, on ONNX Runtime when it can (see the module).
+
+    ``threads``: intra-op threads for its sessions, or for torch on the CPU (``--threads``);
+    ``None`` leaves torch's setting as it is and gives the sessions one; ``0`` chooses for
+    ``batch`` rows (:func:`pick_threads`). The choice is ``ckpt.threads``."""
     from .checkpoints import Checkpoint, checkpoint_tokenizer, load_checkpoint, read_meta
     from .errors import CheckpointError
 
@@ -234,27 +376,42 @@ def load_for_inference(path, device="cpu", expect_task: str | None = None):
     meta = read_meta(path)
     if expect_task and meta.get("task") and meta["task"] != expect_task:
         raise CheckpointError(f"{path} is a checkpoint for the {meta['task']!r} task, not for {expect_task!r}")
+    parameters = meta.get("parameters") if isinstance(meta.get("parameters"), int) else 0
+    n_threads = None if threads is None else pick_threads(threads, batch, parameters)
     # ``auto``: ONNX Runtime on the CPU where the model has graphs (the small models that have them
     # answer fastest there, and no torch is imported to look for a GPU); else torch's own choice
     onnx_device = "cpu" if str(device).strip().lower() == "auto" else device
     why = "SEQKIT_BACKEND=torch" if setting == "torch" else _why_not_onnx(path, meta, onnx_device)
+    broken = False  # graphs that are there but cannot serve: say so (a model without any: silently)
     if why is None:
         _check_weights(path, meta)  # a corrupt checkpoint is one error on either backend
         try:
-            model = _runner(onnx_files(path, meta), SimpleNamespace(**meta["config"]))
+            files = checked_onnx_files(path, meta)
+            model = _runner(files, SimpleNamespace(**meta["config"]), meta, n_threads or 1)
+        except GraphMismatch as exc:
+            why, broken = str(exc), True
         except Exception as exc:  # an unreadable graph or an operator this runtime lacks: use torch
-            why = f"ONNX Runtime cannot run its graphs ({type(exc).__name__}: {str(exc)[:200]})"
+            detail = " ".join(str(exc).split())[:160]
+            why, broken = f"ONNX Runtime cannot run its graphs ({type(exc).__name__}: {detail})", True
     if why is not None:
         if setting == "onnx":
             raise SeqkitError(f"SEQKIT_BACKEND=onnx, but {path}: {why}")
+        if broken:
+            _notice(path, why)
         if str(device).strip().lower() == "auto":
             from .device import pick_device
 
             device = pick_device("auto")
         ckpt = load_checkpoint(path, device, expect_task=expect_task)
         ckpt.backend = "torch"
+        if n_threads and str(device) == "cpu":
+            import torch
+
+            torch.set_num_threads(n_threads)
+            ckpt.threads = n_threads
         return ckpt
-    return Checkpoint(model, checkpoint_tokenizer(meta, path), meta, path, None, model.config, backend="onnx")
+    return Checkpoint(model, checkpoint_tokenizer(meta, path), meta, path, None, model.config, backend="onnx",
+                      threads=n_threads or 1)
 
 
 def backend_report() -> str:

@@ -102,10 +102,10 @@ def _forced(prefix, B: int):
 
 def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int = 0,
                    top_p: float = 1.0, cond=None, stop_ids=(), suppress_ids=(), rng=None, prefix=None,
-                   stop_fn=None):
+                   stop_fn=None, on_step=None):
     """``generate`` for a numpy model (``logits, cache = model(idx, cond=, cache=)``): the new
-    tokens ``int64 [B, n]``; ``rng`` is a ``numpy.random.Generator``. ``prefix`` and ``stop_fn``
-    as in ``generate`` (``stop_fn`` gets and returns numpy arrays)."""
+    tokens ``int64 [B, n]``; ``rng`` is a ``numpy.random.Generator``. ``prefix``, ``stop_fn`` and
+    ``on_step`` as in ``generate`` (``stop_fn`` gets and returns numpy arrays)."""
     prompt = np.asarray(prompt, dtype=np.int64)
     if prompt.ndim != 2 or prompt.shape[1] == 0:
         raise ValueError("prompt must be a non-empty int array [B, T]")
@@ -120,6 +120,7 @@ def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0,
     done = np.zeros(B, dtype=bool)
     fill = np.zeros(B, dtype=np.int64)
     out = []
+    new = np.empty((B, max_new_tokens), dtype=np.int64) if stop_fn is not None else None  # (no restacking)
     forced, forced_mask = _forced(prefix, B)
     logits, state = model(seq, cond=cond, cache=None)
     held = seq.shape[1]
@@ -135,10 +136,13 @@ def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0,
             nxt = np.where(forced_mask[:, step], forced[:, step], nxt)
         nxt = np.where(done, fill, nxt).astype(np.int64)
         out.append(nxt)
+        if on_step is not None:
+            on_step(1)
         if stop.size or stop_fn is not None:
             hit = np.isin(nxt, stop) if stop.size else np.zeros(B, dtype=bool)
             if stop_fn is not None:
-                hit = hit | np.asarray(stop_fn(np.stack(out, axis=1)), dtype=bool)
+                new[:, step] = nxt
+                hit = hit | np.asarray(stop_fn(new[:, :step + 1]), dtype=bool)
             if forced is not None and step < forced.shape[1]:
                 hit = hit & ~forced_mask[:, step]
             hit = hit & ~done
@@ -148,6 +152,7 @@ def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0,
                 break
         if len(out) == max_new_tokens:
             break
-        seq = np.concatenate([seq, nxt[:, None]], axis=1)[:, -(limit or 0):]
+        if limit:  # the window a restart reads (a model without a context limit never restarts)
+            seq = np.concatenate([seq, nxt[:, None]], axis=1)[:, -limit:]
         logits, state, held = _advance(model, nxt[:, None], seq, held, cond, state, limit)
     return np.stack(out, axis=1) if out else prompt[:, :0]

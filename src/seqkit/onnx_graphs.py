@@ -72,15 +72,20 @@ class RNNStep(nn.Module):
         cache = (state[0], state[1]) if m.config.cell == "lstm" else state[0]
         out, new = m.rnn(x, cache)
         new = new if isinstance(new, tuple) else (new,)
-        return (m.head(out), *new)
+        return (m.head(out), *new, out)
 
 
 def rnn_lm_graph(model) -> GraphSpec:
+    """The step graph, with one more output: ``hidden``, the top layer's output at every step
+    ``[B, T, hidden]`` (what ``hidden_sequence`` gives: abc's activation heatmaps)."""
     c = model.config
     states = 2 if c.cell == "lstm" else 1
     shape = [c.n_layer, "B", c.hidden]
     state = tuple(torch.zeros(c.n_layer, 2, c.hidden) for _ in range(states))
-    return _lm_spec(RNNStep(model), c, state, [shape] * states, {1: "B"})
+    spec = _lm_spec(RNNStep(model), c, state, [shape] * states, {1: "B"})
+    spec.output_names.append("hidden")
+    spec.dynamic_axes["hidden"] = {0: "B", 1: "T"}
+    return spec
 
 
 class TransformerStep(nn.Module):

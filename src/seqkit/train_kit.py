@@ -99,7 +99,10 @@ class TrainRecipe:
     :class:`Renamed` (a typed or on/off flag: ``{"--bf16/--no-bf16": Renamed("bf16", "bool")}``).
     ``model_defaults(arch, options)`` (or ``"module:function"``) returns model settings that the
     task's own options decide (a ``--preset``), applied over the architecture's defaults and under
-    ``--config``/``--set``; ``export_dtype`` casts the default export (``"float16"``)."""
+    ``--config``/``--set``; ``export_dtype`` casts the default export (``"float16"``);
+    ``onnx_graphs=True`` (or ``"int8"``: dynamic int8 weights) also writes the export's ONNX graphs
+    (``seqkit.export_onnx``, for inference without torch) where its model type has them (else
+    torch serves it)."""
 
     task: str
     prepare: Any
@@ -112,6 +115,7 @@ class TrainRecipe:
     deprecated: dict[str, Any] = field(default_factory=dict)  # old flag -> setting, option, param or Renamed
     model_defaults: Any = None  # (arch, options) -> model settings the task's own options decide
     export_dtype: str | None = None  # e.g. "float16": the export's weights (default: as trained)
+    onnx_graphs: bool | str = False  # True or "int8": the export gets its ONNX graphs too (where its type has them)
 
     def __post_init__(self):
         if not self.archs:
@@ -357,6 +361,11 @@ def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepa
     else:
         summary["saved"] = str(export_checkpoint(trainer.best_path, target, dtype=recipe.export_dtype,
                                                  metrics=metrics))
+    if recipe.onnx_graphs:
+        from .onnx_export import export_onnx
+
+        summary["onnx"] = [f.name for f in export_onnx(summary["saved"], strict=False,
+                                                       int8=recipe.onnx_graphs == "int8")]
     if result["interrupted"]:
         print(f"interrupted at step {result['steps']}: the best validated model so far is saved", file=sys.stderr)
     return summary

@@ -65,7 +65,7 @@ def evaluate(run) -> dict:
     data = run.data or shared_data() / "abc-pa3" / "val.txt"
     if run.data is None and not data.exists():
         raise SeqkitError(f"give --data (no course val.txt at {data})")
-    ckpt, dev = load_abc_model(run.models[0], run.device_option)
+    ckpt, dev = load_abc_model(run.models[0], run.device_option, backend="torch")  # the loss: torch
     tunes = load_tunes(data, opts["format"])[: run.limit]
     t0 = time.time()
     loss = evaluate_loss(ckpt.model, ckpt.tokenizer, tunes, dev, batch_size=run.batch_size or 32)

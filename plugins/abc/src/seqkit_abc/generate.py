@@ -1,14 +1,21 @@
-"""Sampling whole tunes: prime the network, then draw characters until ``<end>`` or a limit."""
+"""Sampling whole tunes: prime the network, then draw characters until ``<end>`` or a limit.
+
+The model is a torch module (sampled by ``seqkit.generate`` with a ``torch.Generator``) or an
+ONNX Runtime step graph (``seqkit.OnnxLM``, sampled by ``seqkit.generate_numpy`` with a numpy
+``Generator``): one loop, one stop rule, two backends. Importing this module imports no torch.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from seqkit import SeqkitError
 
 from .data import END, START, unwrap
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -39,14 +46,19 @@ def encode_primer(tok, primer: str) -> list[int]:
     return tok.encode(primer)
 
 
+def is_torch_model(model) -> bool:
+    """A torch module (else an ONNX Runtime runner such as ``seqkit.OnnxLM``)."""
+    return callable(getattr(model, "parameters", None))
+
+
 def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
                  max_chars: int = 1000, generator: torch.Generator | None = None,
                  device="cpu", on_step=None) -> list[Sample]:
-    """``n`` tunes sampled in one batch by ``seqkit.generate``; special tokens (pad, unk ...) are
-    never drawn, and a tune ends at ``<end>`` (several characters: a stop callback) or at a new
-    ``<start>``. ``on_step(1)`` is called after each character step (progress)."""
-    from seqkit import generate
-
+    """``n`` tunes sampled in one batch by ``seqkit.generate`` (torch model; ``generator`` a
+    ``torch.Generator``) or ``seqkit.generate_numpy`` (ONNX model; ``generator`` a numpy
+    ``Generator``); special tokens (pad, unk ...) are never drawn, and a tune ends at ``<end>``
+    (several characters: a stop callback) or at a new ``<start>``. ``on_step(1)`` is called after
+    each character step (progress)."""
     if n < 1:
         raise SeqkitError("--count must be at least 1")
     if max_chars < 1:
@@ -57,7 +69,7 @@ def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
     texts = [primer] * n
     ended = [END in primer] * n
 
-    def at_end(new: torch.Tensor) -> list[bool]:
+    def at_end(new) -> list[bool]:
         """Rows whose text now ends with ``<end>`` (or starts a new tune)."""
         for r, i in enumerate(new[:, -1].tolist()):
             if not ended[r]:
@@ -66,12 +78,30 @@ def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
         return ended
 
     if not all(ended):
-        idx = torch.tensor([ids] * n, dtype=torch.long, device=device)
         banned = [tok.stoi[s] for s in tok.specials]
-        generate(model, idx, max_chars, temperature=temperature, suppress_ids=banned, generator=generator,
-                 on_step=on_step, stop_fn=at_end)
+        decode(model, [ids] * n, max_chars, temperature=temperature, suppress_ids=banned, rng=generator,
+               on_step=on_step, stop_fn=at_end, device=device)
     out = []
     for t in texts:
         abc, ended_ = unwrap(t)
         out.append(Sample(t, abc, ended_))
     return out
+
+
+def decode(model, rows: list[list[int]], max_new: int, rng=None, device="cpu", **kwargs):
+    """The new tokens after ``rows`` (one length), by ``seqkit.generate`` for a torch model or
+    ``seqkit.generate_numpy`` for an ONNX one; ``kwargs`` are the sampling options both take
+    (``temperature``, ``suppress_ids``, ``stop_fn``, ``on_step`` ...)."""
+    if is_torch_model(model):
+        import torch
+
+        from seqkit import generate
+
+        idx = torch.tensor(rows, dtype=torch.long, device=device)
+        with torch.no_grad():
+            return generate(model, idx, max_new, generator=rng, **kwargs).tolist()
+    import numpy as np
+
+    from seqkit import generate_numpy
+
+    return generate_numpy(model, np.array(rows, dtype=np.int64), max_new, rng=rng, **kwargs).tolist()

@@ -20,6 +20,7 @@ from seqkit import (
     model_param,
     seed_param,
     temperature_param,
+    threads_param,
 )
 
 DEFAULT_MODEL = "lstm"
@@ -43,6 +44,7 @@ ABC = Generator(
               choices=("auto", "music21", "abc2midi")),
         seed_param(),
         device_param(),
+        threads_param(),
     ],
     task="abc",
     description="Sample tunes: prime the network (default `<start>\\nX:`), draw characters until `<end>`.",
@@ -64,16 +66,17 @@ def _read_primer(primer: str) -> str:
     return primer.replace("\\n", "\n")
 
 
-def make_tunes(model, primer, temperature, max_chars, count, engine, seed, device, want=frozenset(),
-               ctx=None) -> Result:
+def make_tunes(model, primer, temperature, max_chars, count, engine, seed, device, threads=0,
+               want=frozenset(), ctx=None) -> Result:
     """``count`` tunes in one batch: each one's ABC text, whether it reached ``<end>``, and its
-    MIDI (``files["mid"]``) when ``"mid"`` is wanted and the tune converts."""
-    from .commands import load_abc_model, torch_generator
+    MIDI (``files["mid"]``) when ``"mid"`` is wanted and the tune converts. On ONNX Runtime where
+    the model has graphs (no torch imported), else torch; ``threads`` 0 chooses for the batch."""
+    from .commands import load_abc_model, sampling_rng
     from .generate import number_tune, sample_tunes
     from .midi import abc_to_midi, pick_engine
 
     pick_engine(engine)
-    ckpt, dev = load_abc_model(model, device)
+    ckpt, dev = load_abc_model(model, device, threads=threads, batch=count)
     text = _read_primer(primer)
     done = [0]
 
@@ -83,7 +86,7 @@ def make_tunes(model, primer, temperature, max_chars, count, engine, seed, devic
             ctx.progress(done[0], max_chars, f"sampling {count} tune{'s' * (count > 1)}")
 
     samples = sample_tunes(ckpt.model, ckpt.tokenizer, text, count, temperature, max_chars,
-                           torch_generator(seed, dev), dev, on_step=step)
+                           sampling_rng(ckpt, seed, dev), dev, on_step=step)
     outputs, notes = [], []
     for i, s in enumerate(samples, 1):
         # X:1, X:2 ... whatever the model wrote: a file of several tunes needs distinct numbers
@@ -101,7 +104,8 @@ def make_tunes(model, primer, temperature, max_chars, count, engine, seed, devic
         outputs.append(out)
     if "mid" in want:
         notes.append(f"{sum('mid' in o.files for o in outputs)}/{len(outputs)} tunes converted to MIDI")
-    return Result(outputs, {"model": str(ckpt.path), "temperature": temperature, "seed": seed}, notes)
+    return Result(outputs, {"model": str(ckpt.path), "temperature": temperature, "seed": seed,
+                            "backend": ckpt.backend, "threads": ckpt.threads}, notes)
 
 
 def show_tunes(result: Result) -> None:

@@ -1,4 +1,9 @@
-"""Hidden-unit activations over ABC text, drawn as heatmaps laid out like the text itself."""
+"""Hidden-unit activations over ABC text, drawn as heatmaps laid out like the text itself.
+
+The activations come from the checkpoint's ONNX step graph (its ``hidden`` output: the top
+layer's output at every character, one call for the whole text) where it has one, else from
+the torch model's ``hidden_sequence``; the two agree to float32 rounding (tests).
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from seqkit import SeqkitError
 
 from .data import header_mask
 
 
-@torch.no_grad()
 def activations(model, tok, text: str, device="cpu") -> np.ndarray:
-    """``[len(text), hidden]``: the top layer's output after reading each character."""
-    if not hasattr(model, "hidden_sequence"):
+    """``[len(text), hidden]``: the top layer's output after reading each character (a torch
+    recurrent model, or an ``OnnxLM`` whose graph has a ``hidden`` output)."""
+    from .generate import is_torch_model
+
+    if not hasattr(model, "hidden_sequence") or not getattr(model, "has_hidden", True):
         raise SeqkitError(f"heatmaps need a recurrent model (lstm, gru, rnn), not {type(model).__name__}")
     missing = tok.unknown(text)
     if missing:
         shown = ", ".join(repr(c) for c in missing[:10])
         raise SeqkitError(f"the text has characters the model never saw: {shown}")
+    if not is_torch_model(model):
+        return np.asarray(model.hidden_sequence(np.array([tok.encode(text)], dtype=np.int64))[0], dtype=np.float32)
+    import torch
+
     idx = torch.tensor([tok.encode(text)], dtype=torch.long, device=device)
     model.eval()
-    return model.hidden_sequence(idx)[0].float().cpu().numpy()
+    with torch.no_grad():
+        return model.hidden_sequence(idx)[0].float().cpu().numpy()
 
 
 @dataclass
@@ -104,11 +115,11 @@ def _content(ckpt, dev, text: Path | None, temperature: float, seed: int | None)
         from .data import read_text
 
         return read_text(text)
-    from .commands import torch_generator
+    from .commands import sampling_rng
     from .generate import sample_tunes
 
     return sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), 1,
-                        temperature, 1000, torch_generator(seed, dev), dev)[0].text
+                        temperature, 1000, sampling_rng(ckpt, seed, dev), dev)[0].text
 
 
 def heatmaps(model: str, text: Path | None, generate: bool, neurons: str | None, find: int, out: Path,
@@ -128,6 +139,8 @@ def heatmaps(model: str, text: Path | None, generate: bool, neurons: str | None,
         raise SeqkitError("--max-chars and --width must be at least 1")
     check_writable(out, "--out", folder=True)
     ckpt, dev = load_abc_model(model, device)
+    if ckpt.backend == "onnx" and not ckpt.model.has_hidden:  # a graph from before the hidden output
+        ckpt, dev = load_abc_model(model, device, backend="torch")
     units_in_model = getattr(ckpt.model.config, "hidden", None)
     if units_in_model is not None and find > units_in_model:
         raise SeqkitError(f"--find {find}: this model has only {units_in_model} units")
