@@ -51,8 +51,12 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
             if p.stdin and values.get(p.name):
                 values[p.name] = _read_stdin(values[p.name])
         want = {k for k, (f, _) in targets.items() if not f.joined}
+        from .checkpoints import take_resolutions
+
+        take_resolutions()  # what an earlier run resolved is not this run's model
         with _terminal_progress(gen.name) as run_ctx:
             result = gen(ctx=run_ctx, want=want, **values, **run_kwargs)
+        _say_which_model(result, take_resolutions())
         _save(result, targets)
         for note in result.notes:
             print(note, file=sys.stderr)
@@ -100,6 +104,18 @@ def keyword_params(common: list[tuple[str, object, object]], params: list) -> li
     kw = inspect.Parameter.KEYWORD_ONLY
     return ([inspect.Parameter(name, kw, default=default, annotation=ann) for name, default, ann in common]
             + [inspect.Parameter(p.name, kw, default=_default(p), annotation=_annotation(p)) for p in params])
+
+
+def _say_which_model(result: Result, resolved: list[dict]) -> None:
+    """``model_origin`` (user, shipped or file) in the result, and one line on stderr when a model
+    of the user's stands in for a shipped one of the same name."""
+    if not resolved:
+        return
+    result.meta.setdefault("model_origin", resolved[0]["origin"])
+    for row in {str(r["path"]): r for r in resolved}.values():
+        if row["shadows"]:
+            print(f"note: using your model {row['name']!r} ({row['path']}) in place of the shipped one; "
+                  f"--model shipped:{row['name']} runs the shipped model", file=sys.stderr)
 
 
 def _save(result: Result, targets: dict) -> None:

@@ -270,7 +270,7 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
 
         out = data_dir("runs", recipe.task) / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_run_folder(out, resume)
-    default = (recipe.save_as or arch).format(arch=arch, **options)
+    default = _default_name(recipe, arch, options, save)
     target = _save_target(save, recipe.task, default, user_checkpoint_path)
     check_writable(target, "--save")
     set_threads(threads)
@@ -289,6 +289,24 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
         train_config = dataclasses.replace(train_config, **prepared.train)  # checked again
     return _fit_and_export(recipe, arch, model, model_type, config, train_config, prepared, out, target,
                            resume)
+
+
+def _default_name(recipe: TrainRecipe, arch: str, options: dict, save: str | None) -> str:
+    """The export's name without ``--save``: never a shipped model's (``my-NAME`` then), so that a
+    quick trial run cannot stand in for the model the task's commands use by default. With
+    ``--save NAME`` of a shipped model, one line says that the user's model now shadows it."""
+    from .checkpoints import SHIPPED, shipped_checkpoint
+
+    if save is not None and save.startswith(SHIPPED):
+        raise SeqkitError(f"--save {save}: shipped models cannot be written; give your model a name")
+    default = (recipe.save_as or arch).format(arch=arch, **options)
+    if save is None and shipped_checkpoint(default, recipe.task) is not None:
+        default = f"my-{default}"
+    elif save is not None and "/" not in save and not save.endswith(".json") \
+            and shipped_checkpoint(save, recipe.task) is not None:
+        print(f"note: your model {save!r} will shadow the shipped {recipe.task} model of that name; "
+              f"--model shipped:{save} still runs the shipped one", file=sys.stderr)
+    return default
 
 
 def _save_target(save: str | None, task: str, default: str, user_path) -> Path:

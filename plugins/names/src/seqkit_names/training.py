@@ -33,6 +33,7 @@ BALANCE = {"rnn": (0.75, 0), "lstm": (0.0, 0), "gru": (0.75, 0), "transformer": 
 
 NAMES_TRAINING = TrainRecipe(
     task=TASK,
+    save_as="my-{arch}",  # never a shipped model's name: a trial run must not replace the default
     prepare="seqkit_names.training:prepare",
     archs={
         "rnn": Arch("names-rnn", dict(hidden=128, dropout=0.1), dict(epochs=12, lr=3e-3, batch_size=64)),
