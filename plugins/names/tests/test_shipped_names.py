@@ -5,7 +5,6 @@ says so; `names --model gru` says when the user's model stands in for the shippe
 import json
 from pathlib import Path
 
-import pytest
 import seqkit_names.plugin as plugin
 
 from seqkit import user_checkpoint_dir
@@ -18,13 +17,6 @@ def _train(folder, out, *save):
     return run_cli(["names", "train", "--arch", "gru", "--data", folder, "--steps", 3, "--batch-size", 8,
                     "--set", "hidden=8", "--set", "n_embd=8", "--device", "cpu", "--threads", 1,
                     "--out", out, *save], plugins=[plugin])
-
-
-@pytest.fixture
-def data(tmp_path):
-    from conftest import write_folder  # noqa: PLC0415  (tests run in importlib mode: see conftest)
-
-    return write_folder(tmp_path / "names")
 
 
 def test_train_without_save_never_takes_a_shipped_name(tmp_path, tiny_folder):
@@ -43,13 +35,13 @@ def test_save_with_a_shipped_name_says_it_shadows_and_generate_says_which_ran(tm
     assert len(notes) == 1 and "shipped:gru" in notes[0], r.stderr
     assert (user_checkpoint_dir("names") / "gru.json").exists()
 
-    r = run_cli(["names", "--model", "gru", "-n", 2, "--seed", 1, "--json"], plugins=[plugin])
+    r = run_cli(["names", "--model", "gru", "--country", "Alpha", "-n", 2, "--seed", 1, "--json"], plugins=[plugin])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["model_origin"] == "user"
     said = [line for line in r.stderr.splitlines() if "in place of the shipped one" in line]
     assert len(said) == 1 and "shipped:gru" in said[0], r.stderr
 
-    r = run_cli(["names", "--model", "shipped:gru", "-n", 2, "--seed", 1, "--json"], plugins=[plugin])
+    r = run_cli(["names", "--model", "shipped:gru", "--country", "Greek", "-n", 2, "--seed", 1, "--json"], plugins=[plugin])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["model_origin"] == "shipped"
     assert "in place of" not in r.stderr
@@ -62,7 +54,7 @@ def test_shipped_prefix_is_found_by_core_and_unknown_ones_are_one_error(tmp_path
 
     with registered(plugin):
         assert find_checkpoint("shipped:gru", "names") == SHIPPED / "gru.json"
-    r = run_cli(["names", "--model", "shipped:nope", "-n", 1], plugins=[plugin])
+    r = run_cli(["names", "--model", "shipped:nope", "--country", "Greek", "-n", 1], plugins=[plugin])
     assert r.exit_code == 2 and r.stderr.count("Error:") == 1 and "no shipped names checkpoint" in r.stderr
     r = run_cli(["names", "train", "--arch", "gru", "--steps", 1, "--save", "shipped:gru", "--out",
                  tmp_path / "r"], plugins=[plugin])
