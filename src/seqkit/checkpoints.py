@@ -140,7 +140,15 @@ def _fsync_dir(path: Path) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
+    """Write ``data`` to ``path`` through a temporary file and ``os.replace``. ``-`` is standard
+    output; a character device or a FIFO is written into, never replaced; a symbolic link is
+    refused (``seqkit.paths.output_kind``)."""
+    from .paths import output_kind, write_through
+
+    kind = output_kind(path)
+    if kind != "file":
+        write_through(path, data, kind)
+        return
     path = Path(path)
     if path.is_dir():  # else os.replace fails naming the temporary file
         raise IsADirectoryError(errno.EISDIR, "Is a folder, not a file", str(path))

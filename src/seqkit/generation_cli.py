@@ -9,6 +9,7 @@ and the ``Error:`` line. A plugin only says how to print a result, if plain line
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -19,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .errors import SeqkitError
 from .generation import Generator, Result, RunContext
 from .paths import check_writable, numbered
 
@@ -47,6 +49,7 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
         targets = {k: (f, Path(v)) for k, (f, v) in targets.items() if v is not None}
         for f, path in targets.values():  # before any work: nothing is half-written
             check_writable(path, f.flag, folder=f.folder)
+        to_stdout = _check_stdout_targets(targets, as_json)
         for p in params:
             if p.stdin and values.get(p.name):
                 values[p.name] = _read_stdin(values[p.name])
@@ -62,9 +65,12 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
             print(note, file=sys.stderr)
         if as_json:
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=_plain))
+        elif any(f.joined for f, _ in targets.values()):
+            pass  # the texts went to the file, "instead of stdout"; the notes said where
         elif show is not None:
-            show(result)
-        elif not any(f.joined for f, _ in targets.values()):
+            with contextlib.redirect_stdout(sys.stderr) if to_stdout else contextlib.nullcontext():
+                show(result)  # with --out -, stdout carries the file: the summary goes to stderr
+        elif not to_stdout:
             for out in result.outputs:
                 if out.text is not None:
                     typer.echo(out.text)
@@ -104,6 +110,16 @@ def keyword_params(common: list[tuple[str, object, object]], params: list) -> li
     kw = inspect.Parameter.KEYWORD_ONLY
     return ([inspect.Parameter(name, kw, default=default, annotation=ann) for name, default, ann in common]
             + [inspect.Parameter(p.name, kw, default=_default(p), annotation=_annotation(p)) for p in params])
+
+
+def _check_stdout_targets(targets: dict, as_json: bool) -> bool:
+    """Whether a file option is ``-`` (standard output); one of them at most, and not with --json."""
+    flags = [f.flag for f, path in targets.values() if str(path) == "-"]
+    if len(flags) > 1:
+        raise SeqkitError(f"{' and '.join(flags)} cannot both write standard output (-)")
+    if flags and as_json:
+        raise SeqkitError(f"--json prints on standard output, which {flags[0]} - takes; give a file name or drop --json")
+    return bool(flags)
 
 
 def _say_which_model(result: Result, resolved: list[dict]) -> None:
