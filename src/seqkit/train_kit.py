@@ -145,6 +145,10 @@ def parse_value(text: str):
         return text
 
 
+CONFIG_BYTES = 1_000_000  # the largest --config file read
+MAX_PARAMETERS = 20_000_000_000  # a model larger than this is a typo here (SEQKIT_MAX_PARAMETERS lifts it)
+
+
 def read_config_file(path) -> dict:
     """A TOML file with ``[model]`` and ``[train]`` tables (top-level keys go where they fit)."""
     try:
@@ -157,11 +161,17 @@ def read_config_file(path) -> dict:
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = f.read(CONFIG_BYTES + 1)  # bounded: --config /dev/zero must not fill the memory
     except FileNotFoundError:
         raise SeqkitError(f"--config {path} does not exist") from None
+    if len(data) > CONFIG_BYTES:
+        raise SeqkitError(f"--config {path} is larger than {CONFIG_BYTES // 1000} kB; a config is a few lines of TOML")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SeqkitError(f"--config {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SeqkitError(f"--config {path} is not valid TOML: it nests too deeply") from None
 
 
 def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, sets: list[str],
@@ -321,6 +331,31 @@ def _save_target(save: str | None, task: str, default: str, user_path) -> Path:
     return user_path(task, save)
 
 
+def check_parameter_count(build, config, limit: int | None = None) -> int | None:
+    """Build the model on torch's ``meta`` device (no memory) and count its parameters: one Error
+    line, before anything is allocated, when there are more than ``limit`` (``MAX_PARAMETERS``,
+    or ``SEQKIT_MAX_PARAMETERS``). The count, or None where a model cannot be built on ``meta``."""
+    import os
+
+    import torch
+
+    limit = limit or int(os.environ.get("SEQKIT_MAX_PARAMETERS") or MAX_PARAMETERS)
+    rng = torch.random.get_rng_state()
+    try:
+        with torch.device("meta"):
+            count = sum(p.numel() for p in build(config).parameters())
+    except SeqkitError:
+        raise
+    except Exception:  # a model that cannot be built on meta: the real build reports its own problems
+        return None
+    finally:
+        torch.random.set_rng_state(rng)
+    if count > limit:
+        raise SeqkitError(f"the model would have {count:,} parameters ({count * 4 / 1e9:,.0f} GB in float32), "
+                          f"more than {limit:,}: check its sizes (--set), or set SEQKIT_MAX_PARAMETERS")
+    return count
+
+
 def _build(recipe, arch, model_settings, prepared, init, seed: int = 0):
     from .registry import get_model_type
 
@@ -330,6 +365,7 @@ def _build(recipe, arch, model_settings, prepared, init, seed: int = 0):
 
         torch.manual_seed(seed)  # the same --seed, the same initial weights
         config = get_model_type(model_type).make_config({**model_settings, **prepared.config})
+        check_parameter_count(get_model_type(model_type).build, config)
         return get_model_type(model_type).build(config), model_type, config
     from .checkpoints import find_checkpoint, load_checkpoint
 

@@ -75,3 +75,14 @@ def test_piano_roll_to_stdout(tmp_path):
     r = cli("music", "piano-roll", midi, "--out", "-", "--seconds", 2)
     assert r.exit_code == 0, r.output
     assert r.stdout_bytes.startswith(b"\x89PNG") and not (tmp_path / "-").exists()
+
+
+def test_hostile_music_settings_are_one_error_line(tmp_path, maestro_folder):
+    """Issue 29, item 18: `music train --set max_len=-1`, a remi beat_res of 0 positions per beat."""
+    r = cli("music", "train", "--data", maestro_folder, "--preset", "tiny", "--set", "max_len=-1", "--steps", 1,
+            "--out", tmp_path / "r", "--device", "cpu")
+    _fails(r, "max_len must be at least 1")
+    pytest.importorskip("miditok")
+    r = cli("music", "tokenize", "--data", maestro_folder, "--out", tmp_path / "t.npz", "--tokenizer", "remi",
+            "--tokenizer-option", "beat_res=0-4:0")
+    _fails(r, "beat_res '0-4:0'")

@@ -93,6 +93,7 @@ def prepare(run) -> Prepared:
     else:
         sets, collate, loss_fn = _generator_sets(train_pairs, val_pairs, tok, n, run, extra)
         config = {"vocab_size": tok.vocab_size, "n_cond": n}
+        _check_context(run.model.get("max_len"), train_pairs + val_pairs, tok)
         extra["known"] = "\n".join(sorted(data.known()))
 
     def metrics(result: dict) -> dict:
@@ -108,6 +109,17 @@ def prepare(run) -> Prepared:
 
     return Prepared(*sets, config=config, tokenizer=tok, data=data.describe(), extra=extra, collate=collate,
                     loss_fn=loss_fn, metrics=metrics, export=export)
+
+
+def _check_context(max_len, pairs, tok) -> None:
+    """A model with a context (the transformer's ``max_len``) must hold the longest name with its
+    start and end markers: one Error line before training, not a traceback at the first batch."""
+    if max_len is None or not pairs:
+        return
+    need = max(len(tok.encode(name, add_bos=True, add_eos=True)) for name, _ in pairs)
+    if isinstance(max_len, int) and not isinstance(max_len, bool) and max_len < need:
+        raise SeqkitError(f"max_len {max_len} is shorter than the longest name in the data ({need} tokens "
+                          f"with its start and end markers): set max_len={need} or more")
 
 
 def _generator_sets(train_pairs, val_pairs, tok, n: int, run, extra: dict):
