@@ -50,6 +50,9 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
         for f, path in targets.values():  # before any work: nothing is half-written
             check_writable(path, f.flag, folder=f.folder)
         to_stdout = _check_stdout_targets(targets, as_json)
+        streamed = next((p for p in params if p.stdin and "-" in (values.get(p.name) or [])), None)
+        if streamed is not None and not as_json and not targets:  # print as the lines come
+            return _run_streaming(gen, streamed.name, values, run_kwargs, show)
         for p in params:
             if p.stdin and values.get(p.name):
                 values[p.name] = _read_stdin(values[p.name])
@@ -167,14 +170,79 @@ def _plain(value):
     return str(value)
 
 
+def _stdin():
+    if sys.stdin is None:  # started with stdin closed (`<&-`)
+        raise SeqkitError("- reads standard input, which is closed; give the values as arguments")
+    return sys.stdin
+
+
 def _read_stdin(items: list[str]) -> list[str]:
     out: list[str] = []
     for item in items:
         if item == "-":
-            out += [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
+            out += [line.strip() for line in _stdin().read().splitlines() if line.strip()]
         else:
             out.append(item)
     return out
+
+
+STDIN_BATCH = 1024  # lines per run of the generator when reading stdin
+
+
+def stdin_batches(limit: int = STDIN_BATCH):
+    """The non-blank lines of standard input, stripped, in lists of at most ``limit``, each as soon
+    as it is there: whatever one read of the pipe or terminal returns (a typed line at once, a
+    fast pipe in full batches), never the whole input in memory."""
+    stream = _stdin()
+    try:
+        fd = stream.fileno()
+        os.fstat(fd)
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's StringIO): fixed batches
+        fd = None
+    if fd is None:
+        batch: list[str] = []
+        for line in stream:
+            if line.strip():
+                batch.append(line.strip())
+            if len(batch) >= limit:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
+    rest = b""
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop() if chunk else b""
+        texts = [t for t in (b.decode("utf-8", "replace").strip() for b in lines) if t]
+        for i in range(0, len(texts), limit):
+            yield texts[i: i + limit]
+        if not chunk:
+            return
+
+
+def _run_streaming(gen: Generator, name: str, values: dict, run_kwargs: dict, show) -> None:
+    """``gen`` over standard input, one batch of lines at a time, each result printed (and
+    flushed) before the next batch is read: ``num2words - < huge`` starts at once, ``| head`` stops it."""
+    import itertools
+
+    given = [v for v in values[name] if v != "-"]  # values given as arguments come first
+    ran = False
+    for batch in itertools.chain([given] if given else [], stdin_batches()):
+        ran = True
+        result = gen(**{**values, name: batch}, **run_kwargs)
+        for note in result.notes:
+            print(note, file=sys.stderr)
+        if show is not None:
+            show(result)
+        else:
+            for out in result.outputs:
+                if out.text is not None:
+                    typer.echo(out.text)
+        sys.stdout.flush()
+    if not ran:  # empty input: the generator says what it needs
+        gen(**{**values, name: []}, **run_kwargs)
 
 
 def _default(p):
