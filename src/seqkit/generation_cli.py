@@ -49,7 +49,7 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
         targets = {k: (f, Path(v)) for k, (f, v) in targets.items() if v is not None}
         for f, path in targets.values():  # before any work: nothing is half-written
             check_writable(path, f.flag, folder=f.folder)
-        to_stdout = _check_stdout_targets(targets, as_json)
+        to_stdout = _check_stdout_targets(targets, as_json, values.get("count"))
         streamed = next((p for p in params if p.stdin and "-" in (values.get(p.name) or [])), None)
         if streamed is not None and not as_json and not targets:  # print as the lines come
             return _run_streaming(gen, streamed.name, values, run_kwargs, show)
@@ -115,13 +115,21 @@ def keyword_params(common: list[tuple[str, object, object]], params: list) -> li
             + [inspect.Parameter(p.name, kw, default=_default(p), annotation=_annotation(p)) for p in params])
 
 
-def _check_stdout_targets(targets: dict, as_json: bool) -> bool:
-    """Whether a file option is ``-`` (standard output); one of them at most, and not with --json."""
+def _check_stdout_targets(targets: dict, as_json: bool, count=None) -> bool:
+    """Whether a file option is ``-`` (standard output); one of them at most, and not with --json;
+    ``-``, a device or a FIFO takes one output (``count``, where the generator has one)."""
+    from .paths import output_kind
+
     flags = [f.flag for f, path in targets.values() if str(path) == "-"]
     if len(flags) > 1:
         raise SeqkitError(f"{' and '.join(flags)} cannot both write standard output (-)")
     if flags and as_json:
         raise SeqkitError(f"--json prints on standard output, which {flags[0]} - takes; give a file name or drop --json")
+    if isinstance(count, int) and count > 1:
+        for f, path in targets.values():
+            if not f.joined and not f.folder and output_kind(path, f.flag) != "file":
+                raise SeqkitError(f"{f.flag} {path} takes one output, not {count}: give a file name "
+                                  f"(numbered NAME_1 ...) or -n 1")
     return bool(flags)
 
 

@@ -86,3 +86,14 @@ def test_hostile_music_settings_are_one_error_line(tmp_path, maestro_folder):
     r = cli("music", "tokenize", "--data", maestro_folder, "--out", tmp_path / "t.npz", "--tokenizer", "remi",
             "--tokenizer-option", "beat_res=0-4:0")
     _fails(r, "beat_res '0-4:0'")
+
+
+def test_generate_out_dash_and_several_pieces_for_one_sink(tmp_path):
+    """`music generate --out -` writes the MIDI on stdout (the summary on stderr); -n 3 into one
+    sink (-, /dev/null) is refused before any model is loaded."""
+    _fails(cli("music", "generate", "--model", tmp_path / "missing.json", "-n", 3, "--out", "-"), "takes one output")
+    _fails(cli("music", "generate", "--model", tmp_path / "missing.json", "-n", 2, "--out", "/dev/null"),
+           "takes one output")
+    r = cli("music", "generate", "--tokens", 8, "--seed", 1, "--device", "cpu", "--out", "-")
+    assert r.exit_code == 0, r.output
+    assert r.stdout_bytes.startswith(b"MThd") and not (tmp_path / "-").exists()
