@@ -50,7 +50,7 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
         for f, path in targets.values():  # before any work: nothing is half-written
             check_writable(path, f.flag, folder=f.folder)
         to_stdout = _check_stdout_targets(targets, as_json, values.get("count"))
-        streamed = next((p for p in params if p.stdin and "-" in (values.get(p.name) or [])), None)
+        streamed = next((p for p in params if p.stdin == "stream" and "-" in (values.get(p.name) or [])), None)
         if streamed is not None and not as_json and not targets:  # print as the lines come
             return _run_streaming(gen, streamed.name, values, run_kwargs, show)
         for p in params:
@@ -235,9 +235,11 @@ def _run_streaming(gen: Generator, name: str, values: dict, run_kwargs: dict, sh
     flushed) before the next batch is read: ``num2words - < huge`` starts at once, ``| head`` stops it."""
     import itertools
 
-    given = [v for v in values[name] if v != "-"]  # values given as arguments come first
+    items = list(values[name])
+    cut = items.index("-")  # the values around the first -, in their order; a second - reads nothing more
+    before, after = items[:cut], [v for v in items[cut + 1:] if v != "-"]
     ran = False
-    for batch in itertools.chain([given] if given else [], stdin_batches()):
+    for batch in itertools.chain([before] if before else [], stdin_batches(), [after] if after else []):
         ran = True
         result = gen(**{**values, name: batch}, **run_kwargs)
         for note in result.notes:

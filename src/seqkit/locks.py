@@ -57,7 +57,7 @@ def hold_lock(path, what: str):
     path.parent.mkdir(parents=True, exist_ok=True)
     try:  # never through a link: a linked lock file would truncate whatever it points at
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o666)
-    except OSError as exc:
+    except OSError:
         if path.is_symlink():
             raise SeqkitError(f"{path} is a symbolic link; a lock file must be a plain file: remove it") from None
         raise

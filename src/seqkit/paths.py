@@ -24,7 +24,6 @@ from pathlib import Path
 
 from .errors import SeqkitError
 
-
 STDOUT = "-"
 _STREAM_LINKS = ("/dev/stdout", "/dev/stderr")
 _STREAM_PREFIXES = ("/dev/fd/", "/proc/self/fd/")

@@ -49,7 +49,6 @@ def test_save_with_a_shipped_name_says_it_shadows_and_generate_says_which_ran(tm
 
 def test_shipped_prefix_is_found_by_core_and_unknown_ones_are_one_error(tmp_path):
     from seqkit import find_checkpoint
-
     from seqkit.testing import registered
 
     with registered(plugin):

@@ -14,7 +14,7 @@ NUM2WORDS = Generator(
     "seqkit_numerals.generator:number_words",
     [
         Param("numbers", "list", None, "Integers such as 42, -7, 1,000 or 1_000; - reads one per line "
-              "from stdin.", argument=True, stdin=True),
+              "from stdin.", argument=True, stdin="stream"),
         model_param("gru", help="gru, transformer, a name you trained, or a .json path."),
         Param("lang", "str", None, "Language (default: the model's own)."),
         Param("check", "bool", False, "Also show num2words' answer and mark mismatches."),
