@@ -195,6 +195,7 @@ def _read_stdin(items: list[str]) -> list[str]:
 
 
 STDIN_BATCH = 1024  # lines per run of the generator when reading stdin
+STDIN_LINE_BYTES = 1_000_000  # the longest line read from stdin
 
 
 def stdin_batches(limit: int = STDIN_BATCH):
@@ -223,6 +224,8 @@ def stdin_batches(limit: int = STDIN_BATCH):
         chunk = os.read(fd, 1 << 16)
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop() if chunk else b""
+        if len(rest) > STDIN_LINE_BYTES:  # `< /dev/zero`: no line ever ends
+            raise SeqkitError(f"a line of standard input is longer than {STDIN_LINE_BYTES // 1000} kB")
         texts = [t for t in (b.decode("utf-8", "replace").strip() for b in lines) if t]
         for i in range(0, len(texts), limit):
             yield texts[i: i + limit]
@@ -239,9 +242,14 @@ def _run_streaming(gen: Generator, name: str, values: dict, run_kwargs: dict, sh
     cut = items.index("-")  # the values around the first -, in their order; a second - reads nothing more
     before, after = items[:cut], [v for v in items[cut + 1:] if v != "-"]
     ran = False
+    from .checkpoints import take_resolutions
+
+    take_resolutions()
     for batch in itertools.chain([before] if before else [], stdin_batches(), [after] if after else []):
-        ran = True
         result = gen(**{**values, name: batch}, **run_kwargs)
+        if not ran:
+            _say_which_model(result, take_resolutions())
+        ran = True
         for note in result.notes:
             print(note, file=sys.stderr)
         if show is not None:

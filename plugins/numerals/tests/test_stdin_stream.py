@@ -70,3 +70,11 @@ def test_many_lines_in_process():
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
     assert len(lines) == 3001 and lines[0] == "five" and lines[1] == "zero" and lines[-1] == "two thousand, nine hundred and ninety-nine"
+
+
+def test_an_endless_line_is_one_error_line():
+    with open("/dev/zero", "rb") as zero:
+        proc = _seqkit("num2words", "-", stdin=zero)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert err.decode().count("Error:") == 1 and b"longer than" in err and b"Traceback" not in err
