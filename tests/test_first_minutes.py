@@ -168,9 +168,11 @@ def test_the_readme_music_front_door_makes_its_primer_first():
 
 
 def test_doctor_says_how_to_install_fluidsynth(monkeypatch):
+    import ctypes.util
     import json
 
-    monkeypatch.setitem(sys.modules, "fluidsynth", None)  # as on a machine without it
+    monkeypatch.setitem(sys.modules, "fluidsynth", None)  # as on a machine without it:
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)  # neither package nor library
     r = run_cli(["doctor", "--json"])
     assert r.exit_code == 0, r.output
     hint = json.loads(r.stdout)["install fluidsynth"]

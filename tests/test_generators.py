@@ -232,3 +232,28 @@ def test_found_devices_does_not_import_torch_for_a_form():
             " + (['mps'] if torch.backends.mps.is_available() else []))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "['auto', 'cpu'] False" and out[1] == "True"
+
+
+def test_a_streamed_stdin_list_runs_batch_by_batch_in_order(monkeypatch):
+    """stdin="stream" (issue 29, item 18): the values around - keep their order, each batch is
+    printed as it comes, and other stdin lists still read everything first."""
+    import seqkit.generation_cli as gcli
+
+    calls = []
+
+    def upper(items):
+        calls.append(list(items))
+        return [Output(i.upper()) for i in items]
+
+    gen = Generator("up", upper, [Param("items", "list", None, argument=True, stdin="stream")])
+    app = typer.Typer()
+    app.command("up")(seqkit.generator_command(gen))
+    app.command("other")(lambda: None)
+    from typer.testing import CliRunner
+
+    monkeypatch.setattr(gcli, "STDIN_BATCH", 2)
+    monkeypatch.setattr(gcli.stdin_batches, "__defaults__", (2,))
+    r = CliRunner().invoke(app, ["up", "a", "-", "z"], input="b\n\nc\nd\n")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.split() == ["A", "B", "C", "D", "Z"]
+    assert calls == [["a"], ["b", "c"], ["d"], ["z"]]

@@ -264,3 +264,21 @@ def test_a_plugin_ships_checkpoints_for_another_plugins_task(fresh_plugins, tmp_
     assert find_checkpoint("addon", "demo") == user  # the user's own copy wins
     infos = {i.name: i for i in seqkit.plugins.plugin_infos()}
     assert infos["addon"].registered["checkpoints"] == ["demo", "not-installed"]
+
+
+def test_a_checkpoint_folder_without_a_folder_is_skipped_with_one_warning(fresh_plugins, capsys):
+    """Issue 29, item 18: CheckpointFolder("names", None) broke every command, --help included."""
+    import seqkit
+    from seqkit import CheckpointFolder, list_checkpoints
+
+    def broken(register):
+        register(CheckpointFolder("names", None))
+
+    fresh_plugins.register_plugin(_plugin("nofolder", register_checkpoints=broken), name="nofolder")
+    assert not [f for f in seqkit.checkpoint_folders() if f.plugin == "nofolder"]
+    list_checkpoints()  # every task's folders: no traceback
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if "nofolder" in line]
+    assert len(warnings) == 1 and "must be a path, not None" in warnings[0], err
+    r = CliRunner().invoke(_cli(), ["models", "--json"])
+    assert r.exit_code == 0, r.output

@@ -142,7 +142,15 @@ def _fsync_dir(path: Path) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
+    """Write ``data`` to ``path`` through a temporary file and ``os.replace``. ``-`` is standard
+    output; a character device or a FIFO is written into, never replaced; a symbolic link is
+    refused (``seqkit.paths.output_kind``)."""
+    from .paths import output_kind, write_through
+
+    kind = output_kind(path)
+    if kind != "file":
+        write_through(path, data, kind)
+        return
     path = Path(path)
     if path.is_dir():  # else os.replace fails naming the temporary file
         raise IsADirectoryError(errno.EISDIR, "Is a folder, not a file", str(path))
@@ -459,9 +467,48 @@ def checkpoint_dirs(task: str | None = None) -> list[tuple[str, Path]]:
     return dirs
 
 
+SHIPPED = "shipped:"  # ``--model shipped:NAME``: the shipped model, even when the user has one of that name
+
+# What find_checkpoint resolved in this process, oldest first ({"name", "path", "origin", "shadows"}):
+# ``generate`` reads it (take_resolutions) to say when a user model stands in for a shipped one.
+_resolutions: list[dict] = []
+
+
+def shipped_checkpoint(name: str, task: str) -> Path | None:
+    """The shipped checkpoint ``name`` of ``task`` (a plugin's folder), or None."""
+    for origin, folder in checkpoint_dirs(task):
+        if origin == "shipped" and (folder / f"{name}.json").is_file():
+            return folder / f"{name}.json"
+    return None
+
+
+def take_resolutions() -> list[dict]:
+    """What :func:`find_checkpoint` resolved since the last call (and forget it)."""
+    out = list(_resolutions)
+    _resolutions.clear()
+    return out
+
+
+def _resolved(name: str, path: Path, origin: str, task: str) -> Path:
+    shadows = shipped_checkpoint(name, task) if origin == "user" else None
+    _resolutions.append({"name": name, "path": path, "origin": origin,
+                         "shadows": str(shadows) if shadows else None})
+    del _resolutions[:-16]  # a long-running server resolves many: keep the last few
+    return path
+
+
 def find_checkpoint(spec: str | os.PathLike, task: str) -> Path:
-    """A checkpoint path from a name (``gru``: user's first, then shipped) or a path."""
+    """A checkpoint path from a name (``gru``: user's first, then shipped), ``shipped:NAME`` (the
+    shipped one only) or a path."""
     spec_s = str(spec)
+    if spec_s.startswith(SHIPPED):
+        name = check_name(spec_s[len(SHIPPED):])
+        found = shipped_checkpoint(name, task)
+        if found is None:
+            known = sorted({c["name"] for c in list_checkpoints(task) if c["origin"] == "shipped"})
+            raise CheckpointError(f"no shipped {task} checkpoint named {name!r} "
+                                  f"(shipped: {', '.join(known) or 'none'})")
+        return _resolved(name, found, "shipped", task)
     p = Path(spec_s).expanduser()
     looks_like_path = os.sep in spec_s or spec_s.endswith(".json") or p.exists()
     if looks_like_path:
@@ -469,12 +516,12 @@ def find_checkpoint(spec: str | os.PathLike, task: str) -> Path:
             raise CheckpointError(f"{p} is a folder; pass the checkpoint's .json file")
         if not p.exists():
             raise CheckpointError(f"checkpoint {p} does not exist")
-        return p
+        return _resolved(p.stem, p, "file", task)
     check_name(spec_s)
-    for _, folder in checkpoint_dirs(task):
+    for origin, folder in checkpoint_dirs(task):
         candidate = folder / f"{spec_s}.json"
         if candidate.exists():
-            return candidate
+            return _resolved(spec_s, candidate, origin, task)
     known = sorted({c["name"] for c in list_checkpoints(task)})
     import difflib
 

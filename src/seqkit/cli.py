@@ -38,6 +38,7 @@ class SeqkitGroup(TyperGroup):
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:  # `seqkit ... | head`: the reader left; nothing to say
+            _quiet_stdout()
             raise typer.Exit(0) from None
         except OSError as exc:  # a missing file, a folder where a file goes, a full disk ...
             if debug_enabled():
@@ -53,6 +54,20 @@ class SeqkitGroup(TyperGroup):
             return super().make_context(info_name, args, parent=parent, **extra)
         except UsageError as exc:
             _usage_error(exc)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that Python's flush at exit does not print a second
+    BrokenPipeError ("Exception ignored ...") after the reader of a pipe has left."""
+    import os
+    import sys
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (AttributeError, OSError, ValueError):  # not a real stream (in-process tests)
+        pass
 
 
 def _usage_error(exc) -> None:

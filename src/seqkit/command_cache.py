@@ -113,6 +113,8 @@ def save(app) -> None:
         key = _key(entry_points)
         data = marshal.dumps({"key": key, "files": files, "commands": commands})
         path = _path(key)
+        if _in_missing_home(path):
+            return  # a cache is not worth creating a home folder for
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:
@@ -120,6 +122,18 @@ def save(app) -> None:
         os.replace(tmp, path)
     except Exception:  # a read-only cache folder ...: the next start reads the plugins again
         return
+
+
+def _in_missing_home(path: str) -> bool:
+    """Whether ``path`` lies in the user's home folder and that folder does not exist (``HOME``
+    unset or pointing nowhere, a service account's home): the cache is skipped, not the home made."""
+    home = os.path.abspath(os.path.expanduser("~"))
+    path = os.path.abspath(path)
+    try:
+        inside = os.path.commonpath([home, path]) == home
+    except ValueError:  # another drive
+        return False
+    return inside and not os.path.isdir(home)
 
 
 def fill_infos(infos) -> list:

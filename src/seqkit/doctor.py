@@ -44,22 +44,47 @@ def fluidsynth_ok() -> bool:
     return True
 
 
-def _fluidsynth() -> str:
+def fluidsynth_parts() -> tuple[bool, bool]:
+    """``(package, library)``: whether the pyfluidsynth package is installed, and whether the
+    FluidSynth library it loads is (an import that works says both are)."""
+    import importlib.util
+
+    if fluidsynth_ok():
+        return True, True
+    package = importlib.util.find_spec("fluidsynth") is not None
     try:
-        import fluidsynth  # noqa: F401  (pyfluidsynth)
+        import ctypes.util
 
+        library = any(ctypes.util.find_library(name) for name in ("fluidsynth", "libfluidsynth-3",
+                                                                   "libfluidsynth-2", "libfluidsynth"))
+    except Exception:
+        library = False
+    return package, library
+
+
+def _fluidsynth() -> str:
+    package, library = fluidsynth_parts()
+    if package and library:
         return "pyfluidsynth available"
-    except Exception as exc:
-        lib = shutil.which("fluidsynth")
-        if lib:
-            return f"fluidsynth program at {lib} (pyfluidsynth not importable: {type(exc).__name__})"
-        return "not found (audio falls back to sine synthesis)"
+    if package:
+        return "pyfluidsynth installed, but the FluidSynth library it loads is missing (audio falls back to sine synthesis)"
+    lib = shutil.which("fluidsynth")
+    if library or lib:
+        return (f"FluidSynth {'library' if library else f'program at {lib}'} found, but pyfluidsynth is not "
+                f"installed (audio falls back to sine synthesis)")
+    return "not found (audio falls back to sine synthesis)"
 
 
-def install_hint() -> str:
-    """One line: how to install FluidSynth on each system, and pyfluidsynth."""
+def install_hint(package: bool = False, library: bool = False) -> str:
+    """One line: what is missing of FluidSynth and how to get it: the system library on each
+    system, the pyfluidsynth package, or both."""
     systems = "; ".join(f"{system}: {how}" for system, how in FLUIDSYNTH_INSTALL.items())
-    return f"{systems}; then pip install pyfluidsynth (in seqkit's environment)"
+    pip = "pip install pyfluidsynth (in seqkit's environment)"
+    if package and not library:
+        return f"the FluidSynth library (pyfluidsynth is installed): {systems}"
+    if library and not package:
+        return pip
+    return f"{systems}; then {pip}"
 
 
 def collect() -> dict:
@@ -87,8 +112,9 @@ def collect() -> dict:
     report["inference backend"] = backend_report()
     report["threads"] = threads_report()
     report["synthesizer"] = _fluidsynth()
-    if not fluidsynth_ok():
-        report["install fluidsynth"] = install_hint()
+    package, library = fluidsynth_parts()
+    if not (package and library):
+        report["install fluidsynth"] = install_hint(package, library)
     sfs = _soundfonts()
     report["soundfonts"] = ", ".join(sfs) if sfs else "none found"
     report["abc2midi"] = shutil.which("abc2midi") or "not found (music21 converts ABC)"

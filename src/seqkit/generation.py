@@ -32,7 +32,9 @@ class Param:
     itself refused (``--top-p`` must be above 0). ``flags`` is how the command line
     spells it (default ``--name-with-dashes``); ``argument=True`` makes it positional there, and
     with ``stdin=True`` a ``-`` among a list's values reads more, one per line, from standard input
-    (on the command line only). ``hint`` is added to the error for a missing file
+    (on the command line only); ``stdin="stream"`` runs the generator on each batch of lines as it
+    is read and prints each result before reading on (for a generator whose outputs are one per
+    value, such as num2words: a huge input is never held whole, and ``| head`` ends it at once). ``hint`` is added to the error for a missing file
     (``{value}`` in it stands for the path given).
 
     Front ends other than the command line (``seqkit serve``'s page) read three more things from
@@ -56,7 +58,7 @@ class Param:
     flags: tuple[str, ...] = ()
     argument: bool = False
     accept: tuple[str, ...] = ()
-    stdin: bool = False
+    stdin: bool | str = False  # True, or "stream"
     above_min: bool = False
     hint: str = ""
     soft_max: float | None = None

@@ -9,6 +9,7 @@ and the ``Error:`` line. A plugin only says how to print a result, if plain line
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -19,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .errors import SeqkitError
 from .generation import Generator, Result, RunContext
 from .paths import check_writable, numbered
 
@@ -47,20 +49,31 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
         targets = {k: (f, Path(v)) for k, (f, v) in targets.items() if v is not None}
         for f, path in targets.values():  # before any work: nothing is half-written
             check_writable(path, f.flag, folder=f.folder)
+        to_stdout = _check_stdout_targets(targets, as_json, values.get("count"))
+        streamed = next((p for p in params if p.stdin == "stream" and "-" in (values.get(p.name) or [])), None)
+        if streamed is not None and not as_json and not targets:  # print as the lines come
+            return _run_streaming(gen, streamed.name, values, run_kwargs, show)
         for p in params:
             if p.stdin and values.get(p.name):
                 values[p.name] = _read_stdin(values[p.name])
         want = {k for k, (f, _) in targets.items() if not f.joined}
+        from .checkpoints import take_resolutions
+
+        take_resolutions()  # what an earlier run resolved is not this run's model
         with _terminal_progress(gen.name) as run_ctx:
             result = gen(ctx=run_ctx, want=want, **values, **run_kwargs)
+        _say_which_model(result, take_resolutions())
         _save(result, targets)
         for note in result.notes:
             print(note, file=sys.stderr)
         if as_json:
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=_plain))
+        elif any(f.joined for f, _ in targets.values()):
+            pass  # the texts went to the file, "instead of stdout"; the notes said where
         elif show is not None:
-            show(result)
-        elif not any(f.joined for f, _ in targets.values()):
+            with contextlib.redirect_stdout(sys.stderr) if to_stdout else contextlib.nullcontext():
+                show(result)  # with --out -, stdout carries the file: the summary goes to stderr
+        elif not to_stdout:
             for out in result.outputs:
                 if out.text is not None:
                     typer.echo(out.text)
@@ -102,6 +115,36 @@ def keyword_params(common: list[tuple[str, object, object]], params: list) -> li
             + [inspect.Parameter(p.name, kw, default=_default(p), annotation=_annotation(p)) for p in params])
 
 
+def _check_stdout_targets(targets: dict, as_json: bool, count=None) -> bool:
+    """Whether a file option is ``-`` (standard output); one of them at most, and not with --json;
+    ``-``, a device or a FIFO takes one output (``count``, where the generator has one)."""
+    from .paths import output_kind
+
+    flags = [f.flag for f, path in targets.values() if str(path) == "-"]
+    if len(flags) > 1:
+        raise SeqkitError(f"{' and '.join(flags)} cannot both write standard output (-)")
+    if flags and as_json:
+        raise SeqkitError(f"--json prints on standard output, which {flags[0]} - takes; give a file name or drop --json")
+    if isinstance(count, int) and count > 1:
+        for f, path in targets.values():
+            if not f.joined and not f.folder and output_kind(path, f.flag) != "file":
+                raise SeqkitError(f"{f.flag} {path} takes one output, not {count}: give a file name "
+                                  f"(numbered NAME_1 ...) or -n 1")
+    return bool(flags)
+
+
+def _say_which_model(result: Result, resolved: list[dict]) -> None:
+    """``model_origin`` (user, shipped or file) in the result, and one line on stderr when a model
+    of the user's stands in for a shipped one of the same name."""
+    if not resolved:
+        return
+    result.meta.setdefault("model_origin", resolved[0]["origin"])
+    for row in {str(r["path"]): r for r in resolved}.values():
+        if row["shadows"]:
+            print(f"note: using your model {row['name']!r} ({row['path']}) in place of the shipped one; "
+                  f"--model shipped:{row['name']} runs the shipped model", file=sys.stderr)
+
+
 def _save(result: Result, targets: dict) -> None:
     """Write each output's files where the options say; record the paths in ``Output.saved``."""
     from .checkpoints import atomic_write_bytes
@@ -135,14 +178,99 @@ def _plain(value):
     return str(value)
 
 
+def _stdin():
+    if sys.stdin is None:  # started with stdin closed (`<&-`)
+        raise SeqkitError("- reads standard input, which is closed; give the values as arguments")
+    return sys.stdin
+
+
 def _read_stdin(items: list[str]) -> list[str]:
     out: list[str] = []
     for item in items:
         if item == "-":
-            out += [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
+            out += [line.strip() for line in _stdin().read().splitlines() if line.strip()]
         else:
             out.append(item)
     return out
+
+
+STDIN_BATCH = 1024  # lines per run of the generator when reading stdin
+STDIN_LINE_BYTES = 1_000_000  # the longest line read from stdin
+
+
+def stdin_batches(limit: int = STDIN_BATCH):
+    """The non-blank lines of standard input, stripped, in lists of at most ``limit``, each as soon
+    as it is there: whatever one read of the pipe or terminal returns (a typed line at once, a
+    fast pipe in full batches), never the whole input in memory."""
+    stream = _stdin()
+    try:
+        fd = stream.fileno()
+        os.fstat(fd)
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's StringIO): fixed batches
+        fd = None
+    if fd is None:
+        batch: list[str] = []
+        for line in stream:
+            if line.strip():
+                batch.append(line.strip())
+            if len(batch) >= limit:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
+    rest = b""
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop() if chunk else b""
+        if len(rest) > STDIN_LINE_BYTES:  # `< /dev/zero`: no line ever ends
+            raise SeqkitError(f"a line of standard input is longer than {STDIN_LINE_BYTES // 1000} kB")
+        texts = [t for t in (b.decode("utf-8", "replace").strip() for b in lines) if t]
+        for i in range(0, len(texts), limit):
+            yield texts[i: i + limit]
+        if not chunk:
+            return
+
+
+def _run_streaming(gen: Generator, name: str, values: dict, run_kwargs: dict, show) -> None:
+    """``gen`` over standard input, one batch of lines at a time, each result printed (and
+    flushed) before the next batch is read: ``num2words - < huge`` starts at once, ``| head`` stops it."""
+    items = list(values[name])
+    cut = items.index("-")  # the values around the first -, in their order; a second - reads nothing more
+    before, after = items[:cut], [v for v in items[cut + 1:] if v != "-"]
+    from .checkpoints import take_resolutions
+    from .progress import progress_steps
+
+    take_resolutions()
+    with progress_steps(None, name) as advance:  # a count with no known end, on a terminal only
+        ran = _stream_batches(gen, name, values, run_kwargs, show, before, after, advance)
+    if not ran:  # empty input: the generator says what it needs
+        gen(**{**values, name: []}, **run_kwargs)
+
+
+def _stream_batches(gen, name, values, run_kwargs, show, before, after, advance) -> bool:
+    import itertools
+
+    from .checkpoints import take_resolutions
+
+    ran = False
+    for batch in itertools.chain([before] if before else [], stdin_batches(), [after] if after else []):
+        result = gen(**{**values, name: batch}, **run_kwargs)
+        advance(len(batch))
+        if not ran:
+            _say_which_model(result, take_resolutions())
+        ran = True
+        for note in result.notes:
+            print(note, file=sys.stderr)
+        if show is not None:
+            show(result)
+        else:
+            for out in result.outputs:
+                if out.text is not None:
+                    typer.echo(out.text)
+        sys.stdout.flush()
+    return ran
 
 
 def _default(p):

@@ -55,7 +55,17 @@ def hold_lock(path, what: str):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:  # never through a link: a linked lock file would truncate whatever it points at
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o666)
+    except OSError:
+        if path.is_symlink():
+            raise SeqkitError(f"{path} is a symbolic link; a lock file must be a plain file: remove it") from None
+        raise
+    import stat
+
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SeqkitError(f"{path} is not a plain file; a lock file must be one: remove it")
     try:
         if not _try_lock(fd):
             raise LockedError(f"{what} is in use by another seqkit process{_holder(path)}; "

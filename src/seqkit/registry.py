@@ -224,6 +224,8 @@ def _check_item(item) -> None:
             or ".." in name or name != name.strip():
         raise ValueError(f"invalid {what} {name!r}: use a plain name without '/', '\\' or '..'")
     folder = getattr(item, "folder", None) if isinstance(item, CheckpointFolder) else getattr(item, "checkpoints", None)
+    if isinstance(item, CheckpointFolder) and not isinstance(folder, (str, Path)):  # None too: a folder is its point
+        raise ValueError(f"{what} {name!r}: its checkpoint folder must be a path, not {folder!r}")
     if folder is not None and not isinstance(folder, (str, Path)):
         raise ValueError(f"{what} {name!r}: its checkpoint folder must be a path, not {folder!r}")
 

@@ -149,6 +149,10 @@ def parse_value(text: str):
         return text
 
 
+CONFIG_BYTES = 1_000_000  # the largest --config file read
+MAX_PARAMETERS = 20_000_000_000  # a model larger than this is a typo here (SEQKIT_MAX_PARAMETERS lifts it)
+
+
 def read_config_file(path) -> dict:
     """A TOML file with ``[model]`` and ``[train]`` tables (top-level keys go where they fit)."""
     try:
@@ -161,11 +165,17 @@ def read_config_file(path) -> dict:
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = f.read(CONFIG_BYTES + 1)  # bounded: --config /dev/zero must not fill the memory
     except FileNotFoundError:
         raise SeqkitError(f"--config {path} does not exist") from None
+    if len(data) > CONFIG_BYTES:
+        raise SeqkitError(f"--config {path} is larger than {CONFIG_BYTES // 1000} kB; a config is a few lines of TOML")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SeqkitError(f"--config {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SeqkitError(f"--config {path} is not valid TOML: it nests too deeply") from None
 
 
 def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, sets: list[str],
@@ -274,7 +284,7 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
 
         out = data_dir("runs", recipe.task) / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_run_folder(out, resume)
-    default = (recipe.save_as or arch).format(arch=arch, **options)
+    default = _default_name(recipe, arch, options, save)
     target = _save_target(save, recipe.task, default, user_checkpoint_path)
     check_writable(target, "--save")
     set_threads(threads)
@@ -295,6 +305,24 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
                            resume)
 
 
+def _default_name(recipe: TrainRecipe, arch: str, options: dict, save: str | None) -> str:
+    """The export's name without ``--save``: never a shipped model's (``my-NAME`` then), so that a
+    quick trial run cannot stand in for the model the task's commands use by default. With
+    ``--save NAME`` of a shipped model, one line says that the user's model now shadows it."""
+    from .checkpoints import SHIPPED, shipped_checkpoint
+
+    if save is not None and save.startswith(SHIPPED):
+        raise SeqkitError(f"--save {save}: shipped models cannot be written; give your model a name")
+    default = (recipe.save_as or arch).format(arch=arch, **options)
+    if save is None and shipped_checkpoint(default, recipe.task) is not None:
+        default = f"my-{default}"
+    elif save is not None and "/" not in save and not save.endswith(".json") \
+            and shipped_checkpoint(save, recipe.task) is not None:
+        print(f"note: your model {save!r} will shadow the shipped {recipe.task} model of that name; "
+              f"--model shipped:{save} still runs the shipped one", file=sys.stderr)
+    return default
+
+
 def _save_target(save: str | None, task: str, default: str, user_path) -> Path:
     if save is None:
         return user_path(task, default)
@@ -307,6 +335,31 @@ def _save_target(save: str | None, task: str, default: str, user_path) -> Path:
     return user_path(task, save)
 
 
+def check_parameter_count(build, config, limit: int | None = None) -> int | None:
+    """Build the model on torch's ``meta`` device (no memory) and count its parameters: one Error
+    line, before anything is allocated, when there are more than ``limit`` (``MAX_PARAMETERS``,
+    or ``SEQKIT_MAX_PARAMETERS``). The count, or None where a model cannot be built on ``meta``."""
+    import os
+
+    import torch
+
+    limit = limit or int(os.environ.get("SEQKIT_MAX_PARAMETERS") or MAX_PARAMETERS)
+    rng = torch.random.get_rng_state()
+    try:
+        with torch.device("meta"):
+            count = sum(p.numel() for p in build(config).parameters())
+    except SeqkitError:
+        raise
+    except Exception:  # a model that cannot be built on meta: the real build reports its own problems
+        return None
+    finally:
+        torch.random.set_rng_state(rng)
+    if count > limit:
+        raise SeqkitError(f"the model would have {count:,} parameters ({count * 4 / 1e9:,.0f} GB in float32), "
+                          f"more than {limit:,}: check its sizes (--set), or set SEQKIT_MAX_PARAMETERS")
+    return count
+
+
 def _build(recipe, arch, model_settings, prepared, init, seed: int = 0):
     from .registry import get_model_type
 
@@ -316,6 +369,7 @@ def _build(recipe, arch, model_settings, prepared, init, seed: int = 0):
 
         torch.manual_seed(seed)  # the same --seed, the same initial weights
         config = get_model_type(model_type).make_config({**model_settings, **prepared.config})
+        check_parameter_count(get_model_type(model_type).build, config)
         return get_model_type(model_type).build(config), model_type, config
     from .checkpoints import find_checkpoint, load_checkpoint
 

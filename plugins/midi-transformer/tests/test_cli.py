@@ -15,12 +15,12 @@ def cli(*args):
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory, request):
-    """Train 4 steps of a tiny model through `seqkit music train`; returns its checkpoint path."""
-    import os
+    """Train 4 steps of a tiny model through `seqkit music train`; returns its checkpoint path.
+    Module-scoped, so it runs before the function-scoped folder fixture: what it exports lands in
+    the session's temporary folders of seqkit.testing.pytest_plugin, never the user's."""
+    import csv
 
     tmp = tmp_path_factory.mktemp("train")
-    os.environ["SEQKIT_CACHE_DIR"] = str(tmp / "cache")
-    import csv
 
     root = tmp / "maestro"
     root.mkdir()

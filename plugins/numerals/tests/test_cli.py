@@ -266,7 +266,7 @@ def test_many_numbers_are_written_on_one_thread(gru, monkeypatch):
     monkeypatch.setenv("SEQKIT_BACKEND", "torch")  # ONNX Runtime's sessions have one thread already
     r = cli("num2words", "-", "--model", gru, input="\n".join(map(str, range(5000))) + "\n")
     assert r.exit_code == 0, r.output
-    assert len(r.stdout.splitlines()) == 5000 and calls == [1]
+    assert len(r.stdout.splitlines()) == 5000 and set(calls) == {1}  # stdin streams: once per batch
 
 
 def test_data_minus_n_is_a_deprecated_spelling_of_show(tmp_path, monkeypatch):

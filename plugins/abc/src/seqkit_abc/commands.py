@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, check_writable, eval_command, generator_command, train_command
+from seqkit import SeqkitError, check_writable, eval_command, generator_command, numbered, train_command
 from seqkit.options import (
     DeviceOption,
     JsonOption,
@@ -121,9 +121,13 @@ def to_midi(
     target = out or file.with_suffix(".mid")
     if target.is_dir():  # --out DIR: the MIDI goes inside it, named after FILE
         target = target / file.with_suffix(".mid").name
+    if str(target) == "-" and as_json:
+        raise SeqkitError("--json prints on standard output, which --out - takes; give a file name or drop --json")
+    paths = numbered(target, len(tunes), "mid")  # - or a device takes one tune only
+    for path in paths:
+        check_writable(path, "--out")  # before converting
     rows = []
-    for i, tune in enumerate(tunes, 1):
-        path = target if len(tunes) == 1 else target.with_name(f"{target.stem}_{i}{target.suffix or '.mid'}")
+    for i, (tune, path) in enumerate(zip(tunes, paths), 1):
         conv = abc_to_midi(tune, engine)
         if conv.ok:
             atomic_write_bytes(path, conv.midi)

@@ -174,7 +174,12 @@ def primer_command(
     from .primer import write_example_primer
 
     check_writable(out, "OUT")
+    if str(out) == "-" and as_json:
+        raise SeqkitError("--json prints on standard output, which OUT - takes; give a file name or drop --json")
     done = write_example_primer(out)
+    if str(out) == "-":  # stdout carries the MIDI file
+        typer.echo(f"wrote the primer to stdout: {done['notes']} notes, {done['seconds']} s", err=True)
+        return
     _emit(done, as_json, [f"wrote {done['out']}: {done['notes']} notes, {done['seconds']} s; "
                           f"continue it with: seqkit music generate --primer {out}"])
 
@@ -253,11 +258,18 @@ def render(
     from .midi_read import load_pretty_midi
     from .render import write_wav
 
+    check_writable(wav, "--wav")  # before the (long) synthesis
+    if str(wav) == "-" and as_json:
+        raise SeqkitError("--json prints on standard output, which --wav - takes; give a file name or drop --json")
     pm = load_pretty_midi(midi)  # synthesis is pretty_midi's (FluidSynth or sine waves)
     if not any(i.notes for i in pm.instruments):
         raise SeqkitError(f"{midi} has no notes")
     res = write_wav(pm, wav, soundfont)
-    _emit(res, as_json, [f"wrote {res['wav']}: {res['seconds']} s, {res['synth']}"])
+    line = f"wrote {res['wav']}: {res['seconds']} s, {res['synth']}"
+    if str(wav) == "-":
+        typer.echo(line.replace("wrote -", "wrote the WAV to stdout"), err=True)
+    else:
+        _emit(res, as_json, [line])
 
 
 @music_app.command()
@@ -302,6 +314,7 @@ def piano_roll_cmd(
     from .render import write_piano_roll
     from .tokenizer import midi_notes
 
+    check_writable(out, "--out")  # before reading and drawing (a long piece draws for a minute)
     score = _midi_arg(midi)
     notes = midi_notes(score, drums=drums)
     if len(notes) == 0:
@@ -309,4 +322,4 @@ def piano_roll_cmd(
     if len(notes) == 0:
         raise SeqkitError(f"{midi} has no notes")
     write_piano_roll(notes, out, title=midi.name, max_seconds=seconds)
-    typer.echo(f"wrote {out}")
+    typer.echo("wrote the PNG to stdout" if str(out) == "-" else f"wrote {out}", err=str(out) == "-")

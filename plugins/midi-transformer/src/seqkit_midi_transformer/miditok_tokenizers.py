@@ -40,9 +40,13 @@ def parse_beat_res(text: str) -> dict[tuple[int, int], int]:
     for part in str(text).split(","):
         span, _, res = part.partition(":")
         try:
-            out[_range(span, "beat_res")] = int(res)
+            (lo, hi), res = _range(span, "beat_res"), int(res)
         except ValueError:
             raise SeqkitError(f"beat_res takes FROM-TO:RES,..., e.g. 0-4:8,4-12:4, not {text!r}") from None
+        if not 0 <= lo < hi or not 1 <= res <= 1024:  # miditok would resample to 0 ticks per beat
+            raise SeqkitError(f"beat_res {part!r}: beats FROM-TO need 0 <= FROM < TO and RES (positions per "
+                              f"beat) from 1 to 1024, e.g. 0-4:8,4-12:4")
+        out[(lo, hi)] = res
     return out
 
 

@@ -50,6 +50,9 @@ class MusicTransformerConfig:
     n_cond: int = 0
 
     def __post_init__(self):
+        from seqkit import check_sizes
+
+        check_sizes(self, "vocab_size", "n_layer", "n_head", "n_embd", "d_ff", "max_len")
         if self.position not in ("relative", "rope"):
             from seqkit import SeqkitError
 

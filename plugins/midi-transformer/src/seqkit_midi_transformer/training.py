@@ -15,6 +15,7 @@ TASK = "music"
 
 MUSIC_TRAINING = TrainRecipe(
     task=TASK,
+    save_as="my-{arch}",  # never a shipped model's name: a trial run must not replace the default
     prepare="seqkit_midi_transformer.training:prepare",
     archs={"music-transformer": Arch("music-transformer"), "transformer-lm": Arch("transformer-lm"),
            "compressive": Arch("compressive"), "rnn-lm": Arch("rnn-lm")},

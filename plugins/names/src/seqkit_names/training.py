@@ -33,6 +33,7 @@ BALANCE = {"rnn": (0.75, 0), "lstm": (0.0, 0), "gru": (0.75, 0), "transformer": 
 
 NAMES_TRAINING = TrainRecipe(
     task=TASK,
+    save_as="my-{arch}",  # never a shipped model's name: a trial run must not replace the default
     prepare="seqkit_names.training:prepare",
     archs={
         "rnn": Arch("names-rnn", dict(hidden=128, dropout=0.1), dict(epochs=12, lr=3e-3, batch_size=64)),
@@ -92,6 +93,7 @@ def prepare(run) -> Prepared:
     else:
         sets, collate, loss_fn = _generator_sets(train_pairs, val_pairs, tok, n, run, extra)
         config = {"vocab_size": tok.vocab_size, "n_cond": n}
+        _check_context(run.model.get("max_len"), train_pairs + val_pairs, tok)
         extra["known"] = "\n".join(sorted(data.known()))
 
     def metrics(result: dict) -> dict:
@@ -107,6 +109,17 @@ def prepare(run) -> Prepared:
 
     return Prepared(*sets, config=config, tokenizer=tok, data=data.describe(), extra=extra, collate=collate,
                     loss_fn=loss_fn, metrics=metrics, export=export)
+
+
+def _check_context(max_len, pairs, tok) -> None:
+    """A model with a context (the transformer's ``max_len``) must hold the longest name with its
+    start and end markers: one Error line before training, not a traceback at the first batch."""
+    if max_len is None or not pairs:
+        return
+    need = max(len(tok.encode(name, add_bos=True, add_eos=True)) for name, _ in pairs)
+    if isinstance(max_len, int) and not isinstance(max_len, bool) and max_len < need:
+        raise SeqkitError(f"max_len {max_len} is shorter than the longest name in the data ({need} tokens "
+                          f"with its start and end markers): set max_len={need} or more")
 
 
 def _generator_sets(train_pairs, val_pairs, tok, n: int, run, extra: dict):

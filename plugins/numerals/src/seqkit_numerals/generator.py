@@ -14,7 +14,7 @@ NUM2WORDS = Generator(
     "seqkit_numerals.generator:number_words",
     [
         Param("numbers", "list", None, "Integers such as 42, -7, 1,000 or 1_000; - reads one per line "
-              "from stdin.", argument=True, stdin=True,
+              "from stdin.", argument=True, stdin="stream",
               page_help="Integers, one per line, such as 42, -7, 1,000 or 1_000."),
         model_param("gru", help="gru, transformer, a name you trained, or a .json path.", task="numerals",
                     page_help="Which trained model: gru (the default) or transformer, or one you trained."),
@@ -80,6 +80,22 @@ def _words(tr, values: list[int], ctx=None, chunk: int = 512) -> list[str]:
     return out
 
 
+_last: dict = {}  # the last model loaded: `num2words -` runs once per batch of stdin lines
+
+
+def _translator(path, device):
+    """``Translator.load``, kept for the next call with the same file (unchanged), device and backend."""
+    import os
+
+    from .translate import Translator
+
+    key = (str(path), os.stat(path).st_mtime_ns, str(device), os.environ.get("SEQKIT_BACKEND", ""))
+    if key not in _last:
+        _last.clear()  # one model at most
+        _last[key] = Translator.load(str(path), device=device)
+    return _last[key]
+
+
 def number_words(numbers, model, lang, check, device, ctx=None) -> Result:
     """The words for each number, with ``in_range`` (inside the range the model was trained on)
     and, with ``check``, num2words' own answer and whether they match."""
@@ -89,9 +105,7 @@ def number_words(numbers, model, lang, check, device, ctx=None) -> Result:
     if lang is not None:
         check_lang(lang)
     path = pick_model(model, lang)
-    from .translate import Translator
-
-    tr = Translator.load(str(path), device=device)
+    tr = _translator(path, device)
     if tr.backend == "torch":
         import torch
 

@@ -65,8 +65,8 @@ def registered(*plugins):
     A plugin that is already loaded (for instance installed through its entry point) is left as
     it is; the ones this registered are unregistered on exit, so tests do not leak plugins.
     """
-    from . import cli  # noqa: F401  (its import adds the plugins' commands: do it before ours)
-    from . import plugins as host
+    from .. import cli  # noqa: F401  (its import adds the plugins' commands: do it before ours)
+    from .. import plugins as host
 
     pm = host.get_plugin_manager()
     added = []
@@ -90,8 +90,8 @@ def cli_app():
     copy so that plugins registered later (with :func:`registered`) add their commands too,
     through the same error-containing path the real CLI uses. The global app is not changed.
     """
-    from . import plugins as host
-    from .cli import app
+    from .. import plugins as host
+    from ..cli import app
 
     fresh = copy.copy(app)
     commands, groups = getattr(app, "_seqkit_core_entries", (app.registered_commands, app.registered_groups))
@@ -114,7 +114,7 @@ def run_cli(args: Sequence[str], plugins: Iterable = (), input: str | None = Non
 
     from typer.testing import CliRunner
 
-    from . import plugins as host
+    from .. import plugins as host
 
     env = {"SEQKIT_PROGRESS": "0", **(env or {})}
     early = io.StringIO()  # warnings printed while plugins load belong to the result too
@@ -178,7 +178,7 @@ def lm_collate(pad_id: int):
     (ignored by the loss), so items of different lengths batch together."""
 
     def collate(items: list[dict]) -> dict:
-        from .data import pad_sequences
+        from ..data import pad_sequences
 
         batch = {"input": pad_sequences([it["input"].tolist() for it in items], pad_id),
                  "target": pad_sequences([it["target"].tolist() for it in items], -100)}
@@ -203,7 +203,7 @@ def train_steps(model, train_set, steps: int = 10, out: str | Path | None = None
     """
     import tempfile
 
-    from .training import TrainConfig, Trainer, lm_loss
+    from ..training import TrainConfig, Trainer, lm_loss
 
     settings = {"steps": steps, "batch_size": 8, "lr": 1e-2, "device": "cpu", "progress": False,
                 "eval_every": steps, **config}
@@ -227,8 +227,8 @@ def check_memory_model(model, vocab_size: int, batch_size: int = 2, windows: int
     ``memory_segment``s."""
     import torch
 
-    from .checkpoints import flatten_state, unflatten_state
-    from .streaming import carries_memory, map_tensors, memory_rows, memory_segment
+    from ..checkpoints import flatten_state, unflatten_state
+    from ..streaming import carries_memory, map_tensors, memory_rows, memory_segment
 
     def _tensors(nest) -> list:
         found: list = []
