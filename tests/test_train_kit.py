@@ -350,3 +350,21 @@ def test_one_seed_one_run(tmp_path):
     b = kit("--arch", "gru", "--out", tmp_path / "b", "--seed", 5, "--device", "cpu", "--json")
     assert a.exit_code == b.exit_code == 0, a.output + b.output
     assert json.loads(a.stdout)["best_val_loss"] == json.loads(b.stdout)["best_val_loss"]  # the weights too
+
+
+def test_config_seed_and_device_win_over_the_defaults_and_lose_to_flags(tmp_path):
+    (tmp_path / "c.toml").write_text('[train]\nseed = 7\ndevice = "cpu"\n')
+    r = kit("--config", tmp_path / "c.toml", "--print-config")
+    assert r.exit_code == 0, r.output
+    train = json.loads(r.stdout)["train"]
+    assert (train["seed"], train["device"]) == (7, "cpu")
+    r = kit("--config", tmp_path / "c.toml", "--seed", "0", "--device", "auto", "--print-config")
+    train = json.loads(r.stdout)["train"]
+    assert (train["seed"], train["device"]) == (0, "auto")  # a flag given wins, even at its default
+    r = kit("--print-config")
+    train = json.loads(r.stdout)["train"]
+    assert (train["seed"], train["device"]) == (0, "auto")
+    r = kit("--config", tmp_path / "c.toml", "--out", tmp_path / "run", "--json")
+    assert r.exit_code == 0, r.output
+    meta = json.loads((tmp_path / "run" / "last.json").read_text())
+    assert meta["trainer"]["train_config"]["seed"] == 7 and PREPARED[-1].seed == 7

@@ -32,8 +32,9 @@ def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
         ("epochs", None, Annotated[int | None, opt("--epochs", min=1, help="Passes over the training data.")]),
         ("batch_size", None, Annotated[int | None, opt("--batch-size", min=1, help="Batch size.")]),
         ("lr", None, Annotated[float | None, opt("--lr", help="Peak learning rate.")]),
-        ("seed", 0, Annotated[int, opt("--seed", min=0, max=2**63 - 1, help="Random seed (weights, data order, dropout).")]),
-        ("device", "auto", Annotated[str, opt("--device", help="auto, cpu, cuda, cuda:N or mps.")]),
+        # None when not given, so that --config's [train] seed and device win over the defaults
+        ("seed", None, Annotated[int | None, opt("--seed", min=0, max=2**63 - 1, help="Random seed (weights, data order, dropout). [default: 0]")]),
+        ("device", None, Annotated[str | None, opt("--device", help="auto, cpu, cuda, cuda:N or mps. [default: auto]")]),
         ("threads", 0, Annotated[int, opt("--threads", min=0, help="CPU threads for torch (0 = torch's default; 1 is often faster on a busy machine).")]),
         ("config", None, Annotated[Path | None, opt("--config", help="TOML file with [model] and [train] settings.")]),
         ("set_", None, Annotated[list[str] | None, opt("--set", help="A model or training setting, key=value (repeatable; wins over --config).")]),
@@ -118,13 +119,13 @@ def train_command(recipe: TrainRecipe):
             hint = f"; did you mean {close[0]}?" if close else ""
             raise SeqkitError(f"--arch must be one of {', '.join(recipe.archs)}, not {arch!r}{hint}")
         _check_registered(recipe, arch)
-        flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}
-        flags.update(seed=values["seed"], device=values["device"])
+        flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr", "seed", "device")}  # None: not given
         file_settings = read_config_file(values["config"]) if values["config"] else None
         model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags, options)
         if values["print_config"]:
             check_settings(recipe, arch, model, train)
-            typer.echo(json.dumps({"arch": arch, "model": model, "train": train}, indent=2))
+            shown = {"seed": 0, "device": "auto", **train}  # TrainConfig's defaults where nothing said
+            typer.echo(json.dumps({"arch": arch, "model": model, "train": shown}, indent=2))
             return None
         summary = run_training(recipe, arch, values["data"], values["out"], values["save"], values["resume"],
                                values["init"], values["threads"], model, train, options)
