@@ -24,7 +24,7 @@ def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
     return [
         ("arch", recipe.default_arch, Annotated[str, opt("--arch", help=f"Architecture to train: {archs}.")]),
         ("data", None, Annotated[Path | None, opt("--data", help="Data folder or file.")]),
-        ("out", None, Annotated[Path | None, opt("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png). [default: a new folder under seqkit's data folder]")]),
+        ("out", None, Annotated[str | None, opt("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png). [default: a new folder under seqkit's data folder]")]),
         ("save", None, Annotated[str | None, opt("--save", help=f"Export the best model as this name (or a .json path). [default: {recipe.save_as or 'the architecture'}]")]),
         ("resume", False, Annotated[bool, opt("--resume", help="Continue the run in --out.")]),
         ("init", None, Annotated[str | None, opt("--init", help="Start from this checkpoint's weights (name or path).")]),

@@ -258,21 +258,26 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
     from .checkpoints import user_checkpoint_path
     from .options import set_threads
     from .paths import check_writable
+    from .run_folder import check_export_target
     from .training import check_run_folder
 
     train_config = check_settings(recipe, arch, model_settings, train_settings)
     if resume and out is None:
         raise SeqkitError("--resume needs the --out folder of the run to continue")
+    if out is not None and str(out).strip() == "":
+        raise SeqkitError("--out is empty; give a folder for the run")
     if out is not None and Path(out).suffix == ".json":  # the old meaning of --out in some plugins
         raise SeqkitError(f"--out is the run folder; to export the model as {out}, use --save {out}")
     if out is None:
         from .data import data_dir
 
         out = data_dir("runs", recipe.task) / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(out)
     check_run_folder(out, resume)
     default = (recipe.save_as or arch).format(arch=arch, **options)
     target = _save_target(save, recipe.task, default, user_checkpoint_path)
     check_writable(target, "--save")
+    check_export_target(target, out)
     set_threads(threads)
     from .options import seed_everything
 

@@ -67,21 +67,25 @@ def resume_run(trainer) -> bool:
     ckpt = load_checkpoint(trainer.last_path, device="cpu", with_train_state=True)
     _check_fits(trainer, ckpt.model.state_dict())
     try:
-        state = meta.get("trainer") or {}
+        state = meta.get("trainer")
         if not isinstance(state, dict):
-            raise TypeError("'trainer' is not an object")
+            raise TypeError(f"'trainer' is {type(state).__name__}, not an object")
+        counters = [_count(state, k) for k in ("step", "epoch", "batch_in_epoch", "bad_evals")]
+        saved = ckpt.train_state or {}
+        if not isinstance(saved, dict):
+            raise TypeError("the training state is not an object")
+        _check_counters(counters, saved.get("optimizer"))
+        best = state.get("best_val")
+        best = math.inf if best is None else float(best)
+        best_on = state.get("best_on", "val")
+        if best_on not in ("val", "train"):
+            raise ValueError(f"best_on is {best_on!r}")
         trainer.raw_model.load_state_dict(ckpt.model.state_dict())
         if ckpt.train_state:
             trainer.optimizer.load_state_dict(ckpt.train_state["optimizer"])
             torch.set_rng_state(ckpt.train_state["torch_rng"])
         if trainer.memories is not None:
             _resume_memories(trainer, (ckpt.train_state or {}).get("streams"), state)
-        counters = [_count(state, k) for k in ("step", "epoch", "batch_in_epoch", "bad_evals")]
-        best = state.get("best_val")
-        best = math.inf if best is None else float(best)
-        best_on = state.get("best_on", "val")
-        if best_on not in ("val", "train"):
-            raise ValueError(f"best_on is {best_on!r}")
     except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
         detail = " ".join(str(exc).split())[:200]
         raise CheckpointError(f"cannot resume from {trainer.last_path}: its training state is "
@@ -94,6 +98,27 @@ def resume_run(trainer) -> bool:
 
     trainer.history = keep_metrics(trainer.out, trainer.step, write=trainer.is_main)
     return True
+
+
+def _check_counters(counters: list[int], optimizer: dict | None) -> None:
+    """The counters of ``last.json`` must agree with each other, and the step with the optimizer's
+    own step count (each training step of the run is one optimizer step), or the file is damaged."""
+    step, epoch, batch_in_epoch, bad_evals = counters
+    if epoch > step or batch_in_epoch > step or bad_evals > step + 1:
+        raise ValueError(f"epoch {epoch}, batch {batch_in_epoch} and {bad_evals} evaluations "
+                         f"without improvement do not fit step {step}")
+    steps = set()
+    held = optimizer.get("state") if isinstance(optimizer, dict) else None
+    for param_state in (held if isinstance(held, dict) else {}).values():
+        if isinstance(param_state, dict) and "step" in param_state:
+            steps.add(int(param_state["step"]))
+    if steps and step > max(steps):
+        raise ValueError(f"step is {step} but the optimizer took {max(steps)} steps")
+    if not steps and step > MAX_STEPS:  # an optimizer without a step count (SGD): a plain bound
+        raise ValueError(f"step is {step}, more than any run takes")
+
+
+MAX_STEPS = 10**10
 
 
 def _resume_memories(trainer, saved: dict | None, state: dict) -> None:
