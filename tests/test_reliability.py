@@ -130,8 +130,7 @@ def test_sigterm_sighup_and_repeated_ctrl_c_stop_save_and_resume_exactly(tmp_pat
                                                                           monkeypatch):
     out = tmp_path / "run"
     proc = _start("run", out, "--hold-after", 2, start_new_session=True)
-    _wait_for(lambda: (out / "last.json").exists(), what="the first checkpoint")
-    time.sleep(0.5)  # past the save, waiting in step 3
+    _wait_for(lambda: Path(f"{out}.holding").exists(), what="the run to wait in step 3, past its first save")
     for sig in signals:
         proc.send_signal(sig)
         time.sleep(0.02)
@@ -147,9 +146,10 @@ def test_sigterm_sighup_and_repeated_ctrl_c_stop_save_and_resume_exactly(tmp_pat
 
 def test_ctrl_c_during_an_evaluation_redoes_it_on_resume(tmp_path, reference, monkeypatch):
     out = tmp_path / "run"
-    proc = _start("run", out, "--slow-eval", 0.5)
-    _wait_for(lambda: Path(f"{out}.evaluating").exists(), what="an evaluation")
-    proc.send_signal(signal.SIGINT)
+    proc = _start("run", out, "--hold-eval")  # it waits in the first evaluation batch for OUT.go
+    _wait_for(lambda: Path(f"{out}.holding").exists(), what="an evaluation")
+    proc.send_signal(signal.SIGINT)  # handled at once: the child sleeps in short naps
+    Path(f"{out}.go").touch()
     code, stdout, err = _finish(proc)
     assert code == 0, err
     assert json.loads(stdout)["interrupted"] is True
