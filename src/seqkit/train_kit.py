@@ -331,7 +331,6 @@ def _build(recipe, arch, model_settings, prepared, init, seed: int = 0):
 
 
 def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepared, out, target, resume) -> dict:
-    from .checkpoints import export_checkpoint
     from .training import Trainer, lm_loss
 
     t0 = time.perf_counter()
@@ -341,7 +340,17 @@ def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepa
                       checkpoint=dict(model_type=model_type, config=config, tokenizer=prepared.tokenizer,
                                       task=recipe.task, data=prepared.data,
                                       extra={"arch": arch, **prepared.extra}))
-    result = trainer.fit(resume=resume)
+    from .train_signals import stop_on_signals
+
+    with stop_on_signals(trainer._on_signal):  # after the first Ctrl-C, more must not cut the export short
+        result = trainer.fit(resume=resume)
+        return _export(recipe, arch, model, trainer, result, prepared, out, target, t0)
+
+
+def _export(recipe, arch, model, trainer, result, prepared, out, target, t0) -> dict:
+    """The summary of a finished (or interrupted) run, and its export after a validation."""
+    from .checkpoints import export_checkpoint
+
     summary = {"arch": arch, "run": str(out), "steps": result["steps"], "epochs": result["epochs"],
                "interrupted": result["interrupted"], "best_val_loss": result.get("best_val_loss"),
                "seconds": round(time.perf_counter() - t0, 1),

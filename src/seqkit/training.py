@@ -257,9 +257,15 @@ class Trainer:
             raise KeyboardInterrupt
 
     def _fit(self, resume: bool) -> dict:
+        from .train_signals import stop_on_signals
+
+        self._stop = None
+        with stop_on_signals(self._on_signal):  # from loading to the last save: a signal only sets a flag
+            return self._fit_shielded(resume)
+
+    def _fit_shielded(self, resume: bool) -> dict:
         c = self.config
         torch.manual_seed(c.seed + self.rank)
-        self._stop = None
         self._start(resume)
         total = self.total_steps()
         eval_every = c.eval_every
@@ -272,18 +278,15 @@ class Trainer:
         from .progress import progress_bar
 
         bar = progress_bar(disable=not (c.progress and self.is_main))
-        from .train_signals import stop_on_signals
-
-        with stop_on_signals(self._on_signal):
-            try:
-                with bar:
-                    self._train(bar, total, eval_every, window, t0, result)
-            except KeyboardInterrupt:
-                result["interrupted"] = True
-                self.save()
-                if self.is_main:
-                    by = f" by {_signal_name(self._stop)}" if self._stop is not None else ""
-                    info(f"interrupted{by} at step {self.step}; saved {self.last_path} (continue with --resume)")
+        try:
+            with bar:
+                self._train(bar, total, eval_every, window, t0, result)
+        except KeyboardInterrupt:
+            result["interrupted"] = True
+            self.save()
+            if self.is_main:
+                by = f" by {_signal_name(self._stop)}" if self._stop is not None else ""
+                info(f"interrupted{by} at step {self.step}; saved {self.last_path} (continue with --resume)")
         if self.is_main:
             if not self.best_path.exists():
                 self.save(self.best_path, with_state=False)
