@@ -45,6 +45,9 @@ def save_run(trainer, path: Path | None = None, with_state: bool = True) -> Path
         train_state = {"optimizer": trainer.optimizer.state_dict(), "torch_rng": torch.get_rng_state()}
         if trainer.memories is not None and trainer.world == 1:  # under DDP each rank has its own
             train_state["streams"] = trainer.memories.state()
+        data = data_state(trainer.train_set)
+        if data is not None and trainer.world == 1:
+            train_state["data"] = data
     return save_checkpoint(
         path or trainer.last_path, trainer.raw_model,
         model_type=info_.get("model_type", type(trainer.raw_model).__name__),
@@ -85,7 +88,8 @@ def resume_run(trainer) -> bool:
             trainer.optimizer.load_state_dict(ckpt.train_state["optimizer"])
             torch.set_rng_state(ckpt.train_state["torch_rng"])
         if trainer.memories is not None:
-            _resume_memories(trainer, (ckpt.train_state or {}).get("streams"), state)
+            _resume_memories(trainer, saved.get("streams"), state)
+        load_data_state(trainer.train_set, saved.get("data"))
     except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
         detail = " ".join(str(exc).split())[:200]
         raise CheckpointError(f"cannot resume from {trainer.last_path}: its training state is "
@@ -98,6 +102,20 @@ def resume_run(trainer) -> bool:
 
     trainer.history = keep_metrics(trainer.out, trainer.step, write=trainer.is_main)
     return True
+
+
+def data_state(dataset):
+    """The random state of a training set that draws its items (``state_dict()``, e.g. a
+    generator's state or a count of draws), or None."""
+    own = getattr(dataset, "state_dict", None)
+    return own() if callable(own) else None
+
+
+def load_data_state(dataset, state) -> None:
+    """Give a training set back the random state ``data_state`` saved (``load_state_dict``)."""
+    load = getattr(dataset, "load_state_dict", None)
+    if state is not None and callable(load):
+        load(state)
 
 
 def _check_counters(counters: list[int], optimizer: dict | None) -> None:
