@@ -12,10 +12,10 @@ from pathlib import Path
 from .errors import SeqkitError
 from .progress import info
 
-
 # what a run writes in its folder, and the temporary files of its atomic writes (``.NAME.XXXX.tmp``):
 # only those are a run's to remove; a user's own ``.notes.draft.tmp`` stays
-_RUN_FILE = r"(?:(?:last|best)(?:\.train)?(?:\.json|-[0-9a-f]{12}\.safetensors)|metrics\.jsonl|loss\.png)"
+_RUN_FILE = (r"(?:(?:last|best)(?:\.train)?(?:\.json|-[0-9a-f]{12}\.safetensors)|last\.rank\d+\.safetensors"
+             r"|metrics\.jsonl|loss\.png)")
 _RUN_TMP = re.compile(rf"\.{_RUN_FILE}\.[A-Za-z0-9_]+\.tmp")
 
 
@@ -70,6 +70,9 @@ def clean_run_folder(out: Path, resumed: bool) -> None:
             tmp.unlink(missing_ok=True)
     for stem in ("last", "best"):  # weights a crash wrote but no checkpoint names
         remove_unreferenced(out, stem)
+    if not resumed:  # the other ranks' states of an earlier run (DDP) belong to no last.json
+        for rank_file in out.glob("last.rank*.safetensors"):
+            rank_file.unlink(missing_ok=True)
     stale = out / "metrics.jsonl"
     if not resumed and stale.exists():  # rows of a run that never checkpointed
         stale.unlink()

@@ -228,6 +228,9 @@ class Trainer:
         if self.world > 1 and self.model is self._unwrapped:
             raise SeqkitError("a distributed Trainer trains once (fit() ended its process group); "
                               "make a new Trainer to train again")
+        from .distributed import elastic_resume
+
+        resume = elastic_resume(self.out, resume, self.is_main)  # restarted by torchrun: resume
         if not self.is_main:
             return self._fit(resume)
         from .locks import run_lock
@@ -438,6 +441,8 @@ class Trainer:
             self.save()
             if time.time() - self._last_plot > 30:  # redrawing costs ~0.3 s: not at every evaluation
                 self.plot()
+        else:
+            self.save()  # the other ranks keep their own streams, data and RNG state
         if self.config.patience and self.bad_evals >= self.config.patience:
             result["stopped_early"] = True
             if self.is_main:
