@@ -32,9 +32,8 @@ def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
         ("epochs", None, Annotated[int | None, opt("--epochs", min=1, help="Passes over the training data.")]),
         ("batch_size", None, Annotated[int | None, opt("--batch-size", min=1, help="Batch size.")]),
         ("lr", None, Annotated[float | None, opt("--lr", help="Peak learning rate.")]),
-        # None when not given, so that --config's [train] seed and device win over the defaults
-        ("seed", None, Annotated[int | None, opt("--seed", min=0, max=2**63 - 1, help="Random seed (weights, data order, dropout). [default: 0]")]),
-        ("device", None, Annotated[str | None, opt("--device", help="auto, cpu, cuda, cuda:N or mps. [default: auto]")]),
+        ("seed", 0, Annotated[int, opt("--seed", min=0, max=2**63 - 1, help="Random seed (weights, data order, dropout).")]),
+        ("device", "auto", Annotated[str, opt("--device", help="auto, cpu, cuda, cuda:N or mps.")]),
         ("threads", 0, Annotated[int, opt("--threads", min=0, help="CPU threads for torch (0 = torch's default; 1 is often faster on a busy machine).")]),
         ("config", None, Annotated[Path | None, opt("--config", help="TOML file with [model] and [train] settings.")]),
         ("set_", None, Annotated[list[str] | None, opt("--set", help="A model or training setting, key=value (repeatable; wins over --config).")]),
@@ -51,6 +50,14 @@ def _check_registered(recipe: TrainRecipe, arch: str) -> None:
     if model_type not in model_types():
         raise SeqkitError(f"--arch {arch} needs the model type {model_type!r}, which no installed plugin "
                           f"registers (install its plugin; `seqkit plugins` lists what is installed)")
+
+
+def _given(ctx, name: str) -> bool:
+    """Whether the option ``name`` was given (command line or environment), not left at its default."""
+    if ctx is None:  # called from Python: every value counts
+        return True
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
 
 
 def _spec(target) -> Renamed:
@@ -109,6 +116,7 @@ def train_command(recipe: TrainRecipe):
     defaults = {name: default for name, default, _ in common} | {p.name: _default(p) for p in recipe.params}
 
     def command(**values):
+        ctx = values.pop("ctx", None)  # Typer's context: which options were given
         _apply_old_flags(recipe, values, defaults)
         options = {p.name: p.check(values.pop(p.name)) for p in recipe.params}
         arch = values["arch"]
@@ -119,7 +127,8 @@ def train_command(recipe: TrainRecipe):
             hint = f"; did you mean {close[0]}?" if close else ""
             raise SeqkitError(f"--arch must be one of {', '.join(recipe.archs)}, not {arch!r}{hint}")
         _check_registered(recipe, arch)
-        flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr", "seed", "device")}  # None: not given
+        flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}  # None: not given
+        flags.update({k: values[k] for k in ("seed", "device") if _given(ctx, k)})  # a default loses to --config
         file_settings = read_config_file(values["config"]) if values["config"] else None
         model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags, options)
         if values["print_config"]:
@@ -139,5 +148,8 @@ def train_command(recipe: TrainRecipe):
                 typer.echo(summary["saved"])
         return summary
 
+    import inspect
+
     params = keyword_params(common, recipe.params) + keyword_params(_old_flags(recipe, common), [])
+    params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
     return typer_signature(command, params, "train", recipe.description or f"Train a {recipe.task} model.")
