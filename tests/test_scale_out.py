@@ -171,3 +171,22 @@ def test_a_worker_killed_under_max_restarts_resumes_with_its_stream_memories_and
     a, b = _tensors(runs["straight"][0]), _tensors(out)
     assert a.keys() == b.keys()
     assert [k for k in a if not torch.equal(a[k], b[k])] == []
+
+
+def test_a_restart_by_torchrun_resumes_without_being_asked(tmp_path, monkeypatch, capsys):
+    """What the elastic agent's restarted worker sees: TORCHELASTIC_RESTART_COUNT above 0 and the
+    run's last.json: it resumes (a first attempt, count 0, is refused as before)."""
+    from seqkit import SeqkitError
+
+    sys.path.insert(0, str(TESTS))
+    import reliability_run
+
+    out = tmp_path / "run"
+    reliability_run.train(out)
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "0")
+    with pytest.raises(SeqkitError, match="already holds a run"):
+        reliability_run.train(out)
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
+    capsys.readouterr()
+    assert reliability_run.train(out)["steps"] == 8
+    assert f"restarted by torchrun (restart 1): resuming the run in {out}" in capsys.readouterr().err

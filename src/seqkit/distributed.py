@@ -32,7 +32,7 @@ def world_and_rank() -> tuple[int, int]:
     return world, rank
 
 
-def elastic_resume(out, resume: bool, say: bool = True) -> bool:
+def elastic_resume(out, resume: bool) -> bool:
     """Whether a run resumes: asked to, or restarted by torchrun's elastic agent
     (``--max-restarts``: ``TORCHELASTIC_RESTART_COUNT`` > 0) in a folder that holds its
     ``last.json``. Every rank must see the run folder (on several machines: a shared one)."""
@@ -42,7 +42,7 @@ def elastic_resume(out, resume: bool, say: bool = True) -> bool:
         return resume
     if not os.path.lexists(Path(out) / "last.json"):
         return False
-    if say:
+    if _env_int("RANK", 0) == 0:  # said once, by the first process
         from .progress import info
 
         info(f"restarted by torchrun (restart {os.environ['TORCHELASTIC_RESTART_COUNT']}): "

@@ -275,7 +275,7 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
     out = Path(out)
     from .distributed import elastic_resume
 
-    resume = elastic_resume(out, resume, say=False)  # restarted by torchrun: the Trainer says so
+    resume = elastic_resume(out, resume)  # restarted by torchrun's elastic agent: resume
     check_run_folder(out, resume)
     default = (recipe.save_as or arch).format(arch=arch, **options)
     target = _save_target(save, recipe.task, default, user_checkpoint_path)

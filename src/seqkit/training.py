@@ -230,7 +230,7 @@ class Trainer:
                               "make a new Trainer to train again")
         from .distributed import elastic_resume
 
-        resume = elastic_resume(self.out, resume, self.is_main)  # restarted by torchrun: resume
+        resume = elastic_resume(self.out, resume)  # restarted by torchrun's elastic agent: resume
         if not self.is_main:
             return self._fit(resume)
         from .locks import run_lock
