@@ -224,7 +224,8 @@ class Trainer:
 
         The main process holds a lock on ``out`` meanwhile: a second run (or a resume) on the same
         folder is refused at once. Ctrl-C, SIGTERM and SIGHUP stop training at the end of the
-        current step (or evaluation batch), save ``last.json`` and return with ``interrupted``."""
+        current step (or evaluation batch), save ``last.json`` and return with ``interrupted``.
+        A worker restarted by torchrun's elastic agent (``--max-restarts``) resumes by itself."""
         if self.world > 1 and self.model is self._unwrapped:
             raise SeqkitError("a distributed Trainer trains once (fit() ended its process group); "
                               "make a new Trainer to train again")
