@@ -6,7 +6,8 @@
 ``run`` trains in OUT and prints the ``fit`` result as JSON; ``--slow`` sleeps S seconds in every
 batch and ``--slow-eval`` in every evaluation batch (so that a test can send a signal meanwhile;
 a file ``OUT.evaluating`` appears while an evaluation runs); ``--hold-after N`` waits after N
-batches until the file ``OUT.go`` exists. ``crash-suite`` is
+batches until the file ``OUT.go`` exists (``--hold-eval``: in the first evaluation batch), and
+while it waits the file ``OUT.holding`` exists. ``crash-suite`` is
 described in docs/architecture.md ("What a crash leaves"): it trains once without interruption,
 then once per file operation of the run's second evaluation-and-save, each time killing itself
 with SIGKILL at that operation (a write is cut in half first), resumes in a new process and checks
@@ -47,7 +48,7 @@ def _data():
 
 
 def train(out: Path, resume: bool = False, hidden: int = 16, slow: float = 0.0, slow_eval: float = 0.0,
-          hold_after: int = -1) -> dict:
+          hold_after: int = -1, hold_eval: bool = False) -> dict:
     import torch
 
     from seqkit import TrainConfig, Trainer, TransformerConfig, TransformerLM, lm_loss
@@ -70,14 +71,22 @@ def train(out: Path, resume: bool = False, hidden: int = 16, slow: float = 0.0, 
 
     go, steps = Path(f"{out}.go"), []
 
+    holding = Path(f"{out}.holding")
+
+    def hold():
+        holding.touch()  # the test waits for this file, not for a guessed time
+        while not go.exists():  # wait, holding the run folder, until the test says go
+            time.sleep(0.02)
+
     def loss_fn(m, batch):
         if not m.training and slow_eval:
             marker.touch()
             time.sleep(slow_eval)
+        if not m.training and hold_eval:
+            hold()
         if m.training:
             if len(steps) >= hold_after >= 0:
-                while not go.exists():  # wait, holding the run folder, until the test says go
-                    time.sleep(0.02)
+                hold()
             steps.append(1)
         return lm_loss(m, batch)
 
@@ -295,6 +304,8 @@ def main(argv=None) -> int:
     parser.add_argument("--slow-eval", type=float, default=0.0)
     parser.add_argument("--hold-after", type=int, default=-1,
                         help="after this many batches, wait until the file OUT.go exists")
+    parser.add_argument("--hold-eval", action="store_true",
+                        help="in the first evaluation batch, wait until the file OUT.go exists")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).parent))
     from seqkit import SeqkitError, training
@@ -303,7 +314,8 @@ def main(argv=None) -> int:
 
     try:
         if args.mode == "run":
-            result = train(args.path, args.resume, args.hidden, args.slow, args.slow_eval, args.hold_after)
+            result = train(args.path, args.resume, args.hidden, args.slow, args.slow_eval, args.hold_after,
+                           args.hold_eval)
         else:
             result = crash_suite(args.path)
     except SeqkitError as exc:

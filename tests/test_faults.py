@@ -88,7 +88,40 @@ def test_leftover_temporary_and_unreferenced_weight_files_are_removed(tmp_path, 
     assert (out / meta["weights"]).exists() and (out / meta["train_state"]).exists()
 
 
+@pytest.mark.parametrize("damage", ["no last.json", "dangling link", "looping link"])
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_folder_with_history_but_no_readable_last_json_is_refused_not_replaced(tmp_path, finished_run,
+                                                                                  damage, resume):
+    run, _ = finished_run
+    out = _copy(run, tmp_path / "run")
+    (out / "last.json").unlink()
+    if damage == "dangling link":
+        (out / "last.json").symlink_to(out / "gone.json")
+    elif damage == "looping link":
+        (out / "last.json").symlink_to(out / "last.json")
+    before = {n: (out / n).read_bytes() for n in ("best.json", "metrics.jsonl")}
+    with pytest.raises(SeqkitError) as exc:
+        reliability_run.train(out, resume=resume)
+    message = str(exc.value)
+    assert "\n" not in message and ("best.json and metrics.jsonl but no last.json" in message
+                                    or "is a link that leads to no file" in message), message
+    assert {n: (out / n).read_bytes() for n in before} == before
+
+
+def test_the_runs_own_temporary_files_are_removed_but_not_a_users(tmp_path, finished_run):
+    run, _ = finished_run
+    out = _copy(run, tmp_path / "run")
+    mine = [out / ".notes.draft.tmp", out / ".last.json.draft.tmp.keep", out / ".tmp"]
+    for f in mine:
+        f.write_text("the user's")
+    ours = out / ".metrics.jsonl.k2j4h5g1.tmp"
+    ours.write_text("cut short")
+    reliability_run.train(out, resume=True)
+    assert all(f.exists() for f in mine) and not ours.exists()
+
+
 @pytest.mark.parametrize("field, value", [
+    ("trainer", None), ("trainer.step", 10**12), ("trainer.epoch", 10**6),
     ("trainer", ["not", "a", "dict"]), ("trainer.step", "x"), ("trainer.step", -3),
     ("trainer.best_val", "low"), ("trainer.best_on", 7), ("train_state_layout", {"__tensor__": "nope"}),
     ("train_state_layout", 5),

@@ -130,8 +130,7 @@ def test_sigterm_sighup_and_repeated_ctrl_c_stop_save_and_resume_exactly(tmp_pat
                                                                           monkeypatch):
     out = tmp_path / "run"
     proc = _start("run", out, "--hold-after", 2, start_new_session=True)
-    _wait_for(lambda: (out / "last.json").exists(), what="the first checkpoint")
-    time.sleep(0.5)  # past the save, waiting in step 3
+    _wait_for(lambda: Path(f"{out}.holding").exists(), what="the run to wait in step 3, past its first save")
     for sig in signals:
         proc.send_signal(sig)
         time.sleep(0.02)
@@ -147,12 +146,43 @@ def test_sigterm_sighup_and_repeated_ctrl_c_stop_save_and_resume_exactly(tmp_pat
 
 def test_ctrl_c_during_an_evaluation_redoes_it_on_resume(tmp_path, reference, monkeypatch):
     out = tmp_path / "run"
-    proc = _start("run", out, "--slow-eval", 0.5)
-    _wait_for(lambda: Path(f"{out}.evaluating").exists(), what="an evaluation")
-    proc.send_signal(signal.SIGINT)
+    proc = _start("run", out, "--hold-eval")  # it waits in the first evaluation batch for OUT.go
+    _wait_for(lambda: Path(f"{out}.holding").exists(), what="an evaluation")
+    proc.send_signal(signal.SIGINT)  # handled at once: the child sleeps in short naps
+    Path(f"{out}.go").touch()
     code, stdout, err = _finish(proc)
     assert code == 0, err
     assert json.loads(stdout)["interrupted"] is True
     assert json.loads((out / "last.json").read_text())["trainer"]["eval_due"] is True
     _resume(out, monkeypatch)
     assert _same(out, reference) == ""  # every evaluation's row is there, the interrupted one too
+
+
+KIT = Path(__file__).parent / "kit_run.py"
+
+
+@pytest.mark.parametrize("when", ["during the export", "quickly"])
+def test_three_quick_ctrl_c_still_save_and_export(tmp_path, when):
+    """Ctrl-C pressed three times: the first stops training; the others, wherever they land (in
+    the last save, the export, the exit), change nothing: the export is written, exit 0."""
+    out, save = tmp_path / "run", tmp_path / "mine.json"
+    env = {**_env(), "SEQKIT_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, str(KIT), str(out), str(save)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _wait_for(lambda: Path(f"{out}.ready").exists() or proc.poll() is not None, what="the first evaluation")
+        proc.send_signal(signal.SIGINT)
+        if when == "during the export":
+            _wait_for(lambda: Path(f"{out}.exporting").exists() or proc.poll() is not None, what="the export")
+        else:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+    finally:
+        Path(f"{out}.go").touch()
+        code, stdout, err = _finish(proc)
+    assert code == 0, err
+    assert "Traceback" not in err and "Exception ignored" not in err and "Aborted" not in err, err
+    assert "interrupted by SIGINT at step " in err
+    assert stdout.strip() == str(save) and save.exists() and (out / "last.json").exists()

@@ -369,3 +369,36 @@ def test_tensorboard_from_the_flag_or_the_config(tmp_path):
         assert [e.step for e in events.Scalars("loss/train")] == [r["step"] for r in rows]
     r = kit("--arch", "gru", "--out", tmp_path / "none", "--device", "cpu")
     assert r.exit_code == 0 and not (tmp_path / "none" / "tensorboard").exists()
+
+
+def test_config_seed_and_device_win_over_the_defaults_and_lose_to_flags(tmp_path):
+    (tmp_path / "c.toml").write_text('[train]\nseed = 7\ndevice = "cpu"\n')
+    r = kit("--config", tmp_path / "c.toml", "--print-config")
+    assert r.exit_code == 0, r.output
+    train = json.loads(r.stdout)["train"]
+    assert (train["seed"], train["device"]) == (7, "cpu")
+    r = kit("--config", tmp_path / "c.toml", "--seed", "0", "--device", "auto", "--print-config")
+    train = json.loads(r.stdout)["train"]
+    assert (train["seed"], train["device"]) == (0, "auto")  # a flag given wins, even at its default
+    r = kit("--print-config")
+    train = json.loads(r.stdout)["train"]
+    assert (train["seed"], train["device"]) == (0, "auto")
+    r = kit("--config", tmp_path / "c.toml", "--out", tmp_path / "run", "--json")
+    assert r.exit_code == 0, r.output
+    meta = json.loads((tmp_path / "run" / "last.json").read_text())
+    assert meta["trainer"]["train_config"]["seed"] == 7 and PREPARED[-1].seed == 7
+
+
+def test_an_export_onto_the_runs_own_state_or_an_empty_out_is_one_error_line(tmp_path):
+    run = tmp_path / "run"
+    r = kit("--out", run, "--steps", 3, "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    before = (run / "last.json").read_bytes(), (run / "metrics.jsonl").read_bytes()
+    for target in (run / "last.json", run / "best.json", run / "." / "last"):
+        r = kit("--out", run, "--resume", "--steps", 6, "--save", target)
+        assert r.exit_code == 2 and r.stderr.startswith("Error: --save ") and "run's own" in r.stderr, r.output
+        assert len(r.stderr.strip().splitlines()) == 1
+    assert ((run / "last.json").read_bytes(), (run / "metrics.jsonl").read_bytes()) == before
+    r = kit("--out", "", "--steps", 3)
+    assert r.exit_code == 2 and r.stderr.strip() == "Error: --out is empty; give a folder for the run", r.output
+    assert PREPARED[1:] == []

@@ -32,6 +32,24 @@ def world_and_rank() -> tuple[int, int]:
     return world, rank
 
 
+def elastic_resume(out, resume: bool) -> bool:
+    """Whether a run resumes: asked to, or restarted by torchrun's elastic agent
+    (``--max-restarts``: ``TORCHELASTIC_RESTART_COUNT`` > 0) in a folder that holds its
+    ``last.json``. Every rank must see the run folder (on several machines: a shared one)."""
+    from pathlib import Path
+
+    if resume or _env_int("TORCHELASTIC_RESTART_COUNT", 0) == 0:
+        return resume
+    if not os.path.lexists(Path(out) / "last.json"):
+        return False
+    if _env_int("RANK", 0) == 0:  # said once, by the first process
+        from .progress import info
+
+        info(f"restarted by torchrun (restart {os.environ['TORCHELASTIC_RESTART_COUNT']}): "
+             f"resuming the run in {out}")
+    return True
+
+
 def init_distributed():
     """This process's device (``cuda:LOCAL_RANK``, else the CPU) and whether this call started
     the process group (NCCL on CUDA, gloo on the CPU)."""
@@ -46,7 +64,17 @@ def init_distributed():
         device, backend = torch.device("cpu"), "gloo"
     made = False
     if not dist.is_initialized():
-        dist.init_process_group(backend)
+        restart = _env_int("TORCHELASTIC_RESTART_COUNT", 0)
+        if restart:  # restarted by torchrun's elastic agent (--max-restarts)
+            from torch.distributed.rendezvous import rendezvous
+
+            # the agent's store outlives a failed attempt, and gloo would read that attempt's
+            # worker addresses from it and fail to connect: each attempt keys apart
+            store, rank, world = next(rendezvous("env://"))
+            dist.init_process_group(backend, store=dist.PrefixStore(f"seqkit/restart-{restart}", store),
+                                    rank=rank, world_size=world)
+        else:
+            dist.init_process_group(backend)
         made = True
     return device, made
 

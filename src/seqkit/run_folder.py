@@ -6,21 +6,41 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from .errors import SeqkitError
 from .progress import info
 
+# what a run writes in its folder, and the temporary files of its atomic writes (``.NAME.XXXX.tmp``):
+# only those are a run's to remove; a user's own ``.notes.draft.tmp`` stays
+_RUN_FILE = (r"(?:(?:last|best)(?:\.train)?(?:\.json|-[0-9a-f]{12}\.safetensors)|last\.rank\d+\.safetensors"
+             r"|metrics\.jsonl|loss\.png)")
+_RUN_TMP = re.compile(rf"\.{_RUN_FILE}\.[A-Za-z0-9_]+\.tmp")
+
 
 def check_run_folder(out, resume: bool = False) -> Path:
     """Refuse a run folder that cannot take this run: a file, an earlier run (``last.json``)
-    unless resuming it, or a place that cannot be written. ``Trainer.fit()`` checks this; call it
-    yourself before slow data preparation, so that a bad ``--out`` fails at once."""
+    unless resuming it, an earlier run's history that cannot be resumed (``best.json`` without
+    ``last.json``, a ``last.json`` link that leads nowhere), or a place that cannot be written.
+    ``Trainer.fit()`` checks this; call it yourself before slow data preparation, so that a bad
+    ``--out`` fails at once. A run's history is only ever extended, never replaced."""
+    if str(out).strip() == "":
+        raise SeqkitError("--out is empty; give a folder for the run")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SeqkitError(f"{out} is a file; give a folder for the run")
-    if (out / "last.json").exists() and not resume:
+    last = out / "last.json"
+    if os.path.islink(last) and not last.exists():  # dangling, or a loop
+        raise SeqkitError(f"{last} is a link that leads to no file: the run in {out} cannot be read; "
+                          f"repair or remove the link, or choose another output folder")
+    if last.exists() and not resume:
         raise SeqkitError(f"{out} already holds a run; pass --resume to continue it or choose another output folder")
+    if not last.exists():
+        history = [n for n in ("best.json", "metrics.jsonl") if os.path.lexists(out / n)]
+        if "best.json" in history:
+            raise SeqkitError(f"{out} holds an earlier run's {' and '.join(history)} but no last.json to resume "
+                              f"from; choose another output folder (or move those files away)")
     existing = out
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -29,16 +49,30 @@ def check_run_folder(out, resume: bool = False) -> Path:
     return out
 
 
+def check_export_target(target, out) -> None:
+    """Refuse an export (``--save``) onto the run folder's own state: ``RUN/last.json`` or
+    ``RUN/best.json`` (the export would replace what ``--resume`` reads)."""
+    target, out = Path(target).expanduser(), Path(out).expanduser()
+    if target.stem in ("last", "best") and target.parent.resolve() == out.resolve():
+        raise SeqkitError(f"--save {target} is the run's own {target.stem}.json in {out}; "
+                          f"export elsewhere (a name, or a .json path outside the run's files)")
+
+
 def clean_run_folder(out: Path, resumed: bool) -> None:
-    """Create ``out`` and remove what a crash or an earlier run left: temporary files, weights no
-    checkpoint names, and (when not resuming) the metrics of a run that saved no checkpoint."""
+    """Create ``out`` and remove what a crash or an earlier run left: the run's own temporary
+    files, weights no checkpoint names, and (when not resuming) the metrics of a run that saved
+    no checkpoint."""
     from .checkpoints import remove_unreferenced
 
     out.mkdir(parents=True, exist_ok=True)
     for tmp in out.glob(".*.tmp"):  # a write that a crash cut short; the folder is locked
-        tmp.unlink(missing_ok=True)
+        if _RUN_TMP.fullmatch(tmp.name):
+            tmp.unlink(missing_ok=True)
     for stem in ("last", "best"):  # weights a crash wrote but no checkpoint names
         remove_unreferenced(out, stem)
+    if not resumed:  # the other ranks' states of an earlier run (DDP) belong to no last.json
+        for rank_file in out.glob("last.rank*.safetensors"):
+            rank_file.unlink(missing_ok=True)
     stale = out / "metrics.jsonl"
     if not resumed and stale.exists():  # rows of a run that never checkpointed
         stale.unlink()

@@ -24,7 +24,7 @@ def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
     return [
         ("arch", recipe.default_arch, Annotated[str, opt("--arch", help=f"Architecture to train: {archs}.")]),
         ("data", None, Annotated[Path | None, opt("--data", help="Data folder or file.")]),
-        ("out", None, Annotated[Path | None, opt("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png). [default: a new folder under seqkit's data folder]")]),
+        ("out", None, Annotated[str | None, opt("--out", "-o", help="Run folder (checkpoints, metrics.jsonl, loss.png). [default: a new folder under seqkit's data folder]")]),
         ("save", None, Annotated[str | None, opt("--save", help=f"Export the best model as this name (or a .json path). [default: {recipe.save_as or 'the architecture'}]")]),
         ("resume", False, Annotated[bool, opt("--resume", help="Continue the run in --out.")]),
         ("init", None, Annotated[str | None, opt("--init", help="Start from this checkpoint's weights (name or path).")]),
@@ -51,6 +51,14 @@ def _check_registered(recipe: TrainRecipe, arch: str) -> None:
     if model_type not in model_types():
         raise SeqkitError(f"--arch {arch} needs the model type {model_type!r}, which no installed plugin "
                           f"registers (install its plugin; `seqkit plugins` lists what is installed)")
+
+
+def _given(ctx, name: str) -> bool:
+    """Whether the option ``name`` was given (command line or environment), not left at its default."""
+    if ctx is None:  # called from Python: every value counts
+        return True
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
 
 
 def _spec(target) -> Renamed:
@@ -109,6 +117,7 @@ def train_command(recipe: TrainRecipe):
     defaults = {name: default for name, default, _ in common} | {p.name: _default(p) for p in recipe.params}
 
     def command(**values):
+        ctx = values.pop("ctx", None)  # Typer's context: which options were given
         _apply_old_flags(recipe, values, defaults)
         options = {p.name: p.check(values.pop(p.name)) for p in recipe.params}
         arch = values["arch"]
@@ -119,13 +128,15 @@ def train_command(recipe: TrainRecipe):
             hint = f"; did you mean {close[0]}?" if close else ""
             raise SeqkitError(f"--arch must be one of {', '.join(recipe.archs)}, not {arch!r}{hint}")
         _check_registered(recipe, arch)
-        flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}
-        flags.update(seed=values["seed"], device=values["device"], tensorboard=values["tensorboard"] or None)
+        flags = {k: values[k] for k in ("steps", "epochs", "batch_size", "lr")}  # None: not given
+        flags.update({k: values[k] for k in ("seed", "device") if _given(ctx, k)})  # a default loses to --config
+        flags.update(tensorboard=values["tensorboard"] or None)
         file_settings = read_config_file(values["config"]) if values["config"] else None
         model, train = merge_settings(recipe, arch, file_settings, values["set_"] or [], flags, options)
         if values["print_config"]:
             check_settings(recipe, arch, model, train)
-            typer.echo(json.dumps({"arch": arch, "model": model, "train": train}, indent=2))
+            shown = {"seed": 0, "device": "auto", **train}  # TrainConfig's defaults where nothing said
+            typer.echo(json.dumps({"arch": arch, "model": model, "train": shown}, indent=2))
             return None
         summary = run_training(recipe, arch, values["data"], values["out"], values["save"], values["resume"],
                                values["init"], values["threads"], model, train, options)
@@ -139,5 +150,8 @@ def train_command(recipe: TrainRecipe):
                 typer.echo(summary["saved"])
         return summary
 
+    import inspect
+
     params = keyword_params(common, recipe.params) + keyword_params(_old_flags(recipe, common), [])
+    params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
     return typer_signature(command, params, "train", recipe.description or f"Train a {recipe.task} model.")

@@ -272,21 +272,29 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
     from .checkpoints import user_checkpoint_path
     from .options import set_threads
     from .paths import check_writable
+    from .run_folder import check_export_target
     from .training import check_run_folder
 
     train_config = check_settings(recipe, arch, model_settings, train_settings)
     if resume and out is None:
         raise SeqkitError("--resume needs the --out folder of the run to continue")
+    if out is not None and str(out).strip() == "":
+        raise SeqkitError("--out is empty; give a folder for the run")
     if out is not None and Path(out).suffix == ".json":  # the old meaning of --out in some plugins
         raise SeqkitError(f"--out is the run folder; to export the model as {out}, use --save {out}")
     if out is None:
         from .data import data_dir
 
         out = data_dir("runs", recipe.task) / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(out)
+    from .distributed import elastic_resume
+
+    resume = elastic_resume(out, resume)  # restarted by torchrun's elastic agent: resume
     check_run_folder(out, resume)
     default = _default_name(recipe, arch, options, save)
     target = _save_target(save, recipe.task, default, user_checkpoint_path)
     check_writable(target, "--save")
+    check_export_target(target, out)
     set_threads(threads)
     from .options import seed_everything
 
@@ -384,7 +392,6 @@ def _build(recipe, arch, model_settings, prepared, init, seed: int = 0):
 
 
 def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepared, out, target, resume) -> dict:
-    from .checkpoints import export_checkpoint
     from .training import Trainer, lm_loss
 
     t0 = time.perf_counter()
@@ -394,7 +401,17 @@ def _fit_and_export(recipe, arch, model, model_type, config, train_config, prepa
                       checkpoint=dict(model_type=model_type, config=config, tokenizer=prepared.tokenizer,
                                       task=recipe.task, data=prepared.data,
                                       extra={"arch": arch, **prepared.extra}))
-    result = trainer.fit(resume=resume)
+    from .train_signals import stop_on_signals
+
+    with stop_on_signals(trainer._on_signal):  # after the first Ctrl-C, more must not cut the export short
+        result = trainer.fit(resume=resume)
+        return _export(recipe, arch, model, trainer, result, prepared, out, target, t0)
+
+
+def _export(recipe, arch, model, trainer, result, prepared, out, target, t0) -> dict:
+    """The summary of a finished (or interrupted) run, and its export after a validation."""
+    from .checkpoints import export_checkpoint
+
     summary = {"arch": arch, "run": str(out), "steps": result["steps"], "epochs": result["epochs"],
                "interrupted": result["interrupted"], "best_val_loss": result.get("best_val_loss"),
                "seconds": round(time.perf_counter() - t0, 1),

@@ -224,10 +224,14 @@ class Trainer:
 
         The main process holds a lock on ``out`` meanwhile: a second run (or a resume) on the same
         folder is refused at once. Ctrl-C, SIGTERM and SIGHUP stop training at the end of the
-        current step (or evaluation batch), save ``last.json`` and return with ``interrupted``."""
+        current step (or evaluation batch), save ``last.json`` and return with ``interrupted``.
+        A worker restarted by torchrun's elastic agent (``--max-restarts``) resumes by itself."""
         if self.world > 1 and self.model is self._unwrapped:
             raise SeqkitError("a distributed Trainer trains once (fit() ended its process group); "
                               "make a new Trainer to train again")
+        from .distributed import elastic_resume
+
+        resume = elastic_resume(self.out, resume)  # restarted by torchrun's elastic agent: resume
         if not self.is_main:
             return self._fit(resume)
         from .locks import run_lock
@@ -261,9 +265,15 @@ class Trainer:
             raise KeyboardInterrupt
 
     def _fit(self, resume: bool) -> dict:
+        from .train_signals import stop_on_signals
+
+        self._stop = None
+        with stop_on_signals(self._on_signal):  # from loading to the last save: a signal only sets a flag
+            return self._fit_shielded(resume)
+
+    def _fit_shielded(self, resume: bool) -> dict:
         c = self.config
         torch.manual_seed(c.seed + self.rank)
-        self._stop = None
         self._start(resume)
         total = self.total_steps()
         eval_every = c.eval_every
@@ -276,18 +286,15 @@ class Trainer:
         from .progress import progress_bar
 
         bar = progress_bar(disable=not (c.progress and self.is_main))
-        from .train_signals import stop_on_signals
-
-        with stop_on_signals(self._on_signal):
-            try:
-                with bar:
-                    self._train(bar, total, eval_every, window, t0, result)
-            except KeyboardInterrupt:
-                result["interrupted"] = True
-                self.save()
-                if self.is_main:
-                    by = f" by {_signal_name(self._stop)}" if self._stop is not None else ""
-                    info(f"interrupted{by} at step {self.step}; saved {self.last_path} (continue with --resume)")
+        try:
+            with bar:
+                self._train(bar, total, eval_every, window, t0, result)
+        except KeyboardInterrupt:
+            result["interrupted"] = True
+            self.save()
+            if self.is_main:
+                by = f" by {_signal_name(self._stop)}" if self._stop is not None else ""
+                info(f"interrupted{by} at step {self.step}; saved {self.last_path} (continue with --resume)")
         if self.is_main:
             if not self.best_path.exists():
                 self.save(self.best_path, with_state=False)
@@ -453,6 +460,8 @@ class Trainer:
             self.save()
             if time.time() - self._last_plot > 30:  # redrawing costs ~0.3 s: not at every evaluation
                 self.plot()
+        else:
+            self.save()  # the other ranks keep their own streams, data and RNG state
         if self.config.patience and self.bad_evals >= self.config.patience:
             result["stopped_early"] = True
             if self.is_main:

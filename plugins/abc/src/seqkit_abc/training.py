@@ -91,6 +91,14 @@ class SliceDataset:
     def __len__(self) -> int:
         return max(1, (len(self.ids) - 1) // self.seq_len)
 
+    def state_dict(self) -> dict:
+        """The generator's state: the Trainer keeps it in last.json, so that a resumed run draws
+        the slices an uninterrupted one draws."""
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
     def __getitem__(self, i: int) -> dict:
         hi = len(self.ids) - self.seq_len  # exclusive upper bound of a start
         start = int(torch.randint(0, hi, (1,), generator=self.generator))

@@ -40,6 +40,17 @@ class TokenWindows:
     def __len__(self) -> int:
         return len(self.index)
 
+    def state_dict(self) -> dict:
+        """How many random windows were drawn (each draw's generator is seeded by it): the
+        Trainer keeps it in last.json, so that a resumed run draws what an uninterrupted one draws."""
+        return {"calls": self._calls}
+
+    def load_state_dict(self, state: dict) -> None:
+        calls = state.get("calls")
+        if isinstance(calls, bool) or not isinstance(calls, int) or calls < 0:
+            raise ValueError(f"the windows drawn are {calls!r}, not a count")
+        self._calls = calls
+
     def _window(self, i: int) -> np.ndarray:
         L = self.seq_len + 1
         if not self.random:
