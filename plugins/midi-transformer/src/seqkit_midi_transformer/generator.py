@@ -88,6 +88,7 @@ class SecondsStop:
         import numpy as np
 
         self.tok, self.seconds, self.on_step = tok, seconds, on_step
+        self.steps = 0  # tokens sampled per row
         self.now = np.zeros(rows)
         self.rows: list[list[int]] = [[] for _ in range(rows)]
         # a performance token's time is its own shift; other tokenizers: the row's time, recounted
@@ -98,6 +99,7 @@ class SecondsStop:
     def __call__(self, new):
         import numpy as np
 
+        self.steps += 1
         if self.on_step is not None:
             self.on_step(1)
         if self.seconds is None:
@@ -114,7 +116,7 @@ class SecondsStop:
 
 def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx):
     """The new tokens of each row (numpy or torch, as ``ckpt.backend``), each cut after its stop
-    token or the token that reached ``seconds``."""
+    token or the token that reached ``seconds``, and how many tokens were sampled in all."""
     import numpy as np
 
     def progress(k: int = 1, done=[0]) -> None:  # noqa: B006 - a counter across calls
@@ -145,7 +147,7 @@ def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, se
         if dev.type == "cuda":
             torch.cuda.synchronize()
         new = new.tolist()
-    return [_cut(row, tok, seconds) for row in new]
+    return [_cut(row, tok, seconds) for row in new], stop.steps * count
 
 
 def _cut(row: list[int], tok, seconds: float | None) -> list[int]:
@@ -205,7 +207,7 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
     prompt, info = _prompt(tok, net, primer, primer_seconds, primer_tokens, notes_for_user)
     n_new = _budget(tokens, seconds, tok, notes_for_user)
     t0 = time.perf_counter()
-    new = _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx)
+    new, sampled = _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx)
     elapsed = time.perf_counter() - t0
     split_at = None
     if primer is not None and not continuation_only and hasattr(tok, "token_seconds"):
@@ -220,7 +222,7 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
             "tokens": len(row), "notes": int(len(notes)),
             "seconds": round(float(notes[:, 1].max()) if len(notes) else 0.0, 2), **meta}))
     n_gen = sum(len(r) for r in new)
-    info.update(model=str(ckpt.path), primer_tokens=len(prompt), generated_tokens=n_gen,
+    info.update(model=str(ckpt.path), primer_tokens=len(prompt), generated_tokens=n_gen, sampled_tokens=sampled,
                 seconds_taken=round(elapsed, 2), tokens_per_second=round(n_gen / max(elapsed, 1e-9), 1),
                 device=_device_name(ckpt), backend=ckpt.backend)
     return Result(outputs, info, notes_for_user)

@@ -22,6 +22,10 @@ import torch.nn as nn
 
 from seqkit import SeqkitError, apply_rope, lm_graph, rope_tables
 
+# dynamic int8 weights (per channel): on the shipped model MAESTRO NLL +0.0001 nats/token, 1.6x
+# faster decoding and half the file of float16 storage (docs/music.md); None keeps float32
+QUANTIZE: str | None = "int8"
+
 
 class MusicStep(nn.Module):
     """One call of a RoPE ``MusicTransformer`` with its keys/values passed in and out."""
@@ -68,5 +72,7 @@ def music_graphs(model) -> dict:
     shape = [c.n_layer, "B", H, 0, D]
     state = tuple(torch.zeros(c.n_layer, 2, H, 0, D) for _ in range(2))
     graphs = lm_graph(MusicStep(model), c, state, [shape, shape], {1: "B", 3: "past"})
+    if QUANTIZE:
+        graphs["step"].meta["quantize"] = QUANTIZE
     graphs["step"].dynamic_axes.update({"state_out_0": {1: "B", 3: "total"}, "state_out_1": {1: "B", 3: "total"}})
     return graphs
