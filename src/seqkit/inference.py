@@ -187,6 +187,12 @@ class OnnxSeq2Seq:
 def _runner(files: dict[str, Path], config):
     graphs = {part: OnnxGraph(f) for part, f in files.items()}
     kind = next(iter(graphs.values())).meta.get("kind")
+    runner = next(iter(graphs.values())).meta.get("runner")
+    if runner:  # a plugin's runner over its graphs ("module:Class", called with the graphs and config)
+        import importlib
+
+        module, _, name = runner.partition(":")
+        return getattr(importlib.import_module(module), name)(graphs, config)
     if kind == "lm" and "step" in graphs:
         return OnnxLM(graphs["step"], config)
     if kind == "seq2seq" and {"encoder", "decoder"} <= set(graphs):

@@ -1,0 +1,121 @@
+"""The compressive Transformer's ONNX graphs (torch only; ``seqkit export-onnx`` calls them through
+``CompressiveTransformer.onnx_graphs``). ``onnx_runner.py`` runs them without torch.
+
+Three graphs, the decoding of ``decoding.py`` with its buffers passed in and out:
+
+* ``step``: one token at slot ``t`` of the current segment. ``logits, kbuf_out, vbuf_out,
+  xbuf_out = step(idx [B, 1], cond [B], t [1], mem_mask [L, P], kbuf, vbuf, xbuf)``: every layer's
+  keys/values ``[L, B, H, P + S, D]`` (``P = cmem_len + mem_len`` memory slots, right-aligned, then
+  the segment's ``S = seg_len``) and segment inputs ``[L, B, S, C]``; ``mem_mask`` is 0 where a
+  memory slot holds a key, ``-inf`` elsewhere (and on every slot of a layer without memories).
+* ``memory_kv``: a segment's end. The keys/values ``[L, B, H, N, D]`` of the memories
+  ``[cmem; mem]`` ``[L, B, N, C]`` at positions ``pos [N]``.
+* ``compress``: what falls out of the memories, ``[L, B, n, C]`` -> ``[L, B, n / ratio, C]`` (only
+  when the model has compressed memories).
+
+The runner does the memories' bookkeeping (what falls out, what is kept) in numpy, as
+``CompressiveTransformer._remember`` does in torch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+
+from seqkit import GraphSpec
+
+# dynamic int8 weights (per channel) for the step and memory_kv graphs; None keeps float32
+QUANTIZE: str | None = "int8"
+RUNNER = "seqkit_compressive.onnx_runner:OnnxCompressive"
+
+
+class Step(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.m = model
+
+    def forward(self, idx, cond, t, mem_mask, kbuf, vbuf, xbuf):
+        m, c = self.m, self.m.config
+        P, S = m.offset, c.seg_len
+        D = c.n_embd // c.n_head
+        cos, sin = m.rope(idx.device)
+        pos = t + P
+        cos, sin = cos.index_select(0, pos), sin.index_select(0, pos)
+        slots = torch.arange(P + S, device=idx.device)
+        here = (slots == pos).view(1, 1, -1, 1)  # the new token's key/value slot
+        seg = torch.arange(S, device=idx.device)
+        seg_mask = torch.zeros(S).masked_fill(seg > t, float("-inf"))
+        x = m._embed(idx, cond if m.cond is not None else None)
+        ks, vs, xs = [], [], []
+        for i, block in enumerate(m.blocks):
+            xs.append(torch.where((seg == t).view(1, -1, 1), x, xbuf[i]))
+            q, k, v = block.attn.qkv_heads(block.ln1(x), cos, sin)
+            k, v = torch.where(here, k, kbuf[i]), torch.where(here, v, vbuf[i])
+            ks.append(k)
+            vs.append(v)
+            mask = torch.cat([mem_mask[i], seg_mask])
+            att = ((q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(D)) + mask).softmax(-1)
+            x = x + block.attn.out(att @ v)
+            x = x + block.mlp(block.ln2(x))
+        return m.head(m.ln_f(x)), torch.stack(ks), torch.stack(vs), torch.stack(xs)
+
+
+class MemoryKV(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.m = model
+
+    def forward(self, mem, pos):
+        cos, sin = self.m.rope(mem.device)
+        cos, sin = cos.index_select(0, pos), sin.index_select(0, pos)
+        kv = [block.memory_kv(mem[i], cos, sin) for i, block in enumerate(self.m.blocks)]
+        return torch.stack([k for k, _ in kv]), torch.stack([v for _, v in kv])
+
+
+class Compress(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.m = model
+
+    def forward(self, old):
+        c = self.m.config
+        out = []
+        for i, block in enumerate(self.m.blocks):
+            if block.compress is not None:
+                out.append(block.compress(old[i]))
+            else:  # a layer without compressed memories: its rows are never read
+                out.append(old[i][:, : old.size(2) // c.cmem_ratio] * 0)
+        return torch.stack(out)
+
+
+def compressive_graphs(model) -> dict[str, GraphSpec]:
+    c = model.config
+    L, H, C, S, P = c.n_layer, c.n_head, c.n_embd, c.seg_len, model.offset
+    D = C // H
+    meta = {"kind": "compressive", "runner": RUNNER, "offset": P, "vocab_size": c.vocab_size}
+    kbuf = torch.randn(L, 2, H, P + S, D)
+    mem_mask = torch.zeros(L, P)
+    b, b_ax = {1: "B"}, {0: "B"}
+    step = GraphSpec(Step(model), (torch.ones(2, 1, dtype=torch.long), torch.zeros(2, dtype=torch.long),
+                                   torch.tensor([3]), mem_mask, kbuf, torch.randn_like(kbuf), torch.randn(L, 2, S, C)),
+                     ["idx", "cond", "t", "mem_mask", "kbuf", "vbuf", "xbuf"],
+                     ["logits", "kbuf_out", "vbuf_out", "xbuf_out"],
+                     {"idx": b_ax, "cond": b_ax, "kbuf": b, "vbuf": b, "xbuf": b, "logits": b_ax,
+                      "kbuf_out": b, "vbuf_out": b, "xbuf_out": b}, dict(meta))
+    graphs = {"step": step}
+    if P == 0:  # no memories: the step graph is the model
+        return graphs
+    n_mem = min(P, 8)
+    memkv = GraphSpec(MemoryKV(model), (torch.randn(L, 2, n_mem, C), torch.arange(P - n_mem, P)), ["mem", "pos"],
+                      ["k", "v"], {"mem": {1: "B", 2: "N"}, "pos": {0: "N"}, "k": {1: "B", 3: "N"},
+                                   "v": {1: "B", 3: "N"}}, dict(meta))
+    graphs["memory_kv"] = memkv
+    if QUANTIZE:
+        step.meta["quantize"] = memkv.meta["quantize"] = QUANTIZE
+    if c.cmem_len and any(b.compress is not None for b in model.blocks):
+        n_old = 2 * c.cmem_ratio
+        graphs["compress"] = GraphSpec(Compress(model), (torch.randn(L, 2, n_old, C),), ["old"], ["compressed"],
+                                       {"old": {1: "B", 2: "n"}, "compressed": {1: "B", 2: "m"}}, dict(meta))
+    return graphs
