@@ -220,7 +220,7 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
                              title=f"piece {i + 1}")
         outputs.append(Output(files=files, meta={
             "tokens": len(row), "notes": int(len(notes)),
-            "seconds": round(float(notes[:, 1].max()) if len(notes) else 0.0, 2), **meta}))
+            "seconds": round(float(notes[:, 1].max()) if len(notes) else 0.0, 2), **_reached(tok, row), **meta}))
     n_gen = sum(len(r) for r in new)
     info.update(model=str(ckpt.path), primer_tokens=len(prompt), generated_tokens=n_gen, sampled_tokens=sampled,
                 seconds_taken=round(elapsed, 2), tokens_per_second=round(n_gen / max(elapsed, 1e-9), 1),
@@ -256,6 +256,13 @@ def _budget(tokens: int, seconds: float | None, tok, notes: list[str]) -> int:
                      "makes; continue from the result with --primer for more)")
         return MAX_NEW_TOKENS
     return tokens
+
+
+def _reached(tok, row: list[int]) -> dict:
+    """The time the new tokens reach (their time shifts), where the tokenizer measures it."""
+    if not row or not hasattr(tok, "token_seconds"):
+        return {}
+    return {"time_reached": round(float(tok.token_seconds(row)[-1]), 2)}
 
 
 def _device_name(ckpt) -> str:
