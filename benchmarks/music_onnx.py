@@ -13,6 +13,8 @@ Rows (all on this machine, one intra-op thread, batch 1, the same run):
   each variant: the price of int8.
 * ``generate``: ``seqkit music generate --seconds S`` as a user runs it, per backend: wall seconds
   (imports included), the seconds of music made, music seconds per wall second.
+* ``cache``: ms per one-token step of the int8 graph at contexts ``--contexts`` with the keys/values
+  passed as float32 (what ships) or float16 (cast inside the graph), the price of the cache.
 * graph sizes.
 
 The graphs are exported into a temporary copy of the checkpoint (fp32 and int8), so the shipped
@@ -25,6 +27,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -108,13 +111,15 @@ def nll_onnx(model, pieces, bos, window) -> tuple[float, int]:
     return total / count, count
 
 
-def decode_rate(run, repeats: int) -> float:
-    times = []
+def decode_rates(runs: dict, repeats: int) -> dict:
+    """Median tokens/s of each run, the runs taking turns (a load change hits them all alike)."""
+    rates = {k: [] for k in runs}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        n = run()
-        times.append(n / (time.perf_counter() - t0))
-    return statistics.median(times)
+        for k, run in runs.items():
+            t0 = time.perf_counter()
+            n = run()
+            rates[k].append(n / (time.perf_counter() - t0))
+    return {k: statistics.median(v) for k, v in rates.items()}
 
 
 def torch_run(model, prompt, new, tok):
@@ -138,22 +143,74 @@ def onnx_run(model, prompt, new, tok):
     return run
 
 
+def cache_costs(model, tmp: Path, contexts: list[int], repeats: int = 5, steps: int = 20) -> dict:
+    """ms per step of the music step graph (int8 weights) with a float32 and a float16 cache."""
+    from seqkit_midi_transformer.onnx_step import MusicStep
+
+    from seqkit.inference import make_session
+    from seqkit.onnx_export import OPSET, _quantize_int8, _simplify
+
+    class Half(torch.nn.Module):  # the same step, keys/values stored as float16 between steps
+        def __init__(self, m):
+            super().__init__()
+            self.step = MusicStep(m)
+
+        def forward(self, idx, cond, past_k, past_v):
+            logits, k, v = self.step(idx, cond, past_k.float(), past_v.float())
+            return logits, k.half(), v.half()
+
+    c = model.config
+    sessions = {}
+    for name, module, dtype in (("fp32 cache", MusicStep(model), torch.float32), ("fp16 cache", Half(model), torch.float16)):
+        state = torch.zeros(c.n_layer, 1, c.n_head, 0, c.n_embd // c.n_head, dtype=dtype)
+        f = tmp / f"{name.replace(' ', '_')}.onnx"
+        axes = {"idx": {1: "T"}, "state_0": {3: "past"}, "state_1": {3: "past"}, "out_0": {3: "total"},
+                "out_1": {3: "total"}}
+        torch.onnx.export(module.eval(), (torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, dtype=torch.long),
+                                          state, state), f, input_names=["idx", "cond", "state_0", "state_1"],
+                          output_names=["logits", "out_0", "out_1"], dynamic_axes=axes, opset_version=OPSET,
+                          dynamo=False)
+        sessions[name] = (make_session(_quantize_int8(_simplify(f.read_bytes()))), np.float32 if dtype == torch.float32
+                          else np.float16)
+    out = {}
+    rng = np.random.default_rng(0)
+    for n in contexts:
+        row = {}
+        for name, (sess, dtype) in sessions.items():
+            st = rng.standard_normal((c.n_layer, 1, c.n_head, n, c.n_embd // c.n_head)).astype(dtype)
+            feeds = {"idx": np.array([[5]]), "state_0": st, "state_1": st}
+            feeds = {i.name: feeds[i.name] for i in sess.get_inputs()}
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                for _ in range(steps):
+                    sess.run(None, feeds)
+                times.append((time.perf_counter() - t0) / steps * 1000)
+            row[name] = round(statistics.median(times), 2)
+        out[n] = row
+    return out
+
+
 def cli_generate(ckpt: Path, seconds: float, backend: str, seed: int, tmp: Path) -> dict:
     env = {**os.environ, "SEQKIT_BACKEND": backend, "SEQKIT_PROGRESS": "0"}
     env.pop("OMP_NUM_THREADS", None)  # as a user runs it: the command picks its threads
     out = tmp / f"gen-{backend}.mid"
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "seqkit", "music", "generate", "--model", str(ckpt), "--seconds",
                         str(seconds), "--seed", str(seed), "-o", str(out), "--json"],
                        capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     if r.returncode:
         raise SystemExit(r.stderr)
     res = json.loads(r.stdout)
     piece = res["results"][0]
-    music = float(piece["seconds"])
+    music = float(piece.get("time_reached", piece["seconds"]))
     return {"backend": res["backend"], "wall_s": round(wall, 2), "music_s": music, "tokens": piece["tokens"],
-            "music_s_per_wall_s": round(music / wall, 2), "sampling_s": res["seconds_taken"],
+            "music_s_per_wall_s": round(music / wall, 2), "cpu_s": round(cpu, 2),
+            "music_s_per_cpu_s": round(music / cpu, 2), "sampling_s": res["seconds_taken"],
             "music_s_per_sampling_s": round(music / res["seconds_taken"], 2)}
 
 
@@ -167,7 +224,8 @@ def main():
     ap.add_argument("--nll-tokens", type=int, default=20_470)
     ap.add_argument("--window", type=int, default=2048)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["decode", "nll", "generate"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["decode", "nll", "generate", "cache"])
+    ap.add_argument("--contexts", nargs="+", type=int, default=[256, 1024, 1900])
     args = ap.parse_args()
     from seqkit import load_checkpoint, load_for_inference
 
@@ -184,8 +242,9 @@ def main():
         pieces = validation_tokens(args.data, tok, max(args.nll_tokens, args.primer))
         if "decode" not in args.skip:
             prompt = [tok.bos_id] + pieces[0][: args.primer - 1]
-            rows = {"torch fp32": decode_rate(torch_run(model, prompt, args.new, tok), args.repeats)}
-            rows.update({k: decode_rate(onnx_run(m, prompt, args.new, tok), args.repeats) for k, m in onnx.items()})
+            runs = {"torch fp32": torch_run(model, prompt, args.new, tok)}
+            runs.update({k: onnx_run(m, prompt, args.new, tok) for k, m in onnx.items()})
+            rows = decode_rates(runs, args.repeats)
             results["decode_tokens_per_s"] = {k: round(v, 1) for k, v in rows.items()}
             results["decode_speedup"] = {k: round(v / rows["torch fp32"], 2) for k, v in rows.items()}
             print(json.dumps(results["decode_tokens_per_s"]), flush=True)
@@ -195,6 +254,9 @@ def main():
             results["nll_tokens"] = nll["torch fp32"][1]
             results["nll"] = {k: round(v[0], 5) for k, v in nll.items()}
             print(json.dumps(results["nll"]), flush=True)
+        if "cache" not in args.skip and ck.meta["model_type"] == "music-transformer":
+            results["cache_ms_per_step"] = cache_costs(model, tmp, args.contexts)
+            print(json.dumps(results["cache_ms_per_step"]), flush=True)
         if "generate" not in args.skip:
             results["generate"] = [cli_generate(paths["onnx int8"], args.seconds, b, 1, tmp) for b in ("torch", "auto")]
     print(json.dumps(results, indent=1))

@@ -90,5 +90,5 @@ def test_music_generate_on_both_backends(tmp_path, monkeypatch, backend):
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
     assert res["backend"] == ("onnx" if backend == "auto" else "torch")
-    assert 2.0 <= res["results"][0]["time_reached"] < 3.0 + 1e-6  # a shift is at most 1 s
+    assert res["results"][0]["time_reached"] == 2.0
     assert res["generated_tokens"] == res["sampled_tokens"]

@@ -90,7 +90,7 @@ def test_relative_attention_stays_on_torch(tmp_path):
     assert load_for_inference(path).backend == "torch"
 
 
-def test_seconds_stop_ends_on_the_token_that_reaches_the_target():
+def test_seconds_stop_ends_on_the_token_that_reaches_the_target_and_ends_there():
     tok = PerformanceTokenizer()
     second = TIME_SHIFT + 99  # a shift of 1 s
     half = TIME_SHIFT + 49
@@ -102,6 +102,8 @@ def test_seconds_stop_ends_on_the_token_that_reaches_the_target():
     assert [h[0] for h in hits] == [False, False, False, False, True, True]
     assert _cut(rows[0].tolist(), tok, 2.0) == rows[0, :5].tolist()
     assert _cut(rows[1].tolist(), tok, 2.0) == rows[1, :2].tolist()
+    # a shift that passes the target is shortened to end on it (the piece is 2 s, notes end there)
+    assert _cut([half, NOTE_ON + 60, second, second, NOTE_ON + 62], tok, 2.0) == [half, NOTE_ON + 60, second, half]
     assert stop.on_step is None and SecondsStop(tok, None, 1)(rows[:1, :1]).tolist() == [False]
 
 
@@ -115,7 +117,7 @@ def test_generate_seconds_on_both_backends(tmp_path, monkeypatch, backend):
     res = json.loads(r.stdout)
     assert res["backend"] == ("onnx" if backend == "auto" else "torch")
     piece = res["results"][0]
-    assert 3.0 <= piece["time_reached"] < 4.0 + 1e-6  # the last shift reached 3 s (a shift is at most 1 s)
+    assert piece["time_reached"] == 3.0 and piece["seconds"] <= 3.01  # the last shift ends on 3 s
     assert piece["tokens"] == res["generated_tokens"] == res["sampled_tokens"]  # nothing sampled to be cut
     assert (tmp_path / "g.mid").stat().st_size > 0
 

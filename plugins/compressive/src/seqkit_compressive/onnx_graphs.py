@@ -24,7 +24,7 @@ import math
 import torch
 import torch.nn as nn
 
-from seqkit import GraphSpec
+from seqkit import GraphSpec, apply_rope
 
 # dynamic int8 weights (per channel) for the step and memory_kv graphs; None keeps float32
 QUANTIZE: str | None = "int8"
@@ -63,15 +63,32 @@ class Step(nn.Module):
 
 
 class MemoryKV(nn.Module):
+    """``Block.memory_kv`` of every layer, with the key/value rows of ``qkv`` as weights of their
+    own (a slice of the whole ``qkv`` weight would keep all of it in the graph, unquantized)."""
+
     def __init__(self, model):
         super().__init__()
         self.m = model
+        C = model.config.n_embd
+        self.kv = nn.ModuleList()
+        for block in model.blocks:
+            qkv = block.attn.qkv
+            lin = nn.Linear(C, 2 * C, bias=qkv.bias is not None)
+            with torch.no_grad():
+                lin.weight.copy_(qkv.weight[C:])
+                if qkv.bias is not None:
+                    lin.bias.copy_(qkv.bias[C:])
+            self.kv.append(lin)
 
     def forward(self, mem, pos):
         cos, sin = self.m.rope(mem.device)
         cos, sin = cos.index_select(0, pos), sin.index_select(0, pos)
-        kv = [block.memory_kv(mem[i], cos, sin) for i, block in enumerate(self.m.blocks)]
-        return torch.stack([k for k, _ in kv]), torch.stack([v for _, v in kv])
+        ks, vs = [], []
+        for i, block in enumerate(self.m.blocks):
+            k, v = self.kv[i](block.ln1(mem[i])).split(mem.size(-1), dim=2)
+            ks.append(apply_rope(block.attn.heads(k), cos, sin))
+            vs.append(block.attn.heads(v))
+        return torch.stack(ks), torch.stack(vs)
 
 
 class Compress(nn.Module):

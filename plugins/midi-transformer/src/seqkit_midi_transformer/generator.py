@@ -152,15 +152,23 @@ def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, se
 
 def _cut(row: list[int], tok, seconds: float | None) -> list[int]:
     """A row up to its end: before its stop token, or through the token that reached ``seconds``
-    (a finished row is padded with its last token)."""
+    (a finished row is padded with its last token). A performance piece's last time shift is
+    shortened to end at ``seconds`` exactly: notes still sounding end there."""
     if tok.eos_id in row:
         row = row[: row.index(tok.eos_id)]
     if seconds is not None and row:
         import numpy as np
 
-        reached = np.nonzero(np.asarray(tok.token_seconds(row)) >= seconds - 1e-9)[0]
+        times = np.asarray(tok.token_seconds(row))
+        reached = np.nonzero(times >= seconds - 1e-9)[0]
         if len(reached):
             row = row[: int(reached[0]) + 1]
+            if getattr(tok, "type", None) == "performance":
+                from .tokenizer import STEPS_PER_SECOND, TIME_SHIFT
+
+                over = int(round((float(times[reached[0]]) - seconds) * STEPS_PER_SECOND))
+                if over > 0 and row[-1] - over >= TIME_SHIFT:
+                    row[-1] -= over
     return row
 
 
@@ -248,14 +256,15 @@ def _seed_and_threads(ckpt, seed, count: int) -> None:
 
 def _budget(tokens: int, seconds: float | None, tok, notes: list[str]) -> int:
     """Tokens to sample at most. With ``--seconds`` sampling stops when the music reaches them
-    (``SecondsStop``); the budget is only a bound, four times the tokenizer's usual rate."""
+    (``SecondsStop``): the budget is a bound, four times the tokens such music usually takes."""
+    want = tokens
     if seconds is not None:
-        return min(MAX_NEW_TOKENS, int(min(seconds, 1e7) * 4 * getattr(tok, "tokens_per_second", 60)) + 64)
-    if tokens > MAX_NEW_TOKENS:  # hours of sampling, and memory for every token of every piece
-        notes.append(f"generating {MAX_NEW_TOKENS:,} tokens, not {tokens:,} (the most one command "
+        want = int(min(seconds, 1e7) * getattr(tok, "tokens_per_second", 60)) + 64
+    if want > MAX_NEW_TOKENS:  # hours of sampling, and memory for every token of every piece
+        notes.append(f"generating {MAX_NEW_TOKENS:,} tokens, not {want:,} (the most one command "
                      "makes; continue from the result with --primer for more)")
         return MAX_NEW_TOKENS
-    return tokens
+    return want if seconds is None else min(MAX_NEW_TOKENS, 4 * want)
 
 
 def _reached(tok, row: list[int]) -> dict:
