@@ -3,11 +3,13 @@
 
 Three graphs, the decoding of ``decoding.py`` with its buffers passed in and out:
 
-* ``step``: one token at slot ``t`` of the current segment. ``logits, kbuf_out, vbuf_out,
-  xbuf_out = step(idx [B, 1], cond [B], t [1], mem_mask [L, P], kbuf, vbuf, xbuf)``: every layer's
-  keys/values ``[L, B, H, P + S, D]`` (``P = cmem_len + mem_len`` memory slots, right-aligned, then
-  the segment's ``S = seg_len``) and segment inputs ``[L, B, S, C]``; ``mem_mask`` is 0 where a
-  memory slot holds a key, ``-inf`` elsewhere (and on every slot of a layer without memories).
+* ``step``: one token at slot ``t`` of the current segment. ``logits, k, v, x = step(idx [B, 1],
+  cond [B], t [1], mem_mask [L, P], kbuf, vbuf)``: it reads every layer's keys/values
+  ``[L, B, H, P + S, D]`` (``P = cmem_len + mem_len`` memory slots, right-aligned, then the
+  segment's ``S = seg_len``; slots ``P + t`` and later are masked) and gives the new token's keys,
+  values ``[L, B, H, 1, D]`` and layer inputs ``[L, B, 1, C]``, which the runner writes into its
+  buffers in place; ``mem_mask`` is 0 where a memory slot holds a key, ``-inf`` elsewhere (and on
+  every slot of a layer without memories).
 * ``memory_kv``: a segment's end. The keys/values ``[L, B, H, N, D]`` of the memories
   ``[cmem; mem]`` ``[L, B, N, C]`` at positions ``pos [N]``.
 * ``compress``: what falls out of the memories, ``[L, B, n, C]`` -> ``[L, B, n / ratio, C]`` (only
@@ -32,32 +34,34 @@ RUNNER = "seqkit_compressive.onnx_runner:OnnxCompressive"
 
 
 class Step(nn.Module):
+    """One token at slot ``t``: the buffers are read, never written (the runner stores the new
+    token's key, value and layer inputs in place), so a step moves no buffer but reads it once."""
+
     def __init__(self, model):
         super().__init__()
         self.m = model
 
-    def forward(self, idx, cond, t, mem_mask, kbuf, vbuf, xbuf):
+    def forward(self, idx, cond, t, mem_mask, kbuf, vbuf):
         m, c = self.m, self.m.config
         P, S = m.offset, c.seg_len
         D = c.n_embd // c.n_head
         cos, sin = m.rope(idx.device)
         pos = t + P
         cos, sin = cos.index_select(0, pos), sin.index_select(0, pos)
-        slots = torch.arange(P + S, device=idx.device)
-        here = (slots == pos).view(1, 1, -1, 1)  # the new token's key/value slot
         seg = torch.arange(S, device=idx.device)
-        seg_mask = torch.zeros(S).masked_fill(seg > t, float("-inf"))
+        seg_mask = torch.zeros(S).masked_fill(seg >= t, float("-inf"))  # the slots before t
         x = m._embed(idx, cond if m.cond is not None else None)
         ks, vs, xs = [], [], []
         for i, block in enumerate(m.blocks):
-            xs.append(torch.where((seg == t).view(1, -1, 1), x, xbuf[i]))
+            xs.append(x)
             q, k, v = block.attn.qkv_heads(block.ln1(x), cos, sin)
-            k, v = torch.where(here, k, kbuf[i]), torch.where(here, v, vbuf[i])
             ks.append(k)
             vs.append(v)
             mask = torch.cat([mem_mask[i], seg_mask])
-            att = ((q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(D)) + mask).softmax(-1)
-            x = x + block.attn.out(att @ v)
+            scores = torch.cat([q @ kbuf[i].transpose(-1, -2) + mask, q @ k.transpose(-1, -2)], dim=-1)
+            att = (scores * (1.0 / math.sqrt(D))).softmax(-1)
+            y = att[..., :-1] @ vbuf[i] + att[..., -1:] * v
+            x = x + block.attn.out(y)
             x = x + block.mlp(block.ln2(x))
         return m.head(m.ln_f(x)), torch.stack(ks), torch.stack(vs), torch.stack(xs)
 
@@ -116,11 +120,10 @@ def compressive_graphs(model) -> dict[str, GraphSpec]:
     mem_mask = torch.zeros(L, P)
     b, b_ax = {1: "B"}, {0: "B"}
     step = GraphSpec(Step(model), (torch.ones(2, 1, dtype=torch.long), torch.zeros(2, dtype=torch.long),
-                                   torch.tensor([3]), mem_mask, kbuf, torch.randn_like(kbuf), torch.randn(L, 2, S, C)),
-                     ["idx", "cond", "t", "mem_mask", "kbuf", "vbuf", "xbuf"],
-                     ["logits", "kbuf_out", "vbuf_out", "xbuf_out"],
-                     {"idx": b_ax, "cond": b_ax, "kbuf": b, "vbuf": b, "xbuf": b, "logits": b_ax,
-                      "kbuf_out": b, "vbuf_out": b, "xbuf_out": b}, dict(meta))
+                                   torch.tensor([3]), mem_mask, kbuf, torch.randn_like(kbuf)),
+                     ["idx", "cond", "t", "mem_mask", "kbuf", "vbuf"], ["logits", "k", "v", "x"],
+                     {"idx": b_ax, "cond": b_ax, "kbuf": b, "vbuf": b, "logits": b_ax, "k": b, "v": b, "x": b},
+                     dict(meta))
     graphs = {"step": step}
     if P == 0:  # no memories: the step graph is the model
         return graphs

@@ -1,7 +1,8 @@
 """The compressive Transformer on ONNX Runtime, without torch: ``logits, cache = model(idx, cond,
 cache)`` on numpy arrays (core's cache protocol, so ``seqkit.generate_numpy`` samples from it).
 
-Every token, of the prompt too, is one call of the ``step`` graph (``onnx_graphs.py``); when a
+Every token, of the prompt too, is one call of the ``step`` graph (``onnx_graphs.py``), whose new
+keys, values and layer inputs are written into the buffers here, in place; when a
 segment is full its layer inputs go into the memories here, as ``CompressiveTransformer._remember``
 does (the oldest fall out of the memory into the ``compress`` graph, the compressed memory keeps its
 last ``cmem_len``), and the ``memory_kv`` graph gives the memories' keys/values for the next segment.
@@ -47,8 +48,11 @@ class OnnxCompressive:
         logits = []
         for j in range(idx.shape[1]):
             out = self.step_graph.run(idx=idx[:, j: j + 1], cond=cond, t=np.array([st.t], dtype=np.int64),
-                                      mem_mask=st.mem_mask, kbuf=st.kbuf, vbuf=st.vbuf, xbuf=st.xbuf)
-            st.kbuf, st.vbuf, st.xbuf = out["kbuf_out"], out["vbuf_out"], out["xbuf_out"]
+                                      mem_mask=st.mem_mask, kbuf=st.kbuf, vbuf=st.vbuf)
+            slot = self.offset + st.t
+            st.kbuf[:, :, :, slot] = out["k"][:, :, :, 0]  # the new token's slot, in place
+            st.vbuf[:, :, :, slot] = out["v"][:, :, :, 0]
+            st.xbuf[:, :, st.t] = out["x"][:, :, 0]
             logits.append(out["logits"])
             st.t += 1
             if st.t == self.config.seg_len:
