@@ -92,3 +92,21 @@ def test_music_generate_on_both_backends(tmp_path, monkeypatch, backend):
     assert res["backend"] == ("onnx" if backend == "auto" else "torch")
     assert res["results"][0]["time_reached"] == 2.0
     assert res["generated_tokens"] == res["sampled_tokens"]
+
+
+def test_the_shipped_model_has_its_graphs_and_torchs_numbers():
+    pytest.importorskip("seqkit_midi_transformer")
+    from seqkit import find_checkpoint, load_checkpoint
+    from seqkit.inference import onnx_files
+
+    path = find_checkpoint("compressive", "music")
+    ck = load_for_inference(path)
+    assert ck.backend == "onnx" and set(onnx_files(path, ck.meta)) == {"step", "memory_kv", "compress"}
+    graphs = sum(f.stat().st_size for f in onnx_files(path, ck.meta).values())
+    assert graphs < 1.25 * path.parent.joinpath(ck.meta["weights"]).stat().st_size  # float16 storage
+    model = load_checkpoint(path).model.float().eval()
+    ids = np.random.default_rng(0).integers(0, 388, (1, 300))  # rolls the memories twice
+    got, _ = ck.model(ids)
+    with torch.no_grad():
+        want, _ = model(torch.as_tensor(ids))
+    assert np.abs(next_token_probs(got[0], 1.0) - want[0].softmax(-1).numpy()).max() < 1e-4

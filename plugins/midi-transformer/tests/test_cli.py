@@ -20,6 +20,7 @@ def tiny_model(tmp_path_factory, request):
 
     tmp = tmp_path_factory.mktemp("train")
     os.environ["SEQKIT_CACHE_DIR"] = str(tmp / "cache")
+    os.environ["SEQKIT_DATA_DIR"] = str(tmp / "data")  # train saves its model into the user store
     import csv
 
     root = tmp / "maestro"

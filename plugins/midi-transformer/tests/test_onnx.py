@@ -145,3 +145,16 @@ def test_generate_imports_no_torch(tmp_path):
     assert "numpy" in modules and "onnxruntime" in modules
     assert not [m for m in modules if m == "torch" or m.startswith("torch.")]
     assert (tmp_path / "g.wav").stat().st_size > 0 and (tmp_path / "g.png").stat().st_size > 0
+
+
+def test_the_shipped_model_has_its_int8_graph():
+    from seqkit import find_checkpoint
+    from seqkit.inference import onnx_files
+
+    path = find_checkpoint("music-transformer", "music")
+    ck = load_for_inference(path)
+    assert ck.backend == "onnx" and "int8" in ck.model.graph.meta["quantize"]
+    (graph,) = onnx_files(path, ck.meta).values()
+    assert graph.stat().st_size < 0.6 * path.parent.joinpath(ck.meta["weights"]).stat().st_size
+    logits, state = ck.model(np.array([[PerformanceTokenizer.bos_id, NOTE_ON + 60, TIME_SHIFT + 49]]))
+    assert logits.shape == (1, 3, 391) and state[0].shape == (6, 1, 8, 3, 64)
