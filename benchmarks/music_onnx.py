@@ -11,8 +11,11 @@ Rows (all on this machine, one intra-op thread, batch 1, the same run):
 * ``nll``: mean NLL (nats/token) of the first ``--nll-tokens`` tokens of MAESTRO's validation
   pieces (csv order), read in windows of ``--window`` tokens that each start from ``<bos>``, for
   each variant: the price of int8.
-* ``generate``: ``seqkit music generate --seconds S`` as a user runs it, per backend: wall seconds
-  (imports included), the seconds of music made, music seconds per wall second.
+* ``generate``: ``seqkit music generate --seconds S --seed N`` as a user runs it (with the graph
+  that ships: int8 for the music transformer, float32 for compressive), per backend: wall seconds
+  (imports included), CPU seconds, the seconds of music made, music seconds per wall and per CPU
+  second. The backends draw different random numbers, so a seed gives each another piece with
+  another number of tokens: compare tokens per second too.
 * ``cache``: ms per one-token step of the int8 graph at contexts ``--contexts`` with the keys/values
   passed as float32 (what ships) or float16 (cast inside the graph), the price of the cache.
 * graph sizes.
@@ -225,6 +228,7 @@ def main():
     ap.add_argument("--window", type=int, default=2048)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--skip", nargs="*", default=[], choices=["decode", "nll", "generate", "cache"])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[1])
     ap.add_argument("--contexts", nargs="+", type=int, default=[256, 1024, 1900])
     args = ap.parse_args()
     from seqkit import load_checkpoint, load_for_inference
@@ -258,7 +262,10 @@ def main():
             results["cache_ms_per_step"] = cache_costs(model, tmp, args.contexts)
             print(json.dumps(results["cache_ms_per_step"]), flush=True)
         if "generate" not in args.skip:
-            results["generate"] = [cli_generate(paths["onnx int8"], args.seconds, b, 1, tmp) for b in ("torch", "auto")]
+            shipped = "onnx int8" if ck.meta["model_type"] == "music-transformer" else "onnx fp32"  # what ships
+            results["generate_graph"] = shipped
+            results["generate"] = [cli_generate(paths[shipped], args.seconds, b, seed, tmp)
+                                   for seed in args.seeds for b in ("torch", "auto")]
     print(json.dumps(results, indent=1))
 
 
