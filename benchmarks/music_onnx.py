@@ -16,7 +16,7 @@ Rows (all on this machine, one intra-op thread, batch 1, the same run):
   (imports included), CPU seconds, the seconds of music made, music seconds per wall and per CPU
   second. The backends draw different random numbers, so a seed gives each another piece with
   another number of tokens: compare tokens per second too.
-* ``cache``: ms per one-token step of the int8 graph at contexts ``--contexts`` with the keys/values
+* ``cache``: ms per one-token step (wall and CPU) of the int8 graph at contexts ``--contexts`` with the keys/values
   passed as float32 (what ships) or float16 (cast inside the graph), the price of the cache.
 * graph sizes.
 
@@ -186,13 +186,15 @@ def cache_costs(model, tmp: Path, contexts: list[int], repeats: int = 5, steps: 
             st = rng.standard_normal((c.n_layer, 1, c.n_head, n, c.n_embd // c.n_head)).astype(dtype)
             feeds = {"idx": np.array([[5]]), "state_0": st, "state_1": st}
             feeds = {i.name: feeds[i.name] for i in sess.get_inputs()}
-            times = []
+            times, cpu = [], []
             for _ in range(repeats):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 for _ in range(steps):
                     sess.run(None, feeds)
                 times.append((time.perf_counter() - t0) / steps * 1000)
+                cpu.append((time.process_time() - c0) / steps * 1000)
             row[name] = round(statistics.median(times), 2)
+            row[name + ", CPU"] = round(statistics.median(cpu), 2)
         out[n] = row
     return out
 
