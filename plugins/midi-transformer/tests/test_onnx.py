@@ -88,6 +88,10 @@ def test_relative_attention_stays_on_torch(tmp_path):
     assert r.output.strip().splitlines() == ["Error: a Music Transformer with relative attention has no ONNX graph "
                                              "(only rotary positions export); it runs on torch"]
     assert load_for_inference(path).backend == "torch"
+    r = run_cli(["music", "generate", "--model", str(path), "--tokens", "8", "-o", str(tmp_path / "g.mid")],
+                plugins=[plugin])
+    assert r.exit_code == 0, r.output
+    assert "relative attention, which has no ONNX graph: it runs on torch" in r.stderr
 
 
 def test_seconds_stop_ends_on_the_token_that_reaches_the_target_and_ends_there():

@@ -211,7 +211,7 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
     tok, net = ckpt.tokenizer, ckpt.model
     if seconds is not None and not hasattr(tok, "token_seconds"):
         raise SeqkitError(f"the {getattr(tok, 'type', '')} tokenizer cannot measure seconds: use --tokens")
-    notes_for_user: list[str] = []
+    notes_for_user: list[str] = _torch_notice(ckpt, device)
     prompt, info = _prompt(tok, net, primer, primer_seconds, primer_tokens, notes_for_user)
     n_new = _budget(tokens, seconds, tok, notes_for_user)
     t0 = time.perf_counter()
@@ -234,6 +234,17 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
                 seconds_taken=round(elapsed, 2), tokens_per_second=round(n_gen / max(elapsed, 1e-9), 1),
                 device=_device_name(ckpt), backend=ckpt.backend)
     return Result(outputs, info, notes_for_user)
+
+
+def _torch_notice(ckpt, device) -> list[str]:
+    """One line when a model that could run on ONNX Runtime's CPU path cannot: relative attention."""
+    import os
+
+    if (ckpt.backend == "torch" and str(device).strip().lower() in ("cpu", "auto")
+            and os.environ.get("SEQKIT_BACKEND", "").strip().lower() != "torch"
+            and getattr(ckpt.model.config, "position", None) == "relative"):
+        return ["this model uses relative attention, which has no ONNX graph: it runs on torch"]
+    return []
 
 
 def _seed_and_threads(ckpt, seed, count: int) -> None:
