@@ -314,6 +314,12 @@ def _runner(files: dict[str, Path], config, meta: dict | None = None, threads: i
     graphs = {part: OnnxGraph(f, threads) for part, f in files.items()}
     if meta is not None:
         _check_signatures(graphs, meta)
+    runner = next(iter(graphs.values())).meta.get("runner")
+    if runner:  # a plugin's runner over its graphs ("module:Class", called with the graphs and config)
+        import importlib
+
+        module, _, name = runner.partition(":")
+        return getattr(importlib.import_module(module), name)(graphs, config)
     kinds = {g.meta.get("kind") for g in graphs.values()}
     kind = kinds.pop() if len(kinds) == 1 else None
     if kind == "lm" and set(graphs) == {"step"}:

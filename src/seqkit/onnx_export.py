@@ -6,7 +6,8 @@ retrained weights never meet an old graph. Each graph's SHA-256 is recorded in t
 JSON (``onnx_sha256``), and ``load_for_inference`` runs only graphs that match it. Core's model
 types have their graphs in ``seqkit.onnx_graphs``; a plugin's model class can offer its own with a method
 ``onnx_graphs() -> {part: GraphSpec}``. Weights that are exact in float16 (every shipped model) are
-stored as float16 with a Cast, so a graph is about the size of the safetensors file. Exporting
+stored as float16 with a Cast, so a graph is about the size of the safetensors file; a graph whose
+metadata asks for ``"quantize": "int8"`` gets dynamic int8 weights instead (``_quantize_int8``). Exporting
 needs torch, onnx and onnxruntime; running needs only onnxruntime.
 """
 
@@ -64,8 +65,8 @@ def export_onnx(path, check: bool = True, strict: bool = True, int8: bool | None
     if not graphs:
         raise SeqkitError(f"{path}: model type {ckpt.meta['model_type']!r} has no ONNX export")
     stem = Path(ckpt.meta["weights"]).stem
-    if int8 is None:
-        int8 = ckpt.meta.get("onnx_precision") == "int8"
+    kept_int8 = ckpt.meta.get("onnx_precision") == "int8"
+    any_int8 = False
     written = []
     for part, spec in graphs.items():
         spec.module.eval()  # a new wrapper module starts in training mode (dropout)
@@ -76,19 +77,25 @@ def export_onnx(path, check: bool = True, strict: bool = True, int8: bool | None
                               output_names=spec.output_names, dynamic_axes=spec.dynamic_axes,
                               opset_version=OPSET, dynamo=False, do_constant_folding=True)
         meta = {**spec.meta, "part": part, "weights_sha256": ckpt.meta.get("weights_sha256"),
-                "model_type": ckpt.meta["model_type"], "precision": "int8" if int8 else "fp32"}
+                "model_type": ckpt.meta["model_type"]}
+        # int8: asked for (--int8), kept from the checkpoint's graphs, or the model's own choice
+        # (a graph spec's meta "quantize": "int8", where it measured as well: its MatMuls only)
+        own = spec.meta.get("quantize") == "int8"
+        part_int8 = int8 if int8 is not None else (kept_int8 or own)
+        meta["precision"] = "int8" if part_int8 else "fp32"
+        any_int8 = any_int8 or part_int8
         blob = _finish(_simplify(buf.getvalue()), meta)
         if check:  # the float32 graph is the model's; int8 rounding is measured, not checked
             _check(blob, spec, path, part)
-        if int8:
-            blob = _finish(_quantize(_float32_weights(blob)), meta)
+        if part_int8:
+            blob = _finish(_quantize(_float32_weights(blob), ["MatMul"] if own else None), meta)
             if check:
                 _check(blob, spec, path, part, shapes_only=True)
         target = path.parent / f"{stem}.{part}.onnx"
         atomic_write_bytes(target, blob)
         written.append(target)
     _remove_stale(path, stem)
-    record_graphs(path, {part: f for part, f in zip(graphs, written)}, "int8" if int8 else "fp32")
+    record_graphs(path, {part: f for part, f in zip(graphs, written)}, "int8" if any_int8 else "fp32")
     return written
 
 
@@ -148,8 +155,9 @@ def _float32_weights(blob: bytes) -> bytes:
     return model.SerializeToString()
 
 
-def _quantize(blob: bytes) -> bytes:
-    """Dynamic int8 weights (per channel) for the graph's MatMul, Gemm and LSTM nodes."""
+def _quantize(blob: bytes, ops: list[str] | None = None) -> bytes:
+    """Dynamic int8 weights (per channel) for the graph's MatMul, Gemm and LSTM nodes (``ops``: only
+    these operator types; the music models quantize their MatMuls alone: docs/music.md)."""
     import logging
     import tempfile
 
@@ -162,7 +170,8 @@ def _quantize(blob: bytes) -> bytes:
         level = root.level
         root.setLevel(logging.ERROR)  # its advice to pre-process the graph first, on every call
         try:
-            quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8, per_channel=True)
+            quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8, per_channel=True,
+                             op_types_to_quantize=ops)
         finally:
             root.setLevel(level)
         return out.read_bytes()

@@ -19,6 +19,7 @@ def music(midi_fixtures, tmp_path, monkeypatch):
     if r.exit_code != 0:
         pytest.skip("the music commands (midi-transformer plugin) are not installed")
     monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SEQKIT_DATA_DIR", str(tmp_path / "data"))  # train saves its model into the user store
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     folder = tmp_path / "midi"
     folder.mkdir()

@@ -65,6 +65,12 @@ class CompressiveTransformer(StepDecoding, nn.Module):
         self.cuda_graphs = True  # capture one-token steps on CUDA
         self.compile_decode = False  # torch.compile the one-token step before capturing it
 
+    def onnx_graphs(self) -> dict:
+        """The ONNX graphs of one-token decoding (``seqkit export-onnx``; ``onnx_graphs.py``)."""
+        from .onnx_graphs import compressive_graphs
+
+        return compressive_graphs(self)
+
     def new_cache(self) -> CompressiveCache:
         return CompressiveCache()
 

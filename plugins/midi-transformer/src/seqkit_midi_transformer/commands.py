@@ -50,9 +50,11 @@ def _emit(data: dict, as_json: bool, lines: list[str]) -> None:
 
 # -- models -------------------------------------------------------------------------------------
 
-def load_music_model(spec: str | None, device: str = "auto"):
-    """A loaded music checkpoint (``seqkit.Checkpoint``) from a name or a path."""
-    from seqkit import CheckpointError, find_checkpoint, list_checkpoints, load_checkpoint, pick_device
+def load_music_model(spec: str | None, device: str = "auto", inference: bool = False):
+    """A loaded music checkpoint (``seqkit.Checkpoint``) from a name or a path. ``inference``: on
+    ONNX Runtime where the checkpoint has graphs and the device is the CPU (``ckpt.backend``, see
+    ``seqkit.load_for_inference``; no torch imported then), else torch."""
+    from seqkit import CheckpointError, find_checkpoint, list_checkpoints
 
     spec = spec or DEFAULT_MODEL
     try:
@@ -63,7 +65,14 @@ def load_music_model(spec: str | None, device: str = "auto"):
         if not rows:
             raise
         path = Path(rows[0]["path"])
-    ckpt = load_checkpoint(path, device=pick_device(device), expect_task=TASK)
+    if inference and str(device).strip().lower() in ("cpu", "auto"):
+        from seqkit import load_for_inference
+
+        ckpt = load_for_inference(path, str(device).strip().lower(), expect_task=TASK)
+    else:
+        from seqkit import load_checkpoint, pick_device
+
+        ckpt = load_checkpoint(path, device=pick_device(device), expect_task=TASK)
     from .sources import TOKENIZER_NEEDS
 
     missing = [m for m in TOKENIZER_NEEDS if not hasattr(ckpt.tokenizer, m)]

@@ -107,19 +107,97 @@ def _prompt(tok, net, primer, primer_seconds, primer_tokens, notes: list[str],
     return prompt, info
 
 
-def _sample(net, tok, x, n_new, temperature, top_k, top_p, gen, ctx):
-    from seqkit import generate
+class SecondsStop:
+    """``generate``'s stop callback for ``--seconds``: ends a row on the token that takes its music
+    to ``seconds`` (time shifts counted as they are sampled), so no token is sampled to be cut off.
+    Also counts progress (``on_step``). Rows: ``new`` as numpy or torch, only its last column read."""
 
-    done = [0]
+    def __init__(self, tok, seconds: float | None, rows: int, on_step=None):
+        import numpy as np
 
-    def step(k: int = 1) -> None:
+        self.tok, self.seconds, self.on_step = tok, seconds, on_step
+        self.steps = 0  # tokens sampled per row
+        self.now = np.zeros(rows)
+        self.rows: list[list[int]] = [[] for _ in range(rows)]
+        # a performance token's time is its own shift; other tokenizers: the row's time, recounted
+        self.shift = None
+        if getattr(tok, "type", None) == "performance":
+            self.shift = np.array([float(tok.token_seconds([i])[0]) for i in range(tok.vocab_size)])
+
+    def __call__(self, new):
+        import numpy as np
+
+        self.steps += 1
+        if self.on_step is not None:
+            self.on_step(1)
+        if self.seconds is None:
+            return np.zeros(len(self.now), dtype=bool)
+        last = [int(t) for t in new[:, -1].tolist()]
+        if self.shift is not None:
+            self.now += self.shift[last]
+        else:
+            for r, t in enumerate(last):
+                self.rows[r].append(t)
+                self.now[r] = float(self.tok.token_seconds(self.rows[r])[-1])
+        return self.now >= self.seconds - 1e-9
+
+
+def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx):
+    """The new tokens of each row (numpy or torch, as ``ckpt.backend``), each cut after its stop
+    token or the token that reached ``seconds``, and how many tokens were sampled in all."""
+    import numpy as np
+
+    def progress(k: int = 1, done=[0]) -> None:  # noqa: B006 - a counter across calls
         done[0] += k
         if ctx is not None:
             ctx.progress(done[0], n_new, "generating tokens")
 
+    stop = SecondsStop(tok, seconds, count, progress)
     input_only = [i for i in (getattr(tok, "pad_id", None), tok.bos_id) if i is not None]
-    return generate(net, x, n_new, temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0,
-                    stop_ids=(tok.eos_id,), suppress_ids=input_only, generator=gen, on_step=step)
+    kw = dict(temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0, stop_ids=(tok.eos_id,),
+              suppress_ids=input_only, stop_fn=stop)
+    seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    if ckpt.backend == "onnx":
+        from seqkit import generate_numpy
+
+        new = generate_numpy(ckpt.model, np.array([prompt] * count, dtype=np.int64), n_new,
+                             rng=np.random.default_rng(seed), **kw).tolist()
+    else:
+        import torch
+
+        from seqkit import generate
+
+        dev = next(ckpt.model.parameters()).device
+        gen = torch.Generator(device=dev)
+        gen.manual_seed(seed)
+        new = generate(ckpt.model, torch.tensor([prompt] * count, dtype=torch.long, device=dev), n_new,
+                       generator=gen, **kw)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        new = new.tolist()
+    return [_cut(row, tok, seconds) for row in new], stop.steps * count
+
+
+def _cut(row: list[int], tok, seconds: float | None) -> list[int]:
+    """A row up to its end: before its stop token, or through the token that reached ``seconds``
+    (a finished row is padded with its last token). A performance piece's last time shift is
+    shortened to end at ``seconds`` exactly: notes still sounding end there."""
+    if tok.eos_id in row:
+        row = row[: row.index(tok.eos_id)]
+    if seconds is not None and row:
+        import numpy as np
+
+        times = np.asarray(tok.token_seconds(row))
+        reached = np.nonzero(times >= seconds - 1e-9)[0]
+        if len(reached):
+            row = row[: int(reached[0]) + 1]
+            if getattr(tok, "type", None) == "performance":
+                from .tokenizer import STEPS_PER_SECOND, TIME_SHIFT
+
+                over = int(round((float(times[reached[0]]) - seconds) * STEPS_PER_SECOND))
+                if over > 0 and row[-1] - over >= TIME_SHIFT:
+                    row[-1] -= over
+    return row
 
 
 def _files(tok, pm, notes, split_at, want, soundfont, title: str) -> tuple[dict, dict]:
@@ -150,49 +228,29 @@ def _files(tok, pm, notes, split_at, want, soundfont, title: str) -> tuple[dict,
 def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count, temperature, top_k,
                    top_p, model, continuation_only, soundfont, seed, device, want=frozenset({"mid"}),
                    ctx=None, max_seconds=MAX_SECONDS) -> Result:
-    import torch
-
-    from seqkit import seed_everything
-
     from .bounds import check_audio_total, clip_piece
-    from .commands import cpu_threads, load_music_model
+    from .commands import load_music_model
 
     if "wav" in want and soundfont is not None:  # before any work
         from .render import check_soundfont
 
         check_soundfont(soundfont)
-    seed_everything(seed)
-    ckpt = load_music_model(model, device)
-    cpu_threads(ckpt.model, count)
+    ckpt = load_music_model(model, device, inference=True)
+    _seed_and_threads(ckpt, seed, count)
     tok, net = ckpt.tokenizer, ckpt.model
     if seconds is not None and not hasattr(tok, "token_seconds"):
         raise SeqkitError(f"the {getattr(tok, 'type', '')} tokenizer cannot measure seconds: use --tokens")
-    dev = next(net.parameters()).device
-    notes_for_user: list[str] = []
+    notes_for_user: list[str] = _torch_notice(ckpt, device)
     prompt, info = _prompt(tok, net, primer, primer_seconds, primer_tokens, notes_for_user, max_seconds)
-    n_new = tokens if seconds is None else int(min(seconds, 1e7) * getattr(tok, "tokens_per_second", 60)) + 64
-    if n_new > MAX_NEW_TOKENS:  # hours of sampling, and memory for every token of every piece
-        notes_for_user.append(f"generating {MAX_NEW_TOKENS:,} tokens, not {n_new:,} (the most one command "
-                              "makes; continue from the result with --primer for more)")
-        n_new = MAX_NEW_TOKENS
-    x = torch.tensor([prompt] * count, dtype=torch.long, device=dev)
-    gen = torch.Generator(device=dev)
-    gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31, (1,)).item()))
+    n_new = _budget(tokens, seconds, tok, notes_for_user)
     t0 = time.perf_counter()
-    new = _sample(net, tok, x, n_new, temperature, top_k, top_p, gen, ctx)
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
+    new, sampled = _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx)
     elapsed = time.perf_counter() - t0
-    new = new.tolist()
     split_at = None
     if primer is not None and not continuation_only and hasattr(tok, "token_seconds"):
         split_at = float(tok.token_seconds(prompt)[-1])
     pieces = []
     for i, row in enumerate(new):
-        if tok.eos_id in row:
-            row = row[: row.index(tok.eos_id)]
-        if seconds is not None:
-            row = [t for t, s in zip(row, tok.token_seconds(row)) if s <= seconds]
         ids = row if continuation_only else prompt + row
         pm, notes, cut = clip_piece(tok.decode_midi(ids), tok.decode_notes(ids), max_seconds)
         if cut:
@@ -209,12 +267,67 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
         files, meta = _files(tok, pm, notes, split_at, want, soundfont, title=f"piece {i + 1}")
         outputs.append(Output(files=files, meta={
             "tokens": len(row), "notes": int(len(notes)),
-            "seconds": round(float(notes[:, 1].max()) if len(notes) else 0.0, 2), **meta}))
+            "seconds": round(float(notes[:, 1].max()) if len(notes) else 0.0, 2), **_reached(tok, row), **meta}))
     n_gen = sum(len(r) for r in new)
-    info.update(model=str(ckpt.path), primer_tokens=len(prompt), generated_tokens=n_gen,
+    info.update(model=str(ckpt.path), primer_tokens=len(prompt), generated_tokens=n_gen, sampled_tokens=sampled,
                 seconds_taken=round(elapsed, 2), tokens_per_second=round(n_gen / max(elapsed, 1e-9), 1),
-                device=str(dev))
+                device=_device_name(ckpt), backend=ckpt.backend)
     return Result(outputs, info, notes_for_user)
+
+
+def _torch_notice(ckpt, device) -> list[str]:
+    """One line when a model that could run on ONNX Runtime's CPU path cannot: relative attention."""
+    import os
+
+    if (ckpt.backend == "torch" and str(device).strip().lower() in ("cpu", "auto")
+            and os.environ.get("SEQKIT_BACKEND", "").strip().lower() != "torch"
+            and getattr(ckpt.model.config, "position", None) == "relative"):
+        return ["this model uses relative attention, which has no ONNX graph: it runs on torch"]
+    return []
+
+
+def _seed_and_threads(ckpt, seed, count: int) -> None:
+    """Seeds (torch's only on the torch backend: ONNX Runtime needs no torch) and, on torch, one
+    CPU thread for small batches (the ONNX Runtime sessions run on one thread already)."""
+    if ckpt.backend == "torch":
+        from seqkit import seed_everything
+
+        from .commands import cpu_threads
+
+        seed_everything(seed)
+        cpu_threads(ckpt.model, count)
+    elif seed is not None:
+        import random
+
+        from seqkit.options import check_seed
+
+        random.seed(check_seed(seed))
+
+
+def _budget(tokens: int, seconds: float | None, tok, notes: list[str]) -> int:
+    """Tokens to sample at most. With ``--seconds`` sampling stops when the music reaches them
+    (``SecondsStop``): the budget is a bound, four times the tokens such music usually takes."""
+    want = tokens
+    if seconds is not None:
+        want = int(min(seconds, 1e7) * getattr(tok, "tokens_per_second", 60)) + 64
+    if want > MAX_NEW_TOKENS:  # hours of sampling, and memory for every token of every piece
+        notes.append(f"generating {MAX_NEW_TOKENS:,} tokens, not {want:,} (the most one command "
+                     "makes; continue from the result with --primer for more)")
+        return MAX_NEW_TOKENS
+    return want if seconds is None else min(MAX_NEW_TOKENS, 4 * want)
+
+
+def _reached(tok, row: list[int]) -> dict:
+    """The time the new tokens reach (their time shifts), where the tokenizer measures it."""
+    if not row or not hasattr(tok, "token_seconds"):
+        return {}
+    return {"time_reached": round(float(tok.token_seconds(row)[-1]), 2)}
+
+
+def _device_name(ckpt) -> str:
+    if ckpt.backend == "onnx":
+        return "cpu (onnxruntime)"
+    return str(next(ckpt.model.parameters()).device)
 
 
 def show_pieces(result: Result) -> None:

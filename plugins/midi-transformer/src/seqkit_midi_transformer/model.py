@@ -186,6 +186,12 @@ class MusicTransformer(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def onnx_graphs(self) -> dict:
+        """The ONNX ``step`` graph (``seqkit export-onnx``; see ``onnx_step.py``)."""
+        from .onnx_step import music_graphs
+
+        return music_graphs(self)
+
     def new_cache(self) -> KVCache:
         """An empty sliding cache of ``max_len`` slots (allocated on the first call that uses it)."""
         return KVCache(self.config.n_layer, self.config.max_len, sliding=True)

@@ -176,8 +176,16 @@ def prepare(run) -> Prepared:
         info(f"{mt.name}: {sum(p.numel() for p in net.parameters()) / 1e6:.2f}M parameters; "
              f"{corpus.n_tokens('train'):,} training tokens in {len(corpus.split('train'))} pieces; {plan.describe}")
 
+    def export(result: dict, target, metrics: dict):
+        from seqkit import export_checkpoint
+        from seqkit.onnx_export import export_onnx
+
+        path = export_checkpoint(result["best_path"], target, dtype=MUSIC_TRAINING.export_dtype, metrics=metrics)
+        export_onnx(path, strict=False)  # graphs for ONNX Runtime (music-transformer with RoPE, compressive)
+        return path
+
     data = {"dataset": dataset, "options": dataset_opts, "source": corpus.source,
             "path": str(Path(run.data).resolve()), "train_tokens": corpus.n_tokens("train"), "augment": augment}
     return Prepared(plan.train_set, plan.val_set, config={"vocab_size": tok.vocab_size}, tokenizer=tok, data=data,
                     extra={"seq_len": plan.seq_len, "eval_seq_len": plan.val_seq_len, **plan.extra},
-                    collate=collate, evaluator=plan.evaluator, setup=setup, train=plan.train)
+                    collate=collate, evaluator=plan.evaluator, setup=setup, train=plan.train, export=export)
