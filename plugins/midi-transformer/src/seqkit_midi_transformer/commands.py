@@ -21,6 +21,7 @@ from seqkit.options import JsonOption
 
 from .evaluation import MUSIC_EVAL
 from .generator import MUSIC, show_pieces
+from .infill import MUSIC_INFILL, show_infill
 from .training import MUSIC_TRAINING
 
 music_app = typer.Typer(
@@ -155,6 +156,7 @@ def cpu_threads(model, batch: int) -> None:
 
 
 music_app.command("generate")(generator_command(MUSIC, show=show_pieces))
+music_app.command("infill")(generator_command(MUSIC_INFILL, show=show_infill))
 
 
 @music_app.command("primer")
