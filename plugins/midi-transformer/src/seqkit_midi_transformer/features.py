@@ -30,7 +30,7 @@ generated files have).
 
 Comparing sets (``compare_sets``), per feature, with a Gaussian kernel density estimate (Scott's
 bandwidth, as ``scipy.stats.gaussian_kde`` and so MGEval use) evaluated on 1,000 points spanning
-both samples +/- 3 bandwidths:
+both samples +/- 4 bandwidths:
 
 * ``oa`` / ``kl``: the distributions of the feature's per-piece values: the overlapping area
   ``integral min(p_real, p_gen)`` (1 = the same distribution) and ``KL(p_real || p_gen)`` (nats;
@@ -268,7 +268,7 @@ def overlap_and_kl(real: np.ndarray, gen: np.ndarray) -> tuple[float, float]:
     gen = np.asarray(gen, float)[np.isfinite(gen)]
     if len(real) == 0 or len(gen) == 0:
         return math.nan, math.nan
-    pad = 3 * max(_bandwidth(real), _bandwidth(gen))
+    pad = 4 * max(_bandwidth(real), _bandwidth(gen))
     grid = np.linspace(min(real.min(), gen.min()) - pad, max(real.max(), gen.max()) + pad, GRID)
     p, q = _kde(real, grid), _kde(gen, grid)
     step = grid[1] - grid[0]
