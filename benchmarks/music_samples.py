@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -56,8 +57,15 @@ def main():
 
     gen = torch.Generator().manual_seed(args.seed)
     t0 = time.perf_counter()
+    done = [0]
+
+    def step(k=1):
+        done[0] += k
+        if done[0] % 200 == 0:
+            print(f"{done[0]} tokens, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+
     new = generate(net, x, int(args.seconds * 120), stop_ids=(tok.eos_id,), suppress_ids=(tok.pad_id, tok.bos_id),
-                   generator=gen, stop_fn=reached).tolist()
+                   generator=gen, stop_fn=reached, on_step=step).tolist()
     took = time.perf_counter() - t0
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []

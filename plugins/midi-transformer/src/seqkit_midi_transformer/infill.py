@@ -42,8 +42,8 @@ from seqkit import (
     top_p_param,
 )
 
-MAX_CANDIDATES = 64
-MAX_GAP_SECONDS = 120.0
+MAX_CANDIDATES = 32
+MAX_GAP_SECONDS = 60.0
 TOKENS_PER_GAP_SECOND = 150  # sampling stops at the gap's end; this only bounds a model that never shifts time
 
 MUSIC_INFILL = Generator(
