@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from music_helpers import make_midi, scale_notes
 from seqkit_midi_transformer.infill import close_gap
-from seqkit_midi_transformer.tokenizer import NOTE_OFF, NOTE_ON, TIME_SHIFT, VELOCITY, PerformanceTokenizer, token_seconds
+from seqkit_midi_transformer.tokenizer import (
+    NOTE_OFF,
+    NOTE_ON,
+    TIME_SHIFT,
+    VELOCITY,
+    PerformanceTokenizer,
+    token_seconds,
+)
 
 from seqkit.testing import run_cli
 
