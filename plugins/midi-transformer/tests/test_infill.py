@@ -142,3 +142,21 @@ def test_a_closed_gap_lasts_exactly_its_steps_and_releases_every_note(row, steps
     # what was sampled before the end is kept as it was
     keep = [t for t, s in zip(row, token_seconds(row)) if s < steps / 100 and not (TIME_SHIFT <= t < VELOCITY)]
     assert [t for t in out if not (TIME_SHIFT <= t < VELOCITY)][: len(keep)] == keep
+
+
+def test_scoring_through_the_shared_cache_equals_scoring_each_candidate():
+    import torch
+    from seqkit_midi_transformer.infill import lookahead_nll, score_candidates
+    from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig
+
+    torch.manual_seed(0)
+    net = MusicTransformer(MusicTransformerConfig(vocab_size=391, **{**PRESETS["tiny"], "max_len": 256})).eval()
+    rng = np.random.default_rng(0)
+    prompt = [389] + rng.integers(0, 388, 300).tolist()  # longer than the context: cut to fit
+    gaps = [rng.integers(0, 388, int(n)).tolist() for n in rng.integers(5, 40, 11)]
+    after = rng.integers(0, 388, 30).tolist()
+    fast = score_candidates(net, prompt, gaps, after, chunk=4)
+    head = prompt[-(256 - max(map(len, gaps)) - len(after)):]
+    slow = [lookahead_nll(net, head + g, after) for g in gaps]
+    np.testing.assert_allclose(fast, slow, atol=1e-4)
+    assert len(set(np.round(fast, 4))) > 1  # the candidates really differ

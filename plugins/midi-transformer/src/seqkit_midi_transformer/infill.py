@@ -12,7 +12,8 @@ with any left-to-right music model (``seqkit music infill piece.mid --from 12 --
    with silence to the gap's length.
 3. Each candidate is scored by the model's NLL (nats per token) of the music that follows, its
    first ``--lookahead`` seconds (the real notes after ``--to``, re-encoded from time 0), given
-   context + candidate: one forward pass per candidate over the last ``max_len`` tokens. The
+   context + candidate (``score_candidates``: the context read once, its KV cache continued per
+   candidate; the context is cut so that context, gap and look-ahead fit ``max_len``). The
    candidate with the lowest NLL is kept. The NLL of the same look-ahead given the piece's real
    gap is reported beside it (``original_nll``), as a yardstick.
 4. The output is the context notes, the kept gap's notes (shifted to start at ``--from``) and the
@@ -166,6 +167,51 @@ def lookahead_nll(net, before: list[int], after: list[int]) -> float:
     return float(F.cross_entropy(pred, torch.tensor(after, device=dev)).item())
 
 
+def score_candidates(net, prompt: list[int], gaps: list[list[int]], after: list[int], on_done=None,
+                     chunk: int = 8) -> list[float]:
+    """``lookahead_nll(net, prompt + gap, after)`` of every gap. A model with a sliding KV cache
+    reads the shared prompt once and continues a copy of its cache per candidate (in batches of
+    ``chunk``); other models, or a gap and look-ahead that leave no room for the prompt, score each
+    candidate on its own."""
+    import torch
+    import torch.nn.functional as F
+
+    from seqkit.models.cache import KVCache
+
+    limit = getattr(net.config, "max_len", None)
+    longest = max(len(g) for g in gaps) + len(after)
+    cache = net.new_cache() if hasattr(net, "new_cache") else None
+    if not after or not isinstance(cache, KVCache) or not cache.sliding or not limit or longest >= limit // 2:
+        out = []
+        for g in gaps:
+            out.append(lookahead_nll(net, prompt + g, after) if after else float("nan"))
+            if on_done is not None:
+                on_done(len(out))
+        return out
+    dev = next(net.parameters()).device
+    head = prompt[-(limit - longest):]
+    target = torch.tensor(after, device=dev)
+    out = []
+    with torch.no_grad():
+        _, cache = net(torch.tensor([head], device=dev), cache=cache)
+        k1, v1, kpos, pos = list(cache.k), list(cache.v), cache.kpos.clone(), cache.pos
+        for i in range(0, len(gaps), chunk):
+            rows = gaps[i:i + chunk]
+            width = max(len(g) for g in rows) + len(after)
+            x = torch.tensor([g + after + [after[-1]] * (width - len(g) - len(after)) for g in rows], device=dev)
+            cache.k = [k.expand(len(rows), -1, -1, -1).clone() for k in k1]
+            cache.v = [v.expand(len(rows), -1, -1, -1).clone() for v in v1]
+            cache.kpos, cache.pos = kpos.clone(), pos
+            logits, _ = net(x, cache=cache)
+            for r, g in enumerate(rows):
+                # the logits before each look-ahead token: the last gap token's and the look-ahead's own
+                pred = logits[r, len(g) - 1:len(g) - 1 + len(after)].float()
+                out.append(float(F.cross_entropy(pred, target).item()))
+                if on_done is not None:
+                    on_done(len(out))
+    return out
+
+
 def _checked_gap(notes, start: float, end: float, piece) -> float:
     if len(notes) == 0:
         raise SeqkitError(f"{piece} has no notes")
@@ -219,14 +265,17 @@ def infill_music(piece, start, end, candidates, lookahead, temperature, top_k, t
     sampling = dict(temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0)
     gaps = sample_gaps(net, tok, prompt[-_room(net, steps):], candidates, steps, sampling, gen, advance)
     sampled = time.perf_counter() - t0
-    nlls = []
-    for i, g in enumerate(gaps):
-        nlls.append(lookahead_nll(net, prompt + g, after) if after else float("nan"))
+    def scored(k: int) -> None:
         if ctx is not None:
-            ctx.progress(i + 1, len(gaps), "scoring the candidates")
+            ctx.progress(k, len(gaps), "scoring the candidates")
+
+    real_gap = close_gap(tok.encode_notes(_real_gap(notes, start, end)), steps, tok.eos_id)
+    if after:  # the real gap scored beside the candidates, with the same context
+        nlls = score_candidates(net, prompt, gaps + [real_gap], after, scored)
+        nlls, original = nlls[:-1], nlls[-1]
+    else:
+        nlls, original = [float("nan")] * len(gaps), None
     best = int(np.nanargmin(nlls)) if after else 0
-    real_gap = tok.encode_notes(_real_gap(notes, start, end))
-    original = lookahead_nll(net, prompt + close_gap(real_gap, steps, tok.eos_id), after) if after else None
     gap_notes = tok.decode_notes(gaps[best]) + np.array([start, start, 0, 0])
     out_notes = np.concatenate([context, gap_notes, follows])
     files = {"mid": _midi_bytes(out_notes, score, tok)} if "mid" in want else {}
