@@ -265,6 +265,7 @@ def infill_music(piece, start, end, candidates, lookahead, temperature, top_k, t
     sampling = dict(temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0)
     gaps = sample_gaps(net, tok, prompt[-_room(net, steps):], candidates, steps, sampling, gen, advance)
     sampled = time.perf_counter() - t0
+
     def scored(k: int) -> None:
         if ctx is not None:
             ctx.progress(k, len(gaps), "scoring the candidates")
