@@ -70,6 +70,12 @@ def test_empty_piece_has_no_features():
     assert F.piece_features(np.zeros((0, 4))) is None
 
 
+def test_one_note_piece_is_json_safe():
+    f = F.json_safe(feats([(1.0, 1.0, 60, 64)]))  # a zero-length note: no polyphony, no span
+    assert f["polyphony"] is None and f["notes_per_second"] is None and f["pitch_range"] == 0
+    json.dumps(f, allow_nan=False)
+
+
 def test_overlap_and_kl_of_equal_and_of_distant_samples():
     rng = np.random.default_rng(0)
     a = rng.normal(0, 1, 200)

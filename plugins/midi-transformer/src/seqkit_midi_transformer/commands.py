@@ -243,12 +243,12 @@ def score_cmd(
     in-key rate, polyphony, notes/s, inter-onset intervals, pitch range, velocity spread, empty-beat
     rate) and, with --reference, how close the set is to real music per feature (overlapping area
     and KL of kernel density estimates, as MGEval). See docs/music.md, "A musical measure"."""
-    from .features import score_lines, score_music
+    from .features import json_safe, score_lines, score_music
 
     if split not in ("train", "validation", "test"):
         raise SeqkitError(f"--split must be train, validation or test, not {split}")
     res = score_music(samples, reference, split, seconds, limit)
-    _emit(res, as_json, score_lines(res))
+    _emit(json_safe(res), as_json, score_lines(res))
 
 
 # -- render / inspect / piano-roll --------------------------------------------------------------

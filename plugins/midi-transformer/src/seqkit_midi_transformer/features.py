@@ -383,3 +383,16 @@ def score_lines(r: dict) -> list[str]:
     lines.append("  (mean±sd over pieces; OA, KL: the per-piece distributions; MGEval: intra-set distances "
                  "of the reference against sample-to-reference distances)")
     return lines
+
+
+def json_safe(x):
+    """``x`` with every NaN or infinity as ``None`` (valid JSON)."""
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_safe(v) for v in x]
+    if isinstance(x, float | np.floating):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
