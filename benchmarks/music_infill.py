@@ -38,6 +38,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--pieces", type=int, default=6)
+    ap.add_argument("--skip", type=int, default=0, help="start after this many test pieces (seeds follow the index)")
     ap.add_argument("--from", dest="start", type=float, default=12.0)
     ap.add_argument("--to", dest="end", type=float, default=20.0)
     ap.add_argument("--candidates", type=int, default=16)
@@ -51,7 +52,7 @@ def main():
         files = [args.data / r["midi_filename"] for r in csv.DictReader(f) if r["split"] == "test"][: args.pieces]
     steps = int(round((args.end - args.start) * 100))
     rows = []
-    for i, path in enumerate(files):
+    for i, path in list(enumerate(files))[args.skip: args.skip + args.pieces]:
         notes = tok.notes(path)
         context, follows = split_piece(notes, args.start, args.end)
         prompt = context_tokens(tok, context, args.start)
@@ -67,7 +68,7 @@ def main():
         nlls, real = nlls[:-1], nlls[-1]
         t2 = time.perf_counter()
         best = {n: min(nlls[:n]) for n in (1, 2, 4, 8, 16, 32) if n <= args.candidates}
-        rows.append({"piece": path.name, "prompt_tokens": len(prompt), "lookahead_tokens": len(after),
+        rows.append({"index": i, "piece": path.name, "prompt_tokens": len(prompt), "lookahead_tokens": len(after),
                      "gap_tokens": [len(g) for g in gaps], "nll": nlls, "best_of_first": best, "real_gap": real,
                      "sampling_s": round(t1 - t0, 1), "scoring_s": round(t2 - t1, 1)})
         print(json.dumps({k: v for k, v in rows[-1].items() if k not in ("nll", "gap_tokens")}), flush=True)
