@@ -49,7 +49,7 @@ def main():
     tok, net = ckpt.tokenizer, ckpt.model
     (split_csv,) = sorted(args.data.glob("maestro-v*.csv"))
     with open(split_csv, newline="") as f:
-        files = [args.data / r["midi_filename"] for r in csv.DictReader(f) if r["split"] == "test"][: args.pieces]
+        files = [args.data / r["midi_filename"] for r in csv.DictReader(f) if r["split"] == "test"]
     steps = int(round((args.end - args.start) * 100))
     rows = []
     for i, path in list(enumerate(files))[args.skip: args.skip + args.pieces]:
