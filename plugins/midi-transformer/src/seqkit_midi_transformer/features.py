@@ -375,8 +375,8 @@ def score_lines(r: dict) -> list[str]:
     lines.append(f"  {'feature':<20} {'samples':>15} {'reference':>15} {'OA':>6} {'KL':>7} {'MGEval OA':>10} {'MGEval KL':>10}")
     for name, c in r["comparison"].items():
         if "oa" in c:
-            lines.append(f"  {name:<20} {c['generated_mean']:>7.3f}±{c['generated_sd']:<7.3f} "
-                         f"{c['real_mean']:>7.3f}±{c['real_sd']:<7.3f} {c['oa']:>6.3f} {c['kl']:>7.3f} "
+            lines.append(f"  {name:<20} {c['generated_mean']:>7.4g}±{c['generated_sd']:<7.3g} "
+                         f"{c['real_mean']:>7.4g}±{c['real_sd']:<7.3g} {c['oa']:>6.3f} {c['kl']:>7.3f} "
                          f"{c['mgeval_oa']:>10.3f} {c['mgeval_kl']:>10.3f}")
         else:
             lines.append(f"  {name:<20} {'':>15} {'':>15} {'':>6} {'':>7} {c['mgeval_oa']:>10.3f} {c['mgeval_kl']:>10.3f}")
