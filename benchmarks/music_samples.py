@@ -26,11 +26,11 @@ from seqkit_midi_transformer.tokenizer import STEPS_PER_SECOND, TIME_SHIFT, VELO
 from seqkit import generate
 
 
-def test_files(data: Path, n: int) -> list[Path]:
+def test_files(data: Path, n: int, skip: int = 0) -> list[Path]:
     (split_csv,) = sorted(data.glob("maestro-v*.csv"))
     with open(split_csv, newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "test"]
-    return [data / r["midi_filename"] for r in rows[:n]]
+    return [data / r["midi_filename"] for r in rows[skip:skip + n]]
 
 
 def main():
@@ -38,6 +38,7 @@ def main():
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--model", default=None)
     ap.add_argument("--pieces", type=int, default=20)
+    ap.add_argument("--skip", type=int, default=0, help="start after this many test pieces (a second batch)")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--primer-tokens", type=int, default=256)
     ap.add_argument("--seed", type=int, default=1)
@@ -46,7 +47,7 @@ def main():
     torch.set_num_threads(1)
     ckpt = load_music_model(args.model, "cpu")
     tok, net = ckpt.tokenizer, ckpt.model
-    files = test_files(args.data, args.pieces)
+    files = test_files(args.data, args.pieces, args.skip)
     prompts = [[tok.bos_id] + tok.encode(f)[: args.primer_tokens] for f in files]
     x = torch.tensor(prompts, dtype=torch.long)
     limit = int(round(args.seconds * STEPS_PER_SECOND))
@@ -73,7 +74,7 @@ def main():
         if tok.eos_id in row:
             row = row[: row.index(tok.eos_id)]
         row = [t for t, s in zip(row, tok.token_seconds(row)) if s <= args.seconds]
-        out = args.out / f"sample_{i + 1:02d}.mid"
+        out = args.out / f"sample_{args.skip + i + 1:02d}.mid"
         write_midi(tok.decode_midi(row), out)
         rows.append({"file": out.name, "primer": f.name, "tokens": len(row),
                      "notes": int(len(tok.decode_notes(row)))})
