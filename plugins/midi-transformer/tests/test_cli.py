@@ -20,6 +20,9 @@ def tiny_model(tmp_path_factory, request):
 
     tmp = tmp_path_factory.mktemp("train")
     os.environ["SEQKIT_CACHE_DIR"] = str(tmp / "cache")
+    # a module fixture runs before the autouse per-test folders: without this, `music train` exported
+    # its tiny model as "music-transformer" into the user's data folder, shadowing the shipped one
+    os.environ["SEQKIT_DATA_DIR"] = str(tmp / "data")
     import csv
 
     root = tmp / "maestro"
