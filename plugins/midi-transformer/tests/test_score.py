@@ -184,6 +184,10 @@ def test_score_reports_an_empty_piece(two_sets):
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
     assert res["samples"]["pieces"] == 4 and res["samples"]["empty"] == [str(gen / "silent.mid")]
+    (gen / "broken.mid").write_bytes(b"MThd not really")
+    r = cli("music", "score", gen, "--reference", real)
+    assert r.exit_code == 0, r.output
+    assert "samples: 4 pieces" in r.stdout and "broken.mid (unreadable:" in r.stdout
 
 
 @pytest.mark.parametrize("case", ["empty folder", "only silence", "missing", "bad split"])

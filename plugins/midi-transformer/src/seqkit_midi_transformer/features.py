@@ -231,15 +231,19 @@ def maestro_split(folder: Path, split: str) -> list[Path]:
 
 def set_features(files: list[Path], seconds: float | None = None,
                  on_piece: Callable[[int], None] | None = None) -> tuple[list[dict], list[str]]:
-    """``(features of each piece with notes, names of the pieces with none)``."""
+    """``(features of each piece with notes, the pieces with none or unreadable: "name (why)")``."""
     rows, empty = [], []
     for i, f in enumerate(files):
-        notes, beat, end = read_piece(f, seconds)
-        feats = piece_features(notes, beat, end)
-        if feats is None:
-            empty.append(str(f))
+        try:
+            notes, beat, end = read_piece(f, seconds)
+        except SeqkitError as exc:  # one unreadable file does not end the run
+            empty.append(f"{f} (unreadable: {str(exc)[:120]})")
         else:
-            rows.append({"file": str(f), **feats})
+            feats = piece_features(notes, beat, end)
+            if feats is None:
+                empty.append(str(f))
+            else:
+                rows.append({"file": str(f), **feats})
         if on_piece is not None:
             on_piece(i + 1)
     return rows, empty
@@ -363,7 +367,7 @@ def score_lines(r: dict) -> list[str]:
     s = r["samples"]
     lines = [f"samples: {s['pieces']} pieces" + (f" (the first {s['read']} of {s['files']})" if s["read"] < s["files"] else "")
              + (f", first {r['seconds']:g} s of each" if r["seconds"] else "")]
-    lines += [f"  no notes: {e}" for e in s["empty"]]
+    lines += [f"  left out (no notes): {e}" for e in s["empty"]]
     if "comparison" not in r:
         lines.append(f"  {'feature':<20} {'mean':>9}")
         lines += [f"  {name:<20} {value:>9.3f}" for name, value in s["mean"].items()]
@@ -371,7 +375,7 @@ def score_lines(r: dict) -> list[str]:
     ref = r["reference"]
     lines.append(f"reference: {ref['source']}: {ref['pieces']} pieces"
                  + (f" (the first {ref['read']} of {ref['files']})" if ref["read"] < ref["files"] else ""))
-    lines += [f"  no notes: {e}" for e in ref["empty"]]
+    lines += [f"  left out (no notes): {e}" for e in ref["empty"]]
     lines.append(f"  {'feature':<20} {'samples':>15} {'reference':>15} {'OA':>6} {'KL':>7} {'MGEval OA':>10} {'MGEval KL':>10}")
     for name, c in r["comparison"].items():
         if "oa" in c:
