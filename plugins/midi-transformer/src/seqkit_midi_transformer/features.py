@@ -3,7 +3,8 @@ set of pieces with real music per feature (MGEval's overlapping area and KL dive
 
 Per piece, from its non-drum notes read as the performance tokenizer reads them (symusic, the
 sustain pedal applied: a generated piece has the pedal baked into its note ends, so real music is
-read the same way; for a file without pedal events these are exactly the notes MusPy reads). Times
+read the same way; for a file without pedal events these are the notes MusPy reads, unless a key is
+struck again while it sounds). Times
 are seconds; a *beat* is the length of one quarter note at the file's first tempo (MusPy counts
 beats in ticks of ``resolution``: the same for a file with one tempo, as MAESTRO's and the
 generated files have).
