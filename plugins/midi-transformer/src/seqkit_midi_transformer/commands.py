@@ -1,4 +1,4 @@
-"""``seqkit music ...``: generate, train, eval, render, inspect, piano-roll, tokenize.
+"""``seqkit music ...``: generate, train, eval, score, render, inspect, piano-roll, tokenize.
 
 Imports torch and the MIDI libraries inside the commands only (``seqkit --help`` stays fast).
 ``train`` is seqkit's train kit with this task's recipe (``training.py``), ``eval`` the eval kit
@@ -21,6 +21,7 @@ from seqkit.options import JsonOption
 
 from .evaluation import MUSIC_EVAL
 from .generator import MUSIC, show_pieces
+from .infill import MUSIC_INFILL, show_infill
 from .training import MUSIC_TRAINING
 
 music_app = typer.Typer(
@@ -172,6 +173,7 @@ def cpu_threads(model, batch: int) -> None:
 
 
 music_app.command("generate")(generator_command(MUSIC, show=show_pieces))
+music_app.command("infill")(generator_command(MUSIC_INFILL, show=show_infill))
 
 
 @music_app.command("primer")
@@ -245,6 +247,30 @@ music_app.command("train")(train_command(MUSIC_TRAINING))
 # -- eval ---------------------------------------------------------------------------------------
 
 music_app.command("eval")(eval_command(MUSIC_EVAL))
+
+
+# -- score: a musical measure beside NLL ---------------------------------------------------------
+
+@music_app.command("score")
+def score_cmd(
+    samples: Annotated[list[Path], typer.Argument(help="MIDI files or folders of them (e.g. generated pieces).")],
+    reference: Annotated[Path | None, typer.Option(
+        help="Real music to compare with: a MAESTRO folder (its --split) or any MIDI folder.")] = None,
+    split: Annotated[str, typer.Option(help="The MAESTRO split of --reference.")] = "test",
+    seconds: Annotated[float | None, typer.Option(min=0.1, help="Only the first N seconds of every piece.")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="At most N pieces of each set (0 = all).")] = 200,
+    as_json: JsonOption = False,
+):
+    """Musical features of each piece (MusPy's definitions: pitch-class entropy, scale consistency,
+    in-key rate, polyphony, notes/s, inter-onset intervals, pitch range, velocity spread, empty-beat
+    rate) and, with --reference, how close the set is to real music per feature (overlapping area
+    and KL of kernel density estimates, as MGEval). See docs/music.md, "A musical measure"."""
+    from .features import json_safe, score_lines, score_music
+
+    if split not in ("train", "validation", "test"):
+        raise SeqkitError(f"--split must be train, validation or test, not {split}")
+    res = score_music(samples, reference, split, seconds, limit)
+    _emit(json_safe(res), as_json, score_lines(res))
 
 
 # -- render / inspect / piano-roll --------------------------------------------------------------

@@ -55,5 +55,7 @@ def register_lazy_commands(register):
 @hookimpl
 def register_generators(register):
     from .generator import MUSIC
+    from .infill import MUSIC_INFILL
 
     register(MUSIC)
+    register(MUSIC_INFILL)
