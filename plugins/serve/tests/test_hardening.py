@@ -185,6 +185,27 @@ def test_the_default_model_and_its_name_share_one_queue(client, monkeypatch):
     assert wait_for(client, second["id"])["status"] == "done"
 
 
+@pytest.mark.parametrize("spelling", ["transformer", "shipped:transformer"])
+def test_names_default_model_and_its_spellings_share_one_queue(client, monkeypatch, spelling):
+    """An empty model field, the default's name and ``shipped:NAME`` are one checkpoint: one queue."""
+    gen = seqkit.get_generator("names")
+    release = threading.Event()
+
+    def blocked(ctx=None, **values):
+        release.wait(30)
+        return Result([])
+
+    monkeypatch.setattr(gen, "run", blocked)
+    try:
+        first = client.post("/api/run/names?wait=false", json={"country": "Greek", "model": ""}).json()
+        wait_for(client, first["id"], statuses=("running",))
+        second = client.post("/api/run/names?wait=false", json={"country": "Greek", "model": spelling}).json()
+        assert second["status"] == "queued" and second["position"] == 1, second
+    finally:
+        release.set()
+    assert wait_for(client, second["id"])["status"] == "done"
+
+
 # ------------------------------------------------------------------ 6. no server path in any answer
 
 @needs_music

@@ -64,7 +64,8 @@ MUSIC_INFILL = Generator(
         temperature_param(),
         top_k_param(),
         top_p_param(),
-        model_param(None, help="Checkpoint name or path. [default: the shipped music-transformer]"),
+        model_param("music-transformer", help="Checkpoint name or path (the default: the shipped one).",
+                    task="music"),
         seed_param(),
         device_param(),
     ],
@@ -176,7 +177,7 @@ def score_candidates(net, prompt: list[int], gaps: list[list[int]], after: list[
     import torch
     import torch.nn.functional as F
 
-    from seqkit.models.cache import KVCache
+    from seqkit import KVCache
 
     limit = getattr(net.config, "max_len", None)
     longest = max(len(g) for g in gaps) + len(after)
@@ -318,7 +319,7 @@ def _midi_bytes(notes, score, tok) -> bytes:
 
     import pretty_midi
 
-    from seqkit.midi import tick_scales
+    from seqkit import tick_scales
 
     from .tokenizer import write_midi
 

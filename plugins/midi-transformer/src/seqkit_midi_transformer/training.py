@@ -178,7 +178,7 @@ def prepare(run) -> Prepared:
 
     def export(result: dict, target, metrics: dict):
         from seqkit import export_checkpoint
-        from seqkit.onnx_export import export_onnx
+        from seqkit import export_onnx
 
         path = export_checkpoint(result["best_path"], target, dtype=MUSIC_TRAINING.export_dtype, metrics=metrics)
         export_onnx(path, strict=False)  # graphs for ONNX Runtime (music-transformer with RoPE, compressive)

@@ -35,8 +35,8 @@ NAMES = Generator(
                     f"are given); at most {MAX_COUNT}."),
         Param("start", "str", None, "Starting letters, one name each, like the tutorial's tables: "
               "--start ABCDEFGKMN.", page_help="Starting letters, one name each, e.g. ABCDEFGKMN (empty: any)."),
-        model_param(None, help="rnn, lstm, gru, transformer or a checkpoint path. "
-                    "[default: transformer, the best shipped model]", task="names",
+        model_param("transformer", help="rnn, lstm, gru, transformer or a checkpoint path (the default: "
+                    "the best shipped model).", task="names",
                     model_types=("names-rnn", "rnn-lm", "transformer-lm"),
                     page_help="Which trained model: transformer (the default) is the best shipped one."),
         temperature_param(),
