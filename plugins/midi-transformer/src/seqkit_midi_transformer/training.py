@@ -177,8 +177,7 @@ def prepare(run) -> Prepared:
              f"{corpus.n_tokens('train'):,} training tokens in {len(corpus.split('train'))} pieces; {plan.describe}")
 
     def export(result: dict, target, metrics: dict):
-        from seqkit import export_checkpoint
-        from seqkit import export_onnx
+        from seqkit import export_checkpoint, export_onnx
 
         path = export_checkpoint(result["best_path"], target, dtype=MUSIC_TRAINING.export_dtype, metrics=metrics)
         export_onnx(path, strict=False)  # graphs for ONNX Runtime (music-transformer with RoPE, compressive)
