@@ -148,7 +148,7 @@ def render(report: dict):
     for r in rows:
         v, n = r["validity"], r["tunes"]
 
-        def cell(key):
+        def cell(key, v=v, n=n):
             return f"{v[key]}/{n} ({v[key] / n:.0%})"
 
         table.add_row(f"{r['temperature']:g}", cell("valid_header"), cell("bars_add_up"), cell("ended_within_cap"),

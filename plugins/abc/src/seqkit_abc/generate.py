@@ -86,7 +86,6 @@ def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
 
 def format_processor(tok, max_chars: int, constrain: bool = True, key=None, meter=None, unit=None):
     """The ABC format mask for ``generate``/``generate_numpy`` (``processors=[...]``), or None."""
-    from .constraints import AbcFormat
     from .grammar import check_fixed
 
     check_fixed(key, meter, unit)
@@ -94,4 +93,6 @@ def format_processor(tok, max_chars: int, constrain: bool = True, key=None, mete
         if key or meter or unit:
             raise SeqkitError("--key, --meter and --unit need the format mask (drop --unconstrained)")
         return None
+    from .constraints import AbcFormat
+
     return AbcFormat(tok, max_chars, key=key, meter=meter, unit=unit)
