@@ -12,7 +12,7 @@ steps) and looks only at the current line:
   a ``K:``/``M:``/``L:`` line there keeps the fixed value).
 * **body**: a ``<`` at the start of a line can only become ``<end>``; ``K:``/``M:``/``L:`` lines
   take known values.
-* **the length cap**: in the last ``max(20, max_chars // 10)`` characters the tune is wound up:
+* **the length cap**: in the last ``max(40, max_chars // 10)`` characters the tune is wound up:
   after the next bar line (``|``, or ``|]``) the line ends and ``<end>`` follows; with 9
   characters left a bar line is forced where the tune stands. Such a tune is ``capped``.
 
@@ -263,7 +263,7 @@ class AbcFormat:
         self.itos = [None if t in tok.specials else t for t in tok.itos]
         self.V = len(self.itos)
         self.max_chars = max_chars
-        self.wind_up = max(20, max_chars // 10)
+        self.wind_up = max(40, max_chars // 10)
         self.fixed = {"K": key, "M": meter, "L": unit}
         self.states: list[TuneState] = []
         self.read = 0
@@ -334,7 +334,7 @@ class AbcFormat:
             return digits | {"\n"} if value and len(value) < 6 else (frozenset("\n") if value else digits)
         if letter in CLOSED_FIELDS:
             return self._value(letter, value)
-        return frozenset("\n") if len(value) >= 100 else None
+        return frozenset("\n") if len(value) >= 100 or (value and left <= self.wind_up) else None
 
     def _value(self, letter: str, value: str) -> frozenset:
         trie = field_trie(letter, self.fixed.get(letter))
