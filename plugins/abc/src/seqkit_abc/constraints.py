@@ -33,6 +33,7 @@ from .data import END, START
 from .grammar import CLOSED_FIELDS, HEADER_FIELDS, values
 
 ONCE = "XMLQK"
+BODY_FIELDS = "KLMPQTVWw"  # field lines a tune's body may hold (key, unit, metre, part, tempo, title, voice, words)
 HARD_STOP = 9  # characters left when a bar line is forced: "|" + "\n" + "<end>" and a margin
 
 
@@ -105,6 +106,11 @@ class Bars:
         prev, self.prev = self.prev, c
         if self.off or self.meter is None:
             return
+        if self.group == "[" and not self.chord and (c in DIGITS or c == "|"):
+            self.group = ""  # [1 (an ending) or [| (a bar line): not a chord
+            if c in DIGITS:
+                self.loose = True
+                return
         if self.group:
             if self.group == "[":
                 self.chord += c
@@ -164,7 +170,13 @@ class Bars:
 
     def denied(self) -> frozenset:
         """The characters the bar does not allow next."""
-        if self.off or self.meter is None or self.group:
+        if self.off or self.meter is None:
+            return frozenset()
+        if self.group == "[":  # a chord of notes on one line (no inline fields), or [1 / [|
+            inner = NOTES | frozenset("^_=',/]") | DIGITS
+            return ALL_CHARS - (inner | ({"|"} if not self.chord else set())) - (
+                {"]"} if not re.search(r"[A-Ga-gzx]", self.chord) else set())
+        if self.group:
             return frozenset()
         room = self.meter - self.length
         p = self.pending
@@ -306,8 +318,10 @@ class AbcFormat:
             return self._header(s, left)
         if line.startswith("<"):
             return frozenset(END[len(line)]) if END.startswith(line) and len(line) < len(END) else None
-        if len(line) >= 2 and line[1] == ":" and line[0] in "KML":
+        if len(line) >= 2 and line[1] == ":" and line[0] in "KMLQ":
             return self._value(line[0], line[2:])
+        if len(line) == 1 and line.isalpha() and line not in BODY_FIELDS:
+            return self.all - {":"}  # not a field a tune's body may hold: this letter is music
         denied = s.bars.denied() if s.music_line() and not (s.quote or s.deco) else frozenset()
         if left <= self.wind_up:
             wind = self._wind_up(s, left)
