@@ -34,7 +34,11 @@ from .grammar import CLOSED_FIELDS, HEADER_FIELDS, values
 
 ONCE = "XMLQK"
 BODY_FIELDS = "KLMPQTVWw"  # field lines a tune's body may hold (key, unit, metre, part, tempo, title, voice, words)
-HARD_STOP = 9  # characters left when a bar line is forced: "|" + "\n" + "<end>" and a margin
+HARD_STOP = 11  # characters left when a bar line is forced: '"' + ":|" + "]" + "\n" + "<end>" and a margin
+
+
+def s_all_but(chars: frozenset, *out: str) -> frozenset:
+    return chars - set(out)
 
 
 @cache
@@ -78,6 +82,26 @@ class Bars:
     chord: str = ""
     prev: str = ""
     off: bool = False  # an inline M:/L: change: the mask stands aside for the rest of the tune
+    open: bool = False  # a |: waits for its :|
+    ending: int = 0  # 1: in a first ending (|1 or [1) that waits for its :|; 2: a second may follow
+
+    @property
+    def needs_close(self) -> bool:
+        """A repeat or first ending is open: the tune may not end before a :| closes it."""
+        return not self.off and self.meter is not None and (self.open or self.ending == 1)
+
+    def _repeats(self, c: str, prev: str) -> None:
+        if c == ":" and prev in "|:":  # |: or :: (which closes and opens)
+            self.open, self.ending = True, 0
+        elif c == "|" and prev == ":":  # :|
+            self.open = False
+            self.ending = 2 if self.ending == 1 else 0
+        elif c in DIGITS and prev in "|[":
+            self.ending = 1 if c == "1" else 0
+
+    def _endings_denied(self) -> set:
+        """After | or [: a first ending may not start inside one, a second needs a closed first."""
+        return ({"1"} if self.ending == 1 else set()) | (set("23456789") if self.ending != 2 else set())
 
     def start(self, fields: dict) -> None:
         from .validity import _frac, _meter
@@ -110,6 +134,7 @@ class Bars:
             self.group = ""  # [1 (an ending) or [| (a bar line): not a chord
             if c in DIGITS:
                 self.loose = True
+                self._repeats(c, "[")
                 return
         if self.group:
             if self.group == "[":
@@ -133,6 +158,7 @@ class Bars:
                 p[2] += 1
                 return
             self._finish()
+        self._repeats(c, prev)
         if c in NOTES:
             self.pending = [self.unit, "", 0, ""]
         elif c in "\"!{[":
@@ -174,8 +200,9 @@ class Bars:
             return frozenset()
         if self.group == "[":  # a chord of notes on one line (no inline fields), or [1 / [|
             inner = NOTES | frozenset("^_=',/]") | DIGITS
-            return ALL_CHARS - (inner | ({"|"} if not self.chord else set())) - (
-                {"]"} if not re.search(r"[A-Ga-gzx]", self.chord) else set())
+            return (ALL_CHARS - (inner | ({"|"} if not self.chord else set())) - (
+                {"]"} if not re.search(r"[A-Ga-gzx]", self.chord) else set())) | (
+                self._endings_denied() if not self.chord else set())
         if self.group:
             return frozenset()
         room = self.meter - self.length
@@ -184,10 +211,12 @@ class Bars:
             bad = {d for d in DIGITS if self._value([p[0], p[1] + d, p[2], p[3]] if not p[2]
                                                    else [p[0], p[1], p[2], p[3] + d]) > room}
             value = self._value(p)
+            if p[2] >= 4:  # A//// and no shorter: the note ends here (the bar may then overflow)
+                return frozenset(bad) | {"/"}
             if value > room:  # the note as it stands is too long: only / (or digits) may follow
                 return ALL_CHARS - (DIGITS - bad) - {"/"} - (frozenset("',") if not (p[1] or p[2]) else set())
             return frozenset(bad) | self._after(self.length + value)
-        return self._after(self.length)
+        return self._after(self.length) | (self._endings_denied() if self.prev == "|" else set())
 
     def _after(self, length: Fraction) -> frozenset:
         """What may not follow once the bar holds ``length``: no note when it is full, no bar line
@@ -231,6 +260,7 @@ class TuneState:
             return
         line, self.line = self.line, ""
         self.quote = self.deco = False
+        self.bars.group = ""  # quotes, decorations, chords and grace notes end with their line
         if line.strip() == START:
             self.header, self.seen, self.fields, self.bars = True, set(), {}, Bars()
             return
@@ -323,6 +353,8 @@ class AbcFormat:
         if len(line) == 1 and line.isalpha() and line not in BODY_FIELDS:
             return self.all - {":"}  # not a field a tune's body may hold: this letter is music
         denied = s.bars.denied() if s.music_line() and not (s.quote or s.deco) else frozenset()
+        if s.bars.needs_close and line == "":
+            denied = denied | {"<"}  # a repeat is open: no <end> before its :|
         if left <= self.wind_up:
             wind = self._wind_up(s, left)
             if wind is not None:
@@ -356,6 +388,10 @@ class AbcFormat:
 
     def _wind_up(self, s: TuneState, left: int) -> frozenset | None:
         line = s.line
+        close = s.bars.needs_close and not (s.quote or s.deco) and left > HARD_STOP - 3
+        if close and line in ("", ":"):  # close the open repeat first: a line ":|"
+            s.capped = True
+            return frozenset(":" if line == "" else "|")
         if line == "" and s.last_line_bar:
             s.capped = True
             return frozenset("<")
@@ -368,5 +404,7 @@ class AbcFormat:
             return frozenset("\n]")
         if left <= HARD_STOP and line:
             s.capped = True
-            return frozenset('"' if s.quote else "!" if s.deco else "|")
+            return frozenset('"' if s.quote else "!" if s.deco else ":" if close and s.bars.prev != ":" else "|")
+        if close and s.bars.prev != ":" and s.music_line():
+            return s_all_but(self.all, "|")  # a bar line now must be :|
         return None
