@@ -10,11 +10,16 @@ steps) and looks only at the current line:
   spelled out one character at a time along the known values (``grammar``): a ``K:Die`` cannot
   start. ``L:`` may be left out (the standard's default from the metre, as most course tunes do). ``--key``/``--meter``/``--unit`` narrow a field to the one value given (in the body too:
   a ``K:``/``M:``/``L:`` line there keeps the fixed value).
-* **body**: a ``<`` at the start of a line can only become ``<end>``; ``K:``/``M:``/``L:`` lines
-  take known values.
+* **body**: a ``<`` at the start of a line can only become ``<end>``; ``K:``/``M:``/``L:``/``Q:``
+  lines take known values, and only ``K L M P Q T V W w`` start a field line.
+* **bars** (``Bars``): the current bar's length is counted against the metre; a full bar takes no
+  more notes, a note may not overflow it, a short bar ends only as a pickup or at a repeat or
+  ending; chords hold notes only and stay on one line.
+* **repeats**: no ``<end>`` while a ``|:`` or a first ending waits for its ``:|``; a second ending
+  only after a closed first one.
 * **the length cap**: in the last ``max(40, max_chars // 10)`` characters the tune is wound up:
-  after the next bar line (``|``, or ``|]``) the line ends and ``<end>`` follows; with 9
-  characters left a bar line is forced where the tune stands. Such a tune is ``capped``.
+  after the next bar line (``|``, or ``|]``; ``:|`` when a repeat is open) the line ends and
+  ``<end>`` follows; with ``HARD_STOP`` characters left a bar line is forced where the tune stands. Such a tune is ``capped``.
 
 Nothing is rewritten afterwards: what is masked is never drawn, and the model's distribution over
 what remains is kept (renormalised).
