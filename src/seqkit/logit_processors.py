@@ -69,7 +69,8 @@ def apply_processors(processors: Sequence[Callable] | None, tokens: np.ndarray, 
     for proc in processors:
         out = np.asarray(proc(tokens, out), dtype=np.float32)
         if out.shape != original.shape:
-            raise SeqkitError(f"logit processor {proc!r} returned shape {out.shape}, expected {original.shape}")
+            raise SeqkitError(f"logit processor {proc!r} returned shape {out.shape}, "
+                              f"expected {original.shape}")
     if active is not None:
         out = np.where(np.asarray(active, dtype=bool)[:, None], out, original)
     dead = ~np.isfinite(out).any(-1)

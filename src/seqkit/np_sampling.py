@@ -1,8 +1,8 @@
 """Sampling with numpy from a model that runs without torch (an ``OnnxLM``), like ``generate``.
 
 ``generate_numpy`` follows ``seqkit.generate`` step for step (temperature, top-k, top-p, stop and
-suppressed tokens, logit processors, forced prefixes, the stop callback), on numpy arrays, and slides past a
-Transformer's context as torch's ``KVCache`` does (``seqkit.models.cache``): with rotary positions
+suppressed tokens, logit processors, forced prefixes, the stop callback), on numpy arrays, and
+slides past a Transformer's context as torch's ``KVCache`` does (``seqkit.models.cache``): with rotary positions
 a sliding window of keys (the graph's key state keeps the last ``max_len - 1`` keys, turned back one
 position per step so that the new token sits at position ``max_len - 1``), with learned ones a
 restart on the last quarter window. Its random numbers come from a numpy

@@ -1,7 +1,7 @@
 """Sampling from any seqkit language model: the one sampling loop of seqkit.
 
-Temperature, top-k, top-p, batches, suppressed ids, logit processors, forced prefixes, stop ids and a stop callback,
-conditioning, a progress callback. ``generate`` advances the model's cache (``seqkit.models.cache``:
+Temperature, top-k, top-p, batches, suppressed ids, logit processors, forced prefixes, stop ids and
+a stop callback, conditioning, a progress callback. ``generate`` advances the model's cache (``seqkit.models.cache``:
 ``model.new_cache()`` for Transformers, the returned recurrent state for RNNs, the compressive
 model's memories), so each step costs one token's work, also past the model's context.
 """

@@ -8,7 +8,8 @@ steps) and looks only at the current line:
   in ``grammar.HEADER_FIELDS``; ``X:`` comes first (a number), ``M:`` before ``K:``, and
   ``X``/``M``/``L``/``Q``/``K`` once each. The values of ``K:``, ``M:``, ``L:`` and ``Q:`` are
   spelled out one character at a time along the known values (``grammar``): a ``K:Die`` cannot
-  start. ``L:`` may be left out (the standard's default from the metre, as most course tunes do). ``--key``/``--meter``/``--unit`` narrow a field to the one value given (in the body too:
+  start. ``L:`` may be left out (the standard's default from the metre, as most course tunes
+  do). ``--key``/``--meter``/``--unit`` narrow a field to the one value given (in the body too:
   a ``K:``/``M:``/``L:`` line there keeps the fixed value).
 * **body**: a ``<`` at the start of a line can only become ``<end>``; ``K:``/``M:``/``L:``/``Q:``
   lines take known values, and only ``K L M P Q T V W w`` start a field line.
@@ -19,7 +20,8 @@ steps) and looks only at the current line:
   only after a closed first one.
 * **the length cap**: in the last ``max(40, max_chars // 10)`` characters the tune is wound up:
   after the next bar line (``|``, or ``|]``; ``:|`` when a repeat is open) the line ends and
-  ``<end>`` follows; with ``HARD_STOP`` characters left a bar line is forced where the tune stands. Such a tune is ``capped``.
+  ``<end>`` follows; with ``HARD_STOP`` characters left a bar line is forced where the tune
+  stands. Such a tune is ``capped``.
 
 Nothing is rewritten afterwards: what is masked is never drawn, and the model's distribution over
 what remains is kept (renormalised).
@@ -38,7 +40,8 @@ from .data import END, START
 from .grammar import CLOSED_FIELDS, HEADER_FIELDS, values
 
 ONCE = "XMLQK"
-BODY_FIELDS = "KLMPQTVWw"  # field lines a tune's body may hold (key, unit, metre, part, tempo, title, voice, words)
+# field lines a tune's body may hold: key, unit, metre, part, tempo, title, voice, words
+BODY_FIELDS = "KLMPQTVWw"
 HARD_STOP = 11  # characters left when a bar line is forced: '"' + ":|" + "]" + "\n" + "<end>" and a margin
 
 
@@ -409,7 +412,8 @@ class AbcFormat:
             return frozenset("\n]")
         if left <= HARD_STOP and line:
             s.capped = True
-            return frozenset('"' if s.quote else "!" if s.deco else ":" if close and s.bars.prev != ":" else "|")
+            shut = '"' if s.quote else "!" if s.deco else ":" if close and s.bars.prev != ":" else "|"
+            return frozenset(shut)
         if close and s.bars.prev != ":" and s.music_line():
             return s_all_but(self.all, "|")  # a bar line now must be :|
         return None
