@@ -346,7 +346,9 @@ class AbcFormat:
         for r, state in enumerate(self.states):
             allowed = None if state.ended else self.allowed(state, left)
             if allowed is not None:
-                logits[r, ~self._mask(allowed)] = -np.inf
+                mask = self._mask(allowed)
+                if (mask & np.isfinite(logits[r])).any():  # else a dead end (a vocabulary without
+                    logits[r, ~mask] = -np.inf  # the characters needed): the row goes unmasked
         return logits
 
     def allowed(self, s: TuneState, left: int) -> frozenset | None:
@@ -361,8 +363,8 @@ class AbcFormat:
         if len(line) == 1 and line.isalpha() and line not in BODY_FIELDS:
             return self.all - {":"}  # not a field a tune's body may hold: this letter is music
         denied = s.bars.denied() if s.music_line() and not (s.quote or s.deco) else frozenset()
-        if s.bars.needs_close and line == "":
-            denied = denied | {"<"}  # a repeat is open: no <end> before its :|
+        if line == "" and (s.bars.needs_close or not (s.bars.closed or s.bars.length)):
+            denied = denied | {"<"}  # a repeat is open (no <end> before its :|), or no music yet
         if left <= self.wind_up:
             wind = self._wind_up(s, left)
             if wind is not None:
