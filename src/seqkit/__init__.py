@@ -106,6 +106,8 @@ _EXPORTS = {
     "stream_evaluator": "seqkit.stream_scoring",
     "generate": "seqkit.sampling",
     "filter_logits": "seqkit.sampling",
+    "LogitProcessor": "seqkit.logit_processors",
+    "TokenBias": "seqkit.logit_processors",
     # inference without torch (ONNX Runtime), torch as the fallback
     "load_for_inference": "seqkit.inference",
     "backend_setting": "seqkit.inference",

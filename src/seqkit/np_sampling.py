@@ -1,8 +1,8 @@
 """Sampling with numpy from a model that runs without torch (an ``OnnxLM``), like ``generate``.
 
 ``generate_numpy`` follows ``seqkit.generate`` step for step (temperature, top-k, top-p, stop and
-suppressed tokens, forced prefixes, the stop callback), on numpy arrays, and slides past a
-Transformer's context as torch's ``KVCache`` does (``seqkit.models.cache``): with rotary positions
+suppressed tokens, logit processors, forced prefixes, the stop callback), on numpy arrays, and
+slides past a Transformer's context as torch's ``KVCache`` does (``seqkit.models.cache``): with rotary positions
 a sliding window of keys (the graph's key state keeps the last ``max_len - 1`` keys, turned back one
 position per step so that the new token sits at position ``max_len - 1``), with learned ones a
 restart on the last quarter window. Its random numbers come from a numpy
@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from .errors import SeqkitError
+from .logit_processors import History, apply_processors
 
 
 def softmax(x, axis: int = -1):
@@ -102,10 +103,11 @@ def _forced(prefix, B: int):
 
 def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int = 0,
                    top_p: float = 1.0, cond=None, stop_ids=(), suppress_ids=(), rng=None, prefix=None,
-                   stop_fn=None, on_step=None):
+                   stop_fn=None, on_step=None, processors=None):
     """``generate`` for a numpy model (``logits, cache = model(idx, cond=, cache=)``): the new
     tokens ``int64 [B, n]``; ``rng`` is a ``numpy.random.Generator``. ``prefix``, ``stop_fn`` and
-    ``on_step`` as in ``generate`` (``stop_fn`` gets and returns numpy arrays)."""
+    ``on_step`` as in ``generate`` (``stop_fn`` gets and returns numpy arrays); ``processors`` as in
+    ``generate``: the same logit processors, on the same numpy arrays."""
     prompt = np.asarray(prompt, dtype=np.int64)
     if prompt.ndim != 2 or prompt.shape[1] == 0:
         raise ValueError("prompt must be a non-empty int array [B, T]")
@@ -122,12 +124,15 @@ def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0,
     out = []
     new = np.empty((B, max_new_tokens), dtype=np.int64) if stop_fn is not None else None  # (no restacking)
     forced, forced_mask = _forced(prefix, B)
+    history = History(prompt, max_new_tokens) if processors else None
     logits, state = model(seq, cond=cond, cache=None)
     held = seq.shape[1]
     for step in range(max_new_tokens):
         last = np.array(logits[:, -1, :], dtype=np.float32)
         if banned:
             last[:, banned] = -np.inf
+        if history is not None:
+            last = apply_processors(processors, history.view(), last, active=~done)
         if temperature <= 0:
             nxt = last.argmax(-1)
         else:
@@ -138,6 +143,8 @@ def generate_numpy(model, prompt, max_new_tokens: int, temperature: float = 1.0,
         out.append(nxt)
         if on_step is not None:
             on_step(1)
+        if history is not None:
+            history.push(nxt)
         if stop.size or stop_fn is not None:
             hit = np.isin(nxt, stop) if stop.size else np.zeros(B, dtype=bool)
             if stop_fn is not None:

@@ -237,10 +237,14 @@ def _check(blob: bytes, spec, path: Path, part: str, shapes_only: bool = False) 
 
 
 def _remove_stale(path: Path, stem: str) -> None:
-    """Graphs of this checkpoint made from earlier weights (``NAME-<hash>.*.onnx``)."""
+    """Graphs of this checkpoint made from earlier weights (``NAME-<hash>.*.onnx``) whose weights
+    file is gone (weights still there belong to another checkpoint: ``lstm-0.5.json`` names the
+    weights ``lstm.json`` had before, and keeps their graph)."""
     for f in path.parent.glob(f"{path.stem}-*.onnx"):
         base = f.name.split(".")[0]
         rest = base[len(path.stem) + 1:]
+        if (path.parent / f"{base}.safetensors").exists():
+            continue
         if base != stem and len(rest) == 12 and all(c in "0123456789abcdef" for c in rest):
             try:
                 f.unlink()

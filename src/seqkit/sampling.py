@@ -1,7 +1,7 @@
 """Sampling from any seqkit language model: the one sampling loop of seqkit.
 
-Temperature, top-k, top-p, batches, suppressed ids, forced prefixes, stop ids and a stop callback,
-conditioning, a progress callback. ``generate`` advances the model's cache (``seqkit.models.cache``:
+Temperature, top-k, top-p, batches, suppressed ids, logit processors, forced prefixes, stop ids and
+a stop callback, conditioning, a progress callback. ``generate`` advances the model's cache (``seqkit.models.cache``:
 ``model.new_cache()`` for Transformers, the returned recurrent state for RNNs, the compressive
 model's memories), so each step costs one token's work, also past the model's context.
 """
@@ -13,6 +13,7 @@ import math
 import torch
 
 from .errors import SeqkitError
+from .logit_processors import History, apply_processors
 
 
 def filter_logits(logits, top_k: int = 0, top_p: float = 1.0):
@@ -64,7 +65,7 @@ def _forced(prefix, B: int, device):
 def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int = 0,
              top_p: float = 1.0, cond=None, stop_ids=(), suppress_ids=(),
              generator: torch.Generator | None = None, use_cache: bool = True, on_step=None,
-             prefix=None, stop_fn=None):
+             prefix=None, stop_fn=None, processors=None):
     """Sample ``max_new_tokens`` after ``prompt`` (``LongTensor[B, T]``, same length per row) from
     any model that follows the cache protocol (``seqkit.models.cache``).
 
@@ -79,6 +80,10 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
     * ``stop_ids`` end a row when produced; ``stop_fn(new)`` (``new``: the new tokens so far,
       ``[B, n]``) returns a ``BoolTensor[B]`` of rows that end now (markers of several tokens, such
       as ABC's ``<end>``).
+    * ``processors``: logit processors (``seqkit.logit_processors``), called in order at every
+      step with the tokens so far (prompt included) and the logits, before temperature, top-k and
+      top-p; they bias or mask (``-inf``) what may come next. The same processors work in
+      ``generate_numpy``.
     * ``cond``: the per-row conditioning the model takes (e.g. class ids).
     * ``on_step(1)`` is called after each new token (e.g. ``advance`` of ``progress_steps``).
 
@@ -104,11 +109,15 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
     out = []
     new = torch.empty(B, max_new_tokens, dtype=torch.long, device=device) if stop_fn is not None else None
     cache = _start_cache(model) if use_cache else None
+    history = History(prompt.cpu().numpy(), max_new_tokens) if processors else None
     logits, cache = model(seq, cond=cond, cache=cache)
     for step in range(max_new_tokens):
         last = logits[:, -1, :].float()
         if banned.numel():
             last = last.index_fill(-1, banned, float("-inf"))
+        if history is not None:
+            last = torch.from_numpy(apply_processors(processors, history.view(), last.cpu().numpy(),
+                                                     active=~done.cpu().numpy())).to(device)
         if temperature <= 0:
             nxt = last.argmax(-1)
         else:
@@ -122,6 +131,8 @@ def generate(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k
             nxt = torch.where(forced_mask[:, step], forced[:, step], nxt)
         nxt = torch.where(done, fill, nxt)
         out.append(nxt)
+        if history is not None:
+            history.push(nxt.cpu().numpy())
         if on_step is not None:
             on_step(1)
         if stop.numel() or stop_fn is not None:

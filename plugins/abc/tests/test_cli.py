@@ -75,6 +75,9 @@ def test_eval_json(h, tiny_run, tmp_path):
     assert rep["val_loss"] < 1.0 and rep["chars"] > 100
     assert [g["temperature"] for g in rep["generation"]] == [0.5, 1.0]
     assert rep["generation"][0]["valid"] >= 2
+    v = rep["generation"][0]["validity"]  # the validity report (validity.py), with the mask on
+    assert v["valid_header"] == 4 and v["ended_within_cap"] + v["ended_at_cap"] == 4
+    assert 0 <= v["bars_add_up_share"] <= 1 and v["converts_without_repairs"] <= v["converts"]
     assert rep["engine"] == "auto" and rep["seed"] == 0 and rep["tunes"] == 3
 
 
@@ -85,7 +88,7 @@ def test_eval_limit_and_table(h, tiny_run, tmp_path):
                "--temperatures", "0.5", "--max-chars", "200", "--device", "cpu"], tmp_path)
     assert r.exit_code == 0, r.output
     assert "val loss" in r.stdout and "on 1 tunes" in r.stdout
-    assert "generated tunes that convert to MIDI (auto, seed 0)" in r.stdout and "0.5" in r.stdout
+    assert "generated tunes (format mask on; MIDI by auto; seed 0)" in r.stdout and "0.5" in r.stdout
 
 
 def test_heatmap_neurons_and_find(h, tiny_run, tmp_path):

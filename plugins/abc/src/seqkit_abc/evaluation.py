@@ -27,11 +27,13 @@ ABC_EVAL = EvalRecipe(
         Param("samples", "str", None, "Also write the generated tunes to DIR/T<temp>.abc."),
         Param("engine", "choice", "auto", "ABC -> MIDI converter: auto (music21), music21 or abc2midi.",
               choices=("auto", "music21", "abc2midi")),
+        Param("unconstrained", "bool", False, "Sample without the ABC format mask (the model's raw output)."),
     ],
     default_models=(DEFAULT_MODEL,),
     render="seqkit_abc.evaluation:render",
     description="Val loss (nats/char) and accuracy on held-out tunes (default: the course val.txt), "
-                "and the share of generated tunes that convert to MIDI.",
+                "and, over the tunes generated per temperature, the validity report: known header, bars that "
+                "add up, <end> within the cap, converts to MIDI (with and without repairs).",
 )
 
 _REPAIRS = ("default-L", "repeats-once", "shared-meter")
@@ -91,8 +93,10 @@ def _generated(ckpt, dev, temp: float, opts: dict, run, samples: Path | None) ->
 
     count = opts["count"]
     gen = sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), count,
-                       temp, opts["max_chars"], torch_generator(run.seed, dev), dev)
+                       temp, opts["max_chars"], torch_generator(run.seed, dev), dev,
+                       constrain=not opts["unconstrained"])
     convs = [abc_to_midi(s.abc, opts["engine"]) for s in gen]
+    checks = validity(gen, convs)
     errors: dict[str, int] = {}
     for c in convs:
         if not c.ok:
@@ -106,7 +110,24 @@ def _generated(ckpt, dev, temp: float, opts: dict, run, samples: Path | None) ->
             "strict": sum(c.strict for c in convs),
             "repairs": {f: sum(f in c.fixes for c in convs if c.ok) for f in _REPAIRS},
             "ended": sum(s.ended for s in gen),
-            "mean_chars": sum(len(s.abc) for s in gen) / count, "errors": errors}
+            "mean_chars": sum(len(s.abc) for s in gen) / count, "errors": errors,
+            "format_mask": not opts["unconstrained"], "validity": checks}
+
+
+def validity(gen, convs) -> dict:
+    """The validity report over generated tunes (``validity``'s checks): counts and shares."""
+    from .validity import bar_check, header_ok
+
+    n = len(gen)
+    counts = {
+        "valid_header": sum(header_ok(s.abc) for s in gen),
+        "bars_add_up": sum(bar_check(s.abc)[0] for s in gen),
+        "ended_within_cap": sum(s.ended and not s.capped for s in gen),
+        "ended_at_cap": sum(s.ended and s.capped for s in gen),
+        "converts": sum(c.ok for c in convs),
+        "converts_without_repairs": sum(c.strict for c in convs),
+    }
+    return {**counts, **{f"{k}_share": v / n for k, v in counts.items()}} if n else counts
 
 
 def render(report: dict):
@@ -119,11 +140,18 @@ def render(report: dict):
     rows = report["generation"]
     if not rows:
         return Group(head)
-    table = Table(title=f"generated tunes that convert to MIDI ({report['engine']}, seed {report['seed']})")
-    for col in ("T", "valid", "valid without repairs", "ended with <end>", "mean chars", "failures"):
+    mask = "format mask on" if rows[0].get("format_mask", True) else "no format mask"
+    table = Table(title=f"generated tunes ({mask}; MIDI by {report['engine']}; seed {report['seed']})")
+    for col in ("T", "known header", "bars add up", "<end> within cap", "ended at cap", "converts",
+                "converts without repairs", "mean chars", "failures"):
         table.add_column(col)
     for r in rows:
-        table.add_row(f"{r['temperature']:g}", f"{r['valid']}/{r['tunes']} ({r['valid_share']:.0%})",
-                      f"{r['strict']}/{r['tunes']}", f"{r['ended']}/{r['tunes']}", f"{r['mean_chars']:.0f}",
-                      ", ".join(f"{k} x{v}" for k, v in r["errors"].items()))
+        v, n = r["validity"], r["tunes"]
+
+        def cell(key, v=v, n=n):
+            return f"{v[key]}/{n} ({v[key] / n:.0%})"
+
+        table.add_row(f"{r['temperature']:g}", cell("valid_header"), cell("bars_add_up"), cell("ended_within_cap"),
+                      f"{v['ended_at_cap']}/{n}", cell("converts"), cell("converts_without_repairs"),
+                      f"{r['mean_chars']:.0f}", ", ".join(f"{k} x{v}" for k, v in r["errors"].items()))
     return Group(head, table)

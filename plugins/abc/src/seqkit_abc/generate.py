@@ -23,6 +23,7 @@ class Sample:
     text: str  # everything generated, primer included
     abc: str  # the tune without <start>/<end>
     ended: bool  # reached <end> (else cut at max_chars)
+    capped: bool = False  # wound up at the length cap (ended at a bar line by the format mask)
 
 
 def number_tune(abc: str, number: int) -> str:
@@ -53,12 +54,16 @@ def is_torch_model(model) -> bool:
 
 def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
                  max_chars: int = 1000, generator: torch.Generator | None = None,
-                 device="cpu", on_step=None) -> list[Sample]:
+                 device="cpu", on_step=None, constrain: bool = True, key: str | None = None,
+                 meter: str | None = None, unit: str | None = None) -> list[Sample]:
     """``n`` tunes sampled in one batch by ``seqkit.generate`` (torch model; ``generator`` a
     ``torch.Generator``) or ``seqkit.generate_numpy`` (ONNX model; ``generator`` a numpy
     ``Generator``); special tokens (pad, unk ...) are never drawn, and a tune ends at ``<end>``
     (several characters: a stop callback) or at a new ``<start>``. ``on_step(1)`` is called after
-    each character step (progress)."""
+    each character step (progress).
+
+    ``constrain``: the ABC format mask (``constraints.AbcFormat``: known header fields and
+    values, ``<end>`` at a bar line near the cap); ``key``/``meter``/``unit`` fix ``K:``/``M:``/``L:``."""
     if n < 1:
         raise SeqkitError("--count must be at least 1")
     if max_chars < 1:
@@ -77,14 +82,16 @@ def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
                 ended[r] = texts[r].endswith(END) or (texts[r].endswith(START) and len(texts[r]) > len(primer))
         return ended
 
+    fmt = format_processor(tok, max_chars, constrain, key, meter, unit)  # checks --key ... first
     if not all(ended):
         banned = [tok.stoi[s] for s in tok.specials]
         decode(model, [ids] * n, max_chars, temperature=temperature, suppress_ids=banned, rng=generator,
-               on_step=on_step, stop_fn=at_end, device=device)
+               on_step=on_step, stop_fn=at_end, device=device, processors=[fmt] if fmt else None)
+    capped = fmt.capped if fmt and fmt.capped else [False] * n
     out = []
-    for t in texts:
+    for t, cap in zip(texts, capped):
         abc, ended_ = unwrap(t)
-        out.append(Sample(t, abc, ended_))
+        out.append(Sample(t, abc, ended_, cap))
     return out
 
 
@@ -105,3 +112,17 @@ def decode(model, rows: list[list[int]], max_new: int, rng=None, device="cpu", *
     from seqkit import generate_numpy
 
     return generate_numpy(model, np.array(rows, dtype=np.int64), max_new, rng=rng, **kwargs).tolist()
+
+
+def format_processor(tok, max_chars: int, constrain: bool = True, key=None, meter=None, unit=None):
+    """The ABC format mask for ``generate``/``generate_numpy`` (``processors=[...]``), or None."""
+    from .grammar import check_fixed
+
+    check_fixed(key, meter, unit)
+    if not constrain:
+        if key or meter or unit:
+            raise SeqkitError("--key, --meter and --unit need the format mask (drop --unconstrained)")
+        return None
+    from .constraints import AbcFormat
+
+    return AbcFormat(tok, max_chars, key=key, meter=meter, unit=unit)

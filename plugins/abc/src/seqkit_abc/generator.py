@@ -42,6 +42,11 @@ ABC = Generator(
         count_param(3, max=1000, help="How many tunes.", soft_max=10),
         Param("engine", "choice", "auto", "ABC -> MIDI converter: auto (music21), music21 or abc2midi.",
               choices=("auto", "music21", "abc2midi")),
+        Param("key", "str", None, "Fix the key: every K: the tune writes is this one (e.g. G, Dmix, Ador, Bbmaj)."),
+        Param("meter", "str", None, "Fix the metre: every M: is this one (e.g. 6/8, 3/4, C|)."),
+        Param("unit", "str", None, "Fix the unit note length: an L: line, if written, is this one (e.g. 1/8)."),
+        Param("unconstrained", "bool", False, "Sample without the ABC format mask (known header fields, keys, "
+              "metres; <end> at a bar line near --max-chars): the model's raw output."),
         seed_param(),
         device_param(),
         threads_param(),
@@ -66,11 +71,12 @@ def _read_primer(primer: str) -> str:
     return primer.replace("\\n", "\n")
 
 
-def make_tunes(model, primer, temperature, max_chars, count, engine, seed, device, threads=0,
-               want=frozenset(), ctx=None) -> Result:
-    """``count`` tunes in one batch: each one's ABC text, whether it reached ``<end>``, and its
-    MIDI (``files["mid"]``) when ``"mid"`` is wanted and the tune converts. On ONNX Runtime where
-    the model has graphs (no torch imported), else torch; ``threads`` 0 chooses for the batch."""
+def make_tunes(model, primer, temperature, max_chars, count, engine, key, meter, unit, unconstrained, seed,
+               device, threads=0, want=frozenset(), ctx=None) -> Result:
+    """``count`` tunes in one batch: each one's ABC text, whether it reached ``<end>`` (and whether
+    it was wound up at the cap), and its MIDI (``files["mid"]``) when ``"mid"`` is wanted and the
+    tune converts. On ONNX Runtime where the model has graphs (no torch imported), else torch;
+    ``threads`` 0 chooses for the batch."""
     from .commands import load_abc_model, sampling_rng
     from .generate import number_tune, sample_tunes
     from .midi import abc_to_midi, pick_engine
@@ -86,13 +92,17 @@ def make_tunes(model, primer, temperature, max_chars, count, engine, seed, devic
             ctx.progress(done[0], max_chars, f"sampling {count} tune{'s' * (count > 1)}")
 
     samples = sample_tunes(ckpt.model, ckpt.tokenizer, text, count, temperature, max_chars,
-                           sampling_rng(ckpt, seed, dev), dev, on_step=step)
+                           sampling_rng(ckpt, seed, dev), dev, on_step=step, constrain=not unconstrained,
+                           key=key, meter=meter, unit=unit)
     outputs, notes = [], []
     for i, s in enumerate(samples, 1):
         # X:1, X:2 ... whatever the model wrote: a file of several tunes needs distinct numbers
-        out = Output(number_tune(s.abc, i), meta={"index": i, "ended": s.ended, "chars": len(s.text) - len(text)})
+        out = Output(number_tune(s.abc, i), meta={"index": i, "ended": s.ended, "capped": s.capped,
+                                                  "chars": len(s.text) - len(text)})
         if not s.ended:
             notes.append(f"tune {i}: no <end> within {max_chars} characters (cut)")
+        elif s.capped:
+            notes.append(f"tune {i}: reached the {max_chars}-character cap; ended at a bar line with <end>")
         if "mid" in want:
             conv = abc_to_midi(out.text, engine)
             if conv.ok:
@@ -104,8 +114,10 @@ def make_tunes(model, primer, temperature, max_chars, count, engine, seed, devic
         outputs.append(out)
     if "mid" in want:
         notes.append(f"{sum('mid' in o.files for o in outputs)}/{len(outputs)} tunes converted to MIDI")
+    fixed = {k: v for k, v in (("key", key), ("meter", meter), ("unit", unit)) if v}
     return Result(outputs, {"model": str(ckpt.path), "temperature": temperature, "seed": seed,
-                            "backend": ckpt.backend, "threads": ckpt.threads}, notes)
+                            "backend": ckpt.backend, "threads": ckpt.threads, "format_mask": not unconstrained,
+                            **fixed}, notes)
 
 
 def show_tunes(result: Result) -> None:

@@ -139,7 +139,7 @@ def heatmaps(model: str, text: Path | None, generate: bool, neurons: str | None,
         raise SeqkitError("--max-chars and --width must be at least 1")
     check_writable(out, "--out", folder=True)
     ckpt, dev = load_abc_model(model, device)
-    if ckpt.backend == "onnx" and not ckpt.model.has_hidden:  # a graph from before the hidden output
+    if ckpt.backend == "onnx" and not getattr(ckpt.model, "has_hidden", False):  # no hidden output (old graph)
         ckpt, dev = load_abc_model(model, device, backend="torch")
     units_in_model = getattr(ckpt.model.config, "hidden", None)
     if units_in_model is not None and find > units_in_model:

@@ -26,6 +26,9 @@ ABC_TRAINING = TrainRecipe(
         Param("format", "choice", "auto", "Tune file format: auto, course (<start>/<end> blocks) or abc (X: tunes).",
               choices=("auto", "course", "abc")),
         Param("seq_len", "int", 100, "Characters per training slice.", min=2),
+        Param("transpose", "int", 0, "Add this many key-transposed copies of every training tune "
+              "(augmentation: K: and every note moved by a random interval of up to 5 semitones).",
+              min=0, max=10),
     ],
     train={"epochs": 20, "batch_size": 32, "lr": 4e-3, "optimizer": "adam", "patience": 3},
     description="Train a character model on ABC tunes and save the best one (float16) as --save NAME "

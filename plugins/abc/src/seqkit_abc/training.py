@@ -160,6 +160,14 @@ def prepare(run) -> Prepared:
     data, val = course_data(run.data, run.options["val"])
     corpus = load_corpus(data, val, run.options["format"], seed=run.seed)
     info(f"{corpus.source['train_tunes']} training tunes, {corpus.source['val_tunes']} validation tunes")
+    copies = run.options.get("transpose") or 0
+    if copies:
+        from .transpose import augment
+
+        corpus.train = augment(corpus.train, copies, seed=run.seed)
+        corpus.source["transposed_copies"] = copies
+        corpus.source["train_tunes_augmented"] = len(corpus.train)
+        info(f"with {copies} transposed copies per tune: {len(corpus.train)} training tunes")
     tok = CharTokenizer.build([stream(corpus.train)])
     seq_len = run.options["seq_len"]
     train_set, val_set = datasets(tok, corpus, seq_len, run.seed)
