@@ -23,7 +23,7 @@ SMALL = dict(vocab_size=391, n_layer=2, n_head=2, n_embd=32, d_ff=64, seg_len=8,
 
 def tiny(tmp_path, quantize=None, **overrides):
     """A random tiny model (segments of 8, so 60 tokens roll the memories and compress) with its graphs."""
-    from seqkit_midi_transformer.tokenizer import PerformanceTokenizer
+    PerformanceTokenizer = pytest.importorskip("seqkit_midi_transformer.tokenizer").PerformanceTokenizer
 
     torch.manual_seed(0)
     cfg = CompressiveConfig(**{**SMALL, **overrides})

@@ -27,6 +27,10 @@ DEFAULT_MODEL = "lstm"
 DEFAULT_PRIMER = "<start>\\nX:"
 REEL_IN_D = "<start>\\nX:1\\nR:reel\\nM:4/4\\nL:1/8\\nK:D\\n"
 
+# the keys a form offers in its menu (any known key is accepted: seqkit_abc.grammar.KEYS)
+FOLK_KEYS = ("G", "D", "A", "C", "F", "Bb", "E", "Em", "Am", "Bm", "Dm", "Gm", "Ador", "Edor", "Ddor", "Gdor",
+             "Dmix", "Amix", "Gmix")
+
 ABC = Generator(
     "abc",
     "seqkit_abc.generator:make_tunes",
@@ -42,11 +46,17 @@ ABC = Generator(
         count_param(3, max=1000, help="How many tunes.", soft_max=10),
         Param("engine", "choice", "auto", "ABC -> MIDI converter: auto (music21), music21 or abc2midi.",
               choices=("auto", "music21", "abc2midi")),
-        Param("key", "str", None, "Fix the key: every K: the tune writes is this one (e.g. G, Dmix, Ador, Bbmaj)."),
-        Param("meter", "str", None, "Fix the metre: every M: is this one (e.g. 6/8, 3/4, C|)."),
-        Param("unit", "str", None, "Fix the unit note length: an L: line, if written, is this one (e.g. 1/8)."),
+        Param("key", "str", None, "Fix the key: every K: the tune writes is this one (e.g. G, Dmix, Ador, Bbmaj).",
+              choices=FOLK_KEYS, page_help="Fix the key of the tune (empty: the model chooses)."),
+        Param("meter", "str", None, "Fix the metre: every M: is this one (e.g. 6/8, 3/4, C|).",
+              choices=("4/4", "6/8", "3/4", "2/4", "9/8", "12/8", "C", "C|"),
+              page_help="Fix the metre (empty: the model chooses)."),
+        Param("unit", "str", None, "Fix the unit note length: an L: line, if written, is this one (e.g. 1/8).",
+              choices=("1/8", "1/16", "1/4"), page_help="Fix the unit note length (empty: the model chooses)."),
         Param("unconstrained", "bool", False, "Sample without the ABC format mask (known header fields, keys, "
-              "metres; <end> at a bar line near --max-chars): the model's raw output."),
+              "metres; <end> at a bar line near --max-chars): the model's raw output.",
+              page_help="Sample the model's raw output, without the mask that keeps headers, keys, metres "
+                        "and bars valid."),
         seed_param(),
         device_param(),
         threads_param(),

@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 
 from seqkit import (
+    Example,
     FileOutput,
     Generator,
     Output,
@@ -72,8 +73,18 @@ MUSIC_INFILL = Generator(
     task="music",
     description="Rewrite the span between two times of a piece so that it leads into what follows.",
     command="music infill",
+    examples=[Example("Two seconds of Bach rewritten", {"start": 4, "end": 6, "candidates": 4, "seed": 1},
+                      "The model rewrites seconds 4 to 6 of the Bach primer four times and keeps the version "
+                      "that leads best into what follows.", files={"piece": lambda: _example_piece()})],
     files=[FileOutput("mid", ("--out", "-o"), "Output MIDI.", default="infilled.mid")],
 )
+
+
+def _example_piece() -> tuple[str, bytes]:
+    """The primer ``seqkit music primer`` writes (9.6 s of Bach), as a file's name and bytes."""
+    from .generator import _example_primer
+
+    return _example_primer()
 
 
 def split_piece(notes, start: float, end: float):
