@@ -75,7 +75,7 @@ def _turn_back(keys, base: float = 10000.0):
 def _advance(model, nxt, seq, held: int, cond, state, limit):
     """One new token through the model's cache, sliding past ``limit`` like torch's ``KVCache``:
     ``(logits, state, tokens held)``."""
-    if not limit or held < limit:
+    if not limit or held < limit or getattr(model, "slides_itself", False):  # (a runner with its own window)
         logits, state = model(nxt, cond=cond, cache=state)
         return logits, state, held + 1
     if getattr(model.config, "position", None) == "rope":  # the last limit - 1 keys, one position back
