@@ -63,7 +63,8 @@ def checkpoint_copy(name: str, tmp: Path, quantize: str | None) -> Path:
     shutil.copy(src, out / src.name)
     shutil.copy(src.parent / meta["weights"], out / meta["weights"])
     set_quantize(meta["model_type"], quantize)
-    export_onnx(out / src.name)
+    # int8=False: float32 even though the shipped JSON records int8 graphs (which export would keep)
+    export_onnx(out / src.name, int8=False if quantize is None else None)
     return out / src.name
 
 

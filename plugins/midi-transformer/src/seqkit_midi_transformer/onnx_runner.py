@@ -10,7 +10,8 @@ the new token overwrites the oldest. So each token sees the last ``max_len`` tok
 included, as torch's sliding ``KVCache`` gives them. Torch turns the kept keys back one position
 per step past the context; here every key keeps the absolute position it was rotated at and the
 query is rotated at its own absolute position: rotary scores depend only on the distance, so the
-two agree (the tables are computed in float64, so positions far past the context lose nothing).
+two agree (the tables are computed in float64, so positions far past the context lose nothing;
+the queries' table carries the attention's scale).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 GROW = 256  # buffer slots added at a time, below max_len - 1
+TABLE = 4096  # rotary table positions computed at a time
 
 
 class MusicState:
@@ -55,17 +57,24 @@ class OnnxMusic:
         self.graph = graphs["step"]
         self.max_len = int(self.graph.meta.get("max_len") or config.max_len)
         self.slots = self.max_len - 1  # earlier tokens a new token sees (itself the max_len-th)
-        D = config.n_embd // config.n_head
+        D = self.D = config.n_embd // config.n_head
         self.inv = 1.0 / float(getattr(config, "rope_base", 10000.0)) ** (np.arange(0, D, 2, dtype=np.float64) / D)
         self.L = config.n_layer
+        self._cos = self._sin = np.zeros((0, 2, 1, D), dtype=np.float32)
 
     def tables(self, start: int, T: int):
-        """Full rotary tables ``[T, D]`` of positions ``start .. start + T - 1``."""
-        f = np.arange(start, start + T, dtype=np.float64)[:, None] * self.inv[None, :]
-        cos, sin = np.cos(f), np.sin(f)
-        cos = np.repeat(cos, 2, axis=1).astype(np.float32)
-        sin = np.stack([-sin, sin], axis=-1).reshape(T, -1).astype(np.float32)
-        return cos, sin
+        """The step graph's rotary tables ``[T, 2, 1, D]`` of positions ``start .. start + T - 1``
+        (``[:, 0]`` the queries', times ``1 / sqrt(D)``; ``[:, 1]`` the keys'), from float64 angles,
+        computed ``TABLE`` positions at a time and kept."""
+        if start + T > len(self._cos):
+            n = -(-(start + T) // TABLE) * TABLE
+            f = np.arange(n, dtype=np.float64)[:, None] * self.inv[None, :]
+            cos = np.repeat(np.cos(f), 2, axis=1)
+            sin = np.stack([-np.sin(f), np.sin(f)], axis=-1).reshape(n, -1)
+            scale = 1.0 / np.sqrt(self.D)
+            self._cos, self._sin = (np.stack([t * scale, t], axis=1)[:, :, None].astype(np.float32)
+                                    for t in (cos, sin))
+        return self._cos[start: start + T], self._sin[start: start + T]
 
     def __call__(self, idx, cond=None, cache=None):
         idx = np.asarray(idx, dtype=np.int64)
@@ -82,13 +91,21 @@ class OnnxMusic:
         feeds.update({f"k_{i}": k for i, k in enumerate(st.k)})
         feeds.update({f"v_{i}": v for i, v in enumerate(st.v)})
         out = self.graph.run(**feeds)
-        keep = min(T, st.cap)  # of a call longer than the buffer, the last tokens stay
-        slots = (st.n + np.arange(T - keep, T)) % st.cap
-        k, v = out["k"][:, :, :, T - keep:], out["v"][:, :, :, T - keep:]  # [L, B, H, keep, D]
-        for i in range(self.L):
-            st.k[i][..., slots] = k[i].transpose(0, 1, 3, 2)
-            st.v[i][:, :, slots] = v[i]
-        st.mask[slots] = 0.0
+        k, v = out["k"], out["v"]  # [L, B, H, T, D]
+        if T == 1:
+            slot = st.n % st.cap
+            for i in range(self.L):
+                st.k[i][..., slot] = k[i, :, :, 0]
+                st.v[i][:, :, slot] = v[i, :, :, 0]
+            st.mask[slot] = 0.0
+        else:
+            keep = min(T, st.cap)  # of a call longer than the buffer, the last tokens stay
+            slots = (st.n + np.arange(T - keep, T)) % st.cap
+            k, v = k[:, :, :, T - keep:], v[:, :, :, T - keep:]
+            for i in range(self.L):
+                st.k[i][..., slots] = k[i].transpose(0, 1, 3, 2)
+                st.v[i][:, :, slots] = v[i]
+            st.mask[slots] = 0.0
         st.n += T
         return out["logits"], st
 

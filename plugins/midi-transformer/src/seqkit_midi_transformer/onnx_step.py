@@ -72,13 +72,15 @@ class MusicStep(nn.Module):
 
 class MusicBufferStep(nn.Module):
     """One call of a RoPE ``MusicTransformer`` over key/value buffers that it reads and never
-    returns: ``logits, k, v = step(idx [B, T], cond [B], cos, sin [T, D], buf_mask [S], k_0 ..
+    returns: ``logits, k, v = step(idx [B, T], cond [B], cos, sin [T, 2, 1, D], buf_mask [S], k_0 ..
     k_{L-1} [B, H, D, S], v_0 .. v_{L-1} [B, H, S, D])``. ``cos``/``sin``: the full rotary tables of
-    the new tokens' positions; ``buf_mask``: 0 where a buffer slot holds an earlier token's key,
-    ``-inf`` elsewhere; the keys are stored transposed (``[D, S]``: the scores are one matmul, no
-    transpose of the buffer). It gives the new tokens' rotated keys and values ``[L, B, H, T, D]``
-    only, which ``onnx_runner.OnnxMusic`` writes into its buffers in place. Each layer's buffer is an
-    input of its own, so no layer's slice is copied out of a stacked tensor."""
+    the new tokens' positions, ``[:, 0]`` for the queries (times ``1 / sqrt(D)``, the attention's
+    scale) and ``[:, 1]`` for the keys, so one rotation serves both; ``buf_mask``: 0 where a buffer
+    slot holds an earlier token's key, ``-inf`` elsewhere; the keys are stored transposed (``[D,
+    S]``: the scores are one matmul, no transpose of the buffer). It gives the new tokens' rotated
+    keys and values ``[L, B, H, T, D]`` only, which ``onnx_runner.OnnxMusic`` writes into its buffers
+    in place. Each layer's buffer is an input of its own, so no layer's slice is copied out of a
+    stacked tensor."""
 
     def __init__(self, model):
         super().__init__()
@@ -96,21 +98,28 @@ class MusicBufferStep(nn.Module):
         rows = torch.arange(T, device=idx.device)[:, None]
         cols = torch.arange(T, device=idx.device)[None, :]
         mask = torch.zeros(T, T).masked_fill(cols > rows, float("-inf"))
-        scale = 1.0 / math.sqrt(D)
         ks, vs = [], []
         for i, block in enumerate(m.blocks):
             a = block.attn
-            q, k, v = a.qkv(block.ln1(x)).view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)
-            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+            qkv = a.qkv(block.ln1(x)).view(B, T, 3, H, D)
+            qk, v = qkv[:, :, :2], qkv[:, :, 2].transpose(1, 2)  # [B, T, 2, H, D], [B, H, T, D]
+            qk = apply_rope(qk, cos, sin).permute(2, 0, 3, 1, 4)  # [2, B, H, T, D], q scaled
+            q, k = qk[0], qk[1]
             ks.append(k)
             vs.append(v)
-            old = (q @ kbufs[i]) * scale + buf_mask  # [B, H, T, S]
-            new = (q @ k.transpose(-1, -2)) * scale + mask  # [B, H, T, T]
+            old = q @ kbufs[i] + buf_mask  # [B, H, T, S]
+            new = q @ k.transpose(-1, -2) + mask  # [B, H, T, T]
             att = torch.cat([old, new], dim=-1).softmax(-1)
             y = att[..., :S] @ vbufs[i] + att[..., S:] @ v
             x = x + a.proj(y.transpose(1, 2).reshape(B, T, H * D))
             x = x + block.mlp(block.ln2(x))
         return m.head(m.ln_f(x)), torch.stack(ks), torch.stack(vs)
+
+
+def step_tables(cos, sin, D: int):
+    """``[T, D]`` full rotary tables -> the step graph's ``[T, 2, 1, D]`` (queries scaled, keys not)."""
+    scale = 1.0 / math.sqrt(D)
+    return tuple(torch.stack([t * scale, t], dim=1)[:, :, None] for t in (cos, sin))
 
 
 def music_graphs(model) -> dict:
@@ -125,7 +134,7 @@ def music_graphs(model) -> dict:
     mask = torch.zeros(S)
     mask[-2:] = float("-inf")  # two empty slots
     inputs = (torch.ones(2, 3, dtype=torch.long), torch.zeros(2, dtype=torch.long),
-              *rope_tables(D, 3, offset=S - 2, base=c.rope_base, full=True), mask,
+              *step_tables(*rope_tables(D, 3, offset=S - 2, base=c.rope_base, full=True), D), mask,
               *(torch.randn(2, H, D, S) for _ in range(L)), *(torch.randn(2, H, S, D) for _ in range(L)))
     kv = [f"k_{i}" for i in range(L)] + [f"v_{i}" for i in range(L)]
     axes = {"idx": {0: "B", 1: "T"}, "cond": {0: "B"}, "cos": {0: "T"}, "sin": {0: "T"}, "buf_mask": {0: "S"},
