@@ -5,7 +5,9 @@ suppressed tokens, forced prefixes, the stop callback), on numpy arrays, and sli
 Transformer's context as torch's ``KVCache`` does (``seqkit.models.cache``): with rotary positions
 a sliding window of keys (the graph's key state keeps the last ``max_len - 1`` keys, turned back one
 position per step so that the new token sits at position ``max_len - 1``), with learned ones a
-restart on the last quarter window. Its random numbers come from a numpy
+restart on the last quarter window. A runner with its own window (``slides_itself = True``, as the
+Music Transformer's ``OnnxMusic``, which keeps a ring of keys) is only handed each new token. Its
+random numbers come from a numpy
 ``Generator``, not torch's, so a seed gives other samples than the torch backend gives.
 """
 

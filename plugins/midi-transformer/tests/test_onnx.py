@@ -198,4 +198,7 @@ def test_the_shipped_model_has_its_int8_graph():
     (graph,) = onnx_files(path, ck.meta).values()
     assert graph.stat().st_size < 0.6 * path.parent.joinpath(ck.meta["weights"]).stat().st_size
     logits, state = ck.model(np.array([[PerformanceTokenizer.bos_id, NOTE_ON + 60, TIME_SHIFT + 49]]))
-    assert logits.shape == (1, 3, 391) and state[0].shape == (6, 1, 8, 3, 64)
+    assert logits.shape == (1, 3, 391)
+    # the buffer design: the runner keeps every layer's keys [B, H, D, slots] and values in place
+    assert type(ck.model).__name__ == "OnnxMusic" and state.n == 3
+    assert len(state.k) == 6 and state.k[0].shape[:3] == (1, 8, 64) and state.v[0].shape[-1] == 64
