@@ -16,9 +16,13 @@ Rows (all on this machine, one intra-op thread, batch 1, the same run):
   (imports included), CPU seconds, the seconds of music made, music seconds per wall and per CPU
   second. The backends draw different random numbers, so a seed gives each another piece with
   another number of tokens: compare tokens per second too.
-* ``cache``: ms per one-token step (wall and CPU) of the int8 graph at contexts ``--contexts`` with the keys/values
-  passed as float32 (what ships) or float16 (cast inside the graph), the price of the cache.
+* ``cache``: ms per one-token step (wall and CPU) at contexts ``--contexts``, int8 weights: the
+  former step graph that takes the whole key/value cache in and gives it out grown ("cache in/out")
+  against the shipped runner over buffers written in place ("buffers").
 * graph sizes.
+
+Where the graph in git is still the former design (the whole cache in and out of the graph each
+step, core's ``OnnxLM``), it is measured too, as "onnx int8, cache in/out (in git)".
 
 The graphs are exported into a temporary copy of the checkpoint (fp32 and int8), so the shipped
 files are not touched.
@@ -59,7 +63,8 @@ def checkpoint_copy(name: str, tmp: Path, quantize: str | None) -> Path:
     shutil.copy(src, out / src.name)
     shutil.copy(src.parent / meta["weights"], out / meta["weights"])
     set_quantize(meta["model_type"], quantize)
-    export_onnx(out / src.name)
+    # int8=False: float32 even though the shipped JSON records int8 graphs (which export would keep)
+    export_onnx(out / src.name, int8=False if quantize is None else None)
     return out / src.name
 
 
@@ -149,52 +154,58 @@ def onnx_run(model, prompt, new, tok):
     return run
 
 
-def cache_costs(model, tmp: Path, contexts: list[int], repeats: int = 5, steps: int = 20) -> dict:
-    """ms per step of the music step graph (int8 weights) with a float32 and a float16 cache."""
+def cache_costs(model, tmp: Path, contexts: list[int], runner=None, repeats: int = 5, steps: int = 20) -> dict:
+    """ms per one-token step (int8 weights) at each context: the former step graph, which takes
+    the whole float32 cache in and gives the grown cache out (``MusicStep``, "cache in/out"), and
+    ``runner`` (the shipped design: ``OnnxMusic`` over buffers it writes in place, "buffers"),
+    each step of the latter reading ``n .. n + steps - 1`` earlier tokens."""
     from seqkit_midi_transformer.onnx_step import MusicStep
 
     from seqkit.inference import make_session
-    from seqkit.onnx_export import OPSET, _quantize_int8, _simplify
-
-    class Half(torch.nn.Module):  # the same step, keys/values stored as float16 between steps
-        def __init__(self, m):
-            super().__init__()
-            self.step = MusicStep(m)
-
-        def forward(self, idx, cond, past_k, past_v):
-            logits, k, v = self.step(idx, cond, past_k.float(), past_v.float())
-            return logits, k.half(), v.half()
+    from seqkit.onnx_export import OPSET, _float32_weights, _quantize, _simplify
 
     c = model.config
-    sessions = {}
-    for name, module, dtype in (("fp32 cache", MusicStep(model), torch.float32), ("fp16 cache", Half(model), torch.float16)):
-        state = torch.zeros(c.n_layer, 1, c.n_head, 0, c.n_embd // c.n_head, dtype=dtype)
-        f = tmp / f"{name.replace(' ', '_')}.onnx"
-        axes = {"idx": {1: "T"}, "state_0": {3: "past"}, "state_1": {3: "past"}, "out_0": {3: "total"},
-                "out_1": {3: "total"}}
-        torch.onnx.export(module.eval(), (torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, dtype=torch.long),
-                                          state, state), f, input_names=["idx", "cond", "state_0", "state_1"],
-                          output_names=["logits", "out_0", "out_1"], dynamic_axes=axes, opset_version=OPSET,
-                          dynamo=False)
-        sessions[name] = (make_session(_quantize_int8(_simplify(f.read_bytes()))), np.float32 if dtype == torch.float32
-                          else np.float16)
+    L, H, D = c.n_layer, c.n_head, c.n_embd // c.n_head
+    state = torch.zeros(L, 1, H, 0, D)
+    f = tmp / "cache_in_out.onnx"
+    axes = {"idx": {1: "T"}, "state_0": {3: "past"}, "state_1": {3: "past"}, "out_0": {3: "total"},
+            "out_1": {3: "total"}}
+    torch.onnx.export(MusicStep(model).eval(), (torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, dtype=torch.long),
+                                                state, state), f, input_names=["idx", "cond", "state_0", "state_1"],
+                      output_names=["logits", "out_0", "out_1"], dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    sess = make_session(_quantize(_float32_weights(_simplify(f.read_bytes())), ["MatMul"]))
     out = {}
     rng = np.random.default_rng(0)
+
+    def timed(step):
+        times, cpu = [], []
+        for _ in range(repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            step()
+            times.append((time.perf_counter() - t0) / steps * 1000)
+            cpu.append((time.process_time() - c0) / steps * 1000)
+        return round(statistics.median(times), 2), round(statistics.median(cpu), 2)
+
     for n in contexts:
         row = {}
-        for name, (sess, dtype) in sessions.items():
-            st = rng.standard_normal((c.n_layer, 1, c.n_head, n, c.n_embd // c.n_head)).astype(dtype)
-            feeds = {"idx": np.array([[5]]), "state_0": st, "state_1": st}
-            feeds = {i.name: feeds[i.name] for i in sess.get_inputs()}
-            times, cpu = [], []
-            for _ in range(repeats):
-                t0, c0 = time.perf_counter(), time.process_time()
+        st = rng.standard_normal((L, 1, H, n, D)).astype(np.float32)
+        feeds = {"idx": np.array([[5]]), "state_0": st, "state_1": st}
+        feeds = {i.name: feeds[i.name] for i in sess.get_inputs()}
+
+        def old(feeds=feeds):
+            for _ in range(steps):
+                sess.run(None, feeds)
+        row["cache in/out"], row["cache in/out, CPU"] = timed(old)
+        if runner is not None:
+            _, buf = runner(rng.integers(3, 388, (1, n)))
+
+            def new(buf=buf, n=n):
+                buf.n = n
+                buf.mask[:] = -np.inf
+                buf.mask[:n] = 0.0
                 for _ in range(steps):
-                    sess.run(None, feeds)
-                times.append((time.perf_counter() - t0) / steps * 1000)
-                cpu.append((time.process_time() - c0) / steps * 1000)
-            row[name] = round(statistics.median(times), 2)
-            row[name + ", CPU"] = round(statistics.median(cpu), 2)
+                    runner(np.array([[5]]), cache=buf)
+            row["buffers"], row["buffers, CPU"] = timed(new)
         out[n] = row
     return out
 
@@ -236,7 +247,7 @@ def main():
     ap.add_argument("--seeds", nargs="+", type=int, default=[1])
     ap.add_argument("--contexts", nargs="+", type=int, default=[256, 1024, 1900])
     args = ap.parse_args()
-    from seqkit import load_checkpoint, load_for_inference
+    from seqkit import find_checkpoint, load_checkpoint, load_for_inference
 
     results = {"model": args.model, "load_average": os.getloadavg()}
     with tempfile.TemporaryDirectory() as d:
@@ -246,6 +257,9 @@ def main():
         ck = load_checkpoint(paths["onnx fp32"])
         model, tok = ck.model.float().eval(), ck.tokenizer
         onnx = {k: load_for_inference(p).model for k, p in paths.items()}
+        shipped = load_for_inference(find_checkpoint(args.model, "music")).model
+        if type(shipped).__name__ == "OnnxLM":  # the graph in git is the former design: measure it too
+            onnx["onnx int8, cache in/out (in git)"] = shipped
         results["graph_bytes"] = {k: sum(f.stat().st_size for f in p.parent.glob("*.onnx")) for k, p in paths.items()}
         results["weights_bytes"] = paths["onnx fp32"].parent.joinpath(ck.meta["weights"]).stat().st_size
         pieces = validation_tokens(args.data, tok, max(args.nll_tokens, args.primer))
@@ -266,7 +280,7 @@ def main():
             results["nll"] = {k: round(v[0], 5) for k, v in nll.items()}
             print(json.dumps(results["nll"]), flush=True)
         if "cache" not in args.skip and ck.meta["model_type"] == "music-transformer":
-            results["cache_ms_per_step"] = cache_costs(model, tmp, args.contexts)
+            results["cache_ms_per_step"] = cache_costs(model, tmp, args.contexts, onnx["onnx int8"])
             print(json.dumps(results["cache_ms_per_step"]), flush=True)
         if "generate" not in args.skip:
             shipped = "onnx int8" if ck.meta["model_type"] == "music-transformer" else "onnx fp32"  # what ships

@@ -5,7 +5,9 @@ suppressed tokens, logit processors, forced prefixes, the stop callback), on num
 slides past a Transformer's context as torch's ``KVCache`` does (``seqkit.models.cache``): with rotary positions
 a sliding window of keys (the graph's key state keeps the last ``max_len - 1`` keys, turned back one
 position per step so that the new token sits at position ``max_len - 1``), with learned ones a
-restart on the last quarter window. Its random numbers come from a numpy
+restart on the last quarter window. A runner with its own window (``slides_itself = True``, as the
+Music Transformer's ``OnnxMusic``, which keeps a ring of keys) is only handed each new token. Its
+random numbers come from a numpy
 ``Generator``, not torch's, so a seed gives other samples than the torch backend gives.
 """
 
@@ -76,7 +78,7 @@ def _turn_back(keys, base: float = 10000.0):
 def _advance(model, nxt, seq, held: int, cond, state, limit):
     """One new token through the model's cache, sliding past ``limit`` like torch's ``KVCache``:
     ``(logits, state, tokens held)``."""
-    if not limit or held < limit:
+    if not limit or held < limit or getattr(model, "slides_itself", False):  # (a runner with its own window)
         logits, state = model(nxt, cond=cond, cache=state)
         return logits, state, held + 1
     if getattr(model.config, "position", None) == "rope":  # the last limit - 1 keys, one position back

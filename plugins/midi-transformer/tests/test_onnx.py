@@ -64,6 +64,43 @@ def test_probabilities_match_torch_at_every_step_past_the_context(tmp_path):
         assert np.abs(p - q).max() < 1e-4, t
 
 
+@pytest.mark.parametrize("grow", [256, 4])
+def test_the_step_graph_moves_no_cache(tmp_path, monkeypatch, grow):
+    """The graph returns the new tokens' keys/values only; the runner's buffers grow (``GROW`` slots
+    at a time) and then turn into a ring, and every step matches torch's sliding cache: a primer as
+    long as the context, then one token a step far past it, batch 2 with a condition-free model."""
+    from seqkit_midi_transformer import onnx_runner
+
+    monkeypatch.setattr(onnx_runner, "GROW", grow)
+    model, path = tiny(tmp_path)
+    ck = load_for_inference(path)
+    assert type(ck.model).__name__ == "OnnxMusic"
+    assert set(ck.model.graph.outputs) == {"logits", "k", "v"}
+    ids = np.random.default_rng(2).integers(3, 388, (2, 60))
+    for start in (5, 16):  # a short primer; a primer of max_len (more tokens than buffer slots)
+        got, state = ck.model(ids[:, :start])
+        with torch.no_grad():
+            want, cache = model(torch.as_tensor(ids[:, :start]), cache=model.new_cache())
+        assert np.abs(got - want.numpy()).max() < 1e-4
+        assert state.cap == (15 if grow == 256 or start == 16 else 8)
+        for t in range(start, 60):
+            got, state = ck.model(ids[:, t: t + 1], cache=state)
+            with torch.no_grad():
+                want, cache = model(torch.as_tensor(ids[:, t: t + 1]), cache=cache)
+            p, q = next_token_probs(got[:, -1], 1.0), want[:, -1].softmax(-1).numpy()
+            assert np.abs(p - q).max() < 1e-4, (start, t)
+        assert state.n == 60 and state.cap == 15 and (state.mask == 0).all()
+    # several tokens after a primer: in one call where they fit the window, else one at a time inside
+    # the runner, each token seeing the max_len tokens up to itself (as torch fed one token a step)
+    for chunk in (8, 14):
+        got, state = ck.model(ids[:, :5])
+        got, state = ck.model(ids[:, 5: 5 + chunk], cache=state)
+        with torch.no_grad():
+            _, cache = model(torch.as_tensor(ids[:, :5]), cache=model.new_cache())
+            want = [model(torch.as_tensor(ids[:, t: t + 1]), cache=cache)[0] for t in range(5, 5 + chunk)]
+        assert np.abs(got - torch.cat(want, dim=1).numpy()).max() < 1e-4, chunk
+
+
 def test_int8_graph_costs_little_nll(tmp_path):
     _, fp32 = tiny(tmp_path / "a")
     _, int8 = tiny(tmp_path / "b", quantize="int8")
@@ -161,4 +198,7 @@ def test_the_shipped_model_has_its_int8_graph():
     (graph,) = onnx_files(path, ck.meta).values()
     assert graph.stat().st_size < 0.6 * path.parent.joinpath(ck.meta["weights"]).stat().st_size
     logits, state = ck.model(np.array([[PerformanceTokenizer.bos_id, NOTE_ON + 60, TIME_SHIFT + 49]]))
-    assert logits.shape == (1, 3, 391) and state[0].shape == (6, 1, 8, 3, 64)
+    assert logits.shape == (1, 3, 391)
+    # the buffer design: the runner keeps every layer's keys [B, H, D, slots] and values in place
+    assert type(ck.model).__name__ == "OnnxMusic" and state.n == 3
+    assert len(state.k) == 6 and state.k[0].shape[:3] == (1, 8, 64) and state.v[0].shape[-1] == 64
