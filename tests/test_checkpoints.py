@@ -194,6 +194,27 @@ def test_loading_a_checkpoint_imports_no_dynamo(tmp_path):
     assert out.stdout.strip() == "False"
 
 
+def test_loading_each_shipped_torch_checkpoint_imports_no_dynamo():
+    """Every installed shipped checkpoint, loaded on torch: no ``torch._dynamo`` (a plugin's own
+    module-level import or a meta-device fill would bring it back)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, seqkit\n"
+        "from seqkit.checkpoints import list_checkpoints\n"
+        "n = 0\n"
+        "for c in list_checkpoints():\n"
+        "    if c.get('origin') == 'shipped' and 'error' not in c:\n"
+        "        seqkit.load_checkpoint(c['path'], device='cpu'); n += 1\n"
+        "print(n, 'torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    n, dynamo = out.stdout.split()
+    assert int(n) >= 1 and dynamo == "False", f"{n} checkpoints loaded"
+
+
 def test_meta_build_leaves_random_fills_alone_elsewhere():
     import torch
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.attention.bias import causal_lower_right
 
 from seqkit import MLP, apply_rope
 
@@ -71,6 +70,8 @@ def _lower_right(T: int, S: int, device):
     build that tensor subclass, an explicit boolean mask."""
     if torch.compiler.is_compiling():
         return torch.ones(T, S, dtype=torch.bool, device=device).tril(S - T)
+    from torch.nn.attention.bias import causal_lower_right  # here: importing it imports torch._dynamo (1 s)
+
     return causal_lower_right(T, S)
 
 
@@ -84,7 +85,7 @@ class Compression(nn.Module):
             self.conv = nn.Conv1d(c.n_embd, c.n_embd, c.cmem_ratio, stride=c.cmem_ratio)
 
     def reset_parameters(self):
-        if self.kind == "conv":
+        if self.kind == "conv" and not self.conv.weight.is_meta:  # (torch.eye on meta imports torch._dynamo)
             with torch.no_grad():
                 self.conv.weight.zero_()
                 eye = torch.eye(self.conv.weight.size(0)) / self.ratio
