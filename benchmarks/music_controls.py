@@ -61,7 +61,15 @@ def main() -> None:
     args = ap.parse_args()
 
     from seqkit_midi_transformer.commands import load_music_model
-    from seqkit_midi_transformer.controls import MAJOR, MINOR, build, parse_key, parse_pitch_range, parse_velocity
+    from seqkit_midi_transformer.controls import (
+        MAJOR,
+        MINOR,
+        build,
+        key_name,
+        parse_key,
+        parse_pitch_range,
+        parse_velocity,
+    )
     from seqkit_midi_transformer.features import find_key
     from seqkit_midi_transformer.generator import MUSIC, _budget, _sample
     from seqkit_midi_transformer.primer import write_example_primer
@@ -108,8 +116,7 @@ def main() -> None:
             logp.append(lp[r, :min(len(row), lp.shape[1])])
         mean_lp = float(np.concatenate(logp).mean())
         base = mean_lp if base is None else base
-        keyname = info.get("key", "%s %s" % (("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-                                              [primer_key[0]], primer_key[1]))
+        keyname = info.get("key", key_name(*primer_key))
         out = "-" if not ({"pitch_range", "velocity"} & set(c)) else str(outside)
         print(f"| {name} | {np.concatenate(in_key).mean():.1%} ({keyname}) | {np.mean(rates):.2f} "
               f"(min {min(rates):.1f}, max {max(rates):.1f}) | {out} | {mean_lp:.3f} | "

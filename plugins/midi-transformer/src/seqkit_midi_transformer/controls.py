@@ -169,6 +169,8 @@ class Density:
         self.on_ids = np.nonzero(self.is_on)[0]
         self.shift_ids = np.nonzero(m["kind"] == "time_shift")[0]
         self.target, self.start, self.window, self.gain, self.limit = target, start, window, gain, limit
+        self.scaled = False
+        self.shift_scale = np.clip(m["value"][self.shift_ids] / 0.1, 0.1, 3.0).astype(np.float32)
 
     def rates(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per row: notes per second over the last ``window`` s and over all the generated time."""
@@ -189,7 +191,7 @@ class Density:
     def __call__(self, tokens, logits):
         b = self.bias(tokens).astype(np.float32)[:, None]
         logits[:, self.on_ids] += b
-        logits[:, self.shift_ids] -= b
+        logits[:, self.shift_ids] -= b * self.shift_scale if self.scaled else b
         return logits
 
 
