@@ -13,9 +13,10 @@ offer the controls (one error line).
 * ``VelocityRange``: velocity tokens that decode outside ``[low, high]`` are forbidden, and so are
   note-ons while the stream's current velocity (from the primer, or the default) is outside.
 * ``Density``: steers the note-on rate toward ``target`` notes per second: a bias
-  ``gain * log(target / rate)`` (clipped) added to note-ons and taken from time shifts, where the
-  rate mixes the last ``window`` seconds and all the generated time so far (a proportional term
-  and a slow, integral-like one).
+  ``b = gain * (log(target / recent) + log(target / overall))`` (clipped to ``±limit``) added to
+  note-ons and taken from time shifts (scaled by the shift's length), where ``recent`` is the rate
+  over the last ``window`` seconds of generated time and ``overall`` over all of it (a
+  proportional term and a slow, integral-like one). Recomputed from the tokens at every step.
 """
 
 from __future__ import annotations
@@ -162,14 +163,15 @@ class VelocityRange:
 class Density:
     """Steers the note-on rate toward ``target`` per second (see the module doc)."""
 
-    def __init__(self, m: dict, target: float, start: int, window: float = 3.0, gain: float = 2.0,
-                 limit: float = 6.0):
+    def __init__(self, m: dict, target: float, start: int, window: float = 3.0, gain: float = 6.0,
+                 limit: float = 12.0):
         self.is_on = m["kind"] == "note_on"
         self.shift = np.where(m["kind"] == "time_shift", m["value"], 0.0)
         self.on_ids = np.nonzero(self.is_on)[0]
         self.shift_ids = np.nonzero(m["kind"] == "time_shift")[0]
         self.target, self.start, self.window, self.gain, self.limit = target, start, window, gain, limit
-        self.scaled = False
+        # a shift's share of the bias grows with its length (0.1x for 10 ms, 1x at 100 ms, 3x from 300 ms):
+        # too few notes makes long pauses rarer than short steps
         self.shift_scale = np.clip(m["value"][self.shift_ids] / 0.1, 0.1, 3.0).astype(np.float32)
 
     def rates(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,7 +193,7 @@ class Density:
     def __call__(self, tokens, logits):
         b = self.bias(tokens).astype(np.float32)[:, None]
         logits[:, self.on_ids] += b
-        logits[:, self.shift_ids] -= b * self.shift_scale if self.scaled else b
+        logits[:, self.shift_ids] -= b * self.shift_scale
         return logits
 
 
