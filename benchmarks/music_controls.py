@@ -84,7 +84,7 @@ def main() -> None:
     primer_key = find_key(tok.decode_notes(prompt))
     n_new = _budget(defaults["tokens"], args.seconds, tok, [])
     print(f"model {ckpt.path.name} ({ckpt.backend}), {args.pieces} pieces x {args.seconds:g} s after the "
-          f"{split:.1f} s Bach primer (key {primer_key}), seed {args.seed}, temperature "
+          f"{split:.1f} s Bach primer (key {key_name(*primer_key)}), seed {args.seed}, temperature "
           f"{defaults['temperature']}, top-k {defaults['top_k']}, top-p {defaults['top_p']}", flush=True)
     print("| setting | in key | notes/s | outside | mean log p | cost (nats/token) | time |")
     print("|---|---|---|---|---|---|---|", flush=True)
