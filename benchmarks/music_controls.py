@@ -27,7 +27,6 @@ SETTINGS = [
     ("none", {}),
     ("--key auto (strength 4)", {"key": "auto", "key_strength": 4.0}),
     ("--key auto (strength 20: mask)", {"key": "auto", "key_strength": 20.0}),
-    ("--key \"Eb major\" (strength 4)", {"key": "Eb major", "key_strength": 4.0}),
     ("--key \"Eb major\" (strength 20: mask)", {"key": "Eb major", "key_strength": 20.0}),
     ("--pitch-range C4:C6", {"pitch_range": "C4:C6"}),
     ("--velocity 40:80", {"velocity": "40:80"}),

@@ -151,12 +151,11 @@ class VelocityRange:
 
     def __call__(self, tokens, logits):
         logits[:, self.banned] = -np.inf
-        for r in range(tokens.shape[0]):
-            row = tokens[r]
-            v = np.nonzero(self.is_vel[row])[0]
-            ok = self.ok[row[v[-1]]] if len(v) else self.start_ok
-            if not ok:  # the next note would sound at a velocity outside: a velocity token first
-                logits[r, self.notes] = -np.inf
+        last = np.where(self.is_vel[tokens], np.arange(tokens.shape[1]), -1).max(1)  # -1: none yet
+        current = tokens[np.arange(len(tokens)), np.maximum(last, 0)]
+        ok = np.where(last >= 0, self.ok[current], self.start_ok)
+        # where the next note would sound at a velocity outside, a velocity token comes first
+        logits[np.ix_(~ok, self.notes)] = -np.inf
         return logits
 
 
