@@ -6,7 +6,9 @@ shipped model: per setting, pieces of SECONDS s continuing the Bach primer with 
 * notes/s: new notes per second of new music;
 * outside: new notes outside ``--pitch-range`` / ``--velocity``;
 * log p: mean log-prob of the chosen tokens under the model's own (unconstrained) logits, and its
-  change against no control (the NLL each control costs).
+  change against no control;
+* KL: mean KL(constrained || model) per token, in nats: what the control moves the model's
+  next-token distribution, step by step (for a mask: minus the log of the probability it keeps).
 
     python benchmarks/music_controls.py [--pieces 10] [--seconds 20] [--model music-transformer]
 
@@ -41,13 +43,21 @@ class Recorder:
     of each chosen token once the next step shows it."""
 
     def __init__(self):
-        self.prev, self.chosen = None, []
+        self.prev, self.chosen, self.kl = None, [], []
 
     def __call__(self, tokens, logits):
         if self.prev is not None:
             self.chosen.append(self.prev[np.arange(len(tokens)), tokens[:, -1]])
         z = logits - logits.max(-1, keepdims=True)
         self.prev = z - np.log(np.exp(z).sum(-1, keepdims=True))
+        return logits
+
+    def last(self, tokens, logits):
+        """Last processor: KL of the distribution sampled from against the model's own."""
+        z = logits - logits.max(-1, keepdims=True)
+        q = z - np.log(np.exp(z).sum(-1, keepdims=True))
+        pq = np.exp(q)
+        self.kl.append(np.where(pq > 0, pq * (q - self.prev), 0.0).sum(-1))
         return logits
 
 
@@ -85,21 +95,22 @@ def main() -> None:
     print(f"model {ckpt.path.name} ({ckpt.backend}), {args.pieces} pieces x {args.seconds:g} s after the "
           f"{split:.1f} s Bach primer (key {key_name(*primer_key)}), seed {args.seed}, temperature "
           f"{defaults['temperature']}, top-k {defaults['top_k']}, top-p {defaults['top_p']}", flush=True)
-    print("| setting | in key | notes/s | outside | mean log p | cost (nats/token) | time |")
-    print("|---|---|---|---|---|---|---|", flush=True)
+    print("| setting | in key | notes/s | outside | mean log p | change | KL (nats/token) | time |")
+    print("|---|---|---|---|---|---|---|---|", flush=True)
     base = None
     for name, c in SETTINGS:
         procs, info = build(tok, **c, primer_notes=tok.decode_notes(prompt), start=len(prompt))
         rec = Recorder()
         t0 = time.perf_counter()
         rows, _ = _sample(ckpt, tok, prompt, args.pieces, n_new, defaults["temperature"], defaults["top_k"],
-                          defaults["top_p"], args.seed, args.seconds, None, [rec, *procs])
+                          defaults["top_p"], args.seed, args.seconds, None, [rec, *procs, rec.last])
         took = time.perf_counter() - t0
         tonic, mode = parse_key(info["key"]) if "key" in info else primer_key
         scale = np.zeros(12, bool)
         scale[(np.asarray(MAJOR if mode == "major" else MINOR) + tonic) % 12] = True
         lp = np.stack(rec.chosen, 1) if rec.chosen else np.zeros((args.pieces, 0))
-        in_key, rates, outside, logp = [], [], 0, []
+        kl = np.stack(rec.kl, 1)
+        in_key, rates, outside, logp, kls = [], [], 0, [], []
         for r, row in enumerate(rows):
             notes = tok.decode_notes(prompt + row)
             new = notes[notes[:, 0] >= split - 1e-9]
@@ -113,13 +124,14 @@ def main() -> None:
                 lo, hi = parse_velocity(c["velocity"])
                 outside += int(((new[:, 3] < lo) | (new[:, 3] > hi)).sum())
             logp.append(lp[r, :min(len(row), lp.shape[1])])
+            kls.append(kl[r, :len(row)])
         mean_lp = float(np.concatenate(logp).mean())
         base = mean_lp if base is None else base
         keyname = info.get("key", key_name(*primer_key))
         out = "-" if not ({"pitch_range", "velocity"} & set(c)) else str(outside)
         print(f"| {name} | {np.concatenate(in_key).mean():.1%} ({keyname}) | {np.mean(rates):.2f} "
               f"(min {min(rates):.1f}, max {max(rates):.1f}) | {out} | {mean_lp:.3f} | "
-              f"{base - mean_lp:+.3f} | {took:.0f} s |", flush=True)
+              f"{mean_lp - base:+.3f} | {np.concatenate(kls).mean():.3f} | {took:.0f} s |", flush=True)
 
 
 if __name__ == "__main__":
