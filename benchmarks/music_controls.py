@@ -57,7 +57,8 @@ class Recorder:
         z = logits - logits.max(-1, keepdims=True)
         q = z - np.log(np.exp(z).sum(-1, keepdims=True))
         pq = np.exp(q)
-        self.kl.append(np.where(pq > 0, pq * (q - self.prev), 0.0).sum(-1))
+        with np.errstate(invalid="ignore"):  # -inf - -inf where both are masked: not counted
+            self.kl.append(np.where(pq > 0, pq * (q - self.prev), 0.0).sum(-1))
         return logits
 
 
