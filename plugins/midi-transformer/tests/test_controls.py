@@ -196,3 +196,13 @@ def test_key_auto_takes_the_primers_key(tiny_ckpt, tmp_path):
             "--key", "auto", "--out", tmp_path / "o.mid", "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["key"] == "D major"
+
+
+def test_density_direction_on_two_fixed_histories():
+    d = controls.Density(M, 5.0, start=1)
+    sparse = [TOK.bos_id, NOTE_ON + 60] + [TIME_SHIFT + 99] * 4  # 1 note in 4 s
+    busy = [TOK.bos_id] + [NOTE_ON + 60, TIME_SHIFT + 9] * 20  # 20 notes in 2 s
+    (on_s,), (shift_s,) = _mass(d, [sparse])
+    (on_b,), (shift_b,) = _mass(d, [busy])
+    (base_on,), (base_shift,) = _mass(lambda t, x: x, [sparse])
+    assert on_s > base_on > on_b and shift_s < base_shift < shift_b
