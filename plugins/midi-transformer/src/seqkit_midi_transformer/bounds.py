@@ -67,3 +67,9 @@ def check_audio_total(seconds: list[float], max_seconds: float) -> None:
         raise SeqkitError(f"these {len(seconds)} pieces last {total:,.0f} s in all, {total * WAV_BYTES_PER_SECOND / 1e6:,.0f} "
                           f"MB of WAV; one run renders at most {cap:,g} s ({AUDIO_PIECES} x --max-seconds "
                           f"{max_seconds:g}): make fewer or shorter pieces, or raise --max-seconds")
+
+
+# the sampling controls' menus (controls.py), here so that the generator's schema needs no numpy
+KEY_MASK = 20.0  # --key-strength at or above this forbids out-of-key notes
+KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+KEY_CHOICES = ("auto", *(f"{n} {m}" for m in ("major", "minor") for n in KEY_NAMES))

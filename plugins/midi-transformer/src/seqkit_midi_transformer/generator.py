@@ -26,7 +26,7 @@ from seqkit import (
     top_p_param,
 )
 
-from .bounds import AUDIO_PIECES, MAX_SECONDS
+from .bounds import AUDIO_PIECES, KEY_CHOICES, KEY_MASK, MAX_SECONDS
 
 MAX_NEW_TOKENS = 20_000  # ~8 minutes of piano; ~6 minutes to sample on a laptop CPU
 MAX_COUNT = 256
@@ -55,6 +55,19 @@ MUSIC = Generator(
         model_param("music-transformer", help="Checkpoint name or path (the default: the shipped one).",
                     task="music", page_help="Which trained model: music-transformer (the default), compressive "
                     "(long memory) or one you trained."),
+        Param("key", "str", None, "Keep notes in this key, e.g. \"D minor\", \"F# major\"; auto: the primer's key "
+              "(out-of-key note-ons are biased down by --key-strength).", choices=KEY_CHOICES,
+              page_help="Keep the notes in a key (auto: the primer's key; empty: any notes)."),
+        Param("key_strength", "float", 4.0, f"How strongly --key holds: a bias in nats (0-{KEY_MASK:g}); "
+              f"{KEY_MASK:g} or more forbids out-of-key notes.", min=0.0, soft_max=KEY_MASK,
+              page_help=f"How strongly the key holds: 0 not at all, {KEY_MASK:g} or more never leaves it."),
+        Param("pitch_range", "str", None, "Only notes in LOW:HIGH, note names with octave (C4 = middle C) "
+              "or MIDI numbers, e.g. C3:C6 or 48:84.", choices=("C3:C6", "C2:C7", "C4:C5", "A0:C8"),
+              page_help="Lowest and highest note, e.g. C3:C6 (C4 is middle C) or MIDI numbers 48:84."),
+        Param("velocity", "str", None, "Only velocities in LOW:HIGH (1-127), e.g. 40:90.",
+              choices=("1:60", "40:90", "70:127"), page_help="Softest and loudest velocity, 1-127, e.g. 40:90."),
+        Param("density", "float", None, "Steer toward N notes per second (e.g. 2 sparse, 10 busy).",
+              min=0.0, above_min=True, soft_max=20, page_help="Notes per second to aim for (empty: the model's own)."),
         Param("continuation_only", "bool", False, "Write the continuation without the primer."),
         Param("soundfont", "file", None, "SoundFont (.sf2) for --wav.", accept=(".sf2",),
               page_help="SoundFont (.sf2) for the audio."),
@@ -142,7 +155,7 @@ class SecondsStop:
         return self.now >= self.seconds - 1e-9
 
 
-def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx):
+def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx, processors=None):
     """The new tokens of each row (numpy or torch, as ``ckpt.backend``), each cut after its stop
     token or the token that reached ``seconds``, and how many tokens were sampled in all."""
     import numpy as np
@@ -155,7 +168,7 @@ def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, se
     stop = SecondsStop(tok, seconds, count, progress)
     input_only = [i for i in (getattr(tok, "pad_id", None), tok.bos_id) if i is not None]
     kw = dict(temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0, stop_ids=(tok.eos_id,),
-              suppress_ids=input_only, stop_fn=stop)
+              suppress_ids=input_only, stop_fn=stop, processors=processors or None)
     seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if ckpt.backend == "onnx":
         from seqkit import generate_numpy
@@ -227,9 +240,14 @@ def _files(tok, pm, notes, split_at, want, soundfont, title: str) -> tuple[dict,
 
 def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count, temperature, top_k,
                    top_p, model, continuation_only, soundfont, seed, device, want=frozenset({"mid"}),
-                   ctx=None, max_seconds=MAX_SECONDS) -> Result:
+                   ctx=None, max_seconds=MAX_SECONDS, key=None, key_strength=4.0, pitch_range=None,
+                   velocity=None, density=None) -> Result:
     from .bounds import check_audio_total, clip_piece
     from .commands import load_music_model
+    from .controls import build, check_values
+
+    controls = dict(key=key, key_strength=key_strength, pitch_range=pitch_range, velocity=velocity, density=density)
+    check_values(**controls)
 
     if "wav" in want and soundfont is not None:  # before any work
         from .render import check_soundfont
@@ -243,8 +261,12 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
     notes_for_user: list[str] = _torch_notice(ckpt, device)
     prompt, info = _prompt(tok, net, primer, primer_seconds, primer_tokens, notes_for_user, max_seconds)
     n_new = _budget(tokens, seconds, tok, notes_for_user)
+    processors, resolved = build(tok, **controls, start=len(prompt),
+                                 primer_notes=tok.decode_notes(prompt) if key is not None else None)
+    info.update(resolved)
     t0 = time.perf_counter()
-    new, sampled = _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx)
+    new, sampled = _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx,
+                           processors)
     elapsed = time.perf_counter() - t0
     split_at = None
     if primer is not None and not continuation_only and hasattr(tok, "token_seconds"):

@@ -319,6 +319,24 @@ class PerformanceTokenizer:
     def describe(self, i: int) -> str:
         return describe(i)
 
+    def token_meanings(self) -> dict:
+        """What every id means, for the sampling controls (``controls.py``): ``kind`` (one of
+        ``controls.KINDS``: note_on, note_off, time_shift, velocity, other) and ``value`` (the
+        pitch, the shift in seconds, the velocity a bin decodes to; 0 for other ids), arrays of
+        length ``vocab_size``; ``velocity_start`` is the velocity a stream has before its first
+        velocity token. Another tokenizer offers the controls by returning the same."""
+        ids = np.arange(self.vocab_size)
+        kind = np.full(self.vocab_size, "other", dtype=object)
+        value = np.zeros(self.vocab_size)
+        for name, lo, hi in (("note_on", NOTE_ON, NOTE_OFF), ("note_off", NOTE_OFF, TIME_SHIFT),
+                             ("time_shift", TIME_SHIFT, VELOCITY), ("velocity", VELOCITY, N_EVENTS)):
+            kind[lo:hi] = name
+        value[:NOTE_OFF] = ids[:NOTE_OFF]
+        value[NOTE_OFF:TIME_SHIFT] = ids[NOTE_OFF:TIME_SHIFT] - NOTE_OFF
+        value[TIME_SHIFT:VELOCITY] = (ids[TIME_SHIFT:VELOCITY] - TIME_SHIFT + 1) / STEPS_PER_SECOND
+        value[VELOCITY:N_EVENTS] = (ids[VELOCITY:N_EVENTS] - VELOCITY) * 4 + 2
+        return {"kind": kind, "value": value, "velocity_start": 16 * 4 + 2}
+
     def __len__(self) -> int:
         return self.vocab_size
 
