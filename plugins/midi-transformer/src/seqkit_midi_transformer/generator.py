@@ -90,15 +90,9 @@ MUSIC = Generator(
 
 
 def _example_primer() -> tuple[str, bytes]:
-    """The primer ``seqkit music primer`` writes, as a file's name and bytes."""
-    import tempfile
-    from pathlib import Path
+    from .primer import example_primer_file
 
-    from .primer import write_example_primer
-
-    with tempfile.TemporaryDirectory() as tmp:
-        write_example_primer(Path(tmp) / "primer.mid")
-        return "bach-prelude-primer.mid", (Path(tmp) / "primer.mid").read_bytes()
+    return example_primer_file()
 
 
 def _prompt(tok, net, primer, primer_seconds, primer_tokens, notes: list[str],

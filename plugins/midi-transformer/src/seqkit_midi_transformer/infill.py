@@ -82,9 +82,9 @@ MUSIC_INFILL = Generator(
 
 def _example_piece() -> tuple[str, bytes]:
     """The primer ``seqkit music primer`` writes (9.6 s of Bach), as a file's name and bytes."""
-    from .generator import _example_primer
+    from .primer import example_primer_file
 
-    return _example_primer()
+    return example_primer_file()
 
 
 def split_piece(notes, start: float, end: float):

@@ -43,3 +43,12 @@ def write_example_primer(path: str | Path) -> dict:
     pm.instruments.append(piano)
     write_midi(pm, path)
     return {"out": str(path), "notes": len(notes), "seconds": round(float(notes[:, 1].max()), 2)}
+
+
+def example_primer_file() -> tuple[str, bytes]:
+    """The primer ``seqkit music primer`` writes, as a file's name and bytes (a form's example)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_example_primer(Path(tmp) / "primer.mid")
+        return "bach-prelude-primer.mid", (Path(tmp) / "primer.mid").read_bytes()
