@@ -359,3 +359,36 @@ def test_abc_results_name_the_checkpoint_not_its_path(client):
     assert r.status_code == 200, r.text[:300]
     assert r.json()["result"]["model"] == "lstm"
     assert not any(str(v).startswith("/") for v in r.json()["result"].values())
+
+
+def test_the_upload_checker_ends_with_a_server_killed_without_closing_it():
+    """A server that dies without closing its pool (SIGKILL, or a test that never shuts it down)
+    leaves no checker process behind: the worker watches its parent and ends within seconds."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, sys, time\n"
+            "from seqkit_serve.uploads import MidiChecker, inspect_midi, WARM_UP\n"
+            "c = MidiChecker(); c._executor().submit(inspect_midi, WARM_UP).result(timeout=120)\n"
+            "print(*c._pool._processes, flush=True)\n"
+            "os._exit(0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    workers = [int(p) for p in out.stdout.split()]
+    assert workers
+    def running(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                return "zombie" not in f.read().lower()
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 20
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in workers if running(p)]
+    for p in alive:  # (before the fix: an orphan for good; do not leave it behind)
+        os.kill(p, 9)
+    assert not alive, f"checker worker {alive} outlived its server"

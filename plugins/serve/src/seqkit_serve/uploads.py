@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -102,6 +103,19 @@ def _inspect_with_mido(data: bytes) -> dict:
     return {"notes": notes, "seconds": seconds}
 
 
+def exit_with_parent(parent: int) -> None:
+    """In the checker's worker: end it once the server that started it is gone (killed with no
+    chance to close its pool), instead of waiting forever as an orphan."""
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
 class MidiChecker:
     """One worker process that parses MIDI uploads (started on the first one, with ``spawn``: the
     server's threads and torch are not forked). A check that takes longer than ``timeout`` seconds
@@ -117,7 +131,8 @@ class MidiChecker:
             if self._pool is None:
                 import multiprocessing
 
-                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=exit_with_parent, initargs=(os.getpid(),))
             return self._pool
 
     def start(self) -> None:
