@@ -79,3 +79,14 @@ def get_seconds(url: str, timeout: float = 30) -> float:
     with urllib.request.urlopen(url, timeout=timeout) as answer:
         answer.read()
     return time.perf_counter() - start
+
+
+def wait_for(client, job_id, statuses=("done", "error", "cancelled"), timeout=60):
+    """Poll a job through a test client until it reaches one of ``statuses``; its last answer."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        answer = client.get(f"/api/jobs/{job_id}").json()
+        if answer["status"] in statuses:
+            return answer
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} still {answer['status']}")

@@ -14,7 +14,7 @@ pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx: pip insta
 from fastapi.testclient import TestClient  # noqa: E402
 from seqkit_serve.app import create_app  # noqa: E402
 from seqkit_serve.settings import Settings  # noqa: E402
-from serve_helpers import midi_file  # noqa: E402
+from serve_helpers import midi_file, wait_for  # noqa: E402
 
 import seqkit  # noqa: E402
 from seqkit.testing import run_cli  # noqa: E402
@@ -26,16 +26,6 @@ URL = "http://127.0.0.1:8000"
 def client(tone):
     with TestClient(create_app(Settings()), base_url=URL) as c:
         yield c
-
-
-def wait_for(client, job_id, statuses=("done", "error", "cancelled"), timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        answer = client.get(f"/api/jobs/{job_id}").json()
-        if answer["status"] in statuses:
-            return answer
-        time.sleep(0.02)
-    raise AssertionError(f"job {job_id} still {answer['status']}")
 
 
 def test_lists_every_registered_generator_with_its_schema(client):
