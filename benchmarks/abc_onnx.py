@@ -67,8 +67,8 @@ def front_door(runs: int, quick: bool = False) -> None:
 
 
 def step_graph() -> Path:
-    from seqkit.checkpoints import read_meta
-    from seqkit.inference import onnx_files
+    from seqkit.io.checkpoints import read_meta
+    from seqkit.generation.inference import onnx_files
 
     return onnx_files(CKPT, read_meta(CKPT))["step"]
 
@@ -76,7 +76,7 @@ def step_graph() -> Path:
 def threads(reps: int = 5) -> None:
     import numpy as np
 
-    from seqkit.inference import make_session, pick_threads
+    from seqkit.generation.inference import make_session, pick_threads
 
     graph = step_graph()
     sessions = {n: make_session(graph, n) for n in (1, 2)}
@@ -100,7 +100,7 @@ def nll(graph, tunes, tok) -> float:
     import numpy as np
     from seqkit_abc.data import wrap
 
-    from seqkit.inference import make_session
+    from seqkit.generation.inference import make_session
 
     sess = make_session(graph)
     total = n = 0.0
@@ -122,7 +122,7 @@ def int8(limit: int) -> None:
     from seqkit_abc.data import load_tunes, shared_data
 
     from seqkit import export_onnx
-    from seqkit.checkpoints import checkpoint_tokenizer, read_meta
+    from seqkit.io.checkpoints import checkpoint_tokenizer, read_meta
 
     meta = read_meta(CKPT)
     tok = checkpoint_tokenizer(meta, CKPT)

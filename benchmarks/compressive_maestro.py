@@ -91,8 +91,8 @@ def eval_windows(pieces, length, limit):
 def train(model, windows, steps, batch, lr, device, seconds, streams=False, memory_reset=0.0):
     """``steps`` AdamW steps; with ``streams``, each step reads on from the memories the step before
     left (core's ``StreamMemories``, as the Trainer carries them)."""
-    from seqkit.streaming import StreamMemories
-    from seqkit.training import lm_loss
+    from seqkit.train.streaming import StreamMemories
+    from seqkit.train.trainer import lm_loss
 
     memories = StreamMemories(1, memory_reset, seed=0) if streams else None
 

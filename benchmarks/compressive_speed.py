@@ -40,8 +40,8 @@ def sync(device):
 
 
 def bench_train(model, device, batch, length, steps, warmup, compile_model, streams=False):
-    from seqkit.streaming import StreamMemories
-    from seqkit.training import lm_loss
+    from seqkit.train.streaming import StreamMemories
+    from seqkit.train.trainer import lm_loss
 
     memories = StreamMemories(1) if streams else None
 
@@ -83,7 +83,7 @@ def bench_train(model, device, batch, length, steps, warmup, compile_model, stre
 
 
 def bench_generate(model, device, tokens, graphs, dtype, compile_decode=False):
-    from seqkit.sampling import generate
+    from seqkit.generation.sampling import generate
 
     model.eval()
     model.to(dtype)

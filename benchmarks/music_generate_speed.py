@@ -64,7 +64,7 @@ def main():
     rows = []
     for position in a.position:
         if a.checkpoint:
-            from seqkit.checkpoints import load_checkpoint
+            from seqkit.io.checkpoints import load_checkpoint
 
             model = load_checkpoint(a.checkpoint, device=dev).model
             position = model.config.position

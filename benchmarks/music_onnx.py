@@ -54,7 +54,7 @@ torch.set_num_threads(1)
 def checkpoint_copy(name: str, tmp: Path, quantize: str | None) -> Path:
     """The shipped checkpoint copied to ``tmp/<variant>/`` with its graph exported there."""
     from seqkit import find_checkpoint
-    from seqkit.onnx_export import export_onnx
+    from seqkit.onnx.export import export_onnx
 
     src = find_checkpoint(name, "music")
     meta = json.loads(src.read_text())
@@ -161,8 +161,8 @@ def cache_costs(model, tmp: Path, contexts: list[int], runner=None, repeats: int
     each step of the latter reading ``n .. n + steps - 1`` earlier tokens."""
     from seqkit_midi_transformer.onnx_step import MusicStep
 
-    from seqkit.inference import make_session
-    from seqkit.onnx_export import OPSET, _float32_weights, _quantize, _simplify
+    from seqkit.generation.inference import make_session
+    from seqkit.onnx.export import OPSET, _float32_weights, _quantize, _simplify
 
     c = model.config
     L, H, D = c.n_layer, c.n_head, c.n_embd // c.n_head

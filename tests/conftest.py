@@ -20,7 +20,7 @@ def _isolated_dirs(tmp_path, monkeypatch):
 @pytest.fixture
 def fresh_plugins():
     """Reload plugins before and after a test that changes which ones are registered."""
-    from seqkit import plugins
+    from seqkit.host import plugins
 
     plugins.reset()
     yield plugins

@@ -228,8 +228,8 @@ def _warm_up() -> None:
     at once."""
     import importlib
 
-    for name in ("torch._dynamo", "torch.optim", "safetensors.torch", "rich.progress", "seqkit.training",
-                 "seqkit.checkpoints", "seqkit.models.transformer", "seqkit.tokenizers", "seqkit.locks"):
+    for name in ("torch._dynamo", "torch.optim", "safetensors.torch", "rich.progress", "seqkit.train.trainer",
+                 "seqkit.io.checkpoints", "seqkit.models.transformer", "seqkit.tokenizers", "seqkit.io.locks"):
         importlib.import_module(name)
 
 
@@ -244,7 +244,7 @@ def crash_suite(work: Path) -> dict:
     def count():
         _OPS["log"] = []
         _instrument()
-        from seqkit import training
+        from seqkit.train import trainer as training
 
         real = training.Trainer._evaluate_and_save
 
@@ -308,7 +308,8 @@ def main(argv=None) -> int:
                         help="in the first evaluation batch, wait until the file OUT.go exists")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).parent))
-    from seqkit import SeqkitError, training
+    from seqkit import SeqkitError
+    from seqkit.train import trainer as training
 
     training.Trainer.plot = lambda self: None  # loss.png costs a second or two and is not tested here
 

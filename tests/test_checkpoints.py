@@ -162,7 +162,7 @@ def test_kill_9_during_writes_leaves_a_loadable_checkpoint(tmp_path):
 
 
 def test_atomic_write_to_a_folder_names_the_folder(tmp_path):
-    from seqkit.checkpoints import atomic_write_bytes
+    from seqkit.io.checkpoints import atomic_write_bytes
 
     (tmp_path / "out").mkdir()
     with pytest.raises(IsADirectoryError) as err:
@@ -202,7 +202,7 @@ def test_loading_each_shipped_torch_checkpoint_imports_no_dynamo():
 
     code = (
         "import sys, seqkit\n"
-        "from seqkit.checkpoints import list_checkpoints\n"
+        "from seqkit.io.checkpoints import list_checkpoints\n"
         "n = 0\n"
         "for c in list_checkpoints():\n"
         "    if c.get('origin') == 'shipped' and 'error' not in c:\n"
@@ -218,7 +218,7 @@ def test_loading_each_shipped_torch_checkpoint_imports_no_dynamo():
 def test_meta_build_leaves_random_fills_alone_elsewhere():
     import torch
 
-    from seqkit.checkpoints import _no_random_fill_on_meta
+    from seqkit.io.checkpoints import _no_random_fill_on_meta
 
     with _no_random_fill_on_meta():
         t = torch.zeros(1000).normal_()

@@ -5,7 +5,9 @@ import sys
 from typer.testing import CliRunner
 
 from seqkit import SeqkitError, __version__
-from seqkit.cli import app
+from seqkit.cli.root import build_app
+
+app = build_app()
 
 runner = CliRunner()
 
@@ -36,7 +38,8 @@ def test_doctor_reports_torch_and_device():
 def test_models_json_lists_user_checkpoints(tmp_path):
     import torch
 
-    from seqkit import RNNLM, RNNConfig, Task, hookimpl, plugins, save_checkpoint, user_checkpoint_dir
+    from seqkit import RNNLM, RNNConfig, Task, hookimpl, save_checkpoint, user_checkpoint_dir
+    from seqkit.host import plugins
 
     class P:
         @hookimpl
@@ -63,7 +66,7 @@ def test_models_json_lists_user_checkpoints(tmp_path):
 def test_seqkit_error_is_one_line_exit_2():
     import typer
 
-    from seqkit.cli import SeqkitGroup
+    from seqkit.cli.root import SeqkitGroup
 
     demo = typer.Typer(cls=SeqkitGroup)
 
@@ -87,7 +90,7 @@ def test_any_os_error_is_one_line_exit_2(tmp_path):
 
     import typer
 
-    from seqkit.cli import SeqkitGroup
+    from seqkit.cli.root import SeqkitGroup
 
     demo = typer.Typer(cls=SeqkitGroup)
     (tmp_path / "a.txt").write_text("x")
@@ -109,7 +112,7 @@ def test_any_os_error_is_one_line_exit_2(tmp_path):
 def test_a_usage_error_is_one_error_line(tmp_path):
     import typer
 
-    from seqkit.cli import SeqkitGroup
+    from seqkit.cli.root import SeqkitGroup
     from seqkit.options import TemperatureOption
 
     demo = typer.Typer(cls=SeqkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -138,7 +141,7 @@ def test_a_usage_error_is_one_error_line(tmp_path):
 
 
 def test_help_does_not_import_torch_and_console_script_works():
-    code = "import sys; import seqkit.cli; print('torch' in sys.modules)"
+    code = "import sys; import seqkit.cli.root; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     r = subprocess.run([sys.executable, "-m", "seqkit", "--help"], capture_output=True, text=True)

@@ -12,7 +12,7 @@ import pytest
 PROBE = textwrap.dedent("""
     import contextlib, io, sys
     sys.argv = ["seqkit"] + sys.argv[1:]
-    from seqkit.cli import main
+    from seqkit.cli.root import main
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
@@ -47,7 +47,7 @@ def _plugin(site, name, help_line, eager=False):
 def env(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
-    e = {**os.environ, "PYTHONPATH": str(site), "SEQKIT_CACHE_DIR": str(tmp_path / "cache"),
+    e = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]), "SEQKIT_CACHE_DIR": str(tmp_path / "cache"),
          "SEQKIT_PROGRESS": "0"}
     e.pop("SEQKIT_NO_COMMAND_CACHE", None)
     return site, e
@@ -92,7 +92,7 @@ def test_no_cache_with_an_eager_plugin_or_when_turned_off(env, tmp_path):
 
     site2 = tmp_path / "site2"
     _plugin(site2, "lazyoff", "Not cached")
-    off = {**e, "PYTHONPATH": str(site2), "SEQKIT_NO_COMMAND_CACHE": "1"}
+    off = {**e, "PYTHONPATH": os.pathsep.join([str(site2), os.environ.get("PYTHONPATH", "")]), "SEQKIT_NO_COMMAND_CACHE": "1"}
     _run(off, "--help")
     out, _ = _run(off, "--help")
     assert "Not cached" in out and "'seqkit_cachetest_lazyoff.plugin'" in out

@@ -4,7 +4,7 @@ installed it never says `pip install pyfluidsynth`."""
 import ctypes.util
 import importlib.util
 
-from seqkit import doctor
+from seqkit.cli import doctor
 
 
 def _pretend(monkeypatch, package: bool, library: bool):

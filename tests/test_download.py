@@ -1,10 +1,10 @@
-"""seqkit.data.download with file:// URLs (tests never touch the network)."""
+"""seqkit.io.data.download with file:// URLs (tests never touch the network)."""
 
 import hashlib
 
 import pytest
 
-from seqkit.data import cache_dir, download
+from seqkit.io.data import cache_dir, download
 from seqkit.errors import SeqkitError
 
 

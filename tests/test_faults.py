@@ -144,7 +144,7 @@ def test_resume_from_damaged_trainer_fields_is_one_clear_error(tmp_path, finishe
 
 def test_checkpoints_with_a_bad_format_version_deep_json_or_nan_weights_are_refused(tmp_path, finished_run):
     from seqkit import list_checkpoints, load_checkpoint, read_meta, save_checkpoint, user_checkpoint_dir
-    from seqkit.plugins import register_plugin, unregister_plugin
+    from seqkit.host.plugins import register_plugin, unregister_plugin
 
     run, _ = finished_run
     meta = json.loads((run / "best.json").read_text())
@@ -308,7 +308,7 @@ def test_a_data_folder_that_cannot_be_made_is_one_clear_error(tmp_path, monkeypa
 
 def test_two_exports_to_one_model_name_do_not_both_proceed(tmp_path, finished_run):
     from seqkit import export_checkpoint
-    from seqkit.locks import LockedError, hold_lock
+    from seqkit.io.locks import LockedError, hold_lock
 
     run, _ = finished_run
     dest = tmp_path / "models" / "mine.json"

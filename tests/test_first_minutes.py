@@ -35,8 +35,8 @@ def test_seqkit_help_fits_80_columns_with_whole_summaries():
 
 
 def test_every_bundled_command_summary_is_short():
-    from seqkit import plugins as host
-    from seqkit.lazy_commands import LazyGroup
+    from seqkit.host import plugins as host
+    from seqkit.host.lazy_commands import LazyGroup
     from seqkit.testing import cli_app
 
     app = cli_app()
@@ -49,7 +49,7 @@ def test_every_bundled_command_summary_is_short():
 
 
 def test_models_listing_is_readable_at_80_columns():
-    from seqkit.cli import _models_listing
+    from seqkit.cli.root import _models_listing
 
     rows = [{"task": "music", "name": "music-transformer", "origin": "shipped",
              "model_type": "music-transformer", "parameters": 12_800_000, "size_bytes": 26_000_000,
@@ -184,7 +184,7 @@ def test_doctor_says_how_to_install_fluidsynth(monkeypatch):
 def test_entry_points_are_read_like_importlib_metadata(tmp_path, monkeypatch):
     from importlib import metadata
 
-    from seqkit.entry_points import entry_points
+    from seqkit.host.entry_points import entry_points
 
     site = tmp_path / "site"
     for dist, version, eps in (("seqkit_zzz_one", "1.2.3", "[seqkit]\nzzz-one = zzz_one.plugin\n"),
@@ -213,7 +213,7 @@ def test_entry_points_are_read_like_importlib_metadata(tmp_path, monkeypatch):
 
 
 def test_an_entry_point_loads_its_target(tmp_path, monkeypatch):
-    from seqkit.entry_points import EntryPoint
+    from seqkit.host.entry_points import EntryPoint
 
     (tmp_path / "zzz_target_mod.py").write_text("class Outer:\n    class Inner:\n        x = 42\n")
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -237,7 +237,7 @@ def test_found_devices_does_not_import_torch_for_a_form():
 def test_a_streamed_stdin_list_runs_batch_by_batch_in_order(monkeypatch):
     """stdin="stream" (issue 29, item 18): the values around - keep their order, each batch is
     printed as it comes, and other stdin lists still read everything first."""
-    import seqkit.generation_cli as gcli
+    import seqkit.cli.generate as gcli
 
     calls = []
 

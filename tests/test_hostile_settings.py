@@ -6,7 +6,7 @@ import pytest
 
 from seqkit import RNNConfig, SeqkitError
 from seqkit.models.settings import MAX_LAYERS, MAX_SIZE
-from seqkit.train_kit import CONFIG_BYTES, check_parameter_count, read_config_file
+from seqkit.train.kit import CONFIG_BYTES, check_parameter_count, read_config_file
 
 
 def test_sizes_have_an_upper_bound():

@@ -1,4 +1,4 @@
-"""ONNX export of core's model types and the torch-free inference path (seqkit.inference)."""
+"""ONNX export of core's model types and the torch-free inference path (seqkit.generation.inference)."""
 
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ from seqkit.errors import SeqkitError  # noqa: E402
 def cli():
     from typer.testing import CliRunner
 
-    from seqkit.cli import app
+    from seqkit.cli.root import build_app
 
+    app = build_app()
     return lambda args: CliRunner().invoke(app, args)
 
 LMS = {
@@ -203,7 +204,7 @@ def test_backend_choice_and_fallback(tmp_path, monkeypatch):
     assert [f.name for f in tmp_path.glob("*.onnx")] == [files[0].name]  # the stale graph is gone
     assert load_for_inference(path).backend == "onnx"
     # corrupt or missing weights: the same error as on torch, though the graphs do not read them
-    from seqkit.checkpoints import read_meta
+    from seqkit.io.checkpoints import read_meta
     from seqkit.errors import CheckpointError
 
     weights = tmp_path / read_meta(path)["weights"]
@@ -235,7 +236,7 @@ def test_float32_weights_stay_exact(tmp_path):
 def test_model_without_graphs_is_one_error(tmp_path):
     import torch.nn as nn
 
-    from seqkit.onnx_export import graph_specs
+    from seqkit.onnx.export import graph_specs
 
     assert graph_specs(nn.Linear(2, 2)) is None
 
@@ -273,7 +274,7 @@ def test_graph_checksums_recorded_and_checked(tmp_path, capsys):
     import json
     import shutil
 
-    from seqkit.inference import file_sha256
+    from seqkit.generation.inference import file_sha256
 
     for d in "ab":
         (tmp_path / d).mkdir()
@@ -360,7 +361,7 @@ def test_threads_chosen_for_the_work(tmp_path, monkeypatch, cli):
     the choice reaches the sessions and shows in doctor."""
     import os
 
-    from seqkit.inference import SMALL_WORK, pick_threads
+    from seqkit.generation.inference import SMALL_WORK, pick_threads
 
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     assert pick_threads(0, 1, 1_240_000) == 1 and pick_threads(0, 3, 1_240_000) == 1

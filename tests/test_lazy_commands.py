@@ -148,7 +148,7 @@ def test_old_register_commands_plugins_keep_working(fresh_plugins):
 
 def test_hookspec_version_is_1_2():
     import seqkit
-    from seqkit import hookspecs
+    from seqkit.host import hookspecs
 
     assert seqkit.HOOKSPEC_VERSION == "1.2"  # 1.1 plus register_lazy_commands: a minor bump
     assert callable(hookspecs.register_lazy_commands) and callable(hookspecs.register_commands)
@@ -158,7 +158,7 @@ def test_seqkit_help_imports_no_plugin_commands_and_no_importlib_metadata():
     code = textwrap.dedent("""
         import sys
         sys.argv = ["seqkit", "--help"]
-        from seqkit.cli import main
+        from seqkit.cli.root import main
         try:
             main()
         except SystemExit:
@@ -176,11 +176,11 @@ def test_seqkit_help_imports_no_plugin_commands_and_no_importlib_metadata():
 
 def test_bundled_plugins_declare_lazy_commands():
     """Every bundled plugin's commands are declared (lazy), none is built at start."""
-    from seqkit import plugins as host
+    from seqkit.host import plugins as host
 
     pm = host.get_plugin_manager()
     eager = [impl.plugin_name for impl in pm.hook.register_commands.get_hookimpls()]
     lazy = {impl.plugin_name for impl in pm.hook.register_lazy_commands.get_hookimpls()}
-    bundled = {"abc", "compressive", "midi-transformer", "names", "numerals"} & set(host._infos)
+    bundled = {"abc", "compressive", "midi-transformer", "names", "numerals"} & {i.name for i in host.plugin_infos()}
     assert not (bundled & set(eager)), eager
     assert bundled <= lazy

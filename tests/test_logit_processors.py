@@ -1,4 +1,4 @@
-"""Logit processors (seqkit.logit_processors) in both samplers: ``generate`` (torch) and
+"""Logit processors (seqkit.generation.logit_processors) in both samplers: ``generate`` (torch) and
 ``generate_numpy`` (the ONNX Runtime path). Property tests: a masked id is never sampled, whatever
 the model, temperature, top-k and top-p; a processor sees each row's tokens so far."""
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from seqkit import SeqkitError, atomic_write_bytes, check_writable, numbered
-from seqkit.locks import hold_lock
-from seqkit.paths import output_kind
+from seqkit.io.locks import hold_lock
+from seqkit.io.paths import output_kind
 
 
 def _read_fifo(path, into):

@@ -35,14 +35,14 @@ def register_commands(app):
 
 
 def _cli():
-    import seqkit.cli
+    from seqkit.cli.root import build_app
 
-    return importlib.reload(seqkit.cli).app
+    return build_app()
 
 
 def _with_entry_point(monkeypatch, fresh_plugins, module_name: str):
     """The installed plugins plus one more entry point, whose name sorts before every other."""
-    import seqkit.entry_points as found
+    import seqkit.host.entry_points as found
 
     real = list(found.entry_points("seqkit"))
     if not any(ep.name == "names" for ep in real):
@@ -109,7 +109,7 @@ def test_tryfirst_does_not_let_a_later_plugin_win(fresh_plugins, capsys):
 def test_a_plugin_named_like_a_bundled_one_is_not_loaded(fresh_plugins, tmp_path, monkeypatch, capsys):
     (tmp_path / "seqkit_impostor.py").write_text("raise RuntimeError('must not be imported')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    import seqkit.entry_points as found
+    import seqkit.host.entry_points as found
 
     real = list(found.entry_points("seqkit"))
     if not any(ep.name == "names" for ep in real):

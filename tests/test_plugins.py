@@ -18,11 +18,9 @@ def _plugin(name, **hooks):
 
 def _cli():
     """A fresh root app with every plugin's commands, as a new process would build it."""
-    import importlib
+    from seqkit.cli.root import build_app
 
-    import seqkit.cli
-
-    return importlib.reload(seqkit.cli).app
+    return build_app()
 
 
 def test_in_process_plugin_registers_everything(fresh_plugins):
@@ -74,7 +72,7 @@ def test_a_hook_that_raises_is_skipped_with_a_warning(fresh_plugins, capsys):
 
 def test_a_plugin_that_fails_to_import_is_skipped(fresh_plugins, monkeypatch, capsys):
     ep = md.EntryPoint(name="ghost", value="seqkit_ghost_does_not_exist", group="seqkit")
-    monkeypatch.setattr(fresh_plugins, "_entry_points", lambda: [ep])
+    monkeypatch.setattr(fresh_plugins.default_host(), "entry_points", lambda: [ep])
     import seqkit
 
     assert "char" in seqkit.tokenizer_types()
@@ -149,7 +147,7 @@ def test_unknown_names_suggest_close_matches(fresh_plugins):
 def test_registering_does_not_import_torch():
     import subprocess
 
-    code = ("import sys, seqkit; seqkit.tasks(); seqkit.model_types(); import seqkit.cli; "
+    code = ("import sys, seqkit; seqkit.tasks(); seqkit.model_types(); import seqkit.cli.root; "
             "print(sorted(m for m in ('torch', 'matplotlib', 'pretty_midi', 'music21', 'num2words') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -175,7 +173,7 @@ def test_a_plugin_that_calls_sys_exit_at_import_is_skipped(fresh_plugins, tmp_pa
     (tmp_path / "seqkit_exits_at_import.py").write_text("import sys\nsys.exit(3)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     ep = md.EntryPoint(name="quitter", value="seqkit_exits_at_import", group="seqkit")
-    monkeypatch.setattr(fresh_plugins, "_entry_points", lambda: [ep])
+    monkeypatch.setattr(fresh_plugins.default_host(), "entry_points", lambda: [ep])
     result = CliRunner().invoke(_cli(), ["--help"])
     assert result.exit_code == 0 and "models" in result.output
     err = capsys.readouterr().err
@@ -221,7 +219,7 @@ def test_two_plugins_adding_one_command_name_keep_the_first(fresh_plugins, capsy
 
 def test_load_plugins_env_var_with_an_unknown_name_warns_once(fresh_plugins, monkeypatch, capsys):
     ep = md.EntryPoint(name="ghost", value="seqkit_ghost_does_not_exist", group="seqkit")
-    monkeypatch.setattr(fresh_plugins, "_entry_points", lambda: [ep])
+    monkeypatch.setattr(fresh_plugins.default_host(), "entry_points", lambda: [ep])
     monkeypatch.setenv("SEQKIT_LOAD_PLUGINS", "nope, seqkit")
     assert [i.name for i in fresh_plugins.plugin_infos()] == ["seqkit"]
     fresh_plugins.get_registry()
@@ -262,7 +260,7 @@ def test_a_plugin_ships_checkpoints_for_another_plugins_task(fresh_plugins, tmp_
     user.parent.mkdir(parents=True, exist_ok=True)
     user.write_text((extra / "addon.json").read_text())
     assert find_checkpoint("addon", "demo") == user  # the user's own copy wins
-    infos = {i.name: i for i in seqkit.plugins.plugin_infos()}
+    infos = {i.name: i for i in seqkit.host.plugins.plugin_infos()}
     assert infos["addon"].registered["checkpoints"] == ["demo", "not-installed"]
 
 

@@ -41,13 +41,13 @@ def test_there_are_plugin_sources_to_check():
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_plugins_import_only_the_public_api(path):
-    """Regression (#13): plugins imported 65 names through internal modules (seqkit.checkpoints,
+    """Regression (#13): plugins imported 65 names through internal modules (seqkit.io.checkpoints,
     seqkit.errors ...) and three private ones (MLP, rope_tables, registry.resolve)."""
     assert _violations(path) == []
 
 
 def test_the_scaffold_imports_only_the_public_api():
-    from seqkit.scaffold import render, template_values
+    from seqkit.cli.scaffold import render, template_values
 
     files = render(template_values("demo"))
     checked = [rel for rel in files if rel.endswith(".py")]

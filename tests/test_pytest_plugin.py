@@ -10,7 +10,7 @@ INNER = '''
 import os
 import pytest
 
-from seqkit.data import cache_dir, data_dir
+from seqkit.io.data import cache_dir, data_dir
 
 REAL = os.environ["FAKE_REAL"]
 

@@ -57,7 +57,7 @@ def reference(tmp_path_factory):
     sys.path.insert(0, str(RUNNER.parent))
     import reliability_run
 
-    from seqkit import training
+    from seqkit.train import trainer as training
 
     out = tmp_path_factory.mktemp("reference") / "run"
     plot, training.Trainer.plot = training.Trainer.plot, lambda self: None
@@ -78,7 +78,7 @@ def _resume(out: Path, monkeypatch) -> dict:
     """Resume in this process (a new one for the run that stopped): one torch import less."""
     import reliability_run
 
-    from seqkit import training
+    from seqkit.train import trainer as training
 
     monkeypatch.setattr(training.Trainer, "plot", lambda self: None)
     return reliability_run.train(out, resume=True)

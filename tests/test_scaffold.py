@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from seqkit import cli_plugins
+from seqkit.cli import plugins as cli_plugins
 from seqkit.testing import run_cli
 
 FILES = {"pyproject.toml", "README.md", "src/seqkit_demo_seq/__init__.py",
@@ -100,7 +100,7 @@ def test_new_refuses_to_overwrite(tmp_path):
 
 
 def _seqkit(args, env, cwd=None, timeout=300):
-    cmd = [sys.executable, "-c", "from seqkit.cli import main; main()", *args]
+    cmd = [sys.executable, "-c", "from seqkit.cli.root import main; main()", *args]
     return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 

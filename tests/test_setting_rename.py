@@ -32,7 +32,7 @@ def test_checkpoint_configs_with_the_old_key_load_silently(capsys):
 
 def test_merge_settings_renames_with_a_warning(capsys):
     from seqkit import Arch, TrainRecipe
-    from seqkit.train_kit import merge_settings
+    from seqkit.train.kit import merge_settings
 
     recipe = TrainRecipe("t", prepare=lambda run: None, archs={"rnn": Arch("rnn-lm", {"n_layer": 1})})
     model, _ = merge_settings(recipe, "rnn", None, ["n_layers=3"], {})

@@ -79,7 +79,7 @@ def saved_streams(run):
     """The stream memories ``run/last.json`` holds (its training state, read as resume reads it)."""
     from safetensors.torch import load_file
 
-    from seqkit.checkpoints import read_meta, unflatten_state
+    from seqkit.io.checkpoints import read_meta, unflatten_state
 
     meta = read_meta(run / "last.json")
     return unflatten_state(meta["train_state_layout"], load_file(run / meta["train_state"]))["streams"]

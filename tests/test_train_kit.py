@@ -64,7 +64,7 @@ def kit(*args):
 
 
 def test_settings_merge_in_order(tmp_path):
-    from seqkit.train_kit import merge_settings
+    from seqkit.train.kit import merge_settings
 
     cfg = {"model": {"hidden": 32}, "train": {"steps": 9, "lr": 0.5}, "dropout": 0.1}
     model, train = merge_settings(RECIPE, "tiny-transformer", None, [], {})
@@ -115,14 +115,14 @@ def test_config_file_and_print_config(tmp_path):
 
 
 def test_ctrl_c_before_the_first_evaluation_exports_nothing(tmp_path, monkeypatch):
-    import seqkit.training
+    import seqkit.train.trainer
 
     def interrupted(model, batch):
         raise KeyboardInterrupt
 
     # seqkit's own name first: read after the module's is patched, it would be restored as the patch
     monkeypatch.setattr(seqkit, "lm_loss", interrupted, raising=False)
-    monkeypatch.setattr(seqkit.training, "lm_loss", interrupted)
+    monkeypatch.setattr(seqkit.train.trainer, "lm_loss", interrupted)
     r = kit("--arch", "gru", "--out", tmp_path / "run", "--save", "mine", "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["saved"] is None and "nothing saved to" in r.stderr
@@ -198,7 +198,7 @@ def test_save_as_names_the_export_from_the_arch_and_params_and_prepared_export_r
 def test_a_length_the_user_gives_replaces_the_defaults_length():
     import dataclasses
 
-    from seqkit.train_kit import merge_settings
+    from seqkit.train.kit import merge_settings
 
     recipe = dataclasses.replace(RECIPE, train={"epochs": 5, "batch_size": 8})
     assert merge_settings(recipe, "gru", None, [], {})[1]["epochs"] == 5

@@ -32,7 +32,7 @@ def _commands():
     from typer._click.core import Context
     from typer.main import get_command
 
-    from seqkit.lazy_commands import LazyGroup
+    from seqkit.host.lazy_commands import LazyGroup
     from seqkit.testing import cli_app
 
     def walk(cmd, path):

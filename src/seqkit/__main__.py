@@ -1,3 +1,3 @@
-from .cli import main
+from seqkit.cli.root import main
 
 main()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import SeqkitError
+from seqkit.errors import SeqkitError
 
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import SeqkitError
+from seqkit.errors import SeqkitError
 
 
 def _is_score(x) -> bool:

@@ -22,7 +22,7 @@ def seed_option(help: str = "Random seed, for reproducible results."):
 
 def check_seed(seed) -> int:
     """``seed`` if it is a whole number from 0 to ``SEED_MAX``, else a :class:`SeqkitError`."""
-    from .errors import SeqkitError
+    from seqkit.errors import SeqkitError
 
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
         shown = repr(seed) if len(repr(seed)) <= 40 else repr(seed)[:40] + "..."
@@ -74,7 +74,7 @@ def renamed(new, old, new_flag: str, old_flag: str, command: str):
     hidden option) with a one-line deprecation on stderr; both at once is an error."""
     if old is None:
         return new
-    from .errors import SeqkitError
+    from seqkit.errors import SeqkitError
 
     if new is not None:
         raise SeqkitError(f"give {new_flag} only ({old_flag} is its old spelling)")

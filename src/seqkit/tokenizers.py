@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
-from .errors import SeqkitError
+from seqkit.errors import SeqkitError
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 DEFAULT_SPECIALS = (PAD, BOS, EOS, UNK)
@@ -203,7 +203,7 @@ class WordTokenizer(_VocabTokenizer):
 
 def tokenizer_from_dict(d: dict):
     """Rebuild any registered tokenizer from its ``to_dict()``."""
-    from .registry import get_tokenizer_type
+    from seqkit.host.plugins import get_tokenizer_type
 
     if not isinstance(d, dict) or "type" not in d:
         raise SeqkitError("tokenizer description has no 'type'")

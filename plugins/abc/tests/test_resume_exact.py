@@ -8,7 +8,7 @@ import pytest
 
 def _stop_at(monkeypatch, step: int):
     """Ctrl-C (the Trainer's own flag, as its signal handler sets it) once ``step`` steps are done."""
-    from seqkit import training
+    from seqkit.train import trainer as training
 
     real = training.Trainer._train_step
 

@@ -7,7 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from seqkit import model_types
-from seqkit.cli import app
+from seqkit.cli.root import build_app
+
+app = build_app()
 
 FILES = ["one_track/Maestro_1.mid", "one_track/POP909_008.mid", "one_track/POP909_191.mid",
          "one_track/6354774_Macabre Waltz.mid"]

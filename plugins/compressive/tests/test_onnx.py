@@ -16,7 +16,7 @@ from seqkit_compressive import onnx_graphs  # noqa: E402
 from seqkit_compressive.model import CompressiveConfig, CompressiveTransformer  # noqa: E402
 
 from seqkit import generate, generate_numpy, load_for_inference, next_token_probs, save_checkpoint  # noqa: E402
-from seqkit.onnx_export import export_onnx  # noqa: E402
+from seqkit.onnx.export import export_onnx  # noqa: E402
 
 SMALL = dict(vocab_size=391, n_layer=2, n_head=2, n_embd=32, d_ff=64, seg_len=8, mem_len=8, cmem_len=4, cmem_ratio=2)
 
@@ -97,7 +97,7 @@ def test_music_generate_on_both_backends(tmp_path, monkeypatch, backend):
 def test_the_shipped_model_has_its_graphs_and_torchs_numbers():
     pytest.importorskip("seqkit_midi_transformer")
     from seqkit import find_checkpoint, load_checkpoint
-    from seqkit.inference import onnx_files
+    from seqkit.generation.inference import onnx_files
 
     path = find_checkpoint("compressive", "music")
     ck = load_for_inference(path)

@@ -6,7 +6,9 @@ import pytest
 from typer.testing import CliRunner
 
 from seqkit import checkpoint_folders, find_checkpoint, list_checkpoints, read_meta
-from seqkit.cli import app
+from seqkit.cli.root import build_app
+
+app = build_app()
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from seqkit.cli import app
+from seqkit.cli.root import build_app
+
+app = build_app()
 
 
 def _piece(path, seed, n=160):

@@ -99,20 +99,20 @@ def test_ctrl_c_before_validation_keeps_the_users_named_model(tmp_path, maestro_
     assert json.loads(open(exported).read())["dtype"] == "float16"  # music exports half-precision weights
     before = open(exported, "rb").read()
 
-    import seqkit.training
+    import seqkit.train.trainer
 
     def interrupted(model, batch):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(seqkit.training.Trainer, "_evaluate_and_save",
+    monkeypatch.setattr(seqkit.train.trainer.Trainer, "_evaluate_and_save",
                         lambda *a, **k: pytest.fail("no evaluation expected"))
-    real_init = seqkit.training.Trainer.__init__
+    real_init = seqkit.train.trainer.Trainer.__init__
 
     def init(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
         self.loss_fn = interrupted
 
-    monkeypatch.setattr(seqkit.training.Trainer, "__init__", init)
+    monkeypatch.setattr(seqkit.train.trainer.Trainer, "__init__", init)
     r = _train(maestro_folder, tmp_path / "second", "--save", "mine")
     assert r.exit_code == 0, r.output
     assert "nothing saved to" in r.stderr and "Traceback" not in r.output

@@ -22,7 +22,7 @@ from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransf
 from seqkit_midi_transformer.tokenizer import NOTE_ON, TIME_SHIFT, PerformanceTokenizer  # noqa: E402
 
 from seqkit import generate, generate_numpy, load_for_inference, next_token_probs, save_checkpoint  # noqa: E402
-from seqkit.onnx_export import export_onnx  # noqa: E402
+from seqkit.onnx.export import export_onnx  # noqa: E402
 from seqkit.testing import run_cli  # noqa: E402
 
 
@@ -190,7 +190,7 @@ def test_generate_imports_no_torch(tmp_path):
 
 def test_the_shipped_model_has_its_int8_graph():
     from seqkit import find_checkpoint
-    from seqkit.inference import onnx_files
+    from seqkit.generation.inference import onnx_files
 
     path = find_checkpoint("music-transformer", "music")
     ck = load_for_inference(path)

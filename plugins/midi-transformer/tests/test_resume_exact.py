@@ -10,7 +10,7 @@ from seqkit.testing import run_cli
 
 
 def _stop_at(monkeypatch, step: int):
-    from seqkit import training
+    from seqkit.train import trainer as training
 
     real = training.Trainer._train_step
 

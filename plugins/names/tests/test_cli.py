@@ -3,7 +3,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from seqkit.cli import app
+from seqkit.cli.root import build_app
+
+app = build_app()
 
 runner = CliRunner()
 
@@ -133,7 +135,7 @@ SHIPPED = __import__("pathlib").Path(__import__("seqkit_names").__file__).parent
 
 @pytest.mark.parametrize("arch", ["rnn", "lstm", "gru", "transformer"])
 def test_shipped_models(arch):
-    from seqkit.checkpoints import read_meta
+    from seqkit.io.checkpoints import read_meta
 
     path = SHIPPED / f"{arch}.json"
     if not path.exists():
@@ -223,9 +225,9 @@ def test_save_to_a_folder_or_an_unwritable_place_fails_before_training(tiny_fold
 def test_ctrl_c_saves_only_a_validated_model(tiny_folder, tmp_path, monkeypatch, stop_at, saved):
     """Ctrl-C (KeyboardInterrupt inside a step) before the first evaluation leaves --save alone;
     after one (at step 5 of 50), the best validated weights are saved. Never a traceback."""
-    import seqkit.training
+    import seqkit.train.trainer
 
-    real, calls = seqkit.training.lm_loss, []
+    real, calls = seqkit.train.trainer.lm_loss, []
 
     def loss(model, batch):
         calls.append(1)
@@ -233,9 +235,9 @@ def test_ctrl_c_saves_only_a_validated_model(tiny_folder, tmp_path, monkeypatch,
             raise KeyboardInterrupt
         return real(model, batch)
 
-    # seqkit's own name first: read after seqkit.training's is patched, undo would restore the patch
+    # seqkit's own name first: read after seqkit.train.trainer's is patched, undo would restore the patch
     monkeypatch.setattr(seqkit, "lm_loss", loss, raising=False)  # what `from seqkit import lm_loss` reads
-    monkeypatch.setattr(seqkit.training, "lm_loss", loss)
+    monkeypatch.setattr(seqkit.train.trainer, "lm_loss", loss)
     target = tmp_path / "m.json"
     r = run("train", "--arch", "gru", "--set", "hidden=8", "--set", "n_embd=8", "--data", tiny_folder, "--steps", 50,
             "--batch-size", 8, "--out", tmp_path / "run", "--save", target)
@@ -310,7 +312,7 @@ def test_train_defaults_and_export_per_architecture(tiny_folder, tmp_path):
 def test_compressive_arch_trains_and_samples(tiny_folder, tmp_path):
     """--arch compressive: the compressive plugin's model, conditioned on the country (n_cond),
     trained by names train and sampled by the names front door."""
-    from seqkit.registry import model_types
+    from seqkit.host.plugins import model_types
 
     if "compressive" not in model_types():
         pytest.skip("the compressive plugin is not installed")

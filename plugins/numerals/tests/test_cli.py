@@ -234,9 +234,9 @@ def test_ctrl_c_saves_only_a_validated_model(tmp_path, monkeypatch, stop_at, sav
     """Ctrl-C (KeyboardInterrupt inside a step) before the first validation leaves --out alone;
     after one (every 5 steps here), the best validated weights are saved. Never a traceback."""
     import seqkit
-    import seqkit.training
+    import seqkit.train.trainer
 
-    real, calls = seqkit.training.seq2seq_loss, []
+    real, calls = seqkit.train.trainer.seq2seq_loss, []
 
     def loss(model, batch):
         calls.append(1)

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .settings import check_sizes, renamed_setting
+from seqkit.models.settings import check_sizes, renamed_setting
 
 
 @dataclass

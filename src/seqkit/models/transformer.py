@@ -19,9 +19,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .cache import KVCache, restart_window
-from .init import init_weights
-from .rope import apply_rope, rope_tables
+from seqkit.models.cache import KVCache, restart_window
+from seqkit.models.init import init_weights
+from seqkit.models.rope import apply_rope, rope_tables
 
 __all__ = ["TransformerConfig", "TransformerLM", "Block", "MLP", "KVCache", "rope_tables", "apply_rope",
            "init_weights"]
@@ -41,7 +41,7 @@ class TransformerConfig:
     bias: bool = False
 
     def __post_init__(self):
-        from .settings import check_sizes
+        from seqkit.models.settings import check_sizes
 
         check_sizes(self, "vocab_size", "n_layer", "n_head", "n_embd", "max_len")
         if self.n_embd % self.n_head:

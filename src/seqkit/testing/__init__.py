@@ -27,7 +27,6 @@ Nothing here imports torch until a function that needs it is called.
 
 from __future__ import annotations
 
-import copy
 import random
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -65,8 +64,7 @@ def registered(*plugins):
     A plugin that is already loaded (for instance installed through its entry point) is left as
     it is; the ones this registered are unregistered on exit, so tests do not leak plugins.
     """
-    from .. import cli  # noqa: F401  (its import adds the plugins' commands: do it before ours)
-    from .. import plugins as host
+    from seqkit.host import plugins as host
 
     pm = host.get_plugin_manager()
     added = []
@@ -84,21 +82,15 @@ def registered(*plugins):
 
 
 def cli_app():
-    """A copy of the ``seqkit`` Typer app with the commands of every plugin registered now.
+    """A new ``seqkit`` Typer app with the commands of every plugin registered now (also those
+    registered with :func:`registered`), added through the same error-containing path the real CLI
+    uses."""
+    from seqkit.cli.root import build_app
+    from seqkit.host.plugins import default_host
 
-    Plugins register their commands once, when ``seqkit.cli`` is imported; this builds a fresh
-    copy so that plugins registered later (with :func:`registered`) add their commands too,
-    through the same error-containing path the real CLI uses. The global app is not changed.
-    """
-    from .. import plugins as host
-    from ..cli import app
-
-    fresh = copy.copy(app)
-    commands, groups = getattr(app, "_seqkit_core_entries", (app.registered_commands, app.registered_groups))
-    fresh.registered_commands = list(commands)  # core's commands; every plugin adds its own again
-    fresh.registered_groups = list(groups)
-    host.register_commands(fresh)
-    return fresh
+    app = build_app(plugins=False)
+    default_host().register_commands(app)
+    return app
 
 
 def run_cli(args: Sequence[str], plugins: Iterable = (), input: str | None = None,
@@ -114,14 +106,13 @@ def run_cli(args: Sequence[str], plugins: Iterable = (), input: str | None = Non
 
     from typer.testing import CliRunner
 
-    from .. import plugins as host
+    from seqkit.host.plugins import default_host
 
     env = {"SEQKIT_PROGRESS": "0", **(env or {})}
     early = io.StringIO()  # warnings printed while plugins load belong to the result too
-    seen = set(host._warned)
-    host._warned.clear()  # each run shows its warnings, as each `seqkit` process would
     with contextlib.ExitStack() as stack:
-        stack.callback(host._warned.update, seen)
+        # each run shows its warnings, as each `seqkit` process would
+        stack.enter_context(default_host().fresh_warnings())
         with contextlib.redirect_stderr(early):
             stack.enter_context(registered(*plugins))
             app = cli_app()
@@ -178,7 +169,7 @@ def lm_collate(pad_id: int):
     (ignored by the loss), so items of different lengths batch together."""
 
     def collate(items: list[dict]) -> dict:
-        from ..data import pad_sequences
+        from seqkit.io.data import pad_sequences
 
         batch = {"input": pad_sequences([it["input"].tolist() for it in items], pad_id),
                  "target": pad_sequences([it["target"].tolist() for it in items], -100)}
@@ -203,7 +194,7 @@ def train_steps(model, train_set, steps: int = 10, out: str | Path | None = None
     """
     import tempfile
 
-    from ..training import TrainConfig, Trainer, lm_loss
+    from seqkit.train.trainer import TrainConfig, Trainer, lm_loss
 
     settings = {"steps": steps, "batch_size": 8, "lr": 1e-2, "device": "cpu", "progress": False,
                 "eval_every": steps, **config}
@@ -227,8 +218,8 @@ def check_memory_model(model, vocab_size: int, batch_size: int = 2, windows: int
     ``memory_segment``s."""
     import torch
 
-    from ..checkpoints import flatten_state, unflatten_state
-    from ..streaming import carries_memory, map_tensors, memory_rows, memory_segment
+    from seqkit.io.checkpoints import flatten_state, unflatten_state
+    from seqkit.train.streaming import carries_memory, map_tensors, memory_rows, memory_segment
 
     def _tensors(nest) -> list:
         found: list = []

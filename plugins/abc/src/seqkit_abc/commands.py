@@ -47,7 +47,7 @@ def load_abc_model(model: str, device: str, backend: str = "auto", threads: int 
                    batch: int = 1):
     """``(checkpoint, device)``. ``backend="auto"``: on ONNX Runtime where the checkpoint has
     graphs and the device is the CPU (``ckpt.backend == "onnx"``, no torch imported), else torch;
-    ``"torch"``: always torch. ``threads``: intra-op threads (``seqkit.inference.pick_threads``)."""
+    ``"torch"``: always torch. ``threads``: intra-op threads (``seqkit.generation.inference.pick_threads``)."""
     from seqkit import find_checkpoint, load_checkpoint, load_for_inference, pick_device
 
     path = find_checkpoint(model, "abc")

@@ -12,7 +12,7 @@ segment). Positions are relative (rotary embeddings over that concatenation, so 
 slot counts as one step). Memories are detached: training on a window of several segments is
 truncated backprop through time. The convolution is trained only by the attention-reconstruction
 loss of the paper (queries, old memories and attention weights under stop-gradient), which the
-forward pass leaves in ``self.aux_loss`` for ``seqkit.training.lm_loss`` to add.
+forward pass leaves in ``self.aux_loss`` for ``seqkit.train.trainer.lm_loss`` to add.
 
 ``logits, cache = model(idx, cond=None, cache=None)``: without a cache ``idx`` is the whole
 sequence; with the ``CompressiveCache`` returned last time, only the new tokens, which are then run

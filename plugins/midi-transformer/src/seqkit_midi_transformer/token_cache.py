@@ -1,6 +1,6 @@
 """Tokenizing MIDI files into a ``MusicCorpus``: in parallel processes with a progress bar, each
 file read with symusic (``midi_read``) and its result (with its seconds of music) cached in
-``seqkit.data.cache_dir("music", tokenizer.cache_key())`` under the SHA-256 of its bytes, so a
+``seqkit.io.data.cache_dir("music", tokenizer.cache_key())`` under the SHA-256 of its bytes, so a
 second run (or another folder with the same files) reads the cache.
 
 A tokenizer with a fixed vocabulary (``performance``) is cached as token arrays; one whose

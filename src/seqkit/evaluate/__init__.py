@@ -1,0 +1,3 @@
+"""Evaluation: the eval command kit (``kit``) and scoring a model over token streams
+(``stream_scoring``).
+"""
