@@ -1,11 +1,12 @@
-"""What a run folder keeps of a Trainer beyond its weights, and reading it back: the optimizer,
-the RNG, the stream memories and the counters in ``last.json`` (``Trainer.save``), and a resume
-from it (``Trainer.fit(resume=True)``). Functions of the trainer, kept apart from its loop."""
+"""The Trainer's state (:class:`TrainState`: its counters, best score and history, one object the
+Trainer holds), what a run folder keeps of a run beyond its weights (the optimizer, the RNG, the
+stream memories and the state in ``last.json``: ``Trainer.save``), and a resume from it
+(``Trainer.fit(resume=True)``), kept apart from the training loop."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -20,15 +21,48 @@ def _count(state: dict, key: str) -> int:
     return value
 
 
-def trainer_state(trainer) -> dict:
-    """The counters a resume needs (``last.json``'s ``trainer``)."""
-    return {
-        "step": trainer.step, "epoch": trainer.epoch, "batch_in_epoch": trainer.batch_in_epoch,
-        "best_val": trainer.best_val if math.isfinite(trainer.best_val) else None,
-        "best_acc": trainer.best_acc, "best_on": trainer.best_on, "bad_evals": trainer.bad_evals,
-        "train_config": asdict(trainer.config), "world_size": trainer.world,
-        "eval_due": trainer.eval_due,
-    }
+@dataclass
+class TrainState:
+    """Where a run stands: what ``last.json`` keeps (``trainer``) and a resume restores."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    best_val: float = math.inf  # the best score so far: validation loss, or training loss without validation
+    best_acc: float | None = None
+    best_on: str = "val"  # "train" when there is no validation data to score
+    bad_evals: int = 0  # evaluations in a row without improvement
+    eval_due: bool = False  # an evaluation was due when the run stopped: resume does it first
+    history: list[dict] = field(default_factory=list)  # the rows of metrics.jsonl
+
+    @staticmethod
+    def view(name: str) -> property:
+        """``Trainer.NAME``: a read-write view of ``trainer.state.NAME``."""
+        return property(lambda self: getattr(self.state, name),
+                        lambda self, value: setattr(self.state, name, value),
+                        doc=f"``self.state.{name}``")
+
+    def to_dict(self, config, world: int) -> dict:
+        """What ``last.json``'s ``trainer`` holds (the history lives in ``metrics.jsonl``)."""
+        return {
+            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+            "best_val": self.best_val if math.isfinite(self.best_val) else None,
+            "best_acc": self.best_acc, "best_on": self.best_on, "bad_evals": self.bad_evals,
+            "train_config": asdict(config), "world_size": world,
+            "eval_due": self.eval_due,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict, history: list[dict] | None = None) -> TrainState:
+        """The state ``to_dict`` wrote; ``ValueError`` where a counter is not one."""
+        best = state.get("best_val")
+        best_on = state.get("best_on", "val")
+        if best_on not in ("val", "train"):
+            raise ValueError(f"best_on is {best_on!r}")
+        return cls(step=_count(state, "step"), epoch=_count(state, "epoch"),
+                   batch_in_epoch=_count(state, "batch_in_epoch"), bad_evals=_count(state, "bad_evals"),
+                   best_val=math.inf if best is None else float(best), best_acc=state.get("best_acc"),
+                   best_on=best_on, eval_due=bool(state.get("eval_due", False)), history=history or [])
 
 
 def save_run(trainer, path: Path | None = None, with_state: bool = True) -> Path | None:
@@ -54,7 +88,7 @@ def save_run(trainer, path: Path | None = None, with_state: bool = True) -> Path
         tokenizer=info_.get("tokenizer"), task=info_.get("task", ""),
         data=info_.get("data"), extra=info_.get("extra"),
         metrics={**(info_.get("metrics") or {}), **{k: v for k, v in metrics.items() if v is not None}},
-        train_state=train_state, trainer=trainer_state(trainer) if with_state else None,
+        train_state=train_state, trainer=trainer.state.to_dict(trainer.config, trainer.world) if with_state else None,
     )
 
 
@@ -72,21 +106,16 @@ def resume_run(trainer) -> bool:
         state = meta.get("trainer")
         if not isinstance(state, dict):
             raise TypeError(f"'trainer' is {type(state).__name__}, not an object")
-        counters = [_count(state, k) for k in ("step", "epoch", "batch_in_epoch", "bad_evals")]
+        resumed = TrainState.from_dict(state)
         saved = ckpt.train_state or {}
         if not isinstance(saved, dict):
             raise TypeError("the training state is not an object")
-        _check_counters(counters, saved.get("optimizer"))
-        best = state.get("best_val")
-        best = math.inf if best is None else float(best)
-        best_on = state.get("best_on", "val")
-        if best_on not in ("val", "train"):
-            raise ValueError(f"best_on is {best_on!r}")
+        _check_counters(resumed, saved.get("optimizer"))
         trainer.raw_model.load_state_dict(ckpt.model.state_dict())
         if ckpt.train_state:
             trainer.optimizer.load_state_dict(ckpt.train_state["optimizer"])
             torch.set_rng_state(ckpt.train_state["torch_rng"])
-        own = _resumed_own_state(trainer, saved, state, counters[0])
+        own = _resumed_own_state(trainer, saved, state, resumed.step)
         if "torch_rng" in own:
             torch.set_rng_state(own["torch_rng"])
         if trainer.memories is not None:
@@ -96,13 +125,10 @@ def resume_run(trainer) -> bool:
         detail = " ".join(str(exc).split())[:200]
         raise CheckpointError(f"cannot resume from {trainer.last_path}: its training state is "
                               f"damaged ({type(exc).__name__}: {detail})") from None
-    trainer.step, trainer.epoch, trainer.batch_in_epoch, trainer.bad_evals = counters
-    trainer.best_val, trainer.best_on = best, best_on
-    trainer.best_acc = state.get("best_acc")
-    trainer.eval_due = bool(state.get("eval_due", False))
     from seqkit.train.run_folder import keep_metrics
 
-    trainer.history = keep_metrics(trainer.out, trainer.step, write=trainer.is_main)
+    resumed.history = keep_metrics(trainer.out, resumed.step, write=trainer.is_main)
+    trainer.state = resumed
     return True
 
 
@@ -120,10 +146,10 @@ def load_data_state(dataset, state) -> None:
         load(state)
 
 
-def _check_counters(counters: list[int], optimizer: dict | None) -> None:
+def _check_counters(state: TrainState, optimizer: dict | None) -> None:
     """The counters of ``last.json`` must agree with each other, and the step with the optimizer's
     own step count (each training step of the run is one optimizer step), or the file is damaged."""
-    step, epoch, batch_in_epoch, bad_evals = counters
+    step, epoch, batch_in_epoch, bad_evals = state.step, state.epoch, state.batch_in_epoch, state.bad_evals
     if epoch > step or batch_in_epoch > step or bad_evals > step + 1:
         raise ValueError(f"epoch {epoch}, batch {batch_in_epoch} and {bad_evals} evaluations "
                          f"without improvement do not fit step {step}")

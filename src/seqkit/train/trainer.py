@@ -17,7 +17,7 @@ a model that carries memory train on streams: the Trainer carries the memories (
 The pieces live in their own modules, re-exported here: ``TrainConfig`` (``train_config``), the
 loss functions (``losses``), the run folder and ``metrics.jsonl`` (``run_folder``), batch order and
 learning rate (``train_batches``), torchrun (``distributed``), signals (``train_signals``),
-streams (``streaming``) and what ``last.json`` keeps for a resume (``trainer_state``).
+streams (``streaming``) and what ``last.json`` keeps for a resume (``state``: ``TrainState``).
 """
 
 from __future__ import annotations
@@ -39,16 +39,9 @@ from seqkit.train.run_folder import check_run_folder
 from seqkit.train.batches import count_batches, epoch_batches, learning_rate
 from seqkit.train.config import TrainConfig, make_optimizer
 from seqkit.train.signals import signal_name as _signal_name
-from seqkit.train.state import resume_run, save_run
+from seqkit.train.state import TrainState, resume_run, save_run
 
 __all__ = ["TrainConfig", "Trainer", "check_run_folder", "lm_loss", "seq2seq_loss"]
-
-
-def _count(state: dict, key: str) -> int:
-    value = state.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{key} is {value!r}, not a count")
-    return value
 
 
 def _to(batch, device):
@@ -112,16 +105,8 @@ class Trainer:
         params = [p for p in self.raw_model.parameters() if p.requires_grad]
         self.optimizer = make_optimizer(params, config)
         self.use_bf16 = config.bf16 and self.device.type == "cuda"
-        self.step = 0
-        self.epoch = 0
-        self.batch_in_epoch = 0
-        self.best_val = math.inf  # the best score so far: validation loss, or training loss without validation
-        self.best_acc = None
-        self.best_on = "val"  # "train" when there is no validation data to score
-        self.bad_evals = 0
-        self.eval_due = False  # an evaluation was due when the run stopped: resume does it first
+        self.state = TrainState()  # the counters, the best score and the history: what a resume restores
         self._stop: int | None = None  # the signal that asked training to stop
-        self.history: list[dict] = []
         self._last_plot = 0.0
         self.last_path = self.out / "last.json"
         self.best_path = self.out / "best.json"
@@ -158,7 +143,17 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    # ------------------------------------------------------------------ state (trainer_state.py)
+    # ------------------------------------------------------------------ state (train/state.py)
+
+    step = TrainState.view("step")
+    epoch = TrainState.view("epoch")
+    batch_in_epoch = TrainState.view("batch_in_epoch")
+    best_val = TrainState.view("best_val")
+    best_acc = TrainState.view("best_acc")
+    best_on = TrainState.view("best_on")
+    bad_evals = TrainState.view("bad_evals")
+    eval_due = TrainState.view("eval_due")
+    history = TrainState.view("history")
 
     def save(self, path: Path | None = None, with_state: bool = True) -> Path | None:
         """Write the model to ``path`` (default ``out/last.json``); with ``with_state`` also the
