@@ -95,7 +95,7 @@ _EXPORTS = {
     "TransformerSeq2Seq": "seqkit.models.seq2seq",
     "check_sizes": "seqkit.models.settings",
     # training and sampling
-    "TrainConfig": "seqkit.train.trainer",
+    "TrainConfig": "seqkit.train.config",
     "Trainer": "seqkit.train.trainer",
     "check_run_folder": "seqkit.train.trainer",
     "lm_loss": "seqkit.train.trainer",

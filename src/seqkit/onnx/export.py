@@ -57,7 +57,7 @@ def export_onnx(path, check: bool = True, strict: bool = True, int8: bool | None
     try:
         import onnx  # noqa: F401
     except ImportError:
-        raise SeqkitError("exporting ONNX graphs needs the onnx package: pip install onnx") from None
+        raise SeqkitError("exporting ONNX graphs needs the onnx package: pip install 'seqkit[onnx]'") from None
     path = Path(path)
     ckpt = load_checkpoint(path, device="cpu")
     model = ckpt.model.float().eval()

@@ -1,9 +1,24 @@
-"""Loss-curve PNGs (matplotlib, headless)."""
+"""Loss-curve PNGs (matplotlib, headless: the ``seqkit[plot]`` extra, imported when drawing)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from seqkit.errors import SeqkitError
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the headless backend; one clear error naming the extra where
+    matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SeqkitError("drawing plots needs matplotlib: pip install 'seqkit[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _load(history):
@@ -34,10 +49,7 @@ def save_figure(fig, path) -> Path:
 
 def plot_loss_curve(history, out_png, title: str = "loss") -> Path:
     """Plot train/val loss (and val accuracy if present) against steps; returns the PNG path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows = [r for r in _load(history) if r.get("event", "eval") == "eval"]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)

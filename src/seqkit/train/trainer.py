@@ -413,12 +413,17 @@ class Trainer:
 
     def plot(self) -> None:
         """Redraw ``out/loss.png`` from the history so far."""
+        if self._last_plot == math.inf:  # no matplotlib: said once
+            return
         self._last_plot = time.time()
         try:
             from seqkit.train.plotting import plot_loss_curve
 
             title = f"{self.checkpoint_info.get('task', '')} {self.checkpoint_info.get('model_type', '')}"
             plot_loss_curve(self.history, self.out / "loss.png", title=title.strip() or "loss")
+        except SeqkitError as exc:  # matplotlib is not installed: the run goes on without loss.png
+            self._last_plot = math.inf
+            info(f"no loss curve: {exc}")
         except Exception as exc:  # a plot must never kill a training run
             info(f"could not draw the loss curve: {exc}")
 
