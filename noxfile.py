@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s bench``.
+"""Developer sessions: ``nox -s tests``, ``nox -s core``, ``nox -s lint``, ``nox -s bench``.
 
 The sessions run in the environment where the README's install command put seqkit and its
 plugins (``venv_backend="none"``): PyTorch is large, and the tests should exercise exactly what a
@@ -33,6 +33,17 @@ def tests(session):
                     env={"SEQKIT_PROGRESS": "0"})
         name = "seqkit-" + os.path.basename(example).removeprefix("seqkit-")
         session.run("python", "-m", "pip", "uninstall", "-q", "-y", name, external=True)
+
+
+@nox.session(venv_backend="venv")
+def core(session):
+    """Core alone: a fresh virtual environment with seqkit, its extras and the test tools but no
+    bundled plugin, running ``tests/`` (core's tests need no plugin; the ones about plugins bring
+    their own or skip)."""
+    env = {"SEQKIT_PROGRESS": "0", "PYTHONPATH": ""}  # this checkout's seqkit only, no plugin source
+    session.install("torch==2.13.0", env=env)  # the CPU build where the local index has it
+    session.install("-e", ".[test,onnx,plot,tensorboard]", env=env)
+    session.run("python", "-m", "pytest", "tests", "-p", "no:cacheprovider", *session.posargs, env=env)
 
 
 @nox.session(venv_backend="none")
