@@ -46,6 +46,24 @@ def _wait_for(condition, timeout=120.0, what=""):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _pending(pid: int, sig: int) -> bool:
+    """Whether ``sig`` is still pending for process ``pid`` (sent, not yet handed to its handler)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # the process is gone
+        return False
+    masks = [int(line.split()[1], 16) for line in status.splitlines() if line.startswith(("SigPnd:", "ShdPnd:"))]
+    return any(mask >> (sig - 1) & 1 for mask in masks)
+
+
+def _signal(proc, sig) -> None:
+    """Send ``sig`` and wait until the process has taken it (no longer pending), so that the next
+    signal is a press of its own: an event, not a guessed pause."""
+    proc.send_signal(sig)
+    if Path("/proc/self/status").exists():
+        _wait_for(lambda: proc.poll() is not None or not _pending(proc.pid, sig), what=f"{sig!r} taken")
+
+
 def _holds_lock(out: Path, proc) -> bool:
     lock = out / ".seqkit.lock"
     return lock.exists() and lock.read_text().strip() == str(proc.pid)
@@ -132,8 +150,7 @@ def test_sigterm_sighup_and_repeated_ctrl_c_stop_save_and_resume_exactly(tmp_pat
     proc = _start("run", out, "--hold-after", 2, start_new_session=True)
     _wait_for(lambda: Path(f"{out}.holding").exists(), what="the run to wait in step 3, past its first save")
     for sig in signals:
-        proc.send_signal(sig)
-        time.sleep(0.02)
+        _signal(proc, sig)
     Path(f"{out}.go").touch()
     code, stdout, err = _finish(proc)
     assert code == 0, err
@@ -171,14 +188,11 @@ def test_three_quick_ctrl_c_still_save_and_export(tmp_path, when):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         _wait_for(lambda: Path(f"{out}.ready").exists() or proc.poll() is not None, what="the first evaluation")
-        proc.send_signal(signal.SIGINT)
+        _signal(proc, signal.SIGINT)
         if when == "during the export":
             _wait_for(lambda: Path(f"{out}.exporting").exists() or proc.poll() is not None, what="the export")
-        else:
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
+        _signal(proc, signal.SIGINT)
+        _signal(proc, signal.SIGINT)
     finally:
         Path(f"{out}.go").touch()
         code, stdout, err = _finish(proc)
