@@ -326,3 +326,14 @@ def test_the_old_meaning_of_out_is_one_error_line(tmp_path, monkeypatch, args, m
     r = cli("numerals", "train", "--steps", "2", *args)
     assert r.exit_code == 2 and message in r.stderr and r.stderr.count("Error:") == 1, r.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_train_without_device_flag_scores_the_test_split(tmp_path):
+    # run.train holds only the flags given: without --device the test-split scoring used to raise KeyError
+    r = cli("numerals", "train", "--max", "1000", "--size", "300", "--negatives", "0", "--steps", "2",
+            "--set", "n_embd=16", "--set", "hidden=16", "--out", str(tmp_path / "run"), "--json")
+    assert r.exit_code == 0, r.output
+    import json
+
+    summary = json.loads(r.stdout)
+    assert 0.0 <= summary["test_exact"] <= 1.0 and summary["test_n"] > 0

@@ -94,7 +94,7 @@ def prepare(run) -> Prepared:
     def metrics(result) -> dict:
         if not result.get("history"):  # nothing validated: nothing to score or export
             return {}
-        test = score(Translator.load(result[f"{chosen(result)}_path"], device=run.train["device"]), splits["test"])
+        test = score(Translator.load(result[f"{chosen(result)}_path"], device=run.train.get("device", "auto")), splits["test"])
         info(f"test split ({test['n']:,} unseen numbers): exact {test['exact']:.2%}, "
              f"token accuracy {test['token_acc']:.2%}")
         return {"test_exact": test["exact"], "test_token_acc": test["token_acc"], "test_n": test["n"],
