@@ -67,8 +67,8 @@ def front_door(runs: int, quick: bool = False) -> None:
 
 
 def step_graph() -> Path:
-    from seqkit.io.checkpoints import read_meta
     from seqkit.generation.inference import onnx_files
+    from seqkit.io.checkpoints import read_meta
 
     return onnx_files(CKPT, read_meta(CKPT))["step"]
 

@@ -4,8 +4,8 @@ import hashlib
 
 import pytest
 
-from seqkit.io.data import cache_dir, download
 from seqkit.errors import SeqkitError
+from seqkit.io.data import cache_dir, download
 
 
 def _source(tmp_path, data=b"some bytes\n"):

@@ -204,8 +204,8 @@ def test_backend_choice_and_fallback(tmp_path, monkeypatch):
     assert [f.name for f in tmp_path.glob("*.onnx")] == [files[0].name]  # the stale graph is gone
     assert load_for_inference(path).backend == "onnx"
     # corrupt or missing weights: the same error as on torch, though the graphs do not read them
-    from seqkit.io.checkpoints import read_meta
     from seqkit.errors import CheckpointError
+    from seqkit.io.checkpoints import read_meta
 
     weights = tmp_path / read_meta(path)["weights"]
     good = weights.read_bytes()

@@ -1,6 +1,5 @@
 """A third-party plugin can neither take over a bundled one nor break other commands (issue 15)."""
 
-import importlib
 import importlib.metadata as md
 import json
 

@@ -89,9 +89,9 @@ def install_hint(package: bool = False, library: bool = False) -> str:
 
 def collect() -> dict:
     from seqkit import __version__
+    from seqkit.host.plugins import plugin_infos
     from seqkit.io.checkpoints import user_checkpoint_dir
     from seqkit.io.data import cache_dir, data_dir, folder_problem
-    from seqkit.host.plugins import plugin_infos
 
     report: dict = {"seqkit": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
     try:

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from seqkit.evaluate.kit import EvalRecipe, EvalRun, default_models, print_report, run_evaluation
 from seqkit.cli.generate import _plain, _terminal_progress, keyword_params, typer_signature
+from seqkit.evaluate.kit import EvalRecipe, EvalRun, default_models, print_report, run_evaluation
 
 
 def _common(recipe: EvalRecipe) -> list[tuple[str, object, object]]:

@@ -22,8 +22,8 @@ def export_onnx_command(
     as_json: JsonOption = False,
 ):
     """Export checkpoints' ONNX graphs (run without torch on ONNX Runtime) beside their weights."""
-    from seqkit.io.checkpoints import find_checkpoint
     from seqkit.errors import SeqkitError
+    from seqkit.io.checkpoints import find_checkpoint
     from seqkit.onnx.export import export_onnx
 
     rows = []

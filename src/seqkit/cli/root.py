@@ -96,8 +96,8 @@ def models(
     as_json: JsonOption = False,
 ):
     """List checkpoints, shipped and user-trained: task, architecture, size, metrics."""
-    from seqkit.io.checkpoints import list_checkpoints
     from seqkit.host.plugins import get_task
+    from seqkit.io.checkpoints import list_checkpoints
 
     if task:
         get_task(task)

@@ -13,9 +13,16 @@ from typing import Annotated
 
 import typer
 
-from seqkit.errors import SeqkitError
 from seqkit.cli.generate import _annotation, _default, keyword_params, typer_signature
-from seqkit.train.kit import Renamed, TrainRecipe, check_settings, merge_settings, read_config_file, run_training
+from seqkit.errors import SeqkitError
+from seqkit.train.kit import (
+    Renamed,
+    TrainRecipe,
+    check_settings,
+    merge_settings,
+    read_config_file,
+    run_training,
+)
 
 
 def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:

@@ -90,8 +90,8 @@ def default_models(recipe: EvalRecipe) -> list[str]:
 
 def run_evaluation(recipe: EvalRecipe, run: EvalRun) -> dict:
     """Seed, threads are set by the caller; call the recipe's ``evaluate`` and check its report."""
-    from seqkit.options import seed_everything
     from seqkit.host.registry import resolve
+    from seqkit.options import seed_everything
 
     if not run.models:
         raise SeqkitError(f"no {recipe.task} model to evaluate: give -m NAME (or train one)")

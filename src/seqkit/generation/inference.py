@@ -374,8 +374,8 @@ def load_for_inference(path, device="cpu", expect_task: str | None = None, threa
     ``threads``: intra-op threads for its sessions, or for torch on the CPU (``--threads``);
     ``None`` leaves torch's setting as it is and gives the sessions one; ``0`` chooses for
     ``batch`` rows (:func:`pick_threads`). The choice is ``ckpt.threads``."""
-    from seqkit.io.checkpoints import Checkpoint, checkpoint_tokenizer, load_checkpoint, read_meta
     from seqkit.errors import CheckpointError
+    from seqkit.io.checkpoints import Checkpoint, checkpoint_tokenizer, load_checkpoint, read_meta
 
     setting = backend_setting()
     path = Path(path)

@@ -15,10 +15,18 @@ from dataclasses import dataclass, field
 
 import pluggy
 
-from seqkit.host import builtins, hookspecs
 from seqkit.errors import PluginConflictError
-from seqkit.host.registry import (CheckpointFolder, DatasetType, ModelType, Registry, Task, TokenizerType,
-                                  check_item, resolve)
+from seqkit.host import builtins, hookspecs
+from seqkit.host.registry import (
+    CheckpointFolder,
+    DatasetType,
+    ModelType,
+    Registry,
+    Task,
+    TokenizerType,
+    check_item,
+    resolve,
+)
 
 ENTRY_POINT_GROUP = "seqkit"
 LOAD_ENV = "SEQKIT_LOAD_PLUGINS"

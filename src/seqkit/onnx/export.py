@@ -103,8 +103,8 @@ def record_graphs(path, files: dict, precision: str | None = None) -> None:
     """Write each graph's SHA-256 into the checkpoint's JSON (``onnx_sha256``: part -> digest), which
     ``load_for_inference`` checks before it runs them, and their ``onnx_precision`` (fp32 or int8)
     when given; the rest of the JSON is left as it was."""
-    from seqkit.io.checkpoints import atomic_write_bytes
     from seqkit.generation.inference import file_sha256
+    from seqkit.io.checkpoints import atomic_write_bytes
 
     path = Path(path)
     meta = json.loads(path.read_text(encoding="utf-8"))

@@ -270,8 +270,8 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
                  options: dict) -> dict:
     """Check, prepare, train, export: what ``train_command`` runs after parsing."""
     from seqkit.io.checkpoints import user_checkpoint_path
-    from seqkit.options import set_threads
     from seqkit.io.paths import check_writable
+    from seqkit.options import set_threads
     from seqkit.train.run_folder import check_export_target
     from seqkit.train.trainer import check_run_folder
 

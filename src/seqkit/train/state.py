@@ -94,8 +94,8 @@ def save_run(trainer, path: Path | None = None, with_state: bool = True) -> Path
 
 def resume_run(trainer) -> bool:
     """Load ``out/last.json`` into the trainer; ``False`` where there is none."""
-    from seqkit.io.checkpoints import load_checkpoint, read_meta
     from seqkit.errors import CheckpointError
+    from seqkit.io.checkpoints import load_checkpoint, read_meta
 
     if not trainer.last_path.exists():
         return False

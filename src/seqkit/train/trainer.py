@@ -31,13 +31,13 @@ from typing import Any
 
 import torch
 
-from seqkit.train.distributed import world_and_rank as _world_and_rank
 from seqkit.errors import SeqkitError
-from seqkit.train.losses import lm_loss, seq2seq_loss
 from seqkit.progress import info
-from seqkit.train.run_folder import check_run_folder
 from seqkit.train.batches import count_batches, epoch_batches, learning_rate
 from seqkit.train.config import TrainConfig, make_optimizer
+from seqkit.train.distributed import world_and_rank as _world_and_rank
+from seqkit.train.losses import lm_loss, seq2seq_loss
+from seqkit.train.run_folder import check_run_folder
 from seqkit.train.signals import signal_name as _signal_name
 from seqkit.train.state import TrainState, resume_run, save_run
 
