@@ -27,9 +27,16 @@ def _env():
     return {**os.environ, "OMP_NUM_THREADS": "1", "SEQKIT_PROGRESS": "0"}
 
 
+def _ctrl_c_on():
+    """In the child: Ctrl-C as a terminal delivers it, even where this test runs with SIGINT ignored
+    (a background job of a shell): these tests are about seqkit's handling, not about nohup's."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(*args, **kwargs):
     return subprocess.Popen([sys.executable, str(RUNNER), *map(str, args)], env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_on,
+                            **kwargs)
 
 
 def _finish(proc, timeout=240):
@@ -185,7 +192,8 @@ def test_three_quick_ctrl_c_still_save_and_export(tmp_path, when):
     out, save = tmp_path / "run", tmp_path / "mine.json"
     env = {**_env(), "SEQKIT_DATA_DIR": str(tmp_path / "data")}
     proc = subprocess.Popen([sys.executable, str(KIT), str(out), str(save)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_ctrl_c_on)
     try:
         _wait_for(lambda: Path(f"{out}.ready").exists() or proc.poll() is not None, what="the first evaluation")
         _signal(proc, signal.SIGINT)
