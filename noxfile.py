@@ -43,7 +43,8 @@ def core(session):
     env = {"SEQKIT_PROGRESS": "0", "PYTHONPATH": ""}  # this checkout's seqkit only, no plugin source
     session.install("torch==2.13.0", env=env)  # the CPU build where the local index has it
     session.install("-e", ".[test,onnx,plot,tensorboard]", env=env)
-    session.run("python", "-m", "pytest", "tests", "-p", "no:cacheprovider", *session.posargs, env=env)
+    # pytest's testpaths is tests/; test paths among the arguments narrow it
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", *session.posargs, env=env)
 
 
 @nox.session(venv_backend="none")
