@@ -68,17 +68,3 @@ def seed_everything(seed: int | None) -> None:
 
     torch.manual_seed(seed)
 
-
-def renamed(new, old, new_flag: str, old_flag: str, command: str):
-    """The value of an option under its new spelling, or under the old one (kept one release as a
-    hidden option) with a one-line deprecation on stderr; both at once is an error."""
-    if old is None:
-        return new
-    from .errors import SeqkitError
-
-    if new is not None:
-        raise SeqkitError(f"give {new_flag} only ({old_flag} is its old spelling)")
-    import sys
-
-    print(f"Warning: `{command} {old_flag}` is deprecated; use {new_flag}", file=sys.stderr)
-    return old
