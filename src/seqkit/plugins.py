@@ -219,7 +219,7 @@ def get_registry() -> Registry:
 
 def _invalid(items: list, kind: str, expected: type) -> list[str]:
     """What is wrong with the items a hook registered: not the type asked for, or a bad name."""
-    from .registry import _check_item
+    from .registry import check_item
 
     problems = []
     for item in items:
@@ -227,7 +227,7 @@ def _invalid(items: list, kind: str, expected: type) -> list[str]:
             problems.append(f"register() for {kind} takes a {expected.__name__}, got {item!r}")
             continue
         try:
-            _check_item(item)
+            check_item(item)
         except ValueError as exc:
             problems.append(str(exc))
     return problems

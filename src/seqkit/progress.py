@@ -76,3 +76,35 @@ def progress_steps(total: int | None, description: str) -> Iterator[Callable[[in
 def info(message: str) -> None:
     """A notice on stderr (kept off stdout so JSON output stays clean)."""
     print(message, file=sys.stderr)
+
+
+class terminal_progress:
+    """``with terminal_progress(label) as ctx``: a :class:`~seqkit.RunContext` whose progress is a
+    bar on stderr, shown only where :func:`shows_progress` says so (a terminal, never a pipe or
+    ``SEQKIT_PROGRESS=0``), and only once there is something to wait for (the generate and eval
+    kits run under one)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+        self.task = None
+
+    def __enter__(self):
+        from .generation import RunContext
+
+        self.ctx = RunContext(on_progress=self._update)
+        return self.ctx
+
+    def _update(self, done: int, total: int | None) -> None:
+        if not shows_progress():
+            return
+        if self.bar is None:
+            forced = True if os.environ.get("SEQKIT_PROGRESS") == "1" else None
+            self.bar = progress_bar(transient=True, force_terminal=forced)
+            self.bar.start()
+            self.task = self.bar.add_task(self.ctx.label or self.label, total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -200,7 +200,7 @@ class Registry:
         def register(item):
             if not isinstance(item, expected):
                 raise TypeError(f"register() for {kind} takes a {expected.__name__}, got {item!r}")
-            _check_item(item)
+            check_item(item)
             if item.name in table:
                 other = table[item.name].plugin or "seqkit"
                 raise PluginConflictError(
@@ -213,7 +213,7 @@ class Registry:
         return register
 
 
-def _check_item(item) -> None:
+def check_item(item) -> None:
     """A name that can be a file name (tasks and checkpoint folders name folders) and a folder
     that is a path: else ``ValueError``, and the plugin's entry is skipped with a warning."""
     name = getattr(item, "task", None) if isinstance(item, CheckpointFolder) else item.name

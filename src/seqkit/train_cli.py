@@ -14,11 +14,15 @@ from typing import Annotated
 import typer
 
 from .errors import SeqkitError
+from .generation import Param, device_param, json_param, seed_param, threads_param
 from .generation_cli import keyword_params, typer_signature
 from .train_kit import TrainRecipe, check_settings, merge_settings, read_config_file, run_training
 
 
-def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
+def _common(recipe: TrainRecipe) -> list:
+    """The options of every ``train`` command: core's shared :class:`~seqkit.Param` declarations
+    (``--seed``, ``--device``, ``--threads``, ``--json``, checked by ``Param.check``) and the
+    kit's own ``(name, default, annotation)``."""
     archs = ", ".join(recipe.archs)
     opt = typer.Option
     return [
@@ -32,14 +36,14 @@ def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
         ("epochs", None, Annotated[int | None, opt("--epochs", min=1, help="Passes over the training data.")]),
         ("batch_size", None, Annotated[int | None, opt("--batch-size", min=1, help="Batch size.")]),
         ("lr", None, Annotated[float | None, opt("--lr", help="Peak learning rate.")]),
-        ("seed", 0, Annotated[int, opt("--seed", min=0, max=2**63 - 1, help="Random seed (weights, data order, dropout).")]),
-        ("device", "auto", Annotated[str, opt("--device", help="auto, cpu, cuda, cuda:N or mps.")]),
-        ("threads", 0, Annotated[int, opt("--threads", min=0, help="CPU threads for torch (0 = torch's default; 1 is often faster on a busy machine).")]),
+        seed_param(default=0),
+        device_param(),
+        threads_param(for_torch=True),
         ("tensorboard", False, Annotated[bool, opt("--tensorboard", help="Also write TensorBoard event files to RUN/tensorboard/ (pip install tensorboard).")]),
         ("config", None, Annotated[Path | None, opt("--config", help="TOML file with [model] and [train] settings.")]),
         ("set_", None, Annotated[list[str] | None, opt("--set", help="A model or training setting, key=value (repeatable; wins over --config).")]),
         ("print_config", False, Annotated[bool, opt("--print-config", help="Print the merged settings as JSON and exit.")]),
-        ("as_json", False, Annotated[bool, opt("--json", help="Print the summary as JSON on stdout.")]),
+        json_param(),
     ]
 
 
@@ -64,10 +68,12 @@ def _given(ctx, name: str) -> bool:
 def train_command(recipe: TrainRecipe):
     """A function for ``app.command("train")`` that trains ``recipe``'s task."""
     common = _common(recipe)
+    shared = [c for c in common if isinstance(c, Param)]
 
     def command(**values):
         ctx = values.pop("ctx", None)  # Typer's context: which options were given
         options = {p.name: p.check(values.pop(p.name)) for p in recipe.params}
+        values.update({p.name: p.check(values[p.name]) for p in shared})
         arch = values["arch"]
         if arch not in recipe.archs:
             import difflib
