@@ -125,7 +125,11 @@ class TrainRecipe:
 @dataclass
 class TrainRun:
     """One run, as ``prepare`` sees it: ``data`` (the ``--data`` path or ``None``), ``arch``, the
-    task's own ``options``, the merged ``model`` settings and ``train`` config, ``seed``."""
+    task's own ``options``, the merged ``model`` settings, ``train`` (a dict: the
+    :class:`~seqkit.TrainConfig` settings the defaults, ``--config``, the flags and ``--set`` gave;
+    a setting none of them gave is absent, so read it with ``run.train.get(key, default)``),
+    ``seed``; ``model_type`` (the registered model type ``--arch`` names) and
+    :attr:`carries_memory`."""
 
     data: Path | None
     arch: str
@@ -136,6 +140,17 @@ class TrainRun:
     out: Path | None = None  # the run folder (``--resume`` continues the run in it)
     resume: bool = False
     init: str | None = None  # --init: the checkpoint the weights come from
+    model_type: str = ""  # the registered model type of --arch
+
+    @property
+    def carries_memory(self) -> bool:
+        """Whether the architecture being trained carries memory (``seqkit.carries_memory`` of its
+        model class, see docs/plugins.md "Models that carry memory"): ``prepare`` can then deal
+        :class:`~seqkit.TokenStreams` and a ``stream_evaluator`` instead of windows."""
+        from .registry import get_model_type
+        from .streaming import carries_memory
+
+        return bool(self.model_type) and carries_memory(get_model_type(self.model_type).resolve())
 
 
 # ---------------------------------------------------------------- settings
@@ -292,7 +307,8 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
 
     seed_everything(train_config.seed)  # the model's initial weights too: one seed, one run
     run = TrainRun(Path(data) if data is not None else None, arch, options, model_settings,
-                   train_settings, train_config.seed, out=Path(out), resume=resume, init=init)
+                   train_settings, train_config.seed, out=Path(out), resume=resume, init=init,
+                   model_type=recipe.archs[arch].model_type)
     from .registry import resolve
 
     prepared = resolve(recipe.prepare, f"train recipe of {recipe.task!r}")(run)
