@@ -321,6 +321,7 @@ def test_save_exports_in_the_recipes_dtype_after_setup(tmp_path):
     assert len(SET_UP) == 1 and hasattr(SET_UP[0], "parameters")  # setup(model) saw the model it trains
     run = PREPARED[-1]
     assert (run.out, run.resume, run.init) == (tmp_path / "run", False, None)
+    assert run.model_type == "rnn-lm" and run.carries_memory is False
     SET_UP.clear()
 
 
