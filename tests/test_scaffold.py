@@ -12,7 +12,7 @@ import pytest
 from seqkit.cli import plugins as cli_plugins
 from seqkit.testing import run_cli
 
-FILES = {"pyproject.toml", "README.md", "src/seqkit_demo_seq/__init__.py",
+FILES = {"pyproject.toml", "README.md", ".gitignore", "src/seqkit_demo_seq/__init__.py",
          "src/seqkit_demo_seq/plugin.py", "src/seqkit_demo_seq/model.py",
          "src/seqkit_demo_seq/data.py", "src/seqkit_demo_seq/commands.py", "src/seqkit_demo_seq/training.py",
          "src/seqkit_demo_seq/generator.py", "src/seqkit_demo_seq/evaluation.py",
@@ -36,6 +36,27 @@ def test_new_writes_the_project(tmp_path):
     for path in root.rglob("*.py"):  # every template placeholder was filled in
         compile(path.read_text(), str(path), "exec")
         assert "$" not in path.read_text(), path
+
+
+def test_the_project_ignores_what_building_testing_and_training_leave(tmp_path):
+    """The .gitignore it writes, checked by git itself: caches, builds and run folders stay out
+    of a commit; the sources and the sample data do not."""
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    root = Path(run_cli(["plugins", "new", "demo-seq", "--dir", tmp_path]).stdout.strip())
+    left = ["src/seqkit_demo_seq/__pycache__/model.cpython-311.pyc", "src/seqkit_demo_seq.egg-info/PKG-INFO",
+            "build/lib/x.py", "dist/seqkit_demo_seq-0.1.0.tar.gz", ".pytest_cache/v/x", "runs/ngram/last.json",
+            ".venv/bin/python"]
+    for rel in left:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x")
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root,
+                            capture_output=True, text=True, check=True).stdout
+    listed = {line[3:] for line in status.splitlines()}
+    assert listed == FILES, sorted(listed ^ FILES)
 
 
 def test_every_generated_option_has_help(tmp_path, monkeypatch):

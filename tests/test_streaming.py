@@ -259,3 +259,15 @@ def test_streams_under_torchrun_shard_rows_by_rank_and_carry_each_ranks_memories
     r0, r1 = (torch.load(tmp_path / "run" / f"rank{r}.pt") for r in (0, 1))
     assert torch.equal(r0["weights"], r1["weights"])  # one model, synchronised
     assert r0["inputs"].shape == (6, 2, 5) and not torch.equal(r0["inputs"], r1["inputs"])  # each rank its streams
+
+
+def test_prepare_can_ask_whether_the_architecture_carries_memory(model_type):
+    """``TrainRun.carries_memory``: a recipe's ``prepare(run)`` deals streams to a model that
+    carries memory, windows to any other (docs/plugins.md, the train command kit)."""
+    from seqkit import TrainRun
+
+    def run(name):
+        return TrainRun(None, "a", {}, {}, {}, 0, model_type=name)
+
+    assert run(model_type).carries_memory is True
+    assert run("rnn-lm").carries_memory is False and run("").carries_memory is False

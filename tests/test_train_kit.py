@@ -144,32 +144,31 @@ def test_an_arch_from_a_plugin_that_is_not_installed_is_one_error_line():
     assert "no installed plugin registers" in str(result.exception) + result.output
 
 
-# ---------------------------------------------------------------- old flags, default names, own export
+# ---------------------------------------------------------------- old flags gone, default names, own export
 
 def _variant_cli(recipe):
     return lambda *args: run_cli(["kit", "train", *map(str, args)], plugins=[KitPlugin(recipe)])
 
 
-def test_deprecated_flags_are_hidden_and_map_onto_a_setting_an_option_or_a_param(tmp_path):
+def test_old_flags_are_gone_one_error_line_each():
+    """Since 0.6 the flags of 0.4 (hidden in 0.5) are Click's usual unknown option: one line, exit 2."""
+    for old in ("--hidden", "--run-dir", "--warmup", "--model"):
+        r = kit(old, "2")
+        assert r.exit_code == 2 and r.stderr.startswith(f"Error: No such option: {old}"), r.output
+        assert len(r.stderr.strip().splitlines()) == 1 and PREPARED == []
+
+
+def test_a_0_5_recipe_with_deprecated_and_renamed_still_loads_with_a_warning_and_no_old_flag():
     import dataclasses
 
-    old = _variant_cli(dataclasses.replace(RECIPE, deprecated={"--hidden": "hidden", "--run-dir": "out",
-                                                               "--taste": "--flavour", "--warmup": "warmup_steps"}))
-    r = old("--hidden", "24", "--warmup", "2", "--set", "warmup_steps=3", "--print-config")
-    assert r.exit_code == 0, r.output
-    printed = json.loads(r.stdout)
-    assert printed["model"]["hidden"] == 24 and printed["train"]["warmup_steps"] == 3  # an explicit --set wins
-    assert r.stderr.splitlines() == ["Warning: `kit train --hidden` is deprecated; use --set hidden=24",
-                                     "Warning: `kit train --warmup` is deprecated; use --set warmup_steps=2"]
-    r = old("--arch", "gru", "--run-dir", tmp_path / "run", "--taste", "salty", "--device", "cpu", "--json")
-    assert r.exit_code == 0, r.output
-    assert (tmp_path / "run" / "last.json").exists() and PREPARED[0].options == {"flavour": "salty"}
-    assert "`kit train --run-dir` is deprecated; use --out" in r.stderr
-    assert "`kit train --taste` is deprecated; use --flavour" in r.stderr
-    r = old("--run-dir", tmp_path / "a", "--out", tmp_path / "b")
-    assert r.exit_code == 2 and "give --out only (--run-dir is its old spelling" in r.stderr, r.output
-    help_text = old("--help").stdout
-    assert "--flavour" in help_text and not {"--hidden", "--run-dir", "--taste"} & set(help_text.split())
+    with pytest.warns(DeprecationWarning, match="Renamed does nothing since seqkit 0.6"):
+        renamed = seqkit.Renamed("warmup_steps", "int")
+    with pytest.warns(DeprecationWarning, match="deprecated= is ignored since seqkit 0.6"):
+        old = dataclasses.replace(RECIPE, deprecated={"--hidden": "hidden", "--warmup": renamed})
+    r = _variant_cli(old)("--hidden", "24")
+    assert r.exit_code == 2 and r.stderr.startswith("Error: No such option: --hidden"), r.output
+    r = _variant_cli(old)("--set", "hidden=24", "--print-config")
+    assert r.exit_code == 0 and json.loads(r.stdout)["model"]["hidden"] == 24, r.output
 
 
 def test_save_as_names_the_export_from_the_arch_and_params_and_prepared_export_replaces_the_export(tmp_path):
@@ -210,9 +209,7 @@ def test_a_length_the_user_gives_replaces_the_defaults_length():
     assert train["steps"] == 7 and train["epochs"] == 1
 
 
-def test_out_as_a_json_file_and_save_as_a_folder_are_one_error_line(tmp_path):
-    r = kit("--out", tmp_path / "m.json")
-    assert r.exit_code == 2 and f"--out is the run folder; to export the model as {tmp_path / 'm.json'}, use --save" in r.stderr
+def test_save_as_a_folder_is_one_error_line(tmp_path):
     (tmp_path / "models").mkdir()
     r = kit("--out", tmp_path / "run", "--save", tmp_path / "models")
     assert r.exit_code == 2 and "is a folder" in r.stderr and not (tmp_path / "models.json").exists()
@@ -276,7 +273,7 @@ def test_transformer_sizes_below_one_are_one_error_line(args, message, tmp_path)
     assert PREPARED == [] and not (tmp_path / "run").exists()
 
 
-# -- old spellings, settings a task option decides, the export's dtype, setup(model), the seed --------
+# -- settings a task option decides, the export's dtype, setup(model), the seed --------
 
 SET_UP = []
 
@@ -288,9 +285,6 @@ RECIPE2 = TrainRecipe(
     train={"steps": 3, "batch_size": 8, "lr": 1e-2, "eval_every": 3},
     model_defaults=lambda arch, options: {"hidden": 32} if options["size"] == "big" else {},
     export_dtype="float16",
-    deprecated={"--name": "--save", "--warmup": seqkit.Renamed("warmup_steps", "int"),
-                "--bf16/--no-bf16": seqkit.Renamed("bf16", "bool"),
-                "--no-resume": seqkit.Renamed("", "bool", note="leave it out (it is the default)")},
 )
 
 
@@ -312,20 +306,6 @@ def kit2(*args):
     return run_cli(["kit", "train", *map(str, args)], plugins=[KitPlugin2()])
 
 
-def test_old_spellings_are_hidden_and_map_onto_the_new_ones(tmp_path):
-    r = kit2("--warmup", 2, "--no-bf16", "--no-resume", "--set", "warmup_steps=4", "--print-config")
-    assert r.exit_code == 0, r.output
-    printed = json.loads(r.stdout)
-    assert printed["train"]["warmup_steps"] == 4 and printed["train"]["bf16"] is False  # --set wins
-    assert "`kit train --warmup` is deprecated; use --set warmup_steps=2" in r.stderr
-    assert "`kit train --no-bf16` is deprecated; use --set bf16=false" in r.stderr
-    assert "`kit train --no-resume` is deprecated; leave it out (it is the default)" in r.stderr
-    helped = kit2("--help")
-    assert "--warmup" not in helped.stdout and "--name" not in helped.stdout and "--save" in helped.stdout
-    r = kit2("--name", "x", "--save", "y", "--out", tmp_path / "run")
-    assert r.exit_code == 2 and "give --save only (--name is its old spelling)" in r.stderr
-
-
 def test_model_defaults_from_a_task_option_sit_under_set():
     r = kit2("--size", "big", "--print-config")
     assert json.loads(r.stdout)["model"]["hidden"] == 32
@@ -333,15 +313,15 @@ def test_model_defaults_from_a_task_option_sit_under_set():
     assert json.loads(r.stdout)["model"]["hidden"] == 24
 
 
-def test_old_save_spelling_exports_in_the_recipes_dtype_after_setup(tmp_path):
-    r = kit2("--name", "old", "--out", tmp_path / "run", "--device", "cpu", "--json")
+def test_save_exports_in_the_recipes_dtype_after_setup(tmp_path):
+    r = kit2("--save", "old", "--out", tmp_path / "run", "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
-    assert "`kit train --name` is deprecated; use --save" in r.stderr
     saved = json.loads(r.stdout)["saved"]
     assert saved.endswith("kit/old.json") and json.loads(open(saved).read())["dtype"] == "float16"
     assert len(SET_UP) == 1 and hasattr(SET_UP[0], "parameters")  # setup(model) saw the model it trains
     run = PREPARED[-1]
     assert (run.out, run.resume, run.init) == (tmp_path / "run", False, None)
+    assert run.model_type == "rnn-lm" and run.carries_memory is False
     SET_UP.clear()
 
 

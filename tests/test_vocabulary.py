@@ -51,8 +51,8 @@ def _commands():
 
 def _violations(name: str, cmd) -> set[tuple[str, str]]:
     options = {}
-    for p in cmd.params:  # hidden options are old spellings kept for a release, with a warning
-        if p.param_type_name == "option" and not getattr(p, "hidden", False):
+    for p in cmd.params:  # hidden ones too: since 0.6 no old spelling is kept as a hidden option
+        if p.param_type_name == "option":
             for spelling in [*p.opts, *p.secondary_opts]:
                 options[spelling] = p
     bad = set()

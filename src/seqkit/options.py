@@ -2,6 +2,10 @@
 
     from seqkit.options import DeviceOption, SeedOption
     def generate(device: DeviceOption = "auto", seed: SeedOption = None): ...
+
+They are built from core's shared :class:`~seqkit.Param` declarations (``seed_param``,
+``device_param`` ... in ``seqkit.generation``), from which the generate, train and eval kits build
+theirs: one spelling, one help text and one check (the same ``Error:`` line) everywhere.
 """
 
 from __future__ import annotations
@@ -11,13 +15,24 @@ from typing import Annotated
 
 import typer
 
-SEED_MAX = 2**63 - 1  # what every random generator seqkit seeds accepts
+from seqkit.cli.generate import param_option
+from seqkit.generation.generator import (
+    SEED_MAX,
+    json_param,
+    model_param,
+    seed_param,
+    temperature_param,
+    threads_param,
+)
+from seqkit.generation.generator import device_param as _device_param
 
 
-def seed_option(help: str = "Random seed, for reproducible results."):
-    """A ``--seed`` option taking 0 to ``SEED_MAX`` (a larger one is a usage error, not a
-    traceback); ``SeedOption`` is ``Annotated[int | None, seed_option()]``."""
-    return typer.Option("--seed", min=0, max=SEED_MAX, help=help)
+def seed_option(help: str = ""):
+    """A ``--seed`` option taking 0 to ``SEED_MAX`` (a larger one is one ``Error:`` line, not a
+    traceback), with ``help`` in place of the shared one; ``SeedOption`` is
+    ``Annotated[int | None, seed_option()]``."""
+    overrides = {"help": help} if help else {}
+    return param_option(seed_param(**overrides), check=True).__metadata__[0]
 
 
 def check_seed(seed) -> int:
@@ -30,16 +45,16 @@ def check_seed(seed) -> int:
     return seed
 
 
-DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
-SeedOption = Annotated[int | None, seed_option()]
-TemperatureOption = Annotated[float, typer.Option("--temperature", "-t", min=0.0,
-                                                  help="Sampling temperature, finite (0 = greedy).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+# Built from core's shared parameters (seqkit.generation): the same flags, help and checks as the
+# generate, train and eval kits' options.
+DeviceOption = param_option(_device_param(), check=True)
+SeedOption = param_option(seed_param(), check=True)
+TemperatureOption = param_option(temperature_param(), check=True)
+JsonOption = param_option(json_param(), check=True)
+ModelOption = param_option(model_param(), check=True)
+ThreadsOption = param_option(threads_param(for_torch=True), check=True)
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the output.")]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder or file.")]
-ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Model name or checkpoint path.")]
-ThreadsOption = Annotated[int, typer.Option(
-    "--threads", min=0, help="CPU threads for torch (0 = torch's default; 1 is often faster on a busy machine).")]
 
 
 def set_threads(n: int) -> None:
@@ -68,17 +83,3 @@ def seed_everything(seed: int | None) -> None:
 
     torch.manual_seed(seed)
 
-
-def renamed(new, old, new_flag: str, old_flag: str, command: str):
-    """The value of an option under its new spelling, or under the old one (kept one release as a
-    hidden option) with a one-line deprecation on stderr; both at once is an error."""
-    if old is None:
-        return new
-    from seqkit.errors import SeqkitError
-
-    if new is not None:
-        raise SeqkitError(f"give {new_flag} only ({old_flag} is its old spelling)")
-    import sys
-
-    print(f"Warning: `{command} {old_flag}` is deprecated; use {new_flag}", file=sys.stderr)
-    return old

@@ -35,7 +35,7 @@ def test_music_commands_accept_model_compressive(music, tmp_path):
     run = tmp_path / "run"
     sets = ["n_layer=1", "n_embd=32", "n_head=2", "seg_len=16", "mem_len=16", "cmem_len=8", "memory_layers=1"]
     args = ["music", "train", "--data", str(music), "--arch", "compressive", "--seq-len", "64", "--steps", "2",
-            "--batch-size", "2", "--warmup", "0", "--out", str(run), "--device", "cpu", "--no-augment", "--json"]
+            "--batch-size", "2", "--set", "warmup_steps=0", "--out", str(run), "--device", "cpu", "--no-augment", "--json"]
     for s in sets:
         args += ["--set", s]
     r = CliRunner().invoke(app, args)
@@ -65,7 +65,7 @@ def test_inconsistent_settings_fail_cleanly(music, tmp_path):
 
 def _train(music, out, *extra):
     args = ["music", "train", "--data", str(music), "--arch", "compressive", "--steps", "3", "--batch-size", "2",
-            "--warmup", "0", "--out", str(out), "--device", "cpu", "--no-augment", "--json",
+            "--set", "warmup_steps=0", "--out", str(out), "--device", "cpu", "--no-augment", "--json",
             "--set", "n_layer=1", "--set", "n_embd=32", "--set", "n_head=2", "--set", "seg_len=16",
             "--set", "mem_len=16", "--set", "cmem_len=8", *extra]
     return CliRunner().invoke(app, args)

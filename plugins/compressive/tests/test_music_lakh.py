@@ -80,9 +80,9 @@ def env(tmp_path, monkeypatch):
     return tmp_path
 
 
-TINY_COMPRESSIVE = ["--model", "compressive", "--seq-len", "32", "--set", "n_layer=1", "--set", "n_embd=32",
+TINY_COMPRESSIVE = ["--arch", "compressive", "--seq-len", "32", "--set", "n_layer=1", "--set", "n_embd=32",
                     "--set", "n_head=2", "--set", "seg_len=16", "--set", "mem_len=16", "--set", "cmem_len=8"]
-COMMON = ["--steps", "3", "--batch-size", "2", "--warmup", "0", "--device", "cpu", "--json"]
+COMMON = ["--steps", "3", "--batch-size", "2", "--set", "warmup_steps=0", "--device", "cpu", "--json"]
 
 
 def test_train_generate_eval_compressive_on_lakh_with_notes_chords(lakh, env, monkeypatch):
@@ -155,7 +155,7 @@ def test_tiny_transformer_on_a_genre_sample(lakh, env):
     r = cli("music", "train", "--data", lakh["root"], "--dataset", "lakh-clean-midi",
             "--dataset-option", "program=25", "--dataset-option", f"genres={lakh['genres']}",
             "--dataset-option", "per-genre=3", "--dataset-option", "seed=1", "--tokenizer", "notes-chords",
-            "--model", "music-transformer", "--preset", "tiny", "--seq-len", "16", *COMMON, "--out", run)
+            "--arch", "music-transformer", "--preset", "tiny", "--seq-len", "16", *COMMON, "--out", run)
     assert r.exit_code == 0, r.output
     assert "6 MIDI files selected" in r.stderr  # 3 folk + 3 rock (the piano songs have no guitar)
     meta = json.loads((run / "best.json").read_text())
@@ -170,7 +170,7 @@ def test_tiny_transformer_on_a_genre_sample(lakh, env):
     assert json.loads(r.stdout)["tokens"] > 0
     # resume: the run's vocabulary is kept (not learned again)
     args = ["music", "train", "--data", lakh["root"], "--dataset", "lakh-clean-midi", "--dataset-option", "program=25",
-            "--tokenizer", "notes-chords", "--model", "music-transformer", "--preset", "tiny", "--seq-len", "16",
+            "--tokenizer", "notes-chords", "--arch", "music-transformer", "--preset", "tiny", "--seq-len", "16",
             *COMMON, "--out", run, "--resume"]
     args[args.index("--steps") + 1] = "4"
     r = cli(*args)

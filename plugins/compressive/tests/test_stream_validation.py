@@ -46,7 +46,7 @@ def music(tmp_path, monkeypatch):
 
 def _train(music, out, *extra):
     args = ["music", "train", "--data", str(music), "--dataset", "folder", "--arch", "compressive",
-            "--steps", "4", "--eval-every", "2", "--batch-size", "2", "--warmup", "0", "--out", str(out),
+            "--steps", "4", "--set", "eval_every=2", "--batch-size", "2", "--set", "warmup_steps=0", "--out", str(out),
             "--device", "cpu", "--no-augment", "--json", "--set", "n_layer=1", "--set", "n_embd=32",
             "--set", "n_head=2", "--set", "seg_len=16", "--set", "mem_len=16", "--set", "cmem_len=8",
             "--set", "dropout=0", *extra]
@@ -75,7 +75,7 @@ def test_recorded_validation_loss_is_what_music_eval_prints(music, tmp_path):
 
 
 def test_max_eval_batches_caps_stream_validation(music, tmp_path):
-    r = _train(music, tmp_path / "c", "--max-eval-batches", "1", "--val-seq-len", "16")
+    r = _train(music, tmp_path / "c", "--set", "max_eval_batches=1", "--val-seq-len", "16")
     assert r.exit_code == 0, r.output
     best = json.loads((tmp_path / "c" / "best.json").read_text())
     ev = _eval(music, tmp_path / "c" / "best.json", "--max-windows", "2", "--seq-len", "16")

@@ -33,7 +33,7 @@ def tiny_model(tmp_path_factory, request):
         w.writeheader()
         w.writerows(rows)
     r = cli("music", "train", "--data", root, "--preset", "tiny", "--seq-len", 32, "--batch-size", 4,
-            "--steps", 4, "--eval-every", 2, "--out", tmp / "run", "--device", "cpu", "--json")
+            "--steps", 4, "--set", "eval_every=2", "--out", tmp / "run", "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
     assert res["steps"] == 4 and res["best_val_loss"] < 7
@@ -51,25 +51,15 @@ def test_train_with_set_and_position(tmp_path, maestro_folder):
     assert meta["tokenizer"]["type"] == "performance"
 
 
-def test_train_old_flags_stay_hidden_with_a_deprecation(maestro_folder):
-    """music train's own model and training flags became --set settings (#13); the old spellings
-    work one release, hidden, each with a one-line deprecation."""
-    old = ["--model", "transformer-lm", "--position", "rope", "--warmup", 7, "--schedule", "linear",
-           "--weight-decay", 0.1, "--eval-every", 5, "--max-eval-batches", 3, "--workers", 0, "--no-bf16", "--compile"]
-    r = cli("music", "train", "--data", maestro_folder, "--preset", "tiny", *old, "--steps", 1, "--print-config")
-    assert r.exit_code == 0, r.output
-    printed = json.loads(r.stdout)
-    assert printed["arch"] == "transformer-lm" and printed["model"]["position"] == "rope"
-    assert printed["model"]["n_layer"] == 2  # the tiny preset
-    assert {k: printed["train"][k] for k in ("warmup_steps", "schedule", "weight_decay", "eval_every",
-                                             "max_eval_batches", "num_workers", "bf16", "compile")} == \
-        {"warmup_steps": 7, "schedule": "linear", "weight_decay": 0.1, "eval_every": 5, "max_eval_batches": 3,
-         "num_workers": 0, "bf16": False, "compile": True}
-    assert "`music train --model` is deprecated; use --arch" in r.stderr
-    assert "`music train --warmup` is deprecated; use --set warmup_steps=7" in r.stderr
-    assert r.stderr.count("is deprecated") == 10
-    helped = cli("music", "train", "--help").stdout
-    assert "--warmup" not in helped and "--position" not in helped and "--preset" in helped
+@pytest.mark.parametrize("old", ["--model", "-m", "--name", "--no-resume", "--position", "--warmup", "--schedule",
+                                 "--weight-decay", "--eval-every", "--max-eval-batches", "--workers", "--bf16",
+                                 "--no-bf16", "--compile"])
+def test_train_flags_removed_in_0_6_are_one_error_line(old):
+    """music train's own model and training flags became --set settings (#13), --model became
+    --arch and --name --save; hidden in 0.5, gone since 0.6 (docs/migration.md): one line, exit 2."""
+    r = cli("music", "train", old, "1")
+    assert r.exit_code == 2 and r.stderr.startswith(f"Error: No such option: {old}"), r.output
+    assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_train_any_registered_lm(tmp_path, maestro_folder):
@@ -114,11 +104,9 @@ def test_train_unreadable_maestro_metadata(tmp_path, content):
 
 
 @pytest.mark.parametrize("name", ["..", ""])  # a name with a '/' or ending in .json is a path
-@pytest.mark.parametrize("flag", ["--save", "--name"])  # --name: the old spelling, kept one release
-def test_train_save_name_must_be_plain(maestro_folder, tmp_path, name, flag):
-    r = cli("music", "train", "--data", maestro_folder, "--steps", 1, "--out", tmp_path / "run", flag, name)
+def test_train_save_name_must_be_plain(maestro_folder, tmp_path, name):
+    r = cli("music", "train", "--data", maestro_folder, "--steps", 1, "--out", tmp_path / "run", "--save", name)
     assert r.exit_code == 2 and "invalid checkpoint name" in r.stderr
-    assert ("`music train --name` is deprecated; use --save" in r.stderr) == (flag == "--name")
     assert not (tmp_path / "run").exists()
 
 

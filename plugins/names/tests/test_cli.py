@@ -250,34 +250,14 @@ def test_ctrl_c_saves_only_a_validated_model(tiny_folder, tmp_path, monkeypatch,
         assert "nothing saved to" in r.stderr and r.stdout == ""
 
 
-def test_train_model_is_the_old_spelling_of_arch(tiny_folder, tmp_path):
-    """--arch names the architecture to train (docs/architecture.md, "One vocabulary"); --model
-    still works for one release, with a one-line warning; both at once is an error."""
-    r = run("train", "--model", "gru", "--heads", 2, "--data", tiny_folder)
-    assert r.exit_code == 2 and "`names train --model` is deprecated; use --arch" in r.stderr
-    assert "'n_head' is not a setting of rnn-lm" in r.stderr
-    r = run("train", "--arch", "lstm", "--model", "rnn", "--data", tiny_folder)
-    assert r.exit_code == 2 and "give --arch only (--model is its old spelling)" in r.stderr
-
-
-def test_old_setting_flags_are_hidden_and_mean_set(tiny_folder, tmp_path):
-    """--hidden --layers --embd --heads --dropout --weight-decay --patience (seqkit < 0.5) are
-    --set key=value now: hidden from --help, one deprecation line each, the --set spelling wins."""
-    r = run("train", "--help")
-    for flag in ("--hidden", "--layers", "--embd", "--heads", "--dropout", "--weight-decay", "--patience"):
-        assert flag not in r.stdout
-    r = run("train", "--arch", "lstm", "--hidden", 8, "--layers", 3, "--embd", 4, "--dropout", 0.2,
-            "--weight-decay", 0.01, "--patience", 2, "--set", "hidden=16", "--print-config")
-    assert r.exit_code == 0, r.output
-    printed = json.loads(r.stdout)
-    assert printed["model"] == {"cell": "lstm", "n_embd": 4, "hidden": 16, "n_layer": 3, "dropout": 0.2}
-    assert printed["train"]["weight_decay"] == 0.01 and printed["train"]["patience"] == 2
-    assert "Warning: `names train --layers` is deprecated; use --set n_layer=3" in r.stderr
-    assert r.stderr.count("is deprecated") == 6
-    r = run("train", "--arch", "rnn", "--data", tiny_folder, "--steps", 2, "--hidden", 8, "--out", tmp_path / "run",
-            "--save", tmp_path / "m.json", "--device", "cpu")
-    assert r.exit_code == 0, r.output
-    assert json.loads((tmp_path / "m.json").read_text())["config"]["hidden"] == 8
+@pytest.mark.parametrize("old", ["--model", "-m", "--hidden", "--layers", "--embd", "--heads", "--dropout",
+                                 "--weight-decay", "--patience"])
+def test_the_flags_removed_in_0_6_are_one_error_line(tiny_folder, old):
+    """--model/-m (now --arch) and the setting flags (now --set key=value) were hidden in 0.5 and
+    are gone since 0.6 (docs/migration.md): Click's unknown option, one line, exit 2."""
+    r = run("train", old, "2", "--data", tiny_folder)
+    assert r.exit_code == 2 and r.stderr.startswith(f"Error: No such option: {old}"), r.output
+    assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_train_defaults_and_export_per_architecture(tiny_folder, tmp_path):

@@ -269,63 +269,18 @@ def test_many_numbers_are_written_on_one_thread(gru, monkeypatch):
     assert len(r.stdout.splitlines()) == 5000 and set(calls) == {1}  # stdin streams: once per batch
 
 
-def test_data_minus_n_is_a_deprecated_spelling_of_show(tmp_path, monkeypatch):
-    """-n means --count everywhere (docs/architecture.md, "One vocabulary"); `numerals data -n`
-    still works for one release, with a one-line warning."""
-    monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path))
-    from seqkit.testing import run_cli
-
-    old = run_cli(["numerals", "data", "--size", "200", "-n", "2", "--json"])
-    new = run_cli(["numerals", "data", "--size", "200", "--show", "2", "--json"])
-    assert old.exit_code == new.exit_code == 0, old.output
-    assert old.stdout == new.stdout and len(json.loads(new.stdout)["examples"]) == 2
-    assert "`numerals data -n` is deprecated; use --show" in old.stderr and "deprecated" not in new.stderr
-
-
-def test_old_train_spellings_still_work_with_one_deprecation_line_each(tmp_path):
-    """Model and training settings were numerals' own flags, the run folder --run-dir, the export
-    -o/--out and its choice --export, the architecture --model: hidden for one release."""
-    r = cli("numerals", "train", "-m", "transformer", "--n-embd", "32", "--layers", "1", "--heads", "2",
-            "--warmup", "3", "--schedule", "linear", "--eval-every", "7", "--print-config")
-    assert r.exit_code == 0, r.output
-    printed = json.loads(r.stdout)
-    assert printed["arch"] == "transformer"
-    assert {k: printed["model"][k] for k in ("n_embd", "n_layer", "n_head")} == {"n_embd": 32, "n_layer": 1, "n_head": 2}
-    assert {k: printed["train"][k] for k in ("warmup_steps", "schedule", "eval_every")} == {
-        "warmup_steps": 3, "schedule": "linear", "eval_every": 7}
-    for old, new in [("-m", "--arch"), ("--n-embd", "--set n_embd=32"), ("--layers", "--set n_layer=1"),
-                     ("--heads", "--set n_head=2"), ("--warmup", "--set warmup_steps=3"),
-                     ("--schedule", "--set schedule=linear"), ("--eval-every", "--set eval_every=7")]:
-        assert f"Warning: `numerals train {old}` is deprecated; use {new}\n" in r.stderr
-    r = cli("numerals", "train", "--model", "gru", "--hidden", "24", "--print-config")
-    assert r.exit_code == 0 and json.loads(r.stdout)["model"]["hidden"] == 24, r.output
-    assert "`numerals train --model` is deprecated; use --arch" in r.stderr
-    assert "`numerals train --hidden` is deprecated; use --set hidden=24" in r.stderr
-    r = cli("numerals", "train", "--hidden", "24", "--set", "hidden=32", "--print-config")
-    assert json.loads(r.stdout)["model"]["hidden"] == 32  # the new spelling wins
-
-
-def test_old_run_dir_and_export_spellings_train_and_save_the_last_weights(tmp_path):
-    save = tmp_path / "m.json"
-    r = cli("numerals", "train", "--max", "1000", "--size", "300", "--negatives", "0", "--steps", "4",
-            "--set", "eval_every=2", "--set", "n_embd=16", "--set", "hidden=16", "--device", "cpu",
-            "--run-dir", str(tmp_path / "run"), "--export", "last", "--save", str(save))
-    assert r.exit_code == 0, r.output
-    assert (tmp_path / "run" / "last.json").exists() and json.loads(save.read_text())["metrics"]["exported"] == "last"
-    assert "`numerals train --run-dir` is deprecated; use --out" in r.stderr
-    assert "`numerals train --export` is deprecated; use --save-weights" in r.stderr
-
-
-@pytest.mark.parametrize("args, message", [
-    (["--out", "gru-1e9.json"], "--out is the run folder; to export the model as gru-1e9.json, use --save gru-1e9.json"),
-    (["--run-dir", "runs/x", "--out", "mine"], "give --out only (--run-dir is its old spelling; --out is the run folder"),
-])
-def test_the_old_meaning_of_out_is_one_error_line(tmp_path, monkeypatch, args, message):
-    """-o/--out was the export before; now it is the run folder (as in every train command)."""
+@pytest.mark.parametrize("args", [["train", "--run-dir", "r"], ["train", "--export", "last"], ["train", "--model", "gru"],
+                                  ["train", "-m", "gru"], ["train", "--n-embd", "8"], ["train", "--hidden", "8"],
+                                  ["train", "--layers", "1"], ["train", "--heads", "2"], ["train", "--warmup", "3"],
+                                  ["train", "--schedule", "linear"], ["train", "--eval-every", "7"],
+                                  ["data", "-n", "2"]])
+def test_the_spellings_removed_in_0_6_are_one_error_line(tmp_path, monkeypatch, args):
+    """The train flags hidden in 0.5 (now --out, --save-weights, --arch, --set key=value) and
+    `numerals data -n` (now --show) are gone since 0.6 (docs/migration.md): one line, exit 2."""
     monkeypatch.chdir(tmp_path)
-    r = cli("numerals", "train", "--steps", "2", *args)
-    assert r.exit_code == 2 and message in r.stderr and r.stderr.count("Error:") == 1, r.output
-    assert list(tmp_path.iterdir()) == []
+    r = cli("numerals", *args)
+    assert r.exit_code == 2 and r.stderr.startswith(f"Error: No such option: {args[1]}"), r.output
+    assert len(r.stderr.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []
 
 
 def test_train_without_device_flag_scores_the_test_split(tmp_path):

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from seqkit.errors import SeqkitError
-from seqkit.generation.generator import Generator, Result, RunContext
+from seqkit.generation.generator import Generator, Param, Result, RunContext, json_default, json_param
 from seqkit.io.paths import check_writable, numbered
 
 _PY_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "choice": str, "file": Path,
@@ -60,14 +60,15 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
         from seqkit.io.checkpoints import take_resolutions
 
         take_resolutions()  # what an earlier run resolved is not this run's model
-        with _terminal_progress(gen.name) as run_ctx:
+
+        with terminal_progress(gen.name) as run_ctx:
             result = gen(ctx=run_ctx, want=want, **values, **run_kwargs)
         _say_which_model(result, take_resolutions())
         _save(result, targets)
         for note in result.notes:
             print(note, file=sys.stderr)
         if as_json:
-            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=_plain))
+            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=json_default))
         elif any(f.joined for f, _ in targets.values()):
             pass  # the texts went to the file, "instead of stdout"; the notes said where
         elif show is not None:
@@ -85,15 +86,15 @@ def generator_command(gen: Generator, show: Callable[[Result], None] | None = No
                                            annotation=typer.Context))
     for p in params:
         signature.append(inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY,
-                                           default=_default(p), annotation=_annotation(p)))
+                                           default=param_default(p), annotation=param_option(p)))
     for f in gen.files:
         signature.append(inspect.Parameter(
             f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
             annotation=Annotated[Path | None, typer.Option(*f.flags, help=f.help,
                                                            show_default=f.default is not None)]))
-    signature.append(inspect.Parameter(
-        "as_json", inspect.Parameter.KEYWORD_ONLY, default=False,
-        annotation=Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]))
+    as_json = json_param()
+    signature.append(inspect.Parameter(as_json.name, inspect.Parameter.KEYWORD_ONLY, default=param_default(as_json),
+                                       annotation=param_option(as_json)))
     return typer_signature(command, signature, gen.name.replace("-", "_"),
                            gen.description or f"Run the {gen.name} generator.")
 
@@ -107,12 +108,13 @@ def typer_signature(command: Callable, params: list[inspect.Parameter], name: st
     return command
 
 
-def keyword_params(common: list[tuple[str, object, object]], params: list) -> list[inspect.Parameter]:
-    """The kits' signatures: their common options ``(name, default, annotation)``, then one
-    option per :class:`~seqkit.Param` of the recipe."""
+def keyword_params(common: list, params: list[Param]) -> list[inspect.Parameter]:
+    """The kits' signatures: their common options (a :class:`~seqkit.Param`, or
+    ``(name, default, annotation)`` for one of a kit's own), then one option per
+    :class:`~seqkit.Param` of the recipe."""
     kw = inspect.Parameter.KEYWORD_ONLY
-    return ([inspect.Parameter(name, kw, default=default, annotation=ann) for name, default, ann in common]
-            + [inspect.Parameter(p.name, kw, default=_default(p), annotation=_annotation(p)) for p in params])
+    rows = [(c.name, param_default(c), param_option(c)) if isinstance(c, Param) else c for c in [*common, *params]]
+    return [inspect.Parameter(name, kw, default=default, annotation=ann) for name, default, ann in rows]
 
 
 def _check_stdout_targets(targets: dict, as_json: bool, count=None) -> bool:
@@ -167,15 +169,6 @@ def _save(result: Result, targets: dict) -> None:
         for o, target in zip(having, paths):
             atomic_write_bytes(target, o.files[suffix])
             o.saved[suffix] = str(target)
-
-
-def _plain(value):
-    """What ``json`` cannot write itself: numpy scalars and arrays, paths."""
-    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
 
 
 def _stdin():
@@ -273,7 +266,8 @@ def _stream_batches(gen, name, values, run_kwargs, show, before, after, advance)
     return ran
 
 
-def _default(p):
+def param_default(p: Param):
+    """The Typer default of ``p``'s option (``None`` for a list, and for a bool without one)."""
     if p.type == "list":
         return None
     if p.type == "bool":
@@ -281,60 +275,63 @@ def _default(p):
     return p.default
 
 
-def _annotation(p):
+def param_option(p: Param, check: bool = False):
+    """``Annotated[type, typer.Option(...)]`` (or an Argument) for ``p``: its flags, its help with
+    what it accepts. The kits check the values in the command (``p.check``); ``check=True`` makes
+    Click run ``p.check`` itself, for a plugin's own command that declares the option
+    (``seqkit.options.SeedOption``): the same one ``Error:`` line either way."""
     kind = _PY_TYPES[p.type]
-    help_text = p.help + _range_help(p)
+    help_text = p.help + p.range_help()
+    callback = _checker(p) if check else None
     if p.argument:
         info = typer.Argument(help=help_text, show_default=p.default is not None,
-                              metavar=p.name.upper())
+                              metavar=p.name.upper(), callback=callback)
     else:
-        info = typer.Option(*p.flags, help=help_text, show_default=p.default is not None and p.type != "bool")
+        shown = True if check else p.default is not None and p.type != "bool"  # check: the command's default
+        info = typer.Option(*p.flags, help=help_text, show_default=shown, callback=callback)
     if p.type == "list" or p.default is None:
         kind = kind | None
     return Annotated[kind, info]
 
 
-def _range_help(p) -> str:
-    """What is accepted, in the words the checks use (Click's own ranges are not used: the
-    checks live in :class:`~seqkit.generation.generator.Param`, the same for every front end)."""
-    from seqkit.generation.generator import _num
+class _ParamError(typer.BadParameter):
+    """``p.check``'s message as Click's usage error (exit 2), worded as the kits word it."""
 
-    if p.type == "choice":
-        return f" [one of: {', '.join(p.choice_list())}]"
-    if p.max is not None and p.max > 1e12:  # e.g. a seed's 2**63 - 1: say only the floor
-        return f" [x>={_num(p.min)}]" if p.min is not None else ""
-    low = "<" if p.above_min else "<="
-    if p.min is not None and p.max is not None:
-        return f" [{_num(p.min)}{low}x<={_num(p.max)}]"
-    if p.min is not None:
-        return f" [x>{'' if p.above_min else '='}{_num(p.min)}]"
-    if p.max is not None:
-        return f" [x<={_num(p.max)}]"
-    return ""
+    def format_message(self) -> str:
+        return self.message
 
 
-class _terminal_progress:
-    """A :class:`RunContext` whose progress is a bar on stderr, shown only where
-    :func:`seqkit.progress.shows_progress` says so (a terminal, never a pipe or
-    ``SEQKIT_PROGRESS=0``), and only once there is something to wait for."""
+def _checker(p: Param):
+    def check(value):
+        try:
+            return p.check(value)
+        except SeqkitError as exc:
+            raise _ParamError(str(exc)) from None
+
+    return check
+
+
+class terminal_progress:
+    """``with terminal_progress(label) as ctx``: a :class:`~seqkit.RunContext` whose progress is a
+    bar on stderr, shown only where :func:`shows_progress` says so (a terminal, never a pipe or
+    ``SEQKIT_PROGRESS=0``), and only once there is something to wait for (the generate and eval
+    kits run under one)."""
 
     def __init__(self, label: str):
         self.label = label
         self.bar = None
         self.task = None
 
-    def __enter__(self) -> RunContext:
+    def __enter__(self):
         self.ctx = RunContext(on_progress=self._update)
         return self.ctx
 
     def _update(self, done: int, total: int | None) -> None:
-        from seqkit.progress import shows_progress
+        from seqkit.progress import progress_bar, shows_progress
 
         if not shows_progress():
             return
         if self.bar is None:
-            from seqkit.progress import progress_bar
-
             forced = True if os.environ.get("SEQKIT_PROGRESS") == "1" else None
             self.bar = progress_bar(transient=True, force_terminal=forced)
             self.bar.start()

@@ -2,7 +2,9 @@
 
 The template is a folder of files ending in ``.tmpl``, filled in with :class:`string.Template`
 (``$name``, ``$package`` ...; a literal dollar is ``$$``). A path part ``__package__`` becomes the
-plugin's Python package name. Only the standard library is used.
+plugin's Python package name; a file named in ``DOTFILES`` gets a leading dot (``gitignore`` is
+written as ``.gitignore``: a dotfile would be easy to lose from the package data). Only the
+standard library is used.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from seqkit.errors import SeqkitError
 
 TEMPLATE_DIR = Path(__file__).parent / "scaffold_template"
 NAME_RE = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+DOTFILES = {"gitignore"}  # template files written with a leading dot
 
 
 def template_values(name: str, description: str = "", author: str = "") -> dict[str, str]:
@@ -46,6 +49,7 @@ def render(values: dict[str, str]) -> dict[str, str]:
     for src in sorted(TEMPLATE_DIR.rglob("*.tmpl")):
         rel = src.relative_to(TEMPLATE_DIR).as_posix()[: -len(".tmpl")]
         rel = rel.replace("__package__", values["package"])
+        rel = "." + rel if rel in DOTFILES else rel
         try:
             files[rel] = Template(src.read_text(encoding="utf-8")).substitute(values)
         except (KeyError, ValueError) as exc:  # a bug in the template, not the user's fault

@@ -13,19 +13,16 @@ from typing import Annotated
 
 import typer
 
-from seqkit.cli.generate import _annotation, _default, keyword_params, typer_signature
+from seqkit.cli.generate import keyword_params, typer_signature
 from seqkit.errors import SeqkitError
-from seqkit.train.kit import (
-    Renamed,
-    TrainRecipe,
-    check_settings,
-    merge_settings,
-    read_config_file,
-    run_training,
-)
+from seqkit.generation.generator import Param, device_param, json_param, seed_param, threads_param
+from seqkit.train.kit import TrainRecipe, check_settings, merge_settings, read_config_file, run_training
 
 
-def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
+def _common(recipe: TrainRecipe) -> list:
+    """The options of every ``train`` command: core's shared :class:`~seqkit.Param` declarations
+    (``--seed``, ``--device``, ``--threads``, ``--json``, checked by ``Param.check``) and the
+    kit's own ``(name, default, annotation)``."""
     archs = ", ".join(recipe.archs)
     opt = typer.Option
     return [
@@ -39,14 +36,14 @@ def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
         ("epochs", None, Annotated[int | None, opt("--epochs", min=1, help="Passes over the training data.")]),
         ("batch_size", None, Annotated[int | None, opt("--batch-size", min=1, help="Batch size.")]),
         ("lr", None, Annotated[float | None, opt("--lr", help="Peak learning rate.")]),
-        ("seed", 0, Annotated[int, opt("--seed", min=0, max=2**63 - 1, help="Random seed (weights, data order, dropout).")]),
-        ("device", "auto", Annotated[str, opt("--device", help="auto, cpu, cuda, cuda:N or mps.")]),
-        ("threads", 0, Annotated[int, opt("--threads", min=0, help="CPU threads for torch (0 = torch's default; 1 is often faster on a busy machine).")]),
+        seed_param(default=0),
+        device_param(),
+        threads_param(for_torch=True),
         ("tensorboard", False, Annotated[bool, opt("--tensorboard", help="Also write TensorBoard event files to RUN/tensorboard/ (pip install tensorboard).")]),
         ("config", None, Annotated[Path | None, opt("--config", help="TOML file with [model] and [train] settings.")]),
         ("set_", None, Annotated[list[str] | None, opt("--set", help="A model or training setting, key=value (repeatable; wins over --config).")]),
         ("print_config", False, Annotated[bool, opt("--print-config", help="Print the merged settings as JSON and exit.")]),
-        ("as_json", False, Annotated[bool, opt("--json", help="Print the summary as JSON on stdout.")]),
+        json_param(),
     ]
 
 
@@ -68,65 +65,15 @@ def _given(ctx, name: str) -> bool:
     return source is not None and source.name != "DEFAULT"
 
 
-def _spec(target) -> Renamed:
-    return target if isinstance(target, Renamed) else Renamed(target)
-
-
-def _target(target: str) -> str:
-    """An option named as a flag (``"--out"``) or by name (``"out"``, ``"save_weights"``)."""
-    return target[2:].replace("-", "_") if target.startswith("--") else target
-
-
-def _old_flags(recipe: TrainRecipe, common) -> list[tuple[str, object, object]]:
-    """A hidden option per deprecated flag, of its own type or that of what it maps onto (text
-    for a setting); ``--on/--off`` pairs are on/off flags."""
-    import typing
-
-    kinds = {"str": str, "int": int, "float": float, "bool": bool}
-    types = {name: typing.get_args(ann)[0] for name, _, ann in common}
-    types.update({p.name: typing.get_args(_annotation(p))[0] for p in recipe.params})
-    options = []
-    for i, (old, target) in enumerate(recipe.deprecated.items()):
-        spec = _spec(target)
-        kind = bool if "/" in old else kinds.get(spec.type) or types.get(_target(spec.to), str)
-        options.append((f"old_{i}", None, Annotated[kind | None, typer.Option(old, hidden=True)]))
-    return options
-
-
-def _apply_old_flags(recipe: TrainRecipe, values: dict, defaults: dict) -> None:
-    """Map the deprecated flags given onto what they are now, with a one-line warning each."""
-    for i, (old, target) in enumerate(recipe.deprecated.items()):
-        value = values.pop(f"old_{i}")
-        if value is None:
-            continue
-        spec = _spec(target)
-        on, _, off = old.partition("/")
-        spelled, target = (off if value is False and off else on), _target(spec.to)
-        if not target:  # accepted and ignored
-            new = "nothing: leave it out"
-        elif target in defaults:  # a common option or a param
-            new = "--" + target.replace("_", "-")
-            if values[target] != defaults[target]:
-                out = "; --out is the run folder, --save NAME the export" if target == "out" else ""
-                raise SeqkitError(f"give {new} only ({spelled} is its old spelling{out})")
-            values[target] = value
-        else:  # a model or training setting
-            text = json.dumps(value) if not isinstance(value, str) else value
-            new = f"--set {target}={text}"
-            values["set_"] = [f"{target}={text}", *(values["set_"] or [])]  # an explicit --set wins
-        use = spec.note or f"use {new}"
-        print(f"Warning: `{recipe.task} train {spelled}` is deprecated; {use}", file=sys.stderr)
-
-
 def train_command(recipe: TrainRecipe):
     """A function for ``app.command("train")`` that trains ``recipe``'s task."""
     common = _common(recipe)
-    defaults = {name: default for name, default, _ in common} | {p.name: _default(p) for p in recipe.params}
+    shared = [c for c in common if isinstance(c, Param)]
 
     def command(**values):
         ctx = values.pop("ctx", None)  # Typer's context: which options were given
-        _apply_old_flags(recipe, values, defaults)
         options = {p.name: p.check(values.pop(p.name)) for p in recipe.params}
+        values.update({p.name: p.check(values[p.name]) for p in shared})
         arch = values["arch"]
         if arch not in recipe.archs:
             import difflib
@@ -159,6 +106,6 @@ def train_command(recipe: TrainRecipe):
 
     import inspect
 
-    params = keyword_params(common, recipe.params) + keyword_params(_old_flags(recipe, common), [])
+    params = keyword_params(common, recipe.params)
     params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
     return typer_signature(command, params, "train", recipe.description or f"Train a {recipe.task} model.")

@@ -20,6 +20,7 @@ from typing import Any
 from seqkit.errors import SeqkitError
 
 PARAM_TYPES = ("str", "int", "float", "bool", "choice", "file", "list")
+SEED_MAX = 2**63 - 1  # what every random generator seqkit seeds accepts
 
 
 @dataclass
@@ -124,6 +125,23 @@ class Param:
             hint = f" ({self.hint.format(value=value)})" if self.hint and what == "does not exist" else ""
             raise SeqkitError(f"{self.flag} {value} {what}{hint}")
         return value
+
+    def range_help(self) -> str:
+        """What is accepted, in the words the checks use, for a help text (``" [x>=0]"``,
+        ``" [one of: a, b]"``); Click's own ranges are not used: the checks live here, the same
+        for every front end."""
+        if self.type == "choice":
+            return f" [one of: {', '.join(self.choice_list())}]"
+        if self.max is not None and self.max > 1e12:  # e.g. a seed's 2**63 - 1: say only the floor
+            return f" [x>={_num(self.min)}]" if self.min is not None else ""
+        low = "<" if self.above_min else "<="
+        if self.min is not None and self.max is not None:
+            return f" [{_num(self.min)}{low}x<={_num(self.max)}]"
+        if self.min is not None:
+            return f" [x>{'' if self.above_min else '='}{_num(self.min)}]"
+        if self.max is not None:
+            return f" [x<={_num(self.max)}]"
+        return ""
 
     def schema(self) -> dict:
         """A JSON-able description, for front ends that build a form: ``choices`` evaluated now
@@ -348,13 +366,23 @@ def run_generator(name: str, ctx: RunContext | None = None, want: set[str] | Non
 
 
 # ---------------------------------------------------------------- the shared parameters
-# One spelling and one set of limits for what every generator has in common.
+# One spelling, one help and one set of limits for what every command has in common: the generate,
+# train and eval kits and ``seqkit.options`` (the Typer types of plugins' own commands) are built
+# from these.
+
+def _param(name: str, type: str, default, help: str, overrides: dict, **fixed) -> Param:
+    return Param(**{"name": name, "type": type, "default": default, "help": help, **fixed, **overrides})
+
 
 def seed_param(**overrides) -> Param:
-    from seqkit.options import SEED_MAX
+    """``--seed``: 0 to ``SEED_MAX`` (default ``None``: a random run; the train and eval kits: 0)."""
+    return _param("seed", "int", None, "Random seed, for reproducible results.", overrides,
+                  min=0, max=SEED_MAX, flags=("--seed",))
 
-    return Param("seed", "int", None, "Random seed, for reproducible results.", min=0, max=SEED_MAX,
-                 flags=("--seed",), **overrides)
+
+def json_param(**overrides) -> Param:
+    """``--json``: print the result (a generator's, a train summary, an eval report) as JSON."""
+    return _param("as_json", "bool", False, "Print machine-readable JSON on stdout.", overrides, flags=("--json",))
 
 
 def temperature_param(default: float = 1.0, **overrides) -> Param:
@@ -388,13 +416,13 @@ def model_param(default: str | None = None, help: str = "Model name or checkpoin
         overrides.setdefault("choices", lambda: installed_models(task, model_types))
         overrides.setdefault("page_help", "Which trained model to sample from: those shipped with the plugins "
                              "and the ones you trained.")
-    return Param("model", "str", default, help, flags=("--model", "-m"), **overrides)
+    return _param("model", "str", default, help, overrides, flags=("--model", "-m"))
 
 
 def device_param(default: str = "auto", **overrides) -> Param:
     overrides.setdefault("choices", found_devices)
     overrides.setdefault("page_help", "Where to compute: auto takes a GPU when there is one.")
-    return Param("device", "str", default, "auto, cpu, cuda, cuda:N or mps.", flags=("--device",), **overrides)
+    return _param("device", "str", default, "auto, cpu, cuda, cuda:N or mps.", overrides, flags=("--device",))
 
 
 def installed_models(task: str, model_types: Sequence[str] = ()) -> list[str]:
@@ -433,11 +461,15 @@ def found_devices() -> list[str]:
     return found
 
 
-def threads_param(**overrides) -> Param:
-    """``--threads N``: CPU threads for the work (0 = chosen for it: ``seqkit.generation.inference.pick_threads``)."""
-    return Param("threads", "int", 0, "CPU threads (0 = chosen for the work: 1 for small decoding, "
-                 "every core for batched work; see `seqkit doctor`).", min=0, max=64,
-                 flags=("--threads",), **overrides)
+def threads_param(for_torch: bool = False, **overrides) -> Param:
+    """``--threads N``: CPU threads for the work (0 = chosen for it: ``seqkit.generation.inference.pick_threads``,
+    at most 64). ``for_torch=True`` is the train and eval kits' (and ``seqkit.options.ThreadsOption``'s)
+    meaning: ``torch.set_num_threads`` (0 = torch's default), no upper bound."""
+    if for_torch:
+        return _param("threads", "int", 0, "CPU threads for torch (0 = torch's default; 1 is often faster on a "
+                      "busy machine).", overrides, min=0, flags=("--threads",))
+    return _param("threads", "int", 0, "CPU threads (0 = chosen for the work: 1 for small decoding, every core "
+                  "for batched work; see `seqkit doctor`).", overrides, min=0, max=64, flags=("--threads",))
 
 
 # ---------------------------------------------------------------- helpers
@@ -481,6 +513,16 @@ def _num(x: float) -> str:
 def _show(value, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def json_default(value):
+    """For ``json.dumps(..., default=json_default)``: what ``json`` cannot write itself (numpy
+    scalars and arrays, paths)."""
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
 
 
 def _jsonable(value):

@@ -106,10 +106,8 @@ class ModelType:
         """The config dataclass from a dict, rejecting unknown settings with a clear error."""
         import dataclasses
 
-        from seqkit.models.settings import fold_renamed
-
         config_class = self.resolve().config_class
-        values = fold_renamed(config_class, dict(values or {}))
+        values = dict(values or {})
         known = {f.name for f in dataclasses.fields(config_class)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -346,6 +346,23 @@ def checkpoint_tokenizer(meta: dict, path):
         raise CheckpointError(f"{path}: unreadable tokenizer ({exc})") from None
 
 
+OLD_KEYS = {"n_layers": "n_layer"}  # the RNN and seq2seq configs' key in checkpoints written before seqkit 0.5
+OLD_KEY_TYPES = ("rnn-lm", "gru-seq2seq", "transformer-seq2seq")
+
+
+def _config_of(meta: dict):
+    """A checkpoint's model settings; one written before seqkit 0.5 says ``n_layers`` where the RNN
+    and seq2seq configs now say ``n_layer``: read under the new key, so that the file still loads
+    (a user typing ``--set n_layers=2`` gets an error since 0.6; a file is not rewritten)."""
+    config = meta["config"]
+    if isinstance(config, dict) and meta.get("model_type") in OLD_KEY_TYPES:
+        for old, new in OLD_KEYS.items():
+            if old in config:
+                config = {k: v for k, v in config.items() if k != old}
+                config.setdefault(new, meta["config"][old])
+    return config
+
+
 def load_checkpoint(path, device="cpu", with_train_state: bool = False, expect_task: str | None = None) -> Checkpoint:
     """Rebuild the model (eval mode, on ``device``) and tokenizer from a checkpoint."""
     from seqkit.host.plugins import get_model_type
@@ -363,7 +380,7 @@ def load_checkpoint(path, device="cpu", with_train_state: bool = False, expect_t
         if value.is_floating_point() and bool(value.isnan().any()):  # (inf can be a mask's)
             raise CheckpointError(f"{path}: its weights are damaged ({key} holds NaN values)")
     try:
-        config = mtype.make_config(meta["config"])
+        config = mtype.make_config(_config_of(meta))
         _check_shapes(path, _shapes_of(mtype, config), tensors)  # before allocating a huge config
         model = mtype.build(config)
     except SeqkitError as exc:

@@ -9,20 +9,17 @@ the cache is the recurrent state.
 
 from __future__ import annotations
 
-from dataclasses import InitVar, dataclass
-from typing import ClassVar
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from seqkit.models.settings import check_sizes, renamed_setting
+from seqkit.models.settings import check_sizes
 
 
 @dataclass
 class RNNConfig:
-    RENAMED: ClassVar[dict] = {"n_layers": "n_layer"}  # old spelling -> new (seqkit 0.5)
-
     vocab_size: int
     cell: str = "gru"  # rnn | lstm | gru
     n_embd: int = 64
@@ -31,10 +28,8 @@ class RNNConfig:
     dropout: float = 0.0
     n_cond: int = 0  # number of classes to condition on (0 = unconditional)
     cond_dim: int = 0  # 0 = one-hot, else an embedding of this size
-    n_layers: InitVar[int | None] = None  # the old spelling of n_layer (seqkit < 0.5), kept one release
 
-    def __post_init__(self, n_layers=None):
-        self.n_layer = renamed_setting(self, "n_layers", n_layers, "n_layer", self.n_layer)
+    def __post_init__(self):
         if self.cell not in ("rnn", "lstm", "gru"):
             raise ValueError(f"cell must be rnn, lstm or gru, not {self.cell!r}")
         check_sizes(self, "n_embd", "hidden", "n_layer")

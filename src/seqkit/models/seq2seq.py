@@ -8,20 +8,17 @@ whole batch at once, caching the encoder output (and, for the Transformer, decod
 from __future__ import annotations
 
 import math
-from dataclasses import InitVar, dataclass
-from typing import ClassVar
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from seqkit.models.settings import check_sizes, renamed_setting
+from seqkit.models.settings import check_sizes
 
 
 @dataclass
 class Seq2SeqConfig:
-    RENAMED: ClassVar[dict] = {"n_layers": "n_layer"}  # old spelling -> new (seqkit 0.5)
-
     src_vocab: int
     tgt_vocab: int
     n_embd: int = 128
@@ -33,10 +30,8 @@ class Seq2SeqConfig:
     max_len: int = 256
     src_pad_id: int = 0
     tgt_pad_id: int = 0
-    n_layers: InitVar[int | None] = None  # the old spelling of n_layer (seqkit < 0.5), kept one release
 
-    def __post_init__(self, n_layers=None):
-        self.n_layer = renamed_setting(self, "n_layers", n_layers, "n_layer", self.n_layer)
+    def __post_init__(self):
         # torch would name its own arguments (num_layers, input_size ...): name ours first
         check_sizes(self, "src_vocab", "tgt_vocab", "n_embd", "hidden", "n_layer", "n_head", "max_len")
         if isinstance(self.d_ff, bool) or not isinstance(self.d_ff, int) or self.d_ff < 0:

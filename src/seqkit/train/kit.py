@@ -69,21 +69,17 @@ class Prepared:
     train: dict[str, Any] = field(default_factory=dict)  # TrainConfig settings the data decides (memory_reset)
 
 
-@dataclass
 class Renamed:
-    """What an old ``train`` flag means now, where a plain target in ``TrainRecipe.deprecated`` is
-    not enough: ``to`` is a common option or param (``"--save"``), a model or training setting
-    (``"warmup_steps"``) or ``""`` (accepted and ignored, e.g. a flag that was the default);
-    ``type`` is ``str``, ``int``, ``float`` or ``bool`` (default: the type of what it maps onto,
-    text for a setting); ``note`` replaces "use ..." in the deprecation."""
+    """Removed in seqkit 0.6 with ``TrainRecipe.deprecated`` (the hidden old ``train`` flags).
+    Still importable for this one release so that a recipe written against 0.5 loads: it does
+    nothing but say so (a ``DeprecationWarning``). Remove it and the ``deprecated=`` it sat in."""
 
-    to: str
-    type: str = ""
-    note: str = ""
+    def __init__(self, to: str = "", type: str = "", note: str = ""):
+        import warnings
 
-    def __post_init__(self):
-        if self.type not in ("", "str", "int", "float", "bool"):
-            raise TypeError(f"Renamed {self.to!r}: type must be str, int, float or bool, not {self.type!r}")
+        warnings.warn("seqkit.Renamed does nothing since seqkit 0.6 (old train flags are no longer "
+                      "offered); remove it and TrainRecipe(deprecated=...)", DeprecationWarning, stacklevel=2)
+        self.to, self.type, self.note = to, type, note
 
 
 @dataclass
@@ -92,11 +88,9 @@ class TrainRecipe:
     for a :class:`TrainRun`; ``archs`` are what ``--arch`` chooses from; ``params`` are the task's
     own options (they arrive in ``run.options``); ``train`` holds the task's training defaults;
     ``save_as`` names the export when ``--save`` is not given (default: the architecture; ``{arch}``
-    and ``{name}`` of a param in it are filled in, e.g. ``"{arch}-{lang}"``); ``deprecated`` maps
-    old flags, kept one release as hidden options that print a one-line deprecation, onto what they
-    are now: a model or training setting (``{"--layers": "n_layer"}``, as ``--set n_layer=V``), a
-    common option (``{"--run-dir": "out"}`` or ``"--out"``), one of the params, or a
-    :class:`Renamed` (a typed or on/off flag: ``{"--bf16/--no-bf16": Renamed("bf16", "bool")}``).
+    and ``{name}`` of a param in it are filled in, e.g. ``"{arch}-{lang}"``); ``deprecated`` is
+    ignored since seqkit 0.6 (its hidden old flags are gone; a recipe that still gives it gets a
+    ``DeprecationWarning``: remove it).
     ``model_defaults(arch, options)`` (or ``"module:function"``) returns model settings that the
     task's own options decide (a ``--preset``), applied over the architecture's defaults and under
     ``--config``/``--set``; ``export_dtype`` casts the default export (``"float16"``);
@@ -112,7 +106,7 @@ class TrainRecipe:
     train: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     save_as: str = ""  # the export's default name (default: the architecture's name)
-    deprecated: dict[str, Any] = field(default_factory=dict)  # old flag -> setting, option, param or Renamed
+    deprecated: dict[str, Any] = field(default_factory=dict)  # ignored since 0.6 (a warning): remove it
     model_defaults: Any = None  # (arch, options) -> model settings the task's own options decide
     export_dtype: str | None = None  # e.g. "float16": the export's weights (default: as trained)
     onnx_graphs: bool | str = False  # True or "int8": the export gets its ONNX graphs too (where its type has them)
@@ -121,12 +115,21 @@ class TrainRecipe:
         if not self.archs:
             raise TypeError(f"TrainRecipe {self.task!r} needs at least one architecture")
         self.default_arch = self.default_arch or next(iter(self.archs))
+        if self.deprecated:
+            import warnings
+
+            warnings.warn(f"TrainRecipe {self.task!r}: deprecated= is ignored since seqkit 0.6 (old train flags "
+                          f"are no longer offered); remove it", DeprecationWarning, stacklevel=3)
 
 
 @dataclass
 class TrainRun:
     """One run, as ``prepare`` sees it: ``data`` (the ``--data`` path or ``None``), ``arch``, the
-    task's own ``options``, the merged ``model`` settings and ``train`` config, ``seed``."""
+    task's own ``options``, the merged ``model`` settings, ``train`` (a dict: the
+    :class:`~seqkit.TrainConfig` settings the defaults, ``--config``, the flags and ``--set`` gave;
+    a setting none of them gave is absent, so read it with ``run.train.get(key, default)``),
+    ``seed``; ``model_type`` (the registered model type ``--arch`` names) and
+    :attr:`carries_memory`."""
 
     data: Path | None
     arch: str
@@ -137,6 +140,17 @@ class TrainRun:
     out: Path | None = None  # the run folder (``--resume`` continues the run in it)
     resume: bool = False
     init: str | None = None  # --init: the checkpoint the weights come from
+    model_type: str = ""  # the registered model type of --arch
+
+    @property
+    def carries_memory(self) -> bool:
+        """Whether the architecture being trained carries memory (``seqkit.carries_memory`` of its
+        model class, see docs/plugins.md "Models that carry memory"): ``prepare`` can then deal
+        :class:`~seqkit.TokenStreams` and a ``stream_evaluator`` instead of windows."""
+        from seqkit.host.plugins import get_model_type
+        from seqkit.train.streaming import carries_memory
+
+        return bool(self.model_type) and carries_memory(get_model_type(self.model_type).resolve())
 
 
 # ---------------------------------------------------------------- settings
@@ -195,14 +209,9 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
 
         model.update(resolve(recipe.model_defaults, f"model defaults of {recipe.task!r}")(arch, options or {}))
 
-    renamed = getattr(get_model_type(chosen.model_type).resolve().config_class, "RENAMED", {})
-
     given = set()  # training keys the user gave
 
     def put(key: str, value, where: str):
-        if key in renamed and renamed[key] in model_keys:
-            print(f"Warning: the model setting {key!r} is deprecated; use {renamed[key]!r}", file=sys.stderr)
-            key = renamed[key]
         if key in model_keys:
             model[key] = value
         elif key in train_keys:
@@ -280,8 +289,6 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
         raise SeqkitError("--resume needs the --out folder of the run to continue")
     if out is not None and str(out).strip() == "":
         raise SeqkitError("--out is empty; give a folder for the run")
-    if out is not None and Path(out).suffix == ".json":  # the old meaning of --out in some plugins
-        raise SeqkitError(f"--out is the run folder; to export the model as {out}, use --save {out}")
     if out is None:
         from seqkit.io.data import data_dir
 
@@ -300,7 +307,8 @@ def run_training(recipe: TrainRecipe, arch: str, data: Path | None, out: Path | 
 
     seed_everything(train_config.seed)  # the model's initial weights too: one seed, one run
     run = TrainRun(Path(data) if data is not None else None, arch, options, model_settings,
-                   train_settings, train_config.seed, out=Path(out), resume=resume, init=init)
+                   train_settings, train_config.seed, out=Path(out), resume=resume, init=init,
+                   model_type=recipe.archs[arch].model_type)
     from seqkit.host.registry import resolve
 
     prepared = resolve(recipe.prepare, f"train recipe of {recipe.task!r}")(run)

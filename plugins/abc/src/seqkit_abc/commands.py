@@ -19,7 +19,6 @@ from seqkit.options import (
     SeedOption,
     TemperatureOption,
     ThreadsOption,
-    renamed,
     seed_option,
     set_threads,
 )
@@ -192,7 +191,6 @@ def sweep(
     val: Annotated[Path | None, typer.Option("--val", help="Validation tunes (default: the course val.txt, else 10% of --data).")] = None,
     fmt: FormatOption = "auto",
     arch: Annotated[str | None, typer.Option("--arch", help="Cells, comma-separated: lstm,gru,rnn. [default: lstm]")] = None,
-    model: Annotated[str | None, typer.Option("--model", hidden=True)] = None,  # old spelling of --arch (before 0.5), kept one release
     hidden: Annotated[str, typer.Option("--hidden", help="Hidden sizes, e.g. 150,200,250.")] = "150",
     layers: Annotated[str, typer.Option("--layers", help="Layer counts.")] = "1",
     dropout: Annotated[str, typer.Option("--dropout", help="Dropouts, e.g. 0,0.1,0.2,0.3.")] = "0",
@@ -216,7 +214,7 @@ def sweep(
     from .training import Settings, load_corpus
 
     set_threads(threads)
-    cells = renamed(arch, model, "--arch", "--model", "abc sweep") or "lstm"
+    cells = arch or "lstm"
     values = {"model": parse_list(cells, str, "arch"), "hidden": parse_list(hidden, int, "hidden"),
               "layers": parse_list(layers, int, "layers"), "dropout": parse_list(dropout, float, "dropout"),
               "optimizer": parse_list(optimizer, str, "optimizer"), "lr": parse_list(lr, float, "lr"),

@@ -112,10 +112,10 @@ class Bars:
         return ({"1"} if self.ending == 1 else set()) | (set("23456789") if self.ending != 2 else set())
 
     def start(self, fields: dict) -> None:
-        from .validity import _frac, _meter
+        from .validity import parse_fraction, parse_meter
 
-        self.meter = _meter(fields["M"]) if "M" in fields else None
-        self.unit = _frac(fields["L"]) if "L" in fields else None
+        self.meter = parse_meter(fields["M"]) if "M" in fields else None
+        self.unit = parse_fraction(fields["L"]) if "L" in fields else None
         if self.unit is None and self.meter is not None:
             self.unit = Fraction(1, 16) if self.meter < Fraction(3, 4) else Fraction(1, 8)
 
@@ -196,10 +196,10 @@ class Bars:
         if text[:1] == "|" or text[:1].isdigit():  # [| or [1: a bar line or an ending
             self.loose = True
             return
-        from .validity import _length
+        from .validity import note_length
 
         first = re.search(r"[A-Ga-gzx][',]*", text)
-        mult = _length(text, first.end())[0] if first else Fraction(1)
+        mult = note_length(text, first.end())[0] if first else Fraction(1)
         self.pending = [self.unit * mult, "", 0, ""]
 
     def denied(self) -> frozenset:

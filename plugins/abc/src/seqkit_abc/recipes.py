@@ -37,8 +37,4 @@ ABC_TRAINING = TrainRecipe(
                 "after every epoch.",
     save_as="my-{arch}",
     onnx_graphs="int8",  # `abc generate` runs them on ONNX Runtime, without torch (int8: docs/abc.md)
-    # the flags before 0.5, kept one release, hidden, with a one-line deprecation: settings are --set key=value
-    deprecated={"--model": "arch", "--hidden": "hidden", "--layers": "n_layer", "--embd": "n_embd",
-                "--dropout": "dropout", "--optimizer": "optimizer", "--schedule": "schedule",
-                "--patience": "patience"},
 )

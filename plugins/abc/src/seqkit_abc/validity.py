@@ -52,22 +52,22 @@ def header_ok(tune: str) -> bool:
     return all(f in fields and known(f, fields[f]) for f in "KM")
 
 
-def _frac(value: str) -> Fraction | None:
+def parse_fraction(value: str) -> Fraction | None:
     num, _, den = value.strip().partition("/")
     if not (num.isdigit() and den.isdigit()) or int(den) == 0:
         return None
     return Fraction(int(num), int(den))
 
 
-def _meter(value: str) -> Fraction | None:
+def parse_meter(value: str) -> Fraction | None:
     v = value.strip()
     if v in ("C", "C|"):
         return Fraction(1)
     m = meter_length(v)
-    return _frac(v) if m is not None else None
+    return parse_fraction(v) if m is not None else None
 
 
-def _length(text: str, i: int) -> tuple[Fraction, int]:
+def note_length(text: str, i: int) -> tuple[Fraction, int]:
     """A note length after position ``i`` (``2``, ``/``, ``//``, ``3/2``, ``/4``): (multiplier, end)."""
     m = _LEN.match(text, i)
     num, slashes, den = m.groups()
@@ -112,9 +112,9 @@ def bars(body: list[str], meter: Fraction | None, unit: Fraction | None) -> list
         field = _FIELD.match(line)
         if field or line.startswith("%"):
             if field and field.group(1) == "M":
-                meter = _meter(field.group(2))
+                meter = parse_meter(field.group(2))
             elif field and field.group(1) == "L":
-                unit = _frac(field.group(2)) or unit
+                unit = parse_fraction(field.group(2)) or unit
             continue
         text, i, n = line.split("%")[0], 0, 0
         n = len(text)
@@ -129,9 +129,9 @@ def bars(body: list[str], meter: Fraction | None, unit: Fraction | None) -> list
                 j = n if j < 0 else j
                 letter, value = text[i + 1], text[i + 3:j]
                 if letter == "M":
-                    meter = _meter(value)
+                    meter = parse_meter(value)
                 elif letter == "L":
-                    unit = _frac(value) or unit
+                    unit = parse_fraction(value) or unit
                 i = j + 1
                 continue
             if c in "|:" or (c == "[" and i + 1 < n and (text[i + 1] == "|" or text[i + 1].isdigit())):
@@ -154,8 +154,8 @@ def bars(body: list[str], meter: Fraction | None, unit: Fraction | None) -> list
                 inner = re.search(r"[A-Ga-gzx][',]*", text[i + 1:j])
                 first = Fraction(1)
                 if inner:
-                    first, _ = _length(text[i + 1:j], inner.end())
-                mult, i = _length(text, j + 1)
+                    first, _ = note_length(text[i + 1:j], inner.end())
+                mult, i = note_length(text, j + 1)
                 cur += _scaled(unit * first * mult, tup_factor, tup_left)
                 tup_left = max(0, tup_left - 1)
                 continue
@@ -163,13 +163,13 @@ def bars(body: list[str], meter: Fraction | None, unit: Fraction | None) -> list
                 j = i + 1
                 while j < n and text[j] in "',":
                     j += 1
-                mult, i = _length(text, j)
+                mult, i = note_length(text, j)
                 cur += _scaled(unit * mult, tup_factor, tup_left)
                 tup_left = max(0, tup_left - 1)
                 continue
             if c == "Z":
                 rest_bars = True
-                _, i = _length(text, i + 1)
+                _, i = note_length(text, i + 1)
                 continue
             i += 1
     if cur > 0:
@@ -201,8 +201,8 @@ def bar_check(tune: str) -> tuple[bool, str]:
     """(do the bars add up?, why not)."""
     header, body = split_header(tune)
     fields = header_fields(header)
-    meter = _meter(fields["M"]) if "M" in fields else None
-    unit = _frac(fields["L"]) if "L" in fields else None
+    meter = parse_meter(fields["M"]) if "M" in fields else None
+    unit = parse_fraction(fields["L"]) if "L" in fields else None
     if meter is None:
         return False, "no metre"
     found = bars(body, meter, unit)

@@ -42,7 +42,7 @@ class _StaticState:
     pass
 
 
-def _compute_dtype(x):
+def compute_dtype(x):
     """The dtype activations will have: autocast's when it is on (CUDA), else ``x``'s."""
     if x.is_cuda and torch.is_autocast_enabled("cuda"):
         return torch.get_autocast_dtype("cuda")

@@ -34,7 +34,7 @@ import torch.nn as nn
 from seqkit import SeqkitError, init_weights, rope_tables
 
 from .config import COMPRESSIONS, CompressiveConfig
-from .decoding import CompressiveCache, StepDecoding, _compute_dtype
+from .decoding import CompressiveCache, StepDecoding, compute_dtype
 from .modules import Attention, Block, Compression
 
 __all__ = ["COMPRESSIONS", "CompressiveConfig", "CompressiveTransformer", "CompressiveCache", "Attention", "Block",
@@ -162,7 +162,7 @@ class CompressiveTransformer(StepDecoding, nn.Module):
         L = c.n_layer
         P = self.offset
         x_all = self._embed(idx, cond)
-        cos, sin = self.rope(idx.device, _compute_dtype(x_all))
+        cos, sin = self.rope(idx.device, compute_dtype(x_all))
         if not cache.mem:  # else memories carried over from the previous window (_read_on)
             cache.mem, cache.cmem = [None] * L, [None] * L
         self.aux_loss = None

@@ -99,18 +99,18 @@ def split_piece(notes, start: float, end: float):
 
 def context_tokens(tok, context, start: float) -> list[int]:
     """``<bos>`` + the context's tokens + time shifts up to ``start``."""
-    from .tokenizer import STEPS_PER_SECOND, _shift_tokens
+    from .tokenizer import STEPS_PER_SECOND, shift_tokens
 
     ids = [tok.bos_id] + tok.encode_notes(context)
     reached = int(round(float(tok.token_seconds(ids)[-1]) * STEPS_PER_SECOND)) if len(ids) > 1 else 0
-    _shift_tokens(int(round(start * STEPS_PER_SECOND)) - reached, ids)
+    shift_tokens(int(round(start * STEPS_PER_SECOND)) - reached, ids)
     return ids
 
 
 def close_gap(row: list[int], steps: int, eos_id: int) -> list[int]:
     """A sampled gap cut to exactly ``steps`` time steps: tokens past the end dropped, a shift
     that crosses it shortened, note-offs for every note still sounding, silence to the end."""
-    from .tokenizer import N_EVENTS, NOTE_OFF, NOTE_ON, TIME_SHIFT, VELOCITY, _shift_tokens
+    from .tokenizer import N_EVENTS, NOTE_OFF, NOTE_ON, TIME_SHIFT, VELOCITY, shift_tokens
 
     out, now, sounding = [], 0, set()
     for t in row:
@@ -132,7 +132,7 @@ def close_gap(row: list[int], steps: int, eos_id: int) -> list[int]:
         elif NOTE_OFF <= t < TIME_SHIFT:
             sounding.discard(t - NOTE_OFF)
         out.append(t)
-    _shift_tokens(steps - now, out)
+    shift_tokens(steps - now, out)
     out += [NOTE_OFF + p for p in sorted(sounding)]
     return out
 

@@ -140,7 +140,7 @@ def canonical(q: np.ndarray) -> np.ndarray:
     return q[np.lexsort((q[:, 2], q[:, 0]))]
 
 
-def _shift_tokens(steps: int, out: list) -> None:
+def shift_tokens(steps: int, out: list) -> None:
     while steps > 0:
         k = min(steps, N_SHIFTS)
         out.append(TIME_SHIFT + k - 1)

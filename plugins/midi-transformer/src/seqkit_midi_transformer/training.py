@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seqkit import Arch, Param, Prepared, Renamed, SeqkitError, TrainRecipe
+from seqkit import Arch, Param, Prepared, SeqkitError, TrainRecipe
 
 TASK = "music"
 
@@ -52,12 +52,6 @@ MUSIC_TRAINING = TrainRecipe(
     train={"batch_size": 16, "lr": 3e-4, "warmup_steps": 200, "schedule": "cosine", "weight_decay": 0.01},
     model_defaults="seqkit_midi_transformer.training:model_defaults",
     export_dtype="float16",
-    deprecated={"--model": "arch", "-m": "arch", "--name": "save",
-                "--no-resume": Renamed("", "bool", note="leave it out (it is the default)"),
-                "--position": "position", "--warmup": Renamed("warmup_steps", "int"), "--schedule": "schedule",
-                "--weight-decay": Renamed("weight_decay", "float"), "--eval-every": Renamed("eval_every", "int"),
-                "--max-eval-batches": Renamed("max_eval_batches", "int"), "--workers": Renamed("num_workers", "int"),
-                "--bf16/--no-bf16": Renamed("bf16", "bool"), "--compile": Renamed("compile", "bool")},
     description="Train a music language model on MAESTRO, a MIDI folder, a .npz token archive or any "
                 "registered music dataset (--data), and save the best one (--save NAME).",
 )

@@ -60,9 +60,6 @@ NAMES_TRAINING = TrainRecipe(
     ],
     train={"schedule": "cosine"},
     description="Train a generator (rnn, lstm, gru, transformer, compressive) or the country classifier.",
-    deprecated={"--model": "arch", "-m": "arch", "--hidden": "hidden", "--layers": "n_layer",
-                "--embd": "n_embd", "--heads": "n_head", "--dropout": "dropout",
-                "--weight-decay": "weight_decay", "--patience": "patience"},  # until seqkit 0.5
 )
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit import eval_command, generator_command, info, train_command
+from seqkit import eval_command, generator_command, train_command
 from seqkit.options import JsonOption, SeedOption
 
 from .evaluate import NUMERALS_EVAL
@@ -46,13 +46,9 @@ def data_command(
     negatives: NegOption = 0.05,
     seed: SeedOption = None,
     show: Annotated[int, typer.Option("--show", min=0, help="How many training pairs to print.")] = 5,
-    show_old: Annotated[int | None, typer.Option("-n", min=0, hidden=True)] = None,  # until seqkit 0.5
     as_json: JsonOption = False,
 ):
     """Build (or read from the cache) the num2words dataset and describe it."""
-    if show_old is not None:  # -n means --count everywhere else
-        info("Warning: `numerals data -n` is deprecated; use --show")
-        show = show_old
     from .data import build_pairs, cache_path, split_pairs, target_tokenizer
     from .numbers import describe_range
 

@@ -31,9 +31,6 @@ NUMERALS_TRAINING = TrainRecipe(
     description="Train a gru or transformer model on num2words pairs, score it on the test split and "
                 "save its float16 weights and ONNX graphs (--save NAME; default ARCH-LANG, e.g. gru-en).",
     save_as="{arch}-{lang}",
-    deprecated={"--run-dir": "out", "--export": "save_weights", "--model": "arch", "-m": "arch",
-                "--n-embd": "n_embd", "--hidden": "hidden", "--layers": "n_layer", "--heads": "n_head",
-                "--warmup": "warmup_steps", "--schedule": "schedule", "--eval-every": "eval_every"},
 )
 
 IGNORED = {"gru": ("n_head", "d_ff"), "transformer": ("hidden",)}  # settings an architecture does not use
