@@ -1,6 +1,7 @@
 """What `seqkit names train` needs that is this plugin's own: the architectures with their
-defaults, the oversampling of small countries, the classifier's loss and accuracy, and the export
-(float16 weights and ONNX graphs). Options, checks, the Trainer and the export rule are seqkit's.
+defaults, the fixed character vocabulary, the datasets and batches of the generators and of the
+classifier, the oversampling of small countries, and the export (float16 weights and ONNX graphs).
+Options, checks, the Trainer and the export rule are seqkit's.
 
 Architectures (``--arch``) and the registered model types they use:
 
@@ -21,9 +22,100 @@ from __future__ import annotations
 
 from seqkit import Arch, Param, Prepared, SeqkitError, TrainRecipe
 
-from .train import MAX_NAME, TASK
+from .data import ALPHABET
 
-# balance, balance_cap: how the small countries are oversampled (see ``train.oversample``). It
+TASK = "names"
+GENERATORS = ("rnn", "lstm", "gru", "transformer")
+MAX_NAME = 30  # characters; the transformer's context is MAX_NAME + 2
+
+
+def make_tokenizer():
+    """The fixed character vocabulary: the 4 specials + ASCII letters, space, ' and -."""
+    from seqkit import CharTokenizer
+
+    return CharTokenizer(sorted(ALPHABET))
+
+
+# ---------------------------------------------------------------- datasets and batches
+
+class Items:
+    """A map-style dataset over a list."""
+
+    def __init__(self, items: list):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+def lm_items(pairs, tok) -> Items:
+    return Items([(tok.encode(n, add_bos=True, add_eos=True), c) for n, c in pairs])
+
+
+def lm_collate(items, pad_id: int) -> dict:
+    """``{"input", "target" (-100 = ignore), "cond"}`` from ``(ids, country)`` pairs."""
+    import torch
+
+    length = max(len(ids) for ids, _ in items) - 1
+    inp = torch.full((len(items), length), pad_id, dtype=torch.long)
+    tgt = torch.full((len(items), length), -100, dtype=torch.long)
+    for i, (ids, _) in enumerate(items):
+        ids = torch.tensor(ids, dtype=torch.long)
+        inp[i, : len(ids) - 1] = ids[:-1]
+        tgt[i, : len(ids) - 1] = ids[1:]
+    cond = torch.tensor([c for _, c in items], dtype=torch.long)
+    return {"input": inp, "target": tgt, "cond": cond}
+
+
+def class_weights(pairs, n_classes: int, power: float = 1.0) -> list[float]:
+    """Per-country weights ``(1 / count) ** power``, normalised to a mean of 1 per name.
+
+    ``power=1`` balances the countries fully (each one weighs as much as any other in the loss),
+    which is what the eval's per-country averaged agreement needs.
+    """
+    counts = [0] * n_classes
+    for _, c in pairs:
+        counts[c] += 1
+    raw = [(1.0 / n ** power if n else 0.0) for n in counts]
+    mean = sum(r * n for r, n in zip(raw, counts)) / max(1, sum(counts))
+    return [r / mean for r in raw]
+
+
+def oversample(pairs, n_classes: int, power: float = 0.5, cap: int = 0) -> list:
+    """Repeat each country's training names ``round((mean / count) ** power)`` times (at least once,
+    at most ``cap`` times when ``cap`` > 0), so that the small countries (Vietnamese: 63 training
+    names, Russian 8,400) are seen often enough for the conditioning to learn them. ``power=0``
+    turns it off; the cap keeps the tiniest countries from being memorised."""
+    counts = [0] * n_classes
+    for _, c in pairs:
+        counts[c] += 1
+    mean = sum(counts) / max(1, sum(1 for n in counts if n))
+    repeat = [max(1, round((mean / n) ** power)) if n else 0 for n in counts]
+    if cap > 0:
+        repeat = [min(r, cap) for r in repeat]
+    return [p for p in pairs for _ in range(repeat[p[1]])]
+
+
+def classifier_items(pairs, tok, weights) -> Items:
+    return Items([(tok.encode(n), c, weights[c]) for n, c in pairs])
+
+
+def classifier_collate(items, pad_id: int) -> dict:
+    import torch
+
+    from seqkit import pad_sequences
+
+    return {"input": pad_sequences([ids for ids, _, _ in items], pad_id),
+            "target": torch.tensor([c for _, c, _ in items], dtype=torch.long),
+            "weight": torch.tensor([w for _, _, w in items], dtype=torch.float)}
+
+
+# ---------------------------------------------------------------- the recipe
+
+# balance, balance_cap: how the small countries are oversampled (see ``oversample``). It
 # trades held-out NLL (dominated by Russian and English: best without it) against agreement with
 # the classifier (needs it) and novelty (falls when tiny countries are repeated too often): the
 # lstm is tuned for NLL, the transformer (the default generator) for agreement and novelty
@@ -73,7 +165,6 @@ def prepare(run) -> Prepared:
     from seqkit import export_checkpoint, export_onnx, info
 
     from .data import HELD_OUT, SPLIT_SEED, load_folder, resolve_data
-    from .train import make_tokenizer
 
     cpu0 = time.process_time()
     classifier = run.arch == "classifier"
@@ -127,7 +218,6 @@ def _generator_sets(train_pairs, val_pairs, tok, n: int, run, extra: dict):
 
     from seqkit import lm_loss
 
-    from .train import lm_collate, lm_items, oversample
 
     balance, cap = BALANCE[run.arch]
     balance = balance if run.options["balance"] is None else run.options["balance"]
@@ -141,7 +231,6 @@ def _classifier_sets(train_pairs, val_pairs, tok, n: int):
     from functools import partial
 
     from .classifier import classifier_loss
-    from .train import class_weights, classifier_collate, classifier_items
 
     w = class_weights(train_pairs, n)
     sets = (classifier_items(train_pairs, tok, w), classifier_items(val_pairs, tok, w))
