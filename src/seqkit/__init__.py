@@ -32,6 +32,7 @@ _EXPORTS = {
     "register_plugin": "seqkit.plugins",
     "get_generator": "seqkit.registry",
     "generators": "seqkit.registry",
+    "architectures": "seqkit.registry",
     # generators: what a task makes on request
     "Generator": "seqkit.generation",
     "Param": "seqkit.generation",
@@ -56,6 +57,7 @@ _EXPORTS = {
     # the train command kit
     "TrainRecipe": "seqkit.train_kit",
     "Arch": "seqkit.train_kit",
+    "Architecture": "seqkit.train_kit",
     "Prepared": "seqkit.train_kit",
     "TrainRun": "seqkit.train_kit",
     "Renamed": "seqkit.train_kit",

@@ -32,6 +32,7 @@ _HOOK_TYPES = {
     "register_datasets": ("datasets", DatasetType),
     "register_checkpoints": ("checkpoint_folders", CheckpointFolder),
     "register_generators": ("generators", "seqkit.generation:Generator"),  # imported when used
+    "register_architectures": ("architectures", "seqkit.train_kit:Architecture"),
 }
 
 

@@ -195,6 +195,7 @@ class Registry:
     datasets: dict[str, DatasetType] = field(default_factory=dict)
     checkpoint_folders: dict[str, CheckpointFolder] = field(default_factory=dict)
     generators: dict[str, Any] = field(default_factory=dict)
+    architectures: dict[str, Any] = field(default_factory=dict)
 
     def adder(self, kind: str, plugin: str, expected: type) -> Callable[[Any], None]:
         table: dict = getattr(self, kind)
@@ -272,6 +273,11 @@ def datasets() -> dict[str, DatasetType]:
 def generators() -> dict:
     """Every registered :class:`~seqkit.generation.Generator`, by name."""
     return _registry().generators
+
+
+def architectures(data: str | None = None) -> dict:
+    """Every :class:`~seqkit.Architecture` a plugin offers (for ``data``, e.g. ``"tokens"``, or all)."""
+    return {n: a for n, a in _registry().architectures.items() if data is None or a.data == data}
 
 
 def get_generator(name: str):

@@ -15,7 +15,15 @@ import typer
 
 from .errors import SeqkitError
 from .generation_cli import _annotation, _default, keyword_params, typer_signature
-from .train_kit import Renamed, TrainRecipe, check_settings, merge_settings, read_config_file, run_training
+from .train_kit import (
+    Renamed,
+    TrainRecipe,
+    check_settings,
+    merge_settings,
+    read_config_file,
+    run_training,
+    with_offered,
+)
 
 
 def _common(recipe: TrainRecipe) -> list[tuple[str, object, object]]:
@@ -113,6 +121,7 @@ def _apply_old_flags(recipe: TrainRecipe, values: dict, defaults: dict) -> None:
 
 def train_command(recipe: TrainRecipe):
     """A function for ``app.command("train")`` that trains ``recipe``'s task."""
+    recipe = with_offered(recipe)  # the architectures other plugins offer for its data
     common = _common(recipe)
     defaults = {name: default for name, default, _ in common} | {p.name: _default(p) for p in recipe.params}
 

@@ -10,16 +10,12 @@ from __future__ import annotations
 from seqkit import Arch, Param, TrainRecipe
 
 _RNN = {"n_embd": 64, "hidden": 150, "n_layer": 1, "dropout": 0.0}
-# the compressive plugin's model (memories + compressed memories), small for characters: 100-character
-# training slices are 4 segments of 32, so memories fill and get compressed within each slice
-_COMPRESSIVE = {"n_layer": 2, "n_head": 4, "n_embd": 128, "seg_len": 32, "mem_len": 64, "cmem_len": 32,
-                "cmem_ratio": 4, "dropout": 0.1}
 
 ABC_TRAINING = TrainRecipe(
     task="abc",
     prepare="seqkit_abc.training:prepare",
-    archs={**{cell: Arch("rnn-lm", {"cell": cell, **_RNN}) for cell in ("lstm", "gru", "rnn")},
-           "compressive": Arch("compressive", _COMPRESSIVE, train={"lr": 1e-3, "warmup_steps": 100})},
+    archs={cell: Arch("rnn-lm", {"cell": cell, **_RNN}) for cell in ("lstm", "gru", "rnn")},
+    offered="tokens",  # and the token-LM architectures other plugins offer (register_architectures)
     params=[
         Param("val", "file", None, "Validation tunes (default: the course val.txt when --data is not "
               "given, else 10% of --data, fixed seed)."),

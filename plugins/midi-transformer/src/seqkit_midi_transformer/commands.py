@@ -61,7 +61,7 @@ def load_music_model(spec: str | None, device: str = "auto", inference: bool = F
     try:
         path = find_checkpoint(spec, TASK)
     except CheckpointError:
-        # a plugin may ship music checkpoints under its own task (e.g. the compressive plugin)
+        # another plugin may ship music checkpoints under its own task
         rows = [r for r in list_checkpoints(None) if r["name"] == spec and r.get("task") == TASK]
         if not rows:
             raise
@@ -198,16 +198,16 @@ def primer_command(
 # -- data ---------------------------------------------------------------------------------------
 
 DatasetOpt = Annotated[str, typer.Option(
-    "--dataset", help="Any registered music dataset: maestro, midi-folder, lakh-clean-midi (compressive plugin) "
+    "--dataset", help="Any registered music dataset: maestro, midi-folder, those other plugins add "
                       "... or auto (maestro if the folder has MAESTRO metadata, else midi-folder).")]
 DatasetOptionOpt = Annotated[list[str] | None, typer.Option(
     "--dataset-option", help="A keyword of the dataset loader, key=value (repeatable), e.g. "
-                             "program=25, genres=genres.csv, per_genre=50 for lakh-clean-midi.")]
+                             "program=25 (`seqkit plugins` lists the datasets).")]
 TokenizerOpt = Annotated[str | None, typer.Option(
-    "--tokenizer", help="Any registered music tokenizer: performance (default), notes-chords (compressive "
-                        "plugin) ...")]
+    "--tokenizer", help="Any registered music tokenizer: performance (default), remi, those other "
+                        "plugins add ...")]
 TokenizerOptionOpt = Annotated[list[str] | None, typer.Option(
-    "--tokenizer-option", help="A tokenizer setting, key=value (repeatable), e.g. program=25 for notes-chords.")]
+    "--tokenizer-option", help="A tokenizer setting, key=value (repeatable), e.g. program=25.")]
 
 
 @music_app.command()

@@ -53,8 +53,8 @@ MUSIC = Generator(
         top_k_param(),
         top_p_param(),
         model_param("music-transformer", help="Checkpoint name or path (the default: the shipped one).",
-                    task="music", page_help="Which trained model: music-transformer (the default), compressive "
-                    "(long memory) or one you trained."),
+                    task="music", page_help="Which trained model: music-transformer (the default), another shipped one "
+                    "or one you trained."),
         Param("key", "str", None, "Keep notes in this key, e.g. \"D minor\", \"F# major\"; auto: the primer's key "
               "(out-of-key note-ons are biased down by --key-strength).", choices=KEY_CHOICES,
               page_help="Keep the notes in a key (auto: the primer's key; empty: any notes)."),

@@ -1,5 +1,5 @@
 """`music train` on streams, for models that carry memories from one training window to the next
-(the compressive Transformer): every stream set-up of the command is in this one function."""
+(seqkit's memory protocol): every stream set-up of the command is in this one function."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def stream_training(run, model_class, config, corpus, seq_len, augment):
     o = run.options
     can_stream = carries_memory(model_class)
     if o["streams"] and not can_stream:
-        raise SeqkitError(f"--streams needs a model that carries memories (compressive); "
+        raise SeqkitError(f"--streams needs a model that carries memories; "
                           f"{run.arch} does not")
     if not (can_stream if o["streams"] is None else o["streams"]):
         return None

@@ -10,8 +10,8 @@ Architectures (``--arch``) and the registered model types they use:
   concatenated to every input step (``cond_dim=0``)
 * ``transformer``: core ``transformer-lm``; the country is a learned embedding added to every
   position (no prefix token)
-* ``compressive`` (when the compressive plugin is installed): its ``compressive`` model, the
-  country as a learned embedding (``n_cond``), a small one with short memories
+* any architecture another plugin offers for token LMs (``register_architectures``), with the
+  settings its owner tuned for names; the country arrives as ``n_cond``
 * ``classifier``: ``names-classifier``, the character-level country classifier used by ``eval``
 
 Every name is ``<bos> chars <eos>``; the loss is the cross-entropy of each next character, the end
@@ -120,8 +120,8 @@ def classifier_collate(items, pad_id: int) -> dict:
 # the classifier (needs it) and novelty (falls when tiny countries are repeated too often): the
 # lstm is tuned for NLL, the transformer (the default generator) for agreement and novelty
 # (docs/names.md). The classifier weights the countries instead.
-BALANCE = {"rnn": (0.75, 0), "lstm": (0.0, 0), "gru": (0.75, 0), "transformer": (1.0, 8),
-           "compressive": (0.75, 0)}
+BALANCE = {"rnn": (0.75, 0), "lstm": (0.0, 0), "gru": (0.75, 0), "transformer": (1.0, 8)}
+OFFERED_BALANCE = (0.75, 0)  # an architecture another plugin offers
 
 NAMES_TRAINING = TrainRecipe(
     task=TASK,
@@ -136,9 +136,6 @@ NAMES_TRAINING = TrainRecipe(
         "transformer": Arch("transformer-lm", dict(n_layer=4, n_head=4, n_embd=128, dropout=0.3,
                                                    max_len=MAX_NAME + 2),
                             dict(epochs=20, lr=2e-3, batch_size=128, warmup_steps=200)),
-        "compressive": Arch("compressive", dict(n_layer=2, n_head=4, n_embd=64, dropout=0.1, seg_len=16,
-                                                mem_len=16, cmem_len=4, cmem_ratio=4),
-                            dict(epochs=10, lr=2e-3, batch_size=64, warmup_steps=100)),
         "classifier": Arch("names-classifier", dict(n_embd=32, hidden=128, dropout=0.2),
                            dict(epochs=12, lr=3e-3, batch_size=64)),
     },
@@ -151,7 +148,9 @@ NAMES_TRAINING = TrainRecipe(
         Param("float32", "bool", False, "Save float32 weights (default float16)."),
     ],
     train={"schedule": "cosine"},
-    description="Train a generator (rnn, lstm, gru, transformer, compressive) or the country classifier.",
+    offered="tokens",  # and the token-LM architectures other plugins offer
+    description="Train a generator (rnn, lstm, gru, transformer or an architecture another plugin offers) "
+                "or the country classifier.",
     deprecated={"--model": "arch", "-m": "arch", "--hidden": "hidden", "--layers": "n_layer",
                 "--embd": "n_embd", "--heads": "n_head", "--dropout": "dropout",
                 "--weight-decay": "weight_decay", "--patience": "patience"},  # until seqkit 0.5
@@ -219,7 +218,7 @@ def _generator_sets(train_pairs, val_pairs, tok, n: int, run, extra: dict):
     from seqkit import lm_loss
 
 
-    balance, cap = BALANCE[run.arch]
+    balance, cap = BALANCE.get(run.arch, OFFERED_BALANCE)
     balance = balance if run.options["balance"] is None else run.options["balance"]
     cap = cap if run.options["balance_cap"] is None else run.options["balance_cap"]
     extra["train"].update(balance=balance, balance_cap=cap)
