@@ -59,7 +59,7 @@ def test_compressive_is_offered_with_the_settings_the_tasks_had():
         pytest.skip("the compressive plugin is not installed")
     c = offered["compressive"]
     assert c.model_type == "compressive" and c.memory
-    from seqkit_abc.recipes import ABC_TRAINING
+    from seqkit_abc.training import ABC_TRAINING
     from seqkit_midi_transformer.training import MUSIC_TRAINING
     from seqkit_names.training import NAMES_TRAINING
 
@@ -77,8 +77,9 @@ def test_compressive_is_offered_with_the_settings_the_tasks_had():
 def test_music_presets_live_on_the_model_type():
     if "compressive" not in architectures("tokens"):
         pytest.skip("the compressive plugin is not installed")
-    from seqkit import SeqkitError
     from seqkit_midi_transformer.training import model_defaults
+
+    from seqkit import SeqkitError
 
     # the compressive model's own presets (it has no max_len: none is made up for it)
     assert model_defaults("compressive", {"preset": "small", "seq_len": 1024}) == \

@@ -2,7 +2,16 @@
 
 from pathlib import Path
 
-from seqkit import Arch, Architecture, CheckpointFolder, DatasetType, LazyCommand, ModelType, TokenizerType, hookimpl
+from seqkit import (
+    Arch,
+    Architecture,
+    CheckpointFolder,
+    DatasetType,
+    LazyCommand,
+    ModelType,
+    TokenizerType,
+    hookimpl,
+)
 
 PKG = "seqkit_compressive"
 
