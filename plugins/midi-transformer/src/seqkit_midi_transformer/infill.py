@@ -244,7 +244,7 @@ def infill_music(piece, start, end, candidates, lookahead, temperature, top_k, t
 
     from seqkit import seed_everything
 
-    from .commands import cpu_threads, load_music_model
+    from .loading import cpu_threads, load_music_model
     from .midi_read import load_midi
     from .tokenizer import STEPS_PER_SECOND, midi_notes
 

@@ -5,11 +5,11 @@ streams, augmentation. The options, checks, Trainer, export and summary are seqk
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from seqkit import Arch, Param, Prepared, Renamed, SeqkitError, TrainRecipe
+
+from .streams import TrainingData
 
 TASK = "music"
 
@@ -128,21 +128,6 @@ def _starting_point(run):
         recorded = read_meta(run.out / "last.json").get("tokenizer")
         return None, tokenizer_from_dict(recorded) if recorded else None
     return None, None
-
-
-@dataclass
-class TrainingData:
-    """What `music train` reads: windows (``seq_len`` tokens each) or, for models that carry
-    memories, streams (``streams.py``); ``train`` holds the training settings they decide."""
-
-    seq_len: int
-    val_seq_len: int
-    train_set: Any
-    val_set: Any = None
-    evaluator: Any = None
-    extra: dict = field(default_factory=dict)  # into the checkpoint's extra
-    describe: str = ""
-    train: dict = field(default_factory=dict)  # training settings the data decides (memory_reset)
 
 
 def windows(run, corpus, config, seq_len, augment) -> TrainingData:
