@@ -147,24 +147,28 @@ _EXPORTS = {
     "pick_device": "seqkit.device",
     "progress_bar": "seqkit.progress",
     "progress_steps": "seqkit.progress",
-    # MIDI files (symusic, imported when a file is read)
-    "read_midi": "seqkit.midi",
-    "midi_bytes": "seqkit.midi",
-    "unreadable_midi": "seqkit.midi",
-    "tick_scales": "seqkit.midi",
-    "seconds_of": "seqkit.midi",
-    "tick_seconds": "seqkit.midi",
     "info": "seqkit.progress",
     "plot_loss_curve": "seqkit.plotting",
     "save_figure": "seqkit.plotting",
     "seed_everything": "seqkit.options",
 }
 
+# names that left the top level: they still import, for one release (until seqkit 0.7), with a
+# one-line DeprecationWarning naming their new home
+_MOVED = {name: "seqkit_midi_transformer.midi"  # MIDI files: where music lives (symusic declared there)
+          for name in ("read_midi", "midi_bytes", "unreadable_midi", "tick_scales", "seconds_of", "tick_seconds")}
+
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 def __getattr__(name: str):
     module = _EXPORTS.get(name)
+    if module is None and name in _MOVED:
+        import warnings
+
+        warnings.warn(f"seqkit.{name} moved to {_MOVED[name]}.{name}; import it from there "
+                      f"(the old name goes in seqkit 0.7)", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(_MOVED[name]), name)
     if module is None:
         raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

@@ -212,7 +212,7 @@ def _files(tok, pm, notes, split_at, want, soundfont, title: str) -> tuple[dict,
     import tempfile
     from pathlib import Path
 
-    from .tokenizer import write_midi
+    from .midi import write_midi
 
     files, meta = {}, {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -330,9 +330,7 @@ def _midi_bytes(notes, score, tok) -> bytes:
 
     import pretty_midi
 
-    from seqkit import tick_scales
-
-    from .tokenizer import write_midi
+    from .midi import tick_scales, write_midi
 
     bpm = 60.0 / (tick_scales(score)[0][1] * score.tpq)
     pm = pretty_midi.PrettyMIDI(resolution=int(score.tpq), initial_tempo=bpm)
