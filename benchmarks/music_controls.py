@@ -70,7 +70,6 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    from seqkit_midi_transformer.commands import load_music_model
     from seqkit_midi_transformer.controls import (
         MAJOR,
         MINOR,
@@ -82,6 +81,7 @@ def main() -> None:
     )
     from seqkit_midi_transformer.features import find_key
     from seqkit_midi_transformer.generator import MUSIC, _budget, _sample
+    from seqkit_midi_transformer.loading import load_music_model
     from seqkit_midi_transformer.primer import write_example_primer
 
     defaults = {p.name: p.default for p in MUSIC.params}

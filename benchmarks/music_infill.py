@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from seqkit_midi_transformer.commands import load_music_model
 from seqkit_midi_transformer.infill import (
     _real_gap,
     _room,
@@ -32,6 +31,7 @@ from seqkit_midi_transformer.infill import (
     score_candidates,
     split_piece,
 )
+from seqkit_midi_transformer.loading import load_music_model
 
 
 def main():

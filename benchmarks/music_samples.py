@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 import torch
-from seqkit_midi_transformer.commands import load_music_model
-from seqkit_midi_transformer.tokenizer import STEPS_PER_SECOND, TIME_SHIFT, VELOCITY, write_midi
+from seqkit_midi_transformer.loading import load_music_model
+from seqkit_midi_transformer.midi import write_midi
+from seqkit_midi_transformer.tokenizer import STEPS_PER_SECOND, TIME_SHIFT, VELOCITY
 
 from seqkit import generate
 

@@ -40,7 +40,7 @@ def main() -> None:
         print(f"{name:<58} {med:>9.2f} {best:>8.2f}")
 
     import torch
-    from seqkit_names.sample import load_generator, make_rng, sample
+    from seqkit_names.generator import load_generator, make_rng, sample
 
     torch.set_num_threads(1)
     print(f"\n{'model':<12} {'names/s':>9}  (1,800 names: 100 per country, T=1, 1 thread)")

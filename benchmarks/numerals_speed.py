@@ -35,7 +35,7 @@ def front_door(model: str, runs: int) -> list[float]:
 
 def throughput(model: str, count: int) -> tuple[float, float, int, int]:
     import torch
-    from seqkit_numerals.evaluate import log_uniform_numbers
+    from seqkit_numerals.evaluation import log_uniform_numbers
     from seqkit_numerals.numbers import reference_words
     from seqkit_numerals.translate import Translator
 

@@ -147,12 +147,14 @@ def test_old_register_commands_plugins_keep_working(fresh_plugins):
     assert r.exit_code == 0 and r.stdout == "old and well\n"
 
 
-def test_hookspec_version_is_1_2():
+def test_hookspec_version_is_1_3():
     import seqkit
     from seqkit.host import hookspecs
 
-    assert seqkit.HOOKSPEC_VERSION == "1.2"  # 1.1 plus register_lazy_commands: a minor bump
+    # 1.1 plus register_lazy_commands (1.2), plus register_architectures (1.3): minor bumps
+    assert seqkit.HOOKSPEC_VERSION == "1.3"
     assert callable(hookspecs.register_lazy_commands) and callable(hookspecs.register_commands)
+    assert callable(hookspecs.register_architectures)
 
 
 def test_seqkit_help_imports_no_plugin_commands_and_no_importlib_metadata():

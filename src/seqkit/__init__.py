@@ -36,6 +36,7 @@ _EXPORTS = {
     "register_plugin": "seqkit.host.plugins",
     "get_generator": "seqkit.host.plugins",
     "generators": "seqkit.host.plugins",
+    "architectures": "seqkit.host.plugins",
     # generators: what a task makes on request
     "Generator": "seqkit.generation.generator",
     "Param": "seqkit.generation.generator",
@@ -60,6 +61,7 @@ _EXPORTS = {
     # the train command kit
     "TrainRecipe": "seqkit.train.kit",
     "Arch": "seqkit.train.kit",
+    "Architecture": "seqkit.train.kit",
     "Prepared": "seqkit.train.kit",
     "TrainRun": "seqkit.train.kit",
     "Renamed": "seqkit.train.kit",
@@ -149,18 +151,16 @@ _EXPORTS = {
     "pick_device": "seqkit.device",
     "progress_bar": "seqkit.progress",
     "progress_steps": "seqkit.progress",
-    # MIDI files (symusic, imported when a file is read)
-    "read_midi": "seqkit.midi",
-    "midi_bytes": "seqkit.midi",
-    "unreadable_midi": "seqkit.midi",
-    "tick_scales": "seqkit.midi",
-    "seconds_of": "seqkit.midi",
-    "tick_seconds": "seqkit.midi",
     "info": "seqkit.progress",
     "plot_loss_curve": "seqkit.train.plotting",
     "save_figure": "seqkit.train.plotting",
     "seed_everything": "seqkit.options",
 }
+
+# names that left the top level: they still import, for one release (until seqkit 0.7), with a
+# one-line DeprecationWarning naming their new home
+_MOVED = {name: "seqkit_midi_transformer.midi"  # MIDI files: where music lives (symusic declared there)
+          for name in ("read_midi", "midi_bytes", "unreadable_midi", "tick_scales", "seconds_of", "tick_seconds")}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
@@ -169,6 +169,12 @@ def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None and f"seqkit.{name}" in _moved.MOVED:  # seqkit.training ... without an import
         return importlib.import_module(f"seqkit.{name}")
+    if module is None and name in _MOVED:
+        import warnings
+
+        warnings.warn(f"seqkit.{name} moved to {_MOVED[name]}.{name}; import it from there "
+                      f"(the old name goes in seqkit 0.7)", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(_MOVED[name]), name)
     if module is None:
         raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

@@ -38,6 +38,7 @@ MOVED = {
     "seqkit.train_kit": "seqkit.train.kit",
     "seqkit.streaming": "seqkit.train.streaming",
     "seqkit.token_streams": "seqkit.train.token_streams",
+    "seqkit.midi": "seqkit_midi_transformer.midi",  # MIDI files live with the music plugin (symusic declared there)
     "seqkit.tensorboard_sink": "seqkit.train.tensorboard",
     "seqkit.plotting": "seqkit.train.plotting",
     "seqkit.eval_kit": "seqkit.evaluate.kit",

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from seqkit_abc.constraints import AbcFormat
 from seqkit_abc.data import END
-from seqkit_abc.generate import sample_tunes
+from seqkit_abc.generator import sample_tunes
 from seqkit_abc.grammar import HEADER_FIELDS, key_fifths, known
 from seqkit_abc.transpose import INTERVALS, transpose
 from seqkit_abc.validity import bar_check, header_ok, split_header

@@ -1,6 +1,6 @@
 import pytest
 import torch
-from seqkit_abc.generate import sample_tunes
+from seqkit_abc.generator import sample_tunes
 
 from seqkit import CharTokenizer, SeqkitError
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 import seqkit_abc.plugin as plugin
-from seqkit_abc.generate import number_tune, sample_tunes
+from seqkit_abc.generator import number_tune, sample_tunes
 
 from seqkit.testing import run_cli
 

@@ -102,8 +102,8 @@ def test_front_door_on_both_backends(exported, h, tmp_path, backend, monkeypatch
 
 
 def test_heatmap_activations_through_the_graph(exported, h):
-    from seqkit_abc.commands import load_abc_model
     from seqkit_abc.heatmap import activations
+    from seqkit_abc.loading import load_abc_model
 
     text = h.course_text(h.TUNES)
     onnx, _ = load_abc_model(str(exported["fp32"]), "cpu")

@@ -198,7 +198,7 @@ def test_tokenize_lakh_to_an_archive_and_train_from_it(lakh, env):
 
 @pytest.mark.parametrize("args, message", [
     (["--dataset", "lakh-clean-mid"], "unknown music dataset 'lakh-clean-mid'; did you mean lakh-clean-midi?"),
-    (["--dataset", "names-folder"], "is for the names task, not music"),
+    (["--dataset", "tp-lines"], "is for the tp-task task, not music"),
     (["--tokenizer", "notes-chord"], "unknown tokenizer 'notes-chord'; did you mean notes-chords?"),
     (["--tokenizer", "char"], "tokenizer 'char' is not a music tokenizer"),
     (["--dataset", "lakh-clean-midi", "--dataset-option", "colour=red"],
@@ -213,11 +213,18 @@ def test_tokenize_lakh_to_an_archive_and_train_from_it(lakh, env):
      "--drums: tokenizer 'notes-chords' has no drums setting"),
 ])
 def test_bad_choices_are_one_line_errors(lakh, env, args, message):
-    from seqkit import datasets
+    from seqkit import DatasetType, hookimpl
+    from seqkit.testing import registered
 
-    if "names-folder" in args and "names-folder" not in datasets():
-        pytest.skip("the names plugin is not installed")
-    r = cli("music", "train", "--data", lakh["root"], *args, "--steps", "1", "--out", env / "r")
+    class OtherTask:  # a dataset registered for another task
+        __name__ = "other_task_plugin"
+
+        @hookimpl
+        def register_datasets(self, register):
+            register(DatasetType("tp-lines", lambda path: ["a"], "lines", task="tp-task"))
+
+    with registered(OtherTask()):
+        r = cli("music", "train", "--data", lakh["root"], *args, "--steps", "1", "--out", env / "r")
     assert r.exit_code == 2, r.output
     assert r.output.startswith("Error: ") and r.output.count("\n") == 1, r.output
     assert message in r.output

@@ -315,7 +315,7 @@ def test_a_primer_longer_than_the_context_is_cut_with_one_line_saying_how(tiny_m
 
 def test_generate_reports_progress_per_token(tiny_model, tmp_path):
     import torch
-    from seqkit_midi_transformer.commands import load_music_model
+    from seqkit_midi_transformer.loading import load_music_model
 
     net = load_music_model(str(tiny_model["ckpt"]), "cpu").model
     steps = []

@@ -190,6 +190,6 @@ def test_program_outside_general_midi_is_refused(program, tmp_path):
     # was accepted: training went fine, then every `generate` died in mido's MIDI writer
     with pytest.raises(SeqkitError, match="program must be a General MIDI program 0..127"):
         PerformanceTokenizer(program=program)
-    from seqkit_midi_transformer.tokenizer import write_midi
+    from seqkit_midi_transformer.midi import write_midi
 
     write_midi(PerformanceTokenizer(program=127).decode([60, 300, 188]), tmp_path / "x.mid")

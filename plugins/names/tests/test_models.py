@@ -41,7 +41,7 @@ def test_classifier_ignores_padding():
 @pytest.mark.parametrize("arch", ["rnn", "lstm", "gru", "transformer"])
 def test_every_generator_trains_and_follows_the_country(arch, tiny_models, tiny_folder):
     from seqkit_names.data import ALPHABET
-    from seqkit_names.sample import load_generator, pick_names
+    from seqkit_names.generator import load_generator, pick_names
 
     from seqkit.io.checkpoints import read_meta
 
@@ -62,7 +62,7 @@ def test_every_generator_trains_and_follows_the_country(arch, tiny_models, tiny_
 
 def test_classifier_learns_the_tiny_countries(tiny_models, tiny_folder):
     from seqkit_names.data import load_folder
-    from seqkit_names.evaluate import classifier_report, classify, load_classifier
+    from seqkit_names.evaluation import classifier_report, classify, load_classifier
 
     clf = load_classifier(str(tiny_models["classifier"]))
     assert clf.meta["model_type"] == "names-classifier"
@@ -74,7 +74,7 @@ def test_classifier_learns_the_tiny_countries(tiny_models, tiny_folder):
 def test_oversample_repeats_small_countries_up_to_the_cap():
     from collections import Counter
 
-    from seqkit_names.train import oversample
+    from seqkit_names.training import oversample
 
     pairs = [(f"a{i}", 0) for i in range(100)] + [(f"b{i}", 1) for i in range(25)] + [("c", 2)]
     # mean count 42: country 0 once, 1 twice (42/25 = 1.7), 2 42 times

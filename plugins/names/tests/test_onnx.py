@@ -68,7 +68,7 @@ def test_classifier_probabilities_match_torch():
 
 @pytest.mark.parametrize("arch", GENERATORS)
 def test_greedy_names_are_identical(arch, monkeypatch):
-    from seqkit_names.sample import load_generator, sample
+    from seqkit_names.generator import load_generator, sample
 
     onnx_gen = load_generator(arch)
     monkeypatch.setenv("SEQKIT_BACKEND", "torch")
@@ -108,7 +108,7 @@ def test_train_exports_the_graphs(arch, tiny_models, monkeypatch):
     assert ck.backend == "onnx"
     if arch == "classifier":
         return
-    from seqkit_names.sample import load_generator, sample
+    from seqkit_names.generator import load_generator, sample
 
     conds = [0, 1, 0, 1]
     onnx_names = sample(load_generator(str(path)), conds, ["", "", "K", "V"], temperature=0.0)

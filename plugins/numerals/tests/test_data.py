@@ -120,7 +120,7 @@ def test_bound_beyond_num2words_is_an_error_and_long_bounds_keep_short_cache_nam
 def test_eval_sets_stay_within_what_num2words_writes():
     """A model trained up to 10^305: the out-of-range set stops at num2words' limit (10^306 in
     English) instead of failing the whole eval on a number num2words refuses."""
-    from seqkit_numerals.evaluate import eval_sets
+    from seqkit_numerals.evaluation import eval_sets
     from seqkit_numerals.numbers import num2words_limit
 
     limit = num2words_limit("en")

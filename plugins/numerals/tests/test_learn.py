@@ -1,7 +1,7 @@
 """Both architectures learn 0..999 from 900 examples in a few CPU seconds."""
 
 from seqkit_numerals.data import build_pairs, split_pairs
-from seqkit_numerals.evaluate import score
+from seqkit_numerals.evaluation import score
 from seqkit_numerals.translate import Translator
 
 from seqkit import load_checkpoint

@@ -16,7 +16,14 @@ import typer
 from seqkit.cli.generate import keyword_params, typer_signature
 from seqkit.errors import SeqkitError
 from seqkit.generation.generator import Param, device_param, json_param, seed_param, threads_param
-from seqkit.train.kit import TrainRecipe, check_settings, merge_settings, read_config_file, run_training
+from seqkit.train.kit import (
+    TrainRecipe,
+    check_settings,
+    merge_settings,
+    read_config_file,
+    run_training,
+    with_offered,
+)
 
 
 def _common(recipe: TrainRecipe) -> list:
@@ -67,6 +74,7 @@ def _given(ctx, name: str) -> bool:
 
 def train_command(recipe: TrainRecipe):
     """A function for ``app.command("train")`` that trains ``recipe``'s task."""
+    recipe = with_offered(recipe)  # the architectures other plugins offer for its data
     common = _common(recipe)
     shared = [c for c in common if isinstance(c, Param)]
 

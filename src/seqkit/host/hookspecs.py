@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pluggy
 
-HOOKSPEC_VERSION = "1.2"
+HOOKSPEC_VERSION = "1.3"
 
 hookspec = pluggy.HookspecMarker("seqkit")
 hookimpl = pluggy.HookimplMarker("seqkit")
@@ -54,6 +54,17 @@ def register_tokenizers(register):
 @hookspec
 def register_datasets(register):
     """Add dataset loaders: ``register(DatasetType(name, load, description, task))``."""
+
+
+@hookspec
+def register_architectures(register):
+    """Offer an architecture to every task that can train it:
+    ``register(Architecture(name, model_type, config, train, data="tokens", memory=...))``.
+
+    A task whose :class:`~seqkit.TrainRecipe` says ``offered="tokens"`` (a token LM over any
+    tokenizer) lists it among its ``--arch`` choices with the CPU-sized defaults given here, or
+    the settings ``tuned`` for that task by the architecture's owner; no line of the task names
+    it. (Since hookspec 1.3.)"""
 
 
 @hookspec

@@ -42,6 +42,7 @@ _HOOK_TYPES = {
     "register_datasets": ("datasets", DatasetType),
     "register_checkpoints": ("checkpoint_folders", CheckpointFolder),
     "register_generators": ("generators", "seqkit.generation.generator:Generator"),  # imported when used
+    "register_architectures": ("architectures", "seqkit.train.kit:Architecture"),
 }
 
 
@@ -396,6 +397,11 @@ def datasets() -> dict[str, DatasetType]:
 def generators() -> dict:
     """Every registered :class:`~seqkit.generation.generator.Generator`, by name."""
     return get_registry().generators
+
+
+def architectures(data: str | None = None) -> dict:
+    """Every :class:`~seqkit.train.kit.Architecture` a plugin offers (for ``data``, e.g. ``"tokens"``, or all)."""
+    return {n: a for n, a in get_registry().architectures.items() if data is None or a.data == data}
 
 
 def get_generator(name: str):

@@ -193,6 +193,7 @@ class Registry:
     datasets: dict[str, DatasetType] = field(default_factory=dict)
     checkpoint_folders: dict[str, CheckpointFolder] = field(default_factory=dict)
     generators: dict[str, Any] = field(default_factory=dict)
+    architectures: dict[str, Any] = field(default_factory=dict)
 
     def adder(self, kind: str, plugin: str, expected: type) -> Callable[[Any], None]:
         table: dict = getattr(self, kind)

@@ -38,6 +38,33 @@ class Arch:
 
 
 @dataclass
+class Architecture:
+    """An architecture a plugin offers to every task that can train it (``register_architectures``,
+    since hookspec 1.3), so that no task names it.
+
+    ``model_type`` is a registered model type; ``config`` and ``train`` its CPU-sized default
+    model and training settings; ``data`` what it learns from: ``"tokens"``, a token LM over any
+    tokenizer (batches of ``input``/``target`` ids, ``cond`` where the task conditions); ``memory``
+    whether it carries memories from one window to the next (seqkit's memory protocol,
+    docs/compressive.md), so that a task may train it on streams; ``tuned`` maps a task's name to
+    an :class:`Arch` whose settings replace the defaults for that task's data (the owner's tuning)."""
+
+    name: str
+    model_type: str
+    config: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+    data: str = "tokens"
+    memory: bool = False
+    tuned: dict[str, Arch] = field(default_factory=dict)
+    description: str = ""
+    plugin: str = ""
+
+    def arch_for(self, task: str) -> Arch:
+        """The :class:`Arch` this architecture is for ``task``: its tuning there, else its defaults."""
+        return self.tuned.get(task) or Arch(self.model_type, dict(self.config), dict(self.train))
+
+
+@dataclass
 class Prepared:
     """What a recipe's ``prepare`` returns: the data, and what the data fixes.
 
@@ -96,7 +123,8 @@ class TrainRecipe:
     ``--config``/``--set``; ``export_dtype`` casts the default export (``"float16"``);
     ``onnx_graphs=True`` (or ``"int8"``: dynamic int8 weights) also writes the export's ONNX graphs
     (``seqkit.export_onnx``, for inference without torch) where its model type has them (else
-    torch serves it)."""
+    torch serves it); ``offered="tokens"`` adds every :class:`Architecture` other plugins offer for
+    that kind of data to ``archs`` (``with_offered``), those the recipe names winning."""
 
     task: str
     prepare: Any
@@ -110,6 +138,7 @@ class TrainRecipe:
     model_defaults: Any = None  # (arch, options) -> model settings the task's own options decide
     export_dtype: str | None = None  # e.g. "float16": the export's weights (default: as trained)
     onnx_graphs: bool | str = False  # True or "int8": the export gets its ONNX graphs too (where its type has them)
+    offered: str = ""  # "tokens": the architectures other plugins offer for token LMs join archs
 
     def __post_init__(self):
         if not self.archs:
@@ -120,6 +149,18 @@ class TrainRecipe:
 
             warnings.warn(f"TrainRecipe {self.task!r}: deprecated= is ignored since seqkit 0.6 (old train flags "
                           f"are no longer offered); remove it", DeprecationWarning, stacklevel=3)
+
+
+def with_offered(recipe: TrainRecipe) -> TrainRecipe:
+    """``recipe`` with the architectures other plugins offer for its data (``recipe.offered``)
+    added to its ``archs`` (those it names itself come first and win)."""
+    if not recipe.offered:
+        return recipe
+    from seqkit.host.plugins import architectures
+
+    extra = {name: a.arch_for(recipe.task) for name, a in architectures(recipe.offered).items()
+             if name not in recipe.archs}
+    return dataclasses.replace(recipe, archs={**recipe.archs, **extra}) if extra else recipe
 
 
 @dataclass

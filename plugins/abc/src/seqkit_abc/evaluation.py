@@ -53,8 +53,8 @@ def evaluate(run) -> dict:
 
     from seqkit import check_writable, info
 
-    from .commands import load_abc_model
     from .data import load_tunes, shared_data
+    from .loading import load_abc_model
     from .midi import pick_engine
     from .training import evaluate_loss
 
@@ -87,8 +87,8 @@ def _generated(ckpt, dev, temp: float, opts: dict, run, samples: Path | None) ->
     """One temperature's row: ``count`` tunes sampled from the seed, converted to MIDI."""
     from seqkit import atomic_write_bytes
 
-    from .commands import torch_generator
-    from .generate import number_tune, sample_tunes
+    from .generator import number_tune, sample_tunes
+    from .loading import torch_generator
     from .midi import abc_to_midi
 
     count = opts["count"]

@@ -20,7 +20,7 @@ from .data import header_mask
 def activations(model, tok, text: str, device="cpu") -> np.ndarray:
     """``[len(text), hidden]``: the top layer's output after reading each character (a torch
     recurrent model, or an ``OnnxLM`` whose graph has a ``hidden`` output)."""
-    from .generate import is_torch_model
+    from .generator import is_torch_model
 
     if not hasattr(model, "hidden_sequence") or not getattr(model, "has_hidden", True):
         raise SeqkitError(f"heatmaps need a recurrent model (lstm, gru, rnn), not {type(model).__name__}")
@@ -115,8 +115,8 @@ def _content(ckpt, dev, text: Path | None, temperature: float, seed: int | None)
         from .data import read_text
 
         return read_text(text)
-    from .commands import sampling_rng
-    from .generate import sample_tunes
+    from .generator import sample_tunes
+    from .loading import sampling_rng
 
     return sample_tunes(ckpt.model, ckpt.tokenizer, ckpt.extra.get("primer", "<start>\nX:"), 1,
                         temperature, 1000, sampling_rng(ckpt, seed, dev), dev)[0].text
@@ -128,7 +128,7 @@ def heatmaps(model: str, text: Path | None, generate: bool, neurons: str | None,
     detectors) in ``out``; returns ``files``, ``units`` and ``ranking`` (:class:`UnitScore`)."""
     from seqkit import check_writable
 
-    from .commands import load_abc_model
+    from .loading import load_abc_model
     from .sweep import parse_list
 
     if (text is None) == (not generate):

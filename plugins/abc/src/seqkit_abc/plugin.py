@@ -2,20 +2,13 @@
 
 from pathlib import Path
 
-from seqkit import DatasetType, LazyCommand, Task, hookimpl
+from seqkit import LazyCommand, Task, hookimpl
 
 
 @hookimpl
 def register_tasks(register):
     register(Task("abc", "folk tunes in ABC notation, one character at a time (LSTM/GRU/RNN)",
                   checkpoints=Path(__file__).parent / "checkpoints"))
-
-
-@hookimpl
-def register_datasets(register):
-    register(DatasetType("abc-tunes", "seqkit_abc.data:load_tunes",
-                         "ABC tunes: course <start>/<end> files, .abc files or folders of them",
-                         task="abc"))
 
 
 @hookimpl

@@ -1,7 +1,9 @@
 """Training a character model on ABC tunes: random slices of the tune stream, teacher forcing.
 
-``prepare`` is ``seqkit abc train``'s data (its recipe is ``recipes.ABC_TRAINING``: the train
-command kit does the rest); ``Settings`` and ``train`` run one training of ``seqkit abc sweep``.
+``ABC_TRAINING`` is ``seqkit abc train``'s recipe (its architectures, data options and training
+defaults: the course baseline, batch 32, lr 4e-3, Adam, 20 epochs, patience 3) and ``prepare`` its
+data: the train command kit does the rest. ``Settings`` and ``train`` run one training of
+``seqkit abc sweep``. Plain Python at import (no torch): the functions import it.
 
 Train items are random slices (``seq_len`` characters) of the course-format stream of all
 training tunes; one epoch is as many slices as fit in the stream end to end. Validation is done
@@ -14,23 +16,42 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from seqkit import (
-    RNNLM,
-    CharTokenizer,
-    Prepared,
-    RNNConfig,
-    SeqkitError,
-    TrainConfig,
-    Trainer,
-    lm_loss,
-    pad_sequences,
-    seeded_split,
-)
+from seqkit import Arch, Param, Prepared, SeqkitError, TrainRecipe
 
 from .data import DEFAULT_PRIMER, course_data, load_tunes, stream, wrap
+
+if TYPE_CHECKING:
+    import torch
+
+_RNN = {"n_embd": 64, "hidden": 150, "n_layer": 1, "dropout": 0.0}
+
+ABC_TRAINING = TrainRecipe(
+    task="abc",
+    prepare="seqkit_abc.training:prepare",
+    archs={cell: Arch("rnn-lm", {"cell": cell, **_RNN}) for cell in ("lstm", "gru", "rnn")},
+    offered="tokens",  # and the token-LM architectures other plugins offer (register_architectures)
+    params=[
+        Param("val", "file", None, "Validation tunes (default: the course val.txt when --data is not "
+              "given, else 10% of --data, fixed seed)."),
+        Param("format", "choice", "auto", "Tune file format: auto, course (<start>/<end> blocks) or abc (X: tunes).",
+              choices=("auto", "course", "abc")),
+        Param("seq_len", "int", 100, "Characters per training slice.", min=2),
+        Param("transpose", "int", 0, "Add this many key-transposed copies of every training tune "
+              "(augmentation: K: and every note moved by a random interval of up to 5 semitones).",
+              min=0, max=10),
+    ],
+    train={"epochs": 20, "batch_size": 32, "lr": 4e-3, "optimizer": "adam", "patience": 3},
+    description="Train a character model on ABC tunes and save the best one (float16) as --save NAME "
+                "(default my-ARCH). --data: a course file (<start>/<end> blocks), an .abc file or a "
+                "folder; default ../shared/data/abc-pa3/train.txt and val.txt. Prints loss and accuracy "
+                "after every epoch.",
+    save_as="my-{arch}",
+    onnx_graphs="int8",  # `abc generate` runs them on ONNX Runtime, without torch (int8: docs/abc.md)
+    # the flags before 0.5, kept one release, hidden, with a one-line deprecation: settings are --set key=value
+)
+
 
 CELLS = ("lstm", "gru", "rnn")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "adagrad", "sgd")
@@ -82,6 +103,8 @@ class SliceDataset:
     """``len`` = stream length / ``seq_len``; each item is a fresh random slice (teacher forcing)."""
 
     def __init__(self, ids: torch.Tensor, seq_len: int, seed: int = 0):
+        import torch
+
         self.seq_len = min(seq_len, len(ids) - 1)
         if self.seq_len < 1:
             raise SeqkitError("the training text is too short")
@@ -100,6 +123,8 @@ class SliceDataset:
         self.generator.set_state(state["generator"])
 
     def __getitem__(self, i: int) -> dict:
+        import torch
+
         hi = len(self.ids) - self.seq_len  # exclusive upper bound of a start
         start = int(torch.randint(0, hi, (1,), generator=self.generator))
         x = self.ids[start:start + self.seq_len + 1]
@@ -108,6 +133,8 @@ class SliceDataset:
 
 def tune_items(tunes: list[str], tok) -> list[dict]:
     """One ``{"input", "target"}`` item per whole tune, sorted by length (less padding)."""
+    import torch
+
     items = []
     for t in sorted(tunes, key=len):
         ids = torch.tensor(tok.encode(wrap(t)), dtype=torch.long)
@@ -116,6 +143,8 @@ def tune_items(tunes: list[str], tok) -> list[dict]:
 
 
 def make_collate(pad_id: int):
+    from seqkit import pad_sequences
+
     def collate(items):
         return {"input": pad_sequences([it["input"] for it in items], pad_id),
                 "target": pad_sequences([it["target"] for it in items], -100)}
@@ -140,6 +169,8 @@ def load_corpus(data: Path, val: Path | None = None, fmt: str = "auto", val_frac
     else:
         if len(tunes) < 2:
             raise SeqkitError(f"{data} has only {len(tunes)} tune; give --val or more tunes")
+        from seqkit import seeded_split
+
         tunes, val_tunes = seeded_split(tunes, val_fraction, seed)
         source = {"train": str(data), "val": f"{val_fraction:.0%} of the train tunes (seed {seed})"}
     source.update(train_tunes=len(tunes), val_tunes=len(val_tunes))
@@ -148,6 +179,8 @@ def load_corpus(data: Path, val: Path | None = None, fmt: str = "auto", val_frac
 
 def datasets(tok, corpus: Corpus, seq_len: int, seed: int) -> tuple[SliceDataset, list[dict]]:
     """Random ``seq_len`` slices of the training stream; whole validation tunes."""
+    import torch
+
     ids = torch.tensor(tok.encode(stream(corpus.train)), dtype=torch.long)
     return SliceDataset(ids, seq_len, seed), tune_items(corpus.val, tok)
 
@@ -155,7 +188,7 @@ def datasets(tok, corpus: Corpus, seq_len: int, seed: int) -> tuple[SliceDataset
 def prepare(run) -> Prepared:
     """``seqkit abc train``'s data: ``--data``/``--val`` (default: the course files), read in
     ``--format``; the characters of the training tunes are the vocabulary."""
-    from seqkit import info
+    from seqkit import CharTokenizer, info
 
     data, val = course_data(run.data, run.options["val"])
     corpus = load_corpus(data, val, run.options["format"], seed=run.seed)
@@ -186,6 +219,10 @@ def export_float16(result: dict, target, metrics: dict):
 
 def build(settings: Settings, corpus: Corpus):
     """Tokenizer, model and datasets for ``settings`` on ``corpus``."""
+    import torch
+
+    from seqkit import RNNLM, CharTokenizer, RNNConfig
+
     settings.check()
     tok = CharTokenizer.build([stream(corpus.train)])
     config = RNNConfig(tok.vocab_size, cell=settings.model, n_embd=settings.embd,
@@ -208,6 +245,8 @@ def format_row(row: dict) -> str:
 def train(settings: Settings, corpus: Corpus, out: Path, resume: bool = False,
           progress: bool = True, report=None) -> dict:
     """Train, evaluating every epoch; ``out`` gets best.json, last.json, metrics.jsonl, loss.png."""
+    from seqkit import TrainConfig, Trainer, lm_loss
+
     tok, config, model, train_set, val_set = build(settings, corpus)
     tc = TrainConfig(epochs=settings.epochs, steps=settings.steps, batch_size=settings.batch_size,
                      lr=settings.lr, optimizer=settings.optimizer, weight_decay=settings.weight_decay,
@@ -225,18 +264,22 @@ def train(settings: Settings, corpus: Corpus, out: Path, resume: bool = False,
     return result
 
 
-@torch.no_grad()
 def evaluate_loss(model, tok, tunes: list[str], device, batch_size: int = 32) -> dict:
     """Nats per character and next-character accuracy over whole tunes (fresh state per tune)."""
+    import torch
+
+    from seqkit import lm_loss
+
     items = tune_items(tunes, tok)
     collate = make_collate(tok.pad_id)
     total = n = correct = 0.0
     unknown = sum(1 for t in tunes for c in wrap(t) if c not in tok.stoi)
     model.eval()
-    for i in range(0, len(items), batch_size):
-        batch = {k: v.to(device) for k, v in collate(items[i:i + batch_size]).items()}
-        loss, k, c = lm_loss(model, batch)
-        total += float(loss) * int(k)
-        n += int(k)
-        correct += int(c)
+    with torch.no_grad():
+        for i in range(0, len(items), batch_size):
+            batch = {k: v.to(device) for k, v in collate(items[i:i + batch_size]).items()}
+            loss, k, c = lm_loss(model, batch)
+            total += float(loss) * int(k)
+            n += int(k)
+            correct += int(c)
     return {"loss": total / n, "acc": correct / n, "chars": int(n), "unknown_chars": unknown}

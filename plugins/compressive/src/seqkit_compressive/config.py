@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from seqkit import SeqkitError
 
@@ -88,6 +89,13 @@ class CompressiveConfig:
             self.memory_layers = tuple(sorted({int(x) for x in (layers or ())}))
         except ValueError:
             raise SeqkitError(f"memory_layers must be layer numbers like 5,6, not {self.memory_layers!r}") from None
+
+    # the model type's presets (`music train --preset`): CPU-sized ones; for the paper's sizes
+    # (Rae et al. 2019) use the defaults above with --set
+    PRESETS: ClassVar[dict] = {
+        "small": dict(n_layer=4, n_embd=256, n_head=4, d_ff=1024, dropout=0.1),
+        "tiny": dict(n_layer=2, n_embd=32, n_head=2, d_ff=64, dropout=0.0),
+    }
 
     def is_memory_layer(self, i: int) -> bool:
         """Whether block ``i`` (0-based) keeps memories."""

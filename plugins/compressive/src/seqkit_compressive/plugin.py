@@ -2,7 +2,16 @@
 
 from pathlib import Path
 
-from seqkit import CheckpointFolder, DatasetType, LazyCommand, ModelType, TokenizerType, hookimpl
+from seqkit import (
+    Arch,
+    Architecture,
+    CheckpointFolder,
+    DatasetType,
+    LazyCommand,
+    ModelType,
+    TokenizerType,
+    hookimpl,
+)
 
 PKG = "seqkit_compressive"
 
@@ -19,6 +28,28 @@ def register_models(register):
     register(ModelType("compressive", f"{PKG}.model:CompressiveTransformer",
                        "Compressive Transformer (Rae et al. 2019): memories + compressed memories, "
                        "segment-wise training, cached generation"))
+
+
+@hookimpl
+def register_architectures(register):
+    # offered to every task that trains a token LM (names, abc, music ...): `--arch compressive`.
+    # The defaults are CPU-sized for characters: 100-character training slices are 4 segments of 32,
+    # so memories fill and get compressed within each slice.
+    register(Architecture(
+        "compressive", "compressive",
+        config={"n_layer": 2, "n_head": 4, "n_embd": 128, "seg_len": 32, "mem_len": 64, "cmem_len": 32,
+                "cmem_ratio": 4, "dropout": 0.1},
+        train={"lr": 1e-3, "warmup_steps": 100},
+        data="tokens", memory=True,
+        tuned={
+            # surnames (at most 32 tokens): a small one with short memories, the country as n_cond
+            "names": Arch("compressive", {"n_layer": 2, "n_head": 4, "n_embd": 64, "dropout": 0.1, "seg_len": 16,
+                                          "mem_len": 16, "cmem_len": 4, "cmem_ratio": 4},
+                          {"epochs": 10, "lr": 2e-3, "batch_size": 64, "warmup_steps": 100}),
+            # piano performances: sized by the model type's presets (music's --preset), trained on streams
+            "music": Arch("compressive"),
+        },
+        description="Compressive Transformer: memories + compressed memories carried across windows"))
 
 
 @hookimpl

@@ -50,16 +50,17 @@ def symbol_step(symbol: str) -> tuple[int, ...]:
 
 
 def load_midi(source):
-    """A ``symusic.Score`` from a path, bytes or an existing Score (core's ``read_midi``)."""
-    from seqkit import read_midi
+    """A ``symusic.Score`` from a path, bytes or an existing Score (the music plugin's ``read_midi``)."""
+    from seqkit_midi_transformer.midi import read_midi
 
     return read_midi(source)
 
 
 def onset_seconds(score, ticks):
-    """Seconds (float64) of ticks with pretty_midi's tempo arithmetic (core's ``tick_seconds``):
-    symusic's own seconds are float32, which moves onsets that sit on the 50 ms grouping boundary."""
-    from seqkit import tick_seconds
+    """Seconds (float64) of ticks with pretty_midi's tempo arithmetic (the music plugin's
+    ``tick_seconds``): symusic's own seconds are float32, which moves onsets that sit on the 50 ms
+    grouping boundary."""
+    from seqkit_midi_transformer.midi import tick_seconds
 
     return tick_seconds(score, ticks)
 

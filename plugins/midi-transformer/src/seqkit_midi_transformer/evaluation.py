@@ -76,7 +76,7 @@ def _batches(net, tok, corpus, data, split, seq_len, streams, batch_size):
 def evaluate(run) -> dict:
     import torch
 
-    from .commands import load_music_model
+    from .loading import load_music_model
     from .scoring import score
 
     o, split = run.options, run.options["split"]

@@ -76,8 +76,7 @@ def read_piece(path: Path, seconds: float | None = None, max_notes: int = MAX_NO
     file: non-drum notes, sustain pedal applied (unless ``sustain=False``), the first ``max_notes``
     (by start); with ``seconds``, the notes that start before it, cut to end there. The end is
     MusPy's length: the last note end or control change of any track (at most ``seconds``)."""
-    from seqkit import seconds_of, tick_scales
-
+    from .midi import seconds_of, tick_scales
     from .midi_read import load_midi
     from .tokenizer import midi_notes
 

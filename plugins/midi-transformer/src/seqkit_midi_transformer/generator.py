@@ -53,8 +53,8 @@ MUSIC = Generator(
         top_k_param(),
         top_p_param(),
         model_param("music-transformer", help="Checkpoint name or path (the default: the shipped one).",
-                    task="music", page_help="Which trained model: music-transformer (the default), compressive "
-                    "(long memory) or one you trained."),
+                    task="music", page_help="Which trained model: music-transformer (the default), another shipped one "
+                    "or one you trained."),
         Param("key", "str", None, "Keep notes in this key, e.g. \"D minor\", \"F# major\"; auto: the primer's key "
               "(out-of-key note-ons are biased down by --key-strength).", choices=KEY_CHOICES,
               page_help="Keep the notes in a key (auto: the primer's key; empty: any notes)."),
@@ -97,7 +97,7 @@ def _example_primer() -> tuple[str, bytes]:
 
 def _prompt(tok, net, primer, primer_seconds, primer_tokens, notes: list[str],
             max_seconds: float | None = None) -> tuple[list[int], dict]:
-    from .commands import primer_tokens as read_primer
+    from .loading import primer_tokens as read_primer
 
     if primer is None:
         for flag, value in (("--primer-seconds", primer_seconds), ("--primer-tokens", primer_tokens)):
@@ -107,7 +107,7 @@ def _prompt(tok, net, primer, primer_seconds, primer_tokens, notes: list[str],
     prompt, info = read_primer(primer, tok, primer_seconds, primer_tokens, max_seconds=max_seconds)
     limit = getattr(net.config, "max_len", None)
     if limit and len(prompt) > limit:
-        from .commands import cut_notice
+        from .loading import cut_notice
 
         notes.append(cut_notice(prompt, limit, tok))
         prompt = prompt[-limit:]
@@ -212,7 +212,7 @@ def _files(tok, pm, notes, split_at, want, soundfont, title: str) -> tuple[dict,
     import tempfile
     from pathlib import Path
 
-    from .tokenizer import write_midi
+    from .midi import write_midi
 
     files, meta = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -237,8 +237,8 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
                    ctx=None, max_seconds=MAX_SECONDS, key=None, key_strength=4.0, pitch_range=None,
                    velocity=None, density=None) -> Result:
     from .bounds import check_audio_total, clip_piece
-    from .commands import load_music_model
     from .controls import build, check_values
+    from .loading import load_music_model
 
     controls = dict(key=key, key_strength=key_strength, pitch_range=pitch_range, velocity=velocity, density=density)
     check_values(**controls)
@@ -308,7 +308,7 @@ def _seed_and_threads(ckpt, seed, count: int) -> None:
     if ckpt.backend == "torch":
         from seqkit import seed_everything
 
-        from .commands import cpu_threads
+        from .loading import cpu_threads
 
         seed_everything(seed)
         cpu_threads(ckpt.model, count)

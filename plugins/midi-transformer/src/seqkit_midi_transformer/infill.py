@@ -244,7 +244,7 @@ def infill_music(piece, start, end, candidates, lookahead, temperature, top_k, t
 
     from seqkit import seed_everything
 
-    from .commands import cpu_threads, load_music_model
+    from .loading import cpu_threads, load_music_model
     from .midi_read import load_midi
     from .tokenizer import STEPS_PER_SECOND, midi_notes
 
@@ -330,9 +330,7 @@ def _midi_bytes(notes, score, tok) -> bytes:
 
     import pretty_midi
 
-    from seqkit import tick_scales
-
-    from .tokenizer import write_midi
+    from .midi import tick_scales, write_midi
 
     bpm = 60.0 / (tick_scales(score)[0][1] * score.tpq)
     pm = pretty_midi.PrettyMIDI(resolution=int(score.tpq), initial_tempo=bpm)

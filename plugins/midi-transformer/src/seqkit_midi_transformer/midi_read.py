@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seqkit import midi_bytes, read_midi, seconds_of, tick_scales, unreadable_midi
+from .midi import midi_bytes, read_midi, seconds_of, tick_scales, unreadable_midi
 
 
 def parser_key() -> str:
@@ -35,7 +35,7 @@ def is_score(x) -> bool:
 
 
 def load_midi(source, name: str | None = None):
-    """A ``symusic.Score`` (ticks) from a path, bytes or Score (core's ``read_midi``)."""
+    """A ``symusic.Score`` (ticks) from a path, bytes or Score (``midi.read_midi``)."""
     return read_midi(source, name)
 
 

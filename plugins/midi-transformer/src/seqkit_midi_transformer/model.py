@@ -71,6 +71,7 @@ PRESETS = {
     # for tests
     "tiny": dict(n_layer=2, n_embd=32, n_head=2, d_ff=64, max_len=64, dropout=0.0),
 }
+MusicTransformerConfig.PRESETS = PRESETS  # the model type's presets (`music train --preset`)
 
 
 def skew(qer: torch.Tensor) -> torch.Tensor:

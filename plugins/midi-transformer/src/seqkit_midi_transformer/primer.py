@@ -33,7 +33,7 @@ def write_example_primer(path: str | Path) -> dict:
     """Write the example primer as a one-track piano MIDI file; what was written."""
     import pretty_midi
 
-    from .tokenizer import write_midi
+    from .midi import write_midi
 
     notes = example_notes()
     pm = pretty_midi.PrettyMIDI()

@@ -2,7 +2,7 @@
 
 Two ways to read a split: deterministic windows, each scored alone (every model), or each piece
 as one stream from its start, the memories carried from window to window (models that carry
-memories, such as ``compressive``). ``music eval`` and the validation during ``music train``
+memories: seqkit's memory protocol). ``music eval`` and the validation during ``music train``
 score with the same code, so that a run's recorded validation loss is what ``music eval`` prints.
 """
 

@@ -1,13 +1,32 @@
 """`music train` on streams, for models that carry memories from one training window to the next
-(the compressive Transformer): every stream set-up of the command is in this one function."""
+(seqkit's memory protocol): every stream set-up of the command is in ``stream_training``, and
+``TrainingData`` is what ``music train`` reads, windows (``training.windows``) or streams."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 from seqkit import SeqkitError, carries_memory
 
 
+@dataclass
+class TrainingData:
+    """What `music train` reads: windows (``seq_len`` tokens each) or, for models that carry
+    memories, streams (``stream_training``); ``train`` holds the training settings they decide."""
+
+    seq_len: int
+    val_seq_len: int
+    train_set: Any
+    val_set: Any = None
+    evaluator: Any = None
+    extra: dict = field(default_factory=dict)  # into the checkpoint's extra
+    describe: str = ""
+    train: dict = field(default_factory=dict)  # training settings the data decides (memory_reset)
+
+
 def stream_training(run, model_class, config, corpus, seq_len, augment):
-    """A :class:`~seqkit_midi_transformer.training.TrainingData` on streams, or ``None`` to train
+    """A :class:`TrainingData` on streams, or ``None`` to train
     on windows (the model carries no memories, or ``--windows``).
 
     Each batch row reads its piece(s) on where the previous step stopped (``corpus.streams``:
@@ -15,12 +34,10 @@ def stream_training(run, model_class, config, corpus, seq_len, augment):
     model's memories across steps (seqkit's memory protocol), resetting them with the chance
     ``--memory-reset`` (``TrainConfig.memory_reset``); validation reads each piece from its start
     in windows of ``--val-seq-len`` (default 4 x ``--seq-len``), as ``music eval`` scores it."""
-    from .training import TrainingData
-
     o = run.options
     can_stream = carries_memory(model_class)
     if o["streams"] and not can_stream:
-        raise SeqkitError(f"--streams needs a model that carries memories (compressive); "
+        raise SeqkitError(f"--streams needs a model that carries memories; "
                           f"{run.arch} does not")
     if not (can_stream if o["streams"] is None else o["streams"]):
         return None

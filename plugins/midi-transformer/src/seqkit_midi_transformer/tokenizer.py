@@ -28,9 +28,7 @@ the last time reached (at least one step after they start), special tokens are s
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 
@@ -342,15 +340,3 @@ class PerformanceTokenizer:
 
     def __repr__(self) -> str:
         return f"PerformanceTokenizer(drums={self.drums}, sustain={self.sustain})"
-
-
-def write_midi(pm, path: str | Path) -> None:
-    """Write a PrettyMIDI atomically (temp file + rename); a clear error when not writable."""
-    from seqkit import atomic_write_bytes
-
-    buf = io.BytesIO()
-    pm.write(buf)
-    try:
-        atomic_write_bytes(Path(path), buf.getvalue())
-    except OSError as exc:
-        raise SeqkitError(f"cannot write {path}: {exc.strerror or exc}") from None

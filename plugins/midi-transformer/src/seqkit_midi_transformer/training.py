@@ -5,11 +5,11 @@ streams, augmentation. The options, checks, Trainer, export and summary are seqk
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from seqkit import Arch, Param, Prepared, SeqkitError, TrainRecipe
+
+from .streams import TrainingData
 
 TASK = "music"
 
@@ -18,18 +18,18 @@ MUSIC_TRAINING = TrainRecipe(
     save_as="my-{arch}",  # never a shipped model's name: a trial run must not replace the default
     prepare="seqkit_midi_transformer.training:prepare",
     archs={"music-transformer": Arch("music-transformer"), "transformer-lm": Arch("transformer-lm"),
-           "compressive": Arch("compressive"), "rnn-lm": Arch("rnn-lm")},
+           "rnn-lm": Arch("rnn-lm")},
+    offered="tokens",  # and the token-LM architectures other plugins offer (register_architectures)
     params=[
-        Param("dataset", "str", "auto", "Any registered music dataset: maestro, midi-folder, lakh-clean-midi "
-              "(compressive plugin) ... or auto (maestro if the folder has MAESTRO metadata, else midi-folder)."),
+        Param("dataset", "str", "auto", "Any registered music dataset: maestro, midi-folder, those other plugins "
+              "add ... or auto (maestro if the folder has MAESTRO metadata, else midi-folder)."),
         Param("dataset_option", "list", None, "A keyword of the dataset loader, key=value (repeatable), e.g. "
-              "program=25, genres=genres.csv, per_genre=50 for lakh-clean-midi."),
-        Param("tokenizer", "str", None, "Any registered music tokenizer: performance (default), notes-chords "
-              "(compressive plugin) ..."),
-        Param("tokenizer_option", "list", None, "A tokenizer setting, key=value (repeatable), e.g. program=25 "
-              "for notes-chords."),
-        Param("preset", "choice", "small", "Model settings to start from (those the architecture has; "
-              "--set wins): paper (Huang et al. 2018), small, tiny.", choices=("paper", "small", "tiny")),
+              "program=25 (`seqkit plugins` lists the datasets)."),
+        Param("tokenizer", "str", None, "Any registered music tokenizer: performance (default), remi, those "
+              "other plugins add ..."),
+        Param("tokenizer_option", "list", None, "A tokenizer setting, key=value (repeatable), e.g. program=25."),
+        Param("preset", "choice", "small", "Model settings to start from, the model type's own presets "
+              "(--set wins): paper (Huang et al. 2018), small, tiny.", choices=("paper", "small", "tiny")),
         Param("seq_len", "int", None, "Training window in tokens (default: the model's max_len, else 512).",
               min=8, flags=("--seq-len", "--max-seq")),
         Param("val_seq_len", "int", None, "Validation window (default: --seq-len). With --streams validation "
@@ -37,12 +37,12 @@ MUSIC_TRAINING = TrainRecipe(
               "(default 4 x --seq-len).", min=8),
         Param("augment", "bool", True, "Random transposition (±3) and time stretch (±5%).",
               flags=("--augment/--no-augment",)),
-        Param("streams", "bool", None, "Models that carry memories (compressive): each batch row reads on "
+        Param("streams", "bool", None, "Models that carry memories: each batch row reads on "
               "where it stopped, memories kept across steps (default), or independent random windows.",
               flags=("--streams/--windows",)),
         Param("memory_reset", "float", 0.0, "With --streams: the chance that a step starts from empty "
               "memories, so that the model also learns to begin without them (as at the start of "
-              "generation); costs NLL on streams (docs/compressive.md).", min=0.0, max=1.0),
+              "generation); costs NLL on streams.", min=0.0, max=1.0),
         Param("stream_groups", "int", 32, "With --streams: steps take turns among this many groups of "
               "--batch-size streams (the model keeps a memory per group), so consecutive steps read "
               "different pieces.", min=1),
@@ -58,16 +58,27 @@ MUSIC_TRAINING = TrainRecipe(
 
 
 def model_defaults(arch: str, options: dict) -> dict:
-    """``--preset``'s settings that the architecture has; ``max_len`` grown to a longer
-    ``--seq-len`` (``--set max_len=N`` still wins)."""
+    """``--preset``'s settings: the model type's own presets (``PRESETS`` on its config class,
+    e.g. ``MusicTransformerConfig.PRESETS``); core's generic models (transformer-lm, rnn-lm), which
+    have none, are sized as the music-transformer's preset where they have its settings.
+    ``max_len`` grows to a longer ``--seq-len`` (``--set max_len=N`` still wins)."""
     import dataclasses
 
-    from seqkit import get_model_type
+    from seqkit import architectures, get_model_type
 
-    from .model import PRESETS
+    chosen = MUSIC_TRAINING.archs.get(arch) or architectures()[arch]  # the task's own, or one offered
+    config_class = get_model_type(chosen.model_type).resolve().config_class
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    preset = options.get("preset") or "small"
+    presets = getattr(config_class, "PRESETS", None)
+    if presets is None and arch in MUSIC_TRAINING.archs:  # core's generic models: the music-transformer's sizes
+        from .model import PRESETS as presets
 
-    fields = {f.name for f in dataclasses.fields(get_model_type(MUSIC_TRAINING.archs[arch].model_type).resolve().config_class)}
-    values = {k: v for k, v in PRESETS[options.get("preset") or "small"].items() if k in fields}
+        presets = {name: {k: v for k, v in values.items() if k in fields} for name, values in presets.items()}
+    presets = presets or {}
+    if presets and preset not in presets:
+        raise SeqkitError(f"--preset {preset}: {arch} has only the presets {', '.join(presets)}")
+    values = dict(presets.get(preset, {}))
     seq_len = options.get("seq_len")
     if "max_len" in fields and seq_len and seq_len > values.get("max_len", seq_len - 1):
         values["max_len"] = seq_len
@@ -113,21 +124,6 @@ def _starting_point(run):
     return None, None
 
 
-@dataclass
-class TrainingData:
-    """What `music train` reads: windows (``seq_len`` tokens each) or, for models that carry
-    memories, streams (``streams.py``); ``train`` holds the training settings they decide."""
-
-    seq_len: int
-    val_seq_len: int
-    train_set: Any
-    val_set: Any = None
-    evaluator: Any = None
-    extra: dict = field(default_factory=dict)  # into the checkpoint's extra
-    describe: str = ""
-    train: dict = field(default_factory=dict)  # training settings the data decides (memory_reset)
-
-
 def windows(run, corpus, config, seq_len, augment) -> TrainingData:
     """Random windows of ``seq_len`` for training; consecutive ones of ``--val-seq-len`` for validation."""
     seq_len = seq_len or getattr(config, "max_len", None) or 512
@@ -160,7 +156,7 @@ def prepare(run) -> Prepared:
     if augment and augmenter(tok) is None:
         info(f"the {getattr(tok, 'type', '')} tokenizer has no augmentation: training without it")
         augment = False
-    mt = get_model_type(MUSIC_TRAINING.archs[run.arch].model_type)
+    mt = get_model_type(run.model_type)
     config = start.config if start else mt.make_config({**run.model, "vocab_size": tok.vocab_size})
     seq_len = o["seq_len"] or (start.extra.get("seq_len") if start else None)
     plan = (stream_training(run, mt.resolve(), config, corpus, seq_len, augment)
@@ -174,7 +170,7 @@ def prepare(run) -> Prepared:
         from seqkit import export_checkpoint, export_onnx
 
         path = export_checkpoint(result["best_path"], target, dtype=MUSIC_TRAINING.export_dtype, metrics=metrics)
-        export_onnx(path, strict=False)  # graphs for ONNX Runtime (music-transformer with RoPE, compressive)
+        export_onnx(path, strict=False)  # graphs for ONNX Runtime, where the model type has them
         return path
 
     data = {"dataset": dataset, "options": dataset_opts, "source": corpus.source,

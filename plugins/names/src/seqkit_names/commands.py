@@ -16,8 +16,7 @@ from seqkit.options import DataOption, JsonOption
 
 from .evaluation import NAMES_EVAL
 from .generator import NAMES
-from .train import TASK
-from .training import NAMES_TRAINING
+from .training import NAMES_TRAINING, TASK
 
 
 class _NamesGroup(TyperGroup):
@@ -59,7 +58,7 @@ def countries(
     else:
         from seqkit import find_checkpoint, read_meta
 
-        from .sample import DEFAULT_MODEL
+        from .generator import DEFAULT_MODEL
 
         path = find_checkpoint(model or DEFAULT_MODEL, TASK)
         meta = read_meta(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqkit import DatasetType, LazyCommand, ModelType, Task, hookimpl
+from seqkit import LazyCommand, ModelType, Task, hookimpl
 
 
 @hookimpl
@@ -19,13 +19,6 @@ def register_models(register):
                        "the PyTorch tutorial's name-generation RNN cell (i2h, i2o, o2o), conditional"))
     register(ModelType("names-classifier", "seqkit_names.classifier:NameClassifier",
                        "character-level country classifier (bidirectional GRU)"))
-
-
-@hookimpl
-def register_datasets(register):
-    register(DatasetType("names-folder", "seqkit_names.data:load_folder",
-                         "folder of <Language>.txt files, one surname per line (PyTorch tutorial)",
-                         task="names"))
 
 
 @hookimpl

@@ -1,6 +1,7 @@
 """What `seqkit names train` needs that is this plugin's own: the architectures with their
-defaults, the oversampling of small countries, the classifier's loss and accuracy, and the export
-(float16 weights and ONNX graphs). Options, checks, the Trainer and the export rule are seqkit's.
+defaults, the fixed character vocabulary, the datasets and batches of the generators and of the
+classifier, the oversampling of small countries, and the export (float16 weights and ONNX graphs).
+Options, checks, the Trainer and the export rule are seqkit's.
 
 Architectures (``--arch``) and the registered model types they use:
 
@@ -9,8 +10,8 @@ Architectures (``--arch``) and the registered model types they use:
   concatenated to every input step (``cond_dim=0``)
 * ``transformer``: core ``transformer-lm``; the country is a learned embedding added to every
   position (no prefix token)
-* ``compressive`` (when the compressive plugin is installed): its ``compressive`` model, the
-  country as a learned embedding (``n_cond``), a small one with short memories
+* any architecture another plugin offers for token LMs (``register_architectures``), with the
+  settings its owner tuned for names; the country arrives as ``n_cond``
 * ``classifier``: ``names-classifier``, the character-level country classifier used by ``eval``
 
 Every name is ``<bos> chars <eos>``; the loss is the cross-entropy of each next character, the end
@@ -21,15 +22,106 @@ from __future__ import annotations
 
 from seqkit import Arch, Param, Prepared, SeqkitError, TrainRecipe
 
-from .train import MAX_NAME, TASK
+from .data import ALPHABET
 
-# balance, balance_cap: how the small countries are oversampled (see ``train.oversample``). It
+TASK = "names"
+GENERATORS = ("rnn", "lstm", "gru", "transformer")
+MAX_NAME = 30  # characters; the transformer's context is MAX_NAME + 2
+
+
+def make_tokenizer():
+    """The fixed character vocabulary: the 4 specials + ASCII letters, space, ' and -."""
+    from seqkit import CharTokenizer
+
+    return CharTokenizer(sorted(ALPHABET))
+
+
+# ---------------------------------------------------------------- datasets and batches
+
+class Items:
+    """A map-style dataset over a list."""
+
+    def __init__(self, items: list):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+def lm_items(pairs, tok) -> Items:
+    return Items([(tok.encode(n, add_bos=True, add_eos=True), c) for n, c in pairs])
+
+
+def lm_collate(items, pad_id: int) -> dict:
+    """``{"input", "target" (-100 = ignore), "cond"}`` from ``(ids, country)`` pairs."""
+    import torch
+
+    length = max(len(ids) for ids, _ in items) - 1
+    inp = torch.full((len(items), length), pad_id, dtype=torch.long)
+    tgt = torch.full((len(items), length), -100, dtype=torch.long)
+    for i, (ids, _) in enumerate(items):
+        ids = torch.tensor(ids, dtype=torch.long)
+        inp[i, : len(ids) - 1] = ids[:-1]
+        tgt[i, : len(ids) - 1] = ids[1:]
+    cond = torch.tensor([c for _, c in items], dtype=torch.long)
+    return {"input": inp, "target": tgt, "cond": cond}
+
+
+def class_weights(pairs, n_classes: int, power: float = 1.0) -> list[float]:
+    """Per-country weights ``(1 / count) ** power``, normalised to a mean of 1 per name.
+
+    ``power=1`` balances the countries fully (each one weighs as much as any other in the loss),
+    which is what the eval's per-country averaged agreement needs.
+    """
+    counts = [0] * n_classes
+    for _, c in pairs:
+        counts[c] += 1
+    raw = [(1.0 / n ** power if n else 0.0) for n in counts]
+    mean = sum(r * n for r, n in zip(raw, counts)) / max(1, sum(counts))
+    return [r / mean for r in raw]
+
+
+def oversample(pairs, n_classes: int, power: float = 0.5, cap: int = 0) -> list:
+    """Repeat each country's training names ``round((mean / count) ** power)`` times (at least once,
+    at most ``cap`` times when ``cap`` > 0), so that the small countries (Vietnamese: 63 training
+    names, Russian 8,400) are seen often enough for the conditioning to learn them. ``power=0``
+    turns it off; the cap keeps the tiniest countries from being memorised."""
+    counts = [0] * n_classes
+    for _, c in pairs:
+        counts[c] += 1
+    mean = sum(counts) / max(1, sum(1 for n in counts if n))
+    repeat = [max(1, round((mean / n) ** power)) if n else 0 for n in counts]
+    if cap > 0:
+        repeat = [min(r, cap) for r in repeat]
+    return [p for p in pairs for _ in range(repeat[p[1]])]
+
+
+def classifier_items(pairs, tok, weights) -> Items:
+    return Items([(tok.encode(n), c, weights[c]) for n, c in pairs])
+
+
+def classifier_collate(items, pad_id: int) -> dict:
+    import torch
+
+    from seqkit import pad_sequences
+
+    return {"input": pad_sequences([ids for ids, _, _ in items], pad_id),
+            "target": torch.tensor([c for _, c, _ in items], dtype=torch.long),
+            "weight": torch.tensor([w for _, _, w in items], dtype=torch.float)}
+
+
+# ---------------------------------------------------------------- the recipe
+
+# balance, balance_cap: how the small countries are oversampled (see ``oversample``). It
 # trades held-out NLL (dominated by Russian and English: best without it) against agreement with
 # the classifier (needs it) and novelty (falls when tiny countries are repeated too often): the
 # lstm is tuned for NLL, the transformer (the default generator) for agreement and novelty
 # (docs/names.md). The classifier weights the countries instead.
-BALANCE = {"rnn": (0.75, 0), "lstm": (0.0, 0), "gru": (0.75, 0), "transformer": (1.0, 8),
-           "compressive": (0.75, 0)}
+BALANCE = {"rnn": (0.75, 0), "lstm": (0.0, 0), "gru": (0.75, 0), "transformer": (1.0, 8)}
+OFFERED_BALANCE = (0.75, 0)  # an architecture another plugin offers
 
 NAMES_TRAINING = TrainRecipe(
     task=TASK,
@@ -44,9 +136,6 @@ NAMES_TRAINING = TrainRecipe(
         "transformer": Arch("transformer-lm", dict(n_layer=4, n_head=4, n_embd=128, dropout=0.3,
                                                    max_len=MAX_NAME + 2),
                             dict(epochs=20, lr=2e-3, batch_size=128, warmup_steps=200)),
-        "compressive": Arch("compressive", dict(n_layer=2, n_head=4, n_embd=64, dropout=0.1, seg_len=16,
-                                                mem_len=16, cmem_len=4, cmem_ratio=4),
-                            dict(epochs=10, lr=2e-3, batch_size=64, warmup_steps=100)),
         "classifier": Arch("names-classifier", dict(n_embd=32, hidden=128, dropout=0.2),
                            dict(epochs=12, lr=3e-3, batch_size=64)),
     },
@@ -59,7 +148,9 @@ NAMES_TRAINING = TrainRecipe(
         Param("float32", "bool", False, "Save float32 weights (default float16)."),
     ],
     train={"schedule": "cosine"},
-    description="Train a generator (rnn, lstm, gru, transformer, compressive) or the country classifier.",
+    offered="tokens",  # and the token-LM architectures other plugins offer
+    description="Train a generator (rnn, lstm, gru, transformer or an architecture another plugin offers) "
+                "or the country classifier.",
 )
 
 
@@ -70,7 +161,6 @@ def prepare(run) -> Prepared:
     from seqkit import export_checkpoint, export_onnx, info
 
     from .data import HELD_OUT, SPLIT_SEED, load_folder, resolve_data
-    from .train import make_tokenizer
 
     cpu0 = time.process_time()
     classifier = run.arch == "classifier"
@@ -124,9 +214,8 @@ def _generator_sets(train_pairs, val_pairs, tok, n: int, run, extra: dict):
 
     from seqkit import lm_loss
 
-    from .train import lm_collate, lm_items, oversample
 
-    balance, cap = BALANCE[run.arch]
+    balance, cap = BALANCE.get(run.arch, OFFERED_BALANCE)
     balance = balance if run.options["balance"] is None else run.options["balance"]
     cap = cap if run.options["balance_cap"] is None else run.options["balance_cap"]
     extra["train"].update(balance=balance, balance_cap=cap)
@@ -138,7 +227,6 @@ def _classifier_sets(train_pairs, val_pairs, tok, n: int):
     from functools import partial
 
     from .classifier import classifier_loss
-    from .train import class_weights, classifier_collate, classifier_items
 
     w = class_weights(train_pairs, n)
     sets = (classifier_items(train_pairs, tok, w), classifier_items(val_pairs, tok, w))

@@ -13,7 +13,7 @@ import typer
 from seqkit import eval_command, generator_command, train_command
 from seqkit.options import JsonOption, SeedOption
 
-from .evaluate import NUMERALS_EVAL
+from .evaluation import NUMERALS_EVAL
 from .generator import NUM2WORDS, show_words
 from .training import NUMERALS_TRAINING, data_spec
 

@@ -2,20 +2,13 @@
 
 from pathlib import Path
 
-from seqkit import DatasetType, LazyCommand, Task, hookimpl
+from seqkit import LazyCommand, Task, hookimpl
 
 
 @hookimpl
 def register_tasks(register):
     register(Task("numerals", "numbers written as words (seq2seq, trained on num2words)",
                   checkpoints=Path(__file__).parent / "checkpoints"))
-
-
-@hookimpl
-def register_datasets(register):
-    register(DatasetType("num2words", "seqkit_numerals.data:load_dataset",
-                         "distinct integers and their num2words text, split train/val/test",
-                         task="numerals"))
 
 
 @hookimpl

@@ -71,7 +71,7 @@ def prepare(run) -> Prepared:
         source_tokenizer,
         target_tokenizer,
     )
-    from .evaluate import score
+    from .evaluation import score
     from .translate import Translator
 
     if run.data is not None:

@@ -1,20 +1,23 @@
-"""Reading MIDI files, once for every plugin that reads them: symusic (a C++ parser) for the file,
-float64 seconds with pretty_midi's tempo arithmetic.
+"""Reading and writing MIDI files, for this plugin and any other that reads them: symusic (a C++
+parser) for the file, float64 seconds with pretty_midi's tempo arithmetic; pretty_midi writes.
 
 ``read_midi(source)`` is a ``symusic.Score`` in ticks, as in the file, or one clear
-:class:`SeqkitError`. ``tick_seconds(score, ticks)`` gives the seconds of ticks the way
+:class:`SeqkitError`. ``write_midi(midi, path)`` writes a ``PrettyMIDI``, a ``symusic.Score`` or
+``[N, 4]`` notes (start s, end s, pitch, velocity: ``notes_to_midi``) atomically. ``tick_seconds(score, ticks)`` gives the seconds of ticks the way
 pretty_midi computed them (``60 / (bpm * resolution)`` per tempo segment, in float64): symusic's
 own seconds are float32, which moves notes that sit on a half step of a 10 ms or 50 ms grid.
 
-symusic is imported only when a file is read: it is a dependency of the plugins that read MIDI,
-not of seqkit's core.
+symusic and pretty_midi are imported only when a file is read or written. (Until seqkit 0.6 this
+module was core's ``seqkit.midi``; ``seqkit.read_midi`` ... still import, with a deprecation.)
 """
 
 from __future__ import annotations
 
+import io
 import os
+from pathlib import Path
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 
 def _is_score(x) -> bool:
@@ -93,3 +96,35 @@ def seconds_of(ticks, scales):
 def tick_seconds(score, ticks):
     """Seconds (float64) of ``ticks`` of ``score``, with pretty_midi's tempo arithmetic."""
     return seconds_of(ticks, tick_scales(score))
+
+
+def notes_to_midi(notes, program: int = 0, drums: bool = False, tempo: float = 120.0):
+    """A one-track ``pretty_midi.PrettyMIDI`` of ``[N, 4]`` notes (start s, end s, pitch, velocity)."""
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=tempo)
+    track = pretty_midi.Instrument(program=program, is_drum=drums, name="drums" if drums else "piano")
+    for start, end, pitch, velocity in [list(map(float, row)) for row in notes]:
+        track.notes.append(pretty_midi.Note(velocity=int(velocity), pitch=int(pitch), start=start, end=end))
+    pm.instruments.append(track)
+    return pm
+
+
+def write_midi(midi, path) -> None:
+    """Write ``midi`` (a ``PrettyMIDI``, a ``symusic.Score`` or ``[N, 4]`` notes, see
+    :func:`notes_to_midi`) to ``path`` atomically (temp file + rename); a clear error when not
+    writable."""
+    from seqkit import atomic_write_bytes
+
+    if _is_score(midi):
+        data = bytes(midi.dumps_midi())
+    else:
+        if not hasattr(midi, "write"):
+            midi = notes_to_midi(midi)
+        buf = io.BytesIO()
+        midi.write(buf)
+        data = buf.getvalue()
+    try:
+        atomic_write_bytes(Path(path), data)
+    except OSError as exc:
+        raise SeqkitError(f"cannot write {path}: {exc.strerror or exc}") from None

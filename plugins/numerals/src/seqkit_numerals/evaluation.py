@@ -16,7 +16,7 @@ MAX_EVAL_COUNT = 100_000  # num2words and each model write every number of the g
 
 NUMERALS_EVAL = EvalRecipe(
     task="numerals",
-    evaluate="seqkit_numerals.evaluate:report",
+    evaluate="seqkit_numerals.evaluation:report",
     params=[
         Param("count", "int", 1000, "Numbers in each generated set (uniform, out of range).", min=1,
               max=MAX_EVAL_COUNT, flags=("--count", "-n")),
@@ -24,7 +24,7 @@ NUMERALS_EVAL = EvalRecipe(
     ],
     default_models=("gru", "transformer"),
     multiple=True,
-    render="seqkit_numerals.evaluate:render",
+    render="seqkit_numerals.evaluation:render",
     description="Exact-match and token accuracy on unseen in-range numbers and beyond the trained range.",
     threads=1,  # batches of 512 short sequences: extra threads mostly wait
 )
