@@ -12,7 +12,7 @@ Rows (all on this machine, one intra-op thread, batch 1, the same run):
   pieces (csv order), read in windows of ``--window`` tokens that each start from ``<bos>``, for
   each variant: the price of int8.
 * ``generate``: ``seqkit music generate --seconds S --seed N`` as a user runs it (with the graph
-  that ships: int8 for the music transformer, float32 for compressive), per backend: wall seconds
+  that ships: int8 for both models), per backend: wall seconds
   (imports included), CPU seconds, the seconds of music made, music seconds per wall and per CPU
   second. The backends draw different random numbers, so a seed gives each another piece with
   another number of tokens: compare tokens per second too.
@@ -283,7 +283,7 @@ def main():
             results["cache_ms_per_step"] = cache_costs(model, tmp, args.contexts, onnx["onnx int8"])
             print(json.dumps(results["cache_ms_per_step"]), flush=True)
         if "generate" not in args.skip:
-            shipped = "onnx int8" if ck.meta["model_type"] == "music-transformer" else "onnx fp32"  # what ships
+            shipped = "onnx int8" if ck.meta.get("onnx_precision") == "int8" else "onnx fp32"  # what ships
             results["generate_graph"] = shipped
             results["generate"] = [cli_generate(paths[shipped], args.seconds, b, seed, tmp)
                                    for seed in args.seeds for b in ("torch", "auto")]
