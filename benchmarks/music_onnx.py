@@ -283,7 +283,8 @@ def main():
             results["cache_ms_per_step"] = cache_costs(model, tmp, args.contexts, onnx["onnx int8"])
             print(json.dumps(results["cache_ms_per_step"]), flush=True)
         if "generate" not in args.skip:
-            shipped = "onnx int8" if ck.meta.get("onnx_precision") == "int8" else "onnx fp32"  # what ships
+            ships = json.loads(find_checkpoint(args.model, "music").read_text()).get("onnx_precision")
+            shipped = "onnx int8" if ships == "int8" else "onnx fp32"
             results["generate_graph"] = shipped
             results["generate"] = [cli_generate(paths[shipped], args.seconds, b, seed, tmp)
                                    for seed in args.seeds for b in ("torch", "auto")]
