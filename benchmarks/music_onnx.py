@@ -8,6 +8,8 @@ Rows (all on this machine, one intra-op thread, batch 1, the same run):
   ``--new`` tokens, temperature 1) for torch fp32 (``seqkit.generate``, as ``music generate``
   calls it), ONNX Runtime fp32 and ONNX Runtime int8 (``seqkit.generate_numpy``), median of
   ``--repeats``.
+* ``step``: ms of CPU per one-token step after the primer (the primer excluded; the same token
+  fed ``--new`` times), per variant, median of ``--repeats``: decoding alone, without sampling.
 * ``nll``: mean NLL (nats/token) of the first ``--nll-tokens`` tokens of MAESTRO's validation
   pieces (csv order), read in windows of ``--window`` tokens that each start from ``<bos>``, for
   each variant: the price of int8.
@@ -210,6 +212,33 @@ def cache_costs(model, tmp: Path, contexts: list[int], runner=None, repeats: int
     return out
 
 
+def step_costs(model, onnx: dict, prompt: list[int], new: int, repeats: int) -> dict:
+    """ms of CPU per one-token step after ``prompt`` (torch fp32 and each ONNX variant, in turns)."""
+    def torch_steps():
+        with torch.no_grad():
+            _, c = model(torch.tensor([prompt]), cache=model.new_cache())
+            c0 = time.process_time()
+            for _ in range(new):
+                _, c = model(torch.tensor([[5]]), cache=c)
+            return time.process_time() - c0
+
+    def onnx_steps(m):
+        def run():
+            _, c = m(np.array([prompt]))
+            c0 = time.process_time()
+            for _ in range(new):
+                _, c = m(np.array([[5]]), cache=c)
+            return time.process_time() - c0
+        return run
+
+    runs = {"torch fp32": torch_steps, **{k: onnx_steps(m) for k, m in onnx.items()}}
+    ms = {k: [] for k in runs}
+    for _ in range(repeats):
+        for k, run in runs.items():
+            ms[k].append(run() / new * 1000)
+    return {k: round(statistics.median(v), 3) for k, v in ms.items()}
+
+
 def cli_generate(ckpt: Path, seconds: float, backend: str, seed: int, tmp: Path) -> dict:
     env = {**os.environ, "SEQKIT_BACKEND": backend, "SEQKIT_PROGRESS": "0"}
     env.pop("OMP_NUM_THREADS", None)  # as a user runs it: the command picks its threads
@@ -243,7 +272,7 @@ def main():
     ap.add_argument("--nll-tokens", type=int, default=20_470)
     ap.add_argument("--window", type=int, default=2048)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["decode", "nll", "generate", "cache"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["decode", "step", "nll", "generate", "cache"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[1])
     ap.add_argument("--contexts", nargs="+", type=int, default=[256, 1024, 1900])
     args = ap.parse_args()
@@ -273,6 +302,10 @@ def main():
             results["decode_tokens_per_cpu_s"] = {k: round(v, 1) for k, v in cpu.items()}
             results["decode_speedup_cpu"] = {k: round(v / cpu["torch fp32"], 2) for k, v in cpu.items()}
             print(json.dumps(results["decode_tokens_per_s"]), json.dumps(results["decode_tokens_per_cpu_s"]), flush=True)
+        if "step" not in args.skip:
+            prompt = [tok.bos_id] + pieces[0][: args.primer - 1]
+            results["step_cpu_ms"] = step_costs(model, prompt=prompt, onnx=onnx, new=args.new, repeats=args.repeats)
+            print(json.dumps(results["step_cpu_ms"]), flush=True)
         if "nll" not in args.skip:
             nll = {"torch fp32": nll_torch(model, pieces, tok.bos_id, args.window)}
             nll.update({k: nll_onnx(m, pieces, tok.bos_id, args.window) for k, m in onnx.items()})

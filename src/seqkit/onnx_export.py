@@ -81,7 +81,8 @@ def export_onnx(path, check: bool = True, strict: bool = True, int8: bool | None
         # int8: asked for (--int8), kept from the checkpoint's graphs, or the model's own choice
         # (a graph spec's meta "quantize": "int8", where it measured as well: its MatMuls only)
         own = spec.meta.get("quantize") == "int8"
-        part_int8 = int8 if int8 is not None else (kept_int8 or own)
+        keep_fp32 = spec.meta.get("quantize") == "fp32"  # the model keeps this graph float32 (measured)
+        part_int8 = int8 if int8 is not None else (own or (kept_int8 and not keep_fp32))
         meta["precision"] = "int8" if part_int8 else "fp32"
         any_int8 = any_int8 or part_int8
         blob = _finish(_simplify(buf.getvalue(), spec.meta.get("optimize")), meta)

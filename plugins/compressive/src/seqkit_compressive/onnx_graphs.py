@@ -178,4 +178,8 @@ def compressive_graphs(model) -> dict[str, GraphSpec]:
         n_old = 2 * c.cmem_ratio
         graphs["compress"] = GraphSpec(Compress(model), (torch.randn(L, 2, n_old, C),), ["old"], ["compressed"],
                                        {"old": {1: "B", 2: "n"}, "compressed": {1: "B", 2: "m"}}, dict(meta))
+    if QUANTIZE:  # the memories' keys/values and their compression stay float32 when the step is int8
+        for part in ("memory_kv", "compress"):
+            if part in graphs:
+                graphs[part].meta["quantize"] = "fp32"
     return graphs
