@@ -50,7 +50,7 @@ class Step(nn.Module):
     rotary tables gathered once for all layers from constants (``pos``: the new tokens' positions
     ``P + t ..``) with the attention's scale folded into the queries' table, the pair swap of the
     rotation one matmul with a fixed ``[D, D]`` permutation, and the masks from the runner
-    (``mask [L, P + S]``: 0 on a slot that holds a key; ``causal [T, T]``)."""
+    (``mask_i [P + S]``: 0 on a slot that holds a key; ``causal [T, T]``)."""
 
     def __init__(self, model):
         super().__init__()
@@ -173,7 +173,6 @@ def compressive_graphs(model) -> dict[str, GraphSpec]:
                       ["k", "v"], {"mem": {1: "B", 2: "N"}, "pos": {0: "N"}, "k": {1: "B", 3: "N"},
                                    "v": {1: "B", 3: "N"}}, dict(meta))
     graphs["memory_kv"] = memkv
-
     if c.cmem_len and any(b.compress is not None for b in model.blocks):
         n_old = 2 * c.cmem_ratio
         graphs["compress"] = GraphSpec(Compress(model), (torch.randn(L, 2, n_old, C),), ["old"], ["compressed"],
