@@ -8,11 +8,13 @@ Rows (all on this machine, one intra-op thread, batch 1, the same run):
   ``--new`` tokens, temperature 1) for torch fp32 (``seqkit.generate``, as ``music generate``
   calls it), ONNX Runtime fp32 and ONNX Runtime int8 (``seqkit.generate_numpy``), median of
   ``--repeats``.
+* ``step``: ms of CPU per one-token step after the primer (the primer excluded; the same token
+  fed ``--new`` times), per variant, median of ``--repeats``: decoding alone, without sampling.
 * ``nll``: mean NLL (nats/token) of the first ``--nll-tokens`` tokens of MAESTRO's validation
   pieces (csv order), read in windows of ``--window`` tokens that each start from ``<bos>``, for
   each variant: the price of int8.
 * ``generate``: ``seqkit music generate --seconds S --seed N`` as a user runs it (with the graph
-  that ships: int8 for the music transformer, float32 for compressive), per backend: wall seconds
+  that ships: int8 for both models), per backend: wall seconds
   (imports included), CPU seconds, the seconds of music made, music seconds per wall and per CPU
   second. The backends draw different random numbers, so a seed gives each another piece with
   another number of tokens: compare tokens per second too.
@@ -210,6 +212,33 @@ def cache_costs(model, tmp: Path, contexts: list[int], runner=None, repeats: int
     return out
 
 
+def step_costs(model, onnx: dict, prompt: list[int], new: int, repeats: int) -> dict:
+    """ms of CPU per one-token step after ``prompt`` (torch fp32 and each ONNX variant, in turns)."""
+    def torch_steps():
+        with torch.no_grad():
+            _, c = model(torch.tensor([prompt]), cache=model.new_cache())
+            c0 = time.process_time()
+            for _ in range(new):
+                _, c = model(torch.tensor([[5]]), cache=c)
+            return time.process_time() - c0
+
+    def onnx_steps(m):
+        def run():
+            _, c = m(np.array([prompt]))
+            c0 = time.process_time()
+            for _ in range(new):
+                _, c = m(np.array([[5]]), cache=c)
+            return time.process_time() - c0
+        return run
+
+    runs = {"torch fp32": torch_steps, **{k: onnx_steps(m) for k, m in onnx.items()}}
+    ms = {k: [] for k in runs}
+    for _ in range(repeats):
+        for k, run in runs.items():
+            ms[k].append(run() / new * 1000)
+    return {k: round(statistics.median(v), 3) for k, v in ms.items()}
+
+
 def cli_generate(ckpt: Path, seconds: float, backend: str, seed: int, tmp: Path) -> dict:
     env = {**os.environ, "SEQKIT_BACKEND": backend, "SEQKIT_PROGRESS": "0"}
     env.pop("OMP_NUM_THREADS", None)  # as a user runs it: the command picks its threads
@@ -243,7 +272,7 @@ def main():
     ap.add_argument("--nll-tokens", type=int, default=20_470)
     ap.add_argument("--window", type=int, default=2048)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["decode", "nll", "generate", "cache"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["decode", "step", "nll", "generate", "cache"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[1])
     ap.add_argument("--contexts", nargs="+", type=int, default=[256, 1024, 1900])
     args = ap.parse_args()
@@ -273,6 +302,10 @@ def main():
             results["decode_tokens_per_cpu_s"] = {k: round(v, 1) for k, v in cpu.items()}
             results["decode_speedup_cpu"] = {k: round(v / cpu["torch fp32"], 2) for k, v in cpu.items()}
             print(json.dumps(results["decode_tokens_per_s"]), json.dumps(results["decode_tokens_per_cpu_s"]), flush=True)
+        if "step" not in args.skip:
+            prompt = [tok.bos_id] + pieces[0][: args.primer - 1]
+            results["step_cpu_ms"] = step_costs(model, prompt=prompt, onnx=onnx, new=args.new, repeats=args.repeats)
+            print(json.dumps(results["step_cpu_ms"]), flush=True)
         if "nll" not in args.skip:
             nll = {"torch fp32": nll_torch(model, pieces, tok.bos_id, args.window)}
             nll.update({k: nll_onnx(m, pieces, tok.bos_id, args.window) for k, m in onnx.items()})
@@ -283,7 +316,8 @@ def main():
             results["cache_ms_per_step"] = cache_costs(model, tmp, args.contexts, onnx["onnx int8"])
             print(json.dumps(results["cache_ms_per_step"]), flush=True)
         if "generate" not in args.skip:
-            shipped = "onnx int8" if ck.meta["model_type"] == "music-transformer" else "onnx fp32"  # what ships
+            ships = json.loads(find_checkpoint(args.model, "music").read_text()).get("onnx_precision")
+            shipped = "onnx int8" if ships == "int8" else "onnx fp32"
             results["generate_graph"] = shipped
             results["generate"] = [cli_generate(paths[shipped], args.seconds, b, seed, tmp)
                                    for seed in args.seeds for b in ("torch", "auto")]

@@ -160,3 +160,108 @@ def test_scoring_through_the_shared_cache_equals_scoring_each_candidate():
     slow = [lookahead_nll(net, head + g, after) for g in gaps]
     np.testing.assert_allclose(fast, slow, atol=1e-4)
     assert len(set(np.round(fast, 4))) > 1  # the candidates really differ
+
+
+# -- on ONNX Runtime ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory):
+    """A tiny rotary Music Transformer (max_len 256) saved with its float32 step graph (``OnnxMusic``)."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    import torch
+    from seqkit.onnx.export import export_onnx
+    from seqkit_midi_transformer import onnx_step
+    from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig
+
+    from seqkit import save_checkpoint
+
+    torch.manual_seed(0)
+    tok = PerformanceTokenizer()
+    config = MusicTransformerConfig(vocab_size=tok.vocab_size, **{**PRESETS["tiny"], "max_len": 256,
+                                                                 "position": "rope"})
+    path = tmp_path_factory.mktemp("tiny-onnx") / "tiny.json"
+    save_checkpoint(path, MusicTransformer(config), model_type="music-transformer", config=config,
+                    tokenizer=tok, task="music")
+    old, onnx_step.QUANTIZE = onnx_step.QUANTIZE, None
+    try:
+        export_onnx(path)
+    finally:
+        onnx_step.QUANTIZE = old
+    return path
+
+
+def test_onnx_scoring_agrees_with_torch(tiny_onnx):
+    """The same candidates scored through the step graph's buffers (the context read once) and
+    through torch's KV cache: NLLs within 1e-3 nats/token, the same choice."""
+    from seqkit_midi_transformer.infill import lookahead_nll, score_candidates
+
+    from seqkit import load_checkpoint, load_for_inference
+
+    onnx = load_for_inference(tiny_onnx).model
+    assert type(onnx).__name__ == "OnnxMusic"
+    net = load_checkpoint(tiny_onnx).model.float().eval()
+    rng = np.random.default_rng(1)
+    prompt = [389] + rng.integers(0, 388, 300).tolist()  # longer than the context: cut to fit
+    gaps = [rng.integers(0, 388, int(n)).tolist() for n in rng.integers(5, 40, 11)]
+    after = rng.integers(0, 388, 30).tolist()
+    fast = score_candidates(onnx, prompt, gaps, after, chunk=4)
+    want = score_candidates(net, prompt, gaps, after, chunk=4)
+    assert np.abs(np.subtract(fast, want)).max() < 1e-3
+    assert int(np.argmin(fast)) == int(np.argmin(want)) and len(set(np.round(fast, 3))) > 1
+    head = prompt[-(256 - max(map(len, gaps)) - len(after)):]
+    one = lookahead_nll(onnx, head + gaps[0], after)  # a candidate on its own (other model types' path)
+    assert abs(one - fast[0]) < 1e-3
+
+
+@pytest.mark.parametrize("backend", ["auto", "torch"])
+def test_infill_on_both_backends(tiny_onnx, piece, tmp_path, monkeypatch, backend):
+    monkeypatch.setenv("SEQKIT_BACKEND", backend)
+    runs = []
+    for i in range(2):
+        r = cli("music", "infill", piece, "--from", 3, "--to", 5, "--candidates", 3, "--seed", 7,
+                "--model", tiny_onnx, "--out", tmp_path / f"o{i}.mid", "--json")
+        assert r.exit_code == 0, r.output
+        runs.append(json.loads(r.stdout))
+    res = runs[0]
+    assert res["backend"] == ("onnx" if backend == "auto" else "torch")
+    m = res["results"][0]
+    assert 1 <= m["chosen"] <= 3 and m["nll_after"] == min(m["candidate_nll_after"])
+    assert runs[1]["results"][0]["candidate_nll_after"] == m["candidate_nll_after"]  # the same seed: the same run
+    assert (tmp_path / "o0.mid").read_bytes() == (tmp_path / "o1.mid").read_bytes()
+    before = _notes(piece)
+    kept = _notes(tmp_path / "o0.mid")
+    outside = before[(before[:, 0] < 3) & (before[:, 1] <= 3) | (before[:, 0] >= 5)]
+    assert len(kept) >= len(outside)
+
+
+def test_infill_with_a_broken_graph_runs_on_torch_with_one_notice(tiny_onnx, piece, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.delenv("SEQKIT_BACKEND", raising=False)
+    folder = tmp_path / "ck"
+    shutil.copytree(tiny_onnx.parent, folder)
+    (graph,) = folder.glob("*.onnx")
+    graph.write_bytes(graph.read_bytes()[:1000])
+    r = cli("music", "infill", piece, "--from", 3, "--to", 5, "--candidates", 2, "--seed", 7,
+            "--model", folder / tiny_onnx.name, "--out", tmp_path / "o.mid", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["backend"] == "torch"
+    warnings = [line for line in r.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and "running it on torch instead" in warnings[0]
+
+
+def test_infill_imports_no_torch(tiny_onnx, piece, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SEQKIT_PROGRESS": "0"}
+    env.pop("SEQKIT_BACKEND", None)
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "seqkit", "music", "infill", str(piece), "--from",
+                        "3", "--to", "5", "--candidates", "2", "--seed", "1", "--model", str(tiny_onnx), "-o",
+                        str(tmp_path / "o.mid")], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    modules = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    assert "onnxruntime" in modules
+    assert not [m for m in modules if m == "torch" or m.startswith("torch.")]

@@ -81,14 +81,18 @@ def export_onnx(path, check: bool = True, strict: bool = True, int8: bool | None
         # int8: asked for (--int8), kept from the checkpoint's graphs, or the model's own choice
         # (a graph spec's meta "quantize": "int8", where it measured as well: its MatMuls only)
         own = spec.meta.get("quantize") == "int8"
-        part_int8 = int8 if int8 is not None else (kept_int8 or own)
+        keep_fp32 = spec.meta.get("quantize") == "fp32"  # the model keeps this graph float32 (measured)
+        part_int8 = int8 if int8 is not None else (own or (kept_int8 and not keep_fp32))
         meta["precision"] = "int8" if part_int8 else "fp32"
         any_int8 = any_int8 or part_int8
-        blob = _finish(_simplify(buf.getvalue()), meta)
+        blob = _finish(_simplify(buf.getvalue(), spec.meta.get("optimize")), meta)
         if check:  # the float32 graph is the model's; int8 rounding is measured, not checked
             _check(blob, spec, path, part)
         if part_int8:
-            blob = _finish(_quantize(_float32_weights(blob), ["MatMul"] if own else None), meta)
+            blob = _quantize(_float32_weights(blob), ["MatMul"] if own else None, spec.meta.get("quantize_only"))
+            if spec.meta.get("optimize"):  # the fusions again, now of the int8 operators too
+                blob = _simplify(blob, spec.meta["optimize"])
+            blob = _finish(blob, meta)
             if check:
                 _check(blob, spec, path, part, shapes_only=True)
         target = path.parent / f"{stem}.{part}.onnx"
@@ -114,9 +118,12 @@ def record_graphs(path, files: dict, precision: str | None = None) -> None:
     atomic_write_bytes(path, (json.dumps(meta, indent=1, sort_keys=False) + "\n").encode())
 
 
-def _simplify(blob: bytes) -> bytes:
+def _simplify(blob: bytes, level: str | None = None) -> bytes:
     """ONNX Runtime's basic optimizations done once here (constant folding, dead shape arithmetic):
-    standard operators only, a third of the nodes, a faster start for every process that loads it."""
+    standard operators only, a third of the nodes, a faster start for every process that loads it.
+    ``level="extended"`` (a graph spec's meta ``"optimize"``): also ONNX Runtime's CPU fusions
+    (``Gelu``, ``FusedMatMul``, ``com.microsoft`` operators that only ONNX Runtime runs), for a
+    graph made of many small operators (the compressive model's step: docs/compressive.md)."""
     import tempfile
 
     from seqkit.generation.inference import import_onnxruntime
@@ -125,7 +132,8 @@ def _simplify(blob: bytes) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "simplified.onnx"
         opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        opts.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED if level == "extended"
+                                         else ort.GraphOptimizationLevel.ORT_ENABLE_BASIC)
         opts.optimized_model_filepath = str(out)
         opts.log_severity_level = 3
         ort.InferenceSession(blob, sess_options=opts, providers=["CPUExecutionProvider"])
@@ -155,14 +163,23 @@ def _float32_weights(blob: bytes) -> bytes:
     return model.SerializeToString()
 
 
-def _quantize(blob: bytes, ops: list[str] | None = None) -> bytes:
+def _quantize(blob: bytes, ops: list[str] | None = None, only: list[str] | None = None) -> bytes:
     """Dynamic int8 weights (per channel) for the graph's MatMul, Gemm and LSTM nodes (``ops``: only
-    these operator types; the music models quantize their MatMuls alone: docs/music.md)."""
+    these operator types; the music models quantize their MatMuls alone: docs/music.md). ``only``:
+    just the nodes whose names contain one of these strings (a graph spec's meta
+    ``"quantize_only"``: the compressive model keeps its attention's inputs float32)."""
     import logging
     import tempfile
 
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    nodes = None
+    if only:
+        nodes = [n.name for n in onnx.load_from_string(blob).graph.node
+                 if n.op_type in (ops or ["MatMul", "Gemm", "LSTM"]) and any(s in n.name for s in only)]
+        if not nodes:
+            raise SeqkitError(f"no node to quantize matches {only}")
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         src.write_bytes(blob)
@@ -171,7 +188,9 @@ def _quantize(blob: bytes, ops: list[str] | None = None) -> bytes:
         root.setLevel(logging.ERROR)  # its advice to pre-process the graph first, on every call
         try:
             quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=ops)
+                             op_types_to_quantize=ops, nodes_to_quantize=nodes,
+                             # float outputs where shape inference stops at ONNX Runtime's own operators
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         finally:
             root.setLevel(level)
         return out.read_bytes()

@@ -1,4 +1,4 @@
-"""Step graphs of core's model types, written for ONNX export (torch only; used by ``onnx_export``).
+"""Step graphs of core's model types, written for ONNX export (torch only; used by ``seqkit.onnx.export``).
 
 Each wrapper shares the model's modules (so the exported weights are the model's) and computes
 one call of the model with its cache passed in and out as plain tensors:

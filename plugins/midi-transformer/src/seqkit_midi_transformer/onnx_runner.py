@@ -38,6 +38,15 @@ class MusicState:
     def cap(self) -> int:
         return self.mask.shape[0]
 
+    def repeat(self, rows: int) -> MusicState:
+        """A copy of this one-row state for ``rows`` rows (``music infill`` continues one context's
+        buffers once per candidate)."""
+        out = object.__new__(MusicState)
+        out.n, out.mask = self.n, self.mask.copy()
+        out.k = [np.repeat(k, rows, axis=0) for k in self.k]
+        out.v = [np.repeat(v, rows, axis=0) for v in self.v]
+        return out
+
     def grow(self, cap: int) -> None:
         pad = cap - self.cap
         self.k = [np.concatenate([k, np.zeros((*k.shape[:3], pad), np.float32)], axis=3) for k in self.k]
