@@ -26,6 +26,10 @@ from seqkit.generation.generator import (
 )
 from seqkit.generation.generator import device_param as _device_param
 
+__all__ = ["SeedOption", "DeviceOption", "TemperatureOption", "JsonOption", "ModelOption",
+           "ThreadsOption", "OutOption", "DataOption", "seed_option", "check_seed", "set_threads",
+           "seed_everything"]
+
 
 def seed_option(help: str = ""):
     """A ``--seed`` option taking 0 to ``SEED_MAX`` (a larger one is one ``Error:`` line, not a

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+__all__ = ["progress_bar", "progress_steps", "info"]
+
 
 def console(stderr: bool = True, force_terminal: bool | None = None):
     from rich.console import Console

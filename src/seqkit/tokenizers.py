@@ -15,6 +15,8 @@ from typing import Protocol, runtime_checkable
 
 from seqkit.errors import SeqkitError
 
+__all__ = ["Tokenizer", "CharTokenizer", "WordTokenizer", "tokenizer_from_dict"]
+
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 DEFAULT_SPECIALS = (PAD, BOS, EOS, UNK)
 
