@@ -121,8 +121,8 @@ def int8(limit: int) -> None:
 
     from seqkit_abc.data import load_tunes, shared_data
 
-    from seqkit import export_onnx
     from seqkit.io.checkpoints import checkpoint_tokenizer, read_meta
+    from seqkit.onnx import export_onnx
 
     meta = read_meta(CKPT)
     tok = checkpoint_tokenizer(meta, CKPT)

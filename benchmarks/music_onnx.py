@@ -147,7 +147,7 @@ def torch_run(model, prompt, new, tok):
 
 
 def onnx_run(model, prompt, new, tok):
-    from seqkit import generate_numpy
+    from seqkit.generation import generate_numpy
 
     def run():
         out = generate_numpy(model, np.array([prompt]), new, rng=np.random.default_rng(0),

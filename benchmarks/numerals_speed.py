@@ -39,7 +39,8 @@ def throughput(model: str, count: int) -> tuple[float, float, int, int]:
     from seqkit_numerals.numbers import reference_words
     from seqkit_numerals.translate import Translator
 
-    from seqkit import find_checkpoint, read_meta
+    from seqkit import find_checkpoint
+    from seqkit.io import read_meta
 
     torch.set_num_threads(1)
     tr = Translator.load(model)

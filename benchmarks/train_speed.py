@@ -67,6 +67,19 @@ class _Streams:
         return {"input": w[:-1], "target": w[1:]}
 
 
+def _api(name: str, home: str):
+    """``name`` from its home since seqkit 0.6 (``seqkit.train`` ...), or from ``seqkit`` itself in a
+    reference revision before it moved there; ``None`` where neither has it."""
+    import importlib
+
+    import seqkit
+
+    try:
+        return getattr(importlib.import_module(home), name)
+    except (ImportError, AttributeError):
+        return getattr(seqkit, name, None)
+
+
 def _data(kind: str, batch: int, length: int):
     import torch
 
@@ -94,17 +107,17 @@ def child(arch: str, steps: int, out: str) -> float:
     torch.manual_seed(0)
     model = mt.build(mt.make_config({**settings, **extra}))
     data = _data(kind, batch, length)
-    if kind == "streams" and not hasattr(seqkit, "carries_memory"):  # before the memory protocol
+    if kind == "streams" and _api("carries_memory", "seqkit.train") is None:  # before the memory protocol
         model.carry_memories, model.stream_groups = True, data.stream_groups
-    loss = seqkit.seq2seq_loss if kind == "seq2seq" else seqkit.lm_loss
+    loss = _api("seq2seq_loss", "seqkit.train") if kind == "seq2seq" else seqkit.lm_loss
     calls: list[float] = []
 
     def timed(model, batch):
         calls.append(time.perf_counter())
         return loss(model, batch)
 
-    config = seqkit.TrainConfig(steps=steps, batch_size=batch, lr=1e-3, eval_every=steps, device="cpu",
-                                progress=False, seed=0)
+    config = _api("TrainConfig", "seqkit.train")(steps=steps, batch_size=batch, lr=1e-3, eval_every=steps, device="cpu",
+                                                progress=False, seed=0)
     seqkit.Trainer(model, config, data, loss_fn=timed, out=out).fit()
     gaps = [b - a for a, b in zip(calls[2:steps], calls[3:steps])]
     return 1000 * statistics.median(gaps)

@@ -51,8 +51,10 @@ def train(out: Path, resume: bool = False, hidden: int = 16, slow: float = 0.0, 
           hold_after: int = -1, hold_eval: bool = False) -> dict:
     import torch
 
-    from seqkit import TrainConfig, Trainer, TransformerConfig, TransformerLM, lm_loss
+    from seqkit import Trainer, lm_loss
+    from seqkit.models import TransformerConfig, TransformerLM
     from seqkit.testing import lm_collate
+    from seqkit.train import TrainConfig
 
     torch.set_num_threads(1)
     tok, train_set, val_set = _data()

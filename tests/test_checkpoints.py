@@ -9,17 +9,9 @@ import time
 import pytest
 import torch
 
-from seqkit import (
-    RNNLM,
-    CharTokenizer,
-    CheckpointError,
-    RNNConfig,
-    export_checkpoint,
-    find_checkpoint,
-    load_checkpoint,
-    read_meta,
-    save_checkpoint,
-)
+from seqkit import CharTokenizer, CheckpointError, export_checkpoint, find_checkpoint, load_checkpoint
+from seqkit.io import read_meta, save_checkpoint
+from seqkit.models import RNNLM, RNNConfig
 
 
 def _save(path, seed=0, **kw):
@@ -112,7 +104,8 @@ def test_weights_field_must_be_a_file_name_next_to_the_json(tmp_path, weights):
 
 @pytest.mark.parametrize("name", ["../evil", "a/b", "a\\b", "..", "x..y", ""])
 def test_checkpoint_names_cannot_leave_their_folder(name):
-    from seqkit import SeqkitError, user_checkpoint_dir, user_checkpoint_path
+    from seqkit import SeqkitError
+    from seqkit.io import user_checkpoint_dir, user_checkpoint_path
 
     with pytest.raises(SeqkitError, match="invalid checkpoint name"):
         user_checkpoint_path("test", name)

@@ -38,8 +38,10 @@ def test_doctor_reports_torch_and_device():
 def test_models_json_lists_user_checkpoints(tmp_path):
     import torch
 
-    from seqkit import RNNLM, RNNConfig, Task, hookimpl, save_checkpoint, user_checkpoint_dir
+    from seqkit import Task, hookimpl
     from seqkit.host import plugins
+    from seqkit.io import save_checkpoint, user_checkpoint_dir
+    from seqkit.models import RNNLM, RNNConfig
 
     class P:
         @hookimpl

@@ -4,15 +4,9 @@ import pytest
 import torch
 from helpers import pattern_data
 
-from seqkit import (
-    TrainConfig,
-    Trainer,
-    TransformerConfig,
-    TransformerLM,
-    generate,
-    get_model_type,
-    load_checkpoint,
-)
+from seqkit import Trainer, generate, get_model_type, load_checkpoint
+from seqkit.models import TransformerConfig, TransformerLM
+from seqkit.train import TrainConfig
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 

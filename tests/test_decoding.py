@@ -7,14 +7,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqkit import (
+from seqkit import generate
+from seqkit.models import (
     RNNLM,
     KVCache,
     RNNConfig,
     TransformerConfig,
     TransformerLM,
     apply_rope,
-    generate,
     init_weights,
     restart_window,
     rope_tables,

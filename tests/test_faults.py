@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from seqkit import CheckpointError, SeqkitError, TrainConfig
+from seqkit import CheckpointError, SeqkitError
+from seqkit.train import TrainConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
 import reliability_run  # noqa: E402
@@ -143,8 +144,9 @@ def test_resume_from_damaged_trainer_fields_is_one_clear_error(tmp_path, finishe
 # ---------------------------------------------------------------- damaged checkpoints
 
 def test_checkpoints_with_a_bad_format_version_deep_json_or_nan_weights_are_refused(tmp_path, finished_run):
-    from seqkit import list_checkpoints, load_checkpoint, read_meta, save_checkpoint, user_checkpoint_dir
+    from seqkit import load_checkpoint
     from seqkit.host.plugins import register_plugin, unregister_plugin
+    from seqkit.io import list_checkpoints, read_meta, save_checkpoint, user_checkpoint_dir
 
     run, _ = finished_run
     meta = json.loads((run / "best.json").read_text())
@@ -229,7 +231,7 @@ def test_seeds_are_checked_in_one_place(tmp_path):
 def test_the_largest_seed_trains(tmp_path):
     from helpers import pattern_data
 
-    from seqkit import RNNLM, RNNConfig
+    from seqkit.models import RNNLM, RNNConfig
     from seqkit.options import SEED_MAX
     from seqkit.testing import train_steps
 
@@ -295,7 +297,7 @@ def test_looking_models_up_creates_no_folder(tmp_path, monkeypatch):
 
 
 def test_a_data_folder_that_cannot_be_made_is_one_clear_error(tmp_path, monkeypatch):
-    from seqkit import data_dir
+    from seqkit.io import data_dir
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")

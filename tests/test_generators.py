@@ -8,6 +8,8 @@ import pytest
 import typer
 
 import seqkit
+import seqkit.generation
+import seqkit.host
 from seqkit import Example, Generator, Output, Param, Result, SeqkitError, hookimpl
 from seqkit.testing import registered, run_cli
 
@@ -88,18 +90,18 @@ def test_generator_call_fills_defaults_and_rejects_unknown():
 
 def test_run_context_reports_progress_and_cancels():
     seen = []
-    ECHO(ctx=seqkit.RunContext(on_progress=lambda d, t: seen.append((d, t))), word="a", count=3)
+    ECHO(ctx=seqkit.generation.RunContext(on_progress=lambda d, t: seen.append((d, t))), word="a", count=3)
     assert seen == [(1, 3), (2, 3), (3, 3)]
-    with pytest.raises(seqkit.Cancelled):
-        ECHO(ctx=seqkit.RunContext(cancelled=lambda: True), word="a")
+    with pytest.raises(seqkit.generation.Cancelled):
+        ECHO(ctx=seqkit.generation.RunContext(cancelled=lambda: True), word="a")
 
 
 def test_registered_generator_runs_by_name_and_is_listed():
     with registered(EchoPlugin()):
-        assert "echo-words" in seqkit.generators()
-        assert seqkit.run_generator("echo-words", word="x", count=1).outputs[0].text == "x0"
+        assert "echo-words" in seqkit.host.generators()
+        assert seqkit.generation.run_generator("echo-words", word="x", count=1).outputs[0].text == "x0"
         with pytest.raises(SeqkitError, match="unknown generator 'echo-word'; did you mean echo-words"):
-            seqkit.get_generator("echo-word")
+            seqkit.host.get_generator("echo-word")
         r = run_cli(["plugins", "--json"], plugins=[])
         infos = {i["name"]: i for i in json.loads(r.stdout)}
         assert infos["EchoPlugin"]["registered"]["generators"] == ["echo-words"]
@@ -179,14 +181,14 @@ def test_list_param_reads_stdin_on_the_command_line():
 
 
 def test_bundled_front_doors_are_generators():
-    gens = seqkit.generators()
+    gens = seqkit.host.generators()
     if "names" not in gens or "num2words" not in gens:
         pytest.skip("the names and numerals plugins are not installed")
-    names = seqkit.run_generator("names", country="Greek", count=3, seed=1, device="cpu")
+    names = seqkit.generation.run_generator("names", country="Greek", count=3, seed=1, device="cpu")
     cli = run_cli(["names", "--country", "Greek", "-n", "3", "--seed", "1", "--device", "cpu"])
     assert cli.exit_code == 0, cli.output
     assert cli.stdout.split() == [o.text for o in names.outputs]
-    words = seqkit.run_generator("num2words", numbers=["101001001001"], device="cpu")
+    words = seqkit.generation.run_generator("num2words", numbers=["101001001001"], device="cpu")
     assert words.outputs[0].text == "one hundred and one billion, one million, one thousand and one"
     assert words.outputs[0].meta == {"number": 101001001001, "in_range": True}
 
@@ -226,8 +228,8 @@ def test_found_devices_does_not_import_torch_for_a_form():
     import subprocess
     import sys
 
-    code = ("import sys, seqkit; d = seqkit.found_devices(); print(d[:2], 'torch' in sys.modules); "
-            "import torch; print(seqkit.found_devices() == ['auto', 'cpu'] + (['cuda'] + [f'cuda:{i}' for i in "
+    code = ("import sys, seqkit.generation; d = seqkit.generation.found_devices(); print(d[:2], 'torch' in sys.modules); "
+            "import torch; print(seqkit.generation.found_devices() == ['auto', 'cpu'] + (['cuda'] + [f'cuda:{i}' for i in "
             "range(torch.cuda.device_count())] if torch.cuda.is_available() else [])"
             " + (['mps'] if torch.backends.mps.is_available() else []))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")

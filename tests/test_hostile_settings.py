@@ -4,7 +4,8 @@ TOML nested 100k deep."""
 
 import pytest
 
-from seqkit import RNNConfig, SeqkitError
+from seqkit import SeqkitError
+from seqkit.models import RNNConfig
 from seqkit.models.settings import MAX_LAYERS, MAX_SIZE
 from seqkit.train.kit import CONFIG_BYTES, check_parameter_count, read_config_file
 
@@ -19,7 +20,7 @@ def test_sizes_have_an_upper_bound():
 
 
 def test_a_model_too_large_is_refused_before_allocating():
-    from seqkit import RNNLM
+    from seqkit.models import RNNLM
 
     config = RNNConfig(vocab_size=10, hidden=1 << 20, n_layer=4)  # about 2.6e13 parameters
     with pytest.raises(SeqkitError, match="parameters"):

@@ -9,7 +9,11 @@ import torch
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from seqkit import (  # noqa: E402
+from seqkit import generate, load_for_inference  # noqa: E402
+from seqkit.errors import SeqkitError  # noqa: E402
+from seqkit.generation import filter_logits, filter_logits_numpy, generate_numpy, next_token_probs  # noqa: E402
+from seqkit.io import save_checkpoint  # noqa: E402
+from seqkit.models import (  # noqa: E402
     RNNLM,
     GRUSeq2Seq,
     RNNConfig,
@@ -17,16 +21,8 @@ from seqkit import (  # noqa: E402
     TransformerConfig,
     TransformerLM,
     TransformerSeq2Seq,
-    export_onnx,
-    filter_logits,
-    filter_logits_numpy,
-    generate,
-    generate_numpy,
-    load_for_inference,
-    next_token_probs,
-    save_checkpoint,
 )
-from seqkit.errors import SeqkitError  # noqa: E402
+from seqkit.onnx import export_onnx  # noqa: E402
 
 
 @pytest.fixture

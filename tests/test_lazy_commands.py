@@ -148,11 +148,11 @@ def test_old_register_commands_plugins_keep_working(fresh_plugins):
 
 
 def test_hookspec_version_is_1_3():
-    import seqkit
+    import seqkit.host
     from seqkit.host import hookspecs
 
     # 1.1 plus register_lazy_commands (1.2), plus register_architectures (1.3): minor bumps
-    assert seqkit.HOOKSPEC_VERSION == "1.3"
+    assert seqkit.host.HOOKSPEC_VERSION == "1.3"
     assert callable(hookspecs.register_lazy_commands) and callable(hookspecs.register_commands)
     assert callable(hookspecs.register_architectures)
 

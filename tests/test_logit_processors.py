@@ -12,7 +12,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqkit import SeqkitError, TokenBias, generate, generate_numpy
+from seqkit import SeqkitError, generate
+from seqkit.generation import TokenBias, generate_numpy
 
 
 class TorchBigram(torch.nn.Module):

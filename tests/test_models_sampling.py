@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from seqkit import (
+from seqkit import generate
+from seqkit.generation import filter_logits
+from seqkit.models import (
     RNNLM,
     GRUSeq2Seq,
     RNNConfig,
@@ -9,8 +11,6 @@ from seqkit import (
     TransformerConfig,
     TransformerLM,
     TransformerSeq2Seq,
-    filter_logits,
-    generate,
 )
 
 LMS = [

@@ -57,7 +57,7 @@ def test_core_itself_uses_no_old_path():
 
 
 def test_train_config_does_not_import_torch():
-    out = _run("import sys, seqkit\nseqkit.TrainConfig(steps=3)\nprint('torch' in sys.modules)")
+    out = _run("import sys, seqkit.train\nseqkit.train.TrainConfig(steps=3)\nprint('torch' in sys.modules)")
     assert out.strip().endswith("False")
 
 

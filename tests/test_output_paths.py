@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from seqkit import SeqkitError, atomic_write_bytes, check_writable, numbered
+from seqkit import SeqkitError, atomic_write_bytes
+from seqkit.io import check_writable, numbered
 from seqkit.io.locks import hold_lock
 from seqkit.io.paths import output_kind
 

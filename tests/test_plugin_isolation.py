@@ -57,11 +57,11 @@ def test_a_third_party_plugin_cannot_take_over_a_bundled_one(fresh_plugins, tmp_
     monkeypatch.syspath_prepend(str(tmp_path))
     _with_entry_point(monkeypatch, fresh_plugins, "seqkit_takeover")
     app = _cli()
-    import seqkit
+    import seqkit.host
 
-    assert seqkit.get_task("names").plugin == "names"
+    assert seqkit.host.get_task("names").plugin == "names"
     # a hook that registers something invalid is rolled back whole (#13): its valid entries go too
-    assert "fine-task" not in seqkit.tasks()
+    assert "fine-task" not in seqkit.host.tasks()
     captured = capsys.readouterr()
     assert captured.out == ""  # what a plugin prints at import goes to stderr
     err = captured.err
@@ -89,7 +89,7 @@ def test_a_plugin_that_interrupts_its_import_is_skipped(fresh_plugins, tmp_path,
 
 
 def test_tryfirst_does_not_let_a_later_plugin_win(fresh_plugins, capsys):
-    import seqkit
+    import seqkit.host
 
     def plugin(name, description, **marks):
         class P:
@@ -101,7 +101,7 @@ def test_tryfirst_does_not_let_a_later_plugin_win(fresh_plugins, capsys):
 
     plugin("early", "first")
     plugin("late", "second", tryfirst=True)
-    assert seqkit.get_task("shared").description == "first"
+    assert seqkit.host.get_task("shared").description == "first"
     assert "registered by both plugin 'early' and plugin 'late'" in capsys.readouterr().err
 
 
@@ -115,9 +115,9 @@ def test_a_plugin_named_like_a_bundled_one_is_not_loaded(fresh_plugins, tmp_path
         pytest.skip("the bundled names plugin is not installed")
     impostor = md.EntryPoint(name="names", value="seqkit_impostor", group="seqkit")
     monkeypatch.setattr(found, "entry_points", lambda group: [impostor, *real, real[0]])
-    import seqkit
+    import seqkit.host
 
-    assert seqkit.get_task("names").plugin == "names"
+    assert seqkit.host.get_task("names").plugin == "names"
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err  # one warning; the same entry point found twice is no conflict
     assert "plugin 'names' (seqkit_impostor) is not loaded: plugin 'names' (seqkit_names.plugin) has that name" in err

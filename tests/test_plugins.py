@@ -24,7 +24,8 @@ def _cli():
 
 
 def test_in_process_plugin_registers_everything(fresh_plugins):
-    import seqkit
+    import seqkit.host
+    import seqkit.models
 
     def register_tasks(register):
         register(Task("demo", "a demo task"))
@@ -40,7 +41,7 @@ def test_in_process_plugin_registers_everything(fresh_plugins):
     fresh_plugins.register_plugin(_plugin("demo", register_tasks=register_tasks,
                                           register_models=register_models,
                                           register_commands=register_commands), name="demo")
-    assert seqkit.get_task("demo").plugin == "demo"
+    assert seqkit.host.get_task("demo").plugin == "demo"
     model = seqkit.get_model_type("demo-rnn").build({"vocab_size": 5, "hidden": 4})
     assert model.config.hidden == 4
     result = CliRunner().invoke(_cli(), ["demo-hello"])
@@ -48,7 +49,7 @@ def test_in_process_plugin_registers_everything(fresh_plugins):
 
 
 def test_a_hook_that_raises_is_skipped_with_a_warning(fresh_plugins, capsys):
-    import seqkit
+    import seqkit.host
 
     def register_models(register):
         register(ModelType("half-registered", "x:y"))
@@ -59,8 +60,8 @@ def test_a_hook_that_raises_is_skipped_with_a_warning(fresh_plugins, capsys):
 
     fresh_plugins.register_plugin(_plugin("broken", register_models=register_models,
                                           register_commands=register_commands), name="broken")
-    assert "rnn-lm" in seqkit.model_types()
-    assert "half-registered" not in seqkit.model_types()  # nothing half-registered
+    assert "rnn-lm" in seqkit.host.model_types()
+    assert "half-registered" not in seqkit.host.model_types()  # nothing half-registered
     err = capsys.readouterr().err
     assert "broken" in err and "boom" in err and err.count("\n") == 1
     app = _cli()
@@ -73,9 +74,9 @@ def test_a_hook_that_raises_is_skipped_with_a_warning(fresh_plugins, capsys):
 def test_a_plugin_that_fails_to_import_is_skipped(fresh_plugins, monkeypatch, capsys):
     ep = md.EntryPoint(name="ghost", value="seqkit_ghost_does_not_exist", group="seqkit")
     monkeypatch.setattr(fresh_plugins.default_host(), "entry_points", lambda: [ep])
-    import seqkit
+    import seqkit.host
 
-    assert "char" in seqkit.tokenizer_types()
+    assert "char" in seqkit.host.tokenizer_types()
     err = capsys.readouterr().err
     assert "ghost" in err and "ModuleNotFoundError" in err
     infos = {i.name: i for i in fresh_plugins.plugin_infos()}
@@ -83,7 +84,7 @@ def test_a_plugin_that_fails_to_import_is_skipped(fresh_plugins, monkeypatch, ca
 
 
 def test_two_plugins_registering_one_name_is_an_error_naming_both(fresh_plugins, capsys):
-    import seqkit
+    import seqkit.host
 
     def tasks_of(name):
         def register_tasks(register):
@@ -94,8 +95,8 @@ def test_two_plugins_registering_one_name_is_an_error_naming_both(fresh_plugins,
 
     for name in ("first", "second"):
         fresh_plugins.register_plugin(_plugin(name, register_tasks=tasks_of(name)), name=name)
-    assert seqkit.get_task("dup").plugin == "first"  # the first stays, the CLI keeps working
-    assert len([t for t in seqkit.tasks() if t.startswith("own-")]) == 2
+    assert seqkit.host.get_task("dup").plugin == "first"  # the first stays, the CLI keeps working
+    assert len([t for t in seqkit.host.tasks() if t.startswith("own-")]) == 2
     err = capsys.readouterr().err
     assert "'dup' is registered by both plugin 'first' and plugin 'second'" in err
     infos = {i.name: i for i in fresh_plugins.plugin_infos()}
@@ -127,10 +128,10 @@ def test_real_entry_point_plugin_is_found(fresh_plugins, tmp_path, monkeypatch):
     _install_testplugin_metadata(tmp_path, monkeypatch)
     eps = [ep.name for ep in md.entry_points(group="seqkit")]
     assert "testplugin" in eps
-    import seqkit
+    import seqkit.host
 
-    assert seqkit.get_task("echo").plugin == "testplugin"
-    assert "test-char" in seqkit.tokenizer_types()
+    assert seqkit.host.get_task("echo").plugin == "testplugin"
+    assert "test-char" in seqkit.host.tokenizer_types()
     result = CliRunner().invoke(_cli(), ["echo", "hi there"])
     assert result.exit_code == 0 and result.output.strip() == "hi there"
     info = {i.name: i for i in fresh_plugins.plugin_infos()}["testplugin"]
@@ -147,7 +148,7 @@ def test_unknown_names_suggest_close_matches(fresh_plugins):
 def test_registering_does_not_import_torch():
     import subprocess
 
-    code = ("import sys, seqkit; seqkit.tasks(); seqkit.model_types(); import seqkit.cli.root; "
+    code = ("import sys, seqkit.host; seqkit.host.tasks(); seqkit.host.model_types(); import seqkit.cli.root; "
             "print(sorted(m for m in ('torch', 'matplotlib', 'pretty_midi', 'music21', 'num2words') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -232,8 +233,10 @@ def test_a_plugin_ships_checkpoints_for_another_plugins_task(fresh_plugins, tmp_
     """register_checkpoints: the owner's folder, then other plugins' folders; the user's first."""
     import json
 
-    import seqkit
-    from seqkit import CheckpointFolder, find_checkpoint, list_checkpoints
+    import seqkit.host
+    import seqkit.io
+    from seqkit import CheckpointFolder, find_checkpoint
+    from seqkit.io import list_checkpoints
 
     monkeypatch.setenv("SEQKIT_DATA_DIR", str(tmp_path / "data"))
     own, extra = tmp_path / "own", tmp_path / "extra"
@@ -253,10 +256,10 @@ def test_a_plugin_ships_checkpoints_for_another_plugins_task(fresh_plugins, tmp_
     fresh_plugins.register_plugin(_plugin("addon", register_checkpoints=addon_checkpoints), name="addon")
     assert find_checkpoint("addon", "demo") == extra / "addon.json"
     assert find_checkpoint("base", "demo") == own / "base.json"  # the task's own folder first
-    assert [f.plugin for f in seqkit.checkpoint_folders("demo")] == ["addon"]
+    assert [f.plugin for f in seqkit.host.checkpoint_folders("demo")] == ["addon"]
     names = [(row["name"], row["origin"]) for row in list_checkpoints("demo")]
     assert names == [("base", "shipped"), ("addon", "shipped"), ("base", "shipped")]
-    user = seqkit.user_checkpoint_path("demo", "addon")
+    user = seqkit.io.user_checkpoint_path("demo", "addon")
     user.parent.mkdir(parents=True, exist_ok=True)
     user.write_text((extra / "addon.json").read_text())
     assert find_checkpoint("addon", "demo") == user  # the user's own copy wins
@@ -266,14 +269,15 @@ def test_a_plugin_ships_checkpoints_for_another_plugins_task(fresh_plugins, tmp_
 
 def test_a_checkpoint_folder_without_a_folder_is_skipped_with_one_warning(fresh_plugins, capsys):
     """Issue 29, item 18: CheckpointFolder("names", None) broke every command, --help included."""
-    import seqkit
-    from seqkit import CheckpointFolder, list_checkpoints
+    import seqkit.host
+    from seqkit import CheckpointFolder
+    from seqkit.io import list_checkpoints
 
     def broken(register):
         register(CheckpointFolder("names", None))
 
     fresh_plugins.register_plugin(_plugin("nofolder", register_checkpoints=broken), name="nofolder")
-    assert not [f for f in seqkit.checkpoint_folders() if f.plugin == "nofolder"]
+    assert not [f for f in seqkit.host.checkpoint_folders() if f.plugin == "nofolder"]
     list_checkpoints()  # every task's folders: no traceback
     err = capsys.readouterr().err
     warnings = [line for line in err.splitlines() if "nofolder" in line]

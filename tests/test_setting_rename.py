@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from seqkit import RNNConfig, Seq2SeqConfig, SeqkitError, get_model_type
+from seqkit import SeqkitError, get_model_type
+from seqkit.models import RNNConfig, Seq2SeqConfig
 
 
 @pytest.mark.parametrize("make", [lambda **kw: RNNConfig(vocab_size=5, **kw),
@@ -37,7 +38,9 @@ def test_merge_settings_refuses_the_old_key(capsys):
 def test_a_checkpoint_written_before_0_5_still_loads(tmp_path, capsys):
     import torch
 
-    from seqkit import RNNLM, CharTokenizer, load_checkpoint, save_checkpoint
+    from seqkit import CharTokenizer, load_checkpoint
+    from seqkit.io import save_checkpoint
+    from seqkit.models import RNNLM
 
     config = RNNConfig(vocab_size=9, n_layer=2, hidden=8, n_embd=4)
     torch.manual_seed(0)

@@ -10,19 +10,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from seqkit import (
-    MemoryModel,
-    ModelType,
-    SeqkitError,
-    TokenStreams,
-    TrainConfig,
-    Trainer,
-    carries_memory,
-    hookimpl,
-    lm_loss,
-    stream_evaluator,
-)
+from seqkit import ModelType, SeqkitError, Trainer, hookimpl, lm_loss
+from seqkit.evaluate import stream_evaluator
 from seqkit.testing import check_memory_model, registered
+from seqkit.train import MemoryModel, TokenStreams, TrainConfig, carries_memory
 
 torch.set_num_threads(1)
 VOCAB = 12
@@ -264,7 +255,7 @@ def test_streams_under_torchrun_shard_rows_by_rank_and_carry_each_ranks_memories
 def test_prepare_can_ask_whether_the_architecture_carries_memory(model_type):
     """``TrainRun.carries_memory``: a recipe's ``prepare(run)`` deals streams to a model that
     carries memory, windows to any other (docs/plugins.md, the train command kit)."""
-    from seqkit import TrainRun
+    from seqkit.train import TrainRun
 
     def run(name):
         return TrainRun(None, "a", {}, {}, {}, 0, model_type=name)

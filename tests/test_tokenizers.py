@@ -1,6 +1,7 @@
 import pytest
 
-from seqkit import CharTokenizer, SeqkitError, WordTokenizer, tokenizer_from_dict
+from seqkit import CharTokenizer, SeqkitError
+from seqkit.tokenizers import WordTokenizer, tokenizer_from_dict
 
 
 def test_char_round_trip_and_json():

@@ -4,15 +4,9 @@ import pytest
 import torch
 from helpers import pattern_data
 
-from seqkit import (
-    RNNConfig,
-    SeqkitError,
-    TrainConfig,
-    Trainer,
-    TransformerConfig,
-    get_model_type,
-    load_checkpoint,
-)
+from seqkit import SeqkitError, Trainer, get_model_type, load_checkpoint
+from seqkit.models import RNNConfig, TransformerConfig
+from seqkit.train import TrainConfig
 
 
 def _trainer(out, steps=30, arch="rnn-lm", loss_fn=None, **kw):
@@ -87,7 +81,7 @@ def test_refuses_to_overwrite_a_run_without_resume(tmp_path):
 
 
 def test_check_run_folder_refuses_what_cannot_take_a_run(tmp_path):
-    from seqkit import check_run_folder
+    from seqkit.train import check_run_folder
 
     assert check_run_folder(tmp_path / "new" / "run") == tmp_path / "new" / "run"  # made later
     (tmp_path / "file").write_text("x")

@@ -82,7 +82,7 @@ def test_rnn_with_byte_tokenizer_reads_any_primer(corpus, tmp_path):
 def test_compressive_trains_on_streams_and_samples(corpus, tmp_path):
     """--arch compressive (the compressive plugin's model, where installed) reads the corpus as
     streams, memories carried by the Trainer, and is validated on the held-out text as one stream."""
-    from seqkit import model_types
+    from seqkit.host import model_types
 
     if "compressive" not in model_types():
         pytest.skip("the compressive plugin is not installed")
@@ -174,7 +174,7 @@ def test_bad_training_settings_are_one_error_line(corpus, args, message, tmp_pat
 
 def test_ctrl_c_before_the_first_evaluation_keeps_the_saved_model(corpus, tmp_path, monkeypatch):
     assert text("train", "--data", corpus, "--steps", 2, "--out", tmp_path / "good", *SMALL).exit_code == 0
-    from seqkit import user_checkpoint_dir
+    from seqkit.io import user_checkpoint_dir
 
     saved = user_checkpoint_dir("text") / "default.json"
     before = saved.read_text()

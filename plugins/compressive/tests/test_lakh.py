@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from seqkit import SeqkitError, get_dataset
+from seqkit import SeqkitError
+from seqkit.host import get_dataset
 from seqkit.testing import run_cli
 
 

@@ -4,7 +4,8 @@ import pytest
 import torch
 from seqkit_compressive.model import CompressiveConfig, CompressiveTransformer
 
-from seqkit import SeqkitError, TransformerConfig, TransformerLM, generate, get_model_type, lm_loss
+from seqkit import SeqkitError, generate, get_model_type, lm_loss
+from seqkit.models import TransformerConfig, TransformerLM
 
 torch.set_num_threads(1)
 
@@ -151,7 +152,8 @@ def test_eval_mode_sets_no_aux_loss_and_conv_starts_as_mean_pooling():
 
 
 def test_checkpoint_round_trip(tmp_path):
-    from seqkit import load_checkpoint, save_checkpoint
+    from seqkit import load_checkpoint
+    from seqkit.io import save_checkpoint
 
     model = tiny(memory_layers=(2,))
     path = save_checkpoint(tmp_path / "c.json", model, model_type="compressive", config=model.config, task="music")
@@ -162,7 +164,8 @@ def test_checkpoint_round_trip(tmp_path):
 
 
 def test_trainer_fits_a_few_steps(tmp_path):
-    from seqkit import TrainConfig, Trainer
+    from seqkit import Trainer
+    from seqkit.train import TrainConfig
 
     torch.manual_seed(0)
     model = tiny()

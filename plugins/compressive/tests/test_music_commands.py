@@ -6,8 +6,8 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from seqkit import model_types
 from seqkit.cli.root import build_app
+from seqkit.host import model_types
 
 app = build_app()
 

@@ -5,8 +5,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from seqkit import checkpoint_folders, find_checkpoint, list_checkpoints, read_meta
+from seqkit import find_checkpoint
 from seqkit.cli.root import build_app
+from seqkit.host import checkpoint_folders
+from seqkit.io import list_checkpoints, read_meta
 
 app = build_app()
 

@@ -169,7 +169,8 @@ def test_generate_missing_soundfont_writes_nothing_and_wav_keeps_midi_seconds(ti
 
 
 def test_checkpoint_whose_tokenizer_does_not_fit_the_model(tiny_model, tmp_path):
-    from seqkit import load_checkpoint, save_checkpoint
+    from seqkit import load_checkpoint
+    from seqkit.io import save_checkpoint
 
     ck = load_checkpoint(tiny_model["ckpt"], device="cpu")
     model_type = ck.meta["model_type"]

@@ -155,7 +155,7 @@ def tiny_ckpt(tmp_path_factory):
     import torch
     from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig
 
-    from seqkit import save_checkpoint
+    from seqkit.io import save_checkpoint
     from seqkit.onnx.export import export_onnx
 
     pytest.importorskip("onnxruntime")

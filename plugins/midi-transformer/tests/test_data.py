@@ -8,8 +8,8 @@ from seqkit_midi_transformer.loaders import load_maestro, load_midi_folder
 from seqkit_midi_transformer.tokenizer import BOS, EOS, PerformanceTokenizer
 from seqkit_midi_transformer.windows import TokenWindows, collate
 
-from seqkit import TokenStreams
 from seqkit.errors import SeqkitError
+from seqkit.train import TokenStreams
 
 tok = PerformanceTokenizer()
 
@@ -52,11 +52,11 @@ def test_maestro_folder_without_metadata(tmp_path):
 
 
 def test_registry_lookup(maestro_folder):
-    import seqkit
+    import seqkit.host
 
-    corpus = seqkit.get_dataset("maestro")(maestro_folder, progress=False)
+    corpus = seqkit.host.get_dataset("maestro")(maestro_folder, progress=False)
     assert corpus.n_tokens("train") > 0
-    assert seqkit.get_dataset("midi-folder").task == "music"
+    assert seqkit.host.get_dataset("midi-folder").task == "music"
 
 
 def test_midi_folder_seeded_split_and_info_csv(tmp_path):

@@ -122,7 +122,7 @@ def _banded_forward(m, idx):
         a = block.attn
         q, k, v = a._split(block.ln1(x))
         if rope is not None:
-            from seqkit import apply_rope
+            from seqkit.models import apply_rope
 
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         scores = q @ k.transpose(-1, -2)

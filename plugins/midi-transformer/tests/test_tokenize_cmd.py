@@ -33,7 +33,7 @@ def test_tokenize_shows_a_bar_on_a_terminal(maestro_folder, tmp_path, monkeypatc
     shown = []
     import seqkit
 
-    real = seqkit.progress_bar
+    real = seqkit.progress.progress_bar
     monkeypatch.setattr(seqkit, "progress_bar", lambda disable=False, **kw: shown.append(disable) or real(True))
     load_maestro(maestro_folder, limit=1)
     assert shown == [False]  # asked for a visible bar

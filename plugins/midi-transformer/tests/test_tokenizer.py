@@ -150,9 +150,9 @@ def test_to_dict_round_trip():
     t = PerformanceTokenizer(drums=True, sustain=False)
     t2 = PerformanceTokenizer.from_dict(t.to_dict())
     assert (t2.drums, t2.sustain, t2.vocab_size) == (True, False, 391)
-    import seqkit
+    import seqkit.host
 
-    assert seqkit.get_tokenizer_type("performance").resolve() is PerformanceTokenizer
+    assert seqkit.host.get_tokenizer_type("performance").resolve() is PerformanceTokenizer
 
 
 def test_not_midi(tmp_path):

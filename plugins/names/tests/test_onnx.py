@@ -14,7 +14,8 @@ import torch
 
 pytest.importorskip("onnxruntime")
 
-from seqkit import load_checkpoint, load_for_inference, next_token_probs  # noqa: E402
+from seqkit import load_checkpoint, load_for_inference  # noqa: E402
+from seqkit.generation import next_token_probs  # noqa: E402
 from seqkit.generation.inference import onnx_files  # noqa: E402
 
 SHIPPED = Path(__import__("seqkit_names").__file__).parent / "checkpoints"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import seqkit_names.plugin as plugin
 
-from seqkit import user_checkpoint_dir
+from seqkit.io import user_checkpoint_dir
 from seqkit.testing import run_cli
 
 SHIPPED = Path(plugin.__file__).parent / "checkpoints"

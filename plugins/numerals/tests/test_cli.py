@@ -154,7 +154,7 @@ def test_train_saves_under_arch_and_lang_by_default(tmp_path):
     r = cli("numerals", "train", "--max", "1000", "--size", "300", "--negatives", "0", "--steps", "2",
             "--set", "n_embd=16", "--set", "hidden=16", "--out", str(tmp_path / "run"), "--device", "cpu")
     assert r.exit_code == 0, r.output
-    from seqkit import user_checkpoint_path
+    from seqkit.io import user_checkpoint_path
 
     assert r.stdout.strip() == str(user_checkpoint_path("numerals", "gru-en"))
 

@@ -14,7 +14,8 @@ import torch
 
 pytest.importorskip("onnxruntime")
 
-from seqkit import load_checkpoint, next_token_probs  # noqa: E402
+from seqkit import load_checkpoint  # noqa: E402
+from seqkit.generation import next_token_probs  # noqa: E402
 
 ARCHS = ["gru", "transformer"]
 

@@ -17,6 +17,8 @@ from seqkit_serve.settings import Settings  # noqa: E402
 from serve_helpers import midi_file, wait_for  # noqa: E402
 
 import seqkit  # noqa: E402
+import seqkit.generation  # noqa: E402
+import seqkit.host  # noqa: E402
 from seqkit.testing import run_cli  # noqa: E402
 
 URL = "http://127.0.0.1:8000"
@@ -32,9 +34,9 @@ def test_lists_every_registered_generator_with_its_schema(client):
     answer = client.get("/api/generators").json()
     by_name = {g["name"]: g for g in answer["generators"]}
     assert {"names", "num2words", "test-tone"} <= set(by_name)
-    assert set(by_name) == set(seqkit.generators())  # built from the registry, nothing else
+    assert set(by_name) == set(seqkit.host.generators())  # built from the registry, nothing else
     tone = by_name["test-tone"]
-    assert tone == seqkit.get_generator("test-tone").schema()
+    assert tone == seqkit.host.get_generator("test-tone").schema()
     primer = next(p for p in tone["params"] if p["name"] == "primer")
     assert primer["type"] == "file" and primer["accept"] == [".mid", ".midi"]
     assert answer["limits"]["max_tokens"] == 50_000
@@ -44,7 +46,7 @@ def test_names_as_the_python_api_makes_them(client):
     answer = client.post("/api/run/names", json={"country": "Greek", "count": 4, "seed": 7}).json()
     assert answer["status"] == "done"
     rows = answer["result"]["results"]
-    expected = seqkit.run_generator("names", country="Greek", count=4, seed=7)
+    expected = seqkit.generation.run_generator("names", country="Greek", count=4, seed=7)
     assert [r["text"] for r in rows] == [o.text for o in expected.outputs]
     assert all(isinstance(r["new"], bool) for r in rows)
     assert answer["result"]["country"] == "Greek" and answer["result"]["generator"] == "names"
@@ -110,7 +112,7 @@ def test_job_progress_files_and_upload(client):
 
 def test_upload_folder_is_removed_after_the_run(client, monkeypatch):
     seen = []
-    gen = seqkit.get_generator("test-tone")
+    gen = seqkit.host.get_generator("test-tone")
     original = gen.run
     monkeypatch.setattr(gen, "run", lambda primer, **kw: seen.append(Path(primer)) or original(primer=primer, **kw))
     r = client.post("/api/run/test-tone", files={"primer": ("a.midi", midi_file(), "audio/midi")})

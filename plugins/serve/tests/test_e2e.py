@@ -29,6 +29,8 @@ from seqkit_serve.settings import Settings  # noqa: E402
 from serve_helpers import ServerThread, free_port, midi_file  # noqa: E402
 
 import seqkit  # noqa: E402
+import seqkit.generation  # noqa: E402
+import seqkit.host  # noqa: E402
 from seqkit.testing import run_cli  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -93,10 +95,10 @@ def test_every_registered_generator_has_its_form(page, server):
     page.goto(server.url)
     page.wait_for_selector("nav button")
     listed = page.locator("nav button").evaluate_all("buttons => buttons.map(b => b.dataset.name)")
-    assert listed == list(seqkit.generators())
+    assert listed == list(seqkit.host.generators())
     kinds = {"bool": "input[type=checkbox]", "choice": "select", "file": "input[type=file]", "list": "textarea",
              "str": "input[type=text]", "int": "input[type=text]", "float": "input[type=text]"}
-    for name, gen in seqkit.generators().items():
+    for name, gen in seqkit.host.generators().items():
         open_generator(page, server, name)
         for p in gen.schema()["params"]:
             kind = "select" if p.get("choices") else kinds[p["type"]]  # known values: a menu
@@ -114,7 +116,7 @@ def test_names(page, server):
     page.fill("#p-count", "5")
     page.fill("#p-seed", "3")
     run_and_wait(page, 5)
-    expected = seqkit.run_generator("names", country="Greek", count=5, seed=3)
+    expected = seqkit.generation.run_generator("names", country="Greek", count=5, seed=3)
     assert texts(page) == [o.text for o in expected.outputs]
     flags = page.locator('li.output .flag[data-key="new"]').all_inner_texts()
     assert flags == [f"new {'✓' if o.meta['new'] else '✗'}" for o in expected.outputs]
@@ -154,7 +156,7 @@ def wav_sound(page, audio):
     return {"duration": audio.evaluate("a => a.duration"), **page.evaluate(DECODE_WAV, audio.get_attribute("src"))}
 
 
-@pytest.mark.skipif("abc" not in seqkit.generators(), reason="no abc generator registered")
+@pytest.mark.skipif("abc" not in seqkit.host.generators(), reason="no abc generator registered")
 def test_abc_tune_text_download_midi_and_player(page, server):
     open_generator(page, server, "abc")
     page.fill("#p-count", "1")
@@ -175,7 +177,7 @@ def test_abc_tune_text_download_midi_and_player(page, server):
     assert page.errors == []
 
 
-@pytest.mark.skipif("music" not in seqkit.generators(), reason="no music generator registered")
+@pytest.mark.skipif("music" not in seqkit.host.generators(), reason="no music generator registered")
 def test_music_piano_roll_audio_and_midi(page, server, tmp_path):
     open_generator(page, server, "music")
     assert page.is_disabled("#p-soundfont")  # a .sf2 upload is not taken: MIDI and ABC only
@@ -250,7 +252,7 @@ def test_progress_and_cancel(page, server):
             j.total == 400] == ["cancelled"]
 
 
-@pytest.mark.skipif("music" not in seqkit.generators(), reason="no music generator registered")
+@pytest.mark.skipif("music" not in seqkit.host.generators(), reason="no music generator registered")
 def test_music_shows_progress_and_cancels(page, server):
     open_generator(page, server, "music")
     page.fill("#p-tokens", "5000")

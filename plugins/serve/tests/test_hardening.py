@@ -32,10 +32,11 @@ from serve_helpers import (  # noqa: E402
 )
 
 import seqkit  # noqa: E402
+import seqkit.host  # noqa: E402
 from seqkit import Result, SeqkitError  # noqa: E402
 
 URL = "http://127.0.0.1:8000"
-needs_music = pytest.mark.skipif("music" not in seqkit.generators(), reason="no music generator registered")
+needs_music = pytest.mark.skipif("music" not in seqkit.host.generators(), reason="no music generator registered")
 
 
 @pytest.fixture
@@ -68,7 +69,7 @@ def test_a_primer_with_too_many_notes_is_refused(tone):
 
 @needs_music
 def test_the_audio_of_a_request_is_bounded():
-    gen = seqkit.get_generator("music")
+    gen = seqkit.host.get_generator("music")
     settings = Settings()  # 600 s a piece, 1,200 s a request
     checked = gen.check({"count": 256})
     cap_seconds(gen, {"count": 256}, checked, settings)  # not set by the client: lowered to fit
@@ -164,9 +165,9 @@ def test_every_429_says_when_to_retry(tone):
 def test_the_default_model_and_its_spellings_share_one_queue(client, monkeypatch, name, values, spelling):
     """An empty model field, the default's name and ``shipped:NAME`` are one checkpoint: one queue
     (not a second worker on one model)."""
-    if name not in seqkit.generators():
+    if name not in seqkit.host.generators():
         pytest.skip(f"no {name} generator registered")
-    gen = seqkit.get_generator(name)
+    gen = seqkit.host.get_generator(name)
     release = threading.Event()
 
     def blocked(ctx=None, **values):
@@ -331,7 +332,7 @@ def test_finished_jobs_hold_a_bounded_number_of_bytes():
     assert queue.get(jobs[2].id) is jobs[2]
 
 
-@pytest.mark.skipif("abc" not in seqkit.generators(), reason="no abc generator registered")
+@pytest.mark.skipif("abc" not in seqkit.host.generators(), reason="no abc generator registered")
 def test_abc_results_name_the_checkpoint_not_its_path(client):
     r = client.post("/api/run/abc", json={"count": 1, "max_chars": 20, "seed": 1})
     assert r.status_code == 200, r.text[:300]

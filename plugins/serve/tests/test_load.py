@@ -29,12 +29,13 @@ pytest.importorskip("uvicorn", reason="seqkit serve needs uvicorn: pip install -
 from serve_helpers import dense_midi, free_port, long_note_midi  # noqa: E402
 
 import seqkit  # noqa: E402
+import seqkit.host  # noqa: E402
 
 RSS_BOUND_MB = 1500  # the server and its upload checker together (434 to 595 MB measured; 3.7 GB before #29)
 NAMES_P95_BOUND_S = 8.0  # on 2 busy cores shared with the music runs and other jobs (0.8 to 3.2 s measured)
 REQUESTS, AT_ONCE = 200, 20
 
-pytestmark = pytest.mark.skipif("music" not in seqkit.generators(), reason="no music generator registered")
+pytestmark = pytest.mark.skipif("music" not in seqkit.host.generators(), reason="no music generator registered")
 
 
 def rss_mb(pid: int) -> float:

@@ -34,6 +34,8 @@ from seqkit_serve.settings import Settings  # noqa: E402
 from serve_helpers import ServerThread, free_port  # noqa: E402
 
 import seqkit  # noqa: E402
+import seqkit.generation  # noqa: E402
+import seqkit.host  # noqa: E402
 from seqkit.testing import run_cli  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -122,13 +124,13 @@ def test_no_sideways_scrolling_and_every_field_visible(browser, server, width):
         assert page.get_attribute("#menu-toggle", "aria-expanded") == "false"
         page.click("#menu-toggle")
         assert page.is_visible("#generators") and page.get_attribute("#menu-toggle", "aria-expanded") == "true"
-        page.click('nav button[data-name="names"]' if "names" in seqkit.generators() else "nav button[data-name]")
+        page.click('nav button[data-name="names"]' if "names" in seqkit.host.generators() else "nav button[data-name]")
         assert page.is_hidden("#generators")
-    for name in seqkit.generators():
+    for name in seqkit.host.generators():
         open_generator(page, server, name)
         got = fits(page)
         assert got["scroll"] <= got["width"] and got["bad"] == [], (name, got)
-    if "names" in seqkit.generators():  # with results too
+    if "names" in seqkit.host.generators():  # with results too
         page.goto(server.url)
         page.click('#cards button[data-example="names"]')
         page.wait_for_selector("li.output")
@@ -141,7 +143,7 @@ def test_no_sideways_scrolling_and_every_field_visible(browser, server, width):
 
 
 def example_names():
-    return list(seqkit.generators())
+    return list(seqkit.host.generators())
 
 
 @pytest.mark.parametrize("name", example_names())
@@ -153,12 +155,12 @@ def test_each_generator_s_example_runs_from_the_start_page(page, server, name):
     page.wait_for_function("() => document.querySelectorAll('li.output').length > 0 || "
                            "!document.getElementById('error').hidden", timeout=timeout)
     assert page.is_hidden("#error"), page.inner_text("#error")
-    example = seqkit.get_generator(name).examples[0]
+    example = seqkit.host.get_generator(name).examples[0]
     items = page.locator("li.output")
     if name == "names":
         assert items.count() == 8 and "country: Greek" in page.inner_text(".run-meta")
     if name == "num2words":
-        expected = seqkit.run_generator("num2words", **example.values).outputs[0].text
+        expected = seqkit.generation.run_generator("num2words", **example.values).outputs[0].text
         assert page.inner_text("li.output .text") == expected and "billion" in expected
         assert page.inner_text('.flag[data-key="match"]') == "match ✓"
     if name == "test-tone":
@@ -188,13 +190,13 @@ def test_each_generator_s_example_runs_from_the_start_page(page, server, name):
     assert page.errors == []
 
 
-@pytest.mark.skipif("names" not in seqkit.generators(), reason="no names generator registered")
+@pytest.mark.skipif("names" not in seqkit.host.generators(), reason="no names generator registered")
 def test_menus_list_the_countries_and_the_installed_models(page, server):
     open_generator(page, server, "names")
     countries = page.locator("#p-country option").all_inner_texts()
     assert countries[0] == "(choose)" and len(countries[1:]) == 18 and "Greek" in countries
     models = page.locator("#p-model option").evaluate_all("os => os.map(o => o.value)")
-    assert [m for m in models if m] == seqkit.installed_models("names", ("names-rnn", "rnn-lm", "transformer-lm"))
+    assert [m for m in models if m] == seqkit.generation.installed_models("names", ("names-rnn", "rnn-lm", "transformer-lm"))
     assert page.locator("#p-device option").evaluate_all("os => os.map(o => o.value)")[:2] == ["auto", "cpu"]
     assert page.locator("#p-temperature-slider").get_attribute("max") == "2"
     page.fill("#p-temperature", "0.5")
@@ -217,7 +219,7 @@ def test_menus_list_the_countries_and_the_installed_models(page, server):
     page.wait_for_function("() => document.querySelectorAll('li.output').length === 4")
     cli = run_cli(shlex.split(command)[1:])  # the same from the terminal: the same names
     assert cli.exit_code == 0 and cli.stdout.split() == [t.strip() for t in page.locator("li.output .text").all_inner_texts()]
-    if "music" in seqkit.generators():  # a task's second model: in the menu and on the start page
+    if "music" in seqkit.host.generators():  # a task's second model: in the menu and on the start page
         page.goto(server.url)
         page.click('#cards li[data-name="music"] button[data-model="compressive"]')
         page.wait_for_function("() => location.hash === '#music'")
@@ -348,8 +350,8 @@ def test_accessibility(browser, server, width):
     order = focus_order(page)
     if width > 720:
         names = [i["id"] for i in order]
-        assert names.index("home") < names.index("start-link") < names.index(next(iter(seqkit.generators())))
-    for name in seqkit.generators():
+        assert names.index("home") < names.index("start-link") < names.index(next(iter(seqkit.host.generators())))
+    for name in seqkit.host.generators():
         open_generator(page, server, name)
         axe(page, name)
         if name == "test-tone":
@@ -363,7 +365,7 @@ def test_accessibility(browser, server, width):
     page.wait_for_selector("#runs-status:not(:empty)")
     axe(page, "runs")
     if SHOTS and width == 400:
-        open_generator(page, server, "names" if "names" in seqkit.generators() else "test-tone")
+        open_generator(page, server, "names" if "names" in seqkit.host.generators() else "test-tone")
     assert page.errors == []
     page.context.close()
 

@@ -18,6 +18,8 @@ from seqkit_serve.app import create_app  # noqa: E402
 from seqkit_serve.settings import Settings  # noqa: E402
 
 import seqkit  # noqa: E402
+import seqkit.generation  # noqa: E402
+import seqkit.host  # noqa: E402
 
 URL = "http://127.0.0.1:8000"
 
@@ -38,7 +40,7 @@ def test_menus_and_examples_are_in_the_schema(client):
         country = next(p for p in by_name["names"]["params"] if p["name"] == "country")
         assert len(country["choices"]) == 18 and "Greek" in country["choices"] and country["open_choices"]
         model = next(p for p in by_name["names"]["params"] if p["name"] == "model")
-        assert model["choices"] == seqkit.installed_models("names", ("names-rnn", "rnn-lm", "transformer-lm"))
+        assert model["choices"] == seqkit.generation.installed_models("names", ("names-rnn", "rnn-lm", "transformer-lm"))
         assert "transformer" in model["choices"] and "classifier" not in model["choices"]
     if "music" in by_name:
         model = next(p for p in by_name["music"]["params"] if p["name"] == "model")
@@ -57,7 +59,7 @@ def test_an_example_file_is_sent_to_the_page(client):
     for bad in ("/api/examples/test-tone/1/primer", "/api/examples/test-tone/0/label", "/api/examples/nope/0/x"):
         r = client.get(bad)
         assert r.status_code == 404 and "no example file" in r.json()["error"]
-    if "music" in seqkit.generators():
+    if "music" in seqkit.host.generators():
         r = client.get("/api/examples/music/0/primer")
         assert r.status_code == 200 and r.content.startswith(b"MThd")
 

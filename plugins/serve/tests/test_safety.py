@@ -17,6 +17,7 @@ from seqkit_serve.settings import Settings  # noqa: E402
 from serve_helpers import midi_file  # noqa: E402
 
 import seqkit  # noqa: E402
+import seqkit.host  # noqa: E402
 from seqkit.testing import run_cli  # noqa: E402
 
 URL = "http://127.0.0.1:8000"
@@ -129,7 +130,7 @@ def test_non_midi_upload_is_refused(client, name, data, message):
 
 
 def test_only_midi_and_abc_are_taken_even_where_a_generator_accepts_more(client, monkeypatch):
-    primer = seqkit.get_generator("test-tone").param("primer")
+    primer = seqkit.host.get_generator("test-tone").param("primer")
     monkeypatch.setattr(primer, "accept", (".mid", ".abc", ".json"))
     r = post_primer(client, "x.json", b"{}")
     assert r.status_code == 422 and "takes MIDI (.mid, .midi) and ABC (.abc) uploads only" in r.json()["error"]
@@ -155,7 +156,7 @@ def test_a_path_in_a_parameter_is_refused(client, gen, values, message):
     assert r.status_code == 422 and message in r.json()["error"], r.json()
 
 
-@pytest.mark.skipif("abc" not in seqkit.generators(), reason="no abc generator registered")
+@pytest.mark.skipif("abc" not in seqkit.host.generators(), reason="no abc generator registered")
 def test_abc_primer_at_file_is_refused(client):
     r = client.post("/api/run/abc", json={"primer": "@/etc/passwd"})
     assert r.status_code == 422 and r.json()["error"].startswith("--primer '@/etc/passwd' looks like a file path")
@@ -185,7 +186,7 @@ def test_too_many_tokens_are_refused(client):
     assert r.status_code == 422 and "asks for up to 60,0" in r.json()["error"]
 
 
-@pytest.mark.skipif("music" not in seqkit.generators(), reason="no music generator registered")
+@pytest.mark.skipif("music" not in seqkit.host.generators(), reason="no music generator registered")
 def test_music_tokens_and_seconds_are_capped(client):
     r = client.post("/api/run/music", json={"tokens": 30_000, "count": 2})
     assert r.status_code == 422 and "asks for up to 60,000 tokens (2 item(s) x 30,000 (--tokens))" in r.json()["error"]

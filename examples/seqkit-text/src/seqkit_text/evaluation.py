@@ -20,7 +20,8 @@ TEXT_EVAL = EvalRecipe(
 def evaluate(run) -> dict:
     import torch
 
-    from seqkit import SeqkitError, list_checkpoints, lm_loss
+    from seqkit import SeqkitError, lm_loss
+    from seqkit.io import list_checkpoints
 
     from .data import read_text, windows
 

@@ -1,5 +1,5 @@
 """`seqkit text generate` as a registered generator: one declaration gives the command line, the
-Python API (`seqkit.run_generator("text", primer="Once")`), `--json` and `seqkit serve`'s form.
+Python API (`seqkit.generation.run_generator("text", primer="Once")`), `--json` and `seqkit serve`'s form.
 Cheap to import: torch is imported when it runs."""
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from seqkit import (
     model_param,
     seed_param,
     temperature_param,
-    top_k_param,
-    top_p_param,
 )
+from seqkit.generation import top_k_param, top_p_param
 
 TEXT = Generator(
     "text",
@@ -41,7 +40,8 @@ TEXT = Generator(
 def continue_text(primer, model, length, count, temperature, top_k, top_p, seed, device, ctx=None) -> Result:
     import torch
 
-    from seqkit import SeqkitError, find_checkpoint, generate, list_checkpoints, load_checkpoint, pick_device
+    from seqkit import SeqkitError, find_checkpoint, generate, load_checkpoint, pick_device
+    from seqkit.io import list_checkpoints
 
     if model == "default" and not list_checkpoints("text"):
         raise SeqkitError("no text model yet: train one with `seqkit text train --data corpus.txt`")

@@ -221,7 +221,8 @@ def build(settings: Settings, corpus: Corpus):
     """Tokenizer, model and datasets for ``settings`` on ``corpus``."""
     import torch
 
-    from seqkit import RNNLM, CharTokenizer, RNNConfig
+    from seqkit import CharTokenizer
+    from seqkit.models import RNNLM, RNNConfig
 
     settings.check()
     tok = CharTokenizer.build([stream(corpus.train)])
@@ -245,7 +246,8 @@ def format_row(row: dict) -> str:
 def train(settings: Settings, corpus: Corpus, out: Path, resume: bool = False,
           progress: bool = True, report=None) -> dict:
     """Train, evaluating every epoch; ``out`` gets best.json, last.json, metrics.jsonl, loss.png."""
-    from seqkit import TrainConfig, Trainer, lm_loss
+    from seqkit import Trainer, lm_loss
+    from seqkit.train import TrainConfig
 
     tok, config, model, train_set, val_set = build(settings, corpus)
     tc = TrainConfig(epochs=settings.epochs, steps=settings.steps, batch_size=settings.batch_size,

@@ -15,7 +15,8 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, check_writable, eval_command, generator_command, train_command
+from seqkit import SeqkitError, eval_command, generator_command, train_command
+from seqkit.io import check_writable
 from seqkit.options import JsonOption
 
 from .evaluation import MUSIC_EVAL

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit import SeqkitError, TokenStreams
+from seqkit import SeqkitError
+from seqkit.train import TokenStreams
 
 from .augment import augmenter
 from .windows import TokenWindows
@@ -104,7 +105,7 @@ def load_token_archive(path: str | Path) -> MusicCorpus:
     import zipfile
     import zlib
 
-    from seqkit import tokenizer_from_dict
+    from seqkit.tokenizers import tokenizer_from_dict
 
     try:
         z = np.load(path, allow_pickle=False)

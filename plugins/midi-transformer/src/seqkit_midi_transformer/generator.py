@@ -11,7 +11,6 @@ import time
 
 from seqkit import (
     Example,
-    FileOutput,
     Generator,
     Output,
     Param,
@@ -22,9 +21,8 @@ from seqkit import (
     model_param,
     seed_param,
     temperature_param,
-    top_k_param,
-    top_p_param,
 )
+from seqkit.generation import FileOutput, top_k_param, top_p_param
 
 from .bounds import AUDIO_PIECES, KEY_CHOICES, KEY_MASK, MAX_SECONDS
 
@@ -165,7 +163,7 @@ def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, se
               suppress_ids=input_only, stop_fn=stop, processors=processors or None)
     seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if ckpt.backend == "onnx":
-        from seqkit import generate_numpy
+        from seqkit.generation import generate_numpy
 
         new = generate_numpy(ckpt.model, np.array([prompt] * count, dtype=np.int64), n_new,
                              rng=np.random.default_rng(seed), **kw).tolist()
@@ -306,7 +304,7 @@ def _seed_and_threads(ckpt, seed, count: int) -> None:
     """Seeds (torch's only on the torch backend: ONNX Runtime needs no torch) and, on torch, one
     CPU thread for small batches (the ONNX Runtime sessions run on one thread already)."""
     if ckpt.backend == "torch":
-        from seqkit import seed_everything
+        from seqkit.options import seed_everything
 
         from .loading import cpu_threads
 

@@ -56,7 +56,8 @@ def countries(
         counts = load_folder(data).counts()
         source = str(data)
     else:
-        from seqkit import find_checkpoint, read_meta
+        from seqkit import find_checkpoint
+        from seqkit.io import read_meta
 
         from .generator import DEFAULT_MODEL
 

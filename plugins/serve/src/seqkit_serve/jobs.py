@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from seqkit import Cancelled, Result, RunContext, SeqkitError
+from seqkit import Result, SeqkitError
+from seqkit.generation import Cancelled, RunContext
 
 
 class QueueFull(SeqkitError):
