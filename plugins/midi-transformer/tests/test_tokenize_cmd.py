@@ -31,10 +31,10 @@ def test_tokenize_shows_a_bar_on_a_terminal(maestro_folder, tmp_path, monkeypatc
     monkeypatch.delenv("SEQKIT_PROGRESS", raising=False)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     shown = []
-    import seqkit
+    import seqkit.progress
 
     real = seqkit.progress.progress_bar
-    monkeypatch.setattr(seqkit, "progress_bar", lambda disable=False, **kw: shown.append(disable) or real(True))
+    monkeypatch.setattr(seqkit.progress, "progress_bar", lambda disable=False, **kw: shown.append(disable) or real(True))
     load_maestro(maestro_folder, limit=1)
     assert shown == [False]  # asked for a visible bar
     shown.clear()

@@ -233,10 +233,9 @@ def test_data_show_takes_no_negative_count():
 def test_ctrl_c_saves_only_a_validated_model(tmp_path, monkeypatch, stop_at, saved):
     """Ctrl-C (KeyboardInterrupt inside a step) before the first validation leaves --out alone;
     after one (every 5 steps here), the best validated weights are saved. Never a traceback."""
-    import seqkit
-    import seqkit.train.trainer
+    import seqkit.train
 
-    real, calls = seqkit.train.trainer.seq2seq_loss, []
+    real, calls = seqkit.train.seq2seq_loss, []
 
     def loss(model, batch):
         calls.append(1)
@@ -244,7 +243,7 @@ def test_ctrl_c_saves_only_a_validated_model(tmp_path, monkeypatch, stop_at, sav
             raise KeyboardInterrupt
         return real(model, batch)
 
-    monkeypatch.setattr(seqkit, "seq2seq_loss", loss, raising=False)
+    monkeypatch.setattr(seqkit.train, "seq2seq_loss", loss)
     out = tmp_path / "m.json"
     r = cli("numerals", "train", "--max", "1000", "--size", "300", "--negatives", "0", "--steps", "50",
             "--set", "eval_every=5", "--set", "n_embd=16", "--set", "hidden=16", "--save", str(out),

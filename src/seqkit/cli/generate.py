@@ -312,7 +312,7 @@ def _checker(p: Param):
 
 
 class terminal_progress:
-    """``with terminal_progress(label) as ctx``: a :class:`~seqkit.RunContext` whose progress is a
+    """``with terminal_progress(label) as ctx``: a :class:`~seqkit.generation.RunContext` whose progress is a
     bar on stderr, shown only where :func:`shows_progress` says so (a terminal, never a pipe or
     ``SEQKIT_PROGRESS=0``), and only once there is something to wait for (the generate and eval
     kits run under one)."""

@@ -66,7 +66,7 @@ class EvalRun:
         return self._device
 
     def load(self, spec: str, **kwargs):
-        """The :class:`~seqkit.Checkpoint` a ``-m`` value names (a name or a ``.json`` path), on
+        """The :class:`~seqkit.io.Checkpoint` a ``-m`` value names (a name or a ``.json`` path), on
         :attr:`device`, checked to be one of this task's."""
         from seqkit.io.checkpoints import find_checkpoint, load_checkpoint
 

@@ -3,7 +3,7 @@
 ``load_for_inference(path)`` returns a :class:`~seqkit.io.checkpoints.Checkpoint` whose ``model`` is
 either the torch model (``backend == "torch"``) or a runner over the checkpoint's ONNX graphs
 (``backend == "onnx"``): :class:`OnnxLM` (``logits, state = model(idx, cond, state)`` on numpy
-arrays; sample with ``seqkit.generate_numpy``), :class:`OnnxSeq2Seq` (``greedy_decode``) or, for
+arrays; sample with ``seqkit.generation.generate_numpy``), :class:`OnnxSeq2Seq` (``greedy_decode``) or, for
 other graphs, :class:`OnnxGraph` (``run(**inputs)``).
 
 The ONNX backend is used when ONNX Runtime is installed, the checkpoint has graphs (made by

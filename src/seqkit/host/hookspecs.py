@@ -73,7 +73,7 @@ def register_generators(register):
 
     A generator is what a user asks a task to make (names for a country, words for a number, a
     tune, a continuation of a MIDI file). ``run`` is ``"package.module:function"`` so registering
-    stays cheap. Core runs it from Python (``seqkit.run_generator``), builds its command line
+    stays cheap. Core runs it from Python (``seqkit.generation.run_generator``), builds its command line
     (``seqkit.generator_command``) and lists it in ``seqkit plugins``. (Since hookspec 1.2.)
     """
 

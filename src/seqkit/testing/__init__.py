@@ -12,7 +12,8 @@ Run the CLI in-process with your plugin registered, without installing it::
 
 Make a tiny dataset and train a few steps::
 
-    from seqkit import CharTokenizer, RNNConfig, RNNLM
+    from seqkit import CharTokenizer
+    from seqkit.models import RNNConfig, RNNLM
     from seqkit.testing import lm_collate, lm_items, tiny_corpus, train_steps
 
     lines = tiny_corpus().splitlines()
@@ -189,7 +190,7 @@ def train_steps(model, train_set, steps: int = 10, out: str | Path | None = None
 
     ``out`` is the run folder (a fresh temporary folder when omitted; pass pytest's
     ``tmp_path`` to inspect the checkpoints). Extra keyword arguments go to
-    :class:`seqkit.TrainConfig` (``batch_size=8``, ``lr=1e-2`` and ``eval_every=steps`` unless
+    :class:`seqkit.train.TrainConfig` (``batch_size=8``, ``lr=1e-2`` and ``eval_every=steps`` unless
     given).
     """
     import tempfile

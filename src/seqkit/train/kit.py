@@ -77,7 +77,7 @@ class Prepared:
     and returns the saved path; it is called only after a validation, like the default.
     ``on_eval(row)`` is called with each evaluation's row (abc prints one line per epoch);
     ``setup(model)`` runs on the built (or ``--init``) model before training; ``train`` holds the
-    :class:`~seqkit.TrainConfig` settings the data decides (``memory_reset`` for streams).
+    :class:`~seqkit.train.TrainConfig` settings the data decides (``memory_reset`` for streams).
     """
 
     train_set: Any
@@ -122,7 +122,7 @@ class TrainRecipe:
     task's own options decide (a ``--preset``), applied over the architecture's defaults and under
     ``--config``/``--set``; ``export_dtype`` casts the default export (``"float16"``);
     ``onnx_graphs=True`` (or ``"int8"``: dynamic int8 weights) also writes the export's ONNX graphs
-    (``seqkit.export_onnx``, for inference without torch) where its model type has them (else
+    (``seqkit.onnx.export_onnx``, for inference without torch) where its model type has them (else
     torch serves it); ``offered="tokens"`` adds every :class:`Architecture` other plugins offer for
     that kind of data to ``archs`` (``with_offered``), those the recipe names winning."""
 
@@ -167,7 +167,7 @@ def with_offered(recipe: TrainRecipe) -> TrainRecipe:
 class TrainRun:
     """One run, as ``prepare`` sees it: ``data`` (the ``--data`` path or ``None``), ``arch``, the
     task's own ``options``, the merged ``model`` settings, ``train`` (a dict: the
-    :class:`~seqkit.TrainConfig` settings the defaults, ``--config``, the flags and ``--set`` gave;
+    :class:`~seqkit.train.TrainConfig` settings the defaults, ``--config``, the flags and ``--set`` gave;
     a setting none of them gave is absent, so read it with ``run.train.get(key, default)``),
     ``seed``; ``model_type`` (the registered model type ``--arch`` names) and
     :attr:`carries_memory`."""
@@ -185,9 +185,9 @@ class TrainRun:
 
     @property
     def carries_memory(self) -> bool:
-        """Whether the architecture being trained carries memory (``seqkit.carries_memory`` of its
+        """Whether the architecture being trained carries memory (``seqkit.train.carries_memory`` of its
         model class, see docs/plugins.md "Models that carry memory"): ``prepare`` can then deal
-        :class:`~seqkit.TokenStreams` and a ``stream_evaluator`` instead of windows."""
+        :class:`~seqkit.train.TokenStreams` and a ``stream_evaluator`` instead of windows."""
         from seqkit.host.plugins import get_model_type
         from seqkit.train.streaming import carries_memory
 
@@ -238,7 +238,7 @@ def merge_settings(recipe: TrainRecipe, arch: str, config_file: dict | None, set
     """The model settings and training config of a run, later sources winning: the
     architecture's defaults, ``recipe.model_defaults(arch, options)``, the recipe's and the
     architecture's training defaults, ``--config``, the common flags (``--steps`` ...), then
-    ``--set``. Every key must be a setting of the model type or of :class:`~seqkit.TrainConfig`."""
+    ``--set``. Every key must be a setting of the model type or of :class:`~seqkit.train.TrainConfig`."""
     from seqkit.host.plugins import get_model_type
 
     chosen = recipe.archs[arch]
