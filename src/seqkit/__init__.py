@@ -1,7 +1,9 @@
 """seqkit: a plugin-based toolkit for autoregressive sequence generation with PyTorch.
 
-The public API that plugins may use is what this module exports (``__all__``); everything is
-imported lazily, so ``import seqkit`` does not import torch.
+The public API that plugins may use is what this module exports (``__all__``: what most plugins
+need) and the ``__all__`` of the documented packages (``seqkit.models``, ``seqkit.train``,
+``seqkit.generation``, ``seqkit.io`` ...; docs/plugins.md, "Public API and compatibility").
+Everything is imported lazily, so ``import seqkit`` does not import torch.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ _moved.install()  # the 0.5 module paths (seqkit.training ...) still import, wit
 __version__ = "0.6.0"
 
 # the public API: what a plugin author needs (docs/plugins.md, "Public API and compatibility");
-# everything else lives in the documented packages (seqkit.models, seqkit.train ...), below
+# everything else lives in the documented packages (seqkit.models, seqkit.train ...)
 _EXPORTS = {
     # hooks and the records they register
     "hookimpl": "seqkit.host.hookspecs",
