@@ -6,7 +6,7 @@ Rows (all on this machine, one intra-op thread, batch 1, the same run):
 
 * ``decode``: tokens/s sampling after a primer (``--primer`` tokens of a validation piece, then
   ``--new`` tokens, temperature 1) for torch fp32 (``seqkit.generate``, as ``music generate``
-  calls it), ONNX Runtime fp32 and ONNX Runtime int8 (``seqkit.generate_numpy``), median of
+  calls it), ONNX Runtime fp32 and ONNX Runtime int8 (``seqkit.generation.generate_numpy``), median of
   ``--repeats``.
 * ``step``: ms of CPU per one-token step after the primer (the primer excluded; the same token
   fed ``--new`` times), per variant, median of ``--repeats``: decoding alone, without sampling.

@@ -5,7 +5,7 @@
 Starts the server (uvicorn, 127.0.0.1, a free port) in this process and prints the bytes of the
 page, the median time of GET /api/generators, and, for `names` (10 Greek names) and `num2words`
 (3 numbers), the median time of POST /api/run/NAME next to the same generator run in-process by
-seqkit.run_generator: the reference, measured in the same run. With Playwright and Chromium
+seqkit.generation.run_generator: the reference, measured in the same run. With Playwright and Chromium
 (/usr/bin/chromium), also the time from navigation until the page lists the generators.
 """
 
@@ -26,6 +26,7 @@ from seqkit_serve.connections import server_options
 from seqkit_serve.settings import Settings
 
 import seqkit
+import seqkit.generation
 
 CASES = {"names": {"country": "Greek", "count": 10, "seed": 1},
          "num2words": {"numbers": ["42", "1,000", "101001001001"]}}
@@ -86,7 +87,7 @@ def main() -> None:
             ("GET /api/generators", f"{median_ms(lambda: urllib.request.urlopen(base + '/api/generators').read(), args.runs):.1f} ms", "")]
     for name, values in CASES.items():
         served = median_ms(lambda n=name, v=values: post(f"{base}/api/run/{n}", v), args.runs)
-        direct = median_ms(lambda n=name, v=values: seqkit.run_generator(n, **v), args.runs)
+        direct = median_ms(lambda n=name, v=values: seqkit.generation.run_generator(n, **v), args.runs)
         rows.append((f"POST /api/run/{name}", f"{served:.1f} ms", f"run_generator: {direct:.1f} ms (+{served - direct:.1f})"))
     ready = page_ready_ms(base + "/", max(3, args.runs // 4))
     if ready is not None:

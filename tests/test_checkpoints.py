@@ -128,7 +128,8 @@ def test_export_to_a_json_path_is_still_a_path(tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys, torch
-    from seqkit import RNNConfig, RNNLM, save_checkpoint
+    from seqkit.io import save_checkpoint
+    from seqkit.models import RNNConfig, RNNLM
     cfg = RNNConfig(vocab_size=50, hidden=256, n_layer=2)
     i = 0
     print("ready", flush=True)
@@ -172,7 +173,9 @@ def test_loading_a_checkpoint_imports_no_dynamo(tmp_path):
 
     code = (
         "import sys, torch\n"
-        "from seqkit import RNNLM, RNNConfig, TransformerConfig, TransformerLM, save_checkpoint, load_checkpoint\n"
+        "from seqkit import load_checkpoint\n"
+        "from seqkit.io import save_checkpoint\n"
+        "from seqkit.models import RNNLM, RNNConfig, TransformerConfig, TransformerLM\n"
         "for i, (cls, cfg, kind) in enumerate([\n"
         "    (RNNLM, RNNConfig(vocab_size=9, cell='lstm', n_embd=8, hidden=16), 'rnn-lm'),\n"
         "    (TransformerLM, TransformerConfig(vocab_size=9, n_layer=1, n_head=2, n_embd=8, max_len=8),\n"

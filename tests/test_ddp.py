@@ -12,7 +12,9 @@ SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     torch.set_num_threads(1)
     from helpers import pattern_data
-    from seqkit import RNNConfig, TrainConfig, Trainer, get_model_type
+    from seqkit import Trainer, get_model_type
+    from seqkit.models import RNNConfig
+    from seqkit.train import TrainConfig
     tok, items = pattern_data()
     cfg = RNNConfig(vocab_size=tok.vocab_size, hidden=16)
     torch.manual_seed(0)

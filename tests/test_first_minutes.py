@@ -89,7 +89,7 @@ def test_every_usage_error_is_one_line_on_stderr_exit_2(args, start):
 
 
 PROGRESS_SCRIPT = textwrap.dedent("""
-    from seqkit import progress_steps
+    from seqkit.progress import progress_steps
     with progress_steps(5, "working on it") as advance:
         for _ in range(5):
             advance(1)

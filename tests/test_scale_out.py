@@ -24,7 +24,9 @@ from pathlib import Path
 import torch
 sys.path.insert(0, {tests!r})
 torch.set_num_threads(1)
-from seqkit import RNNConfig, TokenStreams, TrainConfig, Trainer, get_model_type
+from seqkit import Trainer, get_model_type
+from seqkit.models import RNNConfig
+from seqkit.train import TokenStreams, TrainConfig
 
 
 def patterns(out, batch_size):

@@ -220,7 +220,8 @@ import sys, torch
 sys.path.insert(0, {tests!r})
 torch.set_num_threads(1)
 from test_streaming import GRUMemoryLM, config, pieces
-from seqkit import TokenStreams, Trainer
+from seqkit import Trainer
+from seqkit.train import TokenStreams
 model = GRUMemoryLM()
 t = Trainer(model, config(steps=6, eval_every=0), TokenStreams(pieces(4, 40), seq_len=5, groups=2), out=sys.argv[1])
 t.fit()

@@ -3,7 +3,7 @@ and the Python API run it, each converted to MIDI when asked for.
 
 Sampling whole tunes (below): prime the network, then draw characters until ``<end>`` or a limit.
 The model is a torch module (sampled by ``seqkit.generate`` with a ``torch.Generator``) or an
-ONNX Runtime step graph (``seqkit.OnnxLM``, sampled by ``seqkit.generate_numpy`` with a numpy
+ONNX Runtime step graph (``seqkit.generation.OnnxLM``, sampled by ``seqkit.generation.generate_numpy`` with a numpy
 ``Generator``): one loop, one stop rule, two backends.
 
 Importing this module is cheap (no torch, no music21): the run function imports what it needs.
@@ -181,7 +181,7 @@ def encode_primer(tok, primer: str) -> list[int]:
 
 
 def is_torch_model(model) -> bool:
-    """A torch module (else an ONNX Runtime runner such as ``seqkit.OnnxLM``)."""
+    """A torch module (else an ONNX Runtime runner such as ``seqkit.generation.OnnxLM``)."""
     return callable(getattr(model, "parameters", None))
 
 
@@ -190,7 +190,7 @@ def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
                  device="cpu", on_step=None, constrain: bool = True, key: str | None = None,
                  meter: str | None = None, unit: str | None = None) -> list[Sample]:
     """``n`` tunes sampled in one batch by ``seqkit.generate`` (torch model; ``generator`` a
-    ``torch.Generator``) or ``seqkit.generate_numpy`` (ONNX model; ``generator`` a numpy
+    ``torch.Generator``) or ``seqkit.generation.generate_numpy`` (ONNX model; ``generator`` a numpy
     ``Generator``); special tokens (pad, unk ...) are never drawn, and a tune ends at ``<end>``
     (several characters: a stop callback) or at a new ``<start>``. ``on_step(1)`` is called after
     each character step (progress).
@@ -230,7 +230,7 @@ def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
 
 def decode(model, rows: list[list[int]], max_new: int, rng=None, device="cpu", **kwargs):
     """The new tokens after ``rows`` (one length), by ``seqkit.generate`` for a torch model or
-    ``seqkit.generate_numpy`` for an ONNX one; ``kwargs`` are the sampling options both take
+    ``seqkit.generation.generate_numpy`` for an ONNX one; ``kwargs`` are the sampling options both take
     (``temperature``, ``suppress_ids``, ``stop_fn``, ``on_step`` ...)."""
     if is_torch_model(model):
         import torch

@@ -1,5 +1,5 @@
 """The compressive Transformer on ONNX Runtime, without torch: ``logits, cache = model(idx, cond,
-cache)`` on numpy arrays (core's cache protocol, so ``seqkit.generate_numpy`` samples from it).
+cache)`` on numpy arrays (core's cache protocol, so ``seqkit.generation.generate_numpy`` samples from it).
 
 The ``step`` graph (``onnx_graphs.py``) reads as many tokens a call as fit in the current
 segment (a primer in whole segments, as torch reads it, then one token a call); their keys,

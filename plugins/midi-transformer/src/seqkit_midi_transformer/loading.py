@@ -24,7 +24,7 @@ def _info(msg: str) -> None:
 # -- models -------------------------------------------------------------------------------------
 
 def load_music_model(spec: str | None, device: str = "auto", inference: bool = False):
-    """A loaded music checkpoint (``seqkit.Checkpoint``) from a name or a path. ``inference``: on
+    """A loaded music checkpoint (``seqkit.io.Checkpoint``) from a name or a path. ``inference``: on
     ONNX Runtime where the checkpoint has graphs and the device is the CPU (``ckpt.backend``, see
     ``seqkit.load_for_inference``; no torch imported then), else torch."""
     from seqkit import CheckpointError, find_checkpoint

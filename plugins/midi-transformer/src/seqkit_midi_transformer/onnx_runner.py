@@ -1,6 +1,6 @@
 """The Music Transformer on ONNX Runtime without torch and without moving its cache:
 ``logits, state = model(idx, cond, state)`` on numpy arrays (core's cache protocol, so
-``seqkit.generate_numpy`` samples from it). ``seqkit.load_for_inference`` builds it (the step graph's
+``seqkit.generation.generate_numpy`` samples from it). ``seqkit.load_for_inference`` builds it (the step graph's
 metadata names this class).
 
 The step graph (``onnx_step.MusicBufferStep``) reads every layer's key/value buffers and returns

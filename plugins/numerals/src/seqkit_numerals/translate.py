@@ -20,7 +20,7 @@ class Translator:
     name: str
     path: object
     device: object
-    backend: str = "torch"  # "onnx": model is a seqkit.OnnxSeq2Seq
+    backend: str = "torch"  # "onnx": model is a seqkit.generation.OnnxSeq2Seq
 
     @classmethod
     def load(cls, spec: str, device: str = "cpu") -> Translator:
