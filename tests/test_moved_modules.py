@@ -37,6 +37,8 @@ def test_an_old_path_reached_as_an_attribute_and_from_the_package():
 def test_every_old_path_names_a_module_that_exists(old, new):
     import importlib.util
 
+    if not new.startswith("seqkit.") and importlib.util.find_spec(new.split(".")[0]) is None:
+        pytest.skip(f"{new} lives in a bundled plugin that is not installed (core alone: nox -s core)")
     assert importlib.util.find_spec(new) is not None, new
     assert old.count(".") == 1  # the flat 0.5 layout
 
