@@ -41,6 +41,8 @@ NAMES = Generator(
                     page_help="Which trained model: transformer (the default) is the best shipped one."),
         temperature_param(),
         seed_param(),
+        Param("avoid", "str", None, "Letters no name may contain, in either case: --avoid kz.",
+              page_help="Letters the names must not contain, e.g. kz (empty: any)."),
         Param("max_length", "int", 20, "Longest name, in characters.", min=1, soft_max=30),
         Param("novel", "bool", False, "Leave out names already in the data."),
         device_param("auto"),
@@ -72,6 +74,33 @@ def parse_start(start: str | None) -> list[str]:
     return list(dict.fromkeys(letters.upper()))
 
 
+def avoid_processor(avoid: str | None, tok, starts: list[str]):
+    """A core logit processor that forbids the tokenizer's characters whose letter (case and
+    accents aside) is in ``avoid``, or None; one error for a non-letter, an avoided ``--start``
+    letter, or a value that leaves the model no letter."""
+    if avoid is None:
+        return None
+    import unicodedata
+
+    from seqkit import TokenBias
+
+    letters = "".join(avoid.split())
+    if not letters or not all(ch.isalpha() for ch in letters):
+        raise SeqkitError(f"--avoid takes letters, e.g. --avoid kz, not {avoid!r}")
+
+    def base(ch: str) -> str:
+        return unicodedata.normalize("NFKD", ch)[:1].lower()
+
+    banned = {base(ch) for ch in letters}
+    clash = [s for s in starts if base(s) in banned]
+    if clash:
+        raise SeqkitError(f"--start {''.join(clash)} begins with a letter that --avoid {avoid} forbids")
+    chars = {ch: i for ch, i in tok.stoi.items() if len(ch) == 1}
+    if not any(ch.isalpha() and base(ch) not in banned for ch in chars):
+        raise SeqkitError(f"--avoid {avoid} leaves no letter to write a name with")
+    return TokenBias.ban(i for ch, i in chars.items() if base(ch) in banned)
+
+
 def _capped(count: int | None, letters: list[str], notes: list[str]) -> int:
     if count is None:
         count = 1 if letters else DEFAULT_COUNT
@@ -86,7 +115,8 @@ def _capped(count: int | None, letters: list[str], notes: list[str]) -> int:
     return count
 
 
-def make_names(country, count, start, model, temperature, seed, max_length, novel, device, ctx=None) -> Result:
+def make_names(country, count, start, model, temperature, seed, max_length, novel, device, ctx=None,
+               avoid=None) -> Result:
     """``count`` distinct surnames for ``country`` (per ``start`` letter), each with ``new``:
     whether the name is absent from the data the model learned from."""
     from .countries import resolve_country
@@ -105,10 +135,12 @@ def make_names(country, count, start, model, temperature, seed, max_length, nove
     missing_letters = [ch for ch in letters if ch not in gen.tokenizer.stoi]
     if missing_letters:
         raise SeqkitError(f"{gen.name} has no letter {', '.join(missing_letters)}")
+    avoided = avoid_processor(avoid, gen.tokenizer, letters)
     if ctx is not None and count * max(1, len(letters)) > 100:
         # rounds until enough distinct names: no known end, the bar shows that work goes on
         ctx.progress(0, None, f"sampling {count * max(1, len(letters))} names")
-    found, missing = pick_names(gen, name_country, count, letters, temperature, max_length, novel, seed)
+    found, missing = pick_names(gen, name_country, count, letters, temperature, max_length, novel, seed,
+                                processors=[avoided] if avoided else None)
     if missing:
         what = "new " if novel else ""
         notes.append(f"found only {len(found)} distinct {what}{name_country} names of at most "
@@ -116,4 +148,6 @@ def make_names(country, count, start, model, temperature, seed, max_length, nove
     outputs = [Output(row["name"], meta={"start": row["start"], "new": row["new"]}) for row in found]
     meta = {"country": name_country, "model": gen.name, "arch": gen.arch, "backend": gen.backend,
             "temperature": temperature, "seed": seed}
+    if avoid is not None:
+        meta["avoid"] = "".join(avoid.split())
     return Result(outputs, meta, notes)

@@ -88,9 +88,10 @@ def make_rng(seed: int | None, backend: str = "torch"):
 
 
 def sample(gen: Generator, country_ids: list[int], starts: list[str], temperature: float = 1.0,
-           max_length: int = MAX_NAME, rng=None, batch_size: int = 2048) -> list[str | None]:
+           max_length: int = MAX_NAME, rng=None, batch_size: int = 2048, processors=None) -> list[str | None]:
     """One name per row (``country_ids[i]``, beginning with ``starts[i]``, "" for any); ``None``
-    where the model did not end the name within ``max_length`` characters."""
+    where the model did not end the name within ``max_length`` characters. ``processors``: core
+    logit processors (e.g. the letters ``--avoid`` forbids)."""
     tok = gen.tokenizer
     out: list[str | None] = []
     never = [i for i in (tok.pad_id, tok.bos_id, tok.unk_id) if i is not None]  # input-only ids
@@ -106,7 +107,8 @@ def sample(gen: Generator, country_ids: list[int], starts: list[str], temperatur
         for n_pre, rows in by_len.items():
             prompt = [[tok.bos_id] + tok.encode(pre[i]) for i in rows]
             new = max(1, max_length + 1 - n_pre)
-            got = run(gen.model, prompt, [ids[i] for i in rows], new, temperature, tok.eos_id, never, rng)
+            got = run(gen.model, prompt, [ids[i] for i in rows], new, temperature, tok.eos_id, never, rng,
+                      processors)
             for r, row in zip(rows, got):
                 if tok.eos_id in row:
                     part[r] = (pre[r] + tok.decode(row)).strip()
@@ -114,7 +116,7 @@ def sample(gen: Generator, country_ids: list[int], starts: list[str], temperatur
     return out
 
 
-def _torch_rows(model, prompt, cond, new, temperature, eos, never, rng) -> list[list[int]]:
+def _torch_rows(model, prompt, cond, new, temperature, eos, never, rng, processors=None) -> list[list[int]]:
     import torch
 
     from seqkit import generate
@@ -123,23 +125,24 @@ def _torch_rows(model, prompt, cond, new, temperature, eos, never, rng) -> list[
     with torch.no_grad():
         got = generate(model, torch.tensor(prompt, device=device), new, temperature=temperature,
                        cond=torch.tensor(cond, device=device), stop_ids=(eos,), suppress_ids=never,
-                       generator=rng)
+                       generator=rng, processors=processors)
     return got.tolist()
 
 
-def _onnx_rows(model, prompt, cond, new, temperature, eos, never, rng) -> list[list[int]]:
+def _onnx_rows(model, prompt, cond, new, temperature, eos, never, rng, processors=None) -> list[list[int]]:
     import numpy as np
 
     from seqkit import generate_numpy
 
     got = generate_numpy(model, np.array(prompt, dtype=np.int64), new, temperature=temperature,
-                         cond=np.array(cond, dtype=np.int64), stop_ids=(eos,), suppress_ids=never, rng=rng)
+                         cond=np.array(cond, dtype=np.int64), stop_ids=(eos,), suppress_ids=never, rng=rng,
+                         processors=processors)
     return got.tolist()
 
 
 def pick_names(gen: Generator, country: str, count: int, starts: list[str] | None = None,
                temperature: float = 1.0, max_length: int = MAX_NAME, novel: bool = False,
-               seed: int | None = None) -> tuple[list[dict], int]:
+               seed: int | None = None, processors=None) -> tuple[list[dict], int]:
     """``count`` distinct names per start letter (or ``count`` names when ``starts`` is empty):
     ``([{"name", "start", "new"}], missing)``, where ``missing`` is how many could not be found."""
     cid = gen.countries.index(country)
@@ -152,7 +155,8 @@ def pick_names(gen: Generator, country: str, count: int, starts: list[str] | Non
         if not need:
             break
         rows = [s for s, k in need.items() for _ in range(2 * k + 2)]
-        for s, name in zip(rows, sample(gen, [cid] * len(rows), rows, temperature, max_length, rng)):
+        for s, name in zip(rows, sample(gen, [cid] * len(rows), rows, temperature, max_length, rng,
+                                     processors=processors)):
             if not name or len(found[s]) >= count or name.lower() in seen:
                 continue
             if novel and name.lower() in gen.known:
