@@ -50,6 +50,8 @@ MUSIC_TRAINING = TrainRecipe(
         Param("condition", "str", None, "Learn a label per piece to condition on: composer (MAESTRO's "
               "canonical_composer) or folder (each MIDI file's top subfolder of --data, e.g. a genre); "
               "then music generate --composer NAME. With --init the new embedding starts at zero."),
+        Param("condition_only", "bool", False, "With --condition: train only the label embedding, the rest "
+              "frozen (so the model without a label stays the --init model exactly)."),
         Param("limit", "int", 0, "Use only the first N files of each split (0 = all).", min=0),
     ],
     train={"batch_size": 16, "lr": 3e-4, "warmup_steps": 200, "schedule": "cosine", "weight_decay": 0.01},
@@ -156,6 +158,8 @@ def windows(run, corpus, config, seq_len, augment, labels=None) -> TrainingData:
 def _conditioning(run, kind, corpus, start) -> dict | None:
     """``{"kind", "values", "ids" (piece name -> cond id)}`` for ``--condition``, or None."""
     if kind is None:
+        if run.options["condition_only"]:
+            raise SeqkitError("--condition-only needs --condition composer|folder")
         return None
     from . import conditioning
 
@@ -203,6 +207,9 @@ def prepare(run) -> Prepared:
             from .conditioning import grow_embedding
 
             grow_embedding(net, len(cond["values"]))
+            if o["condition_only"]:
+                for name, param in net.named_parameters():
+                    param.requires_grad_(name.startswith("cond."))
             info(f"conditioned on {cond['kind']}: {len(cond['values'])} values (ids 1-{len(cond['values'])}; "
                  f"new embedding rows start at zero)")
         info(f"{mt.name}: {sum(p.numel() for p in net.parameters()) / 1e6:.2f}M parameters; "
