@@ -79,3 +79,13 @@ def test_an_export_without_onnx_is_one_error_naming_the_extra(monkeypatch, tmp_p
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(SeqkitError, match=r"pip install 'seqkit\[onnx\]'"):
         export_onnx(tmp_path / "model.json")
+
+
+def test_the_0_5_cli_app_is_built_on_request_with_a_warning():
+    import seqkit.cli
+
+    with pytest.warns(DeprecationWarning, match="seqkit.testing.cli_app"):
+        app = seqkit.cli.app
+    import typer
+
+    assert isinstance(app, typer.Typer)

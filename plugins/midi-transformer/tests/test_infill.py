@@ -170,11 +170,11 @@ def tiny_onnx(tmp_path_factory):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     import torch
-    from seqkit.onnx.export import export_onnx
     from seqkit_midi_transformer import onnx_step
     from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig
 
     from seqkit import save_checkpoint
+    from seqkit.onnx.export import export_onnx
 
     torch.manual_seed(0)
     tok = PerformanceTokenizer()
