@@ -2,8 +2,10 @@
 shipped model: per setting, pieces of SECONDS s continuing the Bach primer with fixed seeds, and
 
 * in key: share of the new notes whose pitch class is in the key (``--key``'s, else the primer's
-  Krumhansl-Schmuckler key), natural minor for minor keys;
-* notes/s: new notes per second of new music;
+  Krumhansl-Schmuckler key), natural minor for minor keys; for a ``--key`` row also the share of
+  the uncontrolled pieces' ("none") notes in that same key;
+* notes/s: new notes per second of new music; for a ``--density`` row also how many pieces came
+  within ±15% of the target;
 * outside: new notes outside ``--pitch-range`` / ``--velocity``;
 * log p: mean log-prob of the chosen tokens under the model's own (unconstrained) logits, and its
   change against no control;
@@ -96,9 +98,10 @@ def main() -> None:
     print(f"model {ckpt.path.name} ({ckpt.backend}), {args.pieces} pieces x {args.seconds:g} s after the "
           f"{split:.1f} s Bach primer (key {key_name(*primer_key)}), seed {args.seed}, temperature "
           f"{defaults['temperature']}, top-k {defaults['top_k']}, top-p {defaults['top_p']}", flush=True)
-    print("| setting | in key | notes/s | outside | mean log p | change | KL (nats/token) | time |")
-    print("|---|---|---|---|---|---|---|---|", flush=True)
-    base = None
+    print("| setting | in key | in key without | notes/s | within ±15% | outside | mean log p | change | "
+          "KL (nats/token) | time |")
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    base, plain = None, None  # the uncontrolled pieces' new pitch classes
     for name, c in SETTINGS:
         procs, info = build(tok, **c, primer_notes=tok.decode_notes(prompt), start=len(prompt))
         rec = Recorder()
@@ -111,11 +114,12 @@ def main() -> None:
         scale[(np.asarray(MAJOR if mode == "major" else MINOR) + tonic) % 12] = True
         lp = np.stack(rec.chosen, 1) if rec.chosen else np.zeros((args.pieces, 0))
         kl = np.stack(rec.kl, 1)
-        in_key, rates, outside, logp, kls = [], [], 0, [], []
+        in_key, rates, outside, logp, kls, pcs = [], [], 0, [], [], []
         for r, row in enumerate(rows):
             notes = tok.decode_notes(prompt + row)
             new = notes[notes[:, 0] >= split - 1e-9]
             in_key.append(scale[new[:, 2].astype(int) % 12])
+            pcs.append(new[:, 2].astype(int) % 12)
             length = float(tok.token_seconds(row)[-1]) if row else 0.0
             rates.append(len(new) / max(length, 1e-9))
             if "pitch_range" in c:
@@ -128,10 +132,15 @@ def main() -> None:
             kls.append(kl[r, :len(row)])
         mean_lp = float(np.concatenate(logp).mean())
         base = mean_lp if base is None else base
+        plain = np.concatenate(pcs) if plain is None else plain
         keyname = info.get("key", key_name(*primer_key))
         out = "-" if not ({"pitch_range", "velocity"} & set(c)) else str(outside)
-        print(f"| {name} | {np.concatenate(in_key).mean():.1%} ({keyname}) | {np.mean(rates):.2f} "
-              f"(min {min(rates):.1f}, max {max(rates):.1f}) | {out} | {mean_lp:.3f} | "
+        without = f"{scale[plain].mean():.1%}" if "key" in c else "-"
+        within = "-"
+        if "density" in c:
+            within = f"{sum(abs(r / c['density'] - 1) <= 0.15 for r in rates)}/{len(rates)}"
+        print(f"| {name} | {np.concatenate(in_key).mean():.1%} ({keyname}) | {without} | {np.mean(rates):.2f} "
+              f"(min {min(rates):.1f}, max {max(rates):.1f}) | {within} | {out} | {mean_lp:.3f} | "
               f"{mean_lp - base:+.3f} | {np.concatenate(kls).mean():.3f} | {took:.0f} s |", flush=True)
 
 

@@ -9,6 +9,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from helpers import needs_bundled_plugins
 
 from seqkit.options import JsonOption, SeedOption, TemperatureOption, ThreadsOption
 
@@ -98,6 +99,7 @@ def test_threads_says_what_0_means_in_two_ways_only(app):
     (str(2**64), f"Error: --seed must be at most {2**63 - 1}, not {2**64}\n"),
     ("x", "Error: Invalid value for '--seed': "),  # Click's (Typer's) own words for a non-number
 ])
+@needs_bundled_plugins
 def test_a_bad_seed_is_the_same_error_line_everywhere(value, message):
     from seqkit.testing import run_cli
 

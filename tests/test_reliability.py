@@ -28,9 +28,11 @@ def _env():
 
 
 def _ctrl_c_on():
-    """In the child: Ctrl-C as a terminal delivers it, even where this test runs with SIGINT ignored
-    (a background job of a shell): these tests are about seqkit's handling, not about nohup's."""
+    """In the child: Ctrl-C and hang-up as a terminal delivers them, even where this test runs with
+    SIGINT ignored (a background job of a shell) or SIGHUP ignored (under nohup): these tests are
+    about seqkit's handling, not about nohup's (seqkit keeps an ignored signal ignored, tested below)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def _start(*args, **kwargs):
@@ -208,3 +210,19 @@ def test_three_quick_ctrl_c_still_save_and_export(tmp_path, when):
     assert "Traceback" not in err and "Exception ignored" not in err and "Aborted" not in err, err
     assert "interrupted by SIGINT at step " in err
     assert stdout.strip() == str(save) and save.exists() and (out / "last.json").exists()
+
+
+def test_an_ignored_signal_stays_ignored_during_training():
+    """`nohup seqkit ... train` means "go on when the terminal hangs up": the Trainer's handlers
+    take SIGINT/SIGTERM/SIGHUP only where they are not ignored, and give the old ones back after."""
+    from seqkit.train.signals import stop_on_signals
+
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        seen = []
+        with stop_on_signals(seen.append):
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_IGN, signal.SIG_DFL)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN and seen == []
+    finally:
+        signal.signal(signal.SIGHUP, before)

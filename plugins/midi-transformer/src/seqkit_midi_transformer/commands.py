@@ -22,6 +22,7 @@ from seqkit.options import JsonOption
 from .evaluation import MUSIC_EVAL
 from .generator import MUSIC, show_pieces
 from .infill import MUSIC_INFILL, show_infill
+from .loading import DEFAULT_MODEL, TASK
 from .training import MUSIC_TRAINING
 
 music_app = typer.Typer(
@@ -61,6 +62,27 @@ def primer_command(
         return
     _emit(done, as_json, [f"wrote {done['out']}: {done['notes']} notes, {done['seconds']} s; "
                           f"continue it with: seqkit music generate --primer {out}"])
+
+
+@music_app.command("composers")
+def composers_command(
+    model: Annotated[str, typer.Option("--model", "-m", help="Checkpoint name or path.")] = DEFAULT_MODEL,
+    as_json: JsonOption = False,
+):
+    """The composers (or folder labels) a conditioned model knows: music generate --composer NAME."""
+    from seqkit import find_checkpoint
+    from seqkit.io import read_meta
+
+    from .conditioning import info
+
+    path = find_checkpoint(model, TASK)
+    cond = info(read_meta(path))
+    if cond is None:
+        raise SeqkitError(f"{path.stem} is not conditioned on a composer or folder label (train one with "
+                          "seqkit music train --condition composer)")
+    _emit({"model": path.stem, "kind": cond["kind"], "values": list(cond["values"])}, as_json,
+          [f"{path.stem}: {len(cond['values'])} {cond['kind']} values (music generate --composer NAME)"]
+          + [f"  {v}" for v in cond["values"]])
 
 
 # -- data ---------------------------------------------------------------------------------------

@@ -1,17 +1,22 @@
 """Sampling controls for ``seqkit music generate``: key, pitch range, velocity range and note
-density, as core logit processors (``seqkit.LogitProcessor``: ``(tokens [B, T], logits [B, V])
+density, as core logit processors (``seqkit.generation.LogitProcessor``: ``(tokens [B, T], logits [B, V])
 -> logits``, numpy on the torch and the ONNX Runtime paths alike).
 
 They know what ids mean only through a tokenizer's ``token_meanings()`` (see
 ``PerformanceTokenizer.token_meanings``): for every id its ``kind`` (``KINDS``) and ``value``
-(pitch, seconds of a time shift, the velocity a bin decodes to). A tokenizer without it cannot
-offer the controls (one error line).
+(pitch, seconds of a time shift, the velocity a bin decodes to). Optional: ``velocity_start``
+(the velocity before any velocity token), ``velocity_after_note`` (a velocity token follows its
+note, as in miditok's streams, instead of setting the velocity of the notes after it) and
+``clock`` (``tokens [B, T] -> seconds [B, T]`` reached after each token, where time is not the
+sum of the time shifts: REMI's bars and positions). A tokenizer without ``token_meanings()``
+cannot offer the controls (one error line).
 
 * ``KeyBias``: note-ons of pitch classes outside the key get ``-strength`` (``strength >=
   KEY_MASK``: forbidden).
 * ``PitchRange``: note-ons outside ``[low, high]`` are forbidden.
 * ``VelocityRange``: velocity tokens that decode outside ``[low, high]`` are forbidden, and so are
-  note-ons while the stream's current velocity (from the primer, or the default) is outside.
+  note-ons while the stream's current velocity (from the primer, or the default) is outside
+  (not where each note's velocity token follows it).
 * ``Density``: steers the note-on rate toward ``target`` notes per second: a bias
   ``b = gain * (log(target / recent) + log(target / overall))`` (clipped to ``±limit``) added to
   note-ons and taken from time shifts (scaled by the shift's length), where ``recent`` is the rate
@@ -43,7 +48,8 @@ def meanings(tok, what: str) -> dict:
                           f"{getattr(tok, 'type', type(tok).__name__)} tokenizer does not (use a performance model)")
     m = fn()
     return {"kind": np.asarray(m["kind"]), "value": np.asarray(m["value"], dtype=np.float64),
-            "velocity_start": m.get("velocity_start")}
+            "velocity_start": m.get("velocity_start"), "velocity_after_note": bool(m.get("velocity_after_note")),
+            "clock": m.get("clock"), "untimed": bool(m.get("untimed"))}
 
 
 # -- parsing -------------------------------------------------------------------------------------
@@ -137,20 +143,25 @@ class VelocityRange:
     def __init__(self, m: dict, low: int, high: int):
         vel = m["kind"] == "velocity"
         inside = vel & (m["value"] >= low) & (m["value"] <= high)
+        if not vel.any():
+            raise SeqkitError("--velocity: this model's tokenizer writes no velocities")
         if not inside.any():
             values = sorted({int(v) for v in m["value"][vel]})
             near = min(values, key=lambda v: min(abs(v - low), abs(v - high)))
             raise SeqkitError(f"--velocity {low}:{high}: no velocity this model writes lies inside "
-                              f"(it writes {values[0]}, {values[1]} ... {values[-1]}; the nearest is {near})")
+                              f"(it writes {', '.join(map(str, values[:2]))} ... {values[-1]}; the nearest is {near})")
         self.banned = np.nonzero(vel & ~inside)[0]
         self.is_vel = vel
         self.ok = inside
         self.notes = np.nonzero(m["kind"] == "note_on")[0]
         start = m.get("velocity_start")
         self.start_ok = start is not None and low <= start <= high
+        self.gate_notes = not m.get("velocity_after_note")
 
     def __call__(self, tokens, logits):
         logits[:, self.banned] = -np.inf
+        if not self.gate_notes:  # each note's own velocity token follows it: forbidding those is enough
+            return logits
         last = np.where(self.is_vel[tokens], np.arange(tokens.shape[1]), -1).max(1)  # -1: none yet
         current = tokens[np.arange(len(tokens)), np.maximum(last, 0)]
         ok = np.where(last >= 0, self.ok[current], self.start_ok)
@@ -164,11 +175,15 @@ class Density:
 
     def __init__(self, m: dict, target: float, start: int, window: float = 3.0, gain: float = 6.0,
                  limit: float = 12.0):
+        if m.get("untimed"):
+            raise SeqkitError("--density cannot follow time in this model's tokens (miditok's rests, "
+                              "use_rests, last from the end of the notes before them)")
         self.is_on = m["kind"] == "note_on"
         self.shift = np.where(m["kind"] == "time_shift", m["value"], 0.0)
         self.on_ids = np.nonzero(self.is_on)[0]
         self.shift_ids = np.nonzero(m["kind"] == "time_shift")[0]
         self.target, self.start, self.window, self.gain, self.limit = target, start, window, gain, limit
+        self.clock = m.get("clock")
         # a shift's share of the bias grows with its length (0.1x for 10 ms, 1x at 100 ms, 3x from 300 ms):
         # too few notes makes long pauses rarer than short steps
         self.shift_scale = np.clip(m["value"][self.shift_ids] / 0.1, 0.1, 3.0).astype(np.float32)
@@ -176,7 +191,12 @@ class Density:
     def rates(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per row: notes per second over the last ``window`` s and over all the generated time."""
         new = tokens[:, self.start:]
-        times = np.cumsum(self.shift[new], axis=1)
+        if self.clock is not None:  # time is not the sum of shifts (REMI): the tokenizer's clock
+            clock = self.clock(tokens)
+            before = clock[:, self.start - 1] if self.start > 0 else np.zeros(len(tokens))
+            times = clock[:, self.start:] - before[:, None]
+        else:
+            times = np.cumsum(self.shift[new], axis=1)
         now = times[:, -1] if new.shape[1] else np.zeros(len(tokens))
         on = self.is_on[new]
         recent = (on & (times >= (now - self.window)[:, None])).sum(1)

@@ -55,15 +55,17 @@ class MusicCorpus:
         return float(sum(p.seconds for p in self.pieces if name is None or p.split == name))
 
     def dataset(self, split: str, seq_len: int, augment: bool = False, seed: int = 0,
-                random_windows: bool | None = None):
-        """A map-style dataset of ``{"input", "target"}`` windows (see ``TokenWindows``)."""
+                random_windows: bool | None = None, labels: dict | None = None):
+        """A map-style dataset of ``{"input", "target"}`` windows (see ``TokenWindows``); with
+        ``labels`` (piece name -> cond id) each window also has its piece's ``"cond"``."""
         arrays = self.arrays(split)
+        conds = [labels[p.name] for p in self.split(split)] if labels is not None else None
         if not arrays:
             raise SeqkitError(f"{self.source or 'the data'} has no pieces in split {split!r}")
         random_windows = (split == "train") if random_windows is None else random_windows
         transform = augmenter(self.tokenizer) if augment else None
         return TokenWindows(arrays, seq_len, augment=transform, random=random_windows, seed=seed,
-                            pad_id=self.tokenizer.pad_id)
+                            pad_id=self.tokenizer.pad_id, conds=conds)
 
     def streams(self, split: str, seq_len: int, augment: bool = False, seed: int = 0,
                 groups: int = 1) -> TokenStreams:

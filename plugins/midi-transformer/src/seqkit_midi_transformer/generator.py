@@ -66,6 +66,9 @@ MUSIC = Generator(
               choices=("1:60", "40:90", "70:127"), page_help="Softest and loudest velocity, 1-127, e.g. 40:90."),
         Param("density", "float", None, "Steer toward N notes per second (e.g. 2 sparse, 10 busy).",
               min=0.0, above_min=True, soft_max=20, page_help="Notes per second to aim for (empty: the model's own)."),
+        Param("composer", "str", None, "Condition on this composer (a model trained with --condition; "
+              "seqkit music composers lists its values), e.g. Chopin.",
+              page_help="Composer to imitate (a conditioned model: see seqkit music composers)."),
         Param("continuation_only", "bool", False, "Write the continuation without the primer."),
         Param("soundfont", "file", None, "SoundFont (.sf2) for --wav.", accept=(".sf2",),
               page_help="SoundFont (.sf2) for the audio."),
@@ -147,7 +150,8 @@ class SecondsStop:
         return self.now >= self.seconds - 1e-9
 
 
-def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx, processors=None):
+def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx, processors=None,
+            cond: int | None = None):
     """The new tokens of each row (numpy or torch, as ``ckpt.backend``), each cut after its stop
     token or the token that reached ``seconds``, and how many tokens were sampled in all."""
     import numpy as np
@@ -162,6 +166,8 @@ def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, se
     kw = dict(temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0, stop_ids=(tok.eos_id,),
               suppress_ids=input_only, stop_fn=stop, processors=processors or None)
     seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    if cond is not None:  # core's per-row conditioning (0: none)
+        kw["cond"] = np.full(count, cond, dtype=np.int64)
     if ckpt.backend == "onnx":
         from seqkit.generation import generate_numpy
 
@@ -173,6 +179,8 @@ def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, se
         from seqkit import generate
 
         dev = next(ckpt.model.parameters()).device
+        if "cond" in kw:
+            kw["cond"] = torch.as_tensor(kw["cond"], device=dev)
         gen = torch.Generator(device=dev)
         gen.manual_seed(seed)
         new = generate(ckpt.model, torch.tensor([prompt] * count, dtype=torch.long, device=dev), n_new,
@@ -233,7 +241,7 @@ def _files(tok, pm, notes, split_at, want, soundfont, title: str) -> tuple[dict,
 def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count, temperature, top_k,
                    top_p, model, continuation_only, soundfont, seed, device, want=frozenset({"mid"}),
                    ctx=None, max_seconds=MAX_SECONDS, key=None, key_strength=4.0, pitch_range=None,
-                   velocity=None, density=None) -> Result:
+                   velocity=None, density=None, composer=None) -> Result:
     from .bounds import check_audio_total, clip_piece
     from .controls import build, check_values
     from .loading import load_music_model
@@ -246,6 +254,12 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
 
         check_soundfont(soundfont)
     ckpt = load_music_model(model, device, inference=True)
+    cond = None
+    if composer is not None:
+        from . import conditioning
+
+        cond = conditioning.resolve(composer, conditioning.info(ckpt.meta), ckpt.path.stem)
+        info_cond = {"composer": conditioning.info(ckpt.meta)["values"][cond - 1]}
     _seed_and_threads(ckpt, seed, count)
     tok, net = ckpt.tokenizer, ckpt.model
     if seconds is not None and not hasattr(tok, "token_seconds"):
@@ -256,9 +270,11 @@ def continue_music(primer, primer_seconds, primer_tokens, tokens, seconds, count
     processors, resolved = build(tok, **controls, start=len(prompt),
                                  primer_notes=tok.decode_notes(prompt) if key is not None else None)
     info.update(resolved)
+    if cond is not None:
+        info.update(info_cond)
     t0 = time.perf_counter()
     new, sampled = _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, seconds, ctx,
-                           processors)
+                           processors, cond=cond)
     elapsed = time.perf_counter() - t0
     split_at = None
     if primer is not None and not continuation_only and hasattr(tok, "token_seconds"):

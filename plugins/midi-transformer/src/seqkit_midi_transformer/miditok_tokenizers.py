@@ -170,6 +170,113 @@ class MiditokTokenizer:
         i = int(i)
         return self.tok[i] if 0 <= i < self.vocab_size else f"<{i}?>"
 
+    # -- what the ids mean (the sampling controls) --------------------------------------------
+    def token_meanings(self) -> dict:
+        """What every id means, for the sampling controls (``controls.py``; the contract of
+        ``PerformanceTokenizer.token_meanings``): ``Pitch_p``/``NoteOn_p`` are note-ons of pitch
+        p, and so are ``PitchDrum_p``/``DrumOn_p`` without ``drums`` (miditok keeps them in the
+        vocabulary, and in a stream without a drum track they decode as pitched notes; with
+        ``drums`` they are drum hits, which no control restricts), ``NoteOff_p`` note-offs, ``Velocity_v`` velocities v, and the tokens that move time on
+        are time shifts: ``TimeShift`` (its length in seconds) and, for REMI and MMM, ``Bar`` (a
+        4/4 bar) and ``Position_k`` (k's offset in the bar), all at 120 quarter notes a minute.
+        The real time of a stream comes from ``clock`` (``token_clock``), since a position is a
+        place in the bar, not a step. With ``use_rests`` there is no clock (``untimed``): miditok
+        counts a rest from the end of the notes before it, so time depends on their durations.
+        Velocity tokens follow their note here, so ``velocity_after_note`` is set (the controls
+        then leave note-ons alone)."""
+        m = self._vocab_meanings()
+        return {"kind": m["kind"], "value": m["value"], "velocity_start": None, "velocity_after_note": True,
+                "clock": None if m["rests"] else self.token_clock, "untimed": m["rests"]}
+
+    def _vocab_meanings(self) -> dict:
+        if getattr(self, "_meanings", None) is not None:
+            return self._meanings
+        n = self.vocab_size
+        kind = np.full(n, "other", dtype=object)
+        value = np.zeros(n)
+        res = float(self.tok.config.max_num_pos_per_beat)
+        nan = np.full(n, np.nan)
+        adv, pos, num, den, tempo = nan.copy(), nan.copy(), nan.copy(), nan.copy(), nan.copy()
+        is_bar, is_reset = np.zeros(n, bool), np.zeros(n, bool)
+        rests = False
+        for i in range(n):
+            name, _, arg = self.tok[i].partition("_")
+            try:
+                if name in ("Pitch", "NoteOn") or (name in ("PitchDrum", "DrumOn") and not self.drums):
+                    kind[i], value[i] = "note_on", float(arg)  # a drum token without drums plays a pitch
+                elif name == "NoteOff" or (name == "DrumOff" and not self.drums):
+                    kind[i], value[i] = "note_off", float(arg)
+                elif name == "Velocity":
+                    kind[i], value[i] = "velocity", float(arg)
+                elif name in ("TimeShift", "Rest"):
+                    rests |= name == "Rest"
+                    whole, frac, div = (int(v) for v in arg.split("."))
+                    adv[i] = whole + frac / div  # beats
+                    kind[i], value[i] = "time_shift", adv[i] * 0.5
+                elif name == "Position":
+                    pos[i] = int(arg) / res
+                    kind[i], value[i] = "time_shift", pos[i] * 0.5
+                elif name == "Bar":
+                    is_bar[i] = True
+                    kind[i], value[i] = "time_shift", 2.0
+                elif name == "TimeSig":
+                    num[i], den[i] = (int(v) for v in arg.split("/"))
+                elif name == "Tempo":
+                    tempo[i] = float(arg)
+                elif name == "Track" and arg == "Start":
+                    is_reset[i] = True
+            except ValueError:  # a token of a form this reading does not know: "other"
+                kind[i], value[i] = "other", 0.0
+        self._meanings = {"kind": kind, "value": value, "adv": np.nan_to_num(adv), "pos": pos, "num": num,
+                          "den": den, "tempo": tempo, "is_bar": is_bar, "is_reset": is_reset,
+                          "has_bars": bool(is_bar.any()), "rests": rests}
+        return self._meanings
+
+    def token_clock(self, tokens) -> np.ndarray:
+        """Seconds reached after each token, per row of ``tokens`` ``[B, T]`` (vectorised, for
+        the controls at every step): beats from time shifts and rests, or (REMI, MMM) from bars
+        and positions, each bar as long as its time signature (4/4 before any), the clock starting
+        again at each ``Track_Start`` (MMM's tracks each start at 0); beats of the time signature's unit, at the last tempo token
+        (120 quarter notes a minute before any: what decoding plays). Exact for streams without
+        rests (``token_meanings``)."""
+        m = self._vocab_meanings()
+        tok = np.atleast_2d(np.asarray(tokens, dtype=np.int64))
+        tok = np.clip(tok, 0, self.vocab_size - 1)
+        b, t = tok.shape
+        if t == 0:
+            return np.zeros((b, 0))
+        idx = np.broadcast_to(np.arange(t), (b, t))
+
+        def last(mask):  # index of the last token with mask, at or before each place (-1: none)
+            return np.maximum.accumulate(np.where(mask, idx, -1), axis=1)
+
+        def ffill(values, default):
+            where = last(~np.isnan(values[tok]))
+            return np.where(where >= 0, values[np.take_along_axis(tok, np.maximum(where, 0), 1)], default)
+
+        num, den, tempo = ffill(m["num"], 4.0), ffill(m["den"], 4.0), ffill(m["tempo"], 120.0)
+        reset = last(m["is_reset"][tok])
+        if m["has_bars"]:
+            bar = m["is_bar"][tok]
+            prev_bar = np.concatenate([np.full((b, 1), -1), last(bar)[:, :-1]], 1)
+            prev_num = np.concatenate([np.full((b, 1), 4.0), num[:, :-1]], 1)
+            # a bar ends where the next one starts (in the same track): its length, the signature before
+            ends = bar & (prev_bar > reset)
+            done = np.cumsum(np.where(ends, prev_num, 0.0), 1)
+            done -= np.where(reset >= 0, np.take_along_axis(done, np.maximum(reset, 0), 1), 0.0)
+            lp = last(~np.isnan(m["pos"][tok]))
+            lb = np.maximum(last(bar), reset)
+            in_bar = np.where(lp > lb, m["pos"][np.take_along_axis(tok, np.maximum(lp, 0), 1)], 0.0)
+            beats = done + in_bar
+        else:
+            steps = m["adv"][tok]
+            beats = np.cumsum(steps, 1)
+            beats -= np.where(reset >= 0, np.take_along_axis(beats, np.maximum(reset, 0), 1), 0.0)
+        # seconds: each step of beats at the tempo and unit in force, from 0 again at each track
+        step = np.diff(beats, axis=1, prepend=0.0).clip(min=0.0)
+        secs = np.cumsum(step * (60.0 / tempo) * (4.0 / den), 1)
+        return secs - np.where(reset >= 0, np.take_along_axis(secs, np.maximum(reset, 0), 1), 0.0)
+
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict:
         """miditok's own parameter file (vocabulary included) and this wrapper's settings."""

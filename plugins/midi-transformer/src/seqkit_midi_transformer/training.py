@@ -47,6 +47,11 @@ MUSIC_TRAINING = TrainRecipe(
               "--batch-size streams (the model keeps a memory per group), so consecutive steps read "
               "different pieces.", min=1),
         Param("drums", "bool", False, "Keep drum tracks (drum datasets).", flags=("--drums/--no-drums",)),
+        Param("condition", "str", None, "Learn a label per piece to condition on: composer (MAESTRO's "
+              "canonical_composer) or folder (each MIDI file's top subfolder of --data, e.g. a genre); "
+              "then music generate --composer NAME. With --init the new embedding starts at zero."),
+        Param("condition_only", "bool", False, "With --condition: train only the label embedding, the rest "
+              "frozen (so the model without a label stays the --init model exactly)."),
         Param("limit", "int", 0, "Use only the first N files of each split (0 = all).", min=0),
     ],
     train={"batch_size": 16, "lr": 3e-4, "warmup_steps": 200, "schedule": "cosine", "weight_decay": 0.01},
@@ -127,7 +132,7 @@ def _starting_point(run):
     return None, None
 
 
-def windows(run, corpus, config, seq_len, augment) -> TrainingData:
+def windows(run, corpus, config, seq_len, augment, labels=None) -> TrainingData:
     """Random windows of ``seq_len`` for training; consecutive ones of ``--val-seq-len`` for validation."""
     seq_len = seq_len or getattr(config, "max_len", None) or 512
     val_seq_len = run.options["val_seq_len"] or seq_len
@@ -136,10 +141,30 @@ def windows(run, corpus, config, seq_len, augment) -> TrainingData:
         if max_len and length > max_len:
             raise SeqkitError(f"{flag} {length} is longer than the model's context (max_len {max_len}); "
                               f"use at most {max_len} or --set max_len={length}")
-    train_set = corpus.dataset("train", seq_len, augment=augment, seed=run.seed)
-    val_set = corpus.dataset("validation", val_seq_len, random_windows=False) if corpus.split("validation") else None
+    train_set = corpus.dataset("train", seq_len, augment=augment, seed=run.seed, labels=labels)
+    val_set = (corpus.dataset("validation", val_seq_len, random_windows=False, labels=labels)
+               if corpus.split("validation") else None)
     return TrainingData(seq_len, val_seq_len, train_set, val_set, extra={"streams": False},
                         describe=f"windows of {seq_len}")
+
+
+def _conditioning(run, kind, corpus, start) -> dict | None:
+    """``{"kind", "values", "ids" (piece name -> cond id)}`` for ``--condition``, or None."""
+    if kind is None:
+        if run.options["condition_only"]:
+            raise SeqkitError("--condition-only needs --condition composer|folder")
+        return None
+    from . import conditioning
+
+    if run.arch != "music-transformer":
+        raise SeqkitError(f"--condition needs --arch music-transformer (its model embeds the label), not {run.arch}")
+    labels = conditioning.piece_labels(str(kind).strip().lower(), run.data, corpus)
+    values = conditioning.vocabulary(labels, [p.name for p in corpus.split("train")])
+    had = conditioning.info(start.extra) if start is not None else None
+    if had is not None and list(had["values"]) != values:
+        raise SeqkitError(f"--init {run.init} is conditioned on other values ({len(had['values'])}): "
+                          "continue it with the same data and --condition")
+    return {"kind": str(kind).strip().lower(), "values": values, "ids": conditioning.ids(labels, values)}
 
 
 def prepare(run) -> Prepared:
@@ -162,10 +187,24 @@ def prepare(run) -> Prepared:
     mt = get_model_type(run.model_type)
     config = start.config if start else mt.make_config({**run.model, "vocab_size": tok.vocab_size})
     seq_len = o["seq_len"] or (start.extra.get("seq_len") if start else None)
-    plan = (stream_training(run, mt.resolve(), config, corpus, seq_len, augment)
-            or windows(run, corpus, config, seq_len, augment))
+    cond = _conditioning(run, o["condition"], corpus, start)
+    if cond is not None:
+        plan = windows(run, corpus, config, seq_len, augment, labels=cond["ids"])
+        plan.extra["cond"] = {"kind": cond["kind"], "values": cond["values"]}
+    else:
+        plan = (stream_training(run, mt.resolve(), config, corpus, seq_len, augment)
+                or windows(run, corpus, config, seq_len, augment))
 
     def setup(net):
+        if cond is not None:
+            from .conditioning import grow_embedding
+
+            grow_embedding(net, len(cond["values"]))
+            if o["condition_only"]:
+                for name, param in net.named_parameters():
+                    param.requires_grad_(name.startswith("cond."))
+            info(f"conditioned on {cond['kind']}: {len(cond['values'])} values (ids 1-{len(cond['values'])}; "
+                 f"new embedding rows start at zero)")
         info(f"{mt.name}: {sum(p.numel() for p in net.parameters()) / 1e6:.2f}M parameters; "
              f"{corpus.n_tokens('train'):,} training tokens in {len(corpus.split('train'))} pieces; {plan.describe}")
 

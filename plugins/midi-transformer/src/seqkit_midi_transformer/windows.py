@@ -1,5 +1,5 @@
 """The training data a corpus split becomes: windows (``TokenWindows``, random or consecutive).
-For models that carry memories a split becomes core's ``seqkit.TokenStreams`` (``corpus.streams``)."""
+For models that carry memories a split becomes core's ``seqkit.train.TokenStreams`` (``corpus.streams``)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,15 @@ class TokenWindows:
     (deterministic, for eval). ``random=True``: one window per ``seq_len`` tokens of data, at a
     random offset, with optional augmentation: ``augment`` is a function ``f(ids, rng) -> ids``,
     or ``True`` for the performance encoding's (transposition ±3 semitones, time stretch ±2.5/5%).
-    Inputs are padded with ``pad_id``.
+    Inputs are padded with ``pad_id``. ``conds``: an id per piece (its composer or folder label),
+    given with each window as ``"cond"``.
     """
 
     def __init__(self, pieces: list[np.ndarray], seq_len: int, augment=None,
-                 random: bool = True, seed: int = 0, pad_id: int = PAD):
+                 random: bool = True, seed: int = 0, pad_id: int = PAD, conds: list[int] | None = None):
         self.pieces = pieces
+        self.conds = conds
+        self._piece = 0  # the piece of the last window
         self.seq_len = int(seq_len)
         self.augment = augment_performance if augment is True else (augment or None)
         self.pad_id = int(pad_id)
@@ -55,11 +58,13 @@ class TokenWindows:
         L = self.seq_len + 1
         if not self.random:
             j, start = self.index[i]
+            self._piece = j
             return self.pieces[j][start:start + L].astype(np.int64)
         self._calls += 1
         rng = np.random.default_rng((self.seed, i, self._calls))
         j = int(np.searchsorted(self.cum, rng.random() * self.cum[-1], side="right"))
         j = min(j, len(self.pieces) - 1)
+        self._piece = j
         piece = self.pieces[j]
         extra = L // 4 if self.augment else 0
         start = int(rng.integers(0, max(1, len(piece) - L + 1)))
@@ -77,7 +82,10 @@ class TokenWindows:
         n = len(w) - 1
         x[:n] = w[:-1]
         y[:n] = w[1:]
-        return {"input": torch.from_numpy(x), "target": torch.from_numpy(y)}
+        item = {"input": torch.from_numpy(x), "target": torch.from_numpy(y)}
+        if self.conds is not None:
+            item["cond"] = torch.tensor(self.conds[self._piece], dtype=torch.long)
+        return item
 
 
 def collate(items: list[dict]) -> dict:

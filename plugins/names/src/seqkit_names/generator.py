@@ -51,6 +51,8 @@ NAMES = Generator(
                     page_help="Which trained model: transformer (the default) is the best shipped one."),
         temperature_param(),
         seed_param(),
+        Param("avoid", "str", None, "Letters no name may contain, in either case: --avoid kz.",
+              page_help="Letters the names must not contain, e.g. kz (empty: any)."),
         Param("max_length", "int", 20, "Longest name, in characters.", min=1, soft_max=30),
         Param("novel", "bool", False, "Leave out names already in the data."),
         device_param("auto"),
@@ -81,6 +83,33 @@ def parse_start(start: str | None) -> list[str]:
     return list(dict.fromkeys(letters.upper()))
 
 
+def avoid_processor(avoid: str | None, tok, starts: list[str]):
+    """A core logit processor that forbids the tokenizer's characters whose letter (case and
+    accents aside) is in ``avoid``, or None; one error for a non-letter, an avoided ``--start``
+    letter, or a value that leaves the model no letter."""
+    if avoid is None:
+        return None
+    import unicodedata
+
+    from seqkit.generation import TokenBias
+
+    letters = "".join(avoid.split())
+    if not letters or not all(ch.isalpha() for ch in letters):
+        raise SeqkitError(f"--avoid takes letters, e.g. --avoid kz, not {avoid!r}")
+
+    def base(ch: str) -> str:
+        return unicodedata.normalize("NFKD", ch)[:1].lower()
+
+    banned = {base(ch) for ch in letters}
+    clash = [s for s in starts if base(s) in banned]
+    if clash:
+        raise SeqkitError(f"--start {''.join(clash)} begins with a letter that --avoid {avoid} forbids")
+    chars = {ch: i for ch, i in tok.stoi.items() if len(ch) == 1}
+    if not any(ch.isalpha() and base(ch) not in banned for ch in chars):
+        raise SeqkitError(f"--avoid {avoid} leaves no letter to write a name with")
+    return TokenBias.ban(i for ch, i in chars.items() if base(ch) in banned)
+
+
 def _capped(count: int | None, letters: list[str], notes: list[str]) -> int:
     if count is None:
         count = 1 if letters else DEFAULT_COUNT
@@ -95,7 +124,8 @@ def _capped(count: int | None, letters: list[str], notes: list[str]) -> int:
     return count
 
 
-def make_names(country, count, start, model, temperature, seed, max_length, novel, device, ctx=None) -> Result:
+def make_names(country, count, start, model, temperature, seed, max_length, novel, device, ctx=None,
+               avoid=None) -> Result:
     """``count`` distinct surnames for ``country`` (per ``start`` letter), each with ``new``:
     whether the name is absent from the data the model learned from."""
     from .countries import resolve_country
@@ -112,10 +142,12 @@ def make_names(country, count, start, model, temperature, seed, max_length, nove
     missing_letters = [ch for ch in letters if ch not in gen.tokenizer.stoi]
     if missing_letters:
         raise SeqkitError(f"{gen.name} has no letter {', '.join(missing_letters)}")
+    avoided = avoid_processor(avoid, gen.tokenizer, letters)
     if ctx is not None and count * max(1, len(letters)) > 100:
         # rounds until enough distinct names: no known end, the bar shows that work goes on
         ctx.progress(0, None, f"sampling {count * max(1, len(letters))} names")
-    found, missing = pick_names(gen, name_country, count, letters, temperature, max_length, novel, seed)
+    found, missing = pick_names(gen, name_country, count, letters, temperature, max_length, novel, seed,
+                                processors=[avoided] if avoided else None)
     if missing:
         what = "new " if novel else ""
         notes.append(f"found only {len(found)} distinct {what}{name_country} names of at most "
@@ -123,6 +155,8 @@ def make_names(country, count, start, model, temperature, seed, max_length, nove
     outputs = [Output(row["name"], meta={"start": row["start"], "new": row["new"]}) for row in found]
     meta = {"country": name_country, "model": gen.name, "arch": gen.arch, "backend": gen.backend,
             "temperature": temperature, "seed": seed}
+    if avoid is not None:
+        meta["avoid"] = "".join(avoid.split())
     return Result(outputs, meta, notes)
 
 
@@ -137,7 +171,7 @@ class NamesModel:
     countries: list[str]
     path: Path
     meta: dict
-    backend: str = "torch"  # "onnx": model is a seqkit.OnnxLM
+    backend: str = "torch"  # "onnx": model is a seqkit.generation.OnnxLM
     _known: set | None = field(default=None, repr=False)
 
     @property
@@ -204,9 +238,10 @@ def make_rng(seed: int | None, backend: str = "torch"):
 
 
 def sample(gen: NamesModel, country_ids: list[int], starts: list[str], temperature: float = 1.0,
-           max_length: int = MAX_NAME, rng=None, batch_size: int = 2048) -> list[str | None]:
+           max_length: int = MAX_NAME, rng=None, batch_size: int = 2048, processors=None) -> list[str | None]:
     """One name per row (``country_ids[i]``, beginning with ``starts[i]``, "" for any); ``None``
-    where the model did not end the name within ``max_length`` characters."""
+    where the model did not end the name within ``max_length`` characters. ``processors``: core
+    logit processors (e.g. the letters ``--avoid`` forbids)."""
     tok = gen.tokenizer
     out: list[str | None] = []
     never = [i for i in (tok.pad_id, tok.bos_id, tok.unk_id) if i is not None]  # input-only ids
@@ -222,7 +257,8 @@ def sample(gen: NamesModel, country_ids: list[int], starts: list[str], temperatu
         for n_pre, rows in by_len.items():
             prompt = [[tok.bos_id] + tok.encode(pre[i]) for i in rows]
             new = max(1, max_length + 1 - n_pre)
-            got = run(gen.model, prompt, [ids[i] for i in rows], new, temperature, tok.eos_id, never, rng)
+            got = run(gen.model, prompt, [ids[i] for i in rows], new, temperature, tok.eos_id, never, rng,
+                      processors)
             for r, row in zip(rows, got):
                 if tok.eos_id in row:
                     part[r] = (pre[r] + tok.decode(row)).strip()
@@ -230,7 +266,7 @@ def sample(gen: NamesModel, country_ids: list[int], starts: list[str], temperatu
     return out
 
 
-def _torch_rows(model, prompt, cond, new, temperature, eos, never, rng) -> list[list[int]]:
+def _torch_rows(model, prompt, cond, new, temperature, eos, never, rng, processors=None) -> list[list[int]]:
     import torch
 
     from seqkit import generate
@@ -239,23 +275,24 @@ def _torch_rows(model, prompt, cond, new, temperature, eos, never, rng) -> list[
     with torch.no_grad():
         got = generate(model, torch.tensor(prompt, device=device), new, temperature=temperature,
                        cond=torch.tensor(cond, device=device), stop_ids=(eos,), suppress_ids=never,
-                       generator=rng)
+                       generator=rng, processors=processors)
     return got.tolist()
 
 
-def _onnx_rows(model, prompt, cond, new, temperature, eos, never, rng) -> list[list[int]]:
+def _onnx_rows(model, prompt, cond, new, temperature, eos, never, rng, processors=None) -> list[list[int]]:
     import numpy as np
 
     from seqkit.generation import generate_numpy
 
     got = generate_numpy(model, np.array(prompt, dtype=np.int64), new, temperature=temperature,
-                         cond=np.array(cond, dtype=np.int64), stop_ids=(eos,), suppress_ids=never, rng=rng)
+                         cond=np.array(cond, dtype=np.int64), stop_ids=(eos,), suppress_ids=never, rng=rng,
+                         processors=processors)
     return got.tolist()
 
 
 def pick_names(gen: NamesModel, country: str, count: int, starts: list[str] | None = None,
                temperature: float = 1.0, max_length: int = MAX_NAME, novel: bool = False,
-               seed: int | None = None) -> tuple[list[dict], int]:
+               seed: int | None = None, processors=None) -> tuple[list[dict], int]:
     """``count`` distinct names per start letter (or ``count`` names when ``starts`` is empty):
     ``([{"name", "start", "new"}], missing)``, where ``missing`` is how many could not be found."""
     cid = gen.countries.index(country)
@@ -268,7 +305,8 @@ def pick_names(gen: NamesModel, country: str, count: int, starts: list[str] | No
         if not need:
             break
         rows = [s for s, k in need.items() for _ in range(2 * k + 2)]
-        for s, name in zip(rows, sample(gen, [cid] * len(rows), rows, temperature, max_length, rng)):
+        for s, name in zip(rows, sample(gen, [cid] * len(rows), rows, temperature, max_length, rng,
+                                     processors=processors)):
             if not name or len(found[s]) >= count or name.lower() in seen:
                 continue
             if novel and name.lower() in gen.known:
