@@ -6,10 +6,10 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from seqkit.cli.root import build_app
 from seqkit.host import model_types
+from seqkit.testing import cli_app
 
-app = build_app()
+app = cli_app()
 
 FILES = ["one_track/Maestro_1.mid", "one_track/POP909_008.mid", "one_track/POP909_191.mid",
          "one_track/6354774_Macabre Waltz.mid"]

@@ -10,9 +10,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from seqkit.cli.root import build_app
+from seqkit.testing import cli_app
 
-app = build_app()
+app = cli_app()
 
 GUITAR, PIANO, BASS = 25, 0, 33
 CHORDS = [(52, 56, 59), (57, 61, 64), (55, 59, 62), (50, 54, 57), (52, 55, 59), (48, 52, 55)]

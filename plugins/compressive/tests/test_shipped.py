@@ -6,11 +6,11 @@ import pytest
 from typer.testing import CliRunner
 
 from seqkit import find_checkpoint
-from seqkit.cli.root import build_app
 from seqkit.host import checkpoint_folders
 from seqkit.io import list_checkpoints, read_meta
+from seqkit.testing import cli_app
 
-app = build_app()
+app = cli_app()
 
 
 @pytest.fixture

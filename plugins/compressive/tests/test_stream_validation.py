@@ -6,9 +6,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from seqkit.cli.root import build_app
+from seqkit.testing import cli_app
 
-app = build_app()
+app = cli_app()
 
 
 def _piece(path, seed, n=160):

@@ -156,7 +156,7 @@ def tiny_ckpt(tmp_path_factory):
     from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig
 
     from seqkit.io import save_checkpoint
-    from seqkit.onnx.export import export_onnx
+    from seqkit.onnx import export_onnx
 
     pytest.importorskip("onnxruntime")
     torch.manual_seed(0)

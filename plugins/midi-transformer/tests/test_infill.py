@@ -175,7 +175,7 @@ def tiny_onnx(tmp_path_factory):
     from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig
 
     from seqkit.io import save_checkpoint
-    from seqkit.onnx.export import export_onnx
+    from seqkit.onnx import export_onnx
 
     torch.manual_seed(0)
     tok = PerformanceTokenizer()

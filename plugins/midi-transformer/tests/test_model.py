@@ -10,7 +10,7 @@ from seqkit_midi_transformer.model import (
     skew,
 )
 
-from seqkit.generation.sampling import generate
+from seqkit import generate
 
 
 def tiny(position="relative", **kw):

@@ -24,7 +24,7 @@ from seqkit_midi_transformer.tokenizer import NOTE_ON, TIME_SHIFT, PerformanceTo
 from seqkit import generate, load_for_inference  # noqa: E402
 from seqkit.generation import generate_numpy, next_token_probs  # noqa: E402
 from seqkit.io import save_checkpoint  # noqa: E402
-from seqkit.onnx.export import export_onnx  # noqa: E402
+from seqkit.onnx import export_onnx  # noqa: E402
 from seqkit.testing import run_cli  # noqa: E402
 
 

@@ -3,9 +3,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from seqkit.cli.root import build_app
+from seqkit.testing import cli_app
 
-app = build_app()
+app = cli_app()
 
 runner = CliRunner()
 
@@ -135,7 +135,7 @@ SHIPPED = __import__("pathlib").Path(__import__("seqkit_names").__file__).parent
 
 @pytest.mark.parametrize("arch", ["rnn", "lstm", "gru", "transformer"])
 def test_shipped_models(arch):
-    from seqkit.io.checkpoints import read_meta
+    from seqkit.io import read_meta
 
     path = SHIPPED / f"{arch}.json"
     if not path.exists():
@@ -292,7 +292,7 @@ def test_train_defaults_and_export_per_architecture(tiny_folder, tmp_path):
 def test_compressive_arch_trains_and_samples(tiny_folder, tmp_path):
     """--arch compressive: the compressive plugin's model, conditioned on the country (n_cond),
     trained by names train and sampled by the names front door."""
-    from seqkit.host.plugins import model_types
+    from seqkit.host import model_types
 
     if "compressive" not in model_types():
         pytest.skip("the compressive plugin is not installed")
