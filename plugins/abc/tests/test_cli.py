@@ -449,3 +449,23 @@ def test_compressive_arch_trains_and_samples(h, tiny_run, tmp_path):
     assert len(json.loads(g.stdout)["results"]) == 2
     _fails(h.cli(["abc", "heatmap", "-m", "my-compressive", "--generate", "--neurons", "1",
                   "--out", tmp_path / "heat"], tmp_path), "heatmaps need a recurrent model")
+
+
+def test_init_continues_a_model_on_data_with_its_vocabulary(h, tiny_run, tmp_path):
+    """--init starts from a trained model; data whose characters differ (same count, other symbols:
+    the ids would mean other characters) is one Error line, not a silently scrambled model."""
+    train, val = tiny_run["train"], tiny_run["val"]
+    common = ["--init", str(tiny_run["ckpt"]), "--steps", "2", "--set", "eval_every=2", "--batch-size", "4",
+              "--seq-len", "16", "--device", "cpu"]
+    r = h.cli(["abc", "train", "--data", train, "--val", val, *common, "--out", tmp_path / "same", "--save",
+               "tiny-more", "--json"], tmp_path)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["best_val_loss"] < 1.5  # it starts where the tiny model stopped
+    text = train.read_text()
+    absent = next(c for c in "QJVYUI" if c not in text)
+    swapped = tmp_path / "swapped.txt"
+    swapped.write_text(text.replace("G", absent))  # the same number of symbols, one of them another
+    r = h.cli(["abc", "train", "--data", swapped, "--val", swapped, *common, "--out", tmp_path / "other"],
+              tmp_path)
+    assert r.exit_code == 2 and "Traceback" not in r.output  # after the data's summary line, one Error line
+    assert r.stderr.strip().splitlines()[-1].startswith("Error: --init ") and "another vocabulary" in r.stderr

@@ -437,6 +437,11 @@ def _build(recipe, arch, model_settings, prepared, init, seed: int = 0):
     if clash:
         raise SeqkitError(f"--init {init} does not fit this data: " +
                           ", ".join(f"{k} {getattr(ckpt.config, k)} vs {v}" for k, v in clash.items()))
+    # the same size is not enough: with other symbols the same ids would mean other tokens
+    mine, theirs = (getattr(t, "to_dict", lambda: None)() for t in (prepared.tokenizer, ckpt.tokenizer))
+    if mine is not None and theirs is not None and mine != theirs:
+        raise SeqkitError(f"--init {init} was trained with another vocabulary than this data's: "
+                          "train it on data with its vocabulary")
     return ckpt.model, model_type, ckpt.config
 
 
