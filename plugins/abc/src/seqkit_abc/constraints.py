@@ -12,12 +12,18 @@ steps) and looks only at the current line:
   do). ``--key``/``--meter``/``--unit`` narrow a field to the one value given (in the body too:
   a ``K:``/``M:``/``L:`` line there keeps the fixed value).
 * **body**: a ``<`` at the start of a line can only become ``<end>``; ``K:``/``M:``/``L:``/``Q:``
-  lines take known values, and only ``K L M P Q T V W w`` start a field line.
+  lines take known values, and only ``K L M P Q T W w`` start a field line (no voices).
+* **music syntax** (what music21 cannot read otherwise): a length follows a note, rest or chord
+  (at most two digits a number, no leading 0, at most two slashes), at most two octave marks of one
+  kind, accidentals (``^ ^^ _ __ =``) and decoration letters come before a note, a ``:`` belongs to
+  ``|:``, ``:|`` or ``::``, a letter in a music line is a note, a rest or a decoration, a
+  decoration is a known ``!name!``, a chord holds at most four notes, grace notes and chord
+  symbols are short and end on their line, and ``A>B`` joins notes of the unit length.
 * **bars** (``Bars``): the current bar's length is counted against the metre; a full bar takes no
   more notes, a note may not overflow it, a short bar ends only as a pickup or at a repeat or
   ending; chords hold notes only and stay on one line.
-* **repeats**: no ``<end>`` while a ``|:`` or a first ending waits for its ``:|``; a second ending
-  only after a closed first one.
+* **repeats**: no ``<end>``, ``||``, ``|]`` or second ``|:`` while a ``|:`` or a first ending waits
+  for its ``:|``; a second ending only after a closed first one.
 * **the length cap**: in the last ``max(40, max_chars // 10)`` characters the tune is wound up:
   after the next bar line (``|``, or ``|]``; ``:|`` when a repeat is open) the line ends and
   ``<end>`` follows; with ``HARD_STOP`` characters left a bar line is forced where the tune
@@ -37,11 +43,11 @@ from functools import cache
 import numpy as np
 
 from .data import END, START
-from .grammar import CLOSED_FIELDS, HEADER_FIELDS, values
+from .grammar import CLOSED_FIELDS, DECORATIONS, HEADER_FIELDS, values
 
 ONCE = "XMLQK"
-# field lines a tune's body may hold: key, unit, metre, part, tempo, title, voice, words
-BODY_FIELDS = "KLMPQTVWw"
+# field lines a tune's body may hold: key, unit, metre, part, tempo, title, words (no voices)
+BODY_FIELDS = "KLMPQTWw"
 HARD_STOP = 11  # characters left when a bar line is forced: '"' + ":|" + "]" + "\n" + "<end>" and a margin
 
 
@@ -67,9 +73,36 @@ def field_trie(letter: str, fixed: str | None = None) -> dict[str, frozenset]:
 
 
 NOTES = frozenset("ABCDEFGabcdefgzx")
+PITCHES = frozenset("ABCDEFGabcdefg")
 NOTE_START = NOTES | frozenset("^_=([")
 DIGITS = frozenset("0123456789")
 ALL_CHARS = frozenset(chr(i) for i in range(32, 127)) | {"\n", "\t"}
+LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# letters a music line may hold: notes, rests (z x Z), the spacer y and the decoration letters
+# (H fermata, L accent, M/P mordents, O coda, S segno, T trill, u/v bowings); ~ and . decorate too
+DECO_LETTERS = frozenset("HLMOPSTuv~.")
+MUSIC_LETTERS = NOTES | frozenset("Zy") | (DECO_LETTERS & LETTERS)
+CHORD_NOTES = 4  # at most this many notes in a chord [CEG]
+GROUP_CHARS = {"[": 16, "{": 10, '"': 40}  # the longest chord, grace group and chord symbol
+CHORD_ROOTS = frozenset("ABCDEFG")
+CHORD_CHARS = frozenset("#bmajindusgM0123456789+-/()o") | CHORD_ROOTS
+ANNOTATION = frozenset("^_<>@")  # "^text": text placed above, below, left, right, anywhere
+
+
+def _quoted(text: str) -> frozenset:
+    """What may follow ``"`` + ``text``: a chord symbol (``"Am"``, ``"D7/F#"``, ``"Bbmaj7"``) or an
+    annotation (``"^fine"``), short and on one line."""
+    if not text:
+        return CHORD_ROOTS | ANNOTATION | {"("}
+    if len(text) >= (GROUP_CHARS['"'] if text[0] in ANNOTATION else 12):
+        return frozenset('"')
+    if text[0] in ANNOTATION:
+        return ALL_CHARS - {"\n"}
+    return CHORD_CHARS | {'"'}
+
+
+DECORATION_TRIE = {k: frozenset("!" if c == "\n" else c for c in v)
+                   for k, v in _trie(DECORATIONS).items()}
 
 
 @dataclass
@@ -89,6 +122,8 @@ class Bars:
     group: str = ""  # inside "..." ! ... ! { ... } or [ ... ]: its opening character
     chord: str = ""
     prev: str = ""
+    prev2: str = ""
+    broken: bool = False  # after > or <: the next note takes no length of its own
     off: bool = False  # an inline M:/L: change: the mask stands aside for the rest of the tune
     open: bool = False  # a |: waits for its :|
     ending: int = 0  # 1: in a first ending (|1 or [1) that waits for its :|; 2: a second may follow
@@ -120,7 +155,7 @@ class Bars:
             self.unit = Fraction(1, 16) if self.meter < Fraction(3, 4) else Fraction(1, 8)
 
     def _value(self, p) -> Fraction:
-        base, num, slashes, den = p
+        base, num, slashes, den = p[:4]
         v = base * (int(num) if num else 1)
         if slashes:
             if den and int(den) == 0:
@@ -135,7 +170,7 @@ class Bars:
             self.tup_left = max(0, self.tup_left - 1)
 
     def feed(self, c: str) -> None:
-        prev, self.prev = self.prev, c
+        prev, self.prev, self.prev2 = self.prev, c, self.prev
         if self.off or self.meter is None:
             return
         if self.group == "[" and not self.chord and (c in DIGITS or c == "|"):
@@ -145,7 +180,7 @@ class Bars:
                 self._repeats(c, "[")
                 return
         if self.group:
-            if self.group == "[":
+            if self.group in ("[", "{"):
                 self.chord += c
             if c == {"[": "]", "{": "}"}.get(self.group, self.group):
                 if self.group == "[":
@@ -155,6 +190,7 @@ class Bars:
         if self.pending is not None:
             p = self.pending
             if c in "',":
+                p[4] += c
                 return
             if c in DIGITS:
                 if p[2]:
@@ -168,7 +204,10 @@ class Bars:
             self._finish()
         self._repeats(c, prev)
         if c in NOTES:
-            self.pending = [self.unit, "", 0, ""]
+            self.pending = [self.unit, "", 0, "", "", c, self.broken]
+            self.broken = False
+        elif c in "<>":  # a broken rhythm: A>B
+            self.broken = True
         elif c in "\"!{[":
             self.group, self.chord = c, ""
         elif c == "(":
@@ -177,7 +216,7 @@ class Bars:
             p = int(c)
             q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}.get(p, 3 if self.meter.numerator % 3 == 0 else 2)
             self.tup_factor, self.tup_left = Fraction(q, p), p
-        elif c == "|":
+        elif c == "|" or (c == ":" and prev == ":"):  # a bar line (:: is one too)
             if self.length > 0 or self.closed == 0:
                 self.closed += self.length > 0
                 self.length, self.loose = Fraction(0), prev == ":"
@@ -200,17 +239,14 @@ class Bars:
 
         first = re.search(r"[A-Ga-gzx][',]*", text)
         mult = note_length(text, first.end())[0] if first else Fraction(1)
-        self.pending = [self.unit * mult, "", 0, ""]
+        self.pending = [self.unit * mult, "", 0, "", "", "]", False]
 
     def denied(self) -> frozenset:
         """The characters the bar does not allow next."""
         if self.off or self.meter is None:
             return frozenset()
-        if self.group == "[":  # a chord of notes on one line (no inline fields), or [1 / [|
-            inner = NOTES | frozenset("^_=',/]") | DIGITS
-            return (ALL_CHARS - (inner | ({"|"} if not self.chord else set())) - (
-                {"]"} if not re.search(r"[A-Ga-gzx]", self.chord) else set())) | (
-                self._endings_denied() if not self.chord else set())
+        if self.group in ("[", "{"):  # a chord of notes on one line (no inline fields), [1 / [|, grace notes
+            return self._group_denied()
         if self.group:
             return frozenset()
         room = self.meter - self.length
@@ -218,13 +254,88 @@ class Bars:
         if p is not None:
             bad = {d for d in DIGITS if self._value([p[0], p[1] + d, p[2], p[3]] if not p[2]
                                                    else [p[0], p[1], p[2], p[3] + d]) > room}
+            bad |= self._length_denied(p)
+            if p[1] or p[2] or p[6]:  # A>B only between notes of the unit length (music21 dots and
+                bad |= {"<", ">"}  # halves them; the bar count would not)
             value = self._value(p)
-            if p[2] >= 4:  # A//// and no shorter: the note ends here (the bar may then overflow)
-                return frozenset(bad) | {"/"}
-            if value > room:  # the note as it stands is too long: only / (or digits) may follow
-                return ALL_CHARS - (DIGITS - bad) - {"/"} - (frozenset("',") if not (p[1] or p[2]) else set())
+            if value > room and "/" not in bad:  # the note as it stands is too long: only / or digits
+                return ALL_CHARS - (DIGITS - bad) - {"/"}
             return frozenset(bad) | self._after(self.length + value)
-        return self._after(self.length) | (self._endings_denied() if self.prev == "|" else set())
+        return self._after(self.length) | self._syntax_denied()
+
+    @staticmethod
+    def _length_denied(p) -> set:
+        """A note's octave marks and length: ``c''``, ``C,,`` (at most two marks, of one kind, none on
+        a rest or after the length), ``A2``, ``A3/2``, ``A/4``, ``A//`` (at most two digits a number,
+        no leading 0, at most two slashes and none after a denominator)."""
+        num, slashes, den, marks, letter = p[1], p[2], p[3], p[4], p[5]
+        bad = set(DIGITS) | {"/"} if len(p) > 6 and p[6] else set()
+        if num or slashes or len(marks) >= 2 or letter not in PITCHES:
+            bad |= {"'", ","}
+        elif marks:
+            bad.add("," if marks[0] == "'" else "'")
+        digits = den if slashes else num
+        if slashes >= 2 or len(digits) >= 2:
+            bad |= DIGITS
+        elif not digits:
+            bad.add("0")
+        if slashes >= 2 or den:
+            bad.add("/")
+        return bad
+
+    def _group_denied(self) -> frozenset:
+        text, limit = self.chord, GROUP_CHARS[self.group]
+        notes = len(re.findall(r"[A-Ga-gzx]", text))
+        close = "]" if self.group == "[" else "}"
+        if self.group == "[":
+            inner = NOTES | frozenset("^_=',/]") | DIGITS | ({"|"} if not text else set())
+        else:
+            inner = PITCHES | frozenset("^_=',/}") | DIGITS
+        denied = ALL_CHARS - inner
+        note = re.search(r"([A-Ga-gzx])([',]*)(\d*)(/*)(\d*)$", text)
+        if note is None:
+            denied |= DIGITS | {"/"} if text or self.group == "{" else {"/"}
+        else:  # the length of a note in the group: as after a note outside it
+            letter, marks, num, slashes, den = note.groups()
+            denied |= self._length_denied([None, num, len(slashes), den, marks, letter])
+        if not notes:
+            denied |= {close}
+        if notes >= CHORD_NOTES:
+            denied |= NOTES | frozenset("^_=")
+        if len(text) >= limit and notes:
+            denied = ALL_CHARS - {close}
+        if self.group == "[" and not text:
+            denied |= self._endings_denied()
+        return frozenset(denied)
+
+    def _syntax_denied(self) -> frozenset:
+        """What may not follow outside a note: lengths only after a note, rest or chord, accidentals
+        only before a note, decorations only before notes, letters that are music, ``:`` only in
+        ``|:``, ``:|`` and ``::``, no second ``|:`` while one is open and no ``||``/``|]`` while a
+        repeat or first ending waits for its ``:|``."""
+        prev, prev2 = self.prev, self.prev2
+        denied = set(LETTERS - MUSIC_LETTERS) | {"/"}
+        if prev in ("^", "_"):
+            return ALL_CHARS - PITCHES - ({prev} if prev2 != prev else set())
+        if prev == "=":
+            return ALL_CHARS - PITCHES
+        if prev in DECO_LETTERS:
+            return ALL_CHARS - NOTE_START - DECO_LETTERS - frozenset('"!{')
+        if prev == ":":
+            if prev2 not in ("|", ":"):
+                return ALL_CHARS - frozenset("|:")
+            denied.add(":")
+        if prev == "(":
+            denied |= ALL_CHARS - NOTE_START - frozenset("23456789\"!~.{") - (DECO_LETTERS & LETTERS)
+        elif prev == "|":
+            denied |= self._endings_denied() | {"0"}
+            if self.open:
+                denied.add(":")
+            if self.needs_close:
+                denied |= {"|", "]"}
+        elif prev != "Z":
+            denied |= DIGITS
+        return frozenset(denied)
 
     def _after(self, length: Fraction) -> frozenset:
         """What may not follow once the bar holds ``length``: no note when it is full, no bar line
@@ -283,7 +394,7 @@ class TuneState:
                 self.bars.start({**self.fields, line[0]: line[2:]})
                 self.fields[line[0]] = line[2:]
         elif not self.header and not line.startswith(("%", "<")):
-            if len(line) == 1 and line.isalpha():
+            if len(line) == 1 and line in BODY_FIELDS:  # a held letter that was music after all
                 self.bars.feed(line)
             self.bars.feed(" ")  # a line break ends a note, not a bar
         self.last_line_bar = line.rstrip().endswith(("|", "]"))
@@ -297,8 +408,10 @@ class TuneState:
 
     def _music(self, line: str) -> None:
         if not self.music_line():
+            if len(line) == 1 and line.isalpha() and line not in BODY_FIELDS:  # music: no field starts so
+                self.bars.feed(line)
             return
-        if len(line) == 2 and line[0].isalpha():  # the held first letter: not a field after all
+        if len(line) == 2 and line[0] in BODY_FIELDS:  # the held first letter: not a field after all
             self.bars.feed(line[0])
         self.bars.feed(line[-1])
 
@@ -361,8 +474,18 @@ class AbcFormat:
         if len(line) >= 2 and line[1] == ":" and line[0] in "KMLQ":
             return self._value(line[0], line[2:])
         if len(line) == 1 and line.isalpha() and line not in BODY_FIELDS:
-            return self.all - {":"}  # not a field a tune's body may hold: this letter is music
-        denied = s.bars.denied() if s.music_line() and not (s.quote or s.deco) else frozenset()
+            return self.all - {":"} - s.bars.denied()  # not a field a tune's body may hold: music
+        if len(line) == 1 and line in BODY_FIELDS and line not in MUSIC_LETTERS:
+            return frozenset(":")  # K: Q: W: w:
+        denied = frozenset()
+        if s.music_line() and s.deco:  # !name!: a known decoration
+            denied = self.all - DECORATION_TRIE.get(line[line.rindex("!") + 1:], frozenset("!"))
+        elif s.music_line() and s.quote:  # a chord symbol or annotation, on one line and short
+            denied = self.all - _quoted(line[line.rindex('"') + 1:])
+        elif s.music_line():
+            denied = s.bars.denied()
+            if line == "":
+                denied = denied - set(BODY_FIELDS)  # a field line may start here
         if line == "" and (s.bars.needs_close or not (s.bars.closed or s.bars.length)):
             denied = denied | {"<"}  # a repeat is open (no <end> before its :|), or no music yet
         if left <= self.wind_up:

@@ -13,8 +13,14 @@ from seqkit import SeqkitError
 
 # Tune-header fields of ABC 2.1 that the course data uses in headers; left out: I: (instructions:
 # their values must be directives the reader knows), F: (file URL), G: (group, obsolete), U:
-# (user-defined symbols), m:/r:/s:/w: (macros, remarks, symbol and lyric lines under music).
-HEADER_FIELDS = "ABCDHKLMNOPQRSTVWXZ"
+# (user-defined symbols), m:/r:/s:/w: (macros, remarks, symbol and lyric lines under music), and
+# V: (voices: no val.txt tune has one, and music21 cannot expand repeats across voices).
+HEADER_FIELDS = "ABCDHKLMNOPQRSTWXZ"
+# Decorations (``!name!``) the sampler may write: those of the course data and ABC 2.1's common ones.
+DECORATIONS = ("breath", "+", "D.C.", "D.S.", "fine", "tenuto", "fermata", "trill", "accent",
+               "emphasis", "segno", "coda", "Coda", "mordent", "lowermordent", "uppermordent",
+               "roll", "turn", "upbow", "downbow", "rit", "tempo", "trio",
+               "ppp", "pp", "p", "mp", "mf", "f", "ff", "fff")
 # fields whose value has a closed vocabulary (everything else is free text up to the newline)
 CLOSED_FIELDS = "XKMLQ"
 
