@@ -23,7 +23,7 @@ ABC_EVAL = EvalRecipe(
         Param("count", "int", 30, "Tunes to generate per temperature (0 = skip).", min=0, max=1000,
               flags=("--count", "-n")),
         Param("temperatures", "str", "0.5,1,2", "Comma-separated sampling temperatures."),
-        Param("max_chars", "int", 1000, "Character limit per generated tune.", min=1, max=100_000),
+        Param("max_chars", "int", 2000, "Character limit per generated tune.", min=1, max=100_000),
         Param("samples", "str", None, "Also write the generated tunes to DIR/T<temp>.abc."),
         Param("engine", "choice", "auto", "ABC -> MIDI converter: auto (music21), music21 or abc2midi.",
               choices=("auto", "music21", "abc2midi")),

@@ -53,8 +53,9 @@ ABC = Generator(
               page_help="ABC text the tune starts with, e.g. headers such as R:reel and K:D (`\\n` is a "
                         "new line)."),
         temperature_param(),
-        Param("max_chars", "int", 1000, "Stop a tune after this many new characters.", min=1, max=100_000,
-              soft_max=2000, page_help="Stop a tune after this many new characters (about 300 make a short tune)."),
+        Param("max_chars", "int", 2000, "Stop a tune after this many new characters (the longest 1% of the "
+              "course tunes have more).", min=1, max=100_000, soft_max=4000,
+              page_help="Stop a tune after this many new characters (about 300 make a short tune)."),
         count_param(3, max=1000, help="How many tunes.", soft_max=10),
         Param("engine", "choice", "auto", "ABC -> MIDI converter: auto (music21), music21 or abc2midi.",
               choices=("auto", "music21", "abc2midi")),
@@ -186,7 +187,7 @@ def is_torch_model(model) -> bool:
 
 
 def sample_tunes(model, tok, primer: str, n: int = 1, temperature: float = 1.0,
-                 max_chars: int = 1000, generator: torch.Generator | None = None,
+                 max_chars: int = 2000, generator: torch.Generator | None = None,
                  device="cpu", on_step=None, constrain: bool = True, key: str | None = None,
                  meter: str | None = None, unit: str | None = None) -> list[Sample]:
     """``n`` tunes sampled in one batch by ``seqkit.generate`` (torch model; ``generator`` a
