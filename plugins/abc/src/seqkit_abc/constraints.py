@@ -105,6 +105,18 @@ DECORATION_TRIE = {k: frozenset("!" if c == "\n" else c for c in v)
                    for k, v in _trie(DECORATIONS).items()}
 
 
+@cache
+def _note_value(base: Fraction, num: str, slashes: int, den: str, factor) -> Fraction:
+    """A note's length in whole notes: ``base`` (the unit or a chord's) times ``num``, divided by
+    ``den`` (or 2 per slash), times a tuplet's ``factor``."""
+    v = base * int(num) if num else base
+    if slashes:
+        if den and int(den) == 0:
+            return Fraction(10**6)  # /0: no length at all; never fits
+        v = v / ((int(den) if den else 2) * 2 ** (slashes - 1))
+    return v * factor if factor != 1 else v
+
+
 @dataclass
 class Bars:
     """The running length of the current bar (whole notes), for the bar mask: a bar that is full
@@ -155,13 +167,7 @@ class Bars:
             self.unit = Fraction(1, 16) if self.meter < Fraction(3, 4) else Fraction(1, 8)
 
     def _value(self, p) -> Fraction:
-        base, num, slashes, den = p[:4]
-        v = base * (int(num) if num else 1)
-        if slashes:
-            if den and int(den) == 0:
-                return Fraction(10**6)  # /0: no length at all; never fits
-            v /= (int(den) if den else 2) * 2 ** (slashes - 1)
-        return v * (self.tup_factor if self.tup_left else 1)
+        return _note_value(p[0], p[1], p[2], p[3], self.tup_factor if self.tup_left else 1)
 
     def _finish(self) -> None:
         if self.pending is not None:
@@ -252,9 +258,9 @@ class Bars:
         room = self.meter - self.length
         p = self.pending
         if p is not None:
-            bad = {d for d in DIGITS if self._value([p[0], p[1] + d, p[2], p[3]] if not p[2]
-                                                   else [p[0], p[1], p[2], p[3] + d]) > room}
-            bad |= self._length_denied(p)
+            bad = self._length_denied(p)
+            bad |= {d for d in DIGITS - bad if self._value([p[0], p[1] + d, p[2], p[3]] if not p[2]
+                                                          else [p[0], p[1], p[2], p[3] + d]) > room}
             if p[1] or p[2] or p[6]:  # A>B only between notes of the unit length (music21 dots and
                 bad |= {"<", ">"}  # halves them; the bar count would not)
             value = self._value(p)
@@ -484,8 +490,10 @@ class AbcFormat:
             denied = self.all - _quoted(line[line.rindex('"') + 1:])
         elif s.music_line():
             denied = s.bars.denied()
-            if line == "":
-                denied = denied - set(BODY_FIELDS)  # a field line may start here
+            if line == "" and left > self.wind_up:
+                denied = denied - set(BODY_FIELDS)  # a field line may start here (not while winding up)
+            elif line == "":
+                denied = denied | set(BODY_FIELDS)
         if line == "" and (s.bars.needs_close or not (s.bars.closed or s.bars.length)):
             denied = denied | {"<"}  # a repeat is open (no <end> before its :|), or no music yet
         if left <= self.wind_up:
