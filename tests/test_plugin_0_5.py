@@ -47,7 +47,7 @@ def _load_fixture():
 def test_the_fixture_is_a_0_5_plugin():
     names = _imported_from_seqkit(FIXTURE)
     moved = [n for n in names if n in seqkit._MOVED]
-    assert len(moved) >= 8 and "Renamed" in moved and "KVCache" in moved and "TrainConfig" in moved
+    assert len(moved) >= 8 and "Renamed" in moved and "TransformerLM" in moved and "save_checkpoint" in moved
     assert len(names) > len(moved)  # and names that stayed
 
 
@@ -123,7 +123,10 @@ def test_the_example_plugin_with_0_5_imports_loads_and_trains(tmp_path):
         if old != text:
             path.write_text(old, encoding="utf-8")
             changed.append(path.name)
-    assert len(changed) >= 3  # the example imports moved names from their homes (0.6)
+    # since 0.6.1 the example imports everything from `seqkit`, as 0.5's plugins did: it is one as it is
+    assert all(node.module in ("seqkit", "seqkit.testing") for path in package.glob("*.py")
+               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+               if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("seqkit"))
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the cat sees the moon\na dog finds a ball\n" * 20, encoding="utf-8")
     code = r"""
@@ -157,6 +160,6 @@ print(json.dumps({"warnings": sorted({str(w.message) for w in caught}), "train":
     moved = {n for path in package.glob("*.py") for n in _imported_from_seqkit(path) if n in seqkit._MOVED}
     at_import = {n for path in package.glob("*.py") for n in _imported_from_seqkit(path, top=True)
                  if n in seqkit._MOVED}
-    assert at_import and at_import < moved
-    said = set(result["warnings"])
+    assert at_import <= moved
+    said = {w for w in result["warnings"] if w.startswith("seqkit.")}
     assert {seqkit._moved_message(n) for n in at_import} <= said <= {seqkit._moved_message(n) for n in moved}

@@ -1,8 +1,8 @@
 """seqkit: a plugin-based toolkit for autoregressive sequence generation with PyTorch.
 
-The public API that plugins may use is what this module exports (``__all__``: what most plugins
-need) and the ``__all__`` of the documented packages (``seqkit.models``, ``seqkit.train``,
-``seqkit.generation``, ``seqkit.io`` ...; docs/plugins.md, "Public API and compatibility").
+The public API that plugins may use is what this module exports (``__all__``: every name a
+bundled plugin needs; docs/plugins.md, "Public API and compatibility"). The documented packages
+(``seqkit.models``, ``seqkit.train`` ...) are where those names live; core's code imports them there.
 Everything is imported lazily, so ``import seqkit`` does not import torch.
 """
 
@@ -14,10 +14,10 @@ from seqkit import _moved
 
 _moved.install()  # the 0.5 module paths (seqkit.training ...) still import, with a warning
 
-__version__ = "0.6.0"
+__version__ = "0.6.1"
 
-# the public API: what a plugin author needs (docs/plugins.md, "Public API and compatibility");
-# everything else lives in the documented packages (seqkit.models, seqkit.train ...)
+# the public API: what a plugin author needs (docs/plugins.md, "Public API and compatibility"), each
+# name with the module it lives in; tests/test_public_api.py checks that each is used by a plugin
 _EXPORTS = {
     # hooks and the records they register
     "hookimpl": "seqkit.host.hookspecs",
@@ -69,6 +69,32 @@ _EXPORTS = {
     "cache_dir": "seqkit.io.data",
     "pick_device": "seqkit.device",
     "info": "seqkit.progress",
+    # --- what the bundled plugins use besides: a plugin imports from `seqkit` only
+    # the plugin host: registered tasks, tokenizers, datasets, generators, architectures
+    **dict.fromkeys(["architectures", "datasets", "generators", "get_generator", "get_tokenizer_type",
+                     "tokenizer_types"], "seqkit.host"),
+    # generating: runs, outputs, more parameters, logit processors, sampling without torch
+    **dict.fromkeys(["Cancelled", "FileOutput", "RunContext", "TokenBias", "generate_numpy",
+                     "threads_param", "top_k_param", "top_p_param"], "seqkit.generation"),
+    # training: settings, losses, memory models and their token streams, figures
+    **dict.fromkeys(["TokenStreams", "TrainConfig", "carries_memory", "save_figure", "seq2seq_loss"], "seqkit.train"),
+    # evaluating over token streams
+    **dict.fromkeys(["count_windows", "score_batches", "stream_batches", "stream_evaluator"], "seqkit.evaluate"),
+    # model building blocks (nanoGPT-style models are made of these)
+    **dict.fromkeys(["KVCache", "MLP", "RNNConfig", "RNNLM", "apply_rope", "check_sizes", "init_weights",
+                     "ring_window", "rope_tables"], "seqkit.models"),
+    # ONNX export of a model's step graph
+    **dict.fromkeys(["GraphSpec", "export_onnx", "lm_graph"], "seqkit.onnx"),
+    # files: checkpoint metadata and lists, paths, downloads
+    **dict.fromkeys(["check_writable", "download", "list_checkpoints", "numbered", "read_meta",
+                     "sha256_file"], "seqkit.io"),
+    # tokenizers besides CharTokenizer
+    **dict.fromkeys(["WordTokenizer", "tokenizer_from_dict"], "seqkit.tokenizers"),
+    # progress bars
+    **dict.fromkeys(["progress_bar", "progress_steps"], "seqkit.progress"),
+    # the common command-line options and what they set
+    **dict.fromkeys(["DataOption", "DeviceOption", "JsonOption", "SeedOption", "TemperatureOption",
+                     "ThreadsOption", "check_seed", "seed_everything", "seed_option", "set_threads"], "seqkit.options"),
 }
 
 # names that left the top level in 0.6, each with its new home: they still import from `seqkit`,
@@ -76,34 +102,23 @@ _EXPORTS = {
 # (docs/migration.md's table is generated from this one; tests/test_public_api.py checks both.)
 _MOVED = {
     # the plugin host: versions, lookups, registering by hand
-    **dict.fromkeys(["HOOKSPEC_VERSION", "get_task", "get_tokenizer_type", "get_dataset", "get_generator",
-                     "tasks", "model_types", "tokenizer_types", "datasets", "generators", "architectures",
-                     "checkpoint_folders", "register_plugin", "unregister_plugin"], "seqkit.host"),
+    **dict.fromkeys(["HOOKSPEC_VERSION", "get_task", "get_dataset", "tasks", "model_types", "checkpoint_folders",
+                     "register_plugin", "unregister_plugin"], "seqkit.host"),
     # generators, sampling and inference
-    **dict.fromkeys(["FileOutput", "RunContext", "Cancelled", "run_generator", "installed_models",
-                     "found_devices", "top_k_param", "top_p_param", "threads_param", "filter_logits",
-                     "LogitProcessor", "TokenBias", "backend_setting", "OnnxLM", "OnnxSeq2Seq", "OnnxGraph",
-                     "GraphMismatch", "pick_threads", "generate_numpy", "filter_logits_numpy",
-                     "next_token_probs"], "seqkit.generation"),
-    # training: its settings, losses, the run, memory models and their streams, plots
-    **dict.fromkeys(["TrainConfig", "TrainRun", "seq2seq_loss", "check_run_folder", "MemoryModel",
-                     "carries_memory", "TokenStreams", "plot_loss_curve", "save_figure"], "seqkit.train"),
-    # evaluation: its run, scoring over streams
-    **dict.fromkeys(["EvalRun", "stream_batches", "count_windows", "score_batches", "stream_evaluator"],
-                    "seqkit.evaluate"),
-    # models and their decoding pieces
-    **dict.fromkeys(["RNNConfig", "RNNLM", "TransformerConfig", "TransformerLM", "MLP", "Seq2SeqConfig",
-                     "GRUSeq2Seq", "TransformerSeq2Seq", "check_sizes", "KVCache", "ring_window",
-                     "restart_window", "rope_tables", "apply_rope", "init_weights"], "seqkit.models"),
-    # ONNX export
-    **dict.fromkeys(["export_onnx", "GraphSpec", "lm_graph"], "seqkit.onnx"),
+    **dict.fromkeys(["run_generator", "installed_models", "found_devices", "filter_logits", "LogitProcessor",
+                     "backend_setting", "OnnxLM", "OnnxSeq2Seq", "OnnxGraph", "GraphMismatch", "pick_threads",
+                     "filter_logits_numpy", "next_token_probs"], "seqkit.generation"),
+    # training: the run, memory models, plots
+    **dict.fromkeys(["TrainRun", "check_run_folder", "MemoryModel", "plot_loss_curve"], "seqkit.train"),
+    # evaluation: its run
+    "EvalRun": "seqkit.evaluate",
+    # models
+    **dict.fromkeys(["TransformerConfig", "TransformerLM", "Seq2SeqConfig", "GRUSeq2Seq", "TransformerSeq2Seq",
+                     "restart_window"], "seqkit.models"),
     # files: checkpoints, paths, data
-    **dict.fromkeys(["Checkpoint", "save_checkpoint", "read_meta", "list_checkpoints", "user_checkpoint_dir",
-                     "user_checkpoint_path", "check_writable", "numbered", "data_dir", "download",
-                     "sha256_file"], "seqkit.io"),
-    **dict.fromkeys(["Tokenizer", "WordTokenizer", "tokenizer_from_dict"], "seqkit.tokenizers"),
-    **dict.fromkeys(["progress_bar", "progress_steps"], "seqkit.progress"),
-    "seed_everything": "seqkit.options",
+    **dict.fromkeys(["Checkpoint", "save_checkpoint", "user_checkpoint_dir", "user_checkpoint_path", "data_dir"],
+                    "seqkit.io"),
+    "Tokenizer": "seqkit.tokenizers",
     # MIDI files: where music lives (the midi-transformer plugin, which declares symusic)
     **dict.fromkeys(["read_midi", "midi_bytes", "unreadable_midi", "tick_scales", "seconds_of", "tick_seconds"],
                     "seqkit_midi_transformer.midi"),

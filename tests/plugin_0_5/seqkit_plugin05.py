@@ -13,7 +13,7 @@ import json
 
 import typer
 
-from seqkit import (
+from seqkit import (  # 0.5 names that stay in core's packages since 0.6.1 (the others came back)
     RNNLM,
     Arch,
     CharTokenizer,
@@ -24,16 +24,26 @@ from seqkit import (
     Task,
     TrainConfig,
     TrainRecipe,
+    TransformerConfig,
+    TransformerLM,
     carries_memory,
+    check_run_folder,
+    filter_logits,
     get_tokenizer_type,
     hookimpl,
     lm_loss,
     pad_sequences,
+    plot_loss_curve,
     read_meta,
     rope_tables,
+    save_checkpoint,
     seeded_split,
     train_command,
+    user_checkpoint_dir,
 )
+
+ALSO_FROM_0_5 = (TransformerConfig, TransformerLM, check_run_folder, filter_logits, plot_loss_curve,
+                 save_checkpoint, user_checkpoint_dir)
 
 LINES = ["the cat sees the moon", "a dog finds a ball", "the bird hears the river", "my friend calls a child"] * 4
 

@@ -20,8 +20,7 @@ TEXT_EVAL = EvalRecipe(
 def evaluate(run) -> dict:
     import torch
 
-    from seqkit import SeqkitError, lm_loss
-    from seqkit.io import list_checkpoints
+    from seqkit import SeqkitError, list_checkpoints, lm_loss
 
     from .data import read_text, windows
 

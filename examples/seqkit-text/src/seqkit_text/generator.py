@@ -14,8 +14,9 @@ from seqkit import (
     model_param,
     seed_param,
     temperature_param,
+    top_k_param,
+    top_p_param,
 )
-from seqkit.generation import top_k_param, top_p_param
 
 TEXT = Generator(
     "text",
@@ -40,8 +41,7 @@ TEXT = Generator(
 def continue_text(primer, model, length, count, temperature, top_k, top_p, seed, device, ctx=None) -> Result:
     import torch
 
-    from seqkit import SeqkitError, find_checkpoint, generate, load_checkpoint, pick_device
-    from seqkit.io import list_checkpoints
+    from seqkit import SeqkitError, find_checkpoint, generate, list_checkpoints, load_checkpoint, pick_device
 
     if model == "default" and not list_checkpoints("text"):
         raise SeqkitError("no text model yet: train one with `seqkit text train --data corpus.txt`")

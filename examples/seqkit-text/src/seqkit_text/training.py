@@ -30,9 +30,7 @@ TEXT_TRAINING = TrainRecipe(
 
 
 def prepare(run) -> Prepared:
-    from seqkit import CharTokenizer, SeqkitError, get_model_type, info
-    from seqkit.host import get_tokenizer_type
-    from seqkit.train import carries_memory
+    from seqkit import CharTokenizer, SeqkitError, carries_memory, get_model_type, get_tokenizer_type, info
 
     from .data import read_text, windows
 
@@ -65,8 +63,7 @@ def _streams(train_text, val_text, tok, context, run):
     """A model that carries memory reads the corpus as streams: pieces of 8 windows dealt to the
     batch rows, each row reading on where it stopped; validation reads the held-out text as one
     stream from its start."""
-    from seqkit.evaluate import stream_evaluator
-    from seqkit.train import TokenStreams
+    from seqkit import TokenStreams, stream_evaluator
 
     ids = tok.encode(train_text)
     piece = 8 * context

@@ -12,16 +12,20 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, eval_command, generator_command, train_command
-from seqkit.io import check_writable, numbered
-from seqkit.options import (
+from seqkit import (
     DeviceOption,
     JsonOption,
     SeedOption,
+    SeqkitError,
     TemperatureOption,
     ThreadsOption,
+    check_writable,
+    eval_command,
+    generator_command,
+    numbered,
     seed_option,
     set_threads,
+    train_command,
 )
 
 from .evaluation import ABC_EVAL

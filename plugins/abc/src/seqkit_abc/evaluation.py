@@ -51,8 +51,7 @@ def _temperatures(text: str) -> list[float]:
 def evaluate(run) -> dict:
     import time
 
-    from seqkit import info
-    from seqkit.io import check_writable
+    from seqkit import check_writable, info
 
     from .data import load_tunes, shared_data
     from .loading import load_abc_model

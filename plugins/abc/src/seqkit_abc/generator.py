@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from seqkit import (
     Example,
+    FileOutput,
     Generator,
     Output,
     Param,
@@ -27,8 +28,8 @@ from seqkit import (
     model_param,
     seed_param,
     temperature_param,
+    threads_param,
 )
-from seqkit.generation import FileOutput, threads_param
 
 from .data import END, START, unwrap
 
@@ -243,7 +244,7 @@ def decode(model, rows: list[list[int]], max_new: int, rng=None, device="cpu", *
             return generate(model, idx, max_new, generator=rng, **kwargs).tolist()
     import numpy as np
 
-    from seqkit.generation import generate_numpy
+    from seqkit import generate_numpy
 
     return generate_numpy(model, np.array(rows, dtype=np.int64), max_new, rng=rng, **kwargs).tolist()
 

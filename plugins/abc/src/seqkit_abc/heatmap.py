@@ -100,7 +100,7 @@ def draw(text: str, values: np.ndarray, out_png: Path, title: str, width: int = 
     ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01)
     fig.tight_layout()
-    from seqkit.train import save_figure
+    from seqkit import save_figure
 
     return save_figure(fig, out_png)
 
@@ -126,7 +126,7 @@ def heatmaps(model: str, text: Path | None, generate: bool, neurons: str | None,
              max_chars: int, width: int, temperature: float, seed: int | None, device: str) -> dict:
     """``seqkit abc heatmap``: one PNG per unit (``--neurons``, and the top ``--find`` header
     detectors) in ``out``; returns ``files``, ``units`` and ``ranking`` (:class:`UnitScore`)."""
-    from seqkit.io import check_writable
+    from seqkit import check_writable
 
     from .loading import load_abc_model
     from .sweep import parse_list

@@ -146,7 +146,7 @@ def plot_param(rows: list[dict], param: str, path: Path, base: dict | None = Non
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    from seqkit.train import save_figure
+    from seqkit import save_figure
 
     return save_figure(fig, path)
 

@@ -221,8 +221,7 @@ def build(settings: Settings, corpus: Corpus):
     """Tokenizer, model and datasets for ``settings`` on ``corpus``."""
     import torch
 
-    from seqkit import CharTokenizer
-    from seqkit.models import RNNLM, RNNConfig
+    from seqkit import RNNLM, CharTokenizer, RNNConfig
 
     settings.check()
     tok = CharTokenizer.build([stream(corpus.train)])
@@ -246,8 +245,7 @@ def format_row(row: dict) -> str:
 def train(settings: Settings, corpus: Corpus, out: Path, resume: bool = False,
           progress: bool = True, report=None) -> dict:
     """Train, evaluating every epoch; ``out`` gets best.json, last.json, metrics.jsonl, loss.png."""
-    from seqkit import Trainer, lm_loss
-    from seqkit.train import TrainConfig
+    from seqkit import TrainConfig, Trainer, lm_loss
 
     tok, config, model, train_set, val_set = build(settings, corpus)
     tc = TrainConfig(epochs=settings.epochs, steps=settings.steps, batch_size=settings.batch_size,

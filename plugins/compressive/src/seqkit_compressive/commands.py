@@ -12,8 +12,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError
-from seqkit.options import JsonOption, SeedOption
+from seqkit import JsonOption, SeedOption, SeqkitError
 
 compressive_app = typer.Typer(help="Compressive Transformer: model settings and the Lakh loader.",
                               no_args_is_help=True)

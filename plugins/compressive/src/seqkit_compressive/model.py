@@ -31,8 +31,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from seqkit import SeqkitError
-from seqkit.models import init_weights, rope_tables
+from seqkit import SeqkitError, init_weights, rope_tables
 
 from .config import COMPRESSIONS, CompressiveConfig
 from .decoding import CompressiveCache, StepDecoding, compute_dtype

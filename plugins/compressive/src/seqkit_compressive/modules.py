@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from seqkit.models import MLP, apply_rope
+from seqkit import MLP, apply_rope
 
 from .config import CompressiveConfig
 

@@ -28,8 +28,7 @@ import math
 import torch
 import torch.nn as nn
 
-from seqkit.models import apply_rope
-from seqkit.onnx import GraphSpec
+from seqkit import GraphSpec, apply_rope
 
 # dynamic int8 weights (per channel) for the step graph's MLPs and attention output projections
 # (``QUANTIZE_ONLY``: node names), where they cost little: MAESTRO validation +0.005 nats/token and

@@ -15,9 +15,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit import SeqkitError, eval_command, generator_command, train_command
-from seqkit.io import check_writable
-from seqkit.options import JsonOption
+from seqkit import JsonOption, SeqkitError, check_writable, eval_command, generator_command, train_command
 
 from .evaluation import MUSIC_EVAL
 from .generator import MUSIC, show_pieces
@@ -70,8 +68,7 @@ def composers_command(
     as_json: JsonOption = False,
 ):
     """The composers (or folder labels) a conditioned model knows: music generate --composer NAME."""
-    from seqkit import find_checkpoint
-    from seqkit.io import read_meta
+    from seqkit import find_checkpoint, read_meta
 
     from .conditioning import info
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit import SeqkitError
-from seqkit.train import TokenStreams
+from seqkit import SeqkitError, TokenStreams
 
 from .augment import augmenter
 from .windows import TokenWindows
@@ -107,7 +106,7 @@ def load_token_archive(path: str | Path) -> MusicCorpus:
     import zipfile
     import zlib
 
-    from seqkit.tokenizers import tokenizer_from_dict
+    from seqkit import tokenizer_from_dict
 
     try:
         z = np.load(path, allow_pickle=False)

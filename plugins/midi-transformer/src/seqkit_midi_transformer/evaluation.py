@@ -86,7 +86,7 @@ def evaluate(run) -> dict:
     seq_len = (o["seq_len"] or ckpt.extra.get("eval_seq_len") or ckpt.extra.get("seq_len")
                or getattr(net.config, "max_len", None) or 512)
     streams = bool(ckpt.extra.get("streams")) if o["streams"] is None else o["streams"]
-    from seqkit.train import carries_memory
+    from seqkit import carries_memory
 
     if streams and not carries_memory(net):
         raise SeqkitError(f"--streams needs a model that carries memories; {type(net).__name__} does not")

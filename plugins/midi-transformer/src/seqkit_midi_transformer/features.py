@@ -335,7 +335,7 @@ def reference_files(reference: Path, split: str, limit: int) -> tuple[list[Path]
 def score_music(samples: list[Path], reference: Path | None, split: str = "test", seconds: float | None = None,
                 limit: int = 200) -> dict:
     """Features of the sample pieces, and (with a reference) the comparison per feature."""
-    from seqkit.progress import progress_steps
+    from seqkit import progress_steps
 
     files, found = midi_files(samples, "SAMPLES", limit)
     ref, ref_found, label = reference_files(reference, split, limit) if reference is not None else ([], 0, "")

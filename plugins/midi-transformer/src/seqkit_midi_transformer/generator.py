@@ -11,6 +11,7 @@ import time
 
 from seqkit import (
     Example,
+    FileOutput,
     Generator,
     Output,
     Param,
@@ -21,8 +22,9 @@ from seqkit import (
     model_param,
     seed_param,
     temperature_param,
+    top_k_param,
+    top_p_param,
 )
-from seqkit.generation import FileOutput, top_k_param, top_p_param
 
 from .bounds import AUDIO_PIECES, KEY_CHOICES, KEY_MASK, MAX_SECONDS
 
@@ -169,7 +171,7 @@ def _sample(ckpt, tok, prompt, count, n_new, temperature, top_k, top_p, seed, se
     if cond is not None:  # core's per-row conditioning (0: none)
         kw["cond"] = np.full(count, cond, dtype=np.int64)
     if ckpt.backend == "onnx":
-        from seqkit.generation import generate_numpy
+        from seqkit import generate_numpy
 
         new = generate_numpy(ckpt.model, np.array([prompt] * count, dtype=np.int64), n_new,
                              rng=np.random.default_rng(seed), **kw).tolist()
@@ -320,7 +322,7 @@ def _seed_and_threads(ckpt, seed, count: int) -> None:
     """Seeds (torch's only on the torch backend: ONNX Runtime needs no torch) and, on torch, one
     CPU thread for small batches (the ONNX Runtime sessions run on one thread already)."""
     if ckpt.backend == "torch":
-        from seqkit.options import seed_everything
+        from seqkit import seed_everything
 
         from .loading import cpu_threads
 
@@ -329,7 +331,7 @@ def _seed_and_threads(ckpt, seed, count: int) -> None:
     elif seed is not None:
         import random
 
-        from seqkit.options import check_seed
+        from seqkit import check_seed
 
         random.seed(check_seed(seed))
 

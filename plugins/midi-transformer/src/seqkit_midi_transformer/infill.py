@@ -38,6 +38,7 @@ import time
 
 from seqkit import (
     Example,
+    FileOutput,
     Generator,
     Output,
     Param,
@@ -47,8 +48,9 @@ from seqkit import (
     model_param,
     seed_param,
     temperature_param,
+    top_k_param,
+    top_p_param,
 )
-from seqkit.generation import FileOutput, top_k_param, top_p_param
 
 MAX_CANDIDATES = 32
 MAX_GAP_SECONDS = 60.0
@@ -176,7 +178,7 @@ def sample_gaps(net, tok, prompt: list[int], n: int, steps: int, sampling: dict,
     if not _is_torch(net):
         import numpy as np
 
-        from seqkit.generation import generate_numpy
+        from seqkit import generate_numpy
 
         x = np.array([prompt] * n, dtype=np.int64)
         new = generate_numpy(net, x, max_new, stop_ids=(tok.eos_id,), suppress_ids=input_only, rng=gen,
@@ -244,7 +246,7 @@ def score_candidates(net, prompt: list[int], gaps: list[list[int]], after: list[
     limit = getattr(net.config, "max_len", None)
     longest = max(len(g) for g in gaps) + len(after)
     if _is_torch(net):
-        from seqkit.models import KVCache
+        from seqkit import KVCache
 
         cache = net.new_cache() if hasattr(net, "new_cache") else None
         shared = isinstance(cache, KVCache) and cache.sliding
@@ -396,14 +398,14 @@ def _seeded(ckpt, seed, candidates: int):
     if ckpt.backend == "onnx":
         import random
 
-        from seqkit.options import check_seed
+        from seqkit import check_seed
 
         if seed is not None:
             random.seed(check_seed(seed))
         return np.random.default_rng(seed if seed is not None else np.random.SeedSequence().entropy % 2**31)
     import torch
 
-    from seqkit.options import seed_everything
+    from seqkit import seed_everything
 
     from .loading import cpu_threads
 

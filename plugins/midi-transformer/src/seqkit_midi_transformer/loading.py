@@ -27,8 +27,7 @@ def load_music_model(spec: str | None, device: str = "auto", inference: bool = F
     """A loaded music checkpoint (``seqkit.io.Checkpoint``) from a name or a path. ``inference``: on
     ONNX Runtime where the checkpoint has graphs and the device is the CPU (``ckpt.backend``, see
     ``seqkit.load_for_inference``; no torch imported then), else torch."""
-    from seqkit import CheckpointError, find_checkpoint
-    from seqkit.io import list_checkpoints
+    from seqkit import CheckpointError, find_checkpoint, list_checkpoints
 
     spec = spec or DEFAULT_MODEL
     try:

@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from seqkit.models import KVCache, apply_rope, init_weights, ring_window, rope_tables
+from seqkit import KVCache, apply_rope, init_weights, ring_window, rope_tables
 
 
 @dataclass
@@ -50,7 +50,7 @@ class MusicTransformerConfig:
     n_cond: int = 0
 
     def __post_init__(self):
-        from seqkit.models import check_sizes
+        from seqkit import check_sizes
 
         check_sizes(self, "vocab_size", "n_layer", "n_head", "n_embd", "d_ff", "max_len")
         if self.position not in ("relative", "rope"):

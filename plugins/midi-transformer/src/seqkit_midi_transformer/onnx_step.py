@@ -26,9 +26,7 @@ import math
 import torch
 import torch.nn as nn
 
-from seqkit import SeqkitError
-from seqkit.models import apply_rope, rope_tables
-from seqkit.onnx import GraphSpec
+from seqkit import GraphSpec, SeqkitError, apply_rope, rope_tables
 
 # dynamic int8 weights (per channel): on the shipped model MAESTRO validation NLL +0.0009 nats/token,
 # faster decoding and half the file of float16 storage (docs/music.md); None keeps float32

@@ -89,7 +89,7 @@ def write_piano_roll(notes: np.ndarray, path, title: str = "", split_at: float |
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from seqkit.train import save_figure
+    from seqkit import save_figure
 
     notes = np.asarray(notes, dtype=np.float64).reshape(-1, 4).copy()
     if len(notes):  # one key sounds once: a note ends where its key is struck again (as the tokenizer reads it)

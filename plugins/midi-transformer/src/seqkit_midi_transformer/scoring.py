@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from seqkit.evaluate import count_windows, score_batches, stream_batches, stream_evaluator
+from seqkit import count_windows, score_batches, stream_batches, stream_evaluator
 
 
 def window_batches(ds, batch_size: int, collate) -> Iterator[tuple[dict, bool]]:

@@ -101,7 +101,7 @@ def parse_options(options: dict, params: dict[str, inspect.Parameter], what: str
 # -- datasets ------------------------------------------------------------------------------------
 
 def music_datasets() -> dict:
-    from seqkit.host import datasets
+    from seqkit import datasets
 
     return {n: d for n, d in datasets().items() if d.task in (TASK, "")}
 
@@ -115,7 +115,7 @@ def detect_dataset(data: Path) -> str:
 
 def music_dataset(name: str):
     """The registered ``DatasetType`` for ``--dataset NAME`` (task ``music``)."""
-    from seqkit.host import datasets
+    from seqkit import datasets
 
     if name == "folder":
         name = "midi-folder"
@@ -142,7 +142,7 @@ def dataset_options(name: str, options: dict) -> dict:
 
 def tokenizer_class(name: str):
     """The class of a registered tokenizer type that satisfies the music tokenizer contract."""
-    from seqkit.host import get_tokenizer_type, tokenizer_types
+    from seqkit import get_tokenizer_type, tokenizer_types
 
     table = tokenizer_types()
     if name not in table:

@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from seqkit import SeqkitError
-from seqkit.train import carries_memory
+from seqkit import SeqkitError, carries_memory
 
 
 @dataclass

@@ -81,7 +81,7 @@ def _tokenize_file(args) -> tuple[object, float, str]:
     """``(ids array or steps, seconds of music, "")`` for one file, or ``(None, 0, why)``;
     ``mode`` is ``ids`` (encode) or ``steps`` (``tokenizer.steps``, for vocabularies learned
     from the data). The file is read with symusic (``midi_read``)."""
-    from seqkit.tokenizers import tokenizer_from_dict
+    from seqkit import tokenizer_from_dict
 
     from .midi_read import load_midi, music_seconds
 
@@ -134,7 +134,7 @@ def tokenize_files(paths: list[Path], tokenizer, workers: int | None = None, pro
     seconds of music (a third list)."""
     import sys
 
-    from seqkit.progress import progress_bar
+    from seqkit import progress_bar
 
     progress = progress and sys.stderr.isatty()  # a bar on a terminal only, never into a pipe or log
     folder = _cache_folder(tokenizer)

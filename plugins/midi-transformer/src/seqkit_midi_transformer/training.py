@@ -69,8 +69,7 @@ def model_defaults(arch: str, options: dict) -> dict:
     ``max_len`` grows to a longer ``--seq-len`` (``--set max_len=N`` still wins)."""
     import dataclasses
 
-    from seqkit import get_model_type
-    from seqkit.host import architectures
+    from seqkit import architectures, get_model_type
 
     chosen = MUSIC_TRAINING.archs.get(arch) or architectures()[arch]  # the task's own, or one offered
     config_class = get_model_type(chosen.model_type).resolve().config_class
@@ -117,9 +116,7 @@ def corpus_for_training(data, dataset, tokenizer, tokenizer_option, dataset_opti
 def _starting_point(run):
     """The ``--init`` checkpoint (or None) and the tokenizer the run must keep: ``--init``'s, or
     that of the run ``--resume`` continues (its vocabulary, not a new one)."""
-    from seqkit import find_checkpoint, load_checkpoint
-    from seqkit.io import read_meta
-    from seqkit.tokenizers import tokenizer_from_dict
+    from seqkit import find_checkpoint, load_checkpoint, read_meta, tokenizer_from_dict
 
     if run.init:
         start = load_checkpoint(find_checkpoint(run.init, TASK), device="cpu", expect_task=TASK)
@@ -209,8 +206,7 @@ def prepare(run) -> Prepared:
              f"{corpus.n_tokens('train'):,} training tokens in {len(corpus.split('train'))} pieces; {plan.describe}")
 
     def export(result: dict, target, metrics: dict):
-        from seqkit import export_checkpoint
-        from seqkit.onnx import export_onnx
+        from seqkit import export_checkpoint, export_onnx
 
         path = export_checkpoint(result["best_path"], target, dtype=MUSIC_TRAINING.export_dtype, metrics=metrics)
         export_onnx(path, strict=False)  # graphs for ONNX Runtime, where the model type has them

@@ -27,7 +27,7 @@ class ClassifierConfig:
     pad_id: int = 0
 
     def __post_init__(self):  # a bad setting is one Error line (make_config), naming it
-        from seqkit.models import check_sizes
+        from seqkit import check_sizes
 
         check_sizes(self, "vocab_size", "n_classes", "n_embd", "hidden")
 
@@ -52,7 +52,7 @@ class NameClassifier(nn.Module):
 
     def onnx_graphs(self):
         """The graph for ``seqkit export-onnx``: ``logits = graph(idx)``, rows of one length."""
-        from seqkit.onnx import GraphSpec
+        from seqkit import GraphSpec
 
         spec = GraphSpec(_Unpadded(self), (torch.ones(2, 4, dtype=torch.long),), ["idx"], ["logits"],
                          {"idx": {0: "B", 1: "T"}, "logits": {0: "B"}},

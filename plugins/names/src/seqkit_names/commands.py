@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from seqkit import SeqkitError, eval_command, generator_command, train_command
-from seqkit.options import DataOption, JsonOption
+from seqkit import DataOption, JsonOption, SeqkitError, eval_command, generator_command, train_command
 
 from .evaluation import NAMES_EVAL
 from .generator import NAMES
@@ -56,8 +55,7 @@ def countries(
         counts = load_folder(data).counts()
         source = str(data)
     else:
-        from seqkit import find_checkpoint
-        from seqkit.io import read_meta
+        from seqkit import find_checkpoint, read_meta
 
         from .generator import DEFAULT_MODEL
 

@@ -176,8 +176,7 @@ def download_tutorial_data(progress: bool = True) -> Path:
     """
     import os
 
-    from seqkit import cache_dir
-    from seqkit.io import download, sha256_file
+    from seqkit import cache_dir, download, sha256_file
 
     target = cache_dir("names", "tutorial-data")
     if all((target / n).is_file() and sha256_file(target / n) == h for n, h in FILE_SHA256.items()):

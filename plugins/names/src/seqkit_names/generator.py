@@ -67,8 +67,7 @@ NAMES = Generator(
 
 def countries_offered() -> list[str]:
     """The countries of the default model (what ``seqkit names countries`` lists)."""
-    from seqkit import find_checkpoint
-    from seqkit.io import read_meta
+    from seqkit import find_checkpoint, read_meta
 
     meta = read_meta(find_checkpoint(DEFAULT_MODEL, "names"))
     return sorted((meta.get("data") or {}).get("counts") or {})
@@ -91,7 +90,7 @@ def avoid_processor(avoid: str | None, tok, starts: list[str]):
         return None
     import unicodedata
 
-    from seqkit.generation import TokenBias
+    from seqkit import TokenBias
 
     letters = "".join(avoid.split())
     if not letters or not all(ch.isalpha() for ch in letters):
@@ -282,7 +281,7 @@ def _torch_rows(model, prompt, cond, new, temperature, eos, never, rng, processo
 def _onnx_rows(model, prompt, cond, new, temperature, eos, never, rng, processors=None) -> list[list[int]]:
     import numpy as np
 
-    from seqkit.generation import generate_numpy
+    from seqkit import generate_numpy
 
     got = generate_numpy(model, np.array(prompt, dtype=np.int64), new, temperature=temperature,
                          cond=np.array(cond, dtype=np.int64), stop_ids=(eos,), suppress_ids=never, rng=rng,

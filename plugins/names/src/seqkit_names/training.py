@@ -158,8 +158,7 @@ def prepare(run) -> Prepared:
     """The names folder (``--data``, else the tutorial's data), split as ``eval`` splits it."""
     import time
 
-    from seqkit import export_checkpoint, info
-    from seqkit.onnx import export_onnx
+    from seqkit import export_checkpoint, export_onnx, info
 
     from .data import HELD_OUT, SPLIT_SEED, load_folder, resolve_data
 

@@ -31,7 +31,7 @@ class TutorialRNNConfig:
     dropout: float = 0.1
 
     def __post_init__(self):  # a bad setting is one Error line (make_config), naming it
-        from seqkit.models import check_sizes
+        from seqkit import check_sizes
 
         check_sizes(self, "vocab_size", "n_cond", "hidden")
 
@@ -74,7 +74,7 @@ class TutorialRNN(nn.Module):
     def onnx_graphs(self):
         """The step graph for ``seqkit export-onnx``: one character per call, the hidden state in
         and out."""
-        from seqkit.onnx import lm_graph
+        from seqkit import lm_graph
 
         c = self.config
         return lm_graph(self, c, (torch.zeros(2, c.hidden),), [["B", c.hidden]], {0: "B"}, tokens_per_call=1)

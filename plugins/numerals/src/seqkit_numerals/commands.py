@@ -10,8 +10,7 @@ from typing import Annotated
 
 import typer
 
-from seqkit import eval_command, generator_command, train_command
-from seqkit.options import JsonOption, SeedOption
+from seqkit import JsonOption, SeedOption, eval_command, generator_command, train_command
 
 from .evaluation import NUMERALS_EVAL
 from .generator import NUM2WORDS, show_words

@@ -175,8 +175,7 @@ def _read_cache(path: Path, spec: DataSpec) -> list[tuple[int, str]] | None:
 
 def build_pairs(spec: DataSpec, progress: bool = True, use_cache: bool = True) -> list[tuple[int, str]]:
     """``(number, words)`` pairs of the dataset, from the cache or made with num2words."""
-    from seqkit import atomic_write_bytes
-    from seqkit.progress import progress_bar
+    from seqkit import atomic_write_bytes, progress_bar
 
     from .numbers import check_lang
 
@@ -264,7 +263,7 @@ def source_tokenizer():
 
 def target_tokenizer(texts):
     """Words of the training targets; the hyphen is a token of its own."""
-    from seqkit.tokenizers import WordTokenizer
+    from seqkit import WordTokenizer
 
     return WordTokenizer.build(texts, split_chars="-")
 

@@ -45,8 +45,7 @@ def _parse(texts: list[str] | None) -> list[int]:
 
 def pick_model(model: str, lang: str | None) -> Path:
     """The checkpoint for ``--model`` in ``--lang`` (``gru`` + ``fr`` -> ``gru-fr`` if needed)."""
-    from seqkit import find_checkpoint
-    from seqkit.io import read_meta
+    from seqkit import find_checkpoint, read_meta
 
     from .translate import TASK
 

@@ -60,8 +60,7 @@ def check_model(run) -> None:
 def prepare(run) -> Prepared:
     """The num2words pairs of the run's spec: training batches of one length, the validation
     split, the tokenizers, and the test-split score and float16 export after training."""
-    from seqkit import info
-    from seqkit.train import seq2seq_loss
+    from seqkit import info, seq2seq_loss
 
     from .data import (
         Collate,
@@ -100,8 +99,7 @@ def prepare(run) -> Prepared:
                 "exported": chosen(result)}
 
     def export(result, target, metrics):
-        from seqkit import export_checkpoint
-        from seqkit.onnx import export_onnx
+        from seqkit import export_checkpoint, export_onnx
 
         path = export_checkpoint(result[f"{chosen(result)}_path"], target, dtype="float16", metrics=metrics)
         export_onnx(path, strict=False)  # graphs for ONNX Runtime (else torch serves it)

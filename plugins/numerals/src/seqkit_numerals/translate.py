@@ -25,8 +25,7 @@ class Translator:
     @classmethod
     def load(cls, spec: str, device: str = "cpu") -> Translator:
         """From a checkpoint name (``gru``, ``transformer``, a user's own) or a ``.json`` path."""
-        from seqkit import find_checkpoint, load_for_inference
-        from seqkit.tokenizers import tokenizer_from_dict
+        from seqkit import find_checkpoint, load_for_inference, tokenizer_from_dict
 
         from .data import DataSpec
 

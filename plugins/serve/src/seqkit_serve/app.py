@@ -36,7 +36,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 import seqkit
-import seqkit.host
 from seqkit import SeqkitError
 
 from .guard import BodyTooLarge, Guard
@@ -82,12 +81,12 @@ def create_app(settings: Settings | None = None, runs: str | Path | None = None)
 
     @app.get("/api/generators")
     def list_generators():
-        return {"generators": [g.schema() for g in seqkit.host.generators().values()],
+        return {"generators": [g.schema() for g in seqkit.generators().values()],
                 "limits": settings.limits(), "runs": runs is not None}
 
     @app.get("/api/examples/{name}/{index}/{param}")
     def example_file(name: str, index: int, param: str):
-        gen = seqkit.host.generators().get(name)
+        gen = seqkit.generators().get(name)
         examples = gen.examples if gen is not None else []
         if not 0 <= index < len(examples) or param not in examples[index].files:
             return JSONResponse({"error": f"no example file {name}/{index}/{param}"}, status_code=404)
@@ -107,7 +106,7 @@ def create_app(settings: Settings | None = None, runs: str | Path | None = None)
     @app.post("/api/run/{name}")
     async def run(name: str, request: Request, wait: bool = True):
         try:
-            gen = seqkit.host.get_generator(name)
+            gen = seqkit.get_generator(name)
         except SeqkitError as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
         try:

@@ -19,8 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from seqkit import Result, SeqkitError
-from seqkit.generation import Cancelled, RunContext
+from seqkit import Cancelled, Result, RunContext, SeqkitError
 
 
 class QueueFull(SeqkitError):
