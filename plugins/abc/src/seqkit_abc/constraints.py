@@ -118,6 +118,25 @@ def _note_value(base: Fraction, num: str, slashes: int, den: str, factor) -> Fra
 
 
 @dataclass
+class Note:
+    """A note (or chord) being written: its base length, the digits and slashes of its length so
+    far, its octave marks, its letter (``]`` for a chord) and whether a ``>``/``<`` came before it."""
+
+    base: Fraction
+    letter: str
+    broken: bool = False
+    num: str = ""
+    slashes: int = 0
+    den: str = ""
+    marks: str = ""
+
+    def with_digit(self, d: str) -> tuple:
+        """(base, num, slashes, den) once the digit ``d`` is written."""
+        return (self.base, self.num, self.slashes, self.den + d) if self.slashes else \
+            (self.base, self.num + d, self.slashes, self.den)
+
+
+@dataclass
 class Bars:
     """The running length of the current bar (whole notes), for the bar mask: a bar that is full
     takes no more notes, a note's length may not overflow it, and a short bar may end only as a
@@ -128,7 +147,7 @@ class Bars:
     length: Fraction = Fraction(0)
     closed: int = 0
     loose: bool = False  # the current bar began at a repeat, an ending or a section line
-    pending: list | None = None  # a note or chord being written: [base, num, slashes, den]
+    pending: Note | None = None  # a note or chord being written
     tup_factor: Fraction = Fraction(1)
     tup_left: int = 0
     group: str = ""  # inside "..." ! ... ! { ... } or [ ... ]: its opening character
@@ -166,12 +185,13 @@ class Bars:
         if self.unit is None and self.meter is not None:
             self.unit = Fraction(1, 16) if self.meter < Fraction(3, 4) else Fraction(1, 8)
 
-    def _value(self, p) -> Fraction:
-        return _note_value(p[0], p[1], p[2], p[3], self.tup_factor if self.tup_left else 1)
+    def _value(self, base: Fraction, num: str, slashes: int, den: str) -> Fraction:
+        return _note_value(base, num, slashes, den, self.tup_factor if self.tup_left else 1)
 
     def _finish(self) -> None:
         if self.pending is not None:
-            self.length += self._value(self.pending)
+            p = self.pending
+            self.length += self._value(p.base, p.num, p.slashes, p.den)
             self.pending = None
             self.tup_left = max(0, self.tup_left - 1)
 
@@ -196,21 +216,21 @@ class Bars:
         if self.pending is not None:
             p = self.pending
             if c in "',":
-                p[4] += c
+                p.marks += c
                 return
             if c in DIGITS:
-                if p[2]:
-                    p[3] += c
+                if p.slashes:
+                    p.den += c
                 else:
-                    p[1] += c
+                    p.num += c
                 return
             if c == "/":
-                p[2] += 1
+                p.slashes += 1
                 return
             self._finish()
         self._repeats(c, prev)
         if c in NOTES:
-            self.pending = [self.unit, "", 0, "", "", c, self.broken]
+            self.pending = Note(self.unit, c, self.broken)
             self.broken = False
         elif c in "<>":  # a broken rhythm: A>B
             self.broken = True
@@ -245,7 +265,7 @@ class Bars:
 
         first = re.search(r"[A-Ga-gzx][',]*", text)
         mult = note_length(text, first.end())[0] if first else Fraction(1)
-        self.pending = [self.unit * mult, "", 0, "", "", "]", False]
+        self.pending = Note(self.unit * mult, "]")
 
     def denied(self) -> frozenset:
         """The characters the bar does not allow next."""
@@ -259,23 +279,22 @@ class Bars:
         p = self.pending
         if p is not None:
             bad = self._length_denied(p)
-            bad |= {d for d in DIGITS - bad if self._value([p[0], p[1] + d, p[2], p[3]] if not p[2]
-                                                          else [p[0], p[1], p[2], p[3] + d]) > room}
-            if p[1] or p[2] or p[6]:  # A>B only between notes of the unit length (music21 dots and
+            bad |= {d for d in DIGITS - bad if self._value(*p.with_digit(d)) > room}
+            if p.num or p.slashes or p.broken:  # A>B only between notes of the unit length (music21 dots and
                 bad |= {"<", ">"}  # halves them; the bar count would not)
-            value = self._value(p)
+            value = self._value(p.base, p.num, p.slashes, p.den)
             if value > room and "/" not in bad:  # the note as it stands is too long: only / or digits
                 return ALL_CHARS - (DIGITS - bad) - {"/"}
             return frozenset(bad) | self._after(self.length + value)
         return self._after(self.length) | self._syntax_denied()
 
     @staticmethod
-    def _length_denied(p) -> set:
+    def _length_denied(p: Note) -> set:
         """A note's octave marks and length: ``c''``, ``C,,`` (at most two marks, of one kind, none on
         a rest or after the length), ``A2``, ``A3/2``, ``A/4``, ``A//`` (at most two digits a number,
         no leading 0, at most two slashes and none after a denominator)."""
-        num, slashes, den, marks, letter = p[1], p[2], p[3], p[4], p[5]
-        bad = set(DIGITS) | {"/"} if len(p) > 6 and p[6] else set()
+        num, slashes, den, marks, letter = p.num, p.slashes, p.den, p.marks, p.letter
+        bad = set(DIGITS) | {"/"} if p.broken else set()
         if num or slashes or len(marks) >= 2 or letter not in PITCHES:
             bad |= {"'", ","}
         elif marks:
@@ -303,7 +322,8 @@ class Bars:
             denied |= DIGITS | {"/"} if text or self.group == "{" else {"/"}
         else:  # the length of a note in the group: as after a note outside it
             letter, marks, num, slashes, den = note.groups()
-            denied |= self._length_denied([None, num, len(slashes), den, marks, letter])
+            denied |= self._length_denied(Note(Fraction(0), letter, num=num, slashes=len(slashes), den=den,
+                                               marks=marks))
         if not notes:
             denied |= {close}
         if notes >= CHORD_NOTES:
