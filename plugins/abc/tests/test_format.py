@@ -19,8 +19,7 @@ from seqkit_abc.grammar import HEADER_FIELDS, key_fifths, known
 from seqkit_abc.transpose import INTERVALS, transpose
 from seqkit_abc.validity import bar_check, header_ok, split_header
 
-from seqkit import CharTokenizer
-from seqkit.generation import generate_numpy
+from seqkit import CharTokenizer, generate_numpy
 
 TOK = CharTokenizer.build([string.ascii_letters + string.digits + string.punctuation + " \n"])
 

@@ -15,9 +15,8 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from seqkit import load_checkpoint, load_for_inference  # noqa: E402
+from seqkit import export_onnx, load_checkpoint, load_for_inference  # noqa: E402
 from seqkit.generation.inference import file_sha256, onnx_files  # noqa: E402
-from seqkit.onnx import export_onnx  # noqa: E402
 
 SHIPPED = Path(__import__("seqkit_abc").__file__).parent / "checkpoints" / "lstm.json"
 

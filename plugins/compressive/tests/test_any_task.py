@@ -16,15 +16,15 @@ from seqkit import (
     LazyCommand,
     Param,
     Prepared,
+    TokenStreams,
     TrainRecipe,
     generate,
     hookimpl,
     load_checkpoint,
+    stream_evaluator,
     train_command,
 )
-from seqkit.evaluate import stream_evaluator
 from seqkit.testing import isolate_dirs, lm_collate, lm_items, run_cli, tiny_corpus
-from seqkit.train import TokenStreams
 
 TINY = {"n_layer": 1, "n_head": 2, "n_embd": 32, "seg_len": 8, "mem_len": 8, "cmem_len": 4, "cmem_ratio": 2}
 

@@ -164,8 +164,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 
 def test_trainer_fits_a_few_steps(tmp_path):
-    from seqkit import Trainer
-    from seqkit.train import TrainConfig
+    from seqkit import TrainConfig, Trainer
 
     torch.manual_seed(0)
     model = tiny()

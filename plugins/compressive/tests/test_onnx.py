@@ -15,10 +15,9 @@ pytest.importorskip("onnx")
 from seqkit_compressive import onnx_graphs  # noqa: E402
 from seqkit_compressive.model import CompressiveConfig, CompressiveTransformer  # noqa: E402
 
-from seqkit import generate, load_for_inference  # noqa: E402
-from seqkit.generation import generate_numpy, next_token_probs  # noqa: E402
+from seqkit import export_onnx, generate, generate_numpy, load_for_inference  # noqa: E402
+from seqkit.generation import next_token_probs
 from seqkit.io import save_checkpoint  # noqa: E402
-from seqkit.onnx import export_onnx  # noqa: E402
 
 SMALL = dict(vocab_size=391, n_layer=2, n_head=2, n_embd=32, d_ff=64, seg_len=8, mem_len=8, cmem_len=4, cmem_ratio=2)
 

@@ -5,9 +5,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from seqkit import find_checkpoint
+from seqkit import find_checkpoint, list_checkpoints, read_meta
 from seqkit.host import checkpoint_folders
-from seqkit.io import list_checkpoints, read_meta
 from seqkit.testing import cli_app
 
 app = cli_app()

@@ -3,8 +3,7 @@
 import pytest
 from seqkit_compressive.tokenizer import NotesChordsTokenizer, midi_steps, pitch_name, pitch_number
 
-from seqkit.host import get_tokenizer_type
-from seqkit.tokenizers import tokenizer_from_dict
+from seqkit import get_tokenizer_type, tokenizer_from_dict
 
 
 def test_pitch_names_are_music21s():

@@ -155,8 +155,8 @@ def tiny_ckpt(tmp_path_factory):
     import torch
     from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig
 
+    from seqkit import export_onnx
     from seqkit.io import save_checkpoint
-    from seqkit.onnx import export_onnx
 
     pytest.importorskip("onnxruntime")
     torch.manual_seed(0)

@@ -8,8 +8,7 @@ from seqkit_midi_transformer.loaders import load_maestro, load_midi_folder
 from seqkit_midi_transformer.tokenizer import BOS, EOS, PerformanceTokenizer
 from seqkit_midi_transformer.windows import TokenWindows, collate
 
-from seqkit.errors import SeqkitError
-from seqkit.train import TokenStreams
+from seqkit import SeqkitError, TokenStreams
 
 tok = PerformanceTokenizer()
 

@@ -81,8 +81,8 @@ def test_infill_is_deterministic_with_a_seed(tiny_ckpt, piece, tmp_path):
 
 
 def test_infill_from_python(tiny_ckpt, piece):
+    from seqkit import get_generator
     from seqkit.generation import run_generator
-    from seqkit.host import get_generator
 
     res = run_generator("music-infill", piece=str(piece), start=1.0, end=2.0, candidates=1, seed=0,
                         model=str(tiny_ckpt), device="cpu")
@@ -174,8 +174,8 @@ def tiny_onnx(tmp_path_factory):
     from seqkit_midi_transformer import onnx_step
     from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig
 
+    from seqkit import export_onnx
     from seqkit.io import save_checkpoint
-    from seqkit.onnx import export_onnx
 
     torch.manual_seed(0)
     tok = PerformanceTokenizer()

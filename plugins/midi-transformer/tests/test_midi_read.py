@@ -16,7 +16,7 @@ from seqkit_midi_transformer.midi_read import (
 )
 from seqkit_midi_transformer.tokenizer import PerformanceTokenizer, midi_notes
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 
 def midi_bytes(events, tempos=(), tpq=480, tempo_track=0):

@@ -9,9 +9,8 @@ import seqkit_midi_transformer.plugin as plugin
 from music_helpers import make_midi, scale_notes
 from seqkit_midi_transformer.sources import tokenizer_class, training_tokenizer
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError, tokenizer_from_dict
 from seqkit.testing import run_cli
-from seqkit.tokenizers import tokenizer_from_dict
 
 TYPES = ["remi", "tsd", "midilike", "structured", "mmm"]
 

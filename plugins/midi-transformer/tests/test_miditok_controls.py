@@ -188,7 +188,7 @@ def remi_model(tmp_path_factory):
             "--out", run, "--device", "cpu", "--json")
     assert r.exit_code == 0, r.output
     if importlib.util.find_spec("onnxruntime"):
-        from seqkit.onnx import export_onnx
+        from seqkit import export_onnx
 
         export_onnx(run / "best.json")
     return run / "best.json"

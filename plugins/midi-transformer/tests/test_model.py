@@ -82,7 +82,7 @@ def test_batched_sampling_is_seeded():
 
 
 def test_bad_position_is_a_clear_error():
-    from seqkit.errors import SeqkitError
+    from seqkit import SeqkitError
 
     with pytest.raises(SeqkitError, match="position"):
         MusicTransformerConfig(position="absolute")
@@ -100,7 +100,7 @@ def test_registered_and_paper_preset_size():
 def test_a_window_longer_than_the_context_is_a_clear_error(tmp_path):
     # `music eval --seq-len 128` on a max_len-64 model, or `train --set max_len=32 --seq-len 64`,
     # was a ValueError traceback from inside the attention layer
-    from seqkit.errors import SeqkitError
+    from seqkit import SeqkitError
 
     model = MusicTransformer(MusicTransformerConfig(**PRESETS["tiny"])).eval()
     with pytest.raises(SeqkitError, match="longer than the model's context .max_len 64.: use --seq-len 64 or less"):
@@ -122,7 +122,7 @@ def _banded_forward(m, idx):
         a = block.attn
         q, k, v = a._split(block.ln1(x))
         if rope is not None:
-            from seqkit.models import apply_rope
+            from seqkit import apply_rope
 
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         scores = q @ k.transpose(-1, -2)

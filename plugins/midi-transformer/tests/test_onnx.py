@@ -21,10 +21,9 @@ from seqkit_midi_transformer.generator import SecondsStop, _cut  # noqa: E402
 from seqkit_midi_transformer.model import PRESETS, MusicTransformer, MusicTransformerConfig  # noqa: E402
 from seqkit_midi_transformer.tokenizer import NOTE_ON, TIME_SHIFT, PerformanceTokenizer  # noqa: E402
 
-from seqkit import generate, load_for_inference  # noqa: E402
-from seqkit.generation import generate_numpy, next_token_probs  # noqa: E402
+from seqkit import export_onnx, generate, generate_numpy, load_for_inference  # noqa: E402
+from seqkit.generation import next_token_probs
 from seqkit.io import save_checkpoint  # noqa: E402
-from seqkit.onnx import export_onnx  # noqa: E402
 from seqkit.testing import run_cli  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from music_helpers import SHARED
 from seqkit_midi_transformer.midi_read import load_pretty_midi
 from seqkit_midi_transformer.tokenizer import PerformanceTokenizer
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 # file (relative to ../shared/data) -> why its tokens differ (see docs/music.md)
 KNOWN = {

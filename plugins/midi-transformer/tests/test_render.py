@@ -107,7 +107,7 @@ def test_piano_roll_draws_each_key_once_and_stops_at_max_seconds(tmp_path, monke
                                for p in ax.patches)
         drawn["xlim"] = ax.get_xlim()
 
-    monkeypatch.setattr(seqkit.train, "save_figure", keep)
+    monkeypatch.setattr(seqkit, "save_figure", keep)  # the plugin imports it from seqkit
     # key 60 held by the pedal to 4 s but struck again at 1 s; key 64 sounds past max_seconds
     notes = [(0.0, 4.0, 60, 80), (1.0, 2.0, 60, 90), (0.5, 9.0, 64, 70), (6.0, 7.0, 67, 70)]
     write_piano_roll(np.array(notes), tmp_path / "r.png", max_seconds=3)

@@ -34,7 +34,7 @@ def test_tokenize_shows_a_bar_on_a_terminal(maestro_folder, tmp_path, monkeypatc
     import seqkit.progress
 
     real = seqkit.progress.progress_bar
-    monkeypatch.setattr(seqkit.progress, "progress_bar", lambda disable=False, **kw: shown.append(disable) or real(True))
+    monkeypatch.setattr(seqkit, "progress_bar", lambda disable=False, **kw: shown.append(disable) or real(True))
     load_maestro(maestro_folder, limit=1)
     assert shown == [False]  # asked for a visible bar
     shown.clear()

@@ -18,7 +18,7 @@ from seqkit_midi_transformer.tokenizer import (
     token_seconds,
 )
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 tok = PerformanceTokenizer()
 

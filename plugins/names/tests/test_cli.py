@@ -135,7 +135,7 @@ SHIPPED = __import__("pathlib").Path(__import__("seqkit_names").__file__).parent
 
 @pytest.mark.parametrize("arch", ["rnn", "lstm", "gru", "transformer"])
 def test_shipped_models(arch):
-    from seqkit.io import read_meta
+    from seqkit import read_meta
 
     path = SHIPPED / f"{arch}.json"
     if not path.exists():

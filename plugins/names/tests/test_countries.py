@@ -1,7 +1,7 @@
 import pytest
 from seqkit_names.countries import ALIASES, resolve_country
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 COUNTRIES = sorted(ALIASES)
 

@@ -1,7 +1,7 @@
 import pytest
 from seqkit_names.data import clean_name, fold, load_folder
 
-from seqkit.errors import SeqkitError
+from seqkit import SeqkitError
 
 
 @pytest.mark.parametrize("raw, clean", [
@@ -99,7 +99,7 @@ def _fake_download(monkeypatch, folder, tmp_path, tamper=False):
         calls.append((url, sha256))
         return archive
 
-    monkeypatch.setattr("seqkit.io.download", fake)
+    monkeypatch.setattr("seqkit.download", fake)
     return calls, archive
 
 
@@ -135,7 +135,7 @@ def test_download_of_a_non_zip_is_an_error(tmp_path, monkeypatch):
 
     bad = tmp_path / "data.zip"
     bad.write_text("<html>not found</html>")
-    monkeypatch.setattr("seqkit.io.download", lambda *a, **k: bad)
+    monkeypatch.setattr("seqkit.download", lambda *a, **k: bad)
     with pytest.raises(SeqkitError, match="not a zip file"):
         data.resolve_data(None)
     assert not bad.exists()  # not kept in the cache

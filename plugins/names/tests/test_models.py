@@ -43,7 +43,7 @@ def test_every_generator_trains_and_follows_the_country(arch, tiny_models, tiny_
     from seqkit_names.data import ALPHABET
     from seqkit_names.generator import load_generator, pick_names
 
-    from seqkit.io import read_meta
+    from seqkit import read_meta
 
     meta = read_meta(tiny_models[arch])
     assert meta["model_type"] == {"rnn": "names-rnn", "transformer": "transformer-lm"}.get(arch, "rnn-lm")

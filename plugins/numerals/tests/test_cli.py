@@ -243,7 +243,7 @@ def test_ctrl_c_saves_only_a_validated_model(tmp_path, monkeypatch, stop_at, sav
             raise KeyboardInterrupt
         return real(model, batch)
 
-    monkeypatch.setattr(seqkit.train, "seq2seq_loss", loss)
+    monkeypatch.setattr(seqkit, "seq2seq_loss", loss)  # the plugin imports it from seqkit
     out = tmp_path / "m.json"
     r = cli("numerals", "train", "--max", "1000", "--size", "300", "--negatives", "0", "--steps", "50",
             "--set", "eval_every=5", "--set", "n_embd=16", "--set", "hidden=16", "--save", str(out),
